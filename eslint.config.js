@@ -45,6 +45,9 @@ export default defineConfig(
           destructuredArrayIgnorePattern: '^_',
         },
       ],
+      // Type-level `any` is how generic handler and PromiseLike signatures
+      // express variance (as lib.d.ts does); banning it only adds disables.
+      '@typescript-eslint/no-explicit-any': 'off',
       eqeqeq: ['error', 'smart'],
     },
   },
