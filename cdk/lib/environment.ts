@@ -1,0 +1,34 @@
+/**
+ * Names of the environment variables the Dormant Lambda entry points read.
+ * The constructs set them; `src/` reads them at cold start. Keep both sides
+ * on these names.
+ *
+ * @example
+ * fn.addEnvironment(DormantEnv.TABLE_NAME, table.tableName);
+ */
+export const DormantEnv = {
+  /** Name of the DynamoDB table holding journals, completions and state. */
+  TABLE_NAME: 'DORMANT_TABLE_NAME',
+  /** URL of the SQS queue that carries durable timers as delayed messages. */
+  TIMER_QUEUE_URL: 'DORMANT_TIMER_QUEUE_URL',
+  /** ARN of the Secrets Manager secret whose string is the HMAC key for awakeable ids. */
+  SIGNING_SECRET_ARN: 'DORMANT_SIGNING_SECRET_ARN',
+  /**
+   * JSON object mapping a service name to the name of the Lambda function
+   * that runs it, e.g. `{"greeter":"MyStack-GreeterFn-AbC123"}`. Set on the
+   * ingress, wake and timer functions (not on handler functions: a handler
+   * does not invoke other handlers, it writes the call to the table).
+   */
+  ROUTES: 'DORMANT_ROUTES',
+  /**
+   * Base URL of the REST API with its stage and no trailing slash, e.g.
+   * `https://abc123.execute-api.eu-west-1.amazonaws.com/prod`. An awakeable's
+   * resolve URL is `${DORMANT_API_URL}/restate/awakeables/${id}/resolve`.
+   */
+  API_URL: 'DORMANT_API_URL',
+  /** Hours a finished invocation is kept before its items expire (TTL). */
+  RETENTION_HOURS: 'DORMANT_RETENTION_HOURS',
+} as const;
+
+/** One of the environment variable names in {@link DormantEnv}. */
+export type DormantEnvName = (typeof DormantEnv)[keyof typeof DormantEnv];

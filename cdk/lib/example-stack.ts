@@ -1,0 +1,77 @@
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { ApiBaseUrl } from './api-base-url.ts';
+import { DurableFunction } from './durable-function.ts';
+import { DurableRuntime, type RuntimeEntries } from './durable-runtime.ts';
+
+/**
+ * Services, objects and workflows exported by `examples/lambda.ts`; the wake
+ * routes each of them to the example handler function.
+ *
+ * @example
+ * EXAMPLE_SERVICES.includes('greeter')
+ */
+export const EXAMPLE_SERVICES: readonly string[] = ['greeter'];
+
+/**
+ * Props of {@link DormantExampleStack}.
+ *
+ * @example
+ * new DormantExampleStack(app, 'DormantExamples', { localStack: true });
+ */
+export interface DormantExampleStackProps extends StackProps {
+  /** Spell the API URL for LocalStack (`cdklocal`) instead of AWS. @default false */
+  readonly localStack?: boolean;
+  /** Directory with `package-lock.json`, `node_modules` and the entries. @default the repository root */
+  readonly projectRoot?: string;
+  /** Entry files of the runtime's functions. @default the files in `lambda/` */
+  readonly entries?: RuntimeEntries;
+  /** Entry of the example handler function. @default 'examples/lambda.ts' */
+  readonly examplesEntry?: string;
+}
+
+/**
+ * The examples deployed on a Dormant runtime: what `cdk deploy` creates from
+ * this repository. Everything is deleted with the stack (the table too),
+ * since it only holds example runs.
+ *
+ * Outputs: `ApiUrl`, `ResolveUrlTemplate` (point a webhook at it with the
+ * awakeable id in place of `{id}`), `TableName`, `DeadLetterQueueUrl`.
+ *
+ * @example
+ * const app = new App();
+ * new DormantExampleStack(app, 'DormantExamples');
+ */
+export class DormantExampleStack extends Stack {
+  /** The runtime the examples run on. */
+  readonly runtime: DurableRuntime;
+  /** The Lambda function serving {@link EXAMPLE_SERVICES}. */
+  readonly examples: DurableFunction;
+
+  constructor(scope: Construct, id: string, props: DormantExampleStackProps = {}) {
+    super(scope, id, { description: 'Dormant: durable handlers on Lambda, with the examples', ...props });
+    this.runtime = new DurableRuntime(this, 'Runtime', {
+      projectRoot: props.projectRoot,
+      entries: props.entries,
+      removalPolicy: RemovalPolicy.DESTROY,
+      apiBaseUrl: props.localStack ? ApiBaseUrl.localStack() : ApiBaseUrl.executeApi(),
+    });
+    this.examples = new DurableFunction(this, 'Examples', {
+      runtime: this.runtime,
+      projectRoot: props.projectRoot,
+      entry: props.examplesEntry ?? 'examples/lambda.ts',
+      services: EXAMPLE_SERVICES,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.runtime.apiUrl, description: 'Base URL of the ingress (POST {ApiUrl}/{service}/{handler})' });
+    new CfnOutput(this, 'ResolveUrlTemplate', {
+      value: this.runtime.resolveUrlTemplate,
+      description: 'POST here to resolve an awakeable; replace {id} with its id (reject: .../reject)',
+    });
+    new CfnOutput(this, 'TableName', { value: this.runtime.table.tableName });
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      value: this.runtime.deadLetterQueue.queueUrl,
+      description: 'Messages the timer Lambda gave up on; redrive with aws sqs start-message-move-task',
+    });
+  }
+}
