@@ -1,0 +1,246 @@
+/**
+ * What handler code sees. These interfaces are the public programming model;
+ * the engine implements them in `src/engine/context.ts`.
+ */
+import type { Serde } from './serde.ts';
+
+/**
+ * How `ctx.run` retries a failing step. A `TerminalError` is never retried.
+ * When attempts or duration run out the step fails terminally with the last
+ * error as its cause.
+ *
+ * @example
+ * ```ts
+ * await ctx.run('charge', () => psp.charge(order), {
+ *   retry: { maxAttempts: 5, initialIntervalMs: 100, factor: 2, maxIntervalMs: 2_000 },
+ * });
+ * ```
+ */
+export interface RetryPolicy {
+  /** Total attempts including the first; unlimited when absent. */
+  maxAttempts?: number;
+  /** Delay before the second attempt. Default 50 ms. */
+  initialIntervalMs?: number;
+  /** Growth of the delay per attempt. Default 2. */
+  factor?: number;
+  /** Upper bound of one delay. Default 10 s. */
+  maxIntervalMs?: number;
+  /** Give up once this much time has passed since the first attempt. */
+  maxDurationMs?: number;
+}
+
+/**
+ * Options of `ctx.run`.
+ *
+ * @example
+ * ```ts
+ * await ctx.run('fetch', () => fetchQuote(), { retry: { maxAttempts: 3 }, serde: json });
+ * ```
+ */
+export interface RunOptions<T> {
+  retry?: RetryPolicy;
+  serde?: Serde<T>;
+}
+
+/**
+ * A value that will be known durably: an awakeable's, a timer's, a workflow
+ * promise's, a step's. Await it like a promise; on replay it settles to the
+ * same outcome. Awaiting one that is not complete suspends the invocation.
+ *
+ * @example
+ * ```ts
+ * const approved = await ctx.awakeable<boolean>().promise.orTimeout(86_400_000);
+ * ```
+ */
+export interface DurablePromise<T> extends PromiseLike<T> {
+  /**
+   * Rejects with a `TimeoutError` unless this settles within `ms`
+   * (a durable timer: the wait may span many Lambda invocations).
+   */
+  orTimeout(ms: number): DurablePromise<T>;
+  /** Like `Promise.prototype.catch`. */
+  catch<R = never>(onrejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R>;
+  /** Like `Promise.prototype.finally`. */
+  finally(onfinally?: (() => void) | null): Promise<T>;
+}
+
+/**
+ * An awakeable: a durable promise that something outside completes through
+ * `POST /restate/awakeables/{id}/resolve` (or `/reject`), or another handler
+ * through `ctx.resolveAwakeable(id, value)`.
+ *
+ * @example
+ * ```ts
+ * const { id, promise } = ctx.awakeable<{ approved: boolean }>();
+ * await ctx.run('ask', () => slack.post(`approve? curl -XPOST $API/restate/awakeables/${id}/resolve -d '{"approved":true}'`));
+ * const { approved } = await promise;
+ * ```
+ */
+export interface Awakeable<T> {
+  /** Capability id: whoever holds it can complete the awakeable. */
+  id: string;
+  promise: DurablePromise<T>;
+  /** The full HTTPS resolve URL, when the runtime knows its API base URL. */
+  url?: string;
+}
+
+/**
+ * Deterministic randomness: the same sequence on every replay of an invocation.
+ *
+ * @example
+ * ```ts
+ * const coupon = ctx.rand.uuidv4();
+ * ```
+ */
+export interface Rand {
+  /** A number in [0, 1). */
+  random(): number;
+  /** A version 4 UUID. */
+  uuidv4(): string;
+}
+
+/**
+ * Facts about the current request.
+ *
+ * @example
+ * ```ts
+ * console.log(ctx.request().id); // "inv_…"
+ * ```
+ */
+export interface Request {
+  /** The invocation id. */
+  id: string;
+  /** Attempt counter: 1 on the first attempt, higher on replays. */
+  attempt: number;
+}
+
+/**
+ * The context of a service handler.
+ *
+ * @example
+ * ```ts
+ * const greeter = service({ name: 'greeter', handlers: {
+ *   greet: async (ctx: Context, name: string) => ctx.run('greeting', () => `hello ${name}`),
+ * } });
+ * ```
+ */
+export interface Context {
+  /** Runs `fn` once and journals its result; on replay the result comes back without running it. */
+  run<T>(name: string, fn: () => T | Promise<T>, options?: RunOptions<T>): DurablePromise<T>;
+  /** Creates an awakeable. */
+  awakeable<T = unknown>(options?: { serde?: Serde<T> }): Awakeable<T>;
+  /** Completes an awakeable (of any invocation) with a value. */
+  resolveAwakeable<T>(id: string, value?: T, options?: { serde?: Serde<T> }): void;
+  /** Completes an awakeable (of any invocation) with a terminal failure. */
+  rejectAwakeable(id: string, reason: string): void;
+  /** A durable timer. */
+  sleep(ms: number): DurablePromise<void>;
+  /** Settles when all settle, or rejects with the first rejection (deterministic on replay). */
+  all<const P extends readonly DurablePromise<unknown>[]>(promises: P): DurablePromise<{ -readonly [K in keyof P]: Awaited<P[K]> }>;
+  /** Settles like the first to settle. */
+  race<const P extends readonly DurablePromise<unknown>[]>(promises: P): DurablePromise<Awaited<P[number]>>;
+  /** Resolves with the first to resolve, or rejects when all reject. */
+  any<const P extends readonly DurablePromise<unknown>[]>(promises: P): DurablePromise<Awaited<P[number]>>;
+  /** Resolves with every outcome once all settle. */
+  allSettled<const P extends readonly DurablePromise<unknown>[]>(
+    promises: P,
+  ): DurablePromise<{ -readonly [K in keyof P]: PromiseSettledResult<Awaited<P[K]>> }>;
+  /** Deterministic randomness. */
+  readonly rand: Rand;
+  /** A clock that replays: `now()` is journaled. */
+  readonly date: { now(): Promise<number> };
+  /** The current request. */
+  request(): Request;
+}
+
+/**
+ * Read access to the state of a virtual object or workflow key.
+ *
+ * @example
+ * ```ts
+ * const total = (await ctx.get<number>('total')) ?? 0;
+ * ```
+ */
+export interface StateReader {
+  /** The key of this object or workflow. */
+  readonly key: string;
+  get<T>(name: string, serde?: Serde<T>): Promise<T | undefined>;
+  stateKeys(): Promise<string[]>;
+}
+
+/**
+ * Write access to the state of a virtual object or workflow key.
+ *
+ * @example
+ * ```ts
+ * ctx.set('total', total + amount);
+ * ```
+ */
+export interface StateWriter {
+  set<T>(name: string, value: T, serde?: Serde<T>): void;
+  clear(name: string): void;
+  clearAll(): void;
+}
+
+/**
+ * The context of a shared handler of a virtual object: reads state, runs concurrently.
+ *
+ * @example
+ * ```ts
+ * balance: handlers.object.shared(async (ctx: ObjectSharedContext) => (await ctx.get<number>('balance')) ?? 0),
+ * ```
+ */
+export interface ObjectSharedContext extends Context, StateReader {}
+
+/**
+ * The context of an exclusive handler of a virtual object: one at a time per key.
+ *
+ * @example
+ * ```ts
+ * add: async (ctx: ObjectContext, n: number) => { const v = ((await ctx.get<number>('v')) ?? 0) + n; ctx.set('v', v); return v; },
+ * ```
+ */
+export interface ObjectContext extends ObjectSharedContext, StateWriter {}
+
+/**
+ * A workflow's durable promise, shared between `run` and its shared handlers.
+ *
+ * @example
+ * ```ts
+ * const review = await ctx.promise<string>('review').get();    // in run
+ * await ctx.promise<string>('review').resolve('approved');    // in a shared handler
+ * ```
+ */
+export interface WorkflowPromise<T> {
+  /** Awaits the promise (suspending until someone completes it). */
+  get(): DurablePromise<T>;
+  /** The value if already resolved, `undefined` if not yet completed; rejects if it was rejected. */
+  peek(): Promise<T | undefined>;
+  /** Completes it; a promise completes once, and a later resolve throws a 409 `TerminalError`. */
+  resolve(value?: T): Promise<void>;
+  /** Completes it with a failure. */
+  reject(reason: string): Promise<void>;
+}
+
+/**
+ * The context of a workflow's shared handlers: read state, signal `run` through promises.
+ *
+ * @example
+ * ```ts
+ * submitReview: handlers.workflow.shared(async (ctx: WorkflowSharedContext, verdict: string) =>
+ *   ctx.promise<string>('review').resolve(verdict)),
+ * ```
+ */
+export interface WorkflowSharedContext extends ObjectSharedContext {
+  promise<T = unknown>(name: string, serde?: Serde<T>): WorkflowPromise<T>;
+}
+
+/**
+ * The context of a workflow's `run` handler: executes once per key.
+ *
+ * @example
+ * ```ts
+ * run: async (ctx: WorkflowContext, doc: string) => { ctx.set('status', 'in review'); return ctx.promise<string>('review').get(); },
+ * ```
+ */
+export interface WorkflowContext extends WorkflowSharedContext, StateWriter {}

@@ -1,0 +1,413 @@
+/**
+ * One attempt of an invocation: acquire, load, replay, run new steps, and end
+ * completed, failed, or suspended.
+ *
+ * Replay works by running the handler from the top. Every durable call takes
+ * the next journal index; where the journal has an entry the recorded result
+ * comes back (after checking kind and name), otherwise the step runs and its
+ * result is appended. Appends go through one queue in call order, and a step
+ * body never starts before earlier appends are durable: what a step sends out
+ * (an awakeable id, say) is always already in the journal.
+ */
+import type { Definition, HandlerSpec } from '../api/definitions.ts';
+import { NonDeterminismError, TerminalError, ensureError, fromFailure, isTerminal, toFailure, type Failure } from '../api/errors.ts';
+import type { RetryPolicy } from '../api/context.ts';
+import type { Completion, InvocationMeta, JournalEntry, LoadedInvocation, Store, Timer } from '../store/store.ts';
+import { retryKey } from '../store/keys.ts';
+import type { Clock } from './clock.ts';
+import type { IdSigner } from './ids.ts';
+import { type Durable, type Outcome, type PromiseHost } from './promises.ts';
+import { DurableContext } from './context.ts';
+import { backoffMs, mayRetry } from './retry.ts';
+
+/**
+ * What the handler role needs.
+ *
+ * @example
+ * ```ts
+ * const deps: AttemptDeps = { store, signer: new IdSigner(key), clock: systemClock, services: registry([greeter]) };
+ * ```
+ */
+export interface AttemptDeps {
+  store: Store;
+  signer: IdSigner;
+  clock: Clock;
+  /** Definitions by service name. */
+  services: ReadonlyMap<string, Definition>;
+  /** How long an attempt owns the invocation; set to the Lambda timeout. Default 15 minutes. */
+  leaseMs?: number;
+  /** How long a finished invocation stays readable. Default 24 hours. */
+  retentionMs?: number;
+  /** Backoff between attempts after a retryable handler failure. Default 1 s doubling to 10 min, unlimited. */
+  invocationRetry?: RetryPolicy;
+  /** The API's base URL, so awakeables know their resolve URL. */
+  apiUrl?: string | undefined;
+  /**
+   * Test mode after Restate's: end the attempt after every newly journaled
+   * step, so every step is replayed at least once. Flushes out non-determinism.
+   */
+  alwaysReplay?: boolean;
+}
+
+/**
+ * How an attempt ended.
+ *
+ * - `completed` / `failed`: the outcome is recorded.
+ * - `suspended`: waiting for `awaiting`; nothing runs until one completes.
+ * - `retrying`: a retryable failure; a timer brings it back at `retryAt`.
+ * - `yielded`: always-replay mode handed it back as pending.
+ * - `skipped`: nothing to do (a duplicate invoke, a zombie, an unknown id).
+ * - `lost`: a conditional write was lost to another attempt; this one stopped.
+ *
+ * @example
+ * ```ts
+ * const outcome = await runAttempt(deps, { invocationId, epoch });
+ * if (outcome.kind === 'suspended') return suspensionMarker(outcome);
+ * ```
+ */
+export type AttemptOutcome =
+  | { kind: 'completed'; invocationId: string; output: string }
+  | { kind: 'failed'; invocationId: string; failure: Failure }
+  | { kind: 'suspended'; invocationId: string; awaiting: string[]; timers: Timer[] }
+  | { kind: 'retrying'; invocationId: string; failure: Failure; retryAt: number }
+  | { kind: 'yielded'; invocationId: string }
+  | { kind: 'skipped'; invocationId: string; reason: string }
+  | { kind: 'lost'; invocationId: string; reason: string };
+
+/**
+ * Which invocation to run, and the epoch the waker saw (duplicates of the same
+ * invoke fail to acquire and stop at the cost of one write).
+ *
+ * @example
+ * ```ts
+ * const req: AttemptRequest = { invocationId: 'inv_…', epoch: 3 };
+ * ```
+ */
+export interface AttemptRequest {
+  invocationId: string;
+  epoch: number;
+}
+
+const DEFAULT_LEASE_MS = 15 * 60_000;
+const DEFAULT_RETENTION_MS = 24 * 3_600_000;
+const DEFAULT_INVOCATION_RETRY: RetryPolicy = { initialIntervalMs: 1_000, factor: 2, maxIntervalMs: 600_000 };
+
+/**
+ * Runs one attempt of an invocation.
+ *
+ * @example
+ * ```ts
+ * const outcome = await runAttempt(deps, { invocationId: 'inv_…', epoch: 0 });
+ * ```
+ */
+export async function runAttempt(deps: AttemptDeps, request: AttemptRequest): Promise<AttemptOutcome> {
+  const { store, clock } = deps;
+  const id = request.invocationId;
+  const meta = await store.acquire(id, { seenEpoch: request.epoch, now: clock.now(), leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS });
+  if (!meta) return { kind: 'skipped', invocationId: id, reason: `invocation ${id} is not runnable at epoch ${request.epoch} (a duplicate invoke, or another attempt owns it)` };
+  const handler = deps.services.get(meta.service)?.handlers[meta.handler];
+  if (!handler) {
+    // The ingress refuses unknown handlers; this is a deployment that lost one.
+    const failure = toFailure(new TerminalError(`invocation ${id}: handler ${meta.service}.${meta.handler} is not registered in this deployment`, { code: 404 }));
+    return finishFailed(deps, meta, failure);
+  }
+  const loaded = await store.load(id);
+  return new Attempt(deps, meta, handler, loaded).execute();
+}
+
+async function finishFailed(deps: AttemptDeps, meta: InvocationMeta, failure: Failure): Promise<AttemptOutcome> {
+  const now = deps.clock.now();
+  const ok = await deps.store.finish(meta.id, { epoch: meta.epoch, now, failure, ttl: ttlOf(deps, now) });
+  return ok ? { kind: 'failed', invocationId: meta.id, failure } : { kind: 'lost', invocationId: meta.id, reason: 'finish lost to a newer attempt' };
+}
+
+function ttlOf(deps: AttemptDeps, now: number): number {
+  return Math.floor((now + (deps.retentionMs ?? DEFAULT_RETENTION_MS)) / 1000);
+}
+
+/** Raised inside the attempt when a conditional write is lost; never reaches user code as a result. */
+class LostWrite extends Error {
+  override name = 'LostWrite';
+}
+
+type Waiter = { keys: string[]; timers: Timer[]; wake: () => void };
+
+/** The state of one attempt; the durable context and promises call into it. */
+export class Attempt implements PromiseHost {
+  readonly context: DurableContext;
+  #next = 0;
+  #queue: Promise<void> = Promise.resolve();
+  #inflight = 0;
+  readonly #waiters = new Set<Waiter>();
+  readonly #awakeables = new Map<string, string>();
+  #ended = false;
+  #endResult!: (outcome: AttemptOutcome) => void;
+  readonly #end = new Promise<AttemptOutcome>((resolve) => (this.#endResult = resolve));
+  #idleCheck = false;
+
+  constructor(
+    readonly deps: AttemptDeps,
+    readonly meta: InvocationMeta,
+    private readonly handler: HandlerSpec,
+    private readonly loaded: LoadedInvocation,
+  ) {
+    this.context = new DurableContext(this, meta, handler.shared);
+  }
+
+  get id(): string {
+    return this.meta.id;
+  }
+
+  /** Whether the attempt has ended; late calls from handler code do nothing. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  async execute(): Promise<AttemptOutcome> {
+    const done = (async (): Promise<Outcome<unknown>> => {
+      try {
+        const input = this.handler.input.deserialize(this.meta.input);
+        return { ok: true, value: await this.handler.fn(this.context, input) };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    })();
+    const first = await Promise.race([done.then((o) => ({ handler: o })), this.#end.then((e) => ({ end: e }))]);
+    if ('end' in first) return first.end;
+    const result = first.handler;
+    await this.#queue;
+    if (this.#ended) return this.#end;
+    if (result.ok) {
+      let output: string;
+      try {
+        output = this.handler.output.serialize(result.value);
+      } catch (e) {
+        return this.#finish({ failure: toFailure(new TerminalError(`invocation ${this.id}: output could not be serialized: ${ensureError(e).message}`)) });
+      }
+      return this.#finish({ output });
+    }
+    if (isTerminal(result.error)) return this.#finish({ failure: toFailure(result.error) });
+    return this.fail(result.error);
+  }
+
+  // ---- journal --------------------------------------------------------------
+
+  /** Takes the next journal index; on replay checks the recorded entry's kind and name. */
+  allocate(kind: JournalEntry['kind'], name?: string): { index: number; recorded: JournalEntry | undefined } {
+    if (this.#ended) throw new TerminalError(`invocation ${this.id}: the attempt has ended`);
+    const index = this.#next++;
+    const recorded = this.loaded.journal.get(index);
+    if (recorded && (recorded.kind !== kind || recorded.name !== name)) {
+      const error = new NonDeterminismError(this.id, index, recorded, { kind, name });
+      void this.fail(error);
+      throw error;
+    }
+    return { index, recorded };
+  }
+
+  /** Queues `op` after every earlier journal write. */
+  enqueue(op: () => Promise<void>): Promise<void> {
+    const run = this.#queue.then(() => (this.#ended ? undefined : op()));
+    this.#queue = run.catch((e: unknown) => {
+      void this.fail(e);
+    });
+    return run;
+  }
+
+  /** Appends an entry (queued). Losing the write ends the attempt. */
+  append(entry: JournalEntry): void {
+    void this.appendNow(entry).catch(() => undefined);
+  }
+
+  /** Appends an entry and resolves once it is durable. */
+  appendNow(entry: JournalEntry): Promise<void> {
+    return this.enqueue(async () => {
+      if (!(await this.deps.store.append(this.id, entry))) {
+        throw new LostWrite(`entry ${entry.index} (${entry.kind}) was already written by another attempt`);
+      }
+      if (this.deps.alwaysReplay) void this.#yield();
+    });
+  }
+
+  /** Resolves once every queued write is durable. */
+  flush(): Promise<void> {
+    return this.#queue;
+  }
+
+  // ---- completions and waiting -----------------------------------------------
+
+  completion(key: string): Completion | undefined {
+    return this.loaded.completions.get(key);
+  }
+
+  /** Records a completion this attempt wrote (or lost to), and wakes local waiters. */
+  learn(completion: Completion): void {
+    this.loaded.completions.set(completion.key, completion);
+    for (const waiter of this.#waiters) if (waiter.keys.includes(completion.key)) waiter.wake();
+  }
+
+  /** Remembers an awakeable's id by completion key, so a suspension can name it. */
+  noteAwakeable(key: string, id: string): void {
+    this.#awakeables.set(key, id);
+  }
+
+  sleep(ms: number): Durable<void> {
+    return this.context.sleep(ms) as Durable<void>;
+  }
+
+  /** Settles a durable promise from what is known, or parks until it can be. */
+  async await<T>(promise: Durable<T>): Promise<T> {
+    for (;;) {
+      const outcome = promise.outcome();
+      if (outcome) {
+        if (outcome.ok) return outcome.value;
+        throw outcome.error;
+      }
+      const blockers = promise.blockers();
+      if (blockers.local.length > 0) {
+        await Promise.race(blockers.local);
+        continue;
+      }
+      await this.#block(blockers.keys, blockers.timers);
+    }
+  }
+
+  /** Runs a step body, counted as in flight so the attempt does not suspend under it. */
+  async inFlight<T>(work: () => Promise<T>): Promise<T> {
+    this.#inflight++;
+    try {
+      return await work();
+    } finally {
+      this.#inflight--;
+      this.#scheduleIdleCheck();
+    }
+  }
+
+  async #block(keys: string[], timers: Timer[]): Promise<void> {
+    const now = this.deps.clock.now();
+    const due = timers.filter((t) => t.at <= now);
+    if (due.length > 0) {
+      // A timer already due needs no queue round trip: complete it here.
+      for (const t of due) await this.completeLocally(this.id, { key: t.key, at: now });
+      return;
+    }
+    await new Promise<void>((wake) => {
+      const waiter: Waiter = {
+        keys,
+        timers,
+        wake: () => {
+          this.#waiters.delete(waiter);
+          wake();
+        },
+      };
+      this.#waiters.add(waiter);
+      this.#scheduleIdleCheck();
+    });
+  }
+
+  /** Writes a completion (first writer wins) and learns whichever one stands. */
+  async completeLocally(invocationId: string, completion: Completion): Promise<{ won: boolean; standing: Completion }> {
+    const result = await this.deps.store.complete(invocationId, completion);
+    const standing = result.won ? completion : result.existing;
+    if (invocationId === this.id) this.learn(standing);
+    return { won: result.won, standing };
+  }
+
+  #scheduleIdleCheck(): void {
+    if (this.#idleCheck || this.#ended) return;
+    this.#idleCheck = true;
+    // After the microtasks settle: if no step is running and the handler is
+    // parked on completions nobody here can provide, suspend.
+    setImmediate(() => {
+      this.#idleCheck = false;
+      if (this.#ended || this.#inflight > 0 || this.#waiters.size === 0) return;
+      void this.#suspendWhenIdle();
+    });
+  }
+
+  async #suspendWhenIdle(): Promise<void> {
+    await this.#queue;
+    if (this.#ended || this.#inflight > 0 || this.#waiters.size === 0) return;
+    const awaiting = [...new Set([...this.#waiters].flatMap((w) => w.keys))].sort();
+    const timers = dedupeTimers([...this.#waiters].flatMap((w) => w.timers));
+    const awakeables = Object.fromEntries(awaiting.filter((k) => this.#awakeables.has(k)).map((k) => [k, this.#awakeables.get(k)!]));
+    this.#ended = true;
+    const ok = await this.deps.store.suspend(this.id, { epoch: this.meta.epoch, now: this.deps.clock.now(), awaiting, timers, awakeables });
+    this.#endResult(
+      ok
+        ? { kind: 'suspended', invocationId: this.id, awaiting, timers }
+        : { kind: 'lost', invocationId: this.id, reason: 'suspend lost to a newer attempt' },
+    );
+  }
+
+  // ---- endings ---------------------------------------------------------------
+
+  async #finish(result: { output: string } | { failure: Failure }): Promise<AttemptOutcome> {
+    this.#ended = true;
+    const now = this.deps.clock.now();
+    const ok = await this.deps.store.finish(this.id, { epoch: this.meta.epoch, now, ttl: ttlOf(this.deps, now), ...result });
+    if (!ok) return { kind: 'lost', invocationId: this.id, reason: 'finish lost to a newer attempt' };
+    return 'output' in result
+      ? { kind: 'completed', invocationId: this.id, output: result.output }
+      : { kind: 'failed', invocationId: this.id, failure: result.failure };
+  }
+
+  async #yield(): Promise<void> {
+    if (this.#ended) return;
+    this.#ended = true;
+    await this.deps.store.release(this.id, { epoch: this.meta.epoch, now: this.deps.clock.now() });
+    this.#endResult({ kind: 'yielded', invocationId: this.id });
+  }
+
+  /**
+   * Ends the attempt on a retryable failure: lost writes hand the invocation
+   * back; anything else backs off by a durable timer (no compute while waiting).
+   */
+  async fail(error: unknown): Promise<AttemptOutcome> {
+    if (this.#ended) return this.#end;
+    this.#ended = true;
+    const now = this.deps.clock.now();
+    let outcome: AttemptOutcome;
+    if (error instanceof LostWrite) {
+      // Whoever wrote the entry first may be a zombie; hand the invocation
+      // back so a fresh attempt replays what it wrote. Fails harmlessly if we
+      // are the zombie.
+      await this.deps.store.release(this.id, { epoch: this.meta.epoch, now });
+      outcome = { kind: 'lost', invocationId: this.id, reason: error.message };
+    } else {
+      await this.#queue.catch(() => undefined);
+      const failure = toFailure(error);
+      const policy = this.deps.invocationRetry ?? DEFAULT_INVOCATION_RETRY;
+      const retries = (this.meta.retries ?? 0) + 1;
+      if (!mayRetry(policy, retries, this.meta.createdAt, now)) {
+        const ok = await this.deps.store.finish(this.id, { epoch: this.meta.epoch, now, failure, ttl: ttlOf(this.deps, now) });
+        outcome = ok ? { kind: 'failed', invocationId: this.id, failure } : { kind: 'lost', invocationId: this.id, reason: 'finish lost' };
+      } else {
+        const key = retryKey(retries);
+        const retryAt = now + backoffMs(policy, retries);
+        const ok = await this.deps.store.suspend(this.id, {
+          epoch: this.meta.epoch,
+          now,
+          awaiting: [key],
+          timers: [{ key, at: retryAt }],
+          retries,
+          lastFailure: failure,
+        });
+        outcome = ok ? { kind: 'retrying', invocationId: this.id, failure, retryAt } : { kind: 'lost', invocationId: this.id, reason: 'suspend lost' };
+      }
+    }
+    this.#endResult(outcome);
+    return outcome;
+  }
+}
+
+function dedupeTimers(timers: Timer[]): Timer[] {
+  const byKey = new Map(timers.map((t) => [t.key, t]));
+  return [...byKey.values()].sort((a, b) => a.key.localeCompare(b.key));
+}
+
+/** Rebuilds a journaled outcome. */
+export function recordedOutcome<T>(entry: { value?: string | undefined; failure?: Failure | undefined }, deserialize: (text: string) => T): Outcome<T> {
+  if (entry.failure) return { ok: false, error: fromFailure(entry.failure) };
+  return { ok: true, value: deserialize(entry.value ?? '') };
+}

@@ -1,0 +1,285 @@
+/**
+ * The durable context handed to handlers: every method routes through the
+ * attempt's journal (`allocate` → replay or run → `append`).
+ */
+import type { Awakeable, DurablePromise, Rand, Request, RunOptions, WorkflowContext, WorkflowPromise } from '../api/context.ts';
+import { TerminalError, ensureError, fromFailure, isTerminal, toFailure, type Failure } from '../api/errors.ts';
+import { json, type Serde } from '../api/serde.ts';
+import type { InvocationMeta, JournalEntry } from '../store/store.ts';
+import { completionKey, promiseKey, stateScope } from '../store/keys.ts';
+import type { Attempt } from './attempt.ts';
+import { recordedOutcome } from './attempt.ts';
+import { workflowInvocationId } from './ids.ts';
+import { Combinator, CompletionPromise, StepPromise, type Durable, type Outcome } from './promises.ts';
+import { seededRand } from './rand.ts';
+import { backoffMs, mayRetry } from './retry.ts';
+
+function decodeWith<T>(serde: Serde<T>) {
+  return (c: { value?: string | undefined; failure?: Failure | undefined }): Outcome<T> => recordedOutcome(c, (t) => serde.deserialize(t));
+}
+
+/**
+ * Implements every context interface; which methods a handler may use is
+ * decided by its kind (service, object, workflow) and whether it is shared.
+ */
+export class DurableContext implements WorkflowContext {
+  readonly rand: Rand;
+  readonly date = { now: () => this.#now() };
+  #state: Promise<Map<string, string>> | undefined;
+
+  constructor(
+    private readonly attempt: Attempt,
+    private readonly meta: InvocationMeta,
+    private readonly shared: boolean,
+  ) {
+    this.rand = seededRand(meta.id);
+  }
+
+  get key(): string {
+    if (this.meta.key === undefined) throw new TerminalError(`${this.meta.service}.${this.meta.handler}: a service handler has no key (keys belong to objects and workflows)`);
+    return this.meta.key;
+  }
+
+  request(): Request {
+    return { id: this.meta.id, attempt: this.meta.epoch };
+  }
+
+  // ---- steps -----------------------------------------------------------------
+
+  run<T>(name: string, fn: () => T | Promise<T>, options: RunOptions<T> = {}): DurablePromise<T> {
+    const serde = options.serde ?? (json as Serde<T>);
+    const { index, recorded } = this.attempt.allocate('run', name);
+    if (recorded) return new StepPromise(this.attempt, recordedOutcome(recorded, (t) => serde.deserialize(t)));
+    const attempt = this.attempt;
+    const outcome = attempt.inFlight(async (): Promise<Outcome<T>> => {
+      // A step never starts before earlier entries are durable.
+      await attempt.flush();
+      const result = await this.#execute(name, fn, options);
+      const entry: JournalEntry =
+        'failure' in result ? { index, kind: 'run', name, failure: result.failure } : { index, kind: 'run', name, value: serde.serialize(result.value) };
+      await attempt.appendNow(entry);
+      return recordedOutcome(entry, (t) => serde.deserialize(t));
+    });
+    // If the attempt ends meanwhile (lost write, suspension elsewhere) the step
+    // promise never settles: the handler must not see a result that is not journaled.
+    return new StepPromise(attempt, outcome.then((o) => (attempt.ended ? new Promise<never>(() => undefined) : o)));
+  }
+
+  async #execute<T>(name: string, fn: () => T | Promise<T>, options: RunOptions<T>): Promise<{ value: T } | { failure: Failure }> {
+    const policy = options.retry ?? {};
+    const clock = this.attempt.deps.clock;
+    const startedAt = clock.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return { value: await fn() };
+      } catch (error) {
+        if (isTerminal(error)) return { failure: toFailure(error) };
+        if (!mayRetry(policy, attempt, startedAt, clock.now())) {
+          const last = ensureError(error);
+          return { failure: toFailure(new TerminalError(`step '${name}' failed after ${attempt} attempt(s): ${last.message}`, { cause: last })) };
+        }
+        await clock.sleep(backoffMs(policy, attempt));
+      }
+    }
+  }
+
+  #now(): Promise<number> {
+    const { index, recorded } = this.attempt.allocate('now');
+    if (recorded) return Promise.resolve(Number(recorded.value));
+    const now = this.attempt.deps.clock.now();
+    this.attempt.append({ index, kind: 'now', value: String(now) });
+    return Promise.resolve(now);
+  }
+
+  // ---- awakeables and timers -------------------------------------------------
+
+  awakeable<T = unknown>(options: { serde?: Serde<T> } = {}): Awakeable<T> {
+    const { index, recorded } = this.attempt.allocate('awakeable');
+    const id = recorded?.id ?? this.attempt.deps.signer.awakeableId(this.meta.id, index);
+    if (!recorded) this.attempt.append({ index, kind: 'awakeable', id });
+    this.attempt.noteAwakeable(completionKey(index), id);
+    const promise = new CompletionPromise<T>(this.attempt, completionKey(index), decodeWith(options.serde ?? (json as Serde<T>)));
+    const api = this.attempt.deps.apiUrl;
+    return api ? { id, promise, url: `${api.replace(/\/+$/, '')}/restate/awakeables/${id}/resolve` } : { id, promise };
+  }
+
+  resolveAwakeable<T>(id: string, value?: T, options: { serde?: Serde<T> } = {}): void {
+    const text = (options.serde ?? (json as Serde<T>)).serialize(value as T);
+    this.#completeAwakeable('resolve-awakeable', id, { value: text });
+  }
+
+  rejectAwakeable(id: string, reason: string): void {
+    this.#completeAwakeable('reject-awakeable', id, { failure: toFailure(new TerminalError(reason)) });
+  }
+
+  #completeAwakeable(kind: 'resolve-awakeable' | 'reject-awakeable', id: string, result: { value: string } | { failure: Failure }): void {
+    const { index, recorded } = this.attempt.allocate(kind, id);
+    if (recorded) return;
+    const verified = this.attempt.deps.signer.verifyAwakeableId(id);
+    if (!verified.ok) throw new TerminalError(`ctx.${kind === 'resolve-awakeable' ? 'resolveAwakeable' : 'rejectAwakeable'}: awakeable id is ${verified.problem}: ${id}`, { code: 400 });
+    const { invocationId, index: target } = verified.target;
+    const attempt = this.attempt;
+    void attempt
+      .enqueue(async () => {
+        // Completion first, entry second: a crash in between replays into a
+        // lost (already written) completion, which is the same outcome.
+        await attempt.completeLocally(invocationId, { key: completionKey(target), at: attempt.deps.clock.now(), ...result });
+        if (!(await attempt.deps.store.append(attempt.id, { index, kind, name: id }))) throw new Error(`entry ${index} was already written by another attempt`);
+      })
+      .catch(() => undefined);
+  }
+
+  sleep(ms: number): DurablePromise<void> {
+    if (!Number.isFinite(ms) || ms < 0) throw new TerminalError(`ctx.sleep(${ms}): the duration must be a non-negative number of milliseconds`, { code: 400 });
+    const { index, recorded } = this.attempt.allocate('sleep');
+    const at = recorded?.at ?? this.attempt.deps.clock.now() + ms;
+    if (!recorded) this.attempt.append({ index, kind: 'sleep', at });
+    return new CompletionPromise<void>(this.attempt, completionKey(index), () => ({ ok: true, value: undefined }), at);
+  }
+
+  // ---- combinators -----------------------------------------------------------
+
+  all<const P extends readonly DurablePromise<unknown>[]>(promises: P): DurablePromise<{ -readonly [K in keyof P]: Awaited<P[K]> }> {
+    return new Combinator(this.attempt, 'all', promises as unknown as Durable<unknown>[]);
+  }
+
+  race<const P extends readonly DurablePromise<unknown>[]>(promises: P): DurablePromise<Awaited<P[number]>> {
+    return new Combinator(this.attempt, 'race', promises as unknown as Durable<unknown>[]);
+  }
+
+  any<const P extends readonly DurablePromise<unknown>[]>(promises: P): DurablePromise<Awaited<P[number]>> {
+    return new Combinator(this.attempt, 'any', promises as unknown as Durable<unknown>[]);
+  }
+
+  allSettled<const P extends readonly DurablePromise<unknown>[]>(promises: P): DurablePromise<{ -readonly [K in keyof P]: PromiseSettledResult<Awaited<P[K]>> }> {
+    return new Combinator(this.attempt, 'allSettled', promises as unknown as Durable<unknown>[]);
+  }
+
+  // ---- state -----------------------------------------------------------------
+
+  #scope(): string {
+    if (this.meta.kind === 'service' || this.meta.key === undefined) {
+      throw new TerminalError(`${this.meta.service}.${this.meta.handler}: state belongs to objects and workflows, not services`, { code: 400 });
+    }
+    return stateScope(this.meta.service, this.meta.key);
+  }
+
+  #writable(op: string): string {
+    const scope = this.#scope();
+    if (this.shared) throw new TerminalError(`${this.meta.service}.${this.meta.handler}: ctx.${op} is not allowed in a shared handler (state is read-only there)`, { code: 400 });
+    return scope;
+  }
+
+  #loadState(): Promise<Map<string, string>> {
+    const scope = this.#scope();
+    this.#state ??= this.attempt.deps.store.readState(scope);
+    return this.#state;
+  }
+
+  /** Orders state writes: later replays and zombies cannot overwrite newer values. */
+  #fence(index: number): string {
+    const pad = (n: number) => String(n).padStart(15, '0');
+    return `${pad(this.meta.createdAt)}:${pad(this.meta.epoch)}:${pad(index)}`;
+  }
+
+  async get<T>(name: string, serde: Serde<T> = json as Serde<T>): Promise<T | undefined> {
+    this.#scope();
+    const { index, recorded } = this.attempt.allocate('get', name);
+    if (recorded) return recorded.value === undefined ? undefined : serde.deserialize(recorded.value);
+    const value = (await this.#loadState()).get(name);
+    await this.attempt.appendNow({ index, kind: 'get', name, value });
+    return value === undefined ? undefined : serde.deserialize(value);
+  }
+
+  async stateKeys(): Promise<string[]> {
+    this.#scope();
+    const { index, recorded } = this.attempt.allocate('state-keys');
+    if (recorded) return JSON.parse(recorded.value ?? '[]') as string[];
+    const keys = [...(await this.#loadState()).keys()].sort();
+    await this.attempt.appendNow({ index, kind: 'state-keys', value: JSON.stringify(keys) });
+    return keys;
+  }
+
+  set<T>(name: string, value: T, serde: Serde<T> = json as Serde<T>): void {
+    const scope = this.#writable('set');
+    const text = serde.serialize(value);
+    this.#write(scope, 'set', name, [[name, text]]);
+  }
+
+  clear(name: string): void {
+    const scope = this.#writable('clear');
+    this.#write(scope, 'clear', name, [[name, undefined]]);
+  }
+
+  clearAll(): void {
+    const scope = this.#writable('clearAll');
+    this.#write(scope, 'clear-all', undefined, 'all');
+  }
+
+  #write(scope: string, kind: 'set' | 'clear' | 'clear-all', name: string | undefined, changes: [string, string | undefined][] | 'all'): void {
+    const { index, recorded } = this.attempt.allocate(kind, name);
+    if (recorded) return;
+    const attempt = this.attempt;
+    const store = attempt.deps.store;
+    const state = this.#loadState();
+    void attempt
+      .enqueue(async () => {
+        const current = await state;
+        const writes = changes === 'all' ? [...current.keys()].map((k): [string, undefined] => [k, undefined]) : changes;
+        // State first, entry second: a crash in between re-runs the write with
+        // the same value and fence.
+        for (const [k, v] of writes) {
+          if (!(await store.writeState(scope, k, v, this.#fence(index)))) throw new Error(`state '${k}' was written by a newer attempt`);
+          if (v === undefined) current.delete(k);
+          else current.set(k, v);
+        }
+        if (!(await store.append(attempt.id, { index, kind, name }))) throw new Error(`entry ${index} was already written by another attempt`);
+      })
+      .catch(() => undefined);
+  }
+
+  // ---- workflow promises -----------------------------------------------------
+
+  promise<T = unknown>(name: string, serde: Serde<T> = json as Serde<T>): WorkflowPromise<T> {
+    if (this.meta.kind !== 'workflow' || this.meta.key === undefined) {
+      throw new TerminalError(`${this.meta.service}.${this.meta.handler}: durable promises belong to workflows`, { code: 400 });
+    }
+    const owner = workflowInvocationId(this.meta.service, this.meta.key);
+    const key = promiseKey(name);
+    const attempt = this.attempt;
+    const inRun = owner === this.meta.id;
+    const complete = async (kind: 'promise-resolve' | 'promise-reject', result: { value: string } | { failure: Failure }): Promise<void> => {
+      const { index, recorded } = attempt.allocate(kind, name);
+      const entry: JournalEntry = recorded ?? { index, kind, name };
+      if (!recorded) {
+        await attempt.enqueue(async () => {
+          const { won } = await attempt.completeLocally(owner, { key, at: attempt.deps.clock.now(), ...result });
+          if (!won) {
+            entry.failure = toFailure(new TerminalError(`durable promise '${name}' of workflow ${this.meta.service}/${this.meta.key} was already completed`, { code: 409 }));
+          }
+          if (!(await attempt.deps.store.append(attempt.id, entry))) throw new Error(`entry ${index} was already written by another attempt`);
+        });
+      }
+      if (entry.failure) throw fromFailure(entry.failure);
+    };
+    return {
+      get: () => {
+        if (!inRun) throw new TerminalError(`durable promise '${name}': get() is available in the workflow's run handler; shared handlers use peek()`, { code: 400 });
+        return new CompletionPromise<T>(attempt, key, decodeWith(serde));
+      },
+      peek: async () => {
+        const { index, recorded } = attempt.allocate('promise-peek', name);
+        let entry = recorded;
+        if (!entry) {
+          const found = inRun ? attempt.completion(key) : await attempt.deps.store.getCompletion(owner, key);
+          entry = { index, kind: 'promise-peek', name, value: found?.value ?? (found && !found.failure ? '' : undefined), failure: found?.failure };
+          await attempt.appendNow(entry);
+        }
+        if (entry.failure) throw fromFailure(entry.failure);
+        return entry.value === undefined ? undefined : serde.deserialize(entry.value);
+      },
+      resolve: (value?: T) => complete('promise-resolve', { value: serde.serialize(value as T) }),
+      reject: (reason: string) => complete('promise-reject', { failure: toFailure(new TerminalError(reason)) }),
+    };
+  }
+}

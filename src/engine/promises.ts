@@ -1,0 +1,201 @@
+/**
+ * Durable promises: thenables whose outcome comes from the journal or from a
+ * completion, so every replay settles them the same way. Awaiting one that is
+ * not complete parks the handler; once nothing else can make progress the
+ * attempt suspends (see `Attempt.block`).
+ */
+import type { DurablePromise } from '../api/context.ts';
+import { TimeoutError } from '../api/errors.ts';
+import type { Completion, JournalEntry, Timer } from '../store/store.ts';
+
+/** A settled value or error. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** What an undecided durable promise is waiting for. */
+export interface Blockers {
+  /** Completion keys written by someone else. */
+  keys: string[];
+  /** Timers among those keys. */
+  timers: Timer[];
+  /** Steps running in this attempt. */
+  local: Promise<unknown>[];
+}
+
+/** The engine services a durable promise needs; implemented by `Attempt`. */
+export interface PromiseHost {
+  completion(key: string): Completion | undefined;
+  await<T>(promise: Durable<T>): Promise<T>;
+  allocate(kind: JournalEntry['kind'], name?: string): { index: number; recorded: JournalEntry | undefined };
+  append(entry: JournalEntry): void;
+  sleep(ms: number): Durable<void>;
+}
+
+/**
+ * Base of every durable promise: `then` hands the promise to the attempt,
+ * which settles it from what is known or parks the handler.
+ */
+export abstract class Durable<T> implements DurablePromise<T> {
+  #settled?: Promise<T>;
+  constructor(protected readonly host: PromiseHost) {}
+
+  /** The outcome if it is known now (a combinator may journal its decision here). */
+  abstract outcome(): Outcome<T> | undefined;
+  /** What it waits for while undecided. */
+  abstract blockers(): Blockers;
+
+  then<A = T, B = never>(onfulfilled?: ((value: T) => A | PromiseLike<A>) | null, onrejected?: ((reason: any) => B | PromiseLike<B>) | null): Promise<A | B> {
+    this.#settled ??= this.host.await(this);
+    return this.#settled.then(onfulfilled, onrejected);
+  }
+
+  catch<R = never>(onrejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return this.then(undefined, onrejected);
+  }
+
+  finally(onfinally?: (() => void) | null): Promise<T> {
+    return Promise.resolve(this).finally(onfinally);
+  }
+
+  orTimeout(ms: number): DurablePromise<T> {
+    const timer = this.host.sleep(ms);
+    return new Combinator<T>(this.host, 'timeout', [this, timer]);
+  }
+}
+
+/** Settled by a completion item (awakeable, timer, workflow promise). */
+export class CompletionPromise<T> extends Durable<T> {
+  constructor(
+    host: PromiseHost,
+    readonly key: string,
+    private readonly decode: (completion: Completion) => Outcome<T>,
+    private readonly timerAt?: number,
+  ) {
+    super(host);
+  }
+
+  outcome(): Outcome<T> | undefined {
+    const completion = this.host.completion(this.key);
+    return completion && this.decode(completion);
+  }
+
+  blockers(): Blockers {
+    return { keys: [this.key], timers: this.timerAt === undefined ? [] : [{ key: this.key, at: this.timerAt }], local: [] };
+  }
+}
+
+/** Settled by a step of this attempt, or by its journaled result on replay. */
+export class StepPromise<T> extends Durable<T> {
+  #outcome: Outcome<T> | undefined;
+  readonly #running: Promise<unknown> | undefined;
+
+  constructor(host: PromiseHost, source: Outcome<T> | Promise<Outcome<T>>) {
+    super(host);
+    if (source instanceof Promise) {
+      this.#running = source.then((o) => {
+        this.#outcome = o;
+      });
+    } else {
+      this.#outcome = source;
+    }
+  }
+
+  outcome(): Outcome<T> | undefined {
+    return this.#outcome;
+  }
+
+  blockers(): Blockers {
+    return { keys: [], timers: [], local: this.#outcome || !this.#running ? [] : [this.#running] };
+  }
+}
+
+/** The combinator kinds; `timeout` is `orTimeout`'s race against a timer. */
+export type CombinatorKind = 'all' | 'race' | 'any' | 'allSettled' | 'timeout';
+
+type View = (position: number) => Outcome<unknown> | undefined;
+type Decision = { outcome: Outcome<unknown>; used: number[] };
+
+/**
+ * `all`, `race`, `any`, `allSettled` and `orTimeout` over durable promises.
+ *
+ * The first time it is decided, it journals which children decided it
+ * (`settled`). On replay it decides from those children only, so a child that
+ * completed later cannot change the outcome.
+ */
+export class Combinator<T> extends Durable<T> {
+  readonly #index: number;
+  readonly #recorded: JournalEntry | undefined;
+  #decided: Outcome<T> | undefined;
+
+  constructor(
+    host: PromiseHost,
+    private readonly kind: CombinatorKind,
+    private readonly children: readonly Durable<unknown>[],
+  ) {
+    super(host);
+    for (const child of children) {
+      if (!(child instanceof Durable)) throw new TypeError(`ctx.${kind}() takes durable promises (from ctx.run, ctx.awakeable, ctx.sleep, ctx.promise)`);
+    }
+    ({ index: this.#index, recorded: this.#recorded } = host.allocate('combinator', kind));
+  }
+
+  outcome(): Outcome<T> | undefined {
+    if (this.#decided) return this.#decided;
+    if (this.#recorded) {
+      const used = new Set(this.#recorded.settled ?? []);
+      const decision = decide(this.kind, this.children.length, (p) => (used.has(p) ? this.children[p]!.outcome() : undefined));
+      if (decision) this.#decided = decision.outcome as Outcome<T>;
+      return this.#decided;
+    }
+    const decision = decide(this.kind, this.children.length, (p) => this.children[p]!.outcome());
+    if (!decision) return undefined;
+    this.host.append({ index: this.#index, kind: 'combinator', name: this.kind, settled: decision.used });
+    this.#decided = decision.outcome as Outcome<T>;
+    return this.#decided;
+  }
+
+  blockers(): Blockers {
+    const all: Blockers = { keys: [], timers: [], local: [] };
+    for (const child of this.children) {
+      if (child.outcome()) continue;
+      const b = child.blockers();
+      all.keys.push(...b.keys);
+      all.timers.push(...b.timers);
+      all.local.push(...b.local);
+    }
+    return all;
+  }
+}
+
+function decide(kind: CombinatorKind, n: number, view: View): Decision | undefined {
+  const outcomes = Array.from({ length: n }, (_, p) => view(p));
+  const positions = outcomes.map((_, p) => p);
+  switch (kind) {
+    case 'race': {
+      const p = outcomes.findIndex((o) => o !== undefined);
+      return p < 0 ? undefined : { outcome: outcomes[p]!, used: [p] };
+    }
+    case 'timeout': {
+      if (outcomes[0]) return { outcome: outcomes[0], used: [0] };
+      if (outcomes[1]) return { outcome: { ok: false, error: new TimeoutError() }, used: [1] };
+      return undefined;
+    }
+    case 'all': {
+      const p = outcomes.findIndex((o) => o && !o.ok);
+      if (p >= 0) return { outcome: outcomes[p]!, used: [p] };
+      if (outcomes.some((o) => !o)) return undefined;
+      return { outcome: { ok: true, value: outcomes.map((o) => (o as { value: unknown }).value) }, used: positions };
+    }
+    case 'any': {
+      const p = outcomes.findIndex((o) => o?.ok);
+      if (p >= 0) return { outcome: outcomes[p]!, used: [p] };
+      if (outcomes.some((o) => !o)) return undefined;
+      const errors = outcomes.map((o) => (o as { error: unknown }).error);
+      return { outcome: { ok: false, error: new AggregateError(errors, 'all promises were rejected') }, used: positions };
+    }
+    case 'allSettled': {
+      if (outcomes.some((o) => !o)) return undefined;
+      const value = outcomes.map((o) => (o!.ok ? { status: 'fulfilled', value: o!.value } : { status: 'rejected', reason: o!.error }));
+      return { outcome: { ok: true, value }, used: positions };
+    }
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Dormant: durable TypeScript handlers on AWS Lambda with awakeables and
+ * durable promises.
+ *
+ * @example
+ * ```ts
+ * import { service, type Context } from 'dormant';
+ * export const review = service({ name: 'review', handlers: {
+ *   request: async (ctx: Context, doc: string) => {
+ *     const { id, promise } = ctx.awakeable<string>();
+ *     await ctx.run('notify', () => notifyReviewer(doc, id));
+ *     return promise;
+ *   },
+ * } });
+ * ```
+ */
+export { service, object, workflow, handlers } from './api/definitions.ts';
+export type { Definition, HandlerFn, HandlerOptions, HandlerSpec, ServiceKind } from './api/definitions.ts';
+export type {
+  Awakeable,
+  Context,
+  DurablePromise,
+  ObjectContext,
+  ObjectSharedContext,
+  Rand,
+  Request,
+  RetryPolicy,
+  RunOptions,
+  WorkflowContext,
+  WorkflowPromise,
+  WorkflowSharedContext,
+} from './api/context.ts';
+export { TerminalError, TimeoutError, CancelledError, NonDeterminismError } from './api/errors.ts';
+export type { Failure } from './api/errors.ts';
+export { json, type Serde } from './api/serde.ts';
+
+export { runAttempt, type AttemptDeps, type AttemptOutcome, type AttemptRequest } from './engine/attempt.ts';
+export { systemClock, type Clock } from './engine/clock.ts';
+export { IdSigner, newInvocationId, workflowInvocationId, isInvocationId } from './engine/ids.ts';
+
+export type { Store, InvocationMeta, InvocationStatus, JournalEntry, Completion, ItemChange, Timer } from './store/store.ts';
+export { MemoryStore } from './store/memory.ts';
+export { MAX_PAYLOAD_BYTES } from './store/limits.ts';
+
+export { registry, catalogOf, type Catalog, type CatalogEntry } from './runtime/registry.ts';
+export { decideWake, type WakeAction } from './runtime/wake.ts';
+export {
+  IngressError,
+  startInvocation,
+  resolveAwakeable,
+  rejectAwakeable,
+  getStatus,
+  getOutput,
+  type IngressDeps,
+  type StartRequest,
+  type InvocationStatusView,
+} from './runtime/invocations.ts';

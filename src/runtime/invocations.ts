@@ -1,0 +1,286 @@
+/**
+ * What the ingress does, apart from HTTP: start invocations, complete
+ * awakeables, report status and output. Every refusal is an `IngressError`
+ * with an HTTP status, raised before anything is written.
+ */
+import { createHash } from 'node:crypto';
+import { TerminalError, toFailure, type Failure } from '../api/errors.ts';
+import type { Clock } from '../engine/clock.ts';
+import { newInvocationId, workflowInvocationId, isInvocationId, type IdSigner } from '../engine/ids.ts';
+import { completionKey } from '../store/keys.ts';
+import { MAX_PAYLOAD_BYTES, payloadBytes } from '../store/limits.ts';
+import type { Completion, InvocationMeta, Store } from '../store/store.ts';
+import type { Catalog } from './registry.ts';
+
+/**
+ * A refused request: an HTTP status, a stable code, and a message that says
+ * what to fix.
+ *
+ * @example
+ * ```ts
+ * throw new IngressError(404, 'unknown_service', "no service named 'gretter' (known: greeter)");
+ * ```
+ */
+export class IngressError extends Error {
+  override name = 'IngressError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * What the ingress needs.
+ *
+ * @example
+ * ```ts
+ * const deps: IngressDeps = { store, signer, clock: systemClock, catalog: catalogOf([greeter]) };
+ * ```
+ */
+export interface IngressDeps {
+  store: Store;
+  signer: IdSigner;
+  clock: Clock;
+  catalog: Catalog;
+}
+
+/**
+ * A request to start a handler.
+ *
+ * @example
+ * ```ts
+ * const req: StartRequest = { service: 'ledger', key: 'alice', handler: 'add', body: '5' };
+ * ```
+ */
+export interface StartRequest {
+  service: string;
+  handler: string;
+  key?: string | undefined;
+  /** The raw request body; empty means no input. */
+  body: string;
+  idempotencyKey?: string | undefined;
+}
+
+/**
+ * Starts an invocation, or finds the one this request already started (a
+ * workflow's `run` for its key, or the same idempotency key).
+ *
+ * @example
+ * ```ts
+ * const { invocationId, created } = await startInvocation(deps, { service: 'greeter', handler: 'greet', body: '"Ada"' });
+ * ```
+ */
+export async function startInvocation(deps: IngressDeps, req: StartRequest): Promise<{ invocationId: string; created: boolean; meta: InvocationMeta }> {
+  const entry = deps.catalog[req.service];
+  if (!entry) {
+    throw new IngressError(404, 'unknown_service', `no service named '${req.service}' (this deployment has: ${Object.keys(deps.catalog).sort().join(', ') || 'none'})`);
+  }
+  const handler = entry.handlers[req.handler];
+  if (!handler) {
+    throw new IngressError(404, 'unknown_handler', `${entry.kind} '${req.service}' has no handler '${req.handler}' (it has: ${Object.keys(entry.handlers).sort().join(', ')})`);
+  }
+  if (entry.kind === 'service' && req.key !== undefined) {
+    throw new IngressError(400, 'unexpected_key', `'${req.service}' is a service and takes no key: POST /${req.service}/${req.handler}`);
+  }
+  if (entry.kind !== 'service' && (req.key === undefined || req.key === '')) {
+    throw new IngressError(400, 'missing_key', `'${req.service}' is ${entry.kind === 'object' ? 'a virtual object' : 'a workflow'} and needs a key: POST /${req.service}/{key}/${req.handler}`);
+  }
+  checkPayload(req.body, 'request body');
+  if (handler.json && req.body !== '') {
+    try {
+      JSON.parse(req.body);
+    } catch (e) {
+      throw new IngressError(400, 'invalid_json', `the request body is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  const now = deps.clock.now();
+  const id =
+    entry.kind === 'workflow' && req.handler === 'run'
+      ? workflowInvocationId(req.service, req.key!)
+      : req.idempotencyKey !== undefined
+        ? idempotentInvocationId(req)
+        : newInvocationId();
+  const meta: InvocationMeta = {
+    id,
+    service: req.service,
+    handler: req.handler,
+    kind: entry.kind,
+    key: req.key,
+    status: 'pending',
+    epoch: 0,
+    input: req.body,
+    idempotencyKey: req.idempotencyKey,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const created = await deps.store.createInvocation(meta);
+  if (created.created) return { invocationId: id, created: true, meta };
+  const existing = created.existing;
+  if (req.idempotencyKey !== undefined && existing.input !== req.body) {
+    throw new IngressError(409, 'idempotency_key_reused', `Idempotency-Key '${req.idempotencyKey}' was used for invocation ${id} with a different request body; use a new key for a new request`, { invocationId: id });
+  }
+  return { invocationId: id, created: false, meta: existing };
+}
+
+function idempotentInvocationId(req: StartRequest): string {
+  const digest = createHash('sha256').update(`idempotency\0${req.service}\0${req.handler}\0${req.key ?? ''}\0${req.idempotencyKey}`).digest();
+  return 'inv_' + digest.subarray(0, 16).toString('base64url');
+}
+
+function checkPayload(text: string, what: string): void {
+  const bytes = payloadBytes(text);
+  if (bytes > MAX_PAYLOAD_BYTES) {
+    throw new IngressError(413, 'payload_too_large', `${what} is ${bytes} bytes, over the ${MAX_PAYLOAD_BYTES}-byte limit; store large data elsewhere (e.g. S3) and pass a reference`);
+  }
+}
+
+/**
+ * Resolves an awakeable with a JSON body (empty means `undefined`).
+ *
+ * @example
+ * ```ts
+ * await resolveAwakeable(deps, 'awk_…', '{"approved":true}'); // throws IngressError 409 if already completed
+ * ```
+ */
+export function resolveAwakeable(deps: IngressDeps, awakeableId: string, body: string): Promise<void> {
+  return completeAwakeable(deps, awakeableId, () => {
+    checkPayload(body, 'resolve body');
+    if (body !== '') {
+      try {
+        JSON.parse(body);
+      } catch (e) {
+        throw new IngressError(400, 'invalid_json', `the resolve body is not valid JSON: ${(e as Error).message}`);
+      }
+    }
+    return { value: body };
+  });
+}
+
+/**
+ * Rejects an awakeable with a reason; the awaiting handler sees a `TerminalError`.
+ *
+ * @example
+ * ```ts
+ * await rejectAwakeable(deps, 'awk_…', 'the reviewer declined');
+ * ```
+ */
+export function rejectAwakeable(deps: IngressDeps, awakeableId: string, reason: string): Promise<void> {
+  return completeAwakeable(deps, awakeableId, () => {
+    checkPayload(reason, 'reject reason');
+    return { failure: toFailure(new TerminalError(reason || 'rejected')) };
+  });
+}
+
+async function completeAwakeable(deps: IngressDeps, awakeableId: string, result: () => { value: string } | { failure: Failure }): Promise<void> {
+  // The tag is checked before any read: a forged id costs no table access.
+  const verified = deps.signer.verifyAwakeableId(awakeableId);
+  if (!verified.ok) {
+    throw verified.problem === 'forged'
+      ? new IngressError(403, 'forged_awakeable_id', 'the awakeable id has a valid shape but its signature does not match: it was not issued by this deployment, or it was altered')
+      : new IngressError(400, 'malformed_awakeable_id', "not an awakeable id: ids look like 'awk_' followed by 71 base64url characters, as ctx.awakeable() returns them");
+  }
+  const payload = result();
+  const { invocationId, index } = verified.target;
+  const meta = await deps.store.getInvocation(invocationId);
+  if (!meta) throw new IngressError(404, 'unknown_invocation', `awakeable ${awakeableId} belongs to invocation ${invocationId}, which does not exist (or has expired)`);
+  if (meta.status === 'completed' || meta.status === 'failed') {
+    throw new IngressError(410, 'invocation_finished', `invocation ${invocationId} has already ${meta.status}; nothing awaits this awakeable any more`, { invocationId, status: meta.status });
+  }
+  const completion: Completion = { key: completionKey(index), at: deps.clock.now(), ...payload };
+  const written = await deps.store.complete(invocationId, completion);
+  if (!written.won) {
+    const lost = written.existing;
+    throw new IngressError(409, 'already_completed', `awakeable ${awakeableId} was already ${lost.failure ? 'rejected' : 'resolved'}; the first completion stands`, {
+      existing: lost.failure ? { rejected: lost.failure.message } : { resolved: lost.value === '' || lost.value === undefined ? null : JSON.parse(lost.value) },
+      completedAt: new Date(lost.at).toISOString(),
+    });
+  }
+}
+
+/**
+ * The public view of an invocation, as `GET /restate/invocation/{id}` returns it.
+ *
+ * @example
+ * ```ts
+ * const s: InvocationStatusView = await getStatus(deps, id);
+ * s.status // 'suspended'; s.awaiting // [{ key: 'C#00000001', awakeableId: 'awk_…' }]
+ * ```
+ */
+export interface InvocationStatusView {
+  id: string;
+  service: string;
+  handler: string;
+  key?: string | undefined;
+  status: InvocationMeta['status'];
+  awaiting: { key: string; awakeableId?: string | undefined; timerAt?: string | undefined }[];
+  attempts: number;
+  retries: number;
+  lastFailure?: Failure | undefined;
+  failure?: Failure | undefined;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/**
+ * Reads an invocation's status.
+ *
+ * @example
+ * ```ts
+ * (await getStatus(deps, 'inv_…')).status // 'completed'
+ * ```
+ */
+export async function getStatus(deps: Pick<IngressDeps, 'store'>, invocationId: string): Promise<InvocationStatusView> {
+  const meta = await readMeta(deps, invocationId);
+  const timers = new Map((meta.timers ?? []).map((t) => [t.key, t.at]));
+  return {
+    id: meta.id,
+    service: meta.service,
+    handler: meta.handler,
+    key: meta.key,
+    status: meta.status,
+    awaiting: (meta.awaiting ?? []).map((key) => ({
+      key,
+      awakeableId: meta.awakeables?.[key],
+      timerAt: timers.has(key) ? new Date(timers.get(key)!).toISOString() : undefined,
+    })),
+    attempts: meta.epoch,
+    retries: meta.retries ?? 0,
+    lastFailure: meta.lastFailure,
+    failure: meta.failure,
+    createdAt: new Date(meta.createdAt).toISOString(),
+    updatedAt: new Date(meta.updatedAt).toISOString(),
+  };
+}
+
+/**
+ * An invocation's result: its output once completed, its failure once failed,
+ * `ready: false` before.
+ *
+ * @example
+ * ```ts
+ * const r = await getOutput(deps, id);
+ * if (r.ready && 'output' in r) JSON.parse(r.output);
+ * ```
+ */
+export async function getOutput(
+  deps: Pick<IngressDeps, 'store'>,
+  invocationId: string,
+): Promise<{ ready: false; status: InvocationMeta['status'] } | { ready: true; output: string } | { ready: true; failure: Failure }> {
+  const meta = await readMeta(deps, invocationId);
+  if (meta.status === 'completed') return { ready: true, output: meta.output ?? '' };
+  if (meta.status === 'failed') return { ready: true, failure: meta.failure ?? { name: 'TerminalError', message: 'failed', code: 500 } };
+  return { ready: false, status: meta.status };
+}
+
+async function readMeta(deps: Pick<IngressDeps, 'store'>, invocationId: string): Promise<InvocationMeta> {
+  if (!isInvocationId(invocationId)) {
+    throw new IngressError(400, 'malformed_invocation_id', `not an invocation id: '${invocationId}' (ids look like 'inv_' followed by 22 base64url characters)`);
+  }
+  const meta = await deps.store.getInvocation(invocationId);
+  if (!meta) throw new IngressError(404, 'unknown_invocation', `no invocation ${invocationId} (it never existed, or it finished and expired)`);
+  return meta;
+}

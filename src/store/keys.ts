@@ -1,0 +1,63 @@
+/**
+ * The single-table key schema shared by every store.
+ *
+ * | item                 | pk                    | sk                      |
+ * |----------------------|-----------------------|-------------------------|
+ * | invocation meta      | `I#<invocationId>`    | `meta`                  |
+ * | journal entry i      | `I#<invocationId>`    | `J#<i, 8 digits>`       |
+ * | completion of entry i| `I#<invocationId>`    | `C#<i, 8 digits>`       |
+ * | invocation retry     | `I#<invocationId>`    | `C#r<n, 8 digits>`      |
+ * | workflow promise     | `I#<runInvocationId>` | `P#<name>`              |
+ * | object/workflow state| `O#<service>#<key>`   | `S#<name>`              |
+ *
+ * One partition per invocation means one strongly consistent Query loads the
+ * journal with everything that completes it.
+ */
+
+/** Partition key of an invocation. @example invocationPk('inv_x') // 'I#inv_x' */
+export function invocationPk(id: string): string {
+  return `I#${id}`;
+}
+
+/** Invocation id from its partition key. @example invocationIdOf('I#inv_x') // 'inv_x' */
+export function invocationIdOf(pk: string): string | undefined {
+  return pk.startsWith('I#') ? pk.slice(2) : undefined;
+}
+
+/** Sort key of the meta item. */
+export const META = 'meta';
+
+/** Sort key of journal entry `index`. @example journalSk(3) // 'J#00000003' */
+export function journalSk(index: number): string {
+  return `J#${String(index).padStart(8, '0')}`;
+}
+
+/** Completion key of the entry at `index` (awakeable, timer). @example completionKey(3) // 'C#00000003' */
+export function completionKey(index: number): string {
+  return `C#${String(index).padStart(8, '0')}`;
+}
+
+/** Completion key of the n-th invocation-level retry timer. @example retryKey(1) // 'C#r00000001' */
+export function retryKey(n: number): string {
+  return `C#r${String(n).padStart(8, '0')}`;
+}
+
+/** Key of a workflow's durable promise. @example promiseKey('review') // 'P#review' */
+export function promiseKey(name: string): string {
+  return `P#${name}`;
+}
+
+/** Partition of an object's or workflow's state. @example stateScope('ledger', 'a') // 'O#ledger#a' */
+export function stateScope(service: string, key: string): string {
+  return `O#${service}#${key}`;
+}
+
+/** Sort key of a state value. @example stateSk('total') // 'S#total' */
+export function stateSk(name: string): string {
+  return `S#${name}`;
+}
+
+/** Whether a sort key is a completion or workflow promise. */
+export function isCompletionSk(sk: string): boolean {
+  return sk.startsWith('C#') || sk.startsWith('P#');
+}

@@ -1,0 +1,165 @@
+/**
+ * An in-memory store with the DynamoDB store's semantics: the same items, the
+ * same conditions, and a change feed shaped like a DynamoDB stream. For the
+ * simulator and unit tests; it passes the same contract suite.
+ */
+import type { CompleteResult, Completion, InvocationMeta, ItemChange, JournalEntry, LoadedInvocation, Store, SuspendOptions } from './store.ts';
+import { META, invocationPk, isCompletionSk, journalSk, stateSk } from './keys.ts';
+import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToMeta, metaToItem, type Item } from './items.ts';
+import type { Failure } from '../api/errors.ts';
+
+/**
+ * A `Store` held in process memory.
+ *
+ * @example
+ * ```ts
+ * const store = new MemoryStore();
+ * store.onChange((change) => queue.push(change)); // feeds the wake rule, like a DynamoDB stream
+ * ```
+ */
+export class MemoryStore implements Store {
+  readonly #partitions = new Map<string, Map<string, Item>>();
+  readonly #listeners = new Set<(change: ItemChange) => void>();
+
+  /** Subscribes to item changes (INSERT / MODIFY / REMOVE with both images). Returns an unsubscribe function. */
+  onChange(listener: (change: ItemChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Every item, for assertions in tests. */
+  items(): Item[] {
+    return [...this.#partitions.values()].flatMap((p) => [...p.values()].map((i) => structuredClone(i)));
+  }
+
+  async createInvocation(meta: InvocationMeta): Promise<{ created: true } | { created: false; existing: InvocationMeta }> {
+    const existing = this.#get(invocationPk(meta.id), META);
+    if (existing) return { created: false, existing: itemToMeta(existing) };
+    this.#put(metaToItem(meta));
+    return { created: true };
+  }
+
+  async getInvocation(id: string): Promise<InvocationMeta | undefined> {
+    const item = this.#get(invocationPk(id), META);
+    return item && itemToMeta(item);
+  }
+
+  async acquire(id: string, { seenEpoch, now, leaseMs }: { seenEpoch: number; now: number; leaseMs: number }): Promise<InvocationMeta | undefined> {
+    const item = this.#get(invocationPk(id), META);
+    if (!item) return undefined;
+    const meta = itemToMeta(item);
+    const runnable = (meta.status === 'pending' || meta.status === 'suspended') && meta.epoch === seenEpoch;
+    const abandoned = meta.status === 'running' && (meta.lease ?? 0) < now;
+    if (!runnable && !abandoned) return undefined;
+    const next: InvocationMeta = { ...meta, status: 'running', epoch: meta.epoch + 1, lease: now + leaseMs, awaiting: undefined, timers: undefined, awakeables: undefined, updatedAt: now };
+    this.#put(metaToItem(next));
+    return next;
+  }
+
+  async load(id: string): Promise<LoadedInvocation> {
+    const journal = new Map<number, JournalEntry>();
+    const completions = new Map<string, Completion>();
+    for (const [sk, item] of this.#partitions.get(invocationPk(id)) ?? []) {
+      if (sk.startsWith('J#')) {
+        const entry = itemToEntry(structuredClone(item));
+        journal.set(entry.index, entry);
+      } else if (isCompletionSk(sk)) {
+        completions.set(sk, itemToCompletion(structuredClone(item)));
+      }
+    }
+    return { journal, completions };
+  }
+
+  async append(id: string, entry: JournalEntry): Promise<boolean> {
+    if (this.#get(invocationPk(id), journalSk(entry.index))) return false;
+    this.#put(entryToItem(id, entry));
+    return true;
+  }
+
+  async suspend(id: string, o: SuspendOptions): Promise<boolean> {
+    return this.#transition(id, o.epoch, (m) => ({
+      ...m,
+      status: 'suspended',
+      lease: undefined,
+      awaiting: o.awaiting,
+      timers: o.timers.length ? o.timers : undefined,
+      awakeables: o.awakeables && Object.keys(o.awakeables).length ? o.awakeables : undefined,
+      retries: o.retries ?? m.retries,
+      lastFailure: o.lastFailure ?? m.lastFailure,
+      updatedAt: o.now,
+    }));
+  }
+
+  async release(id: string, o: { epoch: number; now: number }): Promise<boolean> {
+    return this.#transition(id, o.epoch, (m) => ({ ...m, status: 'pending', lease: undefined, updatedAt: o.now }));
+  }
+
+  async finish(id: string, o: { epoch: number; now: number; output?: string; failure?: Failure; ttl: number }): Promise<boolean> {
+    return this.#transition(id, o.epoch, (m) => ({
+      ...m,
+      status: o.failure ? 'failed' : 'completed',
+      lease: undefined,
+      output: o.output,
+      failure: o.failure,
+      updatedAt: o.now,
+      ttl: o.ttl,
+    }));
+  }
+
+  async complete(id: string, completion: Completion): Promise<CompleteResult> {
+    const existing = this.#get(invocationPk(id), completion.key);
+    if (existing) return { won: false, existing: itemToCompletion(structuredClone(existing)) };
+    this.#put(completionToItem(id, completion));
+    return { won: true };
+  }
+
+  async getCompletion(id: string, key: string): Promise<Completion | undefined> {
+    const item = this.#get(invocationPk(id), key);
+    return item && itemToCompletion(structuredClone(item));
+  }
+
+  async existingCompletions(id: string, keys: string[]): Promise<string[]> {
+    return keys.filter((k) => this.#get(invocationPk(id), k));
+  }
+
+  async readState(scope: string): Promise<Map<string, string>> {
+    const state = new Map<string, string>();
+    for (const [sk, item] of this.#partitions.get(scope) ?? []) {
+      if (sk.startsWith('S#') && typeof item.value === 'string') state.set(sk.slice(2), item.value);
+    }
+    return state;
+  }
+
+  async writeState(scope: string, name: string, value: string | undefined, fence: string): Promise<boolean> {
+    const existing = this.#get(scope, stateSk(name));
+    if (existing && String(existing.fence) > fence) return false;
+    // A cleared value stays as a tombstone that keeps its fence.
+    this.#put({ pk: scope, sk: stateSk(name), ...(value === undefined ? {} : { value }), fence });
+    return true;
+  }
+
+  #transition(id: string, epoch: number, next: (meta: InvocationMeta) => InvocationMeta): boolean {
+    const item = this.#get(invocationPk(id), META);
+    if (!item) return false;
+    const meta = itemToMeta(item);
+    if (meta.epoch !== epoch || meta.status !== 'running') return false;
+    this.#put(metaToItem(next(meta)));
+    return true;
+  }
+
+  #get(pk: string, sk: string): Item | undefined {
+    return this.#partitions.get(pk)?.get(sk);
+  }
+
+  #put(item: Item): void {
+    const pk = String(item.pk);
+    const sk = String(item.sk);
+    let partition = this.#partitions.get(pk);
+    if (!partition) this.#partitions.set(pk, (partition = new Map()));
+    const old = partition.get(sk);
+    for (const k of Object.keys(item)) if (item[k] === undefined) delete item[k];
+    partition.set(sk, structuredClone(item));
+    const change: ItemChange = { eventName: old ? 'MODIFY' : 'INSERT', pk, sk, newItem: structuredClone(item), ...(old ? { oldItem: structuredClone(old) } : {}) };
+    for (const listener of this.#listeners) listener(change);
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * The store port: the narrow set of operations the runtime needs from its
+ * table, after Powertools' persistence layer. Two leaves implement it, the
+ * DynamoDB store and the in-memory store (simulation and unit tests), and
+ * both pass the same contract suite.
+ *
+ * Every operation that guards a race is conditional in the store itself;
+ * callers never read-then-write.
+ */
+import type { Failure } from '../api/errors.ts';
+import type { ServiceKind } from '../api/definitions.ts';
+
+/** Lifecycle of an invocation. */
+export type InvocationStatus = 'pending' | 'running' | 'suspended' | 'completed' | 'failed';
+
+/**
+ * A durable timer the invocation waits on; the wake role schedules it when
+ * the invocation suspends (the suspension write is the outbox).
+ *
+ * @example
+ * ```ts
+ * const t: Timer = { key: 'C#00000004', at: Date.now() + 60_000 };
+ * ```
+ */
+export interface Timer {
+  /** The completion key the timer writes when due. */
+  key: string;
+  /** Due time, epoch milliseconds. */
+  at: number;
+}
+
+/**
+ * The `meta` item of an invocation.
+ *
+ * @example
+ * ```ts
+ * meta.status === 'suspended' && meta.awaiting // ['C#00000002']
+ * ```
+ */
+export interface InvocationMeta {
+  id: string;
+  service: string;
+  handler: string;
+  kind: ServiceKind;
+  /** Object or workflow key. */
+  key?: string | undefined;
+  status: InvocationStatus;
+  /** Incremented by every acquire: fences older attempts. */
+  epoch: number;
+  /** While running: epoch ms after which another attempt may take over. */
+  lease?: number | undefined;
+  /** While suspended: completion keys any of which makes it runnable again. */
+  awaiting?: string[] | undefined;
+  /** While suspended: timers among `awaiting` that must be scheduled. */
+  timers?: Timer[] | undefined;
+  /** While suspended: the awakeable ids among `awaiting`, by completion key (for status pages). */
+  awakeables?: Record<string, string> | undefined;
+  /** Serialized input. */
+  input: string;
+  /** Serialized output once completed. */
+  output?: string | undefined;
+  /** Terminal failure once failed. */
+  failure?: Failure | undefined;
+  /** Retryable failures so far (the invocation backs off by timer between them). */
+  retries?: number | undefined;
+  /** The last retryable failure, for status pages. */
+  lastFailure?: Failure | undefined;
+  idempotencyKey?: string | undefined;
+  createdAt: number;
+  updatedAt: number;
+  /** Expiry, integer epoch seconds (DynamoDB TTL), once finished. */
+  ttl?: number | undefined;
+}
+
+/** What a journal entry records. */
+export type EntryKind =
+  | 'run'
+  | 'awakeable'
+  | 'sleep'
+  | 'combinator'
+  | 'now'
+  | 'resolve-awakeable'
+  | 'reject-awakeable'
+  | 'get'
+  | 'set'
+  | 'clear'
+  | 'clear-all'
+  | 'state-keys'
+  | 'promise-peek'
+  | 'promise-resolve'
+  | 'promise-reject';
+
+/**
+ * One journal entry (`J#` + index). Written once, never changed.
+ *
+ * @example
+ * ```ts
+ * const e: JournalEntry = { index: 0, kind: 'run', name: 'charge', value: '{"ok":true}' };
+ * ```
+ */
+export interface JournalEntry {
+  index: number;
+  kind: EntryKind;
+  name?: string | undefined;
+  /** Serialized result. */
+  value?: string | undefined;
+  /** Terminal failure result. */
+  failure?: Failure | undefined;
+  /** `awakeable`: the minted id. */
+  id?: string | undefined;
+  /** `sleep`: due time, epoch ms. */
+  at?: number | undefined;
+  /** `combinator`: positions of the children whose outcomes decided it, in order. */
+  settled?: number[] | undefined;
+}
+
+/**
+ * A completion (`C#` + key, or `P#` + name for workflow promises): written
+ * once by whoever completes first.
+ *
+ * @example
+ * ```ts
+ * const c: Completion = { key: 'C#00000002', value: '"approved"', at: Date.now() };
+ * ```
+ */
+export interface Completion {
+  key: string;
+  value?: string | undefined;
+  failure?: Failure | undefined;
+  /** When it was written, epoch ms. */
+  at: number;
+  /** Expiry, integer epoch seconds. */
+  ttl?: number | undefined;
+}
+
+/**
+ * The outcome of writing a completion: the first writer wins; the loser
+ * learns what it lost to without a second read.
+ *
+ * @example
+ * ```ts
+ * const r = await store.complete(id, c);
+ * if (!r.won) console.log('already', r.existing.value ?? r.existing.failure);
+ * ```
+ */
+export type CompleteResult = { won: true } | { won: false; existing: Completion };
+
+/**
+ * What one Query of an invocation's partition returns.
+ *
+ * @example
+ * ```ts
+ * const { journal, completions } = await store.load(id);
+ * journal[0]?.kind // 'run'
+ * ```
+ */
+export interface LoadedInvocation {
+  /** Entries by index; gaps are possible (an entry whose step had not finished). */
+  journal: Map<number, JournalEntry>;
+  /** Completions and workflow promises by key. */
+  completions: Map<string, Completion>;
+}
+
+/**
+ * A change to an item, as a DynamoDB stream delivers it (both images as plain
+ * objects). The in-memory store emits the same shape so the wake rule is
+ * tested on both.
+ *
+ * @example
+ * ```ts
+ * const change: ItemChange = { eventName: 'INSERT', pk: 'I#inv_…', sk: 'C#00000002', newItem: { … } };
+ * ```
+ */
+export interface ItemChange {
+  eventName: 'INSERT' | 'MODIFY' | 'REMOVE';
+  pk: string;
+  sk: string;
+  newItem?: Record<string, unknown> | undefined;
+  oldItem?: Record<string, unknown> | undefined;
+}
+
+/**
+ * What a suspension records.
+ *
+ * @example
+ * ```ts
+ * await store.suspend(id, { epoch: 2, now, awaiting: ['C#00000001'], timers: [], awakeables: { 'C#00000001': 'awk_…' } });
+ * ```
+ */
+export interface SuspendOptions {
+  epoch: number;
+  now: number;
+  awaiting: string[];
+  timers: Timer[];
+  awakeables?: Record<string, string>;
+  retries?: number;
+  lastFailure?: Failure;
+}
+
+/**
+ * The persistence operations of the runtime. Conditions (first writer wins,
+ * epoch fences) live inside each operation.
+ *
+ * @example
+ * ```ts
+ * const meta = await store.acquire(id, { seenEpoch: 0, now: Date.now(), leaseMs: 900_000 });
+ * if (!meta) return; // a duplicate or a zombie: stop at the cost of one write
+ * ```
+ */
+export interface Store {
+  /** Inserts a pending invocation unless one with this id exists (then returns it). */
+  createInvocation(meta: InvocationMeta): Promise<{ created: true } | { created: false; existing: InvocationMeta }>;
+  /** Strongly consistent read of `meta`. */
+  getInvocation(id: string): Promise<InvocationMeta | undefined>;
+  /**
+   * Takes the invocation for one attempt: `running`, `epoch + 1`, a lease; only
+   * if it is pending or suspended at `seenEpoch`, or running with an expired
+   * lease. Returns the new `meta`, or `undefined` when another attempt owns it.
+   */
+  acquire(id: string, options: { seenEpoch: number; now: number; leaseMs: number }): Promise<InvocationMeta | undefined>;
+  /** One strongly consistent Query: the journal with the completions. */
+  load(id: string): Promise<LoadedInvocation>;
+  /** Writes entry `entry.index` unless it exists. `false`: another attempt wrote it. */
+  append(id: string, entry: JournalEntry): Promise<boolean>;
+  /** Records a suspension, if this attempt (`epoch`) still owns the invocation. */
+  suspend(
+    id: string,
+    options: SuspendOptions,
+  ): Promise<boolean>;
+  /** Hands a running invocation back as pending (a fresh attempt replays it), if `epoch` still owns it. */
+  release(id: string, options: { epoch: number; now: number }): Promise<boolean>;
+  /** Records the outcome, if `epoch` still owns the invocation. */
+  finish(
+    id: string,
+    options: { epoch: number; now: number; output?: string; failure?: Failure; ttl: number },
+  ): Promise<boolean>;
+  /** Writes a completion into an invocation's partition; first writer wins. */
+  complete(id: string, completion: Completion): Promise<CompleteResult>;
+  /** Reads one completion (or workflow promise). */
+  getCompletion(id: string, key: string): Promise<Completion | undefined>;
+  /** Which of `keys` exist as completions (the wake rule's one read after a suspension). */
+  existingCompletions(id: string, keys: string[]): Promise<string[]>;
+  /** All state of an object or workflow key. */
+  readState(scope: string): Promise<Map<string, string>>;
+  /**
+   * Writes (or with `undefined`, clears) one state value, unless a newer
+   * writer (a larger `fence`) already wrote it: zombies cannot roll state back.
+   */
+  writeState(scope: string, name: string, value: string | undefined, fence: string): Promise<boolean>;
+}
