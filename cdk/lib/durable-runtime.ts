@@ -23,15 +23,39 @@ import { DormantEnv } from './environment.ts';
 
 /**
  * Sort-key prefixes of the items whose stream records can make an invocation
- * runnable: `meta` (new invocation, suspension), `C#` (completion), `P#`
- * (durable promise), `Q#` (queued call on an object key), `L#` (object lock).
- * Journal entries (`J#…`), by far the most frequent writes, never wake
- * anything, so the event filter drops them before the wake Lambda is billed.
+ * runnable: `meta` (new invocation, suspension, end), `C#` (completion), `P#`
+ * (durable promise), `Q#` (queued call), `L#` (object lock). Journal entries
+ * (`J#…`), by far the most frequent writes, never wake anything.
  *
  * @example
  * WAKE_SORT_KEY_PREFIXES.some((p) => sk.startsWith(p))
  */
 export const WAKE_SORT_KEY_PREFIXES: readonly string[] = ['meta', 'C#', 'P#', 'Q#', 'L#'];
+
+/**
+ * The wake's event filters (a record passes if any matches), so that Lambda
+ * drops records that cannot wake anything before the wake is billed, as
+ * `decideWake` in `src/runtime/wake.ts` would:
+ *
+ * - completions and promises matter when inserted (first writer wins; they
+ *   are never modified);
+ * - locks and queued calls matter when inserted or modified;
+ * - `meta` matters when inserted or modified to any status but `running`
+ *   (an attempt acquiring its invocation wakes nothing); `anything-but`
+ *   rather than a list, so a status added later is not silently dropped;
+ * - removals (TTL expiry) never matter.
+ *
+ * @example
+ * new DynamoEventSource(table, { filters: WAKE_FILTER_PATTERNS.map((p) => FilterCriteria.filter(p)), startingPosition });
+ */
+export const WAKE_FILTER_PATTERNS: readonly Record<string, unknown>[] = [
+  { eventName: ['INSERT'], dynamodb: { Keys: { sk: { S: [{ prefix: 'C#' }, { prefix: 'P#' }] } } } },
+  { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { sk: { S: [{ prefix: 'L#' }, { prefix: 'Q#' }] } } } },
+  {
+    eventName: ['INSERT', 'MODIFY'],
+    dynamodb: { Keys: { sk: { S: ['meta'] } }, NewImage: { status: { S: [{ 'anything-but': ['running'] }] } } },
+  },
+];
 
 /**
  * Item-level DynamoDB actions granted to each role, on the table only.
@@ -45,8 +69,11 @@ export const WAKE_SORT_KEY_PREFIXES: readonly string[] = ['meta', 'C#', 'P#', 'Q
 export const TABLE_ACTIONS = {
   /** Start invocations, record resolves/rejects, read status and output. */
   ingress: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
-  /** Read `meta` and the awaited completions; the wake writes nothing. */
-  wake: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
+  /**
+   * Read `meta` and the awaited completions; queue, grant and release object
+   * locks; write the lock-grant completion.
+   */
+  wake: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
   /** Write due timers as completions; re-read `meta` to recover lost attempts. */
   timer: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
   /** Acquire, load, append, suspend, complete; state and object locks. */
@@ -317,6 +344,8 @@ export class DurableRuntime extends Construct {
     // re-created by a deployment) after completions were written; LATEST
     // would skip those records and strand the invocations that await them.
     this.table.grant(this.wake, ...TABLE_ACTIONS.wake);
+    // A suspension is the outbox of its timers: the wake schedules them.
+    this.timerQueue.grantSendMessages(this.wake);
     this.wake.addEventSource(
       new DynamoEventSource(this.table, {
         startingPosition: StartingPosition.TRIM_HORIZON,
@@ -327,7 +356,7 @@ export class DurableRuntime extends Construct {
         retryAttempts: props.wakeRetryAttempts ?? 5,
         maxRecordAge: props.wakeMaxRecordAge ?? Duration.hours(1),
         onFailure: new SqsDlq(this.recoveryQueue),
-        filters: [FilterCriteria.filter({ dynamodb: { Keys: { sk: { S: WAKE_SORT_KEY_PREFIXES.map((prefix) => ({ prefix })) } } } })],
+        filters: WAKE_FILTER_PATTERNS.map((pattern) => FilterCriteria.filter(pattern)),
       }),
     );
 

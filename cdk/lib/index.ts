@@ -10,6 +10,7 @@ export { DurableFunction, type DurableFunctionProps } from './durable-function.t
 export {
   DurableRuntime,
   TABLE_ACTIONS,
+  WAKE_FILTER_PATTERNS,
   WAKE_SORT_KEY_PREFIXES,
   type AddServiceOptions,
   type DurableRuntimeProps,
