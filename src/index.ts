@@ -38,12 +38,12 @@ export { runAttempt, type AttemptDeps, type AttemptOutcome, type AttemptRequest 
 export { systemClock, type Clock } from './engine/clock.ts';
 export { IdSigner, newInvocationId, workflowInvocationId, isInvocationId } from './engine/ids.ts';
 
-export type { Store, InvocationMeta, InvocationStatus, JournalEntry, Completion, ItemChange, Timer } from './store/store.ts';
+export type { Store, InvocationMeta, InvocationStatus, JournalEntry, Completion, ItemChange, ObjectLock, Timer } from './store/store.ts';
 export { MemoryStore } from './store/memory.ts';
 export { MAX_PAYLOAD_BYTES } from './store/limits.ts';
 
 export { registry, catalogOf, type Catalog, type CatalogEntry } from './runtime/registry.ts';
-export { decideWake, type WakeAction } from './runtime/wake.ts';
+export { decideWake, executeWake, type WakeAction, type WakeEffects } from './runtime/wake.ts';
 export {
   IngressError,
   startInvocation,

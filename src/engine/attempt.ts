@@ -13,7 +13,7 @@ import type { Definition, HandlerSpec } from '../api/definitions.ts';
 import { NonDeterminismError, TerminalError, ensureError, fromFailure, isTerminal, toFailure, type Failure } from '../api/errors.ts';
 import type { RetryPolicy } from '../api/context.ts';
 import type { Completion, InvocationMeta, JournalEntry, LoadedInvocation, Store, Timer } from '../store/store.ts';
-import { retryKey } from '../store/keys.ts';
+import { LOCK_GRANTED, retryKey } from '../store/keys.ts';
 import type { Clock } from './clock.ts';
 import type { IdSigner } from './ids.ts';
 import { type Durable, type Outcome, type PromiseHost } from './promises.ts';
@@ -112,7 +112,17 @@ export async function runAttempt(deps: AttemptDeps, request: AttemptRequest): Pr
     return finishFailed(deps, meta, failure);
   }
   const loaded = await store.load(id);
-  return new Attempt(deps, meta, handler, loaded).execute();
+  let lockSeq = 0;
+  if (meta.lockScope) {
+    const grant = loaded.completions.get(LOCK_GRANTED);
+    if (!grant) {
+      // Not granted its object key yet (woken early): keep waiting for the grant.
+      const ok = await store.suspend(id, { epoch: meta.epoch, now: clock.now(), awaiting: [LOCK_GRANTED], timers: [] });
+      return ok ? { kind: 'suspended', invocationId: id, awaiting: [LOCK_GRANTED], timers: [] } : { kind: 'lost', invocationId: id, reason: 'suspend lost to a newer attempt' };
+    }
+    lockSeq = Number(grant.value);
+  }
+  return new Attempt(deps, meta, handler, loaded, lockSeq).execute();
 }
 
 async function finishFailed(deps: AttemptDeps, meta: InvocationMeta, failure: Failure): Promise<AttemptOutcome> {
@@ -150,6 +160,8 @@ export class Attempt implements PromiseHost {
     readonly meta: InvocationMeta,
     private readonly handler: HandlerSpec,
     private readonly loaded: LoadedInvocation,
+    /** The object key's lock sequence (0 when not an exclusive object call): orders state writes. */
+    readonly lockSeq = 0,
   ) {
     this.context = new DurableContext(this, meta, handler.shared);
   }

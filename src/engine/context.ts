@@ -176,16 +176,20 @@ export class DurableContext implements WorkflowContext {
     return this.#state;
   }
 
-  /** Orders state writes: later replays and zombies cannot overwrite newer values. */
+  /**
+   * Orders state writes by (lock grant, attempt, entry): a zombie attempt, or
+   * a zombie of an earlier call on the key, cannot overwrite newer values.
+   */
   #fence(index: number): string {
-    const pad = (n: number) => String(n).padStart(15, '0');
-    return `${pad(this.meta.createdAt)}:${pad(this.meta.epoch)}:${pad(index)}`;
+    const pad = (n: number) => String(n).padStart(12, '0');
+    return `${pad(this.attempt.lockSeq)}:${pad(this.meta.epoch)}:${pad(index)}`;
   }
 
   async get<T>(name: string, serde: Serde<T> = json as Serde<T>): Promise<T | undefined> {
     this.#scope();
     const { index, recorded } = this.attempt.allocate('get', name);
     if (recorded) return recorded.value === undefined ? undefined : serde.deserialize(recorded.value);
+    await this.attempt.flush(); // earlier set/clear calls apply first
     const value = (await this.#loadState()).get(name);
     await this.attempt.appendNow({ index, kind: 'get', name, value });
     return value === undefined ? undefined : serde.deserialize(value);
@@ -195,6 +199,7 @@ export class DurableContext implements WorkflowContext {
     this.#scope();
     const { index, recorded } = this.attempt.allocate('state-keys');
     if (recorded) return JSON.parse(recorded.value ?? '[]') as string[];
+    await this.attempt.flush();
     const keys = [...(await this.#loadState()).keys()].sort();
     await this.attempt.appendNow({ index, kind: 'state-keys', value: JSON.stringify(keys) });
     return keys;

@@ -114,7 +114,11 @@ export class IdSigner {
       return { ok: false, problem: 'malformed' };
     }
     const raw = Buffer.from(id.slice(4), 'base64url');
-    if (raw.length !== BODY + TAG || raw.readUInt8(0) !== VERSION) return { ok: false, problem: 'malformed' };
+    // Canonical encoding only: the spare bits of the last character must not
+    // give one id several spellings.
+    if (raw.length !== BODY + TAG || raw.readUInt8(0) !== VERSION || raw.toString('base64url') !== id.slice(4)) {
+      return { ok: false, problem: 'malformed' };
+    }
     const body = raw.subarray(0, BODY);
     if (!timingSafeEqual(raw.subarray(BODY), this.#tag(body))) return { ok: false, problem: 'forged' };
     return {

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { TerminalError, toFailure, type Failure } from '../api/errors.ts';
 import type { Clock } from '../engine/clock.ts';
 import { newInvocationId, workflowInvocationId, isInvocationId, type IdSigner } from '../engine/ids.ts';
-import { completionKey } from '../store/keys.ts';
+import { LOCK_GRANTED, completionKey, stateScope } from '../store/keys.ts';
+import { lockOrder, waitsForLock } from './wake.ts';
 import { MAX_PAYLOAD_BYTES, payloadBytes } from '../store/limits.ts';
 import type { Completion, InvocationMeta, Store } from '../store/store.ts';
 import type { Catalog } from './registry.ts';
@@ -104,22 +105,29 @@ export async function startInvocation(deps: IngressDeps, req: StartRequest): Pro
       : req.idempotencyKey !== undefined
         ? idempotentInvocationId(req)
         : newInvocationId();
+  // An exclusive object call is born waiting for its key's lock.
+  const lockScope = entry.kind === 'object' && !handler.shared ? stateScope(req.service, req.key!) : undefined;
   const meta: InvocationMeta = {
     id,
     service: req.service,
     handler: req.handler,
     kind: entry.kind,
     key: req.key,
-    status: 'pending',
+    status: lockScope ? 'suspended' : 'pending',
     epoch: 0,
+    awaiting: lockScope ? [LOCK_GRANTED] : undefined,
+    lockScope,
     input: req.body,
     idempotencyKey: req.idempotencyKey,
     createdAt: now,
     updatedAt: now,
   };
   const created = await deps.store.createInvocation(meta);
+  const existing = created.created ? meta : created.existing;
+  // Queue in request order here; the wake rule repeats it (idempotently) in
+  // case this Lambda dies between the two writes.
+  if (waitsForLock(existing)) await deps.store.enqueueLock(existing.lockScope!, id, lockOrder(existing));
   if (created.created) return { invocationId: id, created: true, meta };
-  const existing = created.existing;
   if (req.idempotencyKey !== undefined && existing.input !== req.body) {
     throw new IngressError(409, 'idempotency_key_reused', `Idempotency-Key '${req.idempotencyKey}' was used for invocation ${id} with a different request body; use a new key for a new request`, { invocationId: id });
   }
@@ -216,7 +224,7 @@ export interface InvocationStatusView {
   handler: string;
   key?: string | undefined;
   status: InvocationMeta['status'];
-  awaiting: { key: string; awakeableId?: string | undefined; timerAt?: string | undefined }[];
+  awaiting: { key: string; awakeableId?: string | undefined; timerAt?: string | undefined; lockHeldBy?: string | undefined; queuePosition?: number | undefined }[];
   attempts: number;
   retries: number;
   lastFailure?: Failure | undefined;
@@ -236,6 +244,8 @@ export interface InvocationStatusView {
 export async function getStatus(deps: Pick<IngressDeps, 'store'>, invocationId: string): Promise<InvocationStatusView> {
   const meta = await readMeta(deps, invocationId);
   const timers = new Map((meta.timers ?? []).map((t) => [t.key, t.at]));
+  const lock = meta.lockScope && meta.awaiting?.includes(LOCK_GRANTED) ? await deps.store.readLock(meta.lockScope) : undefined;
+  const queue = lock ? Object.entries(lock.waiting).sort(([, a], [, b]) => a.localeCompare(b)).map(([id]) => id) : [];
   return {
     id: meta.id,
     service: meta.service,
@@ -246,6 +256,7 @@ export async function getStatus(deps: Pick<IngressDeps, 'store'>, invocationId: 
       key,
       awakeableId: meta.awakeables?.[key],
       timerAt: timers.has(key) ? new Date(timers.get(key)!).toISOString() : undefined,
+      ...(key === LOCK_GRANTED && lock ? { lockHeldBy: lock.holder, queuePosition: queue.indexOf(meta.id) + 1 || undefined } : {}),
     })),
     attempts: meta.epoch,
     retries: meta.retries ?? 0,

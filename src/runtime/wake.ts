@@ -13,9 +13,15 @@
  *
  * and in the other order record B finds meta suspended awaiting C#2. Both
  * may fire; the epoch in the invoke makes the second a no-op.
+ *
+ * Object keys use the same outbox: an exclusive call is born suspended on
+ * `C#lock`; the wake queues it on the key's lock item, a free lock is granted
+ * to the earliest waiter, a grant becomes the `C#lock` completion that wakes
+ * it, and its end releases the lock. Every step is a stream record, so a
+ * crash between any two of them loses nothing.
  */
-import type { InvocationMeta, ItemChange, Store, Timer } from '../store/store.ts';
-import { META, invocationIdOf, isCompletionSk } from '../store/keys.ts';
+import type { InvocationMeta, ItemChange, ObjectLock, Store, Timer } from '../store/store.ts';
+import { LOCK, LOCK_GRANTED, META, invocationIdOf, isCompletionSk } from '../store/keys.ts';
 import { itemToMeta } from '../store/items.ts';
 
 /**
@@ -29,7 +35,11 @@ import { itemToMeta } from '../store/items.ts';
  */
 export type WakeAction =
   | { type: 'invoke'; invocationId: string; epoch: number; service: string }
-  | { type: 'schedule'; invocationId: string; timer: Timer };
+  | { type: 'schedule'; invocationId: string; timer: Timer }
+  | { type: 'enqueue'; scope: string; invocationId: string; order: string }
+  | { type: 'release'; scope: string; invocationId: string }
+  | { type: 'grant'; scope: string; next: string }
+  | { type: 'granted'; invocationId: string; seq: number };
 
 /** The reads the wake rule may make (one per change at most). */
 export type WakeReader = Pick<Store, 'getInvocation' | 'existingCompletions'>;
@@ -43,8 +53,10 @@ export type WakeReader = Pick<Store, 'getInvocation' | 'existingCompletions'>;
  * ```
  */
 export async function decideWake(change: ItemChange, reader: WakeReader): Promise<WakeAction[]> {
+  if (change.eventName === 'REMOVE' || !change.newItem) return [];
+  if (change.sk === LOCK) return onLock(change.pk, change.newItem, change.oldItem);
   const invocationId = invocationIdOf(change.pk);
-  if (!invocationId || change.eventName === 'REMOVE' || !change.newItem) return [];
+  if (!invocationId) return [];
 
   if (change.sk === META) {
     const meta = itemToMeta(change.newItem);
@@ -52,7 +64,13 @@ export async function decideWake(change: ItemChange, reader: WakeReader): Promis
     const entered = !old || old.status !== meta.status || old.epoch !== meta.epoch;
     if (!entered) return [];
     if (meta.status === 'pending') return [invoke(meta)];
-    if (meta.status === 'suspended') return onSuspended(meta, reader);
+    if (meta.status === 'suspended') {
+      const actions = await onSuspended(meta, reader);
+      return waitsForLock(meta) ? [{ type: 'enqueue', scope: meta.lockScope!, invocationId: meta.id, order: lockOrder(meta) }, ...actions] : actions;
+    }
+    if ((meta.status === 'completed' || meta.status === 'failed') && meta.lockScope) {
+      return [{ type: 'release', scope: meta.lockScope, invocationId: meta.id }];
+    }
     return [];
   }
 
@@ -71,6 +89,75 @@ async function onSuspended(meta: InvocationMeta, reader: WakeReader): Promise<Wa
   // The suspension is the outbox for its timers: scheduling them here means a
   // handler that crashes right after suspending cannot lose one.
   return (meta.timers ?? []).map((timer) => ({ type: 'schedule' as const, invocationId: meta.id, timer }));
+}
+
+function onLock(scope: string, item: Record<string, unknown>, old: Record<string, unknown> | undefined): WakeAction[] {
+  const lock = item as unknown as ObjectLock;
+  if (lock.holder !== undefined) {
+    return lock.holder !== old?.holder ? [{ type: 'granted', invocationId: lock.holder, seq: Number(lock.seq) }] : [];
+  }
+  const waiting = Object.entries(lock.waiting ?? {}).sort(([, a], [, b]) => a.localeCompare(b));
+  return waiting.length > 0 ? [{ type: 'grant', scope, next: waiting[0]![0] }] : [];
+}
+
+/** An exclusive call not yet granted its key: epoch 0, suspended on the lock. */
+export function waitsForLock(meta: InvocationMeta): boolean {
+  return meta.lockScope !== undefined && meta.epoch === 0 && meta.status === 'suspended' && (meta.awaiting ?? []).includes(LOCK_GRANTED);
+}
+
+/** Queue order of an exclusive call: arrival time, then id. */
+export function lockOrder(meta: Pick<InvocationMeta, 'createdAt' | 'id'>): string {
+  return `${String(meta.createdAt).padStart(15, '0')}#${meta.id}`;
+}
+
+/**
+ * Where the wake role's actions go: Lambda for invokes, the timer queue for
+ * timers; lock steps and grants are table writes.
+ *
+ * @example
+ * ```ts
+ * await executeWake(actions, { store, now: Date.now(), invoke: (a) => lambda.send(…), schedule: (a) => sqs.send(…) });
+ * ```
+ */
+export interface WakeEffects {
+  store: Pick<Store, 'enqueueLock' | 'releaseLock' | 'grantLock' | 'complete'>;
+  now: number;
+  invoke(action: Extract<WakeAction, { type: 'invoke' }>): Promise<void>;
+  schedule(action: Extract<WakeAction, { type: 'schedule' }>): Promise<void>;
+}
+
+/**
+ * Carries out wake actions in order. Each is idempotent, so a retried stream
+ * record repeats them harmlessly.
+ *
+ * @example
+ * ```ts
+ * await executeWake(await decideWake(change, store), effects);
+ * ```
+ */
+export async function executeWake(actions: WakeAction[], effects: WakeEffects): Promise<void> {
+  for (const action of actions) {
+    switch (action.type) {
+      case 'invoke':
+        await effects.invoke(action);
+        break;
+      case 'schedule':
+        await effects.schedule(action);
+        break;
+      case 'enqueue':
+        await effects.store.enqueueLock(action.scope, action.invocationId, action.order);
+        break;
+      case 'release':
+        await effects.store.releaseLock(action.scope, action.invocationId);
+        break;
+      case 'grant':
+        await effects.store.grantLock(action.scope, action.next);
+        break;
+      case 'granted':
+        await effects.store.complete(action.invocationId, { key: LOCK_GRANTED, value: String(action.seq), at: effects.now });
+        break;
+    }
+  }
 }
 
 function invoke(meta: InvocationMeta): WakeAction {

@@ -9,6 +9,8 @@
  * | invocation retry     | `I#<invocationId>`    | `C#r<n, 8 digits>`      |
  * | workflow promise     | `I#<runInvocationId>` | `P#<name>`              |
  * | object/workflow state| `O#<service>#<key>`   | `S#<name>`              |
+ * | object key lock      | `O#<service>#<key>`   | `L#lock`                |
+ * | lock grant           | `I#<invocationId>`    | `C#lock`                |
  *
  * One partition per invocation means one strongly consistent Query loads the
  * journal with everything that completes it.
@@ -61,3 +63,9 @@ export function stateSk(name: string): string {
 export function isCompletionSk(sk: string): boolean {
   return sk.startsWith('C#') || sk.startsWith('P#');
 }
+
+/** Sort key of an object key's lock item. */
+export const LOCK = 'L#lock';
+
+/** Completion key written into an invocation when it is granted its object key's lock. */
+export const LOCK_GRANTED = 'C#lock';

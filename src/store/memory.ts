@@ -3,8 +3,8 @@
  * same conditions, and a change feed shaped like a DynamoDB stream. For the
  * simulator and unit tests; it passes the same contract suite.
  */
-import type { CompleteResult, Completion, InvocationMeta, ItemChange, JournalEntry, LoadedInvocation, Store, SuspendOptions } from './store.ts';
-import { META, invocationPk, isCompletionSk, journalSk, stateSk } from './keys.ts';
+import type { CompleteResult, Completion, InvocationMeta, ItemChange, JournalEntry, LoadedInvocation, ObjectLock, Store, SuspendOptions } from './store.ts';
+import { LOCK, META, invocationPk, isCompletionSk, journalSk, stateSk } from './keys.ts';
 import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToMeta, metaToItem, type Item } from './items.ts';
 import type { Failure } from '../api/errors.ts';
 
@@ -128,6 +128,42 @@ export class MemoryStore implements Store {
       if (sk.startsWith('S#') && typeof item.value === 'string') state.set(sk.slice(2), item.value);
     }
     return state;
+  }
+
+  async enqueueLock(scope: string, invocationId: string, order: string): Promise<'held' | 'queued'> {
+    const lock = this.#lock(scope) ?? { seq: 0, waiting: {} };
+    if (lock.holder === invocationId) return 'held';
+    if (lock.holder === undefined && Object.keys(lock.waiting).length === 0) {
+      this.#put({ pk: scope, sk: LOCK, ...lock, holder: invocationId, seq: lock.seq + 1 });
+      return 'held';
+    }
+    if (lock.waiting[invocationId] === undefined) this.#put({ pk: scope, sk: LOCK, ...lock, waiting: { ...lock.waiting, [invocationId]: order } });
+    return 'queued';
+  }
+
+  async releaseLock(scope: string, invocationId: string): Promise<ObjectLock | undefined> {
+    const lock = this.#lock(scope);
+    if (!lock || lock.holder !== invocationId) return undefined;
+    const next: ObjectLock = { seq: lock.seq, waiting: lock.waiting };
+    this.#put({ pk: scope, sk: LOCK, ...next });
+    return next;
+  }
+
+  async grantLock(scope: string, next: string): Promise<boolean> {
+    const lock = this.#lock(scope);
+    if (!lock || lock.holder !== undefined || lock.waiting[next] === undefined) return false;
+    const { [next]: _granted, ...waiting } = lock.waiting;
+    this.#put({ pk: scope, sk: LOCK, holder: next, seq: lock.seq + 1, waiting });
+    return true;
+  }
+
+  async readLock(scope: string): Promise<ObjectLock | undefined> {
+    return this.#lock(scope);
+  }
+
+  #lock(scope: string): ObjectLock | undefined {
+    const item = this.#get(scope, LOCK);
+    return item && { holder: item.holder as string | undefined, seq: Number(item.seq ?? 0), waiting: structuredClone((item.waiting ?? {}) as Record<string, string>) };
   }
 
   async writeState(scope: string, name: string, value: string | undefined, fence: string): Promise<boolean> {

@@ -66,6 +66,8 @@ export interface InvocationMeta {
   /** The last retryable failure, for status pages. */
   lastFailure?: Failure | undefined;
   idempotencyKey?: string | undefined;
+  /** Exclusive object handlers: the state scope whose lock this invocation holds or waits for. */
+  lockScope?: string | undefined;
   createdAt: number;
   updatedAt: number;
   /** Expiry, integer epoch seconds (DynamoDB TTL), once finished. */
@@ -180,6 +182,22 @@ export interface ItemChange {
 }
 
 /**
+ * The lock item of an object key (`L#lock` in the key's partition): who holds
+ * it, a sequence number bumped by every grant (it orders state writes), and
+ * who waits, with an order value each (arrival time and id).
+ *
+ * @example
+ * ```ts
+ * const lock: ObjectLock = { holder: 'inv_a', seq: 7, waiting: { inv_b: '000001767225600000#inv_b' } };
+ * ```
+ */
+export interface ObjectLock {
+  holder?: string | undefined;
+  seq: number;
+  waiting: Record<string, string>;
+}
+
+/**
  * What a suspension records.
  *
  * @example
@@ -242,6 +260,17 @@ export interface Store {
   existingCompletions(id: string, keys: string[]): Promise<string[]>;
   /** All state of an object or workflow key. */
   readState(scope: string): Promise<Map<string, string>>;
+  /**
+   * Joins an object key's lock: takes it if it is free and nobody waits,
+   * otherwise queues (idempotent: a holder or waiter stays where it is).
+   */
+  enqueueLock(scope: string, invocationId: string, order: string): Promise<'held' | 'queued'>;
+  /** Frees the lock if `invocationId` holds it; returns the lock as left (with its waiters). */
+  releaseLock(scope: string, invocationId: string): Promise<ObjectLock | undefined>;
+  /** Hands a free lock to a waiter; `false` if someone holds it or `next` no longer waits. */
+  grantLock(scope: string, next: string): Promise<boolean>;
+  /** Reads an object key's lock (status pages). */
+  readLock(scope: string): Promise<ObjectLock | undefined>;
   /**
    * Writes (or with `undefined`, clears) one state value, unless a newer
    * writer (a larger `fence`) already wrote it: zombies cannot roll state back.

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { IdSigner, MAX_PAYLOAD_BYTES, newInvocationId, object, service, workflow, type Context, type Store } from 'dormant';
+import { MemoryRuntime } from '../support/memory-runtime.ts';
+
+const defs = [
+  service({
+    name: 'review',
+    handlers: {
+      request: async (ctx: Context) => {
+        const a = ctx.awakeable<string>();
+        return a.promise;
+      },
+    },
+  }),
+  object({ name: 'ledger', handlers: { add: async () => 1 } }),
+  workflow({ name: 'flow', handlers: { run: async () => 1 } }),
+];
+
+/** Counts store calls, to show refusals happen before any read or write. */
+function countCalls(store: Store): { calls: string[] } {
+  const seen = { calls: [] as string[] };
+  for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(store)) as (keyof Store)[]) {
+    const original = store[name];
+    if (typeof original !== 'function' || (name as string) === 'constructor') continue;
+    (store as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      seen.calls.push(name);
+      return (original as (...a: unknown[]) => unknown).apply(store, args);
+    };
+  }
+  return seen;
+}
+
+async function suspendedReview() {
+  const rt = new MemoryRuntime(defs);
+  const id = await rt.start('review', 'request');
+  await rt.settle();
+  const [awk] = await rt.awaitedAwakeables(id);
+  return { rt, id, awk: awk! };
+}
+
+describe('ingress core', () => {
+  describe('resolveAwakeable', () => {
+    it('accepts the first resolve and answers a second with 409 and what it lost to (rule 2)', async () => {
+      const { rt, id, awk } = await suspendedReview();
+      await rt.resolve(awk, '"first"');
+      await expect(rt.resolve(awk, '"second"')).rejects.toMatchObject({ status: 409, code: 'already_completed', details: { existing: { resolved: 'first' } } });
+      await expect(rt.reject(awk, 'late')).rejects.toMatchObject({ status: 409 });
+      await rt.settle();
+      expect(await rt.output(id)).toBe('first');
+    });
+
+    it('refuses a forged id with 403 without touching the table (rule 8)', async () => {
+      const { rt, id } = await suspendedReview();
+      // Right shape, right invocation and entry, wrong key.
+      const forged = new IdSigner('someone-elses-key-0123456').awakeableId(id, 0);
+      const before = rt.store.items();
+      const seen = countCalls(rt.store);
+      await expect(rt.resolve(forged, '"x"')).rejects.toMatchObject({ status: 403, code: 'forged_awakeable_id' });
+      await expect(rt.resolve('awk_garbage', '"x"')).rejects.toMatchObject({ status: 400, code: 'malformed_awakeable_id' });
+      expect(seen.calls).toEqual([]);
+      expect(rt.store.items()).toEqual(before);
+    });
+
+    it('refuses invalid JSON (400) and oversized bodies (413), state unchanged (rule 7)', async () => {
+      const { rt, awk } = await suspendedReview();
+      const before = rt.store.items();
+      await expect(rt.resolve(awk, '{not json')).rejects.toMatchObject({ status: 400, code: 'invalid_json' });
+      await expect(rt.resolve(awk, JSON.stringify('x'.repeat(MAX_PAYLOAD_BYTES)))).rejects.toMatchObject({ status: 413, message: expect.stringContaining(`${MAX_PAYLOAD_BYTES}-byte limit`) });
+      expect(rt.store.items()).toEqual(before);
+    });
+
+    it('answers 404 for a valid id whose invocation does not exist and 410 once it finished', async () => {
+      const { rt, id, awk } = await suspendedReview();
+      await expect(rt.resolve(rt.signer.awakeableId(newInvocationId(), 0), '')).rejects.toMatchObject({ status: 404, code: 'unknown_invocation' });
+      await rt.resolve(awk, '"done"');
+      await rt.settle();
+      expect((await rt.status(id)).status).toBe('completed');
+      const other = rt.signer.awakeableId(id, 5);
+      await expect(rt.resolve(other, '"late"')).rejects.toMatchObject({ status: 410, code: 'invocation_finished' });
+    });
+  });
+
+  describe('startInvocation', () => {
+    it('refuses unknown services and handlers, missing and unexpected keys, bad JSON: nothing written', async () => {
+      const rt = new MemoryRuntime(defs);
+      await expect(rt.start('nope', 'x')).rejects.toMatchObject({ status: 404, code: 'unknown_service', message: expect.stringContaining('flow, ledger, review') });
+      await expect(rt.start('review', 'nope')).rejects.toMatchObject({ status: 404, code: 'unknown_handler' });
+      await expect(rt.start('ledger', 'add', '1')).rejects.toMatchObject({ status: 400, code: 'missing_key' });
+      await expect(rt.start('review', 'request', '', 'k')).rejects.toMatchObject({ status: 400, code: 'unexpected_key' });
+      await expect(rt.start('review', 'request', '{')).rejects.toMatchObject({ status: 400, code: 'invalid_json' });
+      await expect(rt.start('review', 'request', JSON.stringify('y'.repeat(MAX_PAYLOAD_BYTES)))).rejects.toMatchObject({ status: 413 });
+      expect(rt.store.items()).toEqual([]);
+    });
+
+    it('the same idempotency key returns the same invocation; a different body is refused', async () => {
+      const rt = new MemoryRuntime(defs);
+      const a = await rt.start('review', 'request', '"x"', undefined, 'key-1');
+      const b = await rt.start('review', 'request', '"x"', undefined, 'key-1');
+      expect(b).toBe(a);
+      await expect(rt.start('review', 'request', '"y"', undefined, 'key-1')).rejects.toMatchObject({ status: 409, code: 'idempotency_key_reused' });
+    });
+
+    it('status and output refuse malformed (400) and unknown (404) invocation ids', async () => {
+      const rt = new MemoryRuntime(defs);
+      await expect(rt.status('bogus')).rejects.toMatchObject({ status: 400 });
+      await expect(rt.status(newInvocationId())).rejects.toMatchObject({ status: 404 });
+    });
+  });
+});
