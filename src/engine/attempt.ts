@@ -47,6 +47,21 @@ export interface AttemptDeps {
    * step, so every step is replayed at least once. Flushes out non-determinism.
    */
   alwaysReplay?: boolean;
+  /**
+   * Milliseconds this attempt has left (Lambda's `getRemainingTimeInMillis`).
+   * Past `deadlineMarginMs` the attempt hands the invocation on at the next
+   * new step, and a fresh Lambda invocation carries on.
+   */
+  remainingMs?: () => number;
+  /** Safety margin before the deadline. Default 10 s. */
+  deadlineMarginMs?: number;
+  /**
+   * Before suspending, keep the attempt alive this long, polling the awaited
+   * completions, for callbacks that usually arrive within moments. Default 0.
+   */
+  lingerMs?: number;
+  /** `ctx.run` backoffs longer than this suspend on a durable timer instead of sleeping. Default 1 s. */
+  maxInAttemptBackoffMs?: number;
 }
 
 /**
@@ -209,12 +224,22 @@ export class Attempt implements PromiseHost {
     if (this.#ended) throw new TerminalError(`invocation ${this.id}: the attempt has ended`);
     const index = this.#next++;
     const recorded = this.loaded.journal.get(index);
+    if (!recorded && this.#nearDeadline()) {
+      // Hand on before the Lambda deadline; the step runs in a fresh attempt.
+      void this.#yield();
+      throw new TerminalError(`invocation ${this.id}: handed on to a fresh attempt before the Lambda deadline`);
+    }
     if (recorded && (recorded.kind !== kind || recorded.name !== name)) {
       const error = new NonDeterminismError(this.id, index, recorded, { kind, name });
       void this.fail(error);
       throw error;
     }
     return { index, recorded };
+  }
+
+  #nearDeadline(): boolean {
+    const remaining = this.deps.remainingMs?.();
+    return remaining !== undefined && remaining < (this.deps.deadlineMarginMs ?? 10_000);
   }
 
   /** Queues `op` after every earlier journal write. */
@@ -341,6 +366,7 @@ export class Attempt implements PromiseHost {
     await this.#queue;
     if (this.#ended || this.#inflight > 0 || this.#waiters.size === 0) return;
     const awaiting = [...new Set([...this.#waiters].flatMap((w) => w.keys))].sort();
+    if (await this.#linger(awaiting)) return;
     const timers = dedupeTimers([...this.#waiters].flatMap((w) => w.timers));
     const awakeables = Object.fromEntries(awaiting.filter((k) => this.#awakeables.has(k)).map((k) => [k, this.#awakeables.get(k)!]));
     this.#ended = true;
@@ -350,6 +376,48 @@ export class Attempt implements PromiseHost {
         ? { kind: 'suspended', invocationId: this.id, awaiting, timers }
         : { kind: 'lost', invocationId: this.id, reason: 'suspend lost to a newer attempt' },
     );
+  }
+
+  /**
+   * Polls the awaited completions for up to `lingerMs` (at most one read per
+   * 100 ms). True when one arrived and the handler carries on instead.
+   */
+  async #linger(awaiting: string[]): Promise<boolean> {
+    const until = this.deps.clock.now() + (this.deps.lingerMs ?? 0);
+    while (this.deps.clock.now() < until && !this.#nearDeadline()) {
+      await this.deps.clock.sleep(Math.min(100, until - this.deps.clock.now()));
+      if (this.#ended) return true;
+      const present = await this.deps.store.existingCompletions(this.id, awaiting);
+      if (present.length > 0) {
+        for (const key of present) {
+          const completion = await this.deps.store.getCompletion(this.id, key);
+          if (completion) this.learn(completion);
+        }
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Ends the attempt suspended on one timer (a step's long retry backoff):
+   * nothing runs, nothing is billed, until it fires.
+   */
+  async suspendOnTimer(timer: Timer, lastFailure: Failure): Promise<void> {
+    await this.#queue;
+    if (this.#ended) return;
+    this.#ended = true;
+    const ok = await this.deps.store.suspend(this.id, { epoch: this.meta.epoch, now: this.deps.clock.now(), awaiting: [timer.key], timers: [timer], lastFailure });
+    this.#endResult(
+      ok
+        ? { kind: 'suspended', invocationId: this.id, awaiting: [timer.key], timers: [timer] }
+        : { kind: 'lost', invocationId: this.id, reason: 'suspend lost to a newer attempt' },
+    );
+  }
+
+  /** Completions whose key starts with `prefix` (a step's retry timers). */
+  completionsWithPrefix(prefix: string): Completion[] {
+    return [...this.loaded.completions.values()].filter((c) => c.key.startsWith(prefix));
   }
 
   // ---- endings ---------------------------------------------------------------

@@ -54,7 +54,8 @@ export class DurableContext implements WorkflowContext {
     const outcome = attempt.inFlight(async (): Promise<Outcome<T>> => {
       // A step never starts before earlier entries are durable.
       await attempt.flush();
-      const result = await this.#execute(name, fn, options);
+      if (attempt.ended) return new Promise<never>(() => undefined);
+      const result = await this.#execute(index, name, fn, options);
       const entry: JournalEntry =
         'failure' in result ? { index, kind: 'run', name, failure: result.failure } : { index, kind: 'run', name, value: serde.serialize(result.value) };
       await attempt.appendNow(entry);
@@ -65,20 +66,37 @@ export class DurableContext implements WorkflowContext {
     return new StepPromise(attempt, outcome.then((o) => (attempt.ended ? new Promise<never>(() => undefined) : o)));
   }
 
-  async #execute<T>(name: string, fn: () => T | Promise<T>, options: RunOptions<T>): Promise<{ value: T } | { failure: Failure }> {
+  /**
+   * Runs a step body with its retry policy. Short backoffs sleep in the
+   * attempt; a long one suspends the invocation on a timer whose key records
+   * the attempt count and start time (`C#t<index>.<attempt>.<startedAt>`),
+   * so the count survives across Lambda invocations at no extra write.
+   */
+  async #execute<T>(index: number, name: string, fn: () => T | Promise<T>, options: RunOptions<T>): Promise<{ value: T } | { failure: Failure }> {
     const policy = options.retry ?? {};
     const clock = this.attempt.deps.clock;
-    const startedAt = clock.now();
-    for (let attempt = 1; ; attempt++) {
+    const prefix = `C#t${String(index).padStart(8, '0')}.`;
+    const resumed = this.attempt
+      .completionsWithPrefix(prefix)
+      .map((c) => c.key.slice(prefix.length).split('.').map(Number) as [number, number])
+      .sort((a, b) => b[0] - a[0])[0];
+    const startedAt = resumed?.[1] ?? clock.now();
+    for (let attempt = (resumed?.[0] ?? 0) + 1; ; attempt++) {
       try {
         return { value: await fn() };
       } catch (error) {
         if (isTerminal(error)) return { failure: toFailure(error) };
+        const last = ensureError(error);
         if (!mayRetry(policy, attempt, startedAt, clock.now())) {
-          const last = ensureError(error);
           return { failure: toFailure(new TerminalError(`step '${name}' failed after ${attempt} attempt(s): ${last.message}`, { cause: last })) };
         }
-        await clock.sleep(backoffMs(policy, attempt));
+        const delay = backoffMs(policy, attempt);
+        if (delay > (this.attempt.deps.maxInAttemptBackoffMs ?? 1_000)) {
+          const key = `${prefix}${String(attempt).padStart(4, '0')}.${startedAt}`;
+          await this.attempt.suspendOnTimer({ key, at: clock.now() + delay }, toFailure(last));
+          return new Promise<never>(() => undefined);
+        }
+        await clock.sleep(delay);
       }
     }
   }

@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { service, type Context } from 'dormant';
+import { MemoryRuntime } from '../support/memory-runtime.ts';
+
+describe('time: long handlers, linger, durable step backoff', () => {
+  it('a handler that outlives one Lambda deadline continues in fresh attempts, each step journaled once', async () => {
+    const bodies: number[] = [];
+    let remaining = 0;
+    const rt = new MemoryRuntime(
+      [
+        service({
+          name: 's',
+          handlers: {
+            h: async (ctx: Context) => {
+              let sum = 0;
+              for (let i = 0; i < 10; i++) {
+                sum += await ctx.run(`step ${i}`, () => {
+                  bodies.push(i);
+                  remaining -= 4_000; // each step burns 4 s of a 15 s Lambda
+                  return i;
+                });
+              }
+              return sum;
+            },
+          },
+        }),
+      ],
+      // Each attempt starts with a full 15 s budget.
+      { remainingMs: () => remaining, deadlineMarginMs: 5_000 },
+    );
+    const origRun = rt.deps.store.acquire.bind(rt.deps.store);
+    rt.deps.store.acquire = async (...args) => {
+      remaining = 15_000;
+      return origRun(...args);
+    };
+    const id = await rt.start('s', 'h');
+    await rt.settle();
+    expect(await rt.output(id)).toBe(45);
+    expect(bodies).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const yielded = rt.outcomes.filter((o) => o.kind === 'yielded').length;
+    expect(yielded).toBeGreaterThanOrEqual(3);
+    expect((await rt.journal(id)).filter((e) => e.kind === 'run')).toHaveLength(10);
+  });
+
+  it('linger picks up a completion that arrives moments after the await, without suspending', async () => {
+    let resolveLater: (() => Promise<void>) | undefined;
+    const rt = new MemoryRuntime(
+      [
+        service({
+          name: 's',
+          handlers: {
+            h: async (ctx: Context) => {
+              const a = ctx.awakeable<string>();
+              await ctx.run('publish', () => {
+                resolveLater = () => rt.resolve(a.id, '"quick"');
+              });
+              return a.promise;
+            },
+          },
+        }),
+      ],
+      { lingerMs: 1_000 },
+    );
+    const sleep = rt.clock.sleep.bind(rt.clock);
+    let sleeps = 0;
+    rt.clock.sleep = async (ms: number) => {
+      if (++sleeps === 3) await resolveLater?.();
+      return sleep(ms);
+    };
+    const id = await rt.start('s', 'h');
+    await rt.settle();
+    expect(await rt.output(id)).toBe('quick');
+    expect(rt.outcomes.map((o) => o.kind)).toEqual(['completed']);
+  });
+
+  it('linger gives up after lingerMs and suspends', async () => {
+    const rt = new MemoryRuntime([service({ name: 's', handlers: { h: async (ctx: Context) => ctx.awakeable().promise } })], { lingerMs: 500 });
+    const start = rt.clock.now();
+    const id = await rt.start('s', 'h');
+    await rt.settle();
+    expect((await rt.status(id)).status).toBe('suspended');
+    expect(rt.clock.now() - start).toBe(500);
+  });
+
+  it('a long ctx.run backoff suspends on a durable timer (no attempt in flight) and resumes the count', async () => {
+    let calls = 0;
+    const rt = new MemoryRuntime([
+      service({
+        name: 's',
+        handlers: {
+          h: async (ctx: Context) =>
+            ctx.run(
+              'call partner',
+              () => {
+                if (++calls < 4) throw new Error(`partner down (${calls})`);
+                return 'up';
+              },
+              { retry: { initialIntervalMs: 60_000, factor: 2, maxAttempts: 10 } },
+            ),
+        },
+      }),
+    ]);
+    const id = await rt.start('s', 'h');
+    await rt.settle();
+    let status = await rt.status(id);
+    expect(status.status).toBe('suspended');
+    expect(status.lastFailure?.message).toBe('partner down (1)');
+    expect(calls).toBe(1);
+    await rt.advance(60_000);
+    expect(calls).toBe(2);
+    await rt.advance(120_000);
+    expect(calls).toBe(3);
+    status = await rt.status(id);
+    expect(status.awaiting[0]?.key).toMatch(/^C#t00000000\.0003\.\d+$/);
+    await rt.advance(240_000);
+    expect(await rt.output(id)).toBe('up');
+    expect(calls).toBe(4);
+  });
+
+  it('a step retry budget spent across suspensions ends in a terminal failure naming the last error', async () => {
+    let calls = 0;
+    const rt = new MemoryRuntime([
+      service({
+        name: 's',
+        handlers: {
+          h: async (ctx: Context) =>
+            ctx.run('doomed', () => {
+              throw new Error(`nope ${++calls}`);
+            }, { retry: { initialIntervalMs: 10_000, factor: 1, maxAttempts: 3 } }),
+        },
+      }),
+    ]);
+    const id = await rt.start('s', 'h');
+    await rt.settle();
+    await rt.advance(10_000);
+    await rt.advance(10_000);
+    await expect(rt.output(id)).rejects.toMatchObject({ failure: { message: "step 'doomed' failed after 3 attempt(s): nope 3" } });
+  });
+});
