@@ -301,6 +301,10 @@ export class Attempt implements PromiseHost {
         throw outcome.error;
       }
       const blockers = promise.blockers();
+      if (blockers.cancel?.length) {
+        for (const cancel of blockers.cancel) await cancel();
+        continue;
+      }
       if (blockers.local.length > 0) {
         await Promise.race(blockers.local);
         continue;
@@ -340,6 +344,10 @@ export class Attempt implements PromiseHost {
       this.#waiters.add(waiter);
       this.#scheduleIdleCheck();
     });
+  }
+
+  async completeOwn(completion: Completion): Promise<void> {
+    await this.completeLocally(this.id, { ...completion, at: this.deps.clock.now() });
   }
 
   /** Writes a completion (first writer wins) and learns whichever one stands. */

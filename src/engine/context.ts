@@ -116,7 +116,7 @@ export class DurableContext implements WorkflowContext {
     const id = recorded?.id ?? this.attempt.deps.signer.awakeableId(this.meta.id, index);
     if (!recorded) this.attempt.append({ index, kind: 'awakeable', id });
     this.attempt.noteAwakeable(completionKey(index), id);
-    const promise = new CompletionPromise<T>(this.attempt, completionKey(index), decodeWith(options.serde ?? (json as Serde<T>)));
+    const promise = new CompletionPromise<T>(this.attempt, completionKey(index), decodeWith(options.serde ?? (json as Serde<T>)), undefined, true);
     const api = this.attempt.deps.apiUrl;
     return api ? { id, promise, url: `${api.replace(/\/+$/, '')}/restate/awakeables/${id}/resolve` } : { id, promise };
   }

@@ -19,11 +19,15 @@ export interface Blockers {
   timers: Timer[];
   /** Steps running in this attempt. */
   local: Promise<unknown>[];
+  /** Writes to make before deciding (an awakeable timed out: close it first). */
+  cancel?: (() => Promise<void>)[];
 }
 
 /** The engine services a durable promise needs; implemented by `Attempt`. */
 export interface PromiseHost {
   completion(key: string): Completion | undefined;
+  /** Writes a completion of this invocation (first writer wins) and learns the standing one. */
+  completeOwn(completion: Completion): Promise<void>;
   await<T>(promise: Durable<T>): Promise<T>;
   allocate(kind: JournalEntry['kind'], name?: string): { index: number; recorded: JournalEntry | undefined };
   append(entry: JournalEntry): void;
@@ -69,6 +73,8 @@ export class CompletionPromise<T> extends Durable<T> {
     readonly key: string,
     private readonly decode: (completion: Completion) => Outcome<T>,
     private readonly timerAt?: number,
+    /** An awakeable: this invocation may close it (on timeout) so late resolvers get a 409. */
+    readonly closable = false,
   ) {
     super(host);
   }
@@ -146,6 +152,7 @@ export class Combinator<T> extends Durable<T> {
       if (decision) this.#decided = decision.outcome as Outcome<T>;
       return this.#decided;
     }
+    if (this.#mustClose()) return undefined;
     const decision = decide(this.kind, this.children.length, (p) => this.children[p]!.outcome());
     if (!decision) return undefined;
     this.host.append({ index: this.#index, kind: 'combinator', name: this.kind, settled: decision.used });
@@ -153,14 +160,31 @@ export class Combinator<T> extends Durable<T> {
     return this.#decided;
   }
 
+  /**
+   * `orTimeout` on an awakeable whose timer fired: first close the awakeable
+   * with a TimeoutError (first writer wins), so a late resolve is refused
+   * with 409 instead of being accepted and ignored; then decide from
+   * whichever completion stands.
+   */
+  #mustClose(): boolean {
+    const [inner, timer] = this.children;
+    return this.kind === 'timeout' && inner instanceof CompletionPromise && inner.closable && !inner.outcome() && timer!.outcome() !== undefined;
+  }
+
   blockers(): Blockers {
-    const all: Blockers = { keys: [], timers: [], local: [] };
+    if (this.#mustClose()) {
+      const inner = this.children[0] as CompletionPromise<unknown>;
+      const failure = { name: 'TimeoutError', message: 'timed out', code: 408 };
+      return { keys: [], timers: [], local: [], cancel: [() => this.host.completeOwn({ key: inner.key, failure, at: 0 })] };
+    }
+    const all: Blockers = { keys: [], timers: [], local: [], cancel: [] };
     for (const child of this.children) {
       if (child.outcome()) continue;
       const b = child.blockers();
       all.keys.push(...b.keys);
       all.timers.push(...b.timers);
       all.local.push(...b.local);
+      all.cancel!.push(...(b.cancel ?? []));
     }
     return all;
   }

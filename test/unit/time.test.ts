@@ -136,4 +136,36 @@ describe('time: long handlers, linger, durable step backoff', () => {
     await rt.advance(10_000);
     await expect(rt.output(id)).rejects.toMatchObject({ failure: { message: "step 'doomed' failed after 3 attempt(s): nope 3" } });
   });
+
+  it('an awakeable that timed out is closed: a late resolve gets 409, never a second outcome', async () => {
+    const rt = new MemoryRuntime([
+      service({
+        name: 's',
+        handlers: {
+          h: async (ctx: Context) => {
+            const approval = ctx.awakeable<string>();
+            await ctx.run('publish', () => approval.id);
+            let first: string;
+            try {
+              first = await approval.promise.orTimeout(60_000);
+            } catch (e) {
+              first = (e as Error).name;
+            }
+            // Still running afterwards: the late resolver must not get a 202.
+            const next = ctx.awakeable<string>();
+            return `${first} then ${await next.promise}`;
+          },
+        },
+      }),
+    ]);
+    const id = await rt.start('s', 'h');
+    await rt.settle();
+    const [approval] = await rt.awaitedAwakeables(id);
+    await rt.advance(60_000);
+    await expect(rt.resolve(approval!, '"too late"')).rejects.toMatchObject({ status: 409, details: { existing: { rejected: 'timed out' } } });
+    const [next] = await rt.awaitedAwakeables(id);
+    await rt.resolve(next!, '"second"');
+    await rt.settle();
+    expect(await rt.output(id)).toBe('TimeoutError then second');
+  });
 });
