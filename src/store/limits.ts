@@ -4,6 +4,7 @@
  * to a quarter of that. Larger payloads are refused with an error that names
  * the limit, before anything is written, so nothing is lost later.
  */
+import { TerminalError } from '../api/errors.ts';
 
 /** Largest serialized payload (input, output, step result, completion value), in bytes. */
 export const MAX_PAYLOAD_BYTES = 128 * 1024;
@@ -18,4 +19,98 @@ export const MAX_PAYLOAD_BYTES = 128 * 1024;
  */
 export function payloadBytes(text: string): number {
   return Buffer.byteLength(text, 'utf8');
+}
+
+/** DynamoDB's item size limit: 400 KB, attribute names included. */
+export const MAX_ITEM_BYTES = 400 * 1024;
+
+/**
+ * An item was refused before anything was written because it would not fit
+ * in one DynamoDB item. Terminal: writing it again cannot succeed. Nothing is
+ * lost: the caller learns it at once, and the table is unchanged.
+ *
+ * @example
+ * ```ts
+ * try { await store.append(id, entry); }
+ * catch (e) { if (e instanceof PayloadTooLargeError) console.error(e.size, '>', e.limit, e.what); }
+ * ```
+ */
+export class PayloadTooLargeError extends TerminalError {
+  override name = 'PayloadTooLargeError';
+  constructor(
+    /** The invocation (or state scope) the item belongs to. */
+    readonly invocationId: string,
+    /** What was being written, e.g. `journal entry 3 (run 'charge')`. */
+    readonly what: string,
+    /** The item's size in bytes, as DynamoDB counts it. */
+    readonly size: number,
+    /** The limit it exceeds, in bytes. */
+    readonly limit: number = MAX_ITEM_BYTES,
+  ) {
+    super(
+      `${what} of ${invocationId} is ${size} bytes, over DynamoDB's ${limit}-byte item limit; nothing was written. ` +
+        'Keep large data elsewhere (e.g. S3) and journal a reference',
+      { code: 413 },
+    );
+  }
+}
+
+/**
+ * The size of a plain item as DynamoDB counts it: attribute names plus
+ * values, strings in UTF-8, numbers at one byte per two digits plus one,
+ * lists and maps at three bytes plus one per element. Undefined attributes
+ * are not stored and not counted.
+ *
+ * @example
+ * ```ts
+ * itemBytes({ pk: 'I#inv_x', sk: 'J#00000000', value: '"ok"' }) // 30
+ * ```
+ */
+export function itemBytes(item: Record<string, unknown>): number {
+  let total = 0;
+  for (const [name, value] of Object.entries(item)) {
+    if (value === undefined) continue;
+    total += payloadBytes(name) + valueBytes(value);
+  }
+  return total;
+}
+
+function valueBytes(value: unknown): number {
+  if (typeof value === 'string') return payloadBytes(value);
+  if (typeof value === 'number' || typeof value === 'bigint') {
+    const digits = String(value).replace(/^-/, '').replace('.', '').replace(/^0+/, '').length;
+    return Math.ceil(Math.max(digits, 1) / 2) + 1;
+  }
+  if (typeof value === 'boolean' || value === null) return 1;
+  if (value instanceof Uint8Array) return value.byteLength;
+  if (Array.isArray(value)) return 3 + value.reduce<number>((sum, v) => sum + 1 + (v === undefined ? 0 : valueBytes(v)), 0);
+  if (value instanceof Set) return [...(value as Set<unknown>)].reduce<number>((sum, v) => sum + valueBytes(v), 0);
+  if (typeof value === 'object') return 3 + Object.keys(value).length + itemBytes(value as Record<string, unknown>);
+  return 0;
+}
+
+/**
+ * Refuses an item that would not fit in one DynamoDB item, before anything
+ * is written. The error names the item (`journal entry 3 (run 'charge')`,
+ * `completion C#00000002`, `state 'total'`, `invocation meta`) and whose it is.
+ *
+ * @example
+ * ```ts
+ * assertItemFits(entryToItem(id, entry)); // throws PayloadTooLargeError over 400 KB
+ * ```
+ */
+export function assertItemFits(item: Record<string, unknown>): void {
+  const size = itemBytes(item);
+  if (size <= MAX_ITEM_BYTES) return;
+  const pk = String(item.pk);
+  const sk = String(item.sk);
+  throw new PayloadTooLargeError(pk.startsWith('I#') ? pk.slice(2) : pk, describeItem(sk, item), size);
+}
+
+function describeItem(sk: string, item: Record<string, unknown>): string {
+  if (sk === 'meta') return 'invocation meta';
+  if (sk.startsWith('J#')) return `journal entry ${Number(sk.slice(2))} (${String(item.kind)}${item.name === undefined ? '' : ` '${String(item.name)}'`})`;
+  if (sk.startsWith('C#') || sk.startsWith('P#')) return `completion ${sk}`;
+  if (sk.startsWith('S#')) return `state '${sk.slice(2)}'`;
+  return `item ${sk}`;
 }

@@ -7,6 +7,7 @@ import type { CompleteResult, Completion, InvocationMeta, ItemChange, JournalEnt
 import { LOCK, META, invocationPk, isCompletionSk, journalSk, stateSk } from './keys.ts';
 import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToMeta, metaToItem, type Item } from './items.ts';
 import type { Failure } from '../api/errors.ts';
+import { assertItemFits } from './limits.ts';
 
 /**
  * A `Store` held in process memory.
@@ -188,6 +189,8 @@ export class MemoryStore implements Store {
   }
 
   #put(item: Item): void {
+    // DynamoDB's 400 KB item limit, so the contract holds here too.
+    assertItemFits(item);
     const pk = String(item.pk);
     const sk = String(item.sk);
     let partition = this.#partitions.get(pk);

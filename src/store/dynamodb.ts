@@ -1,0 +1,719 @@
+/**
+ * The DynamoDB store: the `Store` port on one table, with every race guarded
+ * by a condition expression inside a single request, and every request
+ * reporting the capacity it consumed. The key schema and the access patterns
+ * with their costs are in `docs/table.md`.
+ *
+ * Items are the plain objects of `./items.ts`, marshalled as they are, so a
+ * stream image unmarshalled here is the same object the in-memory store emits
+ * and the wake rule reads both alike.
+ */
+import {
+  BatchGetItemCommand,
+  CreateTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  UpdateTimeToLiveCommand,
+  type AttributeValue,
+  type ConsumedCapacity,
+  type CreateTableCommandInput,
+  type DynamoDBClient,
+  type TableDescription,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { ensureError, type Failure } from '../api/errors.ts';
+import type { CompleteResult, Completion, InvocationMeta, JournalEntry, LoadedInvocation, ObjectLock, Store, SuspendOptions } from './store.ts';
+import { LOCK, META, invocationPk, isCompletionSk, stateSk } from './keys.ts';
+import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToMeta, metaToItem, type Item } from './items.ts';
+import { MAX_ITEM_BYTES, MAX_PAYLOAD_BYTES, PayloadTooLargeError, assertItemFits, itemBytes } from './limits.ts';
+
+/**
+ * The store operations, as named in capacity reports.
+ *
+ * @example
+ * ```ts
+ * const op: StoreOperation = 'append';
+ * ```
+ */
+export type StoreOperation =
+  | 'createInvocation'
+  | 'getInvocation'
+  | 'acquire'
+  | 'load'
+  | 'append'
+  | 'suspend'
+  | 'release'
+  | 'finish'
+  | 'complete'
+  | 'addCaller'
+  | 'kill'
+  | 'getCompletion'
+  | 'existingCompletions'
+  | 'readState'
+  | 'writeState'
+  | 'enqueueLock'
+  | 'releaseLock'
+  | 'grantLock'
+  | 'readLock';
+
+/**
+ * Request units one DynamoDB request consumed.
+ *
+ * @example
+ * ```ts
+ * const units: CapacityUnits = { read: 0, write: 1 }; // one journal entry up to 1 KB
+ * ```
+ */
+export interface CapacityUnits {
+  read: number;
+  write: number;
+}
+
+/**
+ * Options of {@link DynamoDbStore}.
+ *
+ * @example
+ * ```ts
+ * const options: DynamoDbStoreOptions = { client: new DynamoDBClient({}), tableName: process.env.DORMANT_TABLE! };
+ * ```
+ */
+export interface DynamoDbStoreOptions {
+  /** A configured client (it honours `AWS_ENDPOINT_URL`); the store never creates one. */
+  client: DynamoDBClient;
+  tableName: string;
+  /**
+   * Called after every request with the units it consumed. A lost condition
+   * is reported too: DynamoDB charges for it but does not say how much, so
+   * the store reports the minimum (one write unit, or the size of the item
+   * it lost to when that came back).
+   */
+  onCapacity?: (operation: StoreOperation, units: CapacityUnits) => void;
+  /**
+   * Expiry of journal entries and completions, in seconds after they are
+   * written. It must outlive the longest suspension (a journal that expires
+   * under a suspended invocation cannot be replayed), so it is long: the
+   * finished invocation's `meta` (24 h by default) governs visibility, and
+   * this only collects the rest eventually. Default 365 days.
+   */
+  journalTtlSeconds?: number;
+}
+
+/**
+ * A DynamoDB request failed for a reason other than a lost condition
+ * (throttling past the SDK's retries, a missing table, access denied…).
+ * Names the operation, the invocation (or state scope) and the table.
+ *
+ * @example
+ * ```ts
+ * try { await store.load(id); } catch (e) { if (e instanceof StoreError) console.error(e.operation, e.target, e.cause); }
+ * ```
+ */
+export class StoreError extends Error {
+  override name = 'StoreError';
+  constructor(
+    readonly operation: StoreOperation,
+    /** The invocation id, or the state scope. */
+    readonly target: string,
+    readonly tableName: string,
+    cause: unknown,
+  ) {
+    super(`DynamoDB ${operation} of ${target} on table ${tableName} failed: ${ensureError(cause).name}: ${ensureError(cause).message}`, { cause });
+  }
+}
+
+/** Default expiry of journal entries and completions: 365 days. */
+export const DEFAULT_JOURNAL_TTL_SECONDS = 365 * 24 * 3600;
+
+/**
+ * What an UpdateItem on `meta` cannot see but the item holds: the input (the
+ * ingress refuses more than `MAX_PAYLOAD_BYTES`) and small fixed fields. An
+ * update is refused when what it sets plus this reserve would pass 400 KB.
+ */
+const META_RESERVE_BYTES = MAX_PAYLOAD_BYTES + 8 * 1024;
+
+/** BatchGetItem takes at most 100 keys per request. */
+const BATCH_GET_LIMIT = 100;
+const UNPROCESSED_RETRIES = 8;
+/** Take-or-queue rounds before giving up on an object lock that keeps changing. */
+const LOCK_ROUNDS = 8;
+
+type Conditional<O> = { ok: true; output: O } | { ok: false; existing: Item | undefined };
+
+/**
+ * The `Store` port on a DynamoDB table (see `tableDefinition` for its shape).
+ *
+ * @example
+ * ```ts
+ * const client = new DynamoDBClient({});
+ * await ensureTable(client, 'dormant');
+ * const store = new DynamoDbStore({ client, tableName: 'dormant', onCapacity: (op, u) => console.log(op, u) });
+ * const meta = await store.acquire('inv_…', { seenEpoch: 0, now: Date.now(), leaseMs: 900_000 });
+ * ```
+ */
+export class DynamoDbStore implements Store {
+  readonly #client: DynamoDBClient;
+  readonly #table: string;
+  readonly #onCapacity: DynamoDbStoreOptions['onCapacity'];
+  readonly #journalTtlSeconds: number;
+
+  constructor(options: DynamoDbStoreOptions) {
+    this.#client = options.client;
+    this.#table = options.tableName;
+    this.#onCapacity = options.onCapacity;
+    this.#journalTtlSeconds = options.journalTtlSeconds ?? DEFAULT_JOURNAL_TTL_SECONDS;
+  }
+
+  /** The table this store writes to. */
+  get tableName(): string {
+    return this.#table;
+  }
+
+  async createInvocation(meta: InvocationMeta): Promise<{ created: true } | { created: false; existing: InvocationMeta }> {
+    const item = metaToItem(meta);
+    assertItemFits(item);
+    const result = await this.#put('createInvocation', meta.id, item);
+    if (result.ok) return { created: true };
+    if (result.existing) return { created: false, existing: itemToMeta(result.existing) };
+    // DynamoDB always returns ALL_OLD on a lost attribute_not_exists; this is a guard.
+    const existing = await this.getInvocation(meta.id);
+    if (!existing) throw new StoreError('createInvocation', meta.id, this.#table, new Error('the condition failed but no item exists'));
+    return { created: false, existing };
+  }
+
+  async getInvocation(id: string): Promise<InvocationMeta | undefined> {
+    const item = await this.#get('getInvocation', id, invocationPk(id), META);
+    return item && itemToMeta(item);
+  }
+
+  async acquire(id: string, { seenEpoch, now, leaseMs }: { seenEpoch: number; now: number; leaseMs: number }): Promise<InvocationMeta | undefined> {
+    // Two attempts of one invocation (a duplicate invoke, a Lambda retry):
+    //
+    //   attempt A: acquire(seen 2) ── epoch 2→3 ✓ ── load ── append J#4 …
+    //   attempt B: acquire(seen 2) ───────────────── ✗ (epoch is 3): stops, one write spent
+    //
+    // The lease clause lets a fresh attempt take over one that died, and its
+    // epoch fences the dead one's suspend/finish.
+    const e = new Expression();
+    const status = e.name('status');
+    const epoch = e.name('epoch');
+    const lease = e.name('lease');
+    const running = e.value('running');
+    const now_ = e.value(now);
+    const update = `SET ${status} = ${running}, ${epoch} = ${epoch} + ${e.value(1)}, ${lease} = ${e.value(now + leaseMs)}, ${e.name('updatedAt')} = ${now_} REMOVE ${e.name('awaiting')}, ${e.name('timers')}, ${e.name('awakeables')}`;
+    const condition =
+      `(${status} IN (${e.value('pending')}, ${e.value('suspended')}) AND ${epoch} = ${e.value(seenEpoch)})` +
+      ` OR (${status} = ${running} AND (${lease} < ${now_} OR attribute_not_exists(${lease})))`;
+    const result = await this.#update('acquire', id, update, condition, e, 'ALL_NEW');
+    return result.ok && result.output ? itemToMeta(result.output) : undefined;
+  }
+
+  async load(id: string): Promise<LoadedInvocation> {
+    const journal = new Map<number, JournalEntry>();
+    const completions = new Map<string, Completion>();
+    // `meta` sorts after every `C#`, `J#` and `P#` key; the attempt holds it
+    // from acquire already, so the Query stops short of it and reads nothing twice.
+    for await (const item of this.#query('load', id, '#pk = :pk AND #sk < :meta', { ':pk': invocationPk(id), ':meta': META })) {
+      const sk = String(item.sk);
+      if (sk.startsWith('J#')) {
+        const { ttl: _ttl, ...entry } = item;
+        const parsed = itemToEntry(entry);
+        journal.set(parsed.index, parsed);
+      } else if (isCompletionSk(sk)) {
+        completions.set(sk, itemToCompletion(item));
+      }
+    }
+    return { journal, completions };
+  }
+
+  async append(id: string, entry: JournalEntry): Promise<boolean> {
+    // First writer of entry i wins; the loser is a zombie or a duplicate and stops.
+    const item = { ...entryToItem(id, entry), ttl: this.#expiry(Date.now()) };
+    assertItemFits(item);
+    return (await this.#put('append', id, item)).ok;
+  }
+
+  async suspend(id: string, o: SuspendOptions): Promise<boolean> {
+    const set: Item = { status: 'suspended', awaiting: o.awaiting, updatedAt: o.now };
+    const remove = ['lease'];
+    if (o.timers.length > 0) set.timers = o.timers;
+    else remove.push('timers');
+    if (o.awakeables && Object.keys(o.awakeables).length > 0) set.awakeables = o.awakeables;
+    else remove.push('awakeables');
+    if (o.retries !== undefined) set.retries = o.retries;
+    if (o.lastFailure !== undefined) set.lastFailure = o.lastFailure;
+    return this.#transition('suspend', id, o.epoch, set, remove);
+  }
+
+  async release(id: string, o: { epoch: number; now: number }): Promise<boolean> {
+    return this.#transition('release', id, o.epoch, { status: 'pending', updatedAt: o.now }, ['lease']);
+  }
+
+  async finish(id: string, o: { epoch: number; now: number; output?: string; failure?: Failure; ttl: number }): Promise<boolean> {
+    const set: Item = { status: o.failure ? 'failed' : 'completed', updatedAt: o.now, ttl: o.ttl };
+    const remove = ['lease'];
+    if (o.output !== undefined) set.output = o.output;
+    else remove.push('output');
+    if (o.failure !== undefined) set.failure = o.failure;
+    else remove.push('failure');
+    return this.#transition('finish', id, o.epoch, set, remove);
+  }
+
+  async complete(id: string, completion: Completion): Promise<CompleteResult> {
+    // Two resolvers at once: both Puts are conditional, DynamoDB serializes
+    // them, and the loser gets the winner's item in the same response.
+    //
+    //   resolve ──── Put C#2 (attribute_not_exists) ✓ ─────────────▶ 202
+    //   reject  ────────── Put C#2 (attribute_not_exists) ✗ + ALL_OLD ▶ 409 "already resolved"
+    const item = completionToItem(id, { ...completion, ttl: completion.ttl ?? this.#expiry(completion.at) });
+    assertItemFits(item);
+    const result = await this.#put('complete', id, item);
+    if (result.ok) return { won: true };
+    const existing = result.existing ? itemToCompletion(result.existing) : await this.getCompletion(id, completion.key);
+    if (!existing) throw new StoreError('complete', id, this.#table, new Error(`the condition on ${completion.key} failed but no completion exists`));
+    return { won: false, existing };
+  }
+
+  async addCaller(id: string, caller: { invocationId: string; key: string }): Promise<boolean> {
+    // A caller added after the outcome would never hear of it; refusing sends it to read the result itself.
+    return this.#unfinished('addCaller', id, itemBytes({ caller }), (e) => {
+      const callers = e.name('callers');
+      return `SET ${callers} = list_append(if_not_exists(${callers}, ${e.value([])}), ${e.value([caller])})`;
+    });
+  }
+
+  async kill(id: string, o: { now: number; failure: Failure; ttl: number }): Promise<boolean> {
+    // The epoch bump fences whatever attempt is running: its suspend or finish loses.
+    return this.#unfinished('kill', id, itemBytes({ failure: o.failure }), (e) => {
+      const epoch = e.name('epoch');
+      const set = [`${e.name('status')} = ${e.value('failed')}`, `${epoch} = ${epoch} + ${e.value(1)}`, `${e.name('failure')} = ${e.value(o.failure)}`, `${e.name('updatedAt')} = ${e.value(o.now)}`, `${e.name('ttl')} = ${e.value(o.ttl)}`];
+      return `SET ${set.join(', ')} REMOVE ${e.name('lease')}, ${e.name('awaiting')}, ${e.name('timers')}`;
+    });
+  }
+
+  async getCompletion(id: string, key: string): Promise<Completion | undefined> {
+    const item = await this.#get('getCompletion', id, invocationPk(id), key);
+    return item && itemToCompletion(item);
+  }
+
+  async existingCompletions(id: string, keys: string[]): Promise<string[]> {
+    const unique = [...new Set(keys)];
+    if (unique.length === 0) return [];
+    const present = new Set<string>();
+    if (unique.length === 1) {
+      // The common case (one awaited key): a GetItem, 1 read unit.
+      if (await this.#get('existingCompletions', id, invocationPk(id), unique[0]!, true)) present.add(unique[0]!);
+    } else {
+      for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
+        for (const sk of await this.#batchKeys(id, unique.slice(i, i + BATCH_GET_LIMIT))) present.add(sk);
+      }
+    }
+    return keys.filter((k) => present.has(k));
+  }
+
+  async readState(scope: string): Promise<Map<string, string>> {
+    const state = new Map<string, string>();
+    for await (const item of this.#query('readState', scope, '#pk = :pk AND begins_with(#sk, :prefix)', { ':pk': scope, ':prefix': 'S#' })) {
+      // A cleared value is a tombstone without `value`: it keeps the fence, not a value.
+      if (typeof item.value === 'string') state.set(String(item.sk).slice(2), item.value);
+    }
+    return state;
+  }
+
+  async enqueueLock(scope: string, invocationId: string, order: string): Promise<'held' | 'queued'> {
+    // Two calls on a free key at once: both try to take it, one condition
+    // holds, the other meets a holder and queues.
+    //
+    //   call A: take (free, nobody waits) ✓ ─────────────────────────▶ held
+    //   call B: take ✗ (ALL_OLD: held by A) ── queue (someone holds) ✓ ▶ queued
+    //   call B, if A released in between: queue ✗ (free) ── take again ✓
+    for (let round = 0; round < LOCK_ROUNDS; round++) {
+      const take = new Expression();
+      const holder = take.name('holder');
+      const waiting = take.name('waiting');
+      const seq = take.name('seq');
+      const zero = take.value(0);
+      const taken = await this.#update(
+        'enqueueLock',
+        scope,
+        `SET ${holder} = ${take.value(invocationId)}, ${seq} = if_not_exists(${seq}, ${zero}) + ${take.value(1)}, ${waiting} = if_not_exists(${waiting}, ${take.value({})})`,
+        `attribute_not_exists(${holder}) AND (attribute_not_exists(${waiting}) OR size(${waiting}) = ${zero})`,
+        take,
+        'NONE',
+        { pk: scope, sk: LOCK },
+      );
+      if (taken.ok) return 'held';
+      const seen = taken.existing && lockOf(taken.existing);
+      if (seen?.holder === invocationId) return 'held';
+      if (seen?.waiting[invocationId] !== undefined) return 'queued';
+
+      const queue = new Expression();
+      const entry = `${queue.name('waiting')}.${queue.name(invocationId)}`;
+      const queued = await this.#update(
+        'enqueueLock',
+        scope,
+        `SET ${entry} = ${queue.value(order)}`,
+        `attribute_exists(${queue.name('waiting')}) AND (attribute_exists(${queue.name('holder')}) OR size(${queue.name('waiting')}) > ${queue.value(0)}) AND attribute_not_exists(${entry})`,
+        queue,
+        'NONE',
+        { pk: scope, sk: LOCK },
+      );
+      if (queued.ok) return 'queued';
+      const now = queued.existing && lockOf(queued.existing);
+      if (now?.holder === invocationId) return 'held';
+      if (now?.waiting[invocationId] !== undefined) return 'queued';
+      // The lock was freed between the two requests: try to take it again.
+    }
+    throw new StoreError('enqueueLock', scope, this.#table, new Error(`the lock kept changing under ${invocationId} for ${LOCK_ROUNDS} rounds`));
+  }
+
+  async releaseLock(scope: string, invocationId: string): Promise<ObjectLock | undefined> {
+    const e = new Expression();
+    const holder = e.name('holder');
+    const result = await this.#update('releaseLock', scope, `REMOVE ${holder}`, `${holder} = ${e.value(invocationId)}`, e, 'ALL_NEW', { pk: scope, sk: LOCK });
+    return result.ok && result.output ? lockOf(result.output) : undefined;
+  }
+
+  async grantLock(scope: string, next: string): Promise<boolean> {
+    const e = new Expression();
+    const holder = e.name('holder');
+    const seq = e.name('seq');
+    const entry = `${e.name('waiting')}.${e.name(next)}`;
+    const result = await this.#update(
+      'grantLock',
+      scope,
+      `SET ${holder} = ${e.value(next)}, ${seq} = ${seq} + ${e.value(1)} REMOVE ${entry}`,
+      `attribute_not_exists(${holder}) AND attribute_exists(${entry})`,
+      e,
+      'NONE',
+      { pk: scope, sk: LOCK },
+    );
+    return result.ok;
+  }
+
+  async readLock(scope: string): Promise<ObjectLock | undefined> {
+    const item = await this.#get('readLock', scope, scope, LOCK);
+    return item && lockOf(item);
+  }
+
+  async writeState(scope: string, name: string, value: string | undefined, fence: string): Promise<boolean> {
+    // A zombie writing after a newer attempt cannot roll state back:
+    //
+    //   attempt 1 (zombie): ─────────────────────────── write x=old, fence 1:4 ✗
+    //   attempt 2:          acquire ── write x=new, fence 2:4 ✓
+    const item: Item = { pk: scope, sk: stateSk(name), fence, ...(value === undefined ? {} : { value }) };
+    assertItemFits(item);
+    const e = new Expression();
+    const f = e.name('fence');
+    return (await this.#put('writeState', scope, item, `attribute_not_exists(${f}) OR ${f} <= ${e.value(fence)}`, e)).ok;
+  }
+
+  // ---- requests ---------------------------------------------------------------
+
+  #expiry(writtenAtMs: number): number {
+    return Math.floor(writtenAtMs / 1000) + this.#journalTtlSeconds;
+  }
+
+  /** An UpdateItem on `meta` owned by the attempt at `epoch`. */
+  async #transition(operation: StoreOperation, id: string, epoch: number, set: Item, remove: string[]): Promise<boolean> {
+    const setBytes = itemBytes(set);
+    if (setBytes + META_RESERVE_BYTES > MAX_ITEM_BYTES) {
+      throw new PayloadTooLargeError(id, `${operation} of the invocation meta (${setBytes} bytes written, plus up to ${META_RESERVE_BYTES} bytes of input and fields already held)`, setBytes + META_RESERVE_BYTES);
+    }
+    const e = new Expression();
+    const assignments = Object.entries(set).map(([k, v]) => `${e.name(k)} = ${e.value(v)}`);
+    const update = `SET ${assignments.join(', ')}${remove.length ? ` REMOVE ${remove.map((k) => e.name(k)).join(', ')}` : ''}`;
+    const condition = `${e.name('epoch')} = ${e.value(epoch)} AND ${e.name('status')} = ${e.value('running')}`;
+    return (await this.#update(operation, id, update, condition, e, 'NONE')).ok;
+  }
+
+  /** An UpdateItem on `meta` of an invocation that exists and has not finished. */
+  async #unfinished(operation: StoreOperation, id: string, setBytes: number, update: (e: Expression) => string): Promise<boolean> {
+    if (setBytes + META_RESERVE_BYTES > MAX_ITEM_BYTES) {
+      throw new PayloadTooLargeError(id, `${operation} of the invocation meta`, setBytes + META_RESERVE_BYTES);
+    }
+    const e = new Expression();
+    const expression = update(e);
+    const status = e.name('status');
+    const condition = `attribute_exists(${e.name('pk')}) AND NOT (${status} IN (${e.value('completed')}, ${e.value('failed')}))`;
+    return (await this.#update(operation, id, expression, condition, e, 'NONE')).ok;
+  }
+
+  async #put(operation: StoreOperation, target: string, item: Item, condition?: string, e?: Expression): Promise<Conditional<unknown>> {
+    const expression = e ?? new Expression();
+    const conditionExpression = condition ?? `attribute_not_exists(${expression.name('pk')})`;
+    return this.#conditional(operation, target, async () => {
+      const out = await this.#client.send(
+        new PutItemCommand({
+          TableName: this.#table,
+          Item: marshall(item, { removeUndefinedValues: true }),
+          ConditionExpression: conditionExpression,
+          ...expression.attributes(),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      this.#report(operation, 'write', out.ConsumedCapacity);
+      return undefined;
+    });
+  }
+
+  /** An UpdateItem, on `meta` of invocation `target` unless `key` names another item. */
+  async #update(
+    operation: StoreOperation,
+    target: string,
+    update: string,
+    condition: string,
+    e: Expression,
+    returnValues: 'ALL_NEW' | 'NONE',
+    key: { pk: string; sk: string } = { pk: invocationPk(target), sk: META },
+  ): Promise<Conditional<Item | undefined>> {
+    return this.#conditional(operation, target, async () => {
+      const out = await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: marshall(key),
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ...e.attributes(),
+          ReturnValues: returnValues,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      this.#report(operation, 'write', out.ConsumedCapacity);
+      return out.Attributes && unmarshall(out.Attributes);
+    });
+  }
+
+  async #conditional<O>(operation: StoreOperation, target: string, send: () => Promise<O>): Promise<Conditional<O>> {
+    try {
+      return { ok: true, output: await send() };
+    } catch (error) {
+      if (isConditionFailure(error)) {
+        const old = (error as { Item?: Record<string, AttributeValue> }).Item;
+        const existing = old && unmarshall(old);
+        // DynamoDB charges a lost condition by the size of the item it met (at least one unit) and does not report it.
+        this.#onCapacity?.(operation, { read: 0, write: Math.max(1, Math.ceil((existing ? itemBytes(existing) : 0) / 1024)) });
+        return { ok: false, existing };
+      }
+      throw new StoreError(operation, target, this.#table, error);
+    }
+  }
+
+  async #get(operation: StoreOperation, target: string, pk: string, sk: string, keysOnly = false): Promise<Item | undefined> {
+    try {
+      const out = await this.#client.send(
+        new GetItemCommand({
+          TableName: this.#table,
+          Key: marshall({ pk, sk }),
+          ConsistentRead: true,
+          ...(keysOnly ? { ProjectionExpression: '#sk', ExpressionAttributeNames: { '#sk': 'sk' } } : {}),
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      this.#report(operation, 'read', out.ConsumedCapacity);
+      return out.Item && unmarshall(out.Item);
+    } catch (error) {
+      throw new StoreError(operation, target, this.#table, error);
+    }
+  }
+
+  async *#query(operation: 'load' | 'readState', target: string, keyCondition: string, values: Record<string, string>): AsyncGenerator<Item> {
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      let out;
+      try {
+        out = await this.#client.send(
+          new QueryCommand({
+            TableName: this.#table,
+            KeyConditionExpression: keyCondition,
+            ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+            ExpressionAttributeValues: marshall(values),
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        );
+      } catch (error) {
+        throw new StoreError(operation, target, this.#table, error);
+      }
+      this.#report(operation, 'read', out.ConsumedCapacity);
+      for (const item of out.Items ?? []) yield unmarshall(item);
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  /** One consistent BatchGetItem (keys only) of up to 100 completion keys; retries what DynamoDB left unprocessed. */
+  async #batchKeys(id: string, sks: string[]): Promise<string[]> {
+    const found: string[] = [];
+    let keys: Record<string, AttributeValue>[] | undefined = sks.map((sk) => marshall({ pk: invocationPk(id), sk }));
+    for (let round = 0; keys && keys.length > 0; round++) {
+      if (round > UNPROCESSED_RETRIES) {
+        throw new StoreError('existingCompletions', id, this.#table, new Error(`${keys.length} keys stayed unprocessed after ${UNPROCESSED_RETRIES} retries`));
+      }
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** round)));
+      let out;
+      try {
+        out = await this.#client.send(
+          new BatchGetItemCommand({
+            RequestItems: { [this.#table]: { Keys: keys, ConsistentRead: true, ProjectionExpression: '#sk', ExpressionAttributeNames: { '#sk': 'sk' } } },
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        );
+      } catch (error) {
+        throw new StoreError('existingCompletions', id, this.#table, error);
+      }
+      this.#report('existingCompletions', 'read', out.ConsumedCapacity);
+      for (const item of out.Responses?.[this.#table] ?? []) found.push(String(unmarshall(item).sk));
+      keys = out.UnprocessedKeys?.[this.#table]?.Keys;
+    }
+    return found;
+  }
+
+  #report(operation: StoreOperation, kind: 'read' | 'write', consumed: ConsumedCapacity | ConsumedCapacity[] | undefined): void {
+    if (!this.#onCapacity) return;
+    const units: CapacityUnits = { read: 0, write: 0 };
+    for (const c of consumed === undefined ? [] : Array.isArray(consumed) ? consumed : [consumed]) {
+      if (c.ReadCapacityUnits !== undefined || c.WriteCapacityUnits !== undefined) {
+        units.read += c.ReadCapacityUnits ?? 0;
+        units.write += c.WriteCapacityUnits ?? 0;
+      } else {
+        units[kind] += c.CapacityUnits ?? 0;
+      }
+    }
+    this.#onCapacity(operation, units);
+  }
+}
+
+function lockOf(item: Item): ObjectLock {
+  return { holder: typeof item.holder === 'string' ? item.holder : undefined, seq: Number(item.seq ?? 0), waiting: (item.waiting ?? {}) as Record<string, string> };
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
+}
+
+/** Placeholders for attribute names (many of ours are reserved words: status, name, value, ttl; map keys are ids) and values. */
+class Expression {
+  readonly #names = new Map<string, string>();
+  readonly #values: Record<string, unknown> = {};
+
+  name(attribute: string): string {
+    let placeholder = this.#names.get(attribute);
+    if (placeholder === undefined) this.#names.set(attribute, (placeholder = `#n${this.#names.size}`));
+    return placeholder;
+  }
+
+  value(value: unknown): string {
+    const placeholder = `:v${Object.keys(this.#values).length}`;
+    this.#values[placeholder] = value;
+    return placeholder;
+  }
+
+  attributes(): { ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, AttributeValue> } {
+    return {
+      ...(this.#names.size ? { ExpressionAttributeNames: Object.fromEntries([...this.#names].map(([attribute, placeholder]) => [placeholder, attribute])) } : {}),
+      ...(Object.keys(this.#values).length ? { ExpressionAttributeValues: marshall(this.#values, { removeUndefinedValues: true }) } : {}),
+    };
+  }
+}
+
+// ---- the table --------------------------------------------------------------
+
+/**
+ * The table Dormant needs: string `pk` and `sk`, on-demand billing, and a
+ * stream with both images (the wake role reads them). TTL on `ttl` is set by
+ * {@link ensureTable} (CreateTable cannot).
+ *
+ * @example
+ * ```ts
+ * await client.send(new CreateTableCommand(tableDefinition('dormant')));
+ * ```
+ */
+export function tableDefinition(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+  };
+}
+
+/**
+ * Creates the table unless it exists, waits until it is ACTIVE, and enables
+ * TTL on `ttl`. Idempotent, and safe to race. Refuses an existing table whose
+ * keys or stream do not fit (wake-ups depend on the stream).
+ *
+ * @example
+ * ```ts
+ * const { streamArn } = await ensureTable(new DynamoDBClient({}), 'dormant');
+ * ```
+ */
+export async function ensureTable(
+  client: DynamoDBClient,
+  tableName: string,
+  options: { timeoutMs?: number } = {},
+): Promise<{ created: boolean; streamArn: string | undefined }> {
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  let created = false;
+  let table = await describe(client, tableName);
+  if (!table) {
+    try {
+      await client.send(new CreateTableCommand(tableDefinition(tableName)));
+      created = true;
+    } catch (error) {
+      if ((error as { name?: unknown }).name !== 'ResourceInUseException') throw error; // someone else created it meanwhile
+    }
+    table = await describe(client, tableName);
+  }
+  for (let delay = 100; table?.TableStatus !== 'ACTIVE'; delay = Math.min(delay * 2, 2_000)) {
+    if (Date.now() > deadline) throw new Error(`table ${tableName} did not become ACTIVE in time (status ${table?.TableStatus ?? 'missing'})`);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    table = await describe(client, tableName);
+  }
+  checkShape(tableName, table);
+
+  const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
+  const status = ttl.TimeToLiveDescription?.TimeToLiveStatus;
+  const attribute = ttl.TimeToLiveDescription?.AttributeName;
+  if ((status === 'ENABLED' || status === 'ENABLING') && attribute !== 'ttl') {
+    throw new Error(`table ${tableName} has TTL on '${attribute}'; Dormant expires items by 'ttl'`);
+  }
+  if (status !== 'ENABLED' && status !== 'ENABLING') {
+    try {
+      await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } }));
+    } catch (error) {
+      if (!/already enabled/i.test(ensureError(error).message)) throw error;
+    }
+  }
+  return { created, streamArn: table.LatestStreamArn };
+}
+
+async function describe(client: DynamoDBClient, tableName: string): Promise<TableDescription | undefined> {
+  try {
+    return (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
+  } catch (error) {
+    if ((error as { name?: unknown }).name === 'ResourceNotFoundException') return undefined;
+    throw error;
+  }
+}
+
+function checkShape(tableName: string, table: TableDescription): void {
+  const keys = (table.KeySchema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).join(',');
+  if (keys !== 'pk:HASH,sk:RANGE') throw new Error(`table ${tableName} has keys ${keys || 'none'}; Dormant needs pk (HASH) and sk (RANGE), both strings`);
+  const stream = table.StreamSpecification;
+  if (!stream?.StreamEnabled || stream.StreamViewType !== 'NEW_AND_OLD_IMAGES') {
+    throw new Error(`table ${tableName} has ${stream?.StreamEnabled ? `a ${stream.StreamViewType} stream` : 'no stream'}; wake-ups need a NEW_AND_OLD_IMAGES stream`);
+  }
+}

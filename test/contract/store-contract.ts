@@ -1,0 +1,576 @@
+/**
+ * The store contract: one suite, run against every `Store` (the in-memory
+ * store and the DynamoDB store on DynamoDB Local), so the two cannot drift.
+ * Each test uses fresh invocation ids, so one store serves the whole suite.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newInvocationId } from '../../src/engine/ids.ts';
+import { LOCK, META, completionKey, invocationPk, journalSk, promiseKey, stateScope, stateSk } from '../../src/store/keys.ts';
+import { metaToItem } from '../../src/store/items.ts';
+import { PayloadTooLargeError } from '../../src/store/limits.ts';
+import type { Completion, InvocationMeta, ItemChange, JournalEntry, Store } from '../../src/store/store.ts';
+import { withoutTtl } from './harness.ts';
+
+/**
+ * A store under test, with its change feed.
+ *
+ * @example
+ * ```ts
+ * storeContract('MemoryStore', async () => ({ store, changes, propertyRuns: 100, close: async () => {} }));
+ * ```
+ */
+export interface ContractSubject {
+  store: Store;
+  /** Changes of partition `pk` so far, in order, once `done` holds for them (the stream may lag). */
+  changes(pk: string, done?: (changes: ItemChange[]) => boolean): Promise<ItemChange[]>;
+  /** fast-check runs per property. */
+  propertyRuns: number;
+  close(): Promise<void>;
+}
+
+const T0 = Date.UTC(2026, 0, 1);
+const LEASE = 60_000;
+
+/** A pending invocation's meta. */
+export function pendingMeta(overrides: Partial<InvocationMeta> = {}): InvocationMeta {
+  return { id: newInvocationId(), service: 'svc', handler: 'run', kind: 'service', status: 'pending', epoch: 0, input: '{"n":1}', createdAt: T0, updatedAt: T0, ...overrides };
+}
+
+function strip<T extends object | undefined>(value: T): T {
+  return withoutTtl(value as Record<string, unknown> | undefined) as T;
+}
+
+/**
+ * Registers the contract suite for a store.
+ *
+ * @example
+ * ```ts
+ * storeContract('DynamoDbStore', openDynamoDbSubject);
+ * ```
+ */
+export function storeContract(name: string, open: () => Promise<ContractSubject>): void {
+  describe(`${name} honours the store contract`, () => {
+    let subject: ContractSubject;
+    let store: Store;
+
+    beforeAll(async () => {
+      subject = await open();
+      store = subject.store;
+    });
+    afterAll(async () => {
+      await subject?.close();
+    });
+
+    /** Creates a pending invocation and acquires it (epoch 1). */
+    async function running(overrides: Partial<InvocationMeta> = {}): Promise<InvocationMeta> {
+      const meta = pendingMeta(overrides);
+      await store.createInvocation(meta);
+      const acquired = await store.acquire(meta.id, { seenEpoch: 0, now: T0 + 1, leaseMs: LEASE });
+      expect(acquired).toBeDefined();
+      return acquired!;
+    }
+
+    describe('createInvocation', () => {
+      it('inserts a pending invocation that getInvocation reads back exactly', async () => {
+        const meta = pendingMeta({ kind: 'object', key: 'alice', idempotencyKey: 'k1' });
+
+        await expect(store.createInvocation(meta)).resolves.toEqual({ created: true });
+
+        await expect(store.getInvocation(meta.id)).resolves.toEqual(meta);
+      });
+
+      it('is idempotent: a second create returns the first invocation and changes nothing', async () => {
+        const meta = pendingMeta();
+        await store.createInvocation(meta);
+
+        const again = await store.createInvocation({ ...meta, input: '"other"', createdAt: T0 + 5 });
+
+        expect(again).toEqual({ created: false, existing: meta });
+        await expect(store.getInvocation(meta.id)).resolves.toEqual(meta);
+      });
+
+      it('getInvocation of an unknown id is undefined', async () => {
+        await expect(store.getInvocation(newInvocationId())).resolves.toBeUndefined();
+      });
+
+      it('refuses meta over 400 KB with PayloadTooLargeError and writes nothing', async () => {
+        const meta = pendingMeta({ input: 'x'.repeat(401 * 1024) });
+
+        await expect(store.createInvocation(meta)).rejects.toThrow(PayloadTooLargeError);
+
+        await expect(store.getInvocation(meta.id)).resolves.toBeUndefined();
+      });
+    });
+
+    describe('acquire', () => {
+      it('takes a pending invocation at the seen epoch: running, epoch + 1, a lease', async () => {
+        const meta = pendingMeta();
+        await store.createInvocation(meta);
+
+        const acquired = await store.acquire(meta.id, { seenEpoch: 0, now: T0 + 10, leaseMs: LEASE });
+
+        const expected = { ...meta, status: 'running', epoch: 1, lease: T0 + 10 + LEASE, updatedAt: T0 + 10 };
+        expect(acquired).toEqual(expected);
+        await expect(store.getInvocation(meta.id)).resolves.toEqual(expected);
+      });
+
+      it('takes a suspended invocation at the seen epoch and clears what it awaited', async () => {
+        const meta = await running();
+        await store.suspend(meta.id, { epoch: 1, now: T0 + 2, awaiting: ['C#00000001'], timers: [{ key: 'C#00000001', at: T0 + 99 }], awakeables: { 'C#00000001': 'awk_x' } });
+
+        const acquired = await store.acquire(meta.id, { seenEpoch: 1, now: T0 + 3, leaseMs: LEASE });
+
+        expect(acquired).toEqual({ ...meta, status: 'running', epoch: 2, lease: T0 + 3 + LEASE, updatedAt: T0 + 3 });
+        expect(acquired?.awaiting).toBeUndefined();
+        await expect(store.getInvocation(meta.id)).resolves.toEqual(acquired);
+      });
+
+      it('refuses a stale epoch (a duplicate invoke) and changes nothing', async () => {
+        const meta = await running();
+        await store.suspend(meta.id, { epoch: 1, now: T0 + 2, awaiting: ['C#00000001'], timers: [] });
+        const before = await store.getInvocation(meta.id);
+
+        await expect(store.acquire(meta.id, { seenEpoch: 0, now: T0 + 3, leaseMs: LEASE })).resolves.toBeUndefined();
+
+        await expect(store.getInvocation(meta.id)).resolves.toEqual(before);
+      });
+
+      it('refuses a running invocation whose lease is live, even at its epoch', async () => {
+        const meta = await running();
+
+        await expect(store.acquire(meta.id, { seenEpoch: 1, now: meta.lease! - 1, leaseMs: LEASE })).resolves.toBeUndefined();
+        await expect(store.acquire(meta.id, { seenEpoch: 0, now: meta.lease! - 1, leaseMs: LEASE })).resolves.toBeUndefined();
+
+        await expect(store.getInvocation(meta.id)).resolves.toEqual(meta);
+      });
+
+      it('takes over a running invocation whose lease expired, whatever epoch was seen', async () => {
+        const meta = await running();
+
+        const taken = await store.acquire(meta.id, { seenEpoch: 7, now: meta.lease! + 1, leaseMs: LEASE });
+
+        expect(taken).toEqual({ ...meta, epoch: 2, lease: meta.lease! + 1 + LEASE, updatedAt: meta.lease! + 1 });
+      });
+
+      it('refuses finished and unknown invocations without creating anything', async () => {
+        const meta = await running();
+        await store.finish(meta.id, { epoch: 1, now: T0 + 2, output: '1', ttl: 123 });
+        const unknown = newInvocationId();
+
+        await expect(store.acquire(meta.id, { seenEpoch: 1, now: T0 + 3, leaseMs: LEASE })).resolves.toBeUndefined();
+        await expect(store.acquire(unknown, { seenEpoch: 0, now: T0 + 3, leaseMs: LEASE })).resolves.toBeUndefined();
+
+        await expect(store.getInvocation(unknown)).resolves.toBeUndefined();
+      });
+    });
+
+    describe('load', () => {
+      it('returns the journal (with gaps) and every completion and promise in one call, nothing else', async () => {
+        const meta = await running({ kind: 'workflow', key: 'doc' });
+        const entries: JournalEntry[] = [
+          { index: 0, kind: 'run', name: 'charge', value: '{"ok":true}' },
+          { index: 1, kind: 'awakeable', id: 'awk_1' },
+          { index: 3, kind: 'combinator', name: 'all', settled: [1, 0] },
+          { index: 4, kind: 'run', name: 'fails', failure: { name: 'TerminalError', message: 'no', code: 400 } },
+        ];
+        for (const e of entries) await store.append(meta.id, e);
+        const completions: Completion[] = [
+          { key: completionKey(1), value: '"approved"', at: T0 + 5 },
+          { key: 'C#r00000001', at: T0 + 6 },
+          { key: promiseKey('review'), failure: { name: 'TerminalError', message: 'declined', code: 500 }, at: T0 + 7 },
+        ];
+        for (const c of completions) await store.complete(meta.id, c);
+        await store.writeState(stateScope('svc', 'doc'), 'x', '1', 'f1');
+
+        const loaded = await store.load(meta.id);
+
+        expect([...loaded.journal.entries()]).toEqual(entries.map((e) => [e.index, e]));
+        expect(loaded.journal.has(2)).toBe(false);
+        expect(new Map([...loaded.completions].map(([k, c]) => [k, strip(c)]))).toEqual(new Map(completions.map((c) => [c.key, c])));
+      });
+
+      it('returns empty maps for an unknown invocation', async () => {
+        const loaded = await store.load(newInvocationId());
+
+        expect(loaded.journal.size).toBe(0);
+        expect(loaded.completions.size).toBe(0);
+      });
+
+      it('returns a journal larger than one 1 MB Query page whole', async () => {
+        const meta = await running();
+        const big = 'y'.repeat(100 * 1024);
+        for (let i = 0; i < 12; i++) await store.append(meta.id, { index: i, kind: 'run', name: `s${i}`, value: `"${big}"` });
+
+        const loaded = await store.load(meta.id);
+
+        expect([...loaded.journal.keys()]).toEqual([...Array(12).keys()]);
+        expect(loaded.journal.get(11)?.value).toHaveLength(big.length + 2);
+      });
+    });
+
+    describe('append', () => {
+      it('writes entry i once: the first writer wins, the second learns it lost', async () => {
+        const meta = await running();
+        const first: JournalEntry = { index: 0, kind: 'run', name: 'a', value: '1' };
+
+        await expect(store.append(meta.id, first)).resolves.toBe(true);
+        await expect(store.append(meta.id, { index: 0, kind: 'run', name: 'a', value: '2' })).resolves.toBe(false);
+
+        expect((await store.load(meta.id)).journal.get(0)).toEqual(first);
+      });
+
+      it('refuses an entry over 400 KB with PayloadTooLargeError naming the entry, and writes nothing', async () => {
+        const meta = await running();
+
+        const write = store.append(meta.id, { index: 0, kind: 'run', name: 'huge', value: 'z'.repeat(400 * 1024) });
+
+        await expect(write).rejects.toThrow(PayloadTooLargeError);
+        await expect(write).rejects.toThrow(/journal entry 0 \(run 'huge'\).*409600-byte item limit/);
+        expect((await store.load(meta.id)).journal.size).toBe(0);
+      });
+
+      it('property: with two writers racing in any order, every index is written once, by its first writer', async () => {
+        const op = fc.record({ writer: fc.constantFrom('A', 'B'), index: fc.nat({ max: 4 }), together: fc.boolean() });
+        await fc.assert(
+          fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 10 }), async (ops) => {
+            const id = newInvocationId();
+            // Consecutive ops marked `together` are sent at once; the rest one after another.
+            const rounds: (typeof ops)[] = [];
+            for (const o of ops) {
+              const last = rounds.at(-1);
+              if (o.together && last && last.length < 2) last.push(o);
+              else rounds.push([o]);
+            }
+            const results: { writer: string; index: number; value: string; won: boolean; round: number }[] = [];
+            for (const [round, batch] of rounds.entries()) {
+              const outcomes = await Promise.all(
+                batch.map(async (o, k) => {
+                  const value = `"${o.writer}${round}.${k}"`;
+                  return { ...o, value, round, won: await store.append(id, { index: o.index, kind: 'run', name: 'step', value }) };
+                }),
+              );
+              results.push(...outcomes);
+            }
+            const journal = (await store.load(id)).journal;
+            for (const index of new Set(ops.map((o) => o.index))) {
+              const attempts = results.filter((r) => r.index === index);
+              const winners = attempts.filter((r) => r.won);
+              expect(winners).toHaveLength(1);
+              expect(journal.get(index)?.value).toBe(winners[0]!.value);
+              // Nobody wins after the round in which the index was first written.
+              expect(winners[0]!.round).toBe(attempts[0]!.round);
+            }
+            expect(journal.size).toBe(new Set(ops.map((o) => o.index)).size);
+          }),
+          { numRuns: subject.propertyRuns },
+        );
+      });
+    });
+
+    describe('suspend, release and finish are fenced by epoch and status', () => {
+      it('suspend records what is awaited (timers, awakeables) and drops the lease', async () => {
+        const meta = await running();
+
+        await expect(
+          store.suspend(meta.id, { epoch: 1, now: T0 + 5, awaiting: ['C#00000001', 'C#00000002'], timers: [{ key: 'C#00000002', at: T0 + 1000 }], awakeables: { 'C#00000001': 'awk_a' } }),
+        ).resolves.toBe(true);
+
+        const { lease: _lease, ...rest } = meta;
+        await expect(store.getInvocation(meta.id)).resolves.toEqual({
+          ...rest,
+          status: 'suspended',
+          awaiting: ['C#00000001', 'C#00000002'],
+          timers: [{ key: 'C#00000002', at: T0 + 1000 }],
+          awakeables: { 'C#00000001': 'awk_a' },
+          updatedAt: T0 + 5,
+        });
+      });
+
+      it('suspend for a retry keeps the retry count and failure; empty timers and awakeables are left out', async () => {
+        const meta = await running();
+        const lastFailure = { name: 'Error', message: 'flaky', code: 500 };
+
+        await store.suspend(meta.id, { epoch: 1, now: T0 + 5, awaiting: ['C#r00000001'], timers: [], awakeables: {}, retries: 1, lastFailure });
+
+        const stored = await store.getInvocation(meta.id);
+        expect(stored).toMatchObject({ status: 'suspended', awaiting: ['C#r00000001'], retries: 1, lastFailure });
+        expect(stored).not.toHaveProperty('timers');
+        expect(stored).not.toHaveProperty('awakeables');
+        expect(stored).not.toHaveProperty('lease');
+      });
+
+      it('release hands a running invocation back as pending', async () => {
+        const meta = await running();
+
+        await expect(store.release(meta.id, { epoch: 1, now: T0 + 5 })).resolves.toBe(true);
+
+        const { lease: _lease, ...rest } = meta;
+        await expect(store.getInvocation(meta.id)).resolves.toEqual({ ...rest, status: 'pending', updatedAt: T0 + 5 });
+      });
+
+      it('finish records the output or the failure, and the expiry', async () => {
+        const ok = await running();
+        const bad = await running();
+        const failure = { name: 'TerminalError', message: 'declined', code: 409 };
+
+        await expect(store.finish(ok.id, { epoch: 1, now: T0 + 5, output: '"done"', ttl: 1_800_000_000 })).resolves.toBe(true);
+        await expect(store.finish(bad.id, { epoch: 1, now: T0 + 5, failure, ttl: 1_800_000_001 })).resolves.toBe(true);
+
+        const { lease: _a, ...okRest } = ok;
+        const { lease: _b, ...badRest } = bad;
+        await expect(store.getInvocation(ok.id)).resolves.toEqual({ ...okRest, status: 'completed', output: '"done"', updatedAt: T0 + 5, ttl: 1_800_000_000 });
+        await expect(store.getInvocation(bad.id)).resolves.toEqual({ ...badRest, status: 'failed', failure, updatedAt: T0 + 5, ttl: 1_800_000_001 });
+      });
+
+      it('a wrong epoch, or an invocation not running, is refused and nothing changes', async () => {
+        const meta = await running();
+
+        await expect(store.suspend(meta.id, { epoch: 2, now: T0 + 5, awaiting: ['C#00000001'], timers: [] })).resolves.toBe(false);
+        await expect(store.release(meta.id, { epoch: 0, now: T0 + 5 })).resolves.toBe(false);
+        await expect(store.finish(meta.id, { epoch: 2, now: T0 + 5, output: '1', ttl: 1 })).resolves.toBe(false);
+        await expect(store.getInvocation(meta.id)).resolves.toEqual(meta);
+
+        await store.suspend(meta.id, { epoch: 1, now: T0 + 6, awaiting: ['C#00000001'], timers: [] });
+        const suspended = await store.getInvocation(meta.id);
+        await expect(store.suspend(meta.id, { epoch: 1, now: T0 + 7, awaiting: ['C#00000009'], timers: [] })).resolves.toBe(false);
+        await expect(store.finish(meta.id, { epoch: 1, now: T0 + 7, output: '1', ttl: 1 })).resolves.toBe(false);
+        await expect(store.release(meta.id, { epoch: 1, now: T0 + 7 })).resolves.toBe(false);
+        await expect(store.getInvocation(meta.id)).resolves.toEqual(suspended);
+      });
+
+      it('an attempt whose lease was taken over is fenced out of suspend, release and finish', async () => {
+        const meta = await running();
+        const newer = await store.acquire(meta.id, { seenEpoch: 0, now: meta.lease! + 1, leaseMs: LEASE });
+        expect(newer?.epoch).toBe(2);
+
+        await expect(store.suspend(meta.id, { epoch: 1, now: T0 + 5, awaiting: ['C#00000001'], timers: [] })).resolves.toBe(false);
+        await expect(store.release(meta.id, { epoch: 1, now: T0 + 5 })).resolves.toBe(false);
+        await expect(store.finish(meta.id, { epoch: 1, now: T0 + 5, output: '"zombie"', ttl: 1 })).resolves.toBe(false);
+
+        await expect(store.getInvocation(meta.id)).resolves.toEqual(newer);
+      });
+
+      it('refuses an output that cannot fit in the meta item, before writing', async () => {
+        const meta = await running();
+
+        await expect(store.finish(meta.id, { epoch: 1, now: T0 + 5, output: 'o'.repeat(400 * 1024), ttl: 1 })).rejects.toThrow(PayloadTooLargeError);
+
+        await expect(store.getInvocation(meta.id)).resolves.toEqual(meta);
+      });
+    });
+
+    describe('complete', () => {
+      it('writes a completion once; the loser gets the standing one back', async () => {
+        const meta = await running();
+        const first: Completion = { key: completionKey(1), value: '"yes"', at: T0 + 5 };
+
+        await expect(store.complete(meta.id, first)).resolves.toEqual({ won: true });
+        const second = await store.complete(meta.id, { key: completionKey(1), failure: { name: 'TerminalError', message: 'no', code: 500 }, at: T0 + 6 });
+
+        expect(second.won).toBe(false);
+        expect(!second.won && strip(second.existing)).toEqual(first);
+        expect(strip(await store.getCompletion(meta.id, completionKey(1)))).toEqual(first);
+      });
+
+      it('writes a workflow promise before its run invocation exists', async () => {
+        const id = newInvocationId();
+        const promise: Completion = { key: promiseKey('review'), value: '"ok"', at: T0 };
+
+        await expect(store.complete(id, promise)).resolves.toEqual({ won: true });
+
+        expect(strip((await store.load(id)).completions.get(promiseKey('review')))).toEqual(promise);
+        await expect(store.getInvocation(id)).resolves.toBeUndefined();
+      });
+
+      it('getCompletion of a missing key is undefined', async () => {
+        await expect(store.getCompletion(newInvocationId(), completionKey(0))).resolves.toBeUndefined();
+      });
+
+      it('refuses a completion over 400 KB with PayloadTooLargeError and writes nothing', async () => {
+        const meta = await running();
+
+        await expect(store.complete(meta.id, { key: completionKey(1), value: 'v'.repeat(400 * 1024), at: T0 })).rejects.toThrow(PayloadTooLargeError);
+
+        await expect(store.getCompletion(meta.id, completionKey(1))).resolves.toBeUndefined();
+      });
+    });
+
+    describe('addCaller and kill', () => {
+      it('adds callers to an unfinished invocation, in order; refuses finished and unknown ones', async () => {
+        const meta = await running();
+        const a = { invocationId: 'inv_a', key: 'C#00000003' };
+        const b = { invocationId: 'inv_b', key: 'C#00000001' };
+
+        await expect(store.addCaller(meta.id, a)).resolves.toBe(true);
+        await expect(store.addCaller(meta.id, b)).resolves.toBe(true);
+        expect((await store.getInvocation(meta.id))?.callers).toEqual([a, b]);
+
+        await store.finish(meta.id, { epoch: 1, now: T0 + 5, output: '1', ttl: 9 });
+        await expect(store.addCaller(meta.id, b)).resolves.toBe(false);
+        await expect(store.addCaller(newInvocationId(), b)).resolves.toBe(false);
+        expect((await store.getInvocation(meta.id))?.callers).toEqual([a, b]);
+      });
+
+      it('kill fails an unfinished invocation and bumps its epoch, fencing the running attempt', async () => {
+        const meta = await running();
+        const failure = { name: 'CancelledError', message: 'killed', code: 409 };
+
+        await expect(store.kill(meta.id, { now: T0 + 5, failure, ttl: 77 })).resolves.toBe(true);
+
+        await expect(store.finish(meta.id, { epoch: 1, now: T0 + 6, output: '"late"', ttl: 1 })).resolves.toBe(false);
+        const { lease: _lease, ...rest } = meta;
+        await expect(store.getInvocation(meta.id)).resolves.toEqual({ ...rest, status: 'failed', epoch: 2, failure, updatedAt: T0 + 5, ttl: 77 });
+        await expect(store.kill(meta.id, { now: T0 + 7, failure, ttl: 78 })).resolves.toBe(false);
+        await expect(store.kill(newInvocationId(), { now: T0 + 7, failure, ttl: 78 })).resolves.toBe(false);
+      });
+    });
+
+    describe('existingCompletions', () => {
+      it('names which of the keys exist, in the order asked, across C# and P# keys', async () => {
+        const id = newInvocationId();
+        await store.complete(id, { key: completionKey(2), at: T0 });
+        await store.complete(id, { key: promiseKey('p'), value: '1', at: T0 });
+
+        await expect(store.existingCompletions(id, [])).resolves.toEqual([]);
+        await expect(store.existingCompletions(id, [completionKey(1)])).resolves.toEqual([]);
+        await expect(store.existingCompletions(id, [completionKey(2)])).resolves.toEqual([completionKey(2)]);
+        await expect(store.existingCompletions(id, [promiseKey('p'), completionKey(1), completionKey(2)])).resolves.toEqual([promiseKey('p'), completionKey(2)]);
+        await expect(store.existingCompletions(newInvocationId(), [completionKey(2)])).resolves.toEqual([]);
+      });
+
+      it('handles more keys than one batch read takes', async () => {
+        const id = newInvocationId();
+        const keys = [...Array(150).keys()].map((i) => completionKey(i));
+        await store.complete(id, { key: completionKey(3), at: T0 });
+        await store.complete(id, { key: completionKey(140), at: T0 });
+
+        await expect(store.existingCompletions(id, keys)).resolves.toEqual([completionKey(3), completionKey(140)]);
+      });
+    });
+
+    describe('state', () => {
+      it('writes, overwrites with an equal or newer fence, and refuses an older one', async () => {
+        const scope = stateScope('ledger', newInvocationId());
+
+        await expect(store.readState(scope)).resolves.toEqual(new Map());
+        await expect(store.writeState(scope, 'total', '1', 'f2')).resolves.toBe(true);
+        await expect(store.writeState(scope, 'total', '2', 'f2')).resolves.toBe(true);
+        await expect(store.writeState(scope, 'total', '3', 'f3')).resolves.toBe(true);
+        await expect(store.writeState(scope, 'total', 'old', 'f1')).resolves.toBe(false);
+        await expect(store.writeState(scope, 'other', '"x"', 'f1')).resolves.toBe(true);
+
+        await expect(store.readState(scope)).resolves.toEqual(new Map([['total', '3'], ['other', '"x"']]));
+      });
+
+      it('a cleared value stays as a tombstone: hidden from reads, still fencing older writers', async () => {
+        const scope = stateScope('ledger', newInvocationId());
+        await store.writeState(scope, 'total', '1', 'f1');
+
+        await expect(store.writeState(scope, 'total', undefined, 'f3')).resolves.toBe(true);
+        await expect(store.writeState(scope, 'total', 'zombie', 'f2')).resolves.toBe(false);
+
+        await expect(store.readState(scope)).resolves.toEqual(new Map());
+        await expect(store.writeState(scope, 'total', 'again', 'f4')).resolves.toBe(true);
+        await expect(store.readState(scope)).resolves.toEqual(new Map([['total', 'again']]));
+      });
+
+      it('property: the value that stands is the last one written with the largest fence', async () => {
+        const write = fc.record({ fence: fc.constantFrom('f1', 'f2', 'f3', 'f4'), value: fc.option(fc.string({ maxLength: 4 }), { nil: undefined }) });
+        await fc.assert(
+          fc.asyncProperty(fc.array(write, { minLength: 1, maxLength: 8 }), async (writes) => {
+            const scope = stateScope('prop', newInvocationId());
+            for (const w of writes) await store.writeState(scope, 'v', w.value, w.fence);
+            const top = writes.reduce((max, w) => (w.fence > max ? w.fence : max), 'f0');
+            const standing = writes.filter((w) => w.fence === top).at(-1)!.value;
+            expect((await store.readState(scope)).get('v')).toBe(standing);
+          }),
+          { numRuns: subject.propertyRuns },
+        );
+      });
+    });
+
+    describe('object locks', () => {
+      it('the first caller holds a free key, later ones queue, each idempotently', async () => {
+        const scope = stateScope('counter', newInvocationId());
+
+        await expect(store.enqueueLock(scope, 'inv_a', '1#a')).resolves.toBe('held');
+        await expect(store.enqueueLock(scope, 'inv_b', '2#b')).resolves.toBe('queued');
+        await expect(store.enqueueLock(scope, 'inv_a', '1#a')).resolves.toBe('held');
+        await expect(store.enqueueLock(scope, 'inv_b', '2#b')).resolves.toBe('queued');
+
+        await expect(store.readLock(scope)).resolves.toEqual({ holder: 'inv_a', seq: 1, waiting: { inv_b: '2#b' } });
+      });
+
+      it('release frees the lock and returns its waiters; a grant hands it to one and bumps seq', async () => {
+        const scope = stateScope('counter', newInvocationId());
+        await store.enqueueLock(scope, 'inv_a', '1#a');
+        await store.enqueueLock(scope, 'inv_b', '2#b');
+        await store.enqueueLock(scope, 'inv_c', '3#c');
+
+        await expect(store.releaseLock(scope, 'inv_b')).resolves.toBeUndefined();
+        expect(await store.releaseLock(scope, 'inv_a')).toEqual({ seq: 1, waiting: { inv_b: '2#b', inv_c: '3#c' } });
+        await expect(store.grantLock(scope, 'inv_x')).resolves.toBe(false);
+        await expect(store.grantLock(scope, 'inv_b')).resolves.toBe(true);
+        await expect(store.grantLock(scope, 'inv_c')).resolves.toBe(false);
+
+        await expect(store.readLock(scope)).resolves.toEqual({ holder: 'inv_b', seq: 2, waiting: { inv_c: '3#c' } });
+        await expect(store.readLock(stateScope('counter', 'never'))).resolves.toBeUndefined();
+      });
+
+      it('a free key with waiters is not taken by a newcomer: it queues behind them', async () => {
+        const scope = stateScope('counter', newInvocationId());
+        await store.enqueueLock(scope, 'inv_a', '1#a');
+        await store.enqueueLock(scope, 'inv_b', '2#b');
+        await store.releaseLock(scope, 'inv_a');
+
+        await expect(store.enqueueLock(scope, 'inv_c', '3#c')).resolves.toBe('queued');
+
+        await expect(store.readLock(scope)).resolves.toEqual({ seq: 1, waiting: { inv_b: '2#b', inv_c: '3#c' } });
+      });
+    });
+
+    describe('change feed (the table stream)', () => {
+      it('emits INSERT and MODIFY records with both images for each write, none for a lost condition', async () => {
+        const meta = pendingMeta();
+        const pk = invocationPk(meta.id);
+        await store.createInvocation(meta);
+        const acquired = (await store.acquire(meta.id, { seenEpoch: 0, now: T0 + 1, leaseMs: LEASE }))!;
+        await store.acquire(meta.id, { seenEpoch: 0, now: T0 + 1, leaseMs: LEASE }); // lost: no record
+        const entry: JournalEntry = { index: 0, kind: 'awakeable', id: 'awk_1' };
+        await store.append(meta.id, entry);
+        await store.append(meta.id, { ...entry, id: 'awk_2' }); // lost: no record
+        const completion: Completion = { key: completionKey(0), value: '"v"', at: T0 + 2 };
+        await store.complete(meta.id, completion);
+        await store.complete(meta.id, { ...completion, value: '"w"' }); // lost: no record
+        await store.suspend(meta.id, { epoch: 1, now: T0 + 3, awaiting: [completionKey(0)], timers: [], awakeables: { [completionKey(0)]: 'awk_1' } });
+        const suspended = (await store.getInvocation(meta.id))!;
+
+        const changes = await subject.changes(pk, (c) => c.length >= 5);
+
+        expect(changes.map((c) => ({ ...c, newItem: strip(c.newItem), oldItem: strip(c.oldItem) }))).toEqual([
+          { eventName: 'INSERT', pk, sk: META, newItem: metaToItem(meta), oldItem: undefined },
+          { eventName: 'MODIFY', pk, sk: META, oldItem: metaToItem(meta), newItem: metaToItem(acquired) },
+          { eventName: 'INSERT', pk, sk: journalSk(0), newItem: { pk, sk: journalSk(0), ...entry }, oldItem: undefined },
+          { eventName: 'INSERT', pk, sk: completionKey(0), newItem: { pk, sk: completionKey(0), value: '"v"', at: T0 + 2 }, oldItem: undefined },
+          { eventName: 'MODIFY', pk, sk: META, oldItem: metaToItem(acquired), newItem: metaToItem(suspended) },
+        ]);
+      });
+
+      it('emits state and lock writes in their key partition', async () => {
+        const scope = stateScope('ledger', newInvocationId());
+        await store.writeState(scope, 'total', '5', 'f1');
+        await store.writeState(scope, 'total', undefined, 'f2');
+        await store.enqueueLock(scope, 'inv_a', '1#a');
+
+        const changes = await subject.changes(scope, (c) => c.length >= 3);
+
+        expect(changes.map((c) => [c.eventName, c.sk, c.newItem])).toEqual([
+          ['INSERT', stateSk('total'), { pk: scope, sk: stateSk('total'), value: '5', fence: 'f1' }],
+          ['MODIFY', stateSk('total'), { pk: scope, sk: stateSk('total'), fence: 'f2' }],
+          ['INSERT', LOCK, { pk: scope, sk: LOCK, holder: 'inv_a', seq: 1, waiting: {} }],
+        ]);
+      });
+    });
+  });
+}
