@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import type { Definition } from '../../src/api/definitions.ts';
 import type { Construct } from 'constructs';
 import { BundledFunction, type BundledFunctionProps } from './bundled-function.ts';
 import type { DurableRuntime } from './durable-runtime.ts';
@@ -14,8 +15,11 @@ import type { DurableRuntime } from './durable-runtime.ts';
 export interface DurableFunctionProps extends BundledFunctionProps {
   /** The runtime that routes to, wakes and grants this function. */
   readonly runtime: DurableRuntime;
-  /** Names of the services, objects and workflows the entry's `lambdaHandler({ services })` serves. */
-  readonly services: readonly string[];
+  /**
+   * The definitions the entry's `lambdaHandler({ services })` serves (or their
+   * names; see `AddServiceOptions.services`).
+   */
+  readonly services: readonly (Definition | string)[];
 }
 
 /**
@@ -31,7 +35,7 @@ export interface DurableFunctionProps extends BundledFunctionProps {
  *
  * @example
  * const runtime = new DurableRuntime(this, 'Runtime');
- * new DurableFunction(this, 'Greeter', { runtime, entry: 'examples/lambda.ts', services: ['greeter'] });
+ * new DurableFunction(this, 'Greeter', { runtime, entry: 'examples/lambda.ts', services: [greeter] });
  */
 export class DurableFunction extends BundledFunction {
   constructor(scope: Construct, id: string, props: DurableFunctionProps) {
@@ -39,7 +43,7 @@ export class DurableFunction extends BundledFunction {
     super(scope, id, {
       timeout: Duration.minutes(5),
       memorySize: 512,
-      description: `Dormant handler: ${services.join(', ')}`.slice(0, 256),
+      description: `Dormant handler: ${services.map((s) => (typeof s === 'string' ? s : s.name)).join(', ')}`.slice(0, 256),
       ...functionProps,
     });
     runtime.addService(this, { services });

@@ -1,4 +1,4 @@
-import { Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   EndpointType,
@@ -17,6 +17,8 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { Definition } from '../../src/api/definitions.ts';
+import { catalogOf, type Catalog, type CatalogEntry } from '../../src/runtime/registry.ts';
 import { ApiBaseUrl } from './api-base-url.ts';
 import { BundledFunction } from './bundled-function.ts';
 import { DormantEnv } from './environment.ts';
@@ -58,36 +60,22 @@ export const WAKE_FILTER_PATTERNS: readonly Record<string, unknown>[] = [
 ];
 
 /**
- * Item-level DynamoDB actions granted to each role, on the table only.
- * Never `dynamodb:*`, never `Scan`. `ConditionCheckItem` lets a
- * `TransactWriteItems` carry a condition on an item it does not write
- * (transactions need no action of their own).
+ * The item-level DynamoDB actions every Dormant role gets, on the table only:
+ * exactly the requests the DynamoDB store (`src/store/dynamodb.ts`) makes.
+ * Never `dynamodb:*`, never `Scan`; no `DeleteItem` (cleared state is a
+ * tombstone and expiry is TTL's). A test checks this list against the
+ * store's commands, so a new kind of request cannot ship without its grant.
  *
  * @example
- * table.grant(fn, ...TABLE_ACTIONS.handler);
+ * table.grant(fn, ...TABLE_ITEM_ACTIONS);
  */
-export const TABLE_ACTIONS = {
-  /** Start invocations, record resolves/rejects, read status and output. */
-  ingress: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
-  /**
-   * Read `meta` and the awaited completions; queue, grant and release object
-   * locks; write the lock-grant completion.
-   */
-  wake: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
-  /** Write due timers as completions; re-read `meta` to recover lost attempts. */
-  timer: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
-  /** Acquire, load, append, suspend, complete; state and object locks. */
-  handler: [
-    'dynamodb:GetItem',
-    'dynamodb:BatchGetItem',
-    'dynamodb:PutItem',
-    'dynamodb:UpdateItem',
-    'dynamodb:DeleteItem',
-    'dynamodb:Query',
-    'dynamodb:BatchWriteItem',
-    'dynamodb:ConditionCheckItem',
-  ],
-} as const satisfies Record<string, readonly string[]>;
+export const TABLE_ITEM_ACTIONS: readonly string[] = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+];
 
 /**
  * Paths of the entry files of the runtime's own Lambda functions, each
@@ -165,15 +153,35 @@ export interface DurableRuntimeProps {
  * Options of {@link DurableRuntime.addService}.
  *
  * @example
- * runtime.addService(fn, { services: ['greeter', 'cart'] });
+ * import { greeter, cart } from '../../examples/services.ts';
+ * runtime.addService(fn, { services: [greeter, cart] });
  */
 export interface AddServiceOptions {
-  /** Names of the services, objects and workflows the function serves (as in `service({ name })`). */
-  readonly services: readonly string[];
+  /**
+   * What the function serves: the definitions its entry passes to
+   * `lambdaHandler({ services })` (made by `service()`, `object()`,
+   * `workflow()`), or their names. A definition also tells the ingress its
+   * kind and handlers (`DORMANT_SERVICES`); a service given by name only is
+   * routed by the wake and timer (calls from other handlers reach it) but
+   * the ingress answers 404 for it, unless `catalog` describes it.
+   */
+  readonly services: readonly (Definition | string)[];
+  /**
+   * Ingress catalog entries for services given by name, as `catalogOf()`
+   * makes them.
+   * @default none
+   */
+  readonly catalog?: Catalog;
 }
 
-/** A service name is one URL path segment: no `/`, no `#` (it ends up in keys). */
-const SERVICE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** As `service({ name })` accepts: one URL path segment, no `/`, no `#` (names end up in keys). */
+const SERVICE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
+
+/**
+ * Lambda allows 4 KB of environment per function; the ingress carries the
+ * catalog beside the routes and the rest, so the catalog gets at most this.
+ */
+const MAX_CATALOG_CHARS = 2_500;
 
 /**
  * The Dormant runtime: everything a durable handler needs besides its own
@@ -228,6 +236,7 @@ export class DurableRuntime extends Construct {
   readonly resolveUrlTemplate: string;
 
   private readonly routes = new Map<string, IFunction>();
+  private readonly catalog = new Map<string, CatalogEntry>();
   private readonly registered = new Set<IFunction>();
   private readonly retentionHours: number;
   private readonly handlerRetryAttempts: number;
@@ -314,6 +323,7 @@ export class DurableRuntime extends Construct {
           Object.fromEntries([...this.routes].sort(([a], [b]) => a.localeCompare(b)).map(([service, fn]) => [service, fn.functionName])),
         ),
     });
+    const catalog = Lazy.string({ produce: () => this.catalogJson() });
     const runtimeFunction = (name: 'ingress' | 'wake' | 'timer', timeout: Duration, memorySize: number, description: string) =>
       new BundledFunction(this, name[0]!.toUpperCase() + name.slice(1), {
         entry: entries[name],
@@ -322,7 +332,12 @@ export class DurableRuntime extends Construct {
         timeout,
         memorySize,
         description,
-        environment: { ...this.environment(), [DormantEnv.ROUTES]: routes },
+        environment: {
+          ...this.environment(),
+          [DormantEnv.ROUTES]: routes,
+          // The ingress does not load user code: it routes by this catalog.
+          ...(name === 'ingress' ? { [DormantEnv.SERVICES]: catalog } : {}),
+        },
       });
 
     // API Gateway gives up after 29 s; running longer would only hide the failure.
@@ -331,7 +346,7 @@ export class DurableRuntime extends Construct {
     this.timer = runtimeFunction('timer', timerTimeout, 256, 'Dormant timer: due timers and recovery of lost attempts');
 
     // --- ingress: writes to the table only; the stream does the waking.
-    this.table.grant(this.ingress, ...TABLE_ACTIONS.ingress);
+    this.table.grant(this.ingress, ...TABLE_ITEM_ACTIONS);
     this.timerQueue.grantSendMessages(this.ingress);
     this.signingSecret.grantRead(this.ingress);
     const integration = new LambdaIntegration(this.ingress, { allowTestInvoke: false });
@@ -343,7 +358,8 @@ export class DurableRuntime extends Construct {
     // --- wake: TRIM_HORIZON, not LATEST. The mapping can be created (or
     // re-created by a deployment) after completions were written; LATEST
     // would skip those records and strand the invocations that await them.
-    this.table.grant(this.wake, ...TABLE_ACTIONS.wake);
+    // Reads meta and awaited completions; queues, grants and releases object locks.
+    this.table.grant(this.wake, ...TABLE_ITEM_ACTIONS);
     // A suspension is the outbox of its timers: the wake schedules them.
     this.timerQueue.grantSendMessages(this.wake);
     this.wake.addEventSource(
@@ -364,7 +380,7 @@ export class DurableRuntime extends Construct {
     // re-checked against `meta` and re-invoked. A stream on-failure message
     // names a shard and sequence range, not the records, so the timer reads
     // them back from the stream (no ListStreams: the message names the stream).
-    this.table.grant(this.timer, ...TABLE_ACTIONS.timer);
+    this.table.grant(this.timer, ...TABLE_ITEM_ACTIONS);
     this.timer.addToRolePolicy(
       new PolicyStatement({
         actions: ['dynamodb:DescribeStream', 'dynamodb:GetShardIterator', 'dynamodb:GetRecords'],
@@ -397,27 +413,37 @@ export class DurableRuntime extends Construct {
    * runtime.addService(fn, { services: ['cart', 'checkout'] });
    */
   addService(fn: IFunction, options: AddServiceOptions): void {
+    const where = `addService(${fn.node.path})`;
     if (!(fn instanceof LambdaFunction)) {
-      throw new Error(`addService(${fn.node.path}): pass a lambda.Function created in this app; its environment must be set`);
+      throw new Error(`${where}: pass a lambda.Function created in this app; its environment must be set`);
     }
     if (options.services.length === 0) {
-      throw new Error(`addService(${fn.node.path}): name at least one service`);
+      throw new Error(`${where}: name at least one service`);
     }
     for (const service of options.services) {
-      if (!SERVICE_NAME.test(service)) {
-        throw new Error(`addService(${fn.node.path}): service name '${service}' must match ${SERVICE_NAME}`);
+      const name = typeof service === 'string' ? service : service.name;
+      if (!SERVICE_NAME.test(name)) {
+        throw new Error(`${where}: service name '${name}' must match ${SERVICE_NAME}`);
       }
-      const existing = this.routes.get(service);
+      const existing = this.routes.get(name);
       if (existing && existing !== fn) {
-        throw new Error(`addService(${fn.node.path}): service '${service}' is already served by ${existing.node.path}`);
+        throw new Error(`${where}: service '${name}' is already served by ${existing.node.path}`);
       }
-      this.routes.set(service, fn);
+      this.routes.set(name, fn);
+      const entry = typeof service === 'string' ? options.catalog?.[name] : catalogOf([service])[name];
+      if (entry) this.catalog.set(name, entry);
+      else if (!this.catalog.has(name)) {
+        Annotations.of(fn).addWarningV2(
+          'dormant:service-not-in-catalog',
+          `service '${name}' is registered by name only: the wake routes calls to it, but the ingress answers 404 for it. Pass its definition (or a catalog entry) to expose it over HTTP.`,
+        );
+      }
     }
     if (this.registered.has(fn)) return;
     this.registered.add(fn);
 
     for (const [name, value] of Object.entries(this.environment())) fn.addEnvironment(name, value);
-    this.table.grant(fn, ...TABLE_ACTIONS.handler);
+    this.table.grant(fn, ...TABLE_ITEM_ACTIONS);
     this.timerQueue.grantSendMessages(fn);
     this.signingSecret.grantRead(fn);
     // Invoking the unqualified ARN only; no versions or aliases, no wildcard.
@@ -429,6 +455,17 @@ export class DurableRuntime extends Construct {
       retryAttempts: this.handlerRetryAttempts,
       maxEventAge: Duration.hours(6),
     });
+  }
+
+  /** The ingress catalog as JSON, services sorted; refuses one too big for Lambda's environment. */
+  private catalogJson(): string {
+    const json = JSON.stringify(Object.fromEntries([...this.catalog].sort(([a], [b]) => a.localeCompare(b))));
+    if (json.length > MAX_CATALOG_CHARS) {
+      throw new Error(
+        `DORMANT_SERVICES would be ${json.length} characters; Lambda allows 4 KB of environment per function. Split the services over two runtimes.`,
+      );
+    }
+    return json;
   }
 
   /** Environment shared by every function: where things are and how long they live. */

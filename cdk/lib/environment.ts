@@ -21,6 +21,12 @@ export const DormantEnv = {
    */
   ROUTES: 'DORMANT_ROUTES',
   /**
+   * JSON catalog of the services the ingress exposes, as `catalogOf()` in
+   * `src/runtime/registry.ts` makes it: service name → `{ kind, handlers }`.
+   * Set on the ingress only (it does not load user code).
+   */
+  SERVICES: 'DORMANT_SERVICES',
+  /**
    * Base URL of the REST API with its stage and no trailing slash, e.g.
    * `https://abc123.execute-api.eu-west-1.amazonaws.com/prod`. An awakeable's
    * resolve URL is `${DORMANT_API_URL}/restate/awakeables/${id}/resolve`.

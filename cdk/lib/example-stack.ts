@@ -1,17 +1,20 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import examples from '../../examples/index.ts';
+import type { Definition } from '../../src/api/definitions.ts';
 import { ApiBaseUrl } from './api-base-url.ts';
 import { DurableFunction } from './durable-function.ts';
 import { DurableRuntime, type RuntimeEntries } from './durable-runtime.ts';
 
 /**
- * Services, objects and workflows exported by `examples/lambda.ts`; the wake
- * routes each of them to the example handler function.
+ * The definitions `examples/lambda.ts` serves (the default export of
+ * `examples/index.ts`): the wake routes each to the example function, and
+ * the ingress learns their handlers from them.
  *
  * @example
- * EXAMPLE_SERVICES.includes('greeter')
+ * EXAMPLE_SERVICES.map((d) => d.name) // ['greeter', 'review', 'reviewFlow', 'signoff']
  */
-export const EXAMPLE_SERVICES: readonly string[] = ['greeter'];
+export const EXAMPLE_SERVICES: readonly Definition[] = examples;
 
 /**
  * Props of {@link DormantExampleStack}.

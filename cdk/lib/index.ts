@@ -9,7 +9,7 @@ export { BundledFunction, DORMANT_NODE_RUNTIME, PROJECT_ROOT, type BundledFuncti
 export { DurableFunction, type DurableFunctionProps } from './durable-function.ts';
 export {
   DurableRuntime,
-  TABLE_ACTIONS,
+  TABLE_ITEM_ACTIONS,
   WAKE_FILTER_PATTERNS,
   WAKE_SORT_KEY_PREFIXES,
   type AddServiceOptions,

@@ -1,0 +1,307 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { EXAMPLE_SERVICES } from '../../cdk/lib/example-stack.ts';
+import { catalogOf } from '../../src/runtime/registry.ts';
+import { actions, allows, logicalId, statements, synthExampleApp } from './support.ts';
+
+/**
+ * Evaluates the subset of Lambda event-filter syntax the wake uses: nested
+ * objects, and arrays of literals, `{ prefix }` or `{ 'anything-but': [...] }`
+ * (any element may match; a missing field matches nothing).
+ */
+function matchesFilter(pattern: unknown, value: unknown): boolean {
+  if (Array.isArray(pattern)) {
+    if (value === undefined) return false;
+    return pattern.some((rule) => {
+      if (typeof rule === 'object' && rule !== null && 'prefix' in rule) return typeof value === 'string' && value.startsWith(String(rule.prefix));
+      if (typeof rule === 'object' && rule !== null && 'anything-but' in rule) return !(rule['anything-but'] as unknown[]).includes(value);
+      return rule === value;
+    });
+  }
+  if (typeof pattern === 'object' && pattern !== null) {
+    if (typeof value !== 'object' || value === null) return false;
+    return Object.entries(pattern).every(([key, sub]) => matchesFilter(sub, (value as Record<string, unknown>)[key]));
+  }
+  return pattern === value;
+}
+
+/** What every role may do to table items: the requests the DynamoDB store makes, and nothing else. */
+const ITEM_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'];
+
+const streamRecord = (sk: string, eventName = 'INSERT', status?: string) => ({
+  eventName,
+  dynamodb: {
+    Keys: { pk: { S: 'I#inv_1' }, sk: { S: sk } },
+    ...(eventName === 'REMOVE' ? {} : { NewImage: { pk: { S: 'I#inv_1' }, sk: { S: sk }, ...(status ? { status: { S: status } } : {}) } }),
+  },
+});
+
+let template: Template;
+let ids: Record<'table' | 'ingress' | 'wake' | 'timer' | 'examples' | 'timerQueue' | 'recoveryQueue' | 'dlq' | 'api' | 'secret', string>;
+let roles: Record<'ingress' | 'wake' | 'timer' | 'examples', string>;
+
+beforeAll(() => {
+  // Prepare: one synthesis shared by every assertion in this file.
+  template = synthExampleApp().template;
+  const fn = (prefix: string) => logicalId(template, 'AWS::Lambda::Function', prefix);
+  const queue = (prefix: string) => logicalId(template, 'AWS::SQS::Queue', prefix);
+  const role = (prefix: string) => logicalId(template, 'AWS::IAM::Role', prefix);
+  ids = {
+    table: logicalId(template, 'AWS::DynamoDB::Table', 'RuntimeTable'),
+    ingress: fn('RuntimeIngress'),
+    wake: fn('RuntimeWake'),
+    timer: fn('RuntimeTimer'),
+    examples: fn('Examples'),
+    timerQueue: queue('RuntimeTimerQueue'),
+    recoveryQueue: queue('RuntimeRecoveryQueue'),
+    dlq: queue('RuntimeDeadLetterQueue'),
+    api: logicalId(template, 'AWS::ApiGateway::RestApi', 'RuntimeApi'),
+    secret: logicalId(template, 'AWS::SecretsManager::Secret', 'RuntimeSigningSecret'),
+  };
+  roles = { ingress: role('RuntimeIngressRole'), wake: role('RuntimeWakeRole'), timer: role('RuntimeTimerRole'), examples: role('ExamplesRole') };
+});
+
+describe('table', () => {
+  it('has pk/sk string keys, on-demand billing, a NEW_AND_OLD_IMAGES stream, TTL on ttl and PITR', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ]),
+      BillingMode: 'PAY_PER_REQUEST',
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+});
+
+describe('wake: stream event source mapping', () => {
+  it('bisects, reports batch item failures, retries a bounded number of times and sends the rest to the recovery queue', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [ids.table, 'StreamArn'] },
+      FunctionName: { Ref: ids.wake },
+      StartingPosition: 'TRIM_HORIZON',
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      MaximumRetryAttempts: 5,
+      MaximumRecordAgeInSeconds: 3600,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [ids.recoveryQueue, 'Arn'] } } },
+    });
+  });
+
+  it('lets through only records that can wake an invocation: never journal entries, removals or an acquire', () => {
+    const mapping = Object.values(template.findResources('AWS::Lambda::EventSourceMapping', { Properties: { FunctionName: { Ref: ids.wake } } }));
+    expect(mapping).toHaveLength(1);
+    const patterns = (mapping[0]!.Properties.FilterCriteria.Filters as { Pattern: string }[]).map((f) => JSON.parse(f.Pattern) as unknown);
+    const passes = (record: unknown) => patterns.some((pattern) => matchesFilter(pattern, record));
+
+    const wakes = [
+      streamRecord('meta', 'INSERT', 'pending'),
+      streamRecord('meta', 'MODIFY', 'suspended'),
+      streamRecord('meta', 'MODIFY', 'completed'),
+      streamRecord('meta', 'MODIFY', 'failed'),
+      streamRecord('meta', 'MODIFY', 'cancelled'), // a status added later still passes
+      streamRecord('C#00000003'),
+      streamRecord('C#r00000001'),
+      streamRecord('C#lock'),
+      streamRecord('P#review'),
+      streamRecord('L#lock'),
+      streamRecord('L#lock', 'MODIFY'),
+      streamRecord('Q#00000001'),
+    ];
+    for (const record of wakes) expect(passes(record), JSON.stringify(record)).toBe(true);
+
+    const dropped = [
+      streamRecord('J#00000000'),
+      streamRecord('J#00000042', 'MODIFY'),
+      streamRecord('meta', 'MODIFY', 'running'),
+      streamRecord('meta', 'REMOVE'),
+      streamRecord('C#00000003', 'MODIFY'),
+      streamRecord('C#00000003', 'REMOVE'),
+      streamRecord('L#lock', 'REMOVE'),
+      streamRecord('S#total'),
+      streamRecord('metadata-not-meta', 'INSERT', 'pending'),
+    ];
+    for (const record of dropped) expect(passes(record), JSON.stringify(record)).toBe(false);
+  });
+
+  it('may invoke the handler function, schedule timers, and read and write items (locks)', () => {
+    const wake = statements(template, roles.wake);
+    expect(allows(wake, 'lambda:InvokeFunction', { 'Fn::GetAtt': [ids.examples, 'Arn'] })).toBe(true);
+    expect(allows(wake, 'sqs:SendMessage', { 'Fn::GetAtt': [ids.timerQueue, 'Arn'] })).toBe(true);
+    const tableActions = actions(wake).filter((a) => a.startsWith('dynamodb:') && !/Stream|GetRecords|GetShardIterator/.test(a));
+    expect(tableActions.sort()).toEqual(ITEM_ACTIONS);
+  });
+});
+
+describe('timer', () => {
+  it('consumes the timer queue and the recovery queue with batch item failures', () => {
+    for (const queue of [ids.timerQueue, ids.recoveryQueue]) {
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
+        FunctionName: { Ref: ids.timer },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+    }
+  });
+
+  it('puts both queues behind the dead-letter queue, with a visibility timeout above the timer timeout', () => {
+    const timerTimeout = template.toJSON().Resources[ids.timer].Properties.Timeout as number;
+    for (const queue of [ids.timerQueue, ids.recoveryQueue]) {
+      const props = template.toJSON().Resources[queue].Properties;
+      expect(props.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [ids.dlq, 'Arn'] }, maxReceiveCount: 5 });
+      expect(props.VisibilityTimeout).toBeGreaterThanOrEqual(timerTimeout);
+    }
+  });
+
+  it('may re-send to the timer queue, read the table stream by ARN and invoke handlers', () => {
+    const timer = statements(template, roles.timer);
+    expect(actions(timer).filter((a) => a.startsWith('dynamodb:') && !/Stream|GetRecords|GetShardIterator/.test(a)).sort()).toEqual(ITEM_ACTIONS);
+    expect(allows(timer, 'sqs:SendMessage', { 'Fn::GetAtt': [ids.timerQueue, 'Arn'] })).toBe(true);
+    expect(timer).toContainEqual(
+      expect.objectContaining({
+        Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        Resource: { 'Fn::GetAtt': [ids.table, 'StreamArn'] },
+      }),
+    );
+    expect(allows(timer, 'lambda:InvokeFunction', { 'Fn::GetAtt': [ids.examples, 'Arn'] })).toBe(true);
+  });
+});
+
+describe('REST API and ingress', () => {
+  it('is a REST API (v1) only: no API Gateway v2 resource', () => {
+    template.resourceCountIs('AWS::ApiGateway::RestApi', 1);
+    const v2 = Object.values(template.toJSON().Resources as Record<string, { Type: string }>).filter((r) => r.Type.startsWith('AWS::ApiGatewayV2::'));
+    expect(v2).toEqual([]);
+  });
+
+  it('sends the root and a greedy {proxy+} to the ingress with ANY, as Lambda proxy integrations', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: '{proxy+}', ParentId: { 'Fn::GetAtt': [ids.api, 'RootResourceId'] } });
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
+    expect(methods).toHaveLength(2);
+    const resources = methods.map((m) => JSON.stringify(m.Properties.ResourceId));
+    expect(resources).toContain(JSON.stringify({ 'Fn::GetAtt': [ids.api, 'RootResourceId'] }));
+    for (const method of methods) {
+      expect(method.Properties.HttpMethod).toBe('ANY');
+      expect(method.Properties.Integration.Type).toBe('AWS_PROXY');
+      expect(JSON.stringify(method.Properties.Integration.Uri)).toContain(`"${ids.ingress}"`);
+    }
+  });
+
+  it('logs access and throttles at the stage', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'prod',
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.anyValue() },
+      MethodSettings: Match.arrayWith([Match.objectLike({ DataTraceEnabled: false, LoggingLevel: 'ERROR', ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 })]),
+    });
+  });
+
+  it('grants the ingress item reads and writes, a timer send and the secret, and no Lambda invoke', () => {
+    const ingress = statements(template, roles.ingress);
+    const granted = actions(ingress);
+    expect(granted.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(ITEM_ACTIONS);
+    expect(allows(ingress, 'sqs:SendMessage', { 'Fn::GetAtt': [ids.timerQueue, 'Arn'] })).toBe(true);
+    expect(allows(ingress, 'secretsmanager:GetSecretValue', { Ref: ids.secret })).toBe(true);
+    expect(granted.filter((a) => a.startsWith('lambda:'))).toEqual([]);
+  });
+});
+
+describe('handler function (examples)', () => {
+  it('gets the item actions (no Scan, no Delete), a timer send and the secret, and no Lambda invoke', () => {
+    const handler = statements(template, roles.examples);
+    const granted = actions(handler);
+    expect(granted.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(ITEM_ACTIONS);
+    expect(allows(handler, 'sqs:SendMessage', { 'Fn::GetAtt': [ids.timerQueue, 'Arn'] })).toBe(true);
+    expect(allows(handler, 'secretsmanager:GetSecretValue', { Ref: ids.secret })).toBe(true);
+    expect(granted.filter((a) => a.startsWith('lambda:'))).toEqual([]);
+  });
+
+  it('retries failed asynchronous attempts at most twice, then sends them to the recovery queue', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: ids.examples },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [ids.recoveryQueue, 'Arn'] } } },
+    });
+  });
+});
+
+describe('every function', () => {
+  it('runs nodejs22.x, has its own log group with retention, and a role of its own', () => {
+    const functions = template.findResources('AWS::Lambda::Function');
+    expect(Object.keys(functions)).toHaveLength(4);
+    const logGroups = template.toJSON().Resources;
+    for (const [id, fn] of Object.entries(functions)) {
+      expect(fn.Properties.Runtime, id).toBe('nodejs22.x');
+      expect(fn.Properties.Handler, id).toBe('index.handler');
+      const group = fn.Properties.LoggingConfig?.LogGroup?.Ref as string;
+      expect(group, id).toBeDefined();
+      expect(logGroups[group].Properties.RetentionInDays, id).toBeGreaterThan(0);
+    }
+    for (const group of Object.values(template.findResources('AWS::Logs::LogGroup'))) {
+      expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
+    }
+  });
+
+  it('gets the environment the code reads; routes name the handler function', () => {
+    const resources = template.toJSON().Resources;
+    const apiUrl = {
+      'Fn::Join': ['', ['https://', { Ref: ids.api }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/prod']],
+    };
+    const names = EXAMPLE_SERVICES.map((d) => d.name).sort((a, b) => a.localeCompare(b));
+    expect(names).toEqual(['greeter', 'review', 'reviewFlow', 'signoff']);
+    // {"greeter":"<fn>","review":"<fn>",…}: CloudFormation joins the literal parts with the function's name.
+    const routeParts = [...names.flatMap((name, i) => [`${i === 0 ? '{"' : '","'}${name}":"`, { Ref: ids.examples }]), '"}'];
+    for (const fn of [ids.ingress, ids.wake, ids.timer, ids.examples]) {
+      const env = resources[fn].Properties.Environment.Variables;
+      expect(env, fn).toMatchObject({
+        DORMANT_TABLE_NAME: { Ref: ids.table },
+        DORMANT_TIMER_QUEUE_URL: { Ref: ids.timerQueue },
+        DORMANT_SIGNING_SECRET_ARN: { Ref: ids.secret },
+        DORMANT_API_URL: apiUrl,
+        DORMANT_RETENTION_HOURS: '24',
+      });
+      if (fn === ids.examples) expect(env.DORMANT_ROUTES, fn).toBeUndefined();
+      else expect(env.DORMANT_ROUTES, fn).toEqual({ 'Fn::Join': ['', routeParts] });
+      if (fn === ids.ingress) expect(JSON.parse(env.DORMANT_SERVICES), fn).toEqual(catalogOf(EXAMPLE_SERVICES));
+      else expect(env.DORMANT_SERVICES, fn).toBeUndefined();
+    }
+  });
+
+  it('never gets dynamodb:* or Scan, or any wildcard action, in any policy', () => {
+    const all = actions(statements(template));
+    expect(all.length).toBeGreaterThan(10);
+    expect(all.filter((a) => a.includes('*'))).toEqual([]);
+    expect(all.filter((a) => /^dynamodb:(Scan|DeleteTable|UpdateTable|CreateTable)$/.test(a))).toEqual([]);
+    // Table actions target the table itself, never an index or a wildcard.
+    for (const statement of statements(template)) {
+      const acts = Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+      if (acts.some((a) => a.startsWith('dynamodb:') && a !== 'dynamodb:ListStreams')) {
+        expect(JSON.stringify(statement.Resource)).not.toContain('*');
+      }
+    }
+  });
+});
+
+describe('secret and outputs', () => {
+  it('generates the HMAC key at deploy time', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ PasswordLength: 64, ExcludePunctuation: true }),
+      SecretString: Match.absent(),
+    });
+  });
+
+  it('outputs the API URL and the resolve URL template', () => {
+    const outputs = template.toJSON().Outputs;
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'DeadLetterQueueUrl', 'ResolveUrlTemplate', 'TableName']);
+    const resolve = JSON.stringify(outputs.ResolveUrlTemplate.Value);
+    expect(resolve).toContain('/prod/restate/awakeables/{id}/resolve');
+    expect(resolve).toContain(ids.api);
+  });
+});
