@@ -15,10 +15,14 @@
  * ```
  */
 export { service, object, workflow, handlers } from './api/definitions.ts';
-export type { Definition, HandlerFn, HandlerOptions, HandlerSpec, ServiceKind } from './api/definitions.ts';
+export type { Definition, HandlerFn, HandlerOptions, HandlerSpec, HandlersOf, InputOf, OutputOf, ServiceKind } from './api/definitions.ts';
 export type {
   Awakeable,
+  Client,
   Context,
+  GenericCall,
+  SendClient,
+  SendOptions,
   DurablePromise,
   ObjectContext,
   ObjectSharedContext,
@@ -51,7 +55,12 @@ export {
   rejectAwakeable,
   getStatus,
   getOutput,
+  cancelInvocation,
+  killInvocation,
+  newInvocationMeta,
   type IngressDeps,
   type StartRequest,
   type InvocationStatusView,
 } from './runtime/invocations.ts';
+
+export { lambdaHandler, type LambdaHandlerOptions, type HandlerRuntime, type HandlerResult, type LambdaContextLike } from './runtime/lambda-handler.ts';

@@ -1,0 +1,238 @@
+/**
+ * Configuration of the Lambda entry points: one loader for the environment
+ * the CDK constructs set (`cdk/lib/environment.ts` names the same variables),
+ * the signing key read once per cold start, and AWS clients built lazily.
+ *
+ * Nothing here runs at import time: a module-level client would read its
+ * configuration before a test or the local plane could set it.
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Catalog } from './registry.ts';
+
+/**
+ * The environment variables Dormant reads.
+ *
+ * @example
+ * ```ts
+ * process.env[ENV.TABLE_NAME] = 'dormant-journal';
+ * ```
+ */
+export const ENV = {
+  /** Name of the DynamoDB table. */
+  TABLE_NAME: 'DORMANT_TABLE_NAME',
+  /** URL of the timer queue (SQS). */
+  TIMER_QUEUE_URL: 'DORMANT_TIMER_QUEUE_URL',
+  /** ARN of a Secrets Manager secret whose string is the HMAC key for awakeable ids (AWS). */
+  SIGNING_SECRET_ARN: 'DORMANT_SIGNING_SECRET_ARN',
+  /** The HMAC key itself (local and development use). */
+  SIGNING_KEY: 'DORMANT_SIGNING_KEY',
+  /** JSON: service name → name or ARN of the Lambda function that runs it. */
+  ROUTES: 'DORMANT_ROUTES',
+  /** JSON: the catalog of services (`catalogOf(definitions)`), for the ingress. */
+  SERVICES: 'DORMANT_SERVICES',
+  /** Base URL of the API, no trailing slash; awakeables report their resolve URL under it. */
+  API_URL: 'DORMANT_API_URL',
+  /** Hours a finished invocation stays readable. Default 24. */
+  RETENTION_HOURS: 'DORMANT_RETENTION_HOURS',
+  /** How long `POST /{service}/{handler}` waits for the output before answering 202. Default 10 000. */
+  INGRESS_WAIT_MS: 'DORMANT_INGRESS_WAIT_MS',
+} as const;
+
+/** Which entry point loads the configuration; each needs different variables. */
+export type Role = 'ingress' | 'wake' | 'timer' | 'handler';
+
+/**
+ * Where the HMAC key for awakeable ids comes from.
+ *
+ * @example
+ * ```ts
+ * const s: SigningSource = { key: 'a-long-random-development-key' };
+ * ```
+ */
+export type SigningSource = { key: string; secretArn?: never } | { secretArn: string; key?: never };
+
+/**
+ * The configuration of a Dormant deployment, as the entry points see it.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig('wake'); // throws ConfigError naming every missing variable
+ * config.routes.review // 'MyStack-ExamplesFn-AbC123'
+ * ```
+ */
+export interface DormantConfig {
+  tableName: string;
+  timerQueueUrl: string | undefined;
+  signing: SigningSource | undefined;
+  /** Service name → Lambda function name or ARN. */
+  routes: Readonly<Record<string, string>>;
+  /** What the ingress routes by (it does not load user code). */
+  catalog: Catalog | undefined;
+  apiUrl: string | undefined;
+  /** How long a finished invocation stays readable, in milliseconds. */
+  retentionMs: number;
+  /** How long a request-response call waits for the output, in milliseconds. */
+  ingressWaitMs: number;
+}
+
+/**
+ * The environment is missing something or holds something unusable. The
+ * message names every problem at once, and the variable of each.
+ *
+ * @example
+ * ```ts
+ * try { loadConfig('ingress', {}); } catch (e) { if (e instanceof ConfigError) console.error(e.problems); }
+ * ```
+ */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly role: Role,
+    readonly problems: readonly string[],
+  ) {
+    super(`dormant ${role}: invalid configuration:\n- ${problems.join('\n- ')}`);
+  }
+}
+
+const DEFAULT_RETENTION_HOURS = 24;
+const DEFAULT_INGRESS_WAIT_MS = 10_000;
+
+const REQUIRES: Record<Role, { timerQueue: boolean; signing: boolean; routes: boolean; catalog: boolean }> = {
+  ingress: { timerQueue: false, signing: true, routes: false, catalog: true },
+  wake: { timerQueue: true, signing: false, routes: true, catalog: false },
+  timer: { timerQueue: true, signing: false, routes: true, catalog: false },
+  handler: { timerQueue: false, signing: true, routes: false, catalog: false },
+};
+
+/**
+ * Reads and checks the configuration an entry point needs.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig('ingress', { DORMANT_TABLE_NAME: 't', DORMANT_SIGNING_KEY: 'k'.repeat(32), DORMANT_SERVICES: '{}' });
+ * ```
+ */
+export function loadConfig(role: Role, env: Readonly<Record<string, string | undefined>> = process.env): DormantConfig {
+  const needs = REQUIRES[role];
+  const problems: string[] = [];
+  const text = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const required = (name: string, needed: boolean): string | undefined => {
+    const value = text(name);
+    if (value === undefined && needed) problems.push(`${name} is not set`);
+    return value;
+  };
+  const jsonObject = <T>(name: string, needed: boolean, check: (value: Record<string, unknown>) => string | undefined): T | undefined => {
+    const raw = required(name, needed);
+    if (raw === undefined) return undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch (e) {
+      problems.push(`${name} is not valid JSON: ${(e as Error).message}`);
+      return undefined;
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      problems.push(`${name} must be a JSON object`);
+      return undefined;
+    }
+    const problem = check(parsed as Record<string, unknown>);
+    if (problem) problems.push(`${name}: ${problem}`);
+    return problem ? undefined : (parsed as T);
+  };
+  const number = (name: string, fallback: number): number => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < 0) {
+      problems.push(`${name} must be a non-negative number, not '${raw}'`);
+      return fallback;
+    }
+    return value;
+  };
+
+  const tableName = required(ENV.TABLE_NAME, true);
+  const timerQueueUrl = required(ENV.TIMER_QUEUE_URL, needs.timerQueue);
+  const key = text(ENV.SIGNING_KEY);
+  const secretArn = text(ENV.SIGNING_SECRET_ARN);
+  let signing: SigningSource | undefined;
+  if (key !== undefined) signing = { key };
+  else if (secretArn !== undefined) signing = { secretArn };
+  else if (needs.signing) problems.push(`neither ${ENV.SIGNING_SECRET_ARN} nor ${ENV.SIGNING_KEY} is set (awakeable ids need the signing key)`);
+  const routes =
+    jsonObject<Record<string, string>>(ENV.ROUTES, needs.routes, (o) =>
+      Object.entries(o).find(([, fn]) => typeof fn !== 'string' || fn === '') ? 'every value must be a function name or ARN' : undefined,
+    ) ?? {};
+  const catalog = jsonObject<Catalog>(ENV.SERVICES, needs.catalog, (o) => {
+    for (const [name, entry] of Object.entries(o)) {
+      const e = entry as { kind?: unknown; handlers?: unknown } | null;
+      if (!e || !['service', 'object', 'workflow'].includes(String(e.kind)) || typeof e.handlers !== 'object' || e.handlers === null) {
+        return `entry '${name}' is not a catalog entry (expected { kind, handlers }, as catalogOf() makes)`;
+      }
+    }
+    return undefined;
+  });
+  const retentionHours = number(ENV.RETENTION_HOURS, DEFAULT_RETENTION_HOURS);
+  const ingressWaitMs = number(ENV.INGRESS_WAIT_MS, DEFAULT_INGRESS_WAIT_MS);
+  const apiUrl = text(ENV.API_URL)?.replace(/\/+$/, '');
+
+  if (problems.length > 0) throw new ConfigError(role, problems);
+  return { tableName: tableName!, timerQueueUrl, signing, routes, catalog, apiUrl, retentionMs: retentionHours * 3_600_000, ingressWaitMs };
+}
+
+/**
+ * The HMAC key for awakeable ids: the configured key, or the secret's string
+ * read from Secrets Manager (once per cold start: callers keep the promise).
+ *
+ * @example
+ * ```ts
+ * const key = await signingKey(config.signing!, () => new SecretsManagerClient({}));
+ * const signer = new IdSigner(key);
+ * ```
+ */
+export async function signingKey(source: SigningSource, secrets: () => SecretsManagerClient = () => new SecretsManagerClient({})): Promise<string> {
+  if (source.key !== undefined) return source.key;
+  const client = secrets();
+  const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: source.secretArn }));
+  if (!SecretString) throw new Error(`the signing secret ${source.secretArn} has no string value (store the HMAC key as a SecretString)`);
+  return SecretString;
+}
+
+/**
+ * A value built on first use and kept; a failed build is forgotten so the
+ * next call tries again (a cold start that met a throttled Secrets Manager
+ * should not poison the warm container).
+ *
+ * @example
+ * ```ts
+ * const deps = once(async () => buildDeps(loadConfig('wake')));
+ * export const handler = async (event) => run(await deps(), event);
+ * ```
+ */
+export function once<T>(build: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= build().catch((error: unknown) => {
+      pending = undefined;
+      throw error;
+    });
+    return pending;
+  };
+}
+
+/**
+ * Options for an SQS client that honour `AWS_ENDPOINT_URL(_SQS)`: when an
+ * endpoint is configured (LocalStack, the local plane), requests go there and
+ * not to the queue URL's host, which emulators spell with names that do not
+ * always resolve.
+ *
+ * @example
+ * ```ts
+ * const sqs = new SQSClient(sqsClientOptions());
+ * ```
+ */
+export function sqsClientOptions(env: Readonly<Record<string, string | undefined>> = process.env): { useQueueUrlAsEndpoint?: boolean } {
+  return env.AWS_ENDPOINT_URL_SQS || env.AWS_ENDPOINT_URL ? { useQueueUrlAsEndpoint: false } : {};
+}

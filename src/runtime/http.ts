@@ -1,0 +1,184 @@
+/**
+ * The ingress's HTTP surface, apart from any I/O: which route a method and
+ * path name (a pure function of the catalog), and how answers are spelled.
+ * Every refusal is an `IngressError`, so each bad request gets a precise
+ * status and a `{ code, message }` body.
+ *
+ * | route                                             | method | what                                  |
+ * |---------------------------------------------------|--------|---------------------------------------|
+ * | `/{service}/{handler}`                            | POST   | call; wait a bounded time for output  |
+ * | `/{service}/{handler}/send`                       | POST   | start; 202 with the invocation id     |
+ * | `/{object-or-workflow}/{key}/{handler}[/send]`    | POST   | the same, by key                      |
+ * | `/restate/invocation/{id}`                        | GET    | status                                |
+ * | `/restate/invocation/{id}/output`                 | GET    | output, failure, or 470 not ready     |
+ * | `/restate/awakeables/{id}/resolve` (`/restate/a/…`) | POST | resolve with a JSON body              |
+ * | `/restate/awakeables/{id}/reject` (`/restate/a/…`)  | POST | reject with a text reason             |
+ */
+import type { Failure } from '../api/errors.ts';
+import type { Catalog } from './registry.ts';
+import { IngressError } from './invocations.ts';
+
+/**
+ * A request the ingress understood.
+ *
+ * @example
+ * ```ts
+ * const r: Route = { kind: 'start', service: 'review', handler: 'request', send: true };
+ * ```
+ */
+export type Route =
+  | { kind: 'start'; service: string; handler: string; key?: string | undefined; send: boolean }
+  | { kind: 'status'; invocationId: string }
+  | { kind: 'output'; invocationId: string }
+  | { kind: 'resolve'; awakeableId: string }
+  | { kind: 'reject'; awakeableId: string };
+
+/** HTTP status Restate answers while an invocation's output is not ready. */
+export const NOT_READY = 470;
+
+/**
+ * Finds the route of a request, or the error that answers it: 404 for paths
+ * and services nobody serves, 405 (with the allowed method) for known paths
+ * called with another method, 400 for undecodable paths. Handlers and keys
+ * are checked again when the invocation starts.
+ *
+ * @example
+ * ```ts
+ * route('POST', '/review/request/send', catalog) // { kind: 'start', service: 'review', handler: 'request', send: true }
+ * route('GET', '/review/request', catalog)        // IngressError 405
+ * ```
+ */
+export function route(method: string, path: string, catalog: Catalog): Route | IngressError {
+  const segments = splitPath(path);
+  if (segments instanceof IngressError) return segments;
+  const verb = method.toUpperCase();
+  const expect = (allowed: 'GET' | 'POST', found: Route): Route | IngressError =>
+    verb === allowed ? found : new IngressError(405, 'method_not_allowed', `${verb} is not allowed on ${path}; use ${allowed}`, { allow: allowed });
+
+  if (segments[0] === 'restate') {
+    const [, area, id, action, ...rest] = segments;
+    if (area === 'invocation' && id && rest.length === 0) {
+      if (action === undefined) return expect('GET', { kind: 'status', invocationId: id });
+      if (action === 'output') return expect('GET', { kind: 'output', invocationId: id });
+    }
+    if ((area === 'awakeables' || area === 'a') && id && rest.length === 0) {
+      if (action === 'resolve') return expect('POST', { kind: 'resolve', awakeableId: id });
+      if (action === 'reject') return expect('POST', { kind: 'reject', awakeableId: id });
+    }
+    return notFound(path);
+  }
+
+  const [service, second, third, fourth, ...rest] = segments;
+  if (service === undefined || second === undefined || rest.length > 0) return notFound(path);
+  const entry = catalog[service];
+  if (!entry) {
+    return new IngressError(404, 'unknown_service', `no service named '${service}' (this deployment has: ${Object.keys(catalog).sort().join(', ') || 'none'})`);
+  }
+  const start = (handler: string, key: string | undefined, send: boolean): Route | IngressError => {
+    if (!entry.handlers[handler]) {
+      return new IngressError(404, 'unknown_handler', `${entry.kind} '${service}' has no handler '${handler}' (it has: ${Object.keys(entry.handlers).sort().join(', ')})`);
+    }
+    return expect('POST', { kind: 'start', service, handler, key, send });
+  };
+
+  if (entry.kind === 'service') {
+    // /{service}/{handler}[/send]; a key here is refused when the call starts.
+    if (third === undefined) return start(second, undefined, false);
+    if (fourth === undefined && third === 'send') return start(second, undefined, true);
+    if (fourth === undefined) return start(third, second, false);
+    if (fourth === 'send') return start(third, second, true);
+    return notFound(path);
+  }
+  // /{object-or-workflow}/{key}/{handler}[/send]
+  if (third === undefined) return start(second, undefined, false);
+  if (fourth === undefined) {
+    // '/ledger/add/send' is a call of 'add' that forgot its key, unless 'send' is a handler.
+    if (third === 'send' && !entry.handlers.send && entry.handlers[second]) return start(second, undefined, true);
+    return start(third, second, false);
+  }
+  if (fourth === 'send') return start(third, second, true);
+  return notFound(path);
+}
+
+function splitPath(path: string): string[] | IngressError {
+  const trimmed = path.replace(/^\/+/, '').replace(/\/+$/, '');
+  if (trimmed === '') return [];
+  const segments: string[] = [];
+  for (const raw of trimmed.split('/')) {
+    try {
+      segments.push(decodeURIComponent(raw));
+    } catch {
+      return new IngressError(400, 'malformed_path', `the path segment '${raw}' is not valid percent-encoding`);
+    }
+  }
+  return segments;
+}
+
+function notFound(path: string): IngressError {
+  return new IngressError(
+    404,
+    'not_found',
+    `nothing here: ${path} (routes: POST /{service}/{handler}[/send], POST /{object-or-workflow}/{key}/{handler}[/send], GET /restate/invocation/{id}[/output], POST /restate/awakeables/{id}/resolve|reject)`,
+  );
+}
+
+/**
+ * An HTTP answer, shaped like an API Gateway proxy result.
+ *
+ * @example
+ * ```ts
+ * const r: HttpAnswer = { statusCode: 202, headers: { 'content-type': 'application/json' }, body: '{"invocationId":"inv_…"}' };
+ * ```
+ */
+export interface HttpAnswer {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * A JSON answer.
+ *
+ * @example
+ * ```ts
+ * jsonAnswer(202, { invocationId, status: 'Accepted' })
+ * ```
+ */
+export function jsonAnswer(statusCode: number, value: unknown, headers: Record<string, string> = {}): HttpAnswer {
+  return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(value) };
+}
+
+/**
+ * The answer to a refused request: its status and `{ code, message, ...details }`.
+ *
+ * @example
+ * ```ts
+ * errorAnswer(new IngressError(404, 'unknown_service', 'no service named x')) // 404 {"code":"unknown_service",…}
+ * ```
+ */
+export function errorAnswer(error: IngressError): HttpAnswer {
+  const { allow, ...details } = error.details ?? {};
+  return jsonAnswer(error.status, { code: error.code, message: error.message, ...details }, typeof allow === 'string' ? { allow } : {});
+}
+
+/**
+ * The answer carrying a finished invocation's result: 200 with the
+ * serialized output, or the failure's code (a 4xx or 5xx, else 500) with
+ * `{ code: <error name>, message }`.
+ *
+ * @example
+ * ```ts
+ * outputAnswer({ output: '"approved"' })                                   // 200 "approved"
+ * outputAnswer({ failure: { name: 'TerminalError', message: 'no', code: 500 } }) // 500 {"code":"TerminalError","message":"no"}
+ * ```
+ */
+export function outputAnswer(result: { output: string } | { failure: Failure }, invocationId?: string): HttpAnswer {
+  if ('failure' in result) {
+    const { code, name, message } = result.failure;
+    const status = Number.isInteger(code) && code >= 400 && code <= 599 ? code : 500;
+    return jsonAnswer(status, { code: name, message, ...(invocationId ? { invocationId } : {}) });
+  }
+  const headers: Record<string, string> = result.output === '' ? {} : { 'content-type': 'application/json' };
+  if (invocationId) headers['x-dormant-invocation-id'] = invocationId;
+  return { statusCode: 200, headers, body: result.output };
+}

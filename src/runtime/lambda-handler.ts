@@ -1,0 +1,140 @@
+/**
+ * The handler Lambda: what a user's own Lambda file exports. Each invoke
+ * (from the wake or the timer, payload `{ invocationId, epoch }`) runs one
+ * attempt; a suspended invocation returns a small marker at once, so no
+ * compute is billed while it waits.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Definition } from '../api/definitions.ts';
+import type { RetryPolicy } from '../api/context.ts';
+import { runAttempt, type AttemptDeps, type AttemptOutcome } from '../engine/attempt.ts';
+import { systemClock, type Clock } from '../engine/clock.ts';
+import { IdSigner } from '../engine/ids.ts';
+import { DynamoDbStore } from '../store/dynamodb.ts';
+import type { Store } from '../store/store.ts';
+import { loadConfig, once, signingKey } from './config.ts';
+import { registry } from './registry.ts';
+
+/**
+ * Dependencies given instead of those built from the environment (the local
+ * plane, tests).
+ *
+ * @example
+ * ```ts
+ * const runtime: HandlerRuntime = { store, signer: new IdSigner(key), apiUrl: 'http://localhost:8080' };
+ * ```
+ */
+export interface HandlerRuntime {
+  store: Store;
+  signer: IdSigner;
+  clock?: Clock;
+  apiUrl?: string | undefined;
+  retentionMs?: number;
+}
+
+/**
+ * Options of {@link lambdaHandler}.
+ *
+ * @example
+ * ```ts
+ * lambdaHandler({ services: [review, reviewFlow] })
+ * ```
+ */
+export interface LambdaHandlerOptions {
+  /** The services, objects and workflows this function runs. */
+  services: readonly Definition[];
+  /** Ready dependencies; by default built at cold start from `DORMANT_*` variables. */
+  runtime?: HandlerRuntime | (() => Promise<HandlerRuntime>);
+  /** Backoff between attempts after a retryable handler failure. */
+  invocationRetry?: RetryPolicy;
+  /** Lease when the Lambda context gives no deadline. Default 15 minutes. */
+  defaultLeaseMs?: number;
+}
+
+/**
+ * What the handler Lambda returns. A suspension is a small marker naming
+ * what the invocation awaits; other endings carry the attempt's outcome.
+ *
+ * @example
+ * ```ts
+ * { status: 'suspended', invocationId: 'inv_…', awaiting: ['C#00000001'] }
+ * ```
+ */
+export type HandlerResult =
+  | { status: 'suspended'; invocationId: string; awaiting: string[] }
+  | { status: 'invalid'; reason: string }
+  | ({ status: Exclude<AttemptOutcome['kind'], 'suspended'> } & Exclude<AttemptOutcome, { kind: 'suspended' }>);
+
+/** The parts of Lambda's context object the handler reads. */
+export interface LambdaContextLike {
+  getRemainingTimeInMillis(): number;
+}
+
+/** Deadline headroom: the lease ends a little before Lambda would cut the attempt off. */
+const LEASE_HEADROOM_MS = 1_000;
+
+/**
+ * Makes the Lambda handler for a set of services.
+ *
+ * The lease of an attempt is the function's remaining time at the start, so
+ * another attempt may take over an invocation only once this one cannot be
+ * running any more. Errors of the runtime itself (the table unreachable, say)
+ * are thrown, so Lambda retries the invoke and finally hands it to the
+ * on-failure destination, which the timer Lambda re-checks.
+ *
+ * @example
+ * ```ts
+ * // src/handlers.ts, deployed with DurableFunction({ entry: 'src/handlers.ts', services: ['review'] })
+ * import { lambdaHandler } from 'dormant';
+ * import { review } from './review.ts';
+ * export const handler = lambdaHandler({ services: [review] });
+ * ```
+ */
+export function lambdaHandler(options: LambdaHandlerOptions): (event: unknown, context?: LambdaContextLike) => Promise<HandlerResult> {
+  const services = registry(options.services);
+  const runtime =
+    typeof options.runtime === 'function'
+      ? options.runtime
+      : options.runtime
+        ? async () => options.runtime as HandlerRuntime
+        : once(async (): Promise<HandlerRuntime> => {
+            const config = loadConfig('handler');
+            return {
+              store: new DynamoDbStore({ client: new DynamoDBClient({}), tableName: config.tableName }),
+              signer: new IdSigner(await signingKey(config.signing!)),
+              apiUrl: config.apiUrl,
+              retentionMs: config.retentionMs,
+            };
+          });
+
+  return async (event, context) => {
+    const request = parsePayload(event);
+    if ('reason' in request) return { status: 'invalid', reason: request.reason };
+    const leaseMs = context ? Math.max(1_000, context.getRemainingTimeInMillis() - LEASE_HEADROOM_MS) : (options.defaultLeaseMs ?? 15 * 60_000);
+    const r = await runtime();
+    const deps: AttemptDeps = {
+      store: r.store,
+      signer: r.signer,
+      clock: r.clock ?? systemClock,
+      services,
+      leaseMs,
+      // The engine hands a long invocation on to a fresh attempt before Lambda's deadline.
+      ...(context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {}),
+      apiUrl: r.apiUrl,
+      ...(r.retentionMs === undefined ? {} : { retentionMs: r.retentionMs }),
+      ...(options.invocationRetry ? { invocationRetry: options.invocationRetry } : {}),
+    };
+    const outcome = await runAttempt(deps, request);
+    if (outcome.kind === 'suspended') return { status: 'suspended', invocationId: outcome.invocationId, awaiting: outcome.awaiting };
+    return { status: outcome.kind, ...outcome };
+  };
+}
+
+function parsePayload(event: unknown): { invocationId: string; epoch: number } | { reason: string } {
+  // A bad payload never gets better: answer instead of throwing, so Lambda does not retry it.
+  const e = event as { invocationId?: unknown; epoch?: unknown } | null;
+  if (!e || typeof e !== 'object' || typeof e.invocationId !== 'string' || !Number.isInteger(e.epoch)) {
+    return { reason: 'expected a payload { invocationId, epoch } (the wake and timer functions send it)' };
+  }
+  return { invocationId: e.invocationId, epoch: e.epoch as number };
+}
