@@ -1,0 +1,139 @@
+/**
+ * `dormant dev [entry] [--port N] [--in-memory] [--data-dir DIR]`: the local
+ * plane from the command line (run by `bin/dormant.mjs` through tsx, so the
+ * entry may be TypeScript).
+ */
+import { parseArgs } from 'node:util';
+import { relative } from 'node:path';
+import { DynamoDbLocalError } from './dynamodb-local.ts';
+import { startLocalPlane, type LocalPlane } from './plane.ts';
+import type { Catalog } from '../runtime/registry.ts';
+
+const USAGE = `usage: dormant dev [entry] [--port N] [--in-memory] [--data-dir DIR] [--quiet]
+
+  entry        a module exporting your services (named or default export,
+               one or an array); default: src/index.ts
+  --port N     HTTP port of the API (default: $PORT, else 8080; 0 = any free port)
+  --in-memory  keep nothing between runs (default: data in .dormant/)
+  --data-dir   where data is kept (default: .dormant)
+  --quiet      print only warnings and errors`;
+
+/**
+ * Runs the CLI with `argv` (without `node` and the script).
+ *
+ * @example
+ * ```ts
+ * await main(['dev', 'examples/index.ts', '--port', '8080']);
+ * ```
+ */
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        port: { type: 'string' },
+        'in-memory': { type: 'boolean' },
+        'data-dir': { type: 'string' },
+        quiet: { type: 'boolean', short: 'q' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [command, entry = 'src/index.ts', ...extra] = positionals;
+  if (values.help || command === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  if (command !== 'dev' || extra.length > 0) {
+    console.error(command === undefined ? USAGE : `unknown command or argument: ${[command, ...extra].join(' ')}\n\n${USAGE}`);
+    return 2;
+  }
+  const portText = values.port ?? process.env.PORT ?? '8080';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    console.error(`--port must be a port number, not '${portText}'`);
+    return 2;
+  }
+
+  const quiet = values.quiet ?? false;
+  const started = performance.now();
+  console.log(`dormant: starting the local plane for ${entry} …`);
+  let plane: LocalPlane;
+  try {
+    plane = await startLocalPlane({
+      entry,
+      port,
+      inMemory: values['in-memory'] ?? false,
+      dataDir: values['data-dir'],
+      signingKey: process.env.DORMANT_SIGNING_KEY || undefined,
+      log: (level, message, details) => {
+        if (quiet && level === 'info') return;
+        const detail = details instanceof Error ? `: ${details.message}` : details === undefined ? '' : `: ${typeof details === 'string' ? details : JSON.stringify(details)}`;
+        (level === 'error' ? console.error : console.log)(`  ${level === 'info' ? '·' : level} ${message}${detail}`);
+      },
+    });
+  } catch (error) {
+    if (error instanceof DynamoDbLocalError) console.error(`dormant: cannot start DynamoDB Local.\n${error.message}`);
+    else console.error(`dormant: ${(error as Error).message}`);
+    return 1;
+  }
+  console.log(banner(plane, Math.round(performance.now() - started)));
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        console.error(`dormant: ${signal} again, exiting at once`);
+        process.exit(130);
+      }
+      stopping = true;
+      console.log('\ndormant: stopping (Ctrl-C again to force) …');
+      void plane.stop().then(resolve, (error: unknown) => {
+        console.error('dormant: stop failed', error);
+        resolve();
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  console.log('dormant: stopped');
+  return 0;
+}
+
+function banner(plane: LocalPlane, ms: number): string {
+  const u = plane.url;
+  const data = plane.dataDir ? `data in ${relative(process.cwd(), plane.dataDir) || '.'}/ (kept between runs; --in-memory to start empty)` : 'in memory (nothing is kept)';
+  const lines = [
+    '',
+    `dormant: listening on ${u} (ready in ${(ms / 1000).toFixed(1)} s), ${data}`,
+    '',
+    'Services:',
+    ...routes(plane.catalog, u),
+    '',
+    'Try it:',
+    ...(plane.tryIt ?? [
+      `  curl -X POST ${u}/{service}/{handler}/send -H 'content-type: application/json' -d '<input as JSON>'`,
+      `  curl ${u}/restate/invocation/<invocationId>                 # status; awaiting[].awakeableId`,
+      `  curl -X POST ${u}/restate/awakeables/<awakeableId>/resolve -H 'content-type: application/json' -d '<value as JSON>'`,
+      `  curl ${u}/restate/invocation/<invocationId>/output`,
+    ]),
+    '',
+    'Ctrl-C stops.',
+  ];
+  return lines.join('\n');
+}
+
+function routes(catalog: Catalog, url: string): string[] {
+  return Object.entries(catalog)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, entry]) => {
+      const path = entry.kind === 'service' ? `${url}/${name}/{handler}` : `${url}/${name}/{key}/{handler}`;
+      return `  ${name} (${entry.kind}): POST ${path}[/send]   handlers: ${Object.keys(entry.handlers).sort().join(', ')}`;
+    });
+}

@@ -1,0 +1,364 @@
+/**
+ * The local plane: the whole of Dormant on this machine, with the production
+ * code path. DynamoDB Local and the SQS emulator stand in for their AWS
+ * services; this module stands in for the three managed pieces that cannot
+ * run here (API Gateway, Lambda's Invoke API, and the stream and SQS event
+ * source mappings) and calls the same entry points the Lambdas run:
+ *
+ * ```
+ *  curl ─HTTP─▶ api-gateway ─proxy event─▶ lambda/ingress ─▶ DynamoDB Local
+ *                                                               │ stream
+ *  stream-poller ─DynamoDBStreamEvent─▶ lambda/wake ─Invoke API─▶ lambda-service ─▶ lambdaHandler({ services })
+ *  sqs-poller ─SQSEvent─▶ lambda/timer ◀─ timer and recovery queues (fauxqs) ◀─ on-failure records
+ * ```
+ *
+ * SQS is kept in memory, so a restart would lose queued timers and recovery
+ * messages; on start over existing data the plane therefore re-checks every
+ * unfinished invocation through the recovery path (a restart costs a sweep,
+ * never a lost wake-up).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Definition } from '../api/definitions.ts';
+import { systemClock } from '../engine/clock.ts';
+import { IdSigner } from '../engine/ids.ts';
+import { loadConfig, ENV } from '../runtime/config.ts';
+import { lambdaHandler, type HandlerResult } from '../runtime/lambda-handler.ts';
+import { catalogOf, registry, type Catalog } from '../runtime/registry.ts';
+import { DynamoDbStore, ensureTable } from '../store/dynamodb.ts';
+import { META } from '../store/keys.ts';
+import { createIngressHandler } from '../../lambda/ingress.ts';
+import { awsDispatch, type Log } from '../../lambda/support.ts';
+import { createTimerHandler } from '../../lambda/timer.ts';
+import { createWakeHandler } from '../../lambda/wake.ts';
+import { startApiGateway } from './api-gateway.ts';
+import { localClientConfig, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
+import { loadEntry } from './entry.ts';
+import { functionArn, startLocalLambda, type LocalLambda } from './lambda-service.ts';
+import { startSqsLocal, type SqsLocal } from './sqs-local.ts';
+import { startSqsPoller, type SqsPoller } from './sqs-poller.ts';
+import { startStreamPoller, type StreamPoller } from './stream-poller.ts';
+
+/**
+ * Options of {@link startLocalPlane}. Give `services` or `entry`.
+ *
+ * @example
+ * ```ts
+ * const plane = await startLocalPlane({ services: [review], port: 0, inMemory: true });
+ * ```
+ */
+export interface LocalPlaneOptions {
+  /** The services, objects and workflows to serve. */
+  services?: readonly Definition[];
+  /** A module exporting them (named or default, one or an array); used when `services` is not given. */
+  entry?: string;
+  /** HTTP port of the API; 0 picks a free one. Default 8080. */
+  port?: number;
+  /** Interface the API listens on. Default 127.0.0.1. */
+  host?: string;
+  /** Where data lives between runs (DynamoDB Local's file, the signing key, stream checkpoints). Default `.dormant`. */
+  dataDir?: string;
+  /** Keep everything in memory: a restart starts empty. */
+  inMemory?: boolean;
+  /** Use this DynamoDB (Local) endpoint instead of starting one; its data is not the plane's to keep. */
+  dynamoDbEndpoint?: string;
+  /** Default `dormant`. */
+  tableName?: string;
+  /** HMAC key for awakeable ids. Default: kept in `<dataDir>/signing-key`, or random in memory. */
+  signingKey?: string;
+  /** Timeout of the handler function (and so the lease of an attempt). Default 60 000 ms. */
+  functionTimeoutMs?: number;
+  /** How long `POST /{service}/{handler}` waits for the output. Default 10 000 ms. */
+  ingressWaitMs?: number;
+  /** Pauses before Lambda's two retries of a failed asynchronous invoke. Default 500 and 1 000 ms. */
+  asyncRetryDelaysMs?: readonly number[];
+  /** Where the plane reports what it does. Default: silent. */
+  log?: Log;
+}
+
+/**
+ * A running local plane.
+ *
+ * @example
+ * ```ts
+ * const plane = await startLocalPlane({ entry: 'examples/index.ts', port: 0, inMemory: true });
+ * await fetch(`${plane.url}/greeter/greet`, { method: 'POST', body: '"Ada"' });
+ * await plane.stop();
+ * ```
+ */
+export interface LocalPlane {
+  /** Base URL of the API, e.g. `http://localhost:8080`. */
+  readonly url: string;
+  readonly port: number;
+  /** What the API serves. */
+  readonly catalog: Catalog;
+  /** The data directory, or `undefined` when in memory. */
+  readonly dataDir: string | undefined;
+  /** Endpoints of the emulators, for tools and tests. */
+  readonly endpoints: { dynamodb: string; sqs: string; lambda: string };
+  readonly tableName: string;
+  /** Invocation ids with a handler execution in flight right now. */
+  inflight(): string[];
+  /** `tryIt(url)` lines of the entry module, if it has them. */
+  readonly tryIt: string[] | undefined;
+  /** Stops everything, in order; resolves once all is down. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+const HANDLER_FUNCTION = 'dormant-handlers';
+const WAKE_FUNCTION = 'dormant-wake';
+const DEFAULT_FUNCTION_TIMEOUT_MS = 60_000;
+const DEFAULT_INGRESS_WAIT_MS = 10_000;
+/** Visibility timeout of the local queues: how soon a failed message is retried. */
+const VISIBILITY_TIMEOUT_SECONDS = 5;
+
+/**
+ * Starts DynamoDB Local, the SQS emulator, the API, the local Lambda and the
+ * pollers, and resolves once the API answers with the services.
+ *
+ * Fails with a clear message when Java is missing (DynamoDB Local needs it)
+ * or the port is taken; whatever had started is stopped again.
+ *
+ * @example
+ * ```ts
+ * const plane = await startLocalPlane({ services: [greeter], port: 0, inMemory: true });
+ * ```
+ */
+export async function startLocalPlane(options: LocalPlaneOptions): Promise<LocalPlane> {
+  const log: Log = options.log ?? (() => undefined);
+  const loaded = options.services ? { services: [...options.services], tryIt: undefined } : options.entry ? await loadEntry(options.entry) : undefined;
+  if (!loaded) throw new TypeError('startLocalPlane: give services or an entry module');
+  const services = registry(loaded.services);
+  const catalog = catalogOf(services);
+  const tableName = options.tableName ?? 'dormant';
+  const dataDir = options.inMemory ? undefined : resolve(options.dataDir ?? '.dormant');
+
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        log('warn', 'stop: a component did not stop cleanly', error);
+      }
+    }
+  };
+
+  try {
+    // The API listens first: a taken port fails in milliseconds, not after Java started.
+    const api = await startApiGateway({
+      port: options.port ?? 8080,
+      host: options.host,
+      handler: async () => ({ statusCode: 503, headers: { 'content-type': 'application/json' }, body: '{"code":"starting","message":"the local plane is starting"}' }),
+      onRequest: (r) => log('info', `${r.method} ${r.path} → ${r.status} (${r.ms} ms)`),
+    }).catch((error: unknown) => {
+      if ((error as { code?: string }).code === 'EADDRINUSE') {
+        throw new Error(`port ${options.port ?? 8080} is in use: stop what listens there, or pick another with --port (or PORT)`, { cause: error });
+      }
+      throw error;
+    });
+    stops.push(() => api.stop());
+
+    if (dataDir) await mkdir(dataDir, { recursive: true });
+    const [dynamo, sqsLocal] = await Promise.all([
+      options.dynamoDbEndpoint
+        ? Promise.resolve<DynamoDbLocal | undefined>(undefined)
+        : startDynamoDbLocal(dataDir ? { dbPath: join(dataDir, 'dynamodb') } : { inMemory: true }).then((d) => {
+            stops.push(() => d.stop());
+            return d;
+          }),
+      startSqsLocal().then((s: SqsLocal) => {
+        stops.push(() => s.stop());
+        return s;
+      }),
+    ]);
+    const dynamoEndpoint = options.dynamoDbEndpoint ?? dynamo!.endpoint;
+    const dynamodb = new DynamoDBClient(localClientConfig(dynamoEndpoint));
+    const streams = new DynamoDBStreamsClient(localClientConfig(dynamoEndpoint));
+    const sqs = new SQSClient(sqsLocal.clientConfig);
+    stops.push(async () => {
+      dynamodb.destroy();
+      streams.destroy();
+      sqs.destroy();
+    });
+
+    const { created } = await ensureTable(dynamodb, tableName);
+    const queues = await createQueues(sqs);
+    const signingKey = options.signingKey ?? (dataDir ? await keptSigningKey(dataDir) : randomBytes(32).toString('base64url'));
+
+    // The same configuration the CDK app puts in the functions' environment,
+    // read by the same loader.
+    const env: Record<string, string> = {
+      [ENV.TABLE_NAME]: tableName,
+      [ENV.TIMER_QUEUE_URL]: queues.timers.url,
+      [ENV.SIGNING_KEY]: signingKey,
+      [ENV.ROUTES]: JSON.stringify(Object.fromEntries([...services.keys()].map((name) => [name, HANDLER_FUNCTION]))),
+      [ENV.SERVICES]: JSON.stringify(catalog),
+      [ENV.API_URL]: api.url,
+      [ENV.INGRESS_WAIT_MS]: String(options.ingressWaitMs ?? DEFAULT_INGRESS_WAIT_MS),
+    };
+    const store = new DynamoDbStore({ client: dynamodb, tableName });
+    const signer = new IdSigner(signingKey);
+
+    const handlerConfig = loadConfig('handler', env);
+    const runAttempts = lambdaHandler({
+      services: [...services.values()],
+      runtime: { store, signer, clock: systemClock, apiUrl: handlerConfig.apiUrl, retentionMs: handlerConfig.retentionMs },
+    });
+    const lambda: LocalLambda = await startLocalLambda({
+      functions: {
+        [HANDLER_FUNCTION]: {
+          timeoutMs: options.functionTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS,
+          handler: async (event, context) => {
+            const result = await runAttempts(event, context);
+            log('info', describeResult(event, result));
+            return result;
+          },
+        },
+      },
+      retryDelaysMs: options.asyncRetryDelaysMs,
+      onFailure: async (record) => {
+        await sqs.send(new SendMessageCommand({ QueueUrl: queues.recovery.url, MessageBody: JSON.stringify(record) }));
+      },
+      log,
+    });
+    stops.push(() => lambda.stop());
+    const lambdaClient = new LambdaClient(localClientConfig(lambda.endpoint));
+    stops.push(async () => lambdaClient.destroy());
+
+    const wakeConfig = loadConfig('wake', env);
+    const dispatch = awsDispatch({ lambda: lambdaClient, sqs, routes: wakeConfig.routes, timerQueueUrl: wakeConfig.timerQueueUrl!, clock: systemClock });
+    const wake = createWakeHandler({ store, dispatch, clock: systemClock, log });
+    const timer = createTimerHandler({ store, dispatch, clock: systemClock, streams, log });
+    const ingressConfig = loadConfig('ingress', env);
+    api.setHandler(createIngressHandler({ store, signer, clock: systemClock, catalog: ingressConfig.catalog!, waitMs: ingressConfig.ingressWaitMs, log }));
+
+    const streamPoller: StreamPoller = startStreamPoller({
+      dynamodb,
+      streams,
+      tableName,
+      handler: wake,
+      functionArn: functionArn(WAKE_FUNCTION),
+      checkpointFile: dataDir ? join(dataDir, 'stream-checkpoints.json') : undefined,
+      onFailure: async (record) => {
+        await sqs.send(new SendMessageCommand({ QueueUrl: queues.recovery.url, MessageBody: JSON.stringify(record) }));
+      },
+      log,
+    });
+    stops.push(() => streamPoller.stop());
+    const sqsPollers: SqsPoller[] = [queues.timers, queues.recovery].map((q) =>
+      startSqsPoller({ sqs, queueUrl: q.url, queueArn: q.arn, handler: timer, log }),
+    );
+    stops.push(async () => {
+      await Promise.all(sqsPollers.map((p) => p.stop()));
+    });
+    // Stop order (reversed): pollers, then Lambda (running attempts finish), then the emulators.
+
+    if (!created) {
+      const unfinished = await sweep(dynamodb, tableName, async (invocationId) => {
+        await sqs.send(new SendMessageCommand({ QueueUrl: queues.recovery.url, MessageBody: JSON.stringify({ type: 'recover', invocationId, at: 0 }) }));
+      });
+      if (unfinished > 0) log('info', `resuming ${unfinished} unfinished invocation(s) from the last run`);
+    }
+
+    let stopping: Promise<void> | undefined;
+    return {
+      url: api.url,
+      port: api.port,
+      catalog,
+      dataDir,
+      tableName,
+      endpoints: { dynamodb: dynamoEndpoint, sqs: sqsLocal.endpoint, lambda: lambda.endpoint },
+      inflight: () => lambda.inflight(),
+      tryIt: loaded.tryIt?.(api.url),
+      stop: () => (stopping ??= stopAll()),
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+async function createQueues(sqs: SQSClient): Promise<Record<'timers' | 'recovery' | 'deadLetter', { url: string; arn: string }>> {
+  const create = async (name: string, attributes: Record<string, string>) => {
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+    return { url: QueueUrl!, arn: Attributes!.QueueArn! };
+  };
+  const deadLetter = await create('dormant-dead-letter', {});
+  const consumed = {
+    VisibilityTimeout: String(VISIBILITY_TIMEOUT_SECONDS),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetter.arn, maxReceiveCount: 5 }),
+  };
+  const [timers, recovery] = await Promise.all([create('dormant-timers', consumed), create('dormant-recovery', consumed)]);
+  return { timers, recovery, deadLetter };
+}
+
+/** The signing key of a data directory, created on first use, so awakeable ids outlive a restart. */
+async function keptSigningKey(dataDir: string): Promise<string> {
+  const file = join(dataDir, 'signing-key');
+  try {
+    const key = (await readFile(file, 'utf8')).trim();
+    if (key.length >= 16) return key;
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ENOENT') throw error;
+  }
+  const key = randomBytes(32).toString('base64url');
+  await writeFile(file, key + '\n', { mode: 0o600 });
+  return key;
+}
+
+/**
+ * Finds every unfinished invocation (a Scan is fine for local data) and hands
+ * each to `recover`: the emulated queues lost their messages with the last
+ * process, and the recovery path re-invokes, re-schedules or re-checks later.
+ */
+async function sweep(dynamodb: DynamoDBClient, tableName: string, recover: (invocationId: string) => Promise<void>): Promise<number> {
+  let count = 0;
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await dynamodb.send(
+      new ScanCommand({
+        TableName: tableName,
+        ConsistentRead: true,
+        FilterExpression: 'sk = :meta AND #status IN (:pending, :running, :suspended)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':meta': { S: META }, ':pending': { S: 'pending' }, ':running': { S: 'running' }, ':suspended': { S: 'suspended' } },
+        ProjectionExpression: 'pk',
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const pk = item.pk?.S;
+      if (pk?.startsWith('I#')) {
+        await recover(pk.slice(2));
+        count++;
+      }
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return count;
+}
+
+function describeResult(event: unknown, result: HandlerResult): string {
+  const id = (event as { invocationId?: string } | null)?.invocationId ?? '?';
+  switch (result.status) {
+    case 'suspended':
+      return `handler ${id}: suspended, awaiting ${result.awaiting.join(', ')}`;
+    case 'invalid':
+      return `handler: invalid payload (${result.reason})`;
+    case 'failed':
+    case 'retrying':
+      return `handler ${id}: ${result.status} (${'failure' in result ? result.failure.message : ''})`;
+    case 'skipped':
+    case 'lost':
+      return `handler ${id}: ${result.status} (${'reason' in result ? result.reason : ''})`;
+    default:
+      return `handler ${id}: ${result.status}`;
+  }
+}
