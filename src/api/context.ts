@@ -3,6 +3,7 @@
  * the engine implements them in `src/engine/context.ts`.
  */
 import type { Serde } from './serde.ts';
+import type { Definition, HandlersOf, InputOf, OutputOf } from './definitions.ts';
 
 /**
  * How `ctx.run` retries a failing step. A `TerminalError` is never retried.
@@ -115,6 +116,57 @@ export interface Request {
 }
 
 /**
+ * A typed request-response client: one method per handler of the target;
+ * each call is journaled and its result completes the caller like an
+ * awakeable (the caller suspends while the callee runs).
+ *
+ * @example
+ * ```ts
+ * const greeting = await ctx.serviceClient(greeter).greet('Ada');
+ * ```
+ */
+export type Client<H> = { [K in keyof H]: (...input: undefined extends InputOf<H[K]> ? [input?: InputOf<H[K]>] : [input: InputOf<H[K]>]) => DurablePromise<OutputOf<H[K]>> };
+
+/**
+ * A typed one-way client: starts the target and does not wait for it.
+ *
+ * @example
+ * ```ts
+ * ctx.objectSendClient(ledger, 'alice', { delayMs: 60_000 }).add(5);
+ * ```
+ */
+export type SendClient<H> = { [K in keyof H]: (...input: undefined extends InputOf<H[K]> ? [input?: InputOf<H[K]>] : [input: InputOf<H[K]>]) => void };
+
+/**
+ * Options of a one-way send.
+ *
+ * @example
+ * ```ts
+ * ctx.serviceSendClient(mailer, { delayMs: 3_600_000 }).remind(user);
+ * ```
+ */
+export interface SendOptions {
+  /** Start the target this much later, through a durable timer. */
+  delayMs?: number;
+}
+
+/**
+ * A call by name, for targets without a definition at hand. The input is
+ * serialized with JSON.
+ *
+ * @example
+ * ```ts
+ * const n = await ctx.genericCall<number>({ service: 'ledger', handler: 'add', key: 'alice', input: 5 });
+ * ```
+ */
+export interface GenericCall {
+  service: string;
+  handler: string;
+  key?: string;
+  input?: unknown;
+}
+
+/**
  * The context of a service handler.
  *
  * @example
@@ -151,6 +203,22 @@ export interface Context {
   readonly date: { now(): Promise<number> };
   /** The current request. */
   request(): Request;
+  /** A request-response client for a service. */
+  serviceClient<D extends Definition<'service', any>>(definition: D): Client<HandlersOf<D>>;
+  /** A request-response client for one key of a virtual object. */
+  objectClient<D extends Definition<'object', any>>(definition: D, key: string): Client<HandlersOf<D>>;
+  /** A request-response client for one key of a workflow (`run` attaches if it already runs). */
+  workflowClient<D extends Definition<'workflow', any>>(definition: D, key: string): Client<HandlersOf<D>>;
+  /** A one-way client for a service. */
+  serviceSendClient<D extends Definition<'service', any>>(definition: D, options?: SendOptions): SendClient<HandlersOf<D>>;
+  /** A one-way client for one key of a virtual object. */
+  objectSendClient<D extends Definition<'object', any>>(definition: D, key: string, options?: SendOptions): SendClient<HandlersOf<D>>;
+  /** A one-way client for one key of a workflow. */
+  workflowSendClient<D extends Definition<'workflow', any>>(definition: D, key: string, options?: SendOptions): SendClient<HandlersOf<D>>;
+  /** Calls a handler this deployment hosts, by name. */
+  genericCall<O = unknown>(call: GenericCall): DurablePromise<O>;
+  /** Starts a handler this deployment hosts, by name, without waiting. */
+  genericSend(call: GenericCall & SendOptions): void;
 }
 
 /**

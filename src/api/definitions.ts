@@ -58,8 +58,8 @@ function spec<C>(fn: HandlerFn<C>, shared: boolean, options: HandlerOptions = {}
 }
 
 function wrap<C>(shared: boolean) {
-  function make(fn: HandlerFn<C>): HandlerSpec<C>;
-  function make(options: HandlerOptions, fn: HandlerFn<C>): HandlerSpec<C>;
+  function make<F extends HandlerFn<C>>(fn: F): HandlerSpec<C> & { readonly fn: F };
+  function make<F extends HandlerFn<C>>(options: HandlerOptions, fn: F): HandlerSpec<C> & { readonly fn: F };
   function make(a: HandlerOptions | HandlerFn<C>, b?: HandlerFn<C>): HandlerSpec<C> {
     return typeof a === 'function' ? spec(a, shared) : spec(b!, shared, a);
   }
@@ -86,6 +86,14 @@ export const handlers = {
 };
 
 type HandlerEntry<C> = HandlerFn<C> | HandlerSpec<C>;
+
+type FnOf<E> = E extends { fn: infer F } ? F : E;
+/** The input type of a handler as written. */
+export type InputOf<E> = FnOf<E> extends (ctx: any, input: infer I) => any ? I : never;
+/** The output type of a handler as written. */
+export type OutputOf<E> = FnOf<E> extends (...args: any[]) => infer R ? Awaited<R> : never;
+/** The handler map of a definition. */
+export type HandlersOf<D> = D extends Definition<any, infer H> ? H : never;
 
 /**
  * A registered service, object or workflow.

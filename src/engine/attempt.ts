@@ -10,10 +10,10 @@
  * (an awakeable id, say) is always already in the journal.
  */
 import type { Definition, HandlerSpec } from '../api/definitions.ts';
-import { NonDeterminismError, TerminalError, ensureError, fromFailure, isTerminal, toFailure, type Failure } from '../api/errors.ts';
+import { CancelledError, NonDeterminismError, TerminalError, ensureError, fromFailure, isTerminal, toFailure, type Failure } from '../api/errors.ts';
 import type { RetryPolicy } from '../api/context.ts';
 import type { Completion, InvocationMeta, JournalEntry, LoadedInvocation, Store, Timer } from '../store/store.ts';
-import { LOCK_GRANTED, retryKey } from '../store/keys.ts';
+import { CANCEL, LOCK_GRANTED, retryKey } from '../store/keys.ts';
 import type { Clock } from './clock.ts';
 import type { IdSigner } from './ids.ts';
 import { type Durable, type Outcome, type PromiseHost } from './promises.ts';
@@ -223,6 +223,7 @@ export class Attempt implements PromiseHost {
   allocate(kind: JournalEntry['kind'], name?: string): { index: number; recorded: JournalEntry | undefined } {
     if (this.#ended) throw new TerminalError(`invocation ${this.id}: the attempt has ended`);
     const index = this.#next++;
+    this.#awaitsSinceAllocation = 0;
     const recorded = this.loaded.journal.get(index);
     if (!recorded && this.#nearDeadline()) {
       // Hand on before the Lambda deadline; the step runs in a fresh attempt.
@@ -292,8 +293,42 @@ export class Attempt implements PromiseHost {
     return this.context.sleep(ms) as Durable<void>;
   }
 
+  /** Awaits since the last journal allocation: where a cancellation was delivered. */
+  #awaitsSinceAllocation = 0;
+  #cancelDelivered = false;
+
+  /**
+   * Delivers a cancellation at an await, deterministically: the first time at
+   * an await that would block, journaled with that await's position; on replay
+   * at the same position.
+   */
+  #cancellation(wouldBlock: boolean): CancelledError | undefined {
+    if (this.#cancelDelivered) return undefined;
+    const recorded = this.loaded.journal.get(this.#next);
+    const position = String(this.#awaitsSinceAllocation);
+    if (recorded?.kind === 'cancel') {
+      if (recorded.name !== position) return undefined;
+    } else if (recorded || !wouldBlock || !this.loaded.completions.has(CANCEL)) {
+      return undefined;
+    }
+    const { index } = this.allocate('cancel', position);
+    this.#cancelDelivered = true;
+    if (!recorded) {
+      // Propagate to callees still running, then journal the delivery.
+      const callees = [...this.loaded.journal.values()].filter((e) => e.kind === 'call' && e.value && !this.loaded.completions.has(`C#${String(e.index).padStart(8, '0')}`));
+      void this.enqueue(async () => {
+        for (const callee of callees) await this.deps.store.complete(callee.value!, { key: CANCEL, at: this.deps.clock.now() });
+        if (!(await this.deps.store.append(this.id, { index, kind: 'cancel', name: position }))) throw new LostWrite(`entry ${index} (cancel) was already written by another attempt`);
+      }).catch(() => undefined);
+    }
+    return new CancelledError(`invocation ${this.id} was cancelled`);
+  }
+
   /** Settles a durable promise from what is known, or parks until it can be. */
   async await<T>(promise: Durable<T>): Promise<T> {
+    this.#awaitsSinceAllocation++;
+    const replayed = this.#cancellation(false);
+    if (replayed) throw replayed;
     for (;;) {
       const outcome = promise.outcome();
       if (outcome) {
@@ -309,6 +344,8 @@ export class Attempt implements PromiseHost {
         await Promise.race(blockers.local);
         continue;
       }
+      const cancelled = this.#cancellation(true);
+      if (cancelled) throw cancelled;
       await this.#block(blockers.keys, blockers.timers);
     }
   }
@@ -373,7 +410,8 @@ export class Attempt implements PromiseHost {
   async #suspendWhenIdle(): Promise<void> {
     await this.#queue;
     if (this.#ended || this.#inflight > 0 || this.#waiters.size === 0) return;
-    const awaiting = [...new Set([...this.#waiters].flatMap((w) => w.keys))].sort();
+    const keys = [...this.#waiters].flatMap((w) => w.keys);
+    const awaiting = [...new Set(this.#cancelDelivered ? keys : [...keys, CANCEL])].sort();
     if (await this.#linger(awaiting)) return;
     const timers = dedupeTimers([...this.#waiters].flatMap((w) => w.timers));
     const awakeables = Object.fromEntries(awaiting.filter((k) => this.#awakeables.has(k)).map((k) => [k, this.#awakeables.get(k)!]));
@@ -415,10 +453,11 @@ export class Attempt implements PromiseHost {
     await this.#queue;
     if (this.#ended) return;
     this.#ended = true;
-    const ok = await this.deps.store.suspend(this.id, { epoch: this.meta.epoch, now: this.deps.clock.now(), awaiting: [timer.key], timers: [timer], lastFailure });
+    const awaiting = this.#cancelDelivered ? [timer.key] : [CANCEL, timer.key];
+    const ok = await this.deps.store.suspend(this.id, { epoch: this.meta.epoch, now: this.deps.clock.now(), awaiting, timers: [timer], lastFailure });
     this.#endResult(
       ok
-        ? { kind: 'suspended', invocationId: this.id, awaiting: [timer.key], timers: [timer] }
+        ? { kind: 'suspended', invocationId: this.id, awaiting, timers: [timer] }
         : { kind: 'lost', invocationId: this.id, reason: 'suspend lost to a newer attempt' },
     );
   }

@@ -2,11 +2,15 @@
  * The durable context handed to handlers: every method routes through the
  * attempt's journal (`allocate` → replay or run → `append`).
  */
-import type { Awakeable, DurablePromise, Rand, Request, RunOptions, WorkflowContext, WorkflowPromise } from '../api/context.ts';
+import type { Awakeable, Client, DurablePromise, GenericCall, Rand, Request, RunOptions, SendClient, SendOptions, WorkflowContext, WorkflowPromise } from '../api/context.ts';
+import type { Definition, HandlersOf } from '../api/definitions.ts';
 import { TerminalError, ensureError, fromFailure, isTerminal, toFailure, type Failure } from '../api/errors.ts';
 import { json, type Serde } from '../api/serde.ts';
 import type { InvocationMeta, JournalEntry } from '../store/store.ts';
 import { completionKey, promiseKey, stateScope } from '../store/keys.ts';
+import { createHash } from 'node:crypto';
+import { newInvocationMeta } from '../runtime/invocations.ts';
+import { resultCompletion } from '../runtime/wake.ts';
 import type { Attempt } from './attempt.ts';
 import { recordedOutcome } from './attempt.ts';
 import { workflowInvocationId } from './ids.ts';
@@ -153,6 +157,102 @@ export class DurableContext implements WorkflowContext {
     const at = recorded?.at ?? this.attempt.deps.clock.now() + ms;
     if (!recorded) this.attempt.append({ index, kind: 'sleep', at });
     return new CompletionPromise<void>(this.attempt, completionKey(index), () => ({ ok: true, value: undefined }), at);
+  }
+
+  // ---- calls -----------------------------------------------------------------
+
+  serviceClient<D extends Definition<'service', any>>(definition: D): Client<HandlersOf<D>> {
+    return this.#client(definition, undefined, 'call') as Client<HandlersOf<D>>;
+  }
+
+  objectClient<D extends Definition<'object', any>>(definition: D, key: string): Client<HandlersOf<D>> {
+    return this.#client(definition, key, 'call') as Client<HandlersOf<D>>;
+  }
+
+  workflowClient<D extends Definition<'workflow', any>>(definition: D, key: string): Client<HandlersOf<D>> {
+    return this.#client(definition, key, 'call') as Client<HandlersOf<D>>;
+  }
+
+  serviceSendClient<D extends Definition<'service', any>>(definition: D, options?: SendOptions): SendClient<HandlersOf<D>> {
+    return this.#client(definition, undefined, 'send', options) as SendClient<HandlersOf<D>>;
+  }
+
+  objectSendClient<D extends Definition<'object', any>>(definition: D, key: string, options?: SendOptions): SendClient<HandlersOf<D>> {
+    return this.#client(definition, key, 'send', options) as SendClient<HandlersOf<D>>;
+  }
+
+  workflowSendClient<D extends Definition<'workflow', any>>(definition: D, key: string, options?: SendOptions): SendClient<HandlersOf<D>> {
+    return this.#client(definition, key, 'send', options) as SendClient<HandlersOf<D>>;
+  }
+
+  genericCall<O = unknown>(call: GenericCall): DurablePromise<O> {
+    const definition = this.#hosted(call.service);
+    return this.#client(definition, call.key, 'call')[call.handler]!(call.input) as DurablePromise<O>;
+  }
+
+  genericSend(call: GenericCall & SendOptions): void {
+    const definition = this.#hosted(call.service);
+    this.#client(definition, call.key, 'send', call)[call.handler]!(call.input);
+  }
+
+  #hosted(service: string): Definition {
+    const definition = this.attempt.deps.services.get(service);
+    if (!definition) throw new TerminalError(`genericCall: no service '${service}' in this deployment; call it through a typed client made from its definition`, { code: 404 });
+    return definition;
+  }
+
+  #client(definition: Definition, key: string | undefined, mode: 'call' | 'send', options: SendOptions = {}): Record<string, (input?: unknown) => unknown> {
+    if (definition.kind !== 'service' && (key === undefined || key === '')) throw new TerminalError(`calling ${definition.kind} '${definition.name}' needs a key`, { code: 400 });
+    return new Proxy({}, {
+      get: (_target, handler) => {
+        if (typeof handler !== 'string') return undefined;
+        const spec = definition.handlers[handler];
+        if (!spec) throw new TerminalError(`${definition.kind} '${definition.name}' has no handler '${handler}'`, { code: 404 });
+        return (input?: unknown) => this.#call(definition, handler, key, input, mode, options.delayMs);
+      },
+    });
+  }
+
+  /**
+   * Starts a callee. Its id is derived from (caller, entry), so a replay or a
+   * retried attempt finds the same callee instead of starting another. The
+   * callee's result comes back as completion `C#<entry>` (the wake rule
+   * delivers it when the callee's `meta` turns finished).
+   */
+  #call(definition: Definition, handler: string, key: string | undefined, input: unknown, mode: 'call' | 'send', delayMs?: number): DurablePromise<unknown> | undefined {
+    const spec = definition.handlers[handler]!;
+    const { index, recorded } = this.attempt.allocate(mode, `${definition.name}.${handler}`);
+    const resultKey = completionKey(index);
+    if (!recorded) {
+      const attempt = this.attempt;
+      const text = spec.input.serialize(input);
+      const calleeId =
+        definition.kind === 'workflow' && handler === 'run'
+          ? workflowInvocationId(definition.name, key!)
+          : 'inv_' + createHash('sha256').update(`call\0${this.meta.id}\0${index}`).digest().subarray(0, 16).toString('base64url');
+      const caller = { invocationId: this.meta.id, key: resultKey };
+      void attempt
+        .enqueue(async () => {
+          const now = attempt.deps.clock.now();
+          const meta = newInvocationMeta({
+            id: calleeId, service: definition.name, handler, kind: definition.kind, shared: spec.shared, key, input: text, now, delayMs, callers: mode === 'call' ? [caller] : undefined,
+          });
+          const created = await attempt.deps.store.createInvocation(meta);
+          if (!created.created && mode === 'call' && !(created.existing.callers ?? []).some((c) => c.invocationId === caller.invocationId && c.key === caller.key)) {
+            // A workflow run that already exists: attach, or take its result now.
+            if (!(await attempt.deps.store.addCaller(calleeId, caller))) {
+              const finished = await attempt.deps.store.getInvocation(calleeId);
+              if (finished) await attempt.completeLocally(this.meta.id, resultCompletion(finished, resultKey, now));
+            }
+          }
+          if (!(await attempt.deps.store.append(attempt.id, { index, kind: mode, name: `${definition.name}.${handler}`, value: calleeId }))) {
+            throw new Error(`entry ${index} was already written by another attempt`);
+          }
+        })
+        .catch(() => undefined);
+    }
+    if (mode === 'send') return undefined;
+    return new CompletionPromise(this.attempt, resultKey, decodeWith(spec.output));
   }
 
   // ---- combinators -----------------------------------------------------------

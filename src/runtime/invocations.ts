@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { TerminalError, toFailure, type Failure } from '../api/errors.ts';
 import type { Clock } from '../engine/clock.ts';
 import { newInvocationId, workflowInvocationId, isInvocationId, type IdSigner } from '../engine/ids.ts';
-import { LOCK_GRANTED, completionKey, stateScope } from '../store/keys.ts';
+import { CANCEL, LOCK_GRANTED, START, completionKey, stateScope } from '../store/keys.ts';
 import { lockOrder, waitsForLock } from './wake.ts';
 import { MAX_PAYLOAD_BYTES, payloadBytes } from '../store/limits.ts';
 import type { Completion, InvocationMeta, Store } from '../store/store.ts';
@@ -64,6 +64,53 @@ export interface StartRequest {
   /** The raw request body; empty means no input. */
   body: string;
   idempotencyKey?: string | undefined;
+  /** Start this much later, through a durable timer. */
+  delayMs?: number | undefined;
+}
+
+/**
+ * The `meta` item of a new invocation. An exclusive object call is born
+ * suspended on its key's lock; a delayed one on its start timer (the wake
+ * rule schedules it: the insert is the outbox).
+ *
+ * @example
+ * ```ts
+ * newInvocationMeta({ id, service: 'greeter', handler: 'greet', kind: 'service', shared: false, input: '"Ada"', now: Date.now() }).status // 'pending'
+ * ```
+ */
+export function newInvocationMeta(o: {
+  id: string;
+  service: string;
+  handler: string;
+  kind: InvocationMeta['kind'];
+  shared: boolean;
+  key?: string | undefined;
+  input: string;
+  now: number;
+  delayMs?: number | undefined;
+  idempotencyKey?: string | undefined;
+  callers?: { invocationId: string; key: string }[] | undefined;
+}): InvocationMeta {
+  const lockScope = o.kind === 'object' && !o.shared ? stateScope(o.service, o.key!) : undefined;
+  const delayed = o.delayMs !== undefined && o.delayMs > 0;
+  const waitFor = delayed ? START : lockScope ? LOCK_GRANTED : undefined;
+  return {
+    id: o.id,
+    service: o.service,
+    handler: o.handler,
+    kind: o.kind,
+    key: o.key,
+    status: waitFor ? 'suspended' : 'pending',
+    epoch: 0,
+    awaiting: waitFor ? [waitFor] : undefined,
+    timers: delayed ? [{ key: START, at: o.now + o.delayMs! }] : undefined,
+    lockScope,
+    callers: o.callers,
+    input: o.input,
+    idempotencyKey: o.idempotencyKey,
+    createdAt: o.now,
+    updatedAt: o.now,
+  };
 }
 
 /**
@@ -105,23 +152,10 @@ export async function startInvocation(deps: IngressDeps, req: StartRequest): Pro
       : req.idempotencyKey !== undefined
         ? idempotentInvocationId(req)
         : newInvocationId();
-  // An exclusive object call is born waiting for its key's lock.
-  const lockScope = entry.kind === 'object' && !handler.shared ? stateScope(req.service, req.key!) : undefined;
-  const meta: InvocationMeta = {
-    id,
-    service: req.service,
-    handler: req.handler,
-    kind: entry.kind,
-    key: req.key,
-    status: lockScope ? 'suspended' : 'pending',
-    epoch: 0,
-    awaiting: lockScope ? [LOCK_GRANTED] : undefined,
-    lockScope,
-    input: req.body,
-    idempotencyKey: req.idempotencyKey,
-    createdAt: now,
-    updatedAt: now,
-  };
+  if (req.delayMs !== undefined && (!Number.isFinite(req.delayMs) || req.delayMs < 0)) {
+    throw new IngressError(400, 'invalid_delay', `delay must be a non-negative number of milliseconds, got ${req.delayMs}`);
+  }
+  const meta = newInvocationMeta({ id, service: req.service, handler: req.handler, kind: entry.kind, shared: handler.shared, key: req.key, input: req.body, now, delayMs: req.delayMs, idempotencyKey: req.idempotencyKey });
   const created = await deps.store.createInvocation(meta);
   const existing = created.created ? meta : created.existing;
   // Queue in request order here; the wake rule repeats it (idempotently) in
@@ -252,7 +286,7 @@ export async function getStatus(deps: Pick<IngressDeps, 'store'>, invocationId: 
     handler: meta.handler,
     key: meta.key,
     status: meta.status,
-    awaiting: (meta.awaiting ?? []).map((key) => ({
+    awaiting: (meta.awaiting ?? []).filter((key) => key !== CANCEL).map((key) => ({
       key,
       awakeableId: meta.awakeables?.[key],
       timerAt: timers.has(key) ? new Date(timers.get(key)!).toISOString() : undefined,
@@ -294,4 +328,41 @@ async function readMeta(deps: Pick<IngressDeps, 'store'>, invocationId: string):
   const meta = await deps.store.getInvocation(invocationId);
   if (!meta) throw new IngressError(404, 'unknown_invocation', `no invocation ${invocationId} (it never existed, or it finished and expired)`);
   return meta;
+}
+
+/**
+ * Asks an invocation to stop: the handler sees a `CancelledError` at its next
+ * await, may run compensation steps, and the request propagates to what it
+ * called. Answers 409 when it already finished.
+ *
+ * @example
+ * ```ts
+ * await cancelInvocation(deps, 'inv_…');
+ * ```
+ */
+export async function cancelInvocation(deps: Pick<IngressDeps, 'store' | 'clock'>, invocationId: string): Promise<void> {
+  const meta = await readMeta(deps, invocationId);
+  if (meta.status === 'completed' || meta.status === 'failed') {
+    throw new IngressError(409, 'already_finished', `invocation ${invocationId} has already ${meta.status}; there is nothing to cancel`, { status: meta.status });
+  }
+  // A second cancel finds the first in place: still accepted.
+  await deps.store.complete(invocationId, { key: CANCEL, at: deps.clock.now() });
+}
+
+/**
+ * Ends an invocation at once, without running any more of its code (no
+ * compensation). Its object key and its callers are released as usual.
+ *
+ * @example
+ * ```ts
+ * await killInvocation(deps, 'inv_…', 24 * 3_600_000);
+ * ```
+ */
+export async function killInvocation(deps: Pick<IngressDeps, 'store' | 'clock'>, invocationId: string, retentionMs = 24 * 3_600_000): Promise<void> {
+  const meta = await readMeta(deps, invocationId);
+  const now = deps.clock.now();
+  const failure = toFailure(Object.assign(new TerminalError('killed', { code: 409 }), { name: 'CancelledError' }));
+  if (!(await deps.store.kill(meta.id, { now, failure, ttl: Math.floor((now + retentionMs) / 1000) }))) {
+    throw new IngressError(409, 'already_finished', `invocation ${invocationId} has already finished; there is nothing to kill`);
+  }
 }

@@ -20,7 +20,7 @@
  * it, and its end releases the lock. Every step is a stream record, so a
  * crash between any two of them loses nothing.
  */
-import type { InvocationMeta, ItemChange, ObjectLock, Store, Timer } from '../store/store.ts';
+import type { Completion, InvocationMeta, ItemChange, ObjectLock, Store, Timer } from '../store/store.ts';
 import { LOCK, LOCK_GRANTED, META, invocationIdOf, isCompletionSk } from '../store/keys.ts';
 import { itemToMeta } from '../store/items.ts';
 
@@ -39,7 +39,8 @@ export type WakeAction =
   | { type: 'enqueue'; scope: string; invocationId: string; order: string }
   | { type: 'release'; scope: string; invocationId: string }
   | { type: 'grant'; scope: string; next: string }
-  | { type: 'granted'; invocationId: string; seq: number };
+  | { type: 'granted'; invocationId: string; seq: number }
+  | { type: 'deliver'; invocationId: string; completion: Completion };
 
 /** The reads the wake rule may make (one per change at most). */
 export type WakeReader = Pick<Store, 'getInvocation' | 'existingCompletions'>;
@@ -68,9 +69,7 @@ export async function decideWake(change: ItemChange, reader: WakeReader): Promis
       const actions = await onSuspended(meta, reader);
       return waitsForLock(meta) ? [{ type: 'enqueue', scope: meta.lockScope!, invocationId: meta.id, order: lockOrder(meta) }, ...actions] : actions;
     }
-    if ((meta.status === 'completed' || meta.status === 'failed') && meta.lockScope) {
-      return [{ type: 'release', scope: meta.lockScope, invocationId: meta.id }];
-    }
+    if (meta.status === 'completed' || meta.status === 'failed') return onFinished(meta);
     return [];
   }
 
@@ -91,6 +90,29 @@ async function onSuspended(meta: InvocationMeta, reader: WakeReader): Promise<Wa
   return (meta.timers ?? []).map((timer) => ({ type: 'schedule' as const, invocationId: meta.id, timer }));
 }
 
+/** A finished invocation frees its object key and answers its callers. */
+function onFinished(meta: InvocationMeta): WakeAction[] {
+  const actions: WakeAction[] = meta.lockScope ? [{ type: 'release', scope: meta.lockScope, invocationId: meta.id }] : [];
+  for (const caller of meta.callers ?? []) {
+    actions.push({ type: 'deliver', invocationId: caller.invocationId, completion: resultCompletion(meta, caller.key, meta.updatedAt) });
+  }
+  return actions;
+}
+
+/**
+ * A finished invocation's result as a completion for a caller.
+ *
+ * @example
+ * ```ts
+ * resultCompletion(meta, 'C#00000003', Date.now()) // { key: 'C#00000003', value: '"hi"', at: … }
+ * ```
+ */
+export function resultCompletion(meta: InvocationMeta, key: string, at: number): Completion {
+  return meta.status === 'failed'
+    ? { key, failure: meta.failure ?? { name: 'TerminalError', message: 'failed', code: 500 }, at }
+    : { key, value: meta.output ?? '', at };
+}
+
 function onLock(scope: string, item: Record<string, unknown>, old: Record<string, unknown> | undefined): WakeAction[] {
   const lock = item as unknown as ObjectLock;
   if (lock.holder !== undefined) {
@@ -100,9 +122,9 @@ function onLock(scope: string, item: Record<string, unknown>, old: Record<string
   return waiting.length > 0 ? [{ type: 'grant', scope, next: waiting[0]![0] }] : [];
 }
 
-/** An exclusive call not yet granted its key: epoch 0, suspended on the lock. */
+/** An exclusive call not yet granted its key: suspended on the lock (a granted call never waits for it again). */
 export function waitsForLock(meta: InvocationMeta): boolean {
-  return meta.lockScope !== undefined && meta.epoch === 0 && meta.status === 'suspended' && (meta.awaiting ?? []).includes(LOCK_GRANTED);
+  return meta.lockScope !== undefined && meta.status === 'suspended' && (meta.awaiting ?? []).includes(LOCK_GRANTED);
 }
 
 /** Queue order of an exclusive call: arrival time, then id. */
@@ -155,6 +177,9 @@ export async function executeWake(actions: WakeAction[], effects: WakeEffects): 
         break;
       case 'granted':
         await effects.store.complete(action.invocationId, { key: LOCK_GRANTED, value: String(action.seq), at: effects.now });
+        break;
+      case 'deliver':
+        await effects.store.complete(action.invocationId, action.completion);
         break;
     }
   }

@@ -11,6 +11,9 @@
  * | object/workflow state| `O#<service>#<key>`   | `S#<name>`              |
  * | object key lock      | `O#<service>#<key>`   | `L#lock`                |
  * | lock grant           | `I#<invocationId>`    | `C#lock`                |
+ * | cancellation request | `I#<invocationId>`    | `C#cancel`              |
+ * | delayed start        | `I#<invocationId>`    | `C#start`               |
+ * | step retry timer     | `I#<invocationId>`    | `C#t<i>.<attempt>.<t0>` |
  *
  * One partition per invocation means one strongly consistent Query loads the
  * journal with everything that completes it.
@@ -69,3 +72,9 @@ export const LOCK = 'L#lock';
 
 /** Completion key written into an invocation when it is granted its object key's lock. */
 export const LOCK_GRANTED = 'C#lock';
+
+/** Completion key of a cancellation request: every suspension also waits for it. */
+export const CANCEL = 'C#cancel';
+
+/** Completion key of a delayed start's timer. */
+export const START = 'C#start';

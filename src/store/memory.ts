@@ -114,6 +114,24 @@ export class MemoryStore implements Store {
     return { won: true };
   }
 
+  async addCaller(id: string, caller: { invocationId: string; key: string }): Promise<boolean> {
+    const item = this.#get(invocationPk(id), META);
+    if (!item) return false;
+    const meta = itemToMeta(item);
+    if (meta.status === 'completed' || meta.status === 'failed') return false;
+    this.#put(metaToItem({ ...meta, callers: [...(meta.callers ?? []), caller] }));
+    return true;
+  }
+
+  async kill(id: string, o: { now: number; failure: Failure; ttl: number }): Promise<boolean> {
+    const item = this.#get(invocationPk(id), META);
+    if (!item) return false;
+    const meta = itemToMeta(item);
+    if (meta.status === 'completed' || meta.status === 'failed') return false;
+    this.#put(metaToItem({ ...meta, status: 'failed', epoch: meta.epoch + 1, lease: undefined, awaiting: undefined, timers: undefined, failure: o.failure, updatedAt: o.now, ttl: o.ttl }));
+    return true;
+  }
+
   async getCompletion(id: string, key: string): Promise<Completion | undefined> {
     const item = this.#get(invocationPk(id), key);
     return item && itemToCompletion(structuredClone(item));
@@ -144,6 +162,12 @@ export class MemoryStore implements Store {
 
   async releaseLock(scope: string, invocationId: string): Promise<ObjectLock | undefined> {
     const lock = this.#lock(scope);
+    if (lock && lock.holder !== invocationId && lock.waiting[invocationId] !== undefined) {
+      // Ended before its turn (killed while queued): leave the queue.
+      const { [invocationId]: _gone, ...waiting } = lock.waiting;
+      this.#put({ pk: scope, sk: LOCK, ...lock, waiting });
+      return { ...lock, waiting };
+    }
     if (!lock || lock.holder !== invocationId) return undefined;
     const next: ObjectLock = { seq: lock.seq, waiting: lock.waiting };
     this.#put({ pk: scope, sk: LOCK, ...next });

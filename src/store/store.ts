@@ -66,6 +66,8 @@ export interface InvocationMeta {
   /** The last retryable failure, for status pages. */
   lastFailure?: Failure | undefined;
   idempotencyKey?: string | undefined;
+  /** Invocations awaiting this one's result: each gets it as a completion under `key`. */
+  callers?: { invocationId: string; key: string }[] | undefined;
   /** Exclusive object handlers: the state scope whose lock this invocation holds or waits for. */
   lockScope?: string | undefined;
   createdAt: number;
@@ -77,6 +79,9 @@ export interface InvocationMeta {
 /** What a journal entry records. */
 export type EntryKind =
   | 'run'
+  | 'call'
+  | 'send'
+  | 'cancel'
   | 'awakeable'
   | 'sleep'
   | 'combinator'
@@ -254,6 +259,17 @@ export interface Store {
   ): Promise<boolean>;
   /** Writes a completion into an invocation's partition; first writer wins. */
   complete(id: string, completion: Completion): Promise<CompleteResult>;
+  /**
+   * Adds a caller to an unfinished invocation (a second caller of a workflow
+   * run). `false` when it has finished (the caller reads the result itself)
+   * or does not exist.
+   */
+  addCaller(id: string, caller: { invocationId: string; key: string }): Promise<boolean>;
+  /**
+   * Ends an unfinished invocation as failed without running any more code
+   * (kill). Bumps the epoch, so a running attempt's suspend or finish loses.
+   */
+  kill(id: string, options: { now: number; failure: Failure; ttl: number }): Promise<boolean>;
   /** Reads one completion (or workflow promise). */
   getCompletion(id: string, key: string): Promise<Completion | undefined>;
   /** Which of `keys` exist as completions (the wake rule's one read after a suspension). */
@@ -265,7 +281,10 @@ export interface Store {
    * otherwise queues (idempotent: a holder or waiter stays where it is).
    */
   enqueueLock(scope: string, invocationId: string, order: string): Promise<'held' | 'queued'>;
-  /** Frees the lock if `invocationId` holds it; returns the lock as left (with its waiters). */
+  /**
+   * Frees the lock if `invocationId` holds it, or takes it off the queue if
+   * it waits (it ended before its turn); returns the lock as left.
+   */
   releaseLock(scope: string, invocationId: string): Promise<ObjectLock | undefined>;
   /** Hands a free lock to a waiter; `false` if someone holds it or `next` no longer waits. */
   grantLock(scope: string, next: string): Promise<boolean>;

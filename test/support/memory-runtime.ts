@@ -11,6 +11,8 @@ import {
   decideWake,
   executeWake,
   getOutput,
+  cancelInvocation,
+  killInvocation,
   getStatus,
   registry,
   rejectAwakeable,
@@ -76,8 +78,8 @@ export class MemoryRuntime {
   }
 
   /** Starts an invocation through the ingress core; returns its id. */
-  async start(service: string, handler: string, body = '', key?: string, idempotencyKey?: string): Promise<string> {
-    return (await startInvocation(this.ingress, { service, handler, body, key, idempotencyKey })).invocationId;
+  async start(service: string, handler: string, body = '', key?: string, idempotencyKey?: string, delayMs?: number): Promise<string> {
+    return (await startInvocation(this.ingress, { service, handler, body, key, idempotencyKey, delayMs })).invocationId;
   }
 
   resolve(awakeableId: string, body = ''): Promise<void> {
@@ -86,6 +88,14 @@ export class MemoryRuntime {
 
   reject(awakeableId: string, reason: string): Promise<void> {
     return rejectAwakeable(this.ingress, awakeableId, reason);
+  }
+
+  cancel(id: string): Promise<void> {
+    return cancelInvocation(this.ingress, id);
+  }
+
+  kill(id: string): Promise<void> {
+    return killInvocation(this.ingress, id);
   }
 
   status(id: string) {

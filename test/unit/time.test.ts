@@ -111,6 +111,7 @@ describe('time: long handlers, linger, durable step backoff', () => {
     await rt.advance(120_000);
     expect(calls).toBe(3);
     status = await rt.status(id);
+    expect(status.awaiting.map((a) => a.key)).toHaveLength(1);
     expect(status.awaiting[0]?.key).toMatch(/^C#t00000000\.0003\.\d+$/);
     await rt.advance(240_000);
     expect(await rt.output(id)).toBe('up');
