@@ -24,20 +24,12 @@ import { BundledFunction } from './bundled-function.ts';
 import { DormantEnv } from './environment.ts';
 
 /**
- * Sort-key prefixes of the items whose stream records can make an invocation
- * runnable: `meta` (new invocation, suspension, end), `C#` (completion), `P#`
- * (durable promise), `Q#` (queued call), `L#` (object lock). Journal entries
- * (`J#…`), by far the most frequent writes, never wake anything.
- *
- * @example
- * WAKE_SORT_KEY_PREFIXES.some((p) => sk.startsWith(p))
- */
-export const WAKE_SORT_KEY_PREFIXES: readonly string[] = ['meta', 'C#', 'P#', 'Q#', 'L#'];
-
-/**
  * The wake's event filters (a record passes if any matches), so that Lambda
  * drops records that cannot wake anything before the wake is billed, as
- * `decideWake` in `src/runtime/wake.ts` would:
+ * `decideWake` in `src/runtime/wake.ts` would. Only items under `meta`,
+ * `C#` (completion), `P#` (durable promise), `Q#` (queued call) and `L#`
+ * (object lock) can make an invocation runnable; journal entries (`J#…`),
+ * by far the most frequent writes, never do. Further:
  *
  * - completions and promises matter when inserted (first writer wins; they
  *   are never modified);
@@ -299,7 +291,9 @@ export class DurableRuntime extends Construct {
       description: 'Dormant ingress: start invocations, read their output, resolve and reject awakeables',
       endpointTypes: [EndpointType.REGIONAL],
       cloudWatchRole: props.apiCloudWatchRole ?? true,
-      cloudWatchRoleRemovalPolicy: RemovalPolicy.DESTROY,
+      // The role is account-wide: other APIs' logging would break if it went
+      // with this stack, so it stays (CDK's default, stated here on purpose).
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       deployOptions: {
         stageName,
         accessLogDestination: new LogGroupLogDestination(apiLogs),

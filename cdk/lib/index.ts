@@ -1,5 +1,6 @@
 /**
- * Dormant's CDK constructs.
+ * Dormant's CDK constructs (the example stack and app live in
+ * `example-stack.ts` and `app.ts`, apart, since they load `examples/`).
  *
  * @example
  * import { DurableRuntime, DurableFunction } from './cdk/lib/index.ts';
@@ -11,11 +12,8 @@ export {
   DurableRuntime,
   TABLE_ITEM_ACTIONS,
   WAKE_FILTER_PATTERNS,
-  WAKE_SORT_KEY_PREFIXES,
   type AddServiceOptions,
   type DurableRuntimeProps,
   type RuntimeEntries,
 } from './durable-runtime.ts';
 export { DormantEnv, type DormantEnvName } from './environment.ts';
-export { DormantExampleStack, EXAMPLE_SERVICES, type DormantExampleStackProps } from './example-stack.ts';
-export { buildDormantApp, type DormantAppOptions } from './app.ts';
