@@ -1,0 +1,163 @@
+/**
+ * Request units of the real engine on DynamoDB Local, counted through the
+ * store's `onCapacity`: the cost model of DESIGN.md as assertions (one write
+ * per `ctx.run` step, one Query per attempt load, nothing read twice in an
+ * attempt), and the measured units of a step, of an awakeable through to its
+ * resumption, and of resolving it, printed as a table.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { catalogOf, registry, resolveAwakeable, runAttempt, service, startInvocation, type AttemptDeps, type Context, type IngressDeps } from '../../src/index.ts';
+import type { CapacityUnits, StoreOperation } from '../../src/store/dynamodb.ts';
+import { entryToItem } from '../../src/store/items.ts';
+import { itemBytes } from '../../src/store/limits.ts';
+import { openTable, type LocalTable } from '../contract/harness.ts';
+import { ManualClock, SIGNER, Waker, invokes, type Backend } from '../race/support.ts';
+
+const READS: StoreOperation[] = ['getInvocation', 'load', 'getCompletion', 'existingCompletions', 'readState', 'readLock'];
+const RESULT_100_BYTES = 'r'.repeat(98); // serialized as a 100-byte JSON string
+
+const steps = service({
+  name: 'steps',
+  handlers: {
+    five: async (ctx: Context) => {
+      for (let i = 0; i < 5; i++) await ctx.run(`step-${i}`, () => RESULT_100_BYTES);
+      return 'done';
+    },
+  },
+});
+
+const approval = service({
+  name: 'approval',
+  handlers: {
+    request: async (ctx: Context) => {
+      const { id, promise } = ctx.awakeable<string>();
+      await ctx.run('notify', () => `sent ${id}`);
+      return promise;
+    },
+  },
+});
+
+type Entry = { operation: StoreOperation; units: CapacityUnits };
+const rows: { phase: string; requests: string; read: number; write: number }[] = [];
+
+function summarize(phase: string, entries: Entry[]): CapacityUnits {
+  const total = entries.reduce((s, e) => ({ read: s.read + e.units.read, write: s.write + e.units.write }), { read: 0, write: 0 });
+  const counts = new Map<string, number>();
+  for (const e of entries) counts.set(e.operation, (counts.get(e.operation) ?? 0) + 1);
+  rows.push({ phase, requests: [...counts].map(([op, n]) => (n > 1 ? `${op}×${n}` : op)).join(', ') || '—', ...total });
+  return total;
+}
+
+describe('request units of the engine on DynamoDB Local', () => {
+  let table: LocalTable;
+  let backend: Backend;
+  let deps: AttemptDeps;
+  let ingress: IngressDeps;
+
+  beforeAll(async () => {
+    table = await openTable('units');
+    backend = { store: table.store, changes: (pk, done) => table.feed.of(pk, done), ledger: table.ledger, close: () => table.close() };
+    const clock = new ManualClock();
+    const services = registry([steps, approval]);
+    deps = { store: table.store, signer: SIGNER, clock, services };
+    ingress = { store: table.store, signer: SIGNER, clock, catalog: catalogOf(services) };
+  });
+  afterAll(async () => {
+    console.log('\nDynamoDB request units, measured on DynamoDB Local (strongly consistent reads):');
+    console.table(rows);
+    await table?.close();
+  });
+
+  it('a ctx.run step with a ~100-byte result costs exactly 1 write unit; an attempt loads with one Query and reads nothing else', async () => {
+    // Prepare
+    const { invocationId } = await startInvocation(ingress, { service: 'steps', handler: 'five', body: '' });
+    table.ledger.take();
+
+    // Act
+    const outcome = await runAttempt(deps, { invocationId, epoch: 0 });
+
+    // Assess
+    expect(outcome.kind).toBe('completed');
+    const entries = table.ledger.take();
+    const appends = entries.filter((e) => e.operation === 'append');
+    expect(appends).toHaveLength(5);
+    expect(appends.every((e) => e.units.write === 1 && e.units.read === 0)).toBe(true);
+    expect(entries.filter((e) => READS.includes(e.operation)).map((e) => e.operation)).toEqual(['load']);
+    expect(entries.map((e) => e.operation)).toEqual(['acquire', 'load', 'append', 'append', 'append', 'append', 'append', 'finish']);
+    summarize('attempt running 5 ctx.run steps (100-byte results), start to finish', entries);
+    summarize('one ctx.run step (100-byte result)', appends.slice(0, 1));
+  });
+
+  it('the largest step result that still costs 1 write unit is measured and printed', async () => {
+    // Binary search on the real write cost: the item carries keys, attribute names and the ttl besides the value.
+    const cost = async (length: number): Promise<number> => {
+      table.ledger.take();
+      await table.store.append(`inv_${String(length).padStart(22, 'A')}`, { index: 0, kind: 'run', name: 'step-0', value: 'v'.repeat(length) });
+      return table.ledger.take()[0]!.units.write;
+    };
+    let fits = 0;
+    let over = 2048;
+    while (over - fits > 1) {
+      const mid = Math.floor((fits + over) / 2);
+      if ((await cost(mid)) === 1) fits = mid;
+      else over = mid;
+    }
+    const estimated = itemBytes({ ...entryToItem('inv_AAAAAAAAAAAAAAAAAAAAAA', { index: 0, kind: 'run', name: 'step-0', value: 'v'.repeat(fits) }), ttl: 1_800_000_000 });
+
+    expect(fits).toBeGreaterThan(900);
+    // The store's own size estimate (used for the 400 KB refusal) never undercounts.
+    expect(estimated).toBeGreaterThanOrEqual(1024 - 8);
+    rows.push({ phase: `largest 1-unit step result: ${fits} bytes (item ${estimated} bytes by the store's estimate)`, requests: 'append', read: 0, write: 1 });
+  });
+
+  it('an awakeable: create and await it through to resumption, and resolve it; each attempt reads only its one Query', async () => {
+    // Prepare
+    const waker = new Waker(backend);
+    const { invocationId: id } = await startInvocation(ingress, { service: 'approval', handler: 'request', body: '' });
+    const start = summarize('start the invocation (ingress)', table.ledger.take());
+    const startWake = invokes(await waker.drain(id, (c) => c.length >= 1));
+    summarize('wake on the new invocation record', table.ledger.take());
+
+    // Act: attempt 1 creates the awakeable, journals its notify step, suspends.
+    const first = await runAttempt(deps, startWake[0]!);
+    const attempt1 = table.ledger.take();
+    const onSuspend = invokes(await waker.drain(id, (c) => c.some((x) => x.newItem?.status === 'suspended')));
+    const suspendWake = table.ledger.take();
+    const awakeableId = (await table.store.getInvocation(id))!.awakeables!['C#00000000']!;
+    table.ledger.take();
+    await resolveAwakeable(ingress, awakeableId, '"approved"');
+    const resolve = table.ledger.take();
+    const onComplete = invokes(await waker.drain(id, (c) => c.some((x) => x.sk === 'C#00000000')));
+    const completeWake = table.ledger.take();
+    const resumed = await runAttempt(deps, onComplete[0]!);
+    const attempt2 = table.ledger.take();
+
+    // Assess
+    expect(first.kind).toBe('suspended');
+    expect(onSuspend).toEqual([]);
+    expect(onComplete).toHaveLength(1);
+    expect(resumed).toEqual({ kind: 'completed', invocationId: id, output: '"approved"' });
+    expect(start).toEqual({ read: 0, write: 1 });
+    for (const attempt of [attempt1, attempt2]) {
+      expect(attempt.filter((e) => READS.includes(e.operation)).map((e) => e.operation)).toEqual(['load']);
+      expect(attempt.every((e) => e.units.write <= 1 && e.units.read <= 1)).toBe(true);
+    }
+    expect(attempt1.map((e) => e.operation)).toEqual(['acquire', 'load', 'append', 'append', 'suspend']);
+    expect(attempt2.map((e) => e.operation)).toEqual(['acquire', 'load', 'finish']);
+    expect(suspendWake.map((e) => e.operation)).toEqual(['existingCompletions']);
+    expect(resolve.map((e) => e.operation)).toEqual(['getInvocation', 'complete']);
+    expect(summarize('resolve the awakeable (ingress)', resolve)).toEqual({ read: 1, write: 1 });
+    expect(completeWake.map((e) => e.operation)).toEqual(['getInvocation']);
+
+    const a1 = summarize('attempt 1: awakeable + notify step, then suspend', attempt1);
+    const w1 = summarize('wake on the suspension record', suspendWake);
+    const w2 = summarize('wake on the completion record', completeWake);
+    const a2 = summarize('attempt 2: resume, replay, finish', attempt2);
+    rows.push({
+      phase: 'create + await an awakeable through to resumption (attempt 1 + both wakes + attempt 2)',
+      requests: '',
+      read: a1.read + w1.read + w2.read + a2.read,
+      write: a1.write + w1.write + w2.write + a2.write,
+    });
+  });
+});

@@ -1,0 +1,223 @@
+/**
+ * Rule 1 (append-only journal, one writer) and rule 4 (duplicate invokes are
+ * harmless): two attempts of one invocation, and a zombie attempt (its lease
+ * taken over by a newer one) that wakes up and tries to append, suspend,
+ * finish or write state. Each interleaving is fixed by gates on the store.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registry, runAttempt, service, startInvocation, workflow, catalogOf, type AttemptDeps, type Context, type IngressDeps, type WorkflowContext } from '../../src/index.ts';
+import { stateScope } from '../../src/store/keys.ts';
+import type { JournalEntry, Store } from '../../src/store/store.ts';
+import { BACKENDS, Gates, ManualClock, SIGNER, type Backend } from './support.ts';
+
+const LEASE_MS = 60_000;
+
+/** Step bodies that ran, by invocation, with the attempt (epoch) that ran them. */
+const bodies = new Map<string, string[]>();
+function ran(ctx: Context, step: string): void {
+  const { id, attempt } = ctx.request();
+  bodies.set(id, [...(bodies.get(id) ?? []), `${step}@${attempt}`]);
+}
+
+const pipeline = service({
+  name: 'pipeline',
+  handlers: {
+    /** Two steps, then done. */
+    steps: async (ctx: Context) => {
+      const a = await ctx.run('first', () => (ran(ctx, 'first'), `first by ${ctx.request().attempt}`));
+      const b = await ctx.run('second', () => (ran(ctx, 'second'), `second by ${ctx.request().attempt}`));
+      return [a, b];
+    },
+    /** One step, then waits for an awakeable nobody resolves. */
+    waits: async (ctx: Context) => {
+      const { promise } = ctx.awakeable<string>();
+      await ctx.run('notify', () => (ran(ctx, 'notify'), 'sent'));
+      return promise;
+    },
+  },
+});
+
+const ledger = workflow({
+  name: 'ledger',
+  handlers: {
+    /** Writes which attempt it is into state; a zombie's write must not win. */
+    run: async (ctx: WorkflowContext) => {
+      const n = await ctx.run('compute', () => (ran(ctx, 'compute'), 42));
+      ctx.set('total', n);
+      ctx.set('writer', ctx.request().attempt);
+      return n;
+    },
+  },
+});
+
+describe.each(BACKENDS)('rules 1 and 4 on $label: attempts race', ({ open }) => {
+  let backend: Backend;
+  let clock: ManualClock;
+  let deps: AttemptDeps;
+  let ingress: IngressDeps;
+
+  beforeAll(async () => {
+    backend = await open();
+    clock = new ManualClock();
+    const services = registry([pipeline, ledger]);
+    deps = { store: backend.store, signer: SIGNER, clock, services, leaseMs: LEASE_MS };
+    ingress = { store: backend.store, signer: SIGNER, clock, catalog: catalogOf(services) };
+  });
+  afterAll(async () => {
+    await backend?.close();
+  });
+
+  async function start(handler: 'steps' | 'waits'): Promise<string> {
+    return (await startInvocation(ingress, { service: 'pipeline', handler, body: '' })).invocationId;
+  }
+
+  /** Deps whose store calls pass through gates. */
+  function gated(): { gates: Gates<Store>; deps: AttemptDeps } {
+    const gates = new Gates<Store>(backend.store);
+    return { gates, deps: { ...deps, store: gates.store } };
+  }
+
+  it('rule 4: two attempts of one invoke (a Lambda retry) acquire at once: one runs, the other stops after one write', async () => {
+    // Prepare
+    const id = await start('steps');
+    const a = gated();
+    const b = gated();
+    const acquireA = a.gates.hold('acquire');
+    const acquireB = b.gates.hold('acquire');
+    const outcomes = Promise.all([runAttempt(a.deps, { invocationId: id, epoch: 0 }), runAttempt(b.deps, { invocationId: id, epoch: 0 })]);
+    await Promise.all([acquireA.reached, acquireB.reached]);
+
+    // Act
+    acquireA.open();
+    acquireB.open();
+
+    // Assess
+    const kinds = (await outcomes).map((o) => o.kind).sort();
+    expect(kinds).toEqual(['completed', 'skipped']);
+    expect(bodies.get(id)).toEqual(['first@1', 'second@1']);
+    expect((await backend.store.load(id)).journal.size).toBe(2);
+  });
+
+  it('rule 1: a zombie that loses its append stops: no later step runs, and it neither finishes nor suspends', async () => {
+    // Prepare: attempt 1 ran `first` and is about to append it when it stalls.
+    const id = await start('steps');
+    const zombie = gated();
+    const append = zombie.gates.hold('append', (_id: string, e: JournalEntry) => e.index === 0);
+    const stalled = runAttempt(zombie.deps, { invocationId: id, epoch: 0 });
+    await append.reached;
+
+    // Act: its lease runs out; a recovery attempt takes over and completes; then the zombie resumes.
+    clock.advance(LEASE_MS + 1);
+    const fresh = await runAttempt(deps, { invocationId: id, epoch: 0 });
+    append.open();
+    const late = await stalled;
+
+    // Assess
+    expect(fresh).toEqual({ kind: 'completed', invocationId: id, output: JSON.stringify(['first by 2', 'second by 2']) });
+    expect(late.kind).toBe('lost');
+    expect(bodies.get(id)).toEqual(['first@1', 'first@2', 'second@2']); // the zombie never reached `second`
+    const meta = await backend.store.getInvocation(id);
+    expect(meta).toMatchObject({ status: 'completed', epoch: 2, output: JSON.stringify(['first by 2', 'second by 2']) });
+    expect((await backend.store.load(id)).journal.get(0)?.value).toBe('"first by 2"');
+  });
+
+  it('rule 1: a zombie that appends first keeps that entry; the newer attempt loses it and stops, and a fresh one replays the zombie\'s journal', async () => {
+    // Prepare: attempt 1 stalls before sending its first append; attempt 2 takes over.
+    const id = await start('steps');
+    const zombie = gated();
+    const append = zombie.gates.hold('append', (_id: string, e: JournalEntry) => e.index === 0);
+    const stalled = runAttempt(zombie.deps, { invocationId: id, epoch: 0 });
+    await append.reached;
+    clock.advance(LEASE_MS + 1);
+    const newer = gated();
+    const newerAppend = newer.gates.hold('append', (_id: string, e: JournalEntry) => e.index === 0);
+    const second = runAttempt(newer.deps, { invocationId: id, epoch: 0 });
+    await newerAppend.reached;
+
+    // Act: the zombie's append lands first, then the newer attempt's.
+    const landed = zombie.gates.hold('append', (_id: string, e: JournalEntry) => e.index === 0, 'after');
+    append.open();
+    await landed.reached;
+    landed.open();
+    newerAppend.open();
+    const outcomes = await Promise.all([stalled, second]);
+
+    // Assess: the newer attempt stopped at the entry it lost and handed the
+    // invocation back; the zombie journaled on (its appends won, as first
+    // writer) but could not finish. A fresh attempt replays what the zombie
+    // wrote and runs no step body again.
+    expect(outcomes.map((o) => o.kind)).toEqual(['lost', 'lost']);
+    const meta = (await backend.store.getInvocation(id))!;
+    expect(meta).toMatchObject({ status: 'pending', epoch: 2 });
+    const third = await runAttempt(deps, { invocationId: id, epoch: meta.epoch });
+    expect(third).toEqual({ kind: 'completed', invocationId: id, output: JSON.stringify(['first by 1', 'second by 1']) });
+    expect(bodies.get(id)).toEqual(['first@1', 'first@2', 'second@1']);
+  });
+
+  it('rule 1: a zombie suspending after a newer attempt took over loses; the newer suspension stands', async () => {
+    // Prepare
+    const id = await start('waits');
+    const zombie = gated();
+    const suspend = zombie.gates.hold('suspend');
+    const stalled = runAttempt(zombie.deps, { invocationId: id, epoch: 0 });
+    await suspend.reached;
+
+    // Act
+    clock.advance(LEASE_MS + 1);
+    const fresh = await runAttempt(deps, { invocationId: id, epoch: 0 });
+    const standing = await backend.store.getInvocation(id);
+    suspend.open();
+
+    // Assess
+    expect(fresh.kind).toBe('suspended');
+    expect(await stalled).toMatchObject({ kind: 'lost' });
+    expect(standing).toMatchObject({ status: 'suspended', epoch: 2 });
+    await expect(backend.store.getInvocation(id)).resolves.toEqual(standing);
+    expect(bodies.get(id)).toEqual(['notify@1']); // journaled once, replayed by attempt 2
+  });
+
+  it('rule 1: a zombie finishing after a newer attempt finished loses; the newer output stands', async () => {
+    // Prepare
+    const id = await start('steps');
+    const zombie = gated();
+    const finish = zombie.gates.hold('finish');
+    const stalled = runAttempt(zombie.deps, { invocationId: id, epoch: 0 });
+    await finish.reached;
+
+    // Act: attempt 2 replays both steps from the journal and finishes first.
+    clock.advance(LEASE_MS + 1);
+    const fresh = await runAttempt(deps, { invocationId: id, epoch: 0 });
+    const standing = await backend.store.getInvocation(id);
+    finish.open();
+
+    // Assess
+    expect(fresh.kind).toBe('completed');
+    expect(await stalled).toMatchObject({ kind: 'lost' });
+    await expect(backend.store.getInvocation(id)).resolves.toEqual(standing);
+    expect(standing).toMatchObject({ status: 'completed', epoch: 2 });
+    expect(bodies.get(id)).toEqual(['first@1', 'second@1']);
+  });
+
+  it('rule 1: a zombie writing state after a newer attempt cannot roll it back', async () => {
+    // Prepare: the zombie (attempt 1) stalls before writing `writer`.
+    const { invocationId: id } = await startInvocation(ingress, { service: 'ledger', handler: 'run', key: `k-${Math.random()}`, body: '' });
+    const meta = (await backend.store.getInvocation(id))!;
+    const scope = stateScope('ledger', meta.key!);
+    const zombie = gated();
+    const write = zombie.gates.hold('writeState', (_scope: string, name: string) => name === 'writer');
+    const stalled = runAttempt(zombie.deps, { invocationId: id, epoch: 0 });
+    await write.reached;
+
+    // Act
+    clock.advance(LEASE_MS + 1);
+    const fresh = await runAttempt(deps, { invocationId: id, epoch: 0 });
+    write.open();
+    const late = await stalled;
+
+    // Assess
+    expect(fresh).toEqual({ kind: 'completed', invocationId: id, output: '42' });
+    expect(late.kind).not.toBe('completed');
+    await expect(backend.store.readState(scope)).resolves.toEqual(new Map([['total', '42'], ['writer', '2']]));
+    await expect(backend.store.getInvocation(id)).resolves.toMatchObject({ status: 'completed', epoch: 2, output: '42' });
+  });
+});

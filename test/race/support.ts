@@ -1,0 +1,188 @@
+/**
+ * Controllable interleavings for race tests, after Powertools' `sequence()`:
+ * a store wrapper whose chosen calls wait at a gate until the test opens it,
+ * so two attempts, a resolver and the wake rule run in a fixed order against
+ * a real store. Plus the backends (DynamoDB Local with its real stream, and
+ * the in-memory store) and a waker that feeds each stream record to
+ * `decideWake` at the moment it would have arrived.
+ */
+import { IdSigner } from '../../src/engine/ids.ts';
+import type { Clock } from '../../src/engine/clock.ts';
+import { MemoryStore } from '../../src/store/memory.ts';
+import { invocationPk } from '../../src/store/keys.ts';
+import type { ItemChange, Store } from '../../src/store/store.ts';
+import { decideWake, type WakeAction } from '../../src/runtime/wake.ts';
+import { openTable, type CapacityLedger } from '../contract/harness.ts';
+
+/**
+ * A call held at a gate: `reached` resolves (with the call's arguments) when
+ * the call arrives; `open()` lets it through.
+ *
+ * @example
+ * ```ts
+ * const gate = gates.hold('suspend');
+ * const attempt = runAttempt(deps, req);
+ * await gate.reached; // the attempt is about to suspend
+ * await resolveAwakeable(ingress, id, '"yes"');
+ * gate.open();
+ * ```
+ */
+export interface Gate {
+  reached: Promise<unknown[]>;
+  open(): void;
+}
+
+/**
+ * Wraps a store so chosen calls wait at gates.
+ *
+ * @example
+ * ```ts
+ * const gates = new Gates(store);
+ * const deps = { ...deps, store: gates.store };
+ * const held = gates.hold('append', (id, entry) => entry.index === 0);
+ * ```
+ */
+export class Gates<S extends object = Store> {
+  readonly store: S;
+  readonly #holds: { method: string; when: (...args: any[]) => boolean; phase: 'before' | 'after'; arrive: (args: unknown[]) => void; opened: Promise<void> }[] = [];
+
+  constructor(target: S) {
+    this.store = new Proxy(target, {
+      get: (t, property, receiver) => {
+        const value = Reflect.get(t, property, receiver) as unknown;
+        if (typeof value !== 'function' || typeof property !== 'string') return value;
+        return async (...args: unknown[]) => {
+          const before = this.#take(property, args, 'before');
+          if (before) await before;
+          const result: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(t, args);
+          const after = this.#take(property, args, 'after');
+          if (after) await after;
+          return result;
+        };
+      },
+    });
+  }
+
+  /** Holds the next call of `method` whose arguments satisfy `when`, before it is sent (or after it returned). */
+  hold(method: keyof S & string, when: (...args: any[]) => boolean = () => true, phase: 'before' | 'after' = 'before'): Gate {
+    let arrive!: (args: unknown[]) => void;
+    let open!: () => void;
+    const reached = new Promise<unknown[]>((resolve) => (arrive = resolve));
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    this.#holds.push({ method, when, phase, arrive, opened });
+    return { reached, open };
+  }
+
+  #take(method: string, args: unknown[], phase: 'before' | 'after'): Promise<void> | undefined {
+    const i = this.#holds.findIndex((h) => h.method === method && h.phase === phase && h.when(...args));
+    if (i < 0) return undefined;
+    const [hold] = this.#holds.splice(i, 1);
+    hold!.arrive(args);
+    return hold!.opened;
+  }
+}
+
+/**
+ * A store under race, with its change feed (the real stream on DynamoDB Local).
+ *
+ * @example
+ * ```ts
+ * for (const open of BACKENDS) describe(open.label, () => { … });
+ * ```
+ */
+export interface Backend {
+  store: Store;
+  changes(pk: string, done?: (changes: ItemChange[]) => boolean): Promise<ItemChange[]>;
+  ledger?: CapacityLedger;
+  close(): Promise<void>;
+}
+
+/** The backends race tests run on. */
+export const BACKENDS: { label: string; open: () => Promise<Backend> }[] = [
+  {
+    label: 'DynamoDB Local',
+    open: async () => {
+      const table = await openTable('race');
+      return { store: table.store, changes: (pk, done) => table.feed.of(pk, done), ledger: table.ledger, close: () => table.close() };
+    },
+  },
+  {
+    label: 'memory',
+    open: async () => {
+      const store = new MemoryStore();
+      const all: ItemChange[] = [];
+      store.onChange((c) => all.push(c));
+      return {
+        store,
+        changes: async (pk, done = () => true) => {
+          const mine = all.filter((c) => c.pk === pk);
+          if (!done(mine)) throw new Error(`the change feed of ${pk} does not hold what the test waits for`);
+          return mine;
+        },
+        close: async () => undefined,
+      };
+    },
+  },
+];
+
+/**
+ * The wake role, one record at a time: each new record of an invocation's
+ * partition goes to `decideWake` (with the store as its reader) when the test
+ * says the wake Lambda would see it.
+ *
+ * @example
+ * ```ts
+ * const waker = new Waker(backend);
+ * const actions = await waker.drain(id, (c) => c.some((x) => x.sk === 'C#00000000'));
+ * ```
+ */
+export class Waker {
+  readonly #seen = new Map<string, number>();
+  constructor(private readonly backend: Backend) {}
+
+  /** Decides every record of `invocationId` not decided yet, once the feed satisfies `done`. */
+  async drain(invocationId: string, done: (changes: ItemChange[]) => boolean = () => true): Promise<WakeAction[]> {
+    const pk = invocationPk(invocationId);
+    const changes = await this.backend.changes(pk, done);
+    const from = this.#seen.get(pk) ?? 0;
+    this.#seen.set(pk, changes.length);
+    const actions: WakeAction[] = [];
+    for (const change of changes.slice(from)) actions.push(...(await decideWake(change, this.backend.store)));
+    return actions;
+  }
+
+  /** Every record of `invocationId` so far, decided again (a late or duplicated delivery of all of them). */
+  async redeliverAll(invocationId: string): Promise<WakeAction[]> {
+    const actions: WakeAction[] = [];
+    for (const change of await this.backend.changes(invocationPk(invocationId))) actions.push(...(await decideWake(change, this.backend.store)));
+    return actions;
+  }
+}
+
+/** Invokes among wake actions. */
+export function invokes(actions: WakeAction[]): Extract<WakeAction, { type: 'invoke' }>[] {
+  return actions.filter((a): a is Extract<WakeAction, { type: 'invoke' }> => a.type === 'invoke');
+}
+
+/**
+ * A clock the test moves, starting at the real time (DynamoDB TTLs stay in the future).
+ *
+ * @example
+ * ```ts
+ * const clock = new ManualClock(); clock.advance(LEASE_MS + 1);
+ * ```
+ */
+export class ManualClock implements Clock {
+  constructor(public time = Date.now()) {}
+  now(): number {
+    return this.time;
+  }
+  async sleep(ms: number): Promise<void> {
+    this.time += ms;
+  }
+  advance(ms: number): void {
+    this.time += ms;
+  }
+}
+
+export const SIGNER = new IdSigner('race-test-signing-key-0123456789');
