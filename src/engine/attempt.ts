@@ -19,6 +19,7 @@ import type { IdSigner } from './ids.ts';
 import { type Durable, type Outcome, type PromiseHost } from './promises.ts';
 import { DurableContext } from './context.ts';
 import { backoffMs, mayRetry } from './retry.ts';
+import { PayloadTooLargeError } from '../store/limits.ts';
 
 /**
  * What the handler role needs.
@@ -472,7 +473,14 @@ export class Attempt implements PromiseHost {
   async #finish(result: { output: string } | { failure: Failure }): Promise<AttemptOutcome> {
     this.#ended = true;
     const now = this.deps.clock.now();
-    const ok = await this.deps.store.finish(this.id, { epoch: this.meta.epoch, now, ttl: ttlOf(this.deps, now), ...result });
+    let ok: boolean;
+    try {
+      ok = await this.deps.store.finish(this.id, { epoch: this.meta.epoch, now, ttl: ttlOf(this.deps, now), ...result });
+    } catch (error) {
+      // An output too large to store fails the same way on every retry: fail with that error instead.
+      if (error instanceof PayloadTooLargeError && 'output' in result) return this.#finish({ failure: toFailure(error) });
+      throw error;
+    }
     if (!ok) return { kind: 'lost', invocationId: this.id, reason: 'finish lost to a newer attempt' };
     return 'output' in result
       ? { kind: 'completed', invocationId: this.id, output: result.output }
@@ -506,7 +514,8 @@ export class Attempt implements PromiseHost {
       const failure = toFailure(error);
       const policy = this.deps.invocationRetry ?? DEFAULT_INVOCATION_RETRY;
       const retries = (this.meta.retries ?? 0) + 1;
-      if (!mayRetry(policy, retries, this.meta.createdAt, now)) {
+      // A step result too large to journal is too large on every retry: fail now.
+      if (!mayRetry(policy, retries, this.meta.createdAt, now) || error instanceof PayloadTooLargeError) {
         const ok = await this.deps.store.finish(this.id, { epoch: this.meta.epoch, now, failure, ttl: ttlOf(this.deps, now) });
         outcome = ok ? { kind: 'failed', invocationId: this.id, failure } : { kind: 'lost', invocationId: this.id, reason: 'finish lost' };
       } else {
