@@ -1,0 +1,208 @@
+/**
+ * The wake and timer entry points (lambda/wake.ts, lambda/timer.ts) on the
+ * in-memory store with a recording dispatch: the parts of their contract the
+ * HTTP tests cannot reach on purpose (lost attempts, leases, poison
+ * messages, a failing record in a stream batch).
+ */
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord, SQSRecord } from 'aws-lambda';
+import { MemoryStore, type InvocationMeta, type Timer } from 'dormant';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { hopDelaySeconds, type Dispatch, type InvokePayload, type TimerMessage } from '../../lambda/support.ts';
+import { createTimerHandler, parseMessage } from '../../lambda/timer.ts';
+import { createWakeHandler } from '../../lambda/wake.ts';
+import { metaToItem } from '../../src/store/items.ts';
+
+const NOW = Date.UTC(2026, 0, 1);
+const clock = { now: () => NOW, sleep: async () => undefined };
+const silent = () => undefined;
+const ID = 'inv_AAAAAAAAAAAAAAAAAAAAAA';
+
+class RecordingDispatch implements Dispatch {
+  invokes: { service: string; payload: InvokePayload }[] = [];
+  scheduled: { invocationId: string; timer: Timer }[] = [];
+  sent: TimerMessage[] = [];
+  failInvokes = false;
+  async invoke(service: string, payload: InvokePayload): Promise<void> {
+    if (this.failInvokes) throw new Error('Lambda throttled');
+    this.invokes.push({ service, payload });
+  }
+  async schedule(invocationId: string, timer: Timer): Promise<void> {
+    this.scheduled.push({ invocationId, timer });
+  }
+  async send(message: TimerMessage): Promise<void> {
+    this.sent.push(message);
+  }
+}
+
+function meta(overrides: Partial<InvocationMeta> = {}): InvocationMeta {
+  return { id: ID, service: 'review', handler: 'request', kind: 'service', status: 'pending', epoch: 0, input: '', createdAt: NOW, updatedAt: NOW, ...overrides };
+}
+
+function sqsRecord(body: unknown, messageId = 'm-1'): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: 'r',
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 's', ApproximateFirstReceiveTimestamp: '0' },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:timers',
+    awsRegion: 'us-east-1',
+  };
+}
+
+/** Lambda's on-failure destination record of an asynchronous invoke. */
+function onFailure(payload: unknown): unknown {
+  return {
+    version: '1.0',
+    timestamp: new Date(NOW).toISOString(),
+    requestContext: { requestId: 'x', functionArn: 'arn:aws:lambda:us-east-1:0:function:h:$LATEST', condition: 'RetriesExhausted', approximateInvokeCount: 3 },
+    requestPayload: payload,
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    responsePayload: { errorType: 'Error', errorMessage: 'boom' },
+  };
+}
+
+describe('the timer entry point', () => {
+  let store: MemoryStore;
+  let dispatch: RecordingDispatch;
+  let timer: ReturnType<typeof createTimerHandler>;
+
+  beforeEach(() => {
+    store = new MemoryStore();
+    dispatch = new RecordingDispatch();
+    timer = createTimerHandler({ store, dispatch, clock, log: silent });
+  });
+
+  it('sends a timer that is not due on with the next hop, and writes nothing', async () => {
+    const at = NOW + 3_600_000;
+
+    const result = await timer({ Records: [sqsRecord({ type: 'timer', invocationId: ID, key: 'C#00000002', at })] });
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(dispatch.sent).toEqual([{ type: 'timer', invocationId: ID, key: 'C#00000002', at }]);
+    expect(await store.getCompletion(ID, 'C#00000002')).toBeUndefined();
+    expect(hopDelaySeconds(at, NOW)).toBe(900);
+    expect(hopDelaySeconds(NOW + 1_200, NOW)).toBe(2);
+  });
+
+  it('completes a due timer once; a duplicate is harmless', async () => {
+    const message = { type: 'timer', invocationId: ID, key: 'C#00000002', at: NOW - 5 };
+
+    await timer({ Records: [sqsRecord(message, 'a')] });
+    const again = await timer({ Records: [sqsRecord(message, 'b')] });
+
+    expect(again.batchItemFailures).toEqual([]);
+    expect(await store.getCompletion(ID, 'C#00000002')).toEqual({ key: 'C#00000002', at: NOW });
+  });
+
+  it('re-invokes a pending invocation named by a failed asynchronous invoke', async () => {
+    await store.createInvocation(meta());
+
+    await timer({ Records: [sqsRecord(onFailure({ invocationId: ID, epoch: 0 }))] });
+
+    expect(dispatch.invokes).toEqual([{ service: 'review', payload: { invocationId: ID, epoch: 0 } }]);
+  });
+
+  it('re-invokes a suspended invocation whose awaited completion is there, and re-schedules its timers otherwise', async () => {
+    await store.createInvocation(meta());
+    await store.acquire(ID, { seenEpoch: 0, now: NOW, leaseMs: 60_000 });
+    const sleep = { key: 'C#00000003', at: NOW + 60_000 };
+    await store.suspend(ID, { epoch: 1, now: NOW, awaiting: ['C#00000001', sleep.key], timers: [sleep] });
+
+    await timer({ Records: [sqsRecord({ type: 'recover', invocationId: ID, at: 0 })] });
+    expect(dispatch.invokes).toEqual([]);
+    expect(dispatch.scheduled).toEqual([{ invocationId: ID, timer: sleep }]);
+
+    await store.complete(ID, { key: 'C#00000001', value: '1', at: NOW });
+    await timer({ Records: [sqsRecord({ type: 'recover', invocationId: ID, at: 0 })] });
+    expect(dispatch.invokes).toEqual([{ service: 'review', payload: { invocationId: ID, epoch: 1 } }]);
+  });
+
+  it('waits for the lease of a running attempt to end before taking over', async () => {
+    await store.createInvocation(meta());
+    await store.acquire(ID, { seenEpoch: 0, now: NOW, leaseMs: 60_000 });
+
+    await timer({ Records: [sqsRecord(onFailure({ invocationId: ID, epoch: 0 }))] });
+    expect(dispatch.invokes).toEqual([]);
+    expect(dispatch.sent).toEqual([{ type: 'recover', invocationId: ID, at: NOW + 61_000 }]);
+
+    const later = createTimerHandler({ store, dispatch, clock: { ...clock, now: () => NOW + 61_000 } });
+    await later({ Records: [sqsRecord(dispatch.sent[0])] });
+    expect(dispatch.invokes).toEqual([{ service: 'review', payload: { invocationId: ID, epoch: 1 } }]);
+  });
+
+  it('leaves finished and unknown invocations alone', async () => {
+    await store.createInvocation(meta({ status: 'completed', output: '1' }));
+
+    await timer({ Records: [sqsRecord({ type: 'recover', invocationId: ID, at: 0 }), sqsRecord({ type: 'recover', invocationId: 'inv_BBBBBBBBBBBBBBBBBBBBBB', at: 0 }, 'm-2')] });
+
+    expect(dispatch.invokes).toEqual([]);
+    expect(dispatch.sent).toEqual([]);
+  });
+
+  it('reports unreadable messages and failed work one by one, so the rest of the batch is done', async () => {
+    await store.createInvocation(meta());
+    dispatch.failInvokes = true;
+
+    const result = await timer({
+      Records: [
+        sqsRecord('not json', 'bad-1'),
+        sqsRecord({ type: 'timer', invocationId: 'nope' }, 'bad-2'),
+        sqsRecord({ type: 'timer', invocationId: ID, key: 'C#00000001', at: NOW }, 'good'),
+        sqsRecord(onFailure({ invocationId: ID, epoch: 0 }), 'throttled'),
+      ],
+    });
+
+    expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['bad-1', 'bad-2', 'throttled']);
+    expect(await store.getCompletion(ID, 'C#00000001')).toBeDefined();
+  });
+
+  it('reads the three kinds of message', () => {
+    expect(parseMessage(JSON.stringify({ type: 'timer', invocationId: ID, key: 'C#00000001', at: 5 }))).toEqual({ kind: 'timer', invocationId: ID, key: 'C#00000001', at: 5 });
+    expect(parseMessage(JSON.stringify(onFailure(JSON.stringify({ invocationId: ID, epoch: 2 }))))).toEqual({ kind: 'recover', invocationId: ID, at: 0 });
+    expect(parseMessage(JSON.stringify({ DDBStreamBatchInfo: { shardId: 's', startSequenceNumber: '1', endSequenceNumber: '2', streamArn: 'a' } }))).toMatchObject({ kind: 'stream-batch' });
+    expect(parseMessage(JSON.stringify(onFailure({ something: 'else' })))).toMatchObject({ kind: 'unknown' });
+  });
+});
+
+describe('the wake entry point', () => {
+  function metaRecord(sequenceNumber: string, m: InvocationMeta): DynamoDBRecord {
+    const item = marshall(metaToItem(m), { removeUndefinedValues: true }) as any;
+    return {
+      eventName: 'INSERT',
+      eventSource: 'aws:dynamodb',
+      dynamodb: { Keys: { pk: item.pk, sk: item.sk }, NewImage: item, SequenceNumber: sequenceNumber, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    };
+  }
+
+  it('invokes new invocations in order and reports the first record that fails, leaving later ones for the retry', async () => {
+    const store = new MemoryStore();
+    const dispatch = new RecordingDispatch();
+    const wake = createWakeHandler({ store, dispatch, clock, log: silent });
+    const ids = ['inv_AAAAAAAAAAAAAAAAAAAAA1', 'inv_AAAAAAAAAAAAAAAAAAAAA2', 'inv_AAAAAAAAAAAAAAAAAAAAA3'];
+    const records = ids.map((id, i) => metaRecord(String(100 + i), meta({ id, service: i === 1 ? 'unrouted' : 'review' })));
+    const invoke = dispatch.invoke.bind(dispatch);
+    dispatch.invoke = async (service, payload) => {
+      if (service === 'unrouted') throw new Error('no function serves unrouted');
+      return invoke(service, payload);
+    };
+
+    const result = await wake({ Records: records });
+
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: '101' }]);
+    expect(dispatch.invokes.map((i) => i.payload.invocationId)).toEqual([ids[0]]);
+  });
+
+  it('ignores records that are not item changes of the table', async () => {
+    const dispatch = new RecordingDispatch();
+    const wake = createWakeHandler({ store: new MemoryStore(), dispatch, clock });
+
+    const result = await wake({ Records: [{ eventName: 'REMOVE', dynamodb: { Keys: { pk: { S: `I#${ID}` }, sk: { S: 'meta' } }, SequenceNumber: '1' } }, { dynamodb: {} }] });
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(dispatch.invokes).toEqual([]);
+  });
+});

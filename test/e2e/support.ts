@@ -1,0 +1,166 @@
+/**
+ * Helpers for the end-to-end tests: a local plane on free ports (in memory,
+ * on the run-wide DynamoDB Local unless a test needs its own), HTTP calls to
+ * it, and waiting for an invocation to reach a state.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Definition } from 'dormant';
+import { startLocalPlane, type LocalPlane, type LocalPlaneOptions } from '../../src/local/plane.ts';
+import { dynamoDbEndpoint, uniqueTableName } from '../support/dynamodb-local.ts';
+
+/** The key the test planes sign awakeable ids with, so tests can mint ids of their own. */
+export const E2E_SIGNING_KEY = 'e2e-signing-key-0123456789abcdef';
+
+/**
+ * A plane for one test file: free port, in memory, its own table in the
+ * run-wide DynamoDB Local, and a short wait for request-response calls.
+ *
+ * @example
+ * ```ts
+ * const plane = await startTestPlane([review]);
+ * ```
+ */
+export function startTestPlane(services: readonly Definition[], options: Partial<LocalPlaneOptions> = {}): Promise<LocalPlane> {
+  return startLocalPlane({
+    services,
+    port: 0,
+    inMemory: true,
+    dynamoDbEndpoint: dynamoDbEndpoint(),
+    tableName: uniqueTableName('e2e'),
+    signingKey: E2E_SIGNING_KEY,
+    ingressWaitMs: 3_000,
+    log: process.env.DORMANT_E2E_LOG ? (level, message, details) => console.log(`[${level}] ${message}`, details ?? '') : undefined,
+    ...options,
+  });
+}
+
+/** An HTTP answer: status, headers, raw body and the body parsed as JSON (if it is JSON). */
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: any;
+}
+
+/**
+ * Sends a request to the plane.
+ *
+ * @example
+ * ```ts
+ * const a = await call(plane, 'POST', '/review/request/send', '{"title":"x"}');
+ * a.status // 202
+ * ```
+ */
+export async function call(plane: LocalPlane, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Answer> {
+  const response = await fetch(plane.url + path, {
+    method,
+    body,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+  });
+  const text = await response.text();
+  let json: any;
+  try {
+    json = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, json };
+}
+
+/**
+ * Polls until `check` returns a value (not `undefined`), or fails after `timeoutMs`.
+ *
+ * @example
+ * ```ts
+ * const s = await eventually(async () => { const a = await status(plane, id); return a.status === 'suspended' ? a : undefined; });
+ * ```
+ */
+export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await sleep(50);
+  }
+}
+
+/**
+ * Waits until an invocation's status is `status`; returns the status view.
+ *
+ * @example
+ * ```ts
+ * const view = await untilStatus(plane, id, 'suspended');
+ * view.awaiting[0].awakeableId
+ * ```
+ */
+export function untilStatus(plane: LocalPlane, invocationId: string, status: string, timeoutMs?: number): Promise<any> {
+  return eventually(
+    async () => {
+      const a = await call(plane, 'GET', `/restate/invocation/${invocationId}`);
+      return a.json?.status === status ? a.json : undefined;
+    },
+    `invocation ${invocationId} to be ${status}`,
+    timeoutMs,
+  );
+}
+
+/**
+ * Waits for an invocation's output endpoint to stop answering 470; returns that answer.
+ *
+ * @example
+ * ```ts
+ * const out = await untilOutput(plane, id);
+ * out.json // { title: 'Q3', approved: true }
+ * ```
+ */
+export function untilOutput(plane: LocalPlane, invocationId: string, timeoutMs?: number): Promise<Answer> {
+  return eventually(
+    async () => {
+      const a = await call(plane, 'GET', `/restate/invocation/${invocationId}/output`);
+      return a.status === 470 ? undefined : a;
+    },
+    `the output of ${invocationId}`,
+    timeoutMs,
+  );
+}
+
+/**
+ * Starts a handler with `/send` and returns the invocation id.
+ *
+ * @example
+ * ```ts
+ * const id = await send(plane, '/review/request', { title: 'Q3' });
+ * ```
+ */
+export async function send(plane: LocalPlane, path: string, input: unknown, headers: Record<string, string> = {}): Promise<string> {
+  const a = await call(plane, 'POST', `${path}/send`, JSON.stringify(input), headers);
+  if (a.status !== 202) throw new Error(`POST ${path}/send answered ${a.status}: ${a.text}`);
+  return a.json.invocationId as string;
+}
+
+/**
+ * Waits until an invocation is suspended on an awakeable (not on an object
+ * key's lock); returns the awakeable's id.
+ *
+ * @example
+ * ```ts
+ * const awakeableId = await untilAwakeable(plane, id);
+ * ```
+ */
+export function untilAwakeable(plane: LocalPlane, invocationId: string, timeoutMs?: number): Promise<string> {
+  return eventually(
+    async () => {
+      const a = await call(plane, 'GET', `/restate/invocation/${invocationId}`);
+      const awakeableId = a.json?.status === 'suspended' ? a.json.awaiting?.find((w: { awakeableId?: string }) => w.awakeableId)?.awakeableId : undefined;
+      return awakeableId as string | undefined;
+    },
+    `invocation ${invocationId} to await an awakeable`,
+    timeoutMs,
+  );
+}

@@ -1,0 +1,68 @@
+/**
+ * The review workflow over HTTP: `run` waits on the durable promise
+ * `review`, the shared handler `submitReview` resolves it, `status` reads
+ * the workflow's state; `run` executes once per key.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reviewFlow } from '../../examples/review-flow.ts';
+import type { LocalPlane } from '../../src/local/plane.ts';
+import { call, eventually, send, startTestPlane, untilOutput, untilStatus } from './support.ts';
+
+describe('the review workflow over HTTP', () => {
+  let plane: LocalPlane;
+
+  beforeAll(async () => {
+    plane = await startTestPlane([reviewFlow]);
+  });
+
+  afterAll(async () => {
+    await plane?.stop();
+  });
+
+  it('waits on its promise until the shared handler resolves it, once per key', async () => {
+    // Prepare
+    const runId = await send(plane, '/reviewFlow/doc-7/run', { title: 'Q3 report' });
+    await untilStatus(plane, runId, 'suspended');
+    expect(plane.inflight()).not.toContain(runId);
+    const waiting = await call(plane, 'POST', '/reviewFlow/doc-7/status');
+    expect(waiting.json).toBe('waiting for review');
+    const again = await call(plane, 'POST', '/reviewFlow/doc-7/run/send', '{"title":"Q3 report"}');
+    expect(again.json).toEqual({ invocationId: runId, status: 'PreviouslyAccepted' });
+
+    // Act
+    const submitted = await call(plane, 'POST', '/reviewFlow/doc-7/submitReview', '{"approved":true,"comment":"fine"}');
+
+    // Assess
+    expect(submitted.status).toBe(200);
+    expect(submitted.json).toBe('thanks');
+    const output = await untilOutput(plane, runId);
+    expect(output.json).toEqual({ title: 'Q3 report', approved: true, comment: 'fine' });
+    expect((await call(plane, 'POST', '/reviewFlow/doc-7/status')).json).toBe('approved');
+    // A request-response call of run attaches to the finished run.
+    expect((await call(plane, 'POST', '/reviewFlow/doc-7/run', '{"title":"Q3 report"}')).json).toEqual(output.json);
+    // The promise completes once: a second review is refused with 409.
+    const late = await call(plane, 'POST', '/reviewFlow/doc-7/submitReview', '{"approved":false}');
+    expect(late.status).toBe(409);
+    expect(late.json.code).toBe('TerminalError');
+  });
+
+  it('keeps the promise when the review arrives before run waits for it', async () => {
+    const early = await call(plane, 'POST', '/reviewFlow/doc-8/submitReview', '{"approved":false,"comment":"early"}');
+    expect(early.status).toBe(200);
+
+    const runId = await send(plane, '/reviewFlow/doc-8/run', { title: 'Early' });
+
+    const output = await eventually(async () => {
+      const a = await untilOutput(plane, runId);
+      return a.status === 200 ? a : undefined;
+    }, 'the run to finish');
+    expect(output.json).toEqual({ title: 'Early', approved: false, comment: 'early' });
+  });
+
+  it('needs a key', async () => {
+    const answer = await call(plane, 'POST', '/reviewFlow/run', '{"title":"x"}');
+
+    expect(answer.status).toBe(400);
+    expect(answer.json.code).toBe('missing_key');
+  });
+});
