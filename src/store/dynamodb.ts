@@ -374,7 +374,14 @@ export class DynamoDbStore implements Store {
     const e = new Expression();
     const holder = e.name('holder');
     const result = await this.#update('releaseLock', scope, `REMOVE ${holder}`, `${holder} = ${e.value(invocationId)}`, e, 'ALL_NEW', { pk: scope, sk: LOCK });
-    return result.ok && result.output ? lockOf(result.output) : undefined;
+    if (result.ok) return result.output ? lockOf(result.output) : undefined;
+    // Not the holder: if it still waits, it ended before its turn (killed
+    // while queued) and leaves the queue, or it would be granted a key it
+    // can never release.
+    const w = new Expression();
+    const entry = `${w.name('waiting')}.${w.name(invocationId)}`;
+    const left = await this.#update('releaseLock', scope, `REMOVE ${entry}`, `attribute_exists(${entry})`, w, 'ALL_NEW', { pk: scope, sk: LOCK });
+    return left.ok && left.output ? lockOf(left.output) : undefined;
   }
 
   async grantLock(scope: string, next: string): Promise<boolean> {

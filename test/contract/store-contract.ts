@@ -508,7 +508,8 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
         await store.enqueueLock(scope, 'inv_b', '2#b');
         await store.enqueueLock(scope, 'inv_c', '3#c');
 
-        await expect(store.releaseLock(scope, 'inv_b')).resolves.toBeUndefined();
+        // Neither holder nor waiter: nothing to release.
+        await expect(store.releaseLock(scope, 'inv_z')).resolves.toBeUndefined();
         expect(await store.releaseLock(scope, 'inv_a')).toEqual({ seq: 1, waiting: { inv_b: '2#b', inv_c: '3#c' } });
         await expect(store.grantLock(scope, 'inv_x')).resolves.toBe(false);
         await expect(store.grantLock(scope, 'inv_b')).resolves.toBe(true);
@@ -516,6 +517,18 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
 
         await expect(store.readLock(scope)).resolves.toEqual({ holder: 'inv_b', seq: 2, waiting: { inv_c: '3#c' } });
         await expect(store.readLock(stateScope('counter', 'never'))).resolves.toBeUndefined();
+      });
+
+      it('a waiter that ended before its turn leaves the queue on release, and is never granted', async () => {
+        const scope = stateScope('counter', newInvocationId());
+        await store.enqueueLock(scope, 'inv_a', '1#a');
+        await store.enqueueLock(scope, 'inv_b', '2#b');
+        await store.enqueueLock(scope, 'inv_c', '3#c');
+
+        expect(await store.releaseLock(scope, 'inv_b')).toEqual({ holder: 'inv_a', seq: 1, waiting: { inv_c: '3#c' } });
+        await store.releaseLock(scope, 'inv_a');
+        await expect(store.grantLock(scope, 'inv_b')).resolves.toBe(false);
+        await expect(store.grantLock(scope, 'inv_c')).resolves.toBe(true);
       });
 
       it('a free key with waiters is not taken by a newcomer: it queues behind them', async () => {
