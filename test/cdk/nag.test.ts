@@ -2,7 +2,7 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import cdkNag from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { synthExampleApp } from './support.ts';
+import { SYNTH_HOOK_TIMEOUT_MS, synthExampleApp } from './support.ts';
 
 const { AwsSolutionsChecks } = cdkNag;
 
@@ -12,7 +12,7 @@ beforeAll(() => {
   // Synthesizing already runs the AwsSolutions plugin the app registers; an
   // unacknowledged error would throw here.
   app = synthExampleApp().app;
-});
+}, SYNTH_HOOK_TIMEOUT_MS);
 
 describe('cdk-nag AwsSolutions', () => {
   it('finds nothing unacknowledged in the example app: no error, no warning', () => {

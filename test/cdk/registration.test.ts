@@ -1,12 +1,12 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiBaseUrl } from '../../cdk/lib/api-base-url.ts';
 import { DurableFunction } from '../../cdk/lib/durable-function.ts';
 import { DurableRuntime, type DurableRuntimeProps } from '../../cdk/lib/durable-runtime.ts';
 import { handlers as wrap, object, service } from '../../src/api/definitions.ts';
-import { TEST_CONTEXT } from './support.ts';
+import { SYNTH_HOOK_TIMEOUT_MS, TEST_CONTEXT } from './support.ts';
 
 function runtimeStack(props: DurableRuntimeProps = {}) {
   const stack = new Stack(new App({ context: TEST_CONTEXT }), 'Test');
@@ -21,6 +21,11 @@ const env = (template: Template, fnPrefix: string): Record<string, unknown> => {
   return fns[id]!.Properties.Environment.Variables;
 };
 
+beforeAll(() => {
+  // Load aws-cdk-lib's lazy modules and validation rules once, outside the tests' time limits.
+  Template.fromStack(runtimeStack().stack);
+}, SYNTH_HOOK_TIMEOUT_MS);
+
 describe('DurableRuntime.addService', () => {
   it('routes each service to its function, sorted, without a dependency cycle between handlers', () => {
     const { stack, runtime, plain } = runtimeStack();
@@ -29,7 +34,8 @@ describe('DurableRuntime.addService', () => {
     runtime.addService(greeter, { services: ['greeter'] });
     runtime.addService(cart, { services: ['cart', 'checkout'] });
 
-    // Template.fromStack fails on a cycle (e.g. a handler's environment naming another handler).
+    // Synthesis refuses a dependency cycle (e.g. a handler's environment
+    // naming another handler): see the control below.
     const template = Template.fromStack(stack);
     const cartId = Object.keys(template.findResources('AWS::Lambda::Function')).find((k) => k.startsWith('Cart'))!;
     const greeterId = Object.keys(template.findResources('AWS::Lambda::Function')).find((k) => k.startsWith('Greeter'))!;
@@ -86,6 +92,16 @@ describe('the ingress catalog (DORMANT_SERVICES)', () => {
     expect(JSON.stringify(env(template, 'RuntimeWake').DORMANT_ROUTES)).toContain('internal');
     const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp("service 'internal' is registered by name only"));
     expect(warnings.map((w) => w.id)).toEqual(['/Test/Hidden']);
+  });
+
+  it('fails synthesis on a dependency cycle (control: cdk.json turns on CloudFormation validation)', () => {
+    const { stack, runtime, plain } = runtimeStack();
+    const a = plain('A');
+    const b = plain('B');
+    runtime.addService(a, { services: [greeter] });
+    a.addEnvironment('OTHER', b.functionName);
+    b.addEnvironment('OTHER', a.functionName);
+    expect(() => Template.fromStack(stack)).toThrow(/Circular dependency/);
   });
 
   it('refuses a catalog too big for the environment', () => {

@@ -2,7 +2,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLE_SERVICES } from '../../cdk/lib/example-stack.ts';
 import { catalogOf } from '../../src/runtime/registry.ts';
-import { actions, allows, logicalId, statements, synthExampleApp } from './support.ts';
+import { SYNTH_HOOK_TIMEOUT_MS, actions, allows, logicalId, statements, synthExampleApp } from './support.ts';
 
 /**
  * Evaluates the subset of Lambda event-filter syntax the wake uses: nested
@@ -59,7 +59,7 @@ beforeAll(() => {
     secret: logicalId(template, 'AWS::SecretsManager::Secret', 'RuntimeSigningSecret'),
   };
   roles = { ingress: role('RuntimeIngressRole'), wake: role('RuntimeWakeRole'), timer: role('RuntimeTimerRole'), examples: role('ExamplesRole') };
-});
+}, SYNTH_HOOK_TIMEOUT_MS);
 
 describe('table', () => {
   it('has pk/sk string keys, on-demand billing, a NEW_AND_OLD_IMAGES stream, TTL on ttl and PITR', () => {

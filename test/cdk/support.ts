@@ -70,3 +70,11 @@ export function allows(list: Statement[], action: string, resource: unknown): bo
     return s.Effect === 'Allow' && acts.includes(action) && resources.some((r) => JSON.stringify(r) === wanted);
   });
 }
+
+
+/**
+ * How long a hook that synthesizes may take: the first synthesis in a worker
+ * loads aws-cdk-lib's lazy modules and CloudFormation validation rules, which
+ * takes seconds, more on a busy 2-core machine.
+ */
+export const SYNTH_HOOK_TIMEOUT_MS = 120_000;
