@@ -119,8 +119,26 @@ const DEFAULT_INVOCATION_RETRY: RetryPolicy = { initialIntervalMs: 1_000, factor
 export async function runAttempt(deps: AttemptDeps, request: AttemptRequest): Promise<AttemptOutcome> {
   const { store, clock } = deps;
   const id = request.invocationId;
-  const meta = await store.acquire(id, { seenEpoch: request.epoch, now: clock.now(), leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS });
-  if (!meta) return { kind: 'skipped', invocationId: id, reason: `invocation ${id} is not runnable at epoch ${request.epoch} (a duplicate invoke, or another attempt owns it)` };
+  const now = clock.now();
+  const meta = await store.acquire(id, { seenEpoch: request.epoch, now, leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS });
+  if (!meta) {
+    // Lost the acquire: usually a duplicate invoke of an invocation that has
+    // moved on. But it can be this very invoke's earlier attempt, dead while
+    // its lease runs (a crash, or an acquire whose reply was lost):
+    //
+    //   invoke@e  acquire ✓ (running, lease L) ── crash
+    //   retry@e   a minute later, before L: acquire ✗ → skipped
+    //   Lambda counts that as success and nobody looks again: stuck running.
+    //
+    // The two look the same, so a live lease fails the invoke: Lambda retries
+    // it, then its on-failure destination re-checks once the lease is over.
+    // The lease is judged at the acquire's `now`: one that ran out since
+    // would otherwise be skipped with nobody left to take over.
+    // (Found by the simulator, seeds 144 and 14.)
+    const current = await store.getInvocation(id);
+    if (current?.status === 'running' && (current.lease ?? 0) >= now) throw new LeaseHeldError(id, current.lease ?? 0);
+    return { kind: 'skipped', invocationId: id, reason: `invocation ${id} is not runnable at epoch ${request.epoch} (a duplicate invoke, or another attempt owns it)` };
+  }
   const handler = deps.services.get(meta.service)?.handlers[meta.handler];
   if (!handler) {
     // The ingress refuses unknown handlers; this is a deployment that lost one.
@@ -149,6 +167,28 @@ async function finishFailed(deps: AttemptDeps, meta: InvocationMeta, failure: Fa
 
 function ttlOf(deps: AttemptDeps, now: number): number {
   return Math.floor((now + (deps.retentionMs ?? DEFAULT_RETENTION_MS)) / 1000);
+}
+
+/**
+ * An invoke found its invocation running under a live lease: a duplicate
+ * racing a live attempt, or an attempt of this invoke that died holding the
+ * lease. Thrown out of `runAttempt` so that Lambda retries the invoke and its
+ * on-failure destination looks again after the lease.
+ *
+ * @example
+ * ```ts
+ * try { await runAttempt(deps, req); } catch (e) { if (e instanceof LeaseHeldError) console.log('retry after', e.lease); }
+ * ```
+ */
+export class LeaseHeldError extends Error {
+  override name = 'LeaseHeldError';
+  constructor(
+    readonly invocationId: string,
+    /** Epoch ms when the lease ends. */
+    readonly lease: number,
+  ) {
+    super(`invocation ${invocationId} is running under a lease until ${new Date(lease).toISOString()}; if that attempt died, it is taken over once the lease is over`);
+  }
 }
 
 /** Raised inside the attempt when a conditional write is lost; never reaches user code as a result. */

@@ -295,12 +295,23 @@ export class DurableContext implements WorkflowContext {
   }
 
   /**
-   * Orders state writes by (lock grant, attempt, entry): a zombie attempt, or
-   * a zombie of an earlier call on the key, cannot overwrite newer values.
+   * Orders state writes by (lock grant, entry, attempt): a zombie of an
+   * earlier call on the key, or a zombie attempt writing an entry a newer
+   * attempt wrote too, cannot overwrite newer values. The entry comes before
+   * the attempt: a newer attempt that re-runs an entry a zombie already
+   * journaled must not roll back what the zombie's later entries wrote,
+   * since replay never writes those again:
+   *
+   *   zombie (epoch 1):  set x=a (entry 0) ✓ J#0 ✓, set x=b (entry 1) ✓ J#1 ✓
+   *   newer  (epoch 2):                        set x=a (entry 0) → J#0 lost
+   *   (lock, epoch, entry) lets 0:2:0 beat 0:1:1 and leaves x=a under a
+   *   journal that says x=b; (lock, entry, epoch) refuses it.
+   *
+   * (Found by the simulator, seed 233.)
    */
   #fence(index: number): string {
     const pad = (n: number) => String(n).padStart(12, '0');
-    return `${pad(this.attempt.lockSeq)}:${pad(this.meta.epoch)}:${pad(index)}`;
+    return `${pad(this.attempt.lockSeq)}:${pad(index)}:${pad(this.meta.epoch)}`;
   }
 
   async get<T>(name: string, serde: Serde<T> = json as Serde<T>): Promise<T | undefined> {
@@ -376,8 +387,14 @@ export class DurableContext implements WorkflowContext {
       const entry: JournalEntry = recorded ?? { index, kind, name };
       if (!recorded) {
         await attempt.enqueue(async () => {
-          const { won } = await attempt.completeLocally(owner, { key, at: attempt.deps.clock.now(), ...result });
-          if (!won) {
+          // Completion first, entry second. A crash in between replays into
+          // a lost write, which must still read as won when the standing
+          // completion is this entry's own (found by the simulator, seed 148):
+          //
+          //   approve: Put P#p ✓ ── crash ── retry: Put P#p ✗ (its own) → was 409
+          const by = `${attempt.id}#${index}`;
+          const { won, standing } = await attempt.completeLocally(owner, { key, at: attempt.deps.clock.now(), by, ...result });
+          if (!won && standing.by !== by) {
             entry.failure = toFailure(new TerminalError(`durable promise '${name}' of workflow ${this.meta.service}/${this.meta.key} was already completed`, { code: 409 }));
           }
           if (!(await attempt.deps.store.append(attempt.id, entry))) throw new Error(`entry ${index} was already written by another attempt`);

@@ -39,7 +39,7 @@ export type WakeAction =
   | { type: 'enqueue'; scope: string; invocationId: string; order: string }
   | { type: 'release'; scope: string; invocationId: string }
   | { type: 'grant'; scope: string; next: string }
-  | { type: 'granted'; invocationId: string; seq: number }
+  | { type: 'granted'; scope: string; invocationId: string; seq: number }
   | { type: 'deliver'; invocationId: string; completion: Completion };
 
 /** The reads the wake rule may make (one per change at most). */
@@ -116,7 +116,7 @@ export function resultCompletion(meta: InvocationMeta, key: string, at: number):
 function onLock(scope: string, item: Record<string, unknown>, old: Record<string, unknown> | undefined): WakeAction[] {
   const lock = item as unknown as ObjectLock;
   if (lock.holder !== undefined) {
-    return lock.holder !== old?.holder ? [{ type: 'granted', invocationId: lock.holder, seq: Number(lock.seq) }] : [];
+    return lock.holder !== old?.holder ? [{ type: 'granted', scope, invocationId: lock.holder, seq: Number(lock.seq) }] : [];
   }
   const waiting = Object.entries(lock.waiting ?? {}).sort(([, a], [, b]) => a.localeCompare(b));
   return waiting.length > 0 ? [{ type: 'grant', scope, next: waiting[0]![0] }] : [];
@@ -175,9 +175,20 @@ export async function executeWake(actions: WakeAction[], effects: WakeEffects): 
       case 'grant':
         await effects.store.grantLock(action.scope, action.next);
         break;
-      case 'granted':
-        await effects.store.complete(action.invocationId, { key: LOCK_GRANTED, value: String(action.seq), at: effects.now });
+      case 'granted': {
+        const written = await effects.store.complete(action.invocationId, { key: LOCK_GRANTED, value: String(action.seq), at: effects.now });
+        // A grant under another sequence number means this call already had
+        // its turn and finished: a late duplicate of its first record queued
+        // it again. Free the key, or it stays held by a finished call forever.
+        //
+        //   INSERT meta suspended@0 (call x)  ── duplicate delivered late ─────────────┐
+        //   x granted (seq 1), runs, finishes, releases                                ▼
+        //                                         enqueue x → x granted again (seq 3): C#lock lost
+        //
+        // (Found by the simulator, seed 97.)
+        if (!written.won && written.existing.value !== String(action.seq)) await effects.store.releaseLock(action.scope, action.invocationId);
         break;
+      }
       case 'deliver':
         await effects.store.complete(action.invocationId, action.completion);
         break;

@@ -138,6 +138,11 @@ export interface Completion {
   at: number;
   /** Expiry, integer epoch seconds. */
   ttl?: number | undefined;
+  /**
+   * The journal entry that wrote it (`invocationId#index`), when a handler
+   * did: its replay after a crash recognizes its own write as won.
+   */
+  by?: string | undefined;
 }
 
 /**
