@@ -13,4 +13,5 @@ try {
 }
 register();
 const { main } = await import(new URL('../src/local/cli.ts', import.meta.url).href);
-process.exitCode = await main(process.argv.slice(2));
+// Exit explicitly: a half-started emulator must not keep the command alive.
+process.exit(await main(process.argv.slice(2)));

@@ -165,18 +165,17 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
     stops.push(() => api.stop());
 
     if (dataDir) await mkdir(dataDir, { recursive: true });
-    const [dynamo, sqsLocal] = await Promise.all([
-      options.dynamoDbEndpoint
-        ? Promise.resolve<DynamoDbLocal | undefined>(undefined)
-        : startDynamoDbLocal(dataDir ? { dbPath: join(dataDir, 'dynamodb') } : { inMemory: true }).then((d) => {
-            stops.push(() => d.stop());
-            return d;
-          }),
-      startSqsLocal().then((s: SqsLocal) => {
-        stops.push(() => s.stop());
-        return s;
-      }),
+    // Both emulators start at once; whatever started is stopped again if the other failed.
+    const [dynamoStarted, sqsStarted] = await Promise.allSettled([
+      options.dynamoDbEndpoint ? Promise.resolve(undefined) : startDynamoDbLocal(dataDir ? { dbPath: join(dataDir, 'dynamodb') } : { inMemory: true }),
+      startSqsLocal(),
     ]);
+    if (dynamoStarted.status === 'fulfilled' && dynamoStarted.value) stops.push(() => dynamoStarted.value!.stop());
+    if (sqsStarted.status === 'fulfilled') stops.push(() => sqsStarted.value.stop());
+    if (dynamoStarted.status === 'rejected') throw dynamoStarted.reason;
+    if (sqsStarted.status === 'rejected') throw sqsStarted.reason;
+    const dynamo: DynamoDbLocal | undefined = dynamoStarted.value;
+    const sqsLocal: SqsLocal = sqsStarted.value;
     const dynamoEndpoint = options.dynamoDbEndpoint ?? dynamo!.endpoint;
     const dynamodb = new DynamoDBClient(localClientConfig(dynamoEndpoint));
     const streams = new DynamoDBStreamsClient(localClientConfig(dynamoEndpoint));

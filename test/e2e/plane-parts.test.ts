@@ -1,0 +1,175 @@
+/**
+ * The pieces of the local plane that stand in for managed AWS parts, each
+ * against its contract: Lambda's Invoke API (async retries, on-failure
+ * destination, function errors, what is in flight), the stream event source
+ * mapping (order, partial failures, bisect, bounded retries, event filters)
+ * on DynamoDB Local, the timer's read-back of a stream batch the wake gave up
+ * on, and the message when Java is missing.
+ */
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import type { InvocationMeta } from 'dormant';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Dispatch, InvokePayload } from '../../lambda/support.ts';
+import { rewakeStreamBatch } from '../../lambda/timer.ts';
+import { DynamoDbLocalError, localClientConfig } from '../../src/local/dynamodb-local.ts';
+import { startLocalLambda, type AsyncFailureRecord, type LocalLambda } from '../../src/local/lambda-service.ts';
+import { startLocalPlane } from '../../src/local/plane.ts';
+import { startStreamPoller, type StreamFailureRecord } from '../../src/local/stream-poller.ts';
+import { DynamoDbStore, ensureTable } from '../../src/store/dynamodb.ts';
+import { dynamoDbConfig, uniqueTableName } from '../support/dynamodb-local.ts';
+import { eventually } from './support.ts';
+
+describe('the local Lambda Invoke API', () => {
+  let lambda: LocalLambda;
+  let client: LambdaClient;
+  const failures: AsyncFailureRecord[] = [];
+  const calls: string[] = [];
+  let release: () => void = () => undefined;
+
+  beforeAll(async () => {
+    lambda = await startLocalLambda({
+      retryDelaysMs: [10, 10],
+      onFailure: async (record) => {
+        failures.push(record);
+      },
+      functions: {
+        echo: { timeoutMs: 5_000, handler: async (event: { n: number }) => ({ doubled: event.n * 2 }) },
+        broken: {
+          timeoutMs: 5_000,
+          handler: async (event: { invocationId: string }) => {
+            calls.push(event.invocationId);
+            throw new TypeError('the table is unreachable');
+          },
+        },
+        slow: { timeoutMs: 5_000, handler: (event: { invocationId: string }) => new Promise((resolve) => (release = () => resolve(event.invocationId))) },
+      },
+    });
+    client = new LambdaClient(localClientConfig(lambda.endpoint));
+  });
+
+  afterAll(async () => {
+    client?.destroy();
+    release();
+    await lambda?.stop();
+  });
+
+  it('answers a request-response invoke with the result, or the function error', async () => {
+    const ok = await client.send(new InvokeCommand({ FunctionName: 'echo', Payload: Buffer.from('{"n":21}') }));
+    const error = await client.send(new InvokeCommand({ FunctionName: 'arn:aws:lambda:us-east-1:000000000000:function:broken', Payload: Buffer.from('{"invocationId":"x"}') }));
+
+    expect(ok.StatusCode).toBe(200);
+    expect(JSON.parse(Buffer.from(ok.Payload!).toString())).toEqual({ doubled: 42 });
+    expect(error.FunctionError).toBe('Unhandled');
+    expect(JSON.parse(Buffer.from(error.Payload!).toString())).toMatchObject({ errorType: 'TypeError', errorMessage: 'the table is unreachable' });
+    await expect(client.send(new InvokeCommand({ FunctionName: 'nobody' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+
+  it('retries a failed asynchronous invoke twice, then hands it to the on-failure destination', async () => {
+    const answer = await client.send(new InvokeCommand({ FunctionName: 'broken', InvocationType: 'Event', Payload: Buffer.from('{"invocationId":"inv_lost","epoch":3}') }));
+
+    expect(answer.StatusCode).toBe(202);
+    const record = await eventually(async () => failures.find((f) => (f.requestPayload as InvokePayload).invocationId === 'inv_lost'), 'the on-failure record');
+    expect(calls.filter((c) => c === 'inv_lost')).toHaveLength(3);
+    expect(record).toMatchObject({
+      requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 3 },
+      requestPayload: { invocationId: 'inv_lost', epoch: 3 },
+      responsePayload: { errorType: 'TypeError' },
+    });
+  });
+
+  it('tells which invocations have an execution in flight', async () => {
+    await client.send(new InvokeCommand({ FunctionName: 'slow', InvocationType: 'Event', Payload: Buffer.from('{"invocationId":"inv_busy","epoch":0}') }));
+
+    expect(lambda.inflight()).toEqual(['inv_busy']);
+    release();
+    await eventually(async () => (lambda.inflight().length === 0 ? true : undefined), 'the execution to end');
+  });
+});
+
+describe('the local stream event source mapping', () => {
+  const dynamodb = new DynamoDBClient(dynamoDbConfig());
+  const streams = new DynamoDBStreamsClient(dynamoDbConfig());
+
+  afterAll(() => {
+    dynamodb.destroy();
+    streams.destroy();
+  });
+
+  const put = (tableName: string, sk: string, extra: Record<string, { S: string }> = {}) =>
+    dynamodb.send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: 'I#inv_x' }, sk: { S: sk }, ...extra } }));
+
+  it('delivers matching records in order, retries from a reported failure, and gives a poison record up after its retries', async () => {
+    // Prepare
+    const tableName = uniqueTableName('poller');
+    await ensureTable(dynamodb, tableName);
+    const seen: string[] = [];
+    const given: StreamFailureRecord[] = [];
+    let c3Failures = 0;
+    const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+      for (const record of event.Records) {
+        const sk = record.dynamodb!.Keys!.sk!.S!;
+        if (sk === 'C#3' && c3Failures++ < 2) return { batchItemFailures: [{ itemIdentifier: record.dynamodb!.SequenceNumber! }] };
+        if (sk === 'C#5') throw new Error('poison');
+        seen.push(sk);
+      }
+      return { batchItemFailures: [] };
+    };
+    const poller = startStreamPoller({ dynamodb, streams, tableName, handler, retryAttempts: 2, idleMs: 50, onFailure: async (r) => void given.push(r) });
+
+    // Act
+    try {
+      for (const sk of ['C#1', 'J#00000001', 'C#2', 'C#3', 'C#4', 'C#5', 'C#6']) await put(tableName, sk);
+      await put(tableName, 'meta', { status: { S: 'running' } });
+      await put(tableName, 'C#7');
+      await eventually(async () => (seen.includes('C#7') ? true : undefined), 'the last record', 20_000);
+    } finally {
+      await poller.stop();
+    }
+
+    // Assess: journal entries and running metas filtered out, C#3 retried until it passed, C#5 given up
+    expect(seen.filter((sk, i) => seen.indexOf(sk) === i)).toEqual(['C#1', 'C#2', 'C#3', 'C#4', 'C#6', 'C#7']);
+    expect(given).toHaveLength(1);
+    expect(given[0]!.DDBStreamBatchInfo).toMatchObject({ batchSize: 1, startSequenceNumber: given[0]!.DDBStreamBatchInfo.endSequenceNumber });
+  });
+
+  it('lets the timer read a given-up batch back from the stream and wake it again', async () => {
+    // Prepare: a pending invocation whose stream record the wake gave up on
+    const tableName = uniqueTableName('rewake');
+    await ensureTable(dynamodb, tableName);
+    const store = new DynamoDbStore({ client: dynamodb, tableName });
+    const meta: InvocationMeta = { id: 'inv_CCCCCCCCCCCCCCCCCCCCCC', service: 'review', handler: 'request', kind: 'service', status: 'pending', epoch: 0, input: '', createdAt: 1, updatedAt: 1 };
+    await store.createInvocation(meta);
+    const given: StreamFailureRecord[] = [];
+    const poller = startStreamPoller({ dynamodb, streams, tableName, retryAttempts: 0, idleMs: 50, handler: async () => Promise.reject(new Error('down')), onFailure: async (r) => void given.push(r) });
+    try {
+      await eventually(async () => given[0], 'the batch to be given up', 20_000);
+    } finally {
+      await poller.stop();
+    }
+    const invokes: InvokePayload[] = [];
+    const dispatch: Dispatch = { invoke: async (_s, p) => void invokes.push(p), schedule: async () => undefined, send: async () => undefined };
+
+    // Act
+    const woken = await rewakeStreamBatch({ store, dispatch, clock: { now: () => 2, sleep: async () => undefined }, streams }, given[0]!.DDBStreamBatchInfo);
+
+    // Assess
+    expect(woken).toBe(1);
+    expect(invokes).toEqual([{ invocationId: meta.id, epoch: 0 }]);
+  });
+});
+
+describe('starting the plane without Java', () => {
+  it('fails with a message that says what to install', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      await expect(startLocalPlane({ services: [], port: 0, inMemory: true })).rejects.toThrow(DynamoDbLocalError);
+      await expect(startLocalPlane({ services: [], port: 0, inMemory: true })).rejects.toThrow(/needs Java 17\+.*not on the PATH/);
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+});
