@@ -70,8 +70,12 @@ export interface LambdaContextLike {
   getRemainingTimeInMillis(): number;
 }
 
-/** Deadline headroom: the lease ends a little before Lambda would cut the attempt off. */
-const LEASE_HEADROOM_MS = 1_000;
+/**
+ * The lease outlasts Lambda's deadline a little (clock skew between
+ * functions): another attempt may take over only once this one cannot be
+ * running any more, so a step body never runs in two attempts at once.
+ */
+const LEASE_MARGIN_MS = 2_000;
 
 /**
  * Makes the Lambda handler for a set of services.
@@ -110,7 +114,7 @@ export function lambdaHandler(options: LambdaHandlerOptions): (event: unknown, c
   return async (event, context) => {
     const request = parsePayload(event);
     if ('reason' in request) return { status: 'invalid', reason: request.reason };
-    const leaseMs = context ? Math.max(1_000, context.getRemainingTimeInMillis() - LEASE_HEADROOM_MS) : (options.defaultLeaseMs ?? 15 * 60_000);
+    const leaseMs = context ? context.getRemainingTimeInMillis() + LEASE_MARGIN_MS : (options.defaultLeaseMs ?? 15 * 60_000);
     const r = await runtime();
     const deps: AttemptDeps = {
       store: r.store,

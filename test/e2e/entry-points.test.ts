@@ -1,12 +1,12 @@
 /**
- * The wake and timer entry points (lambda/wake.ts, lambda/timer.ts) on the
- * in-memory store with a recording dispatch: the parts of their contract the
- * HTTP tests cannot reach on purpose (lost attempts, leases, poison
- * messages, a failing record in a stream batch).
+ * The wake, timer and handler entry points (lambda/wake.ts, lambda/timer.ts,
+ * lambdaHandler) on the in-memory store with a recording dispatch: the parts
+ * of their contract the HTTP tests cannot reach on purpose (lost attempts,
+ * leases, poison messages, a failing record in a stream batch, bad payloads).
  */
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, SQSRecord } from 'aws-lambda';
-import { MemoryStore, type InvocationMeta, type Timer } from 'dormant';
+import { IdSigner, MemoryStore, lambdaHandler, newInvocationId, service, type Context, type InvocationMeta, type Timer } from 'dormant';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { hopDelaySeconds, type Dispatch, type InvokePayload, type TimerMessage } from '../../lambda/support.ts';
 import { createTimerHandler, parseMessage } from '../../lambda/timer.ts';
@@ -204,5 +204,62 @@ describe('the wake entry point', () => {
 
     expect(result.batchItemFailures).toEqual([]);
     expect(dispatch.invokes).toEqual([]);
+  });
+});
+
+describe('lambdaHandler', () => {
+  let store: MemoryStore;
+  const waiting = service({
+    name: 'waiting',
+    handlers: {
+      wait: async (ctx: Context) => ctx.awakeable<string>().promise,
+      quick: async () => 'done',
+      lease: async (ctx: Context) => ctx.run('read the lease', async () => (await store.getInvocation(ctx.request().id))?.lease),
+    },
+  });
+
+  async function setup() {
+    store = new MemoryStore();
+    const signer = new IdSigner('entry-points-signing-key-0123456789');
+    const handler = lambdaHandler({ services: [waiting], runtime: { store, signer } });
+    const start = async (name: string) => {
+      const id = newInvocationId();
+      await store.createInvocation({ id, service: 'waiting', handler: name, kind: 'service', status: 'pending', epoch: 0, input: '', createdAt: Date.now(), updatedAt: Date.now() });
+      return id;
+    };
+    return { store, handler, start };
+  }
+
+  it('returns a small suspension marker at once', async () => {
+    const { handler, start } = await setup();
+    const id = await start('wait');
+    const before = Date.now();
+
+    const result = await handler({ invocationId: id, epoch: 0 }, { getRemainingTimeInMillis: () => 60_000 });
+
+    expect(result).toEqual({ status: 'suspended', invocationId: id, awaiting: expect.arrayContaining(['C#00000000']) });
+    expect((await store.getInvocation(id))?.status).toBe('suspended');
+    expect(Date.now() - before).toBeLessThan(5_000);
+  });
+
+  it('holds the invocation until a little past the Lambda deadline', async () => {
+    const { handler, start } = await setup();
+    const id = await start('lease');
+    const before = Date.now();
+
+    const result = await handler({ invocationId: id, epoch: 0 }, { getRemainingTimeInMillis: () => 60_000 });
+
+    const lease = JSON.parse((result as { output: string }).output) as number;
+    expect(lease).toBeGreaterThanOrEqual(before + 60_000);
+    expect(lease).toBeLessThanOrEqual(Date.now() + 60_000 + 5_000);
+  });
+
+  it('runs to completion, skips a duplicate invoke, and answers a bad payload without throwing', async () => {
+    const { handler, start } = await setup();
+    const id = await start('quick');
+
+    expect(await handler({ invocationId: id, epoch: 0 })).toMatchObject({ status: 'completed', invocationId: id, output: '"done"' });
+    expect(await handler({ invocationId: id, epoch: 0 })).toMatchObject({ status: 'skipped', invocationId: id });
+    expect(await handler({ hello: 'world' })).toMatchObject({ status: 'invalid' });
   });
 });
