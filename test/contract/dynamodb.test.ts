@@ -70,6 +70,21 @@ describe('DynamoDbStore', () => {
     expect(ledger.take()).toEqual([{ operation: 'append', units: { read: 0, write: 1 } }]);
   });
 
+  it('a lost create or complete costs one request: the standing item comes back with the failure, no second read', async () => {
+    const { store, ledger } = table;
+    const meta = pendingMeta();
+    await store.createInvocation(meta);
+    await store.complete(meta.id, { key: completionKey(1), value: '"first"', at: 1 });
+    ledger.take();
+
+    const create = await store.createInvocation({ ...meta, input: '"again"' });
+    const complete = await store.complete(meta.id, { key: completionKey(1), value: '"second"', at: 2 });
+
+    expect(create).toMatchObject({ created: false, existing: { input: meta.input } });
+    expect(complete).toMatchObject({ won: false, existing: { value: '"first"' } });
+    expect(ledger.take().map((e) => e.operation)).toEqual(['createInvocation', 'complete']);
+  });
+
   it('gives journal entries and completions an expiry of journalTtlSeconds after they are written', async () => {
     const store = table.storeWith({ journalTtlSeconds: 3600 });
     const id = newInvocationId();

@@ -126,7 +126,7 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
         await expect(store.getInvocation(meta.id)).resolves.toEqual(acquired);
       });
 
-      it('refuses a stale epoch (a duplicate invoke) and changes nothing', async () => {
+      it('rule 4: refuses a stale epoch (a duplicate invoke) and changes nothing', async () => {
         const meta = await running();
         await store.suspend(meta.id, { epoch: 1, now: T0 + 2, awaiting: ['C#00000001'], timers: [] });
         const before = await store.getInvocation(meta.id);

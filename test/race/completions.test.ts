@@ -77,10 +77,11 @@ describe.each(BACKENDS)('rule 2 on $label: completions race', ({ open }) => {
     return results;
   }
 
-  /** Wakes and runs the invocation; returns its output. */
+  /** Wakes the invocation from its stream records and runs every invoke, one after another; returns its output. */
   async function resume(id: string): Promise<unknown> {
     const wakeUps = invokes(await new Waker(backend).drain(id, (c) => c.some((x) => x.sk === completionKey(0))));
-    const outcomes = await Promise.all(wakeUps.map((w) => runAttempt(deps, w)));
+    const outcomes = [];
+    for (const w of wakeUps) outcomes.push(await runAttempt(deps, w));
     const completed = outcomes.filter((o) => o.kind === 'completed');
     expect(completed).toHaveLength(1);
     return completed[0]!.kind === 'completed' && JSON.parse(completed[0]!.output);

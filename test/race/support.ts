@@ -6,6 +6,7 @@
  * the in-memory store) and a waker that feeds each stream record to
  * `decideWake` at the moment it would have arrived.
  */
+import { runAttempt, type AttemptDeps, type AttemptOutcome, type AttemptRequest } from '../../src/engine/attempt.ts';
 import { IdSigner } from '../../src/engine/ids.ts';
 import type { Clock } from '../../src/engine/clock.ts';
 import { MemoryStore } from '../../src/store/memory.ts';
@@ -186,3 +187,24 @@ export class ManualClock implements Clock {
 }
 
 export const SIGNER = new IdSigner('race-test-signing-key-0123456789');
+
+/** An attempt's outcome, or `lease-held`: refused because another attempt runs under a live lease (Lambda retries such an invoke). */
+export type RaceOutcome = AttemptOutcome | { kind: 'lease-held'; invocationId: string };
+
+/**
+ * Runs one attempt as the handler Lambda would, turning a `LeaseHeldError`
+ * (the invoke fails so that Lambda retries it later) into an outcome.
+ *
+ * @example
+ * ```ts
+ * const outcomes = await Promise.all(wakeUps.map((w) => attempt(deps, w)));
+ * ```
+ */
+export async function attempt(deps: AttemptDeps, request: AttemptRequest): Promise<RaceOutcome> {
+  try {
+    return await runAttempt(deps, request);
+  } catch (error) {
+    if ((error as { name?: unknown }).name === 'LeaseHeldError') return { kind: 'lease-held', invocationId: request.invocationId };
+    throw error;
+  }
+}
