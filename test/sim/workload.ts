@@ -1,0 +1,395 @@
+/**
+ * Workloads for the simulator, drawn from the features: awakeables sent out
+ * from a step and resolved by racing resolvers, workflow promises resolved by
+ * racing shared handlers (sometimes before `run` starts), exclusive calls
+ * queued on an object key, timers (`sleep`, `orTimeout`), combinators,
+ * `ctx.run` retries and invocation-level retries.
+ *
+ * Every handler reports its step bodies and sent awakeable ids to the world
+ * through `SimHooks`, so the checks can tell a re-run journaled step and
+ * drive the resolvers.
+ */
+import {
+  TimeoutError,
+  handlers,
+  object,
+  service,
+  workflow,
+  type Context,
+  type Definition,
+  type ObjectContext,
+  type ObjectSharedContext,
+  type RunOptions,
+  type WorkflowContext,
+  type WorkflowSharedContext,
+} from 'dormant';
+import type { Prng } from './prng.ts';
+
+/** What handler code tells the world. */
+export interface SimHooks {
+  /** A `ctx.run` body is executing (checked against the journal). */
+  stepBody(invocationId: string, name: string): void;
+  /** An awakeable id leaves the handler (from a step body): the resolvers start. */
+  send(tag: string, slot: string, awakeableId: string): void;
+  /** Whether this execution of a flaky step fails (the first `k` do). */
+  flake(tag: string, k: number): boolean;
+  /** Whether the handler fails this time (only the first time it gets here). */
+  failOnce(tag: string): boolean;
+}
+
+/** One resolve or reject of an awakeable (or a workflow promise). */
+export interface ResolverSpec {
+  kind: 'resolve' | 'reject';
+  /** `ingress`: the HTTP endpoint's core; `relay`: another handler's `ctx.resolveAwakeable`. */
+  via: 'ingress' | 'relay';
+  /** The value resolved (a string), or the reject reason. */
+  value: string;
+  /** After the id is sent out, ms. */
+  delay: number;
+}
+
+/** The handler templates. */
+export type Template = 'approval' | 'flaky' | 'sleeper' | 'combo' | 'flowRun' | 'flowApprove' | 'add' | 'addHeld' | 'addSlow' | 'read' | 'relay';
+
+/** One invocation of a workload. */
+export interface InvocationSpec {
+  label: string;
+  template: Template;
+  service: string;
+  handler: string;
+  key?: string | undefined;
+  input: unknown;
+  /** Virtual ms after the run starts; relays start when their id is sent. */
+  startAt: number;
+  /** Resolvers of each awakeable slot the handler creates. */
+  slots: Record<string, ResolverSpec[]>;
+  /** Object or workflow group this belongs to. */
+  group?: string | undefined;
+}
+
+/** What one seed runs. */
+export interface Workload {
+  invocations: InvocationSpec[];
+  /** Attempt lease (the Lambda timeout). */
+  leaseMs: number;
+  /** Restate's always-replay test mode. */
+  alwaysReplay: boolean;
+}
+
+/** Completion as the checks see it: a value (a string) or a rejection reason. */
+export type Settled = { ok: true; value: string } | { ok: false; reason: string };
+
+function step<T>(hooks: SimHooks, ctx: Context, name: string, fn: () => T, options?: RunOptions<T>) {
+  return ctx.run(
+    name,
+    () => {
+      hooks.stepBody(ctx.request().id, name);
+      return fn();
+    },
+    options,
+  );
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/**
+ * The services of a run, bound to its hooks.
+ *
+ * @example
+ * ```ts
+ * const services = definitions(world);
+ * ```
+ */
+export function definitions(hooks: SimHooks): Definition[] {
+  const sim = service({
+    name: 'sim',
+    handlers: {
+      approval: async (ctx: Context, input: { tag: string }) => {
+        const a = ctx.awakeable<string>();
+        await step(hooks, ctx, 'send', () => hooks.send(input.tag, 'a', a.id));
+        try {
+          const v = await a.promise;
+          return await step(hooks, ctx, 'after', () => `ok:${v}`);
+        } catch (e) {
+          return `rejected:${message(e)}`;
+        }
+      },
+      flaky: async (ctx: Context, input: { tag: string; k: number; failOnce: boolean }) => {
+        const x = await step(
+          hooks,
+          ctx,
+          'flaky',
+          () => {
+            if (hooks.flake(input.tag, input.k)) throw new Error('flake');
+            return 'flaky-ok';
+          },
+          { retry: { maxAttempts: 10, initialIntervalMs: 20 } },
+        );
+        const pq = await ctx.all([step(hooks, ctx, 'p', () => 'p'), step(hooks, ctx, 'q', () => 'q')]);
+        let y = '';
+        try {
+          await step(
+            hooks,
+            ctx,
+            'doomed',
+            () => {
+              throw new Error('boom');
+            },
+            { retry: { maxAttempts: 2, initialIntervalMs: 10 } },
+          );
+        } catch (e) {
+          y = message(e);
+        }
+        if (input.failOnce && hooks.failOnce(input.tag)) throw new Error('transient handler failure');
+        return { x, pq, y };
+      },
+      sleeper: async (ctx: Context, input: { tag: string; sleepMs: number; timeoutMs: number }) => {
+        await ctx.sleep(input.sleepMs);
+        const a = ctx.awakeable<string>();
+        await step(hooks, ctx, 'send', () => hooks.send(input.tag, 'a', a.id));
+        try {
+          return `ok:${await a.promise.orTimeout(input.timeoutMs)}`;
+        } catch (e) {
+          return e instanceof TimeoutError ? 'timeout' : `rejected:${message(e)}`;
+        }
+      },
+      combo: async (ctx: Context, input: { tag: string }) => {
+        const a = ctx.awakeable<string>();
+        const b = ctx.awakeable<string>();
+        await step(hooks, ctx, 'send', () => {
+          hooks.send(input.tag, 'a', a.id);
+          hooks.send(input.tag, 'b', b.id);
+        });
+        const race = await ctx.race([a.promise, b.promise]).then(
+          (v) => `v:${v}`,
+          (e: unknown) => `e:${message(e)}`,
+        );
+        const settled = await ctx.allSettled([a.promise, b.promise]);
+        return { race, settled: settled.map((s) => (s.status === 'fulfilled' ? `v:${s.value}` : `e:${message(s.reason)}`)) };
+      },
+      relay: async (ctx: Context, input: { id: string; kind: 'resolve' | 'reject'; value: string }) => {
+        if (input.kind === 'reject') ctx.rejectAwakeable(input.id, input.value);
+        else ctx.resolveAwakeable(input.id, input.value);
+        return 'sent';
+      },
+    },
+  });
+
+  const flow = workflow({
+    name: 'flow',
+    handlers: {
+      run: async (ctx: WorkflowContext) => {
+        ctx.set('stage', 'waiting');
+        const v = await ctx
+          .promise<string>('approval')
+          .get()
+          .then(
+            (value) => `ok:${value}`,
+            (e: unknown) => `rejected:${message(e)}`,
+          );
+        ctx.set('stage', v);
+        return v;
+      },
+      approve: async (ctx: WorkflowSharedContext, input: { kind: 'resolve' | 'reject'; value: string }) => {
+        try {
+          if (input.kind === 'reject') await ctx.promise<string>('approval').reject(input.value);
+          else await ctx.promise<string>('approval').resolve(input.value);
+          return 'won';
+        } catch (e) {
+          return `lost:${(e as { code?: number }).code ?? message(e)}`;
+        }
+      },
+    },
+  });
+
+  const add = async (ctx: ObjectContext, n: number) => {
+    const v = ((await ctx.get<number>('n')) ?? 0) + n;
+    ctx.set('n', v);
+    return v;
+  };
+  const counter = object({
+    name: 'counter',
+    handlers: {
+      add: async (ctx: ObjectContext, input: { n: number }) => add(ctx, input.n),
+      addHeld: async (ctx: ObjectContext, input: { tag: string; n: number }) => {
+        const a = ctx.awakeable<string>();
+        await step(hooks, ctx, 'send', () => hooks.send(input.tag, 'a', a.id));
+        try {
+          await a.promise;
+        } catch {
+          // Rejected: add all the same.
+        }
+        return add(ctx, input.n);
+      },
+      addSlow: async (ctx: ObjectContext, input: { n: number; sleepMs: number }) => {
+        await ctx.sleep(input.sleepMs);
+        return add(ctx, input.n);
+      },
+      read: handlers.object.shared(async (ctx: ObjectSharedContext) => (await ctx.get<number>('n')) ?? 0),
+    },
+  });
+
+  return [sim, flow, counter];
+}
+
+/** Resolvers of one awakeable slot: single, duplicate, racing values, resolve vs reject, a relay. */
+function resolvers(rng: Prng, prefix: string, allowNone: boolean): ResolverSpec[] {
+  const delay = () => (rng.chance(0.4) ? 0 : rng.between(1, 3_000));
+  const shape = rng.weighted<'none' | 'single' | 'duplicate' | 'race' | 'resolveReject' | 'relay' | 'reject'>([
+    ['none', allowNone ? 2 : 0],
+    ['single', 4],
+    ['duplicate', 2],
+    ['race', 2],
+    ['resolveReject', 2],
+    ['relay', 1],
+    ['reject', 1],
+  ]);
+  switch (shape) {
+    case 'none':
+      return [];
+    case 'single':
+      return [{ kind: 'resolve', via: 'ingress', value: `${prefix}.0`, delay: delay() }];
+    case 'duplicate': {
+      const d = delay();
+      return [
+        { kind: 'resolve', via: 'ingress', value: `${prefix}.0`, delay: d },
+        { kind: 'resolve', via: 'ingress', value: `${prefix}.0`, delay: rng.chance(0.5) ? d : delay() },
+      ];
+    }
+    case 'race': {
+      const d = delay();
+      return [
+        { kind: 'resolve', via: 'ingress', value: `${prefix}.0`, delay: d },
+        { kind: 'resolve', via: 'ingress', value: `${prefix}.1`, delay: d },
+      ];
+    }
+    case 'resolveReject': {
+      const d = delay();
+      return [
+        { kind: 'resolve', via: 'ingress', value: `${prefix}.0`, delay: d },
+        { kind: 'reject', via: 'ingress', value: `${prefix}.no`, delay: d },
+      ];
+    }
+    case 'relay':
+      return [
+        { kind: rng.chance(0.7) ? 'resolve' : 'reject', via: 'relay', value: `${prefix}.r`, delay: delay() },
+        ...(rng.chance(0.5) ? [{ kind: 'resolve' as const, via: 'ingress' as const, value: `${prefix}.0`, delay: delay() }] : []),
+      ];
+    case 'reject':
+      return [{ kind: 'reject', via: 'ingress', value: `${prefix}.no`, delay: delay() }];
+  }
+}
+
+/**
+ * Draws a workload from a seed's PRNG.
+ *
+ * @example
+ * ```ts
+ * const workload = drawWorkload(new Prng(7).fork('workload'));
+ * ```
+ */
+export function drawWorkload(rng: Prng): Workload {
+  const invocations: InvocationSpec[] = [];
+  const at = () => (rng.chance(0.3) ? 0 : rng.between(0, 5_000));
+  let n = 0;
+  const label = (t: string) => `${t}${n++}`;
+  const groups = rng.between(2, 5);
+  let counterBit = 0;
+  for (let g = 0; g < groups; g++) {
+    const kind = rng.weighted<'approval' | 'flaky' | 'sleeper' | 'combo' | 'flow' | 'counter'>([
+      ['approval', 3],
+      ['flaky', 2],
+      ['sleeper', 2],
+      ['combo', 2],
+      ['flow', 2],
+      ['counter', 3],
+    ]);
+    switch (kind) {
+      case 'approval': {
+        const l = label('approval');
+        invocations.push({ label: l, template: 'approval', service: 'sim', handler: 'approval', input: { tag: l }, startAt: at(), slots: { a: resolvers(rng, `${l}.a`, false) } });
+        break;
+      }
+      case 'flaky': {
+        const l = label('flaky');
+        invocations.push({ label: l, template: 'flaky', service: 'sim', handler: 'flaky', input: { tag: l, k: rng.between(0, 3), failOnce: rng.chance(0.5) }, startAt: at(), slots: {} });
+        break;
+      }
+      case 'sleeper': {
+        const l = label('sleeper');
+        const input = { tag: l, sleepMs: rng.between(100, 20_000), timeoutMs: rng.between(500, 30_000) };
+        invocations.push({ label: l, template: 'sleeper', service: 'sim', handler: 'sleeper', input, startAt: at(), slots: { a: resolvers(rng, `${l}.a`, true) } });
+        break;
+      }
+      case 'combo': {
+        const l = label('combo');
+        invocations.push({
+          label: l,
+          template: 'combo',
+          service: 'sim',
+          handler: 'combo',
+          input: { tag: l },
+          startAt: at(),
+          slots: { a: resolvers(rng, `${l}.a`, false), b: resolvers(rng, `${l}.b`, false) },
+        });
+        break;
+      }
+      case 'flow': {
+        const key = label('flow');
+        invocations.push({ label: key, template: 'flowRun', service: 'flow', handler: 'run', key, input: { tag: key }, startAt: at(), slots: {}, group: key });
+        const approvers = rng.weighted([
+          [1, 3],
+          [2, 3],
+          [3, 1],
+        ] as const);
+        for (let i = 0; i < approvers; i++) {
+          const kind = rng.chance(0.3) ? 'reject' : 'resolve';
+          invocations.push({
+            label: `${key}.approve${i}`,
+            template: 'flowApprove',
+            service: 'flow',
+            handler: 'approve',
+            key,
+            input: { kind, value: kind === 'reject' ? `${key}.no${i}` : `${key}.v${i}` },
+            startAt: at(),
+            slots: {},
+            group: key,
+          });
+        }
+        break;
+      }
+      case 'counter': {
+        const key = `k${rng.int(2)}`;
+        const calls = rng.between(2, 4);
+        for (let i = 0; i < calls && counterBit < 20; i++) {
+          const amount = 2 ** counterBit++;
+          const t = rng.weighted<'add' | 'addHeld' | 'addSlow' | 'read'>([
+            ['add', 4],
+            ['addHeld', 2],
+            ['addSlow', 1],
+            ['read', 1],
+          ]);
+          const l = label(t);
+          const input = t === 'addHeld' ? { tag: l, n: amount } : t === 'addSlow' ? { n: amount, sleepMs: rng.between(100, 10_000) } : t === 'read' ? {} : { n: amount };
+          invocations.push({
+            label: l,
+            template: t,
+            service: 'counter',
+            handler: t,
+            key,
+            input,
+            startAt: at(),
+            slots: t === 'addHeld' ? { a: resolvers(rng, `${l}.a`, false) } : {},
+            group: `counter/${key}`,
+          });
+        }
+        break;
+      }
+    }
+  }
+  return {
+    invocations,
+    leaseMs: rng.pick([20_000, 60_000, 300_000]),
+    alwaysReplay: rng.chance(0.25),
+  };
+}

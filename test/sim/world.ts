@@ -1,0 +1,702 @@
+/**
+ * The simulated deployment: the real runtime code (`runAttempt`, `decideWake`
+ * and `executeWake`, the ingress core) over a `MemoryStore`, with the managed
+ * AWS parts modelled as the scheduler's jobs:
+ *
+ * - **Lambda async invoke** of the handler: an attempt; a crash or timeout is
+ *   retried twice (about 1 and 2 minutes later), then goes to the on-failure
+ *   destination: a recovery message.
+ * - **DynamoDB stream**: every change (filtered like the CDK event filter)
+ *   becomes a wake of its own, after a delay; records may be duplicated,
+ *   delayed and reordered; a crashed wake is retried like a stream batch.
+ * - **SQS**: timer messages (scheduled by the wake, fired when virtual time
+ *   passes) and recovery messages (re-read `meta`, re-invoke what is
+ *   runnable; as `lambda/timer.ts` does), both at least once.
+ * - **Clients**: ingress requests (starts, resolves, rejects) retried after a
+ *   crash, as an HTTP client retries a 5xx.
+ *
+ * Faults (crash before or after a call, zombie pauses past the lease,
+ * duplicates, delays) are drawn from the seed during the faulty phase; then a
+ * calm phase drains everything to quiescence.
+ */
+import {
+  IdSigner,
+  IngressError,
+  MemoryStore,
+  catalogOf,
+  decideWake,
+  executeWake,
+  registry,
+  rejectAwakeable,
+  resolveAwakeable,
+  runAttempt,
+  startInvocation,
+  type AttemptDeps,
+  type AttemptOutcome,
+  type IngressDeps,
+  type ItemChange,
+  type JournalEntry,
+  type Store,
+  type Timer,
+} from 'dormant';
+import { META, invocationIdOf } from '../../src/store/keys.ts';
+import type { Dispatch } from '../../lambda/support.ts';
+import { recover } from '../../lambda/timer.ts';
+import type { Prng } from './prng.ts';
+import { Actor, Scheduler, SimClock, type ActorKind, type ParkedCall } from './scheduler.ts';
+import { definitions, type InvocationSpec, type ResolverSpec, type SimHooks, type Workload } from './workload.ts';
+
+/** The wake rule, replaceable so a test can break it on purpose. */
+export type DecideWake = typeof decideWake;
+
+/**
+ * Fault rates of a run. Zero everywhere is the fault-free reference run.
+ *
+ * @example
+ * ```ts
+ * const faults = drawFaults(new Prng(1).fork('faults'));
+ * ```
+ */
+export interface Faults {
+  /** Chance that an actor crashes just before a call (and again, just after a write). */
+  crash: number;
+  /** Chance that an attempt stalls past its lease at a call (a zombie). */
+  zombie: number;
+  /** Chance that a stream record is delivered twice. */
+  dupRecord: number;
+  /** Chance that a stream record is delayed by seconds. */
+  delayRecord: number;
+  /** Chance that Lambda delivers an async invoke twice. */
+  dupInvoke: number;
+  /** Chance that SQS delivers a message twice. */
+  dupMessage: number;
+  /** Chance that a client repeats a start it already got an answer to. */
+  dupStart: number;
+  /** At most this many crashes per run. */
+  maxCrashes: number;
+  /** Faults are injected during the first this-many scheduling events. */
+  faultyEvents: number;
+}
+
+/** The fault-free reference run. */
+export const NO_FAULTS: Faults = { crash: 0, zombie: 0, dupRecord: 0, delayRecord: 0, dupInvoke: 0, dupMessage: 0, dupStart: 0, maxCrashes: 0, faultyEvents: 0 };
+
+/**
+ * Draws fault rates for a seed.
+ *
+ * @example
+ * ```ts
+ * drawFaults(rng).crash // 0.02, 0.05 or 0.1
+ * ```
+ */
+export function drawFaults(rng: Prng): Faults {
+  return {
+    crash: rng.pick([0.02, 0.05, 0.1]),
+    zombie: rng.pick([0, 0.01, 0.03]),
+    dupRecord: rng.pick([0.05, 0.15, 0.3]),
+    delayRecord: rng.pick([0, 0.1, 0.2]),
+    dupInvoke: rng.pick([0, 0.05, 0.15]),
+    dupMessage: rng.pick([0, 0.1]),
+    dupStart: rng.pick([0, 0.2]),
+    maxCrashes: rng.between(2, 12),
+    faultyEvents: rng.between(100, 600),
+  };
+}
+
+/** A broken invariant. */
+export interface Violation {
+  kind: string;
+  detail: string;
+}
+
+/** The final answer an ingress resolver got. */
+export interface ResolverAnswer {
+  status: number;
+  code: string;
+  details?: Record<string, unknown> | undefined;
+}
+
+/** One ingress resolve or reject, retried by its client until it gets an answer. */
+export interface ResolverRun {
+  owner: string;
+  slot: string;
+  spec: ResolverSpec;
+  awakeableId: string;
+  tries: number;
+  answer?: ResolverAnswer;
+}
+
+/** Counters for the summary. */
+export interface WorldStats {
+  events: number;
+  attempts: number;
+  crashes: number;
+  zombies: number;
+  dupRecords: number;
+  dupInvokes: number;
+  recoveries: number;
+  /** Invokes that found a live lease and failed so Lambda retries them. */
+  leaseHeld: number;
+  steps: number;
+  outcomes: Record<string, number>;
+}
+
+type JobKind = 'record' | 'invoke' | 'timer' | 'recover' | 'resolve' | 'start' | 'resume';
+
+interface Job {
+  seq: number;
+  at: number;
+  kind: JobKind;
+  describe: () => string;
+  fire: () => void;
+}
+
+/**
+ * The store port's reads; every other method of the store is a write. Taken
+ * from the store itself, so operations added to the port are covered.
+ */
+const STORE_READS = new Set<string>(['getInvocation', 'load', 'getCompletion', 'existingCompletions', 'readState', 'readLock'] satisfies (keyof Store)[]);
+const STORE_OPS: string[] = Object.getOwnPropertyNames(MemoryStore.prototype).filter(
+  (name) => name !== 'constructor' && name !== 'onChange' && name !== 'items' && typeof (MemoryStore.prototype as unknown as Record<string, unknown>)[name] === 'function',
+);
+
+const EPOCH = Date.UTC(2026, 0, 1);
+const SIGNING_KEY = 'simulator-signing-key-0123456789';
+
+/** Options of a world. */
+export interface WorldOptions {
+  workload: Workload;
+  faults: Faults;
+  /** Scheduling choices. */
+  rng: Prng;
+  decideWake?: DecideWake;
+  /** Receives a line per event when set. */
+  trace?: ((line: string) => void) | undefined;
+  /** Give up (a violation) after this many events. */
+  maxEvents?: number;
+}
+
+/**
+ * One run of a workload.
+ *
+ * @example
+ * ```ts
+ * const world = new World({ workload, faults, rng: new Prng(seed).fork('schedule') });
+ * await world.run();
+ * ```
+ */
+export class World implements SimHooks {
+  readonly store = new MemoryStore();
+  readonly clock = new SimClock(EPOCH);
+  readonly sched = new Scheduler();
+  readonly signer = new IdSigner(SIGNING_KEY);
+  readonly violations: Violation[] = [];
+  readonly stats: WorldStats = { events: 0, attempts: 0, crashes: 0, zombies: 0, dupRecords: 0, dupInvokes: 0, recoveries: 0, leaseHeld: 0, steps: 0, outcomes: {} };
+  /** Every invocation of the run, the workload's and the relays started on the way. */
+  readonly specs: InvocationSpec[];
+  /** Invocation id by label, from the ingress answers. */
+  readonly ids = new Map<string, string>();
+  /** Awakeable id sent out, by `tag/slot`. */
+  readonly sent = new Map<string, string>();
+  readonly resolverRuns: ResolverRun[] = [];
+  /** Finish transitions (running → completed/failed) by invocation id. */
+  readonly finishes = new Map<string, number>();
+  /** Actors that have not ended. */
+  readonly live = new Set<Actor>();
+
+  readonly #workload: Workload;
+  readonly #faults: Faults;
+  readonly #rng: Prng;
+  readonly #decide: DecideWake;
+  readonly #trace: ((line: string) => void) | undefined;
+  readonly #maxEvents: number;
+  readonly #jobs: Job[] = [];
+  #jobSeq = 0;
+  #actorSeq = 0;
+  readonly #labels = new Map<string, string>();
+  readonly #bySpecLabel = new Map<string, InvocationSpec>();
+  /** Names of journaled `run` entries by invocation id (from the change feed, i.e. the raw store). */
+  readonly #journaledRuns = new Map<string, Set<string>>();
+  readonly #flakes = new Map<string, number>();
+  readonly #failedOnce = new Set<string>();
+  readonly #deps: Omit<AttemptDeps, 'store'>;
+  readonly #catalog;
+
+  constructor(options: WorldOptions) {
+    this.#workload = options.workload;
+    this.#faults = options.faults;
+    this.#rng = options.rng;
+    this.#decide = options.decideWake ?? decideWake;
+    this.#trace = options.trace;
+    this.#maxEvents = options.maxEvents ?? 30_000;
+    this.specs = [...options.workload.invocations];
+    for (const spec of this.specs) this.#bySpecLabel.set(spec.label, spec);
+    const services = registry(definitions(this));
+    this.#catalog = catalogOf(services);
+    this.#deps = {
+      signer: this.signer,
+      clock: this.clock,
+      services,
+      leaseMs: options.workload.leaseMs,
+      alwaysReplay: options.workload.alwaysReplay,
+      invocationRetry: { initialIntervalMs: 1_000, factor: 2, maxIntervalMs: 60_000, maxAttempts: 20 },
+    };
+    this.store.onChange((change) => this.#onChange(change));
+  }
+
+  /** Runs the workload to quiescence. */
+  async run(): Promise<void> {
+    for (const spec of this.specs) this.#startJob(spec, EPOCH + spec.startAt, false);
+    for (;;) {
+      await this.sched.settle();
+      const now = this.clock.now();
+      const calls = this.sched.parked.filter((c) => c.actor.state === 'running');
+      const due = this.#jobs.filter((j) => j.at <= now);
+      let next: number | undefined;
+      for (const j of this.#jobs) if (j.at > now && (next === undefined || j.at < next)) next = j.at;
+      if (calls.length + due.length === 0) {
+        if (next === undefined) return;
+        this.clock.time = next;
+        continue;
+      }
+      if (this.stats.events >= this.#maxEvents) {
+        this.#violation('no-quiescence', `still busy after ${this.stats.events} events at t=${this.#time()}: ${calls.length} calls, ${this.#jobs.length} jobs (${[...new Set(this.#jobs.map((j) => j.kind))].join(', ')})`);
+        return;
+      }
+      this.stats.events++;
+      // Time may also move while calls wait (a slow call), so later jobs can overtake them.
+      const advance = next !== undefined && next - now <= 10_000 ? 1 : 0;
+      const r = this.#rng.int(calls.length + due.length + advance);
+      if (r < calls.length) this.#fireCall(calls[r]!);
+      else if (r < calls.length + due.length) this.#fireJob(due[r - calls.length]!);
+      else {
+        this.#log(`advance to ${this.#time(next)}`);
+        this.clock.time = next!;
+      }
+    }
+  }
+
+  /** A readable name for an invocation id. */
+  name(id: string): string {
+    return this.#labels.get(id) ?? id.slice(0, 12);
+  }
+
+  // ---- hooks called by handler code ------------------------------------------
+
+  stepBody(invocationId: string, name: string): void {
+    this.stats.steps++;
+    if (this.#journaledRuns.get(invocationId)?.has(name)) {
+      this.#violation('step-rerun', `${this.name(invocationId)}: the body of step '${name}' ran after its journal entry was written`);
+    }
+  }
+
+  send(tag: string, slot: string, awakeableId: string): void {
+    const key = `${tag}/${slot}`;
+    const known = this.sent.get(key);
+    if (known !== undefined) {
+      if (known !== awakeableId) this.#violation('awakeable-id-changed', `${key}: sent ${known}, later ${awakeableId}`);
+      return;
+    }
+    this.sent.set(key, awakeableId);
+    const owner = this.#bySpecLabel.get(tag);
+    const plan = owner?.slots[slot] ?? [];
+    plan.forEach((spec, i) => {
+      const at = this.clock.now() + spec.delay;
+      if (spec.via === 'relay') {
+        const relay: InvocationSpec = {
+          label: `${tag}.${slot}.relay${i}`,
+          template: 'relay',
+          service: 'sim',
+          handler: 'relay',
+          input: { id: awakeableId, kind: spec.kind, value: spec.value },
+          startAt: at - EPOCH,
+          slots: {},
+        };
+        this.specs.push(relay);
+        this.#bySpecLabel.set(relay.label, relay);
+        this.#startJob(relay, at, false);
+      } else {
+        const run: ResolverRun = { owner: tag, slot, spec, awakeableId, tries: 0 };
+        this.resolverRuns.push(run);
+        this.#job('resolve', at, () => `${spec.kind} ${key} with '${spec.value}'`, () => this.#spawnResolver(run));
+      }
+    });
+  }
+
+  flake(tag: string, k: number): boolean {
+    const n = this.#flakes.get(tag) ?? 0;
+    this.#flakes.set(tag, n + 1);
+    return n < k;
+  }
+
+  failOnce(tag: string): boolean {
+    if (this.#failedOnce.has(tag)) return false;
+    this.#failedOnce.add(tag);
+    return true;
+  }
+
+  // ---- scheduling ------------------------------------------------------------
+
+  get #faulty(): boolean {
+    return this.stats.events < this.#faults.faultyEvents;
+  }
+
+  #fireCall(call: ParkedCall): void {
+    const actor = call.actor;
+    this.sched.take(call);
+    if (this.#faulty && this.stats.crashes < this.#faults.maxCrashes) {
+      const r = this.#rng.float();
+      const crash = this.#faults.crash;
+      if (r < crash) {
+        this.#log(`CRASH ${actor} before ${call.describe()}`);
+        this.#crash(actor);
+        return;
+      }
+      if (call.write && r < 2 * crash) {
+        this.#log(`CRASH ${actor} after ${call.describe()}`);
+        call.execute().catch(() => undefined);
+        this.#crash(actor);
+        return;
+      }
+      if (actor.kind === 'attempt' && !actor.wasPaused && call.op !== 'acquire' && r < 2 * crash + this.#faults.zombie) {
+        this.#pause(actor, call);
+        return;
+      }
+    }
+    this.#log(`${actor} ${call.describe()}`);
+    call.execute().then(call.resolve, call.reject);
+  }
+
+  #fireJob(job: Job): void {
+    this.#jobs.splice(this.#jobs.indexOf(job), 1);
+    this.#log(`job ${job.kind}: ${job.describe()}`);
+    job.fire();
+  }
+
+  #job(kind: JobKind, at: number, describe: () => string, fire: () => void): void {
+    this.#jobs.push({ seq: this.#jobSeq++, at, kind, describe, fire });
+  }
+
+  #crash(actor: Actor): void {
+    actor.state = 'dead';
+    this.sched.drop(actor);
+    this.live.delete(actor);
+    this.stats.crashes++;
+    actor.onCrash?.();
+  }
+
+  #pause(actor: Actor, call: ParkedCall): void {
+    actor.state = 'paused';
+    actor.wasPaused = true;
+    this.stats.zombies++;
+    this.sched.parked.push(call);
+    const resumeAt = this.clock.now() + this.#workload.leaseMs + this.#rng.between(1, 120_000);
+    this.#log(`PAUSE ${actor} at ${call.describe()} until ${this.#time(resumeAt)}`);
+    this.#job('resume', resumeAt, () => `resume ${actor}`, () => {
+      if (actor.state === 'paused') actor.state = 'running';
+    });
+    actor.onPause?.();
+  }
+
+  /** Starts an actor: `body` is real runtime code over the actor's store. */
+  #spawn<T>(kind: ActorKind, label: string, body: (actor: Actor, store: Store) => Promise<T>, done: (result: { ok: true; value: T } | { ok: false; error: unknown }) => void): Actor {
+    const actor = new Actor(this.#actorSeq++, kind, label);
+    this.live.add(actor);
+    this.sched.activity++;
+    const finish = (result: { ok: true; value: T } | { ok: false; error: unknown }) => {
+      if (actor.state === 'dead') return;
+      actor.state = 'done';
+      this.live.delete(actor);
+      this.sched.activity++;
+      done(result);
+    };
+    void (async () => body(actor, this.#storeFor(actor)))().then(
+      (value) => finish({ ok: true, value }),
+      (error: unknown) => finish({ ok: false, error }),
+    );
+    return actor;
+  }
+
+  #storeFor(actor: Actor): Store {
+    const real = this.store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const proxy: Record<string, unknown> = {};
+    for (const op of STORE_OPS) {
+      const method = real[op]!;
+      proxy[op] = (...args: unknown[]) =>
+        this.sched.park(
+          actor,
+          op,
+          !STORE_READS.has(op),
+          () => this.#describe(op, args),
+          () => method.apply(this.store, args),
+        );
+    }
+    return proxy as unknown as Store;
+  }
+
+  /** A side effect outside the table (a Lambda invoke, an SQS send): also a scheduling point. */
+  #effect(actor: Actor, op: string, describe: () => string, effect: () => void): Promise<void> {
+    return this.sched.park(actor, op, true, describe, async () => effect());
+  }
+
+  // ---- Lambda ----------------------------------------------------------------
+
+  #invoke(payload: { invocationId: string; epoch: number }, retriesLeft: number, at: number): void {
+    this.#job('invoke', at, () => `invoke ${this.name(payload.invocationId)}@${payload.epoch}${retriesLeft < 2 ? ` (retry, ${retriesLeft} left)` : ''}`, () => this.#spawnAttempt(payload, retriesLeft));
+  }
+
+  /** An async invoke from the wake or recovery: at least once. */
+  #asyncInvoke(payload: { invocationId: string; epoch: number }): void {
+    const now = this.clock.now();
+    this.#invoke(payload, 2, now + this.#rng.between(0, 200));
+    if (this.#faulty && this.#rng.chance(this.#faults.dupInvoke)) {
+      this.stats.dupInvokes++;
+      this.#invoke(payload, 2, now + this.#rng.between(0, 5_000));
+    }
+  }
+
+  #spawnAttempt(payload: { invocationId: string; epoch: number }, retriesLeft: number): void {
+    this.stats.attempts++;
+    const lambdaFailed = (actor: Actor, at: number) => {
+      if (actor.abandoned) return;
+      actor.abandoned = true;
+      if (retriesLeft > 0) {
+        // Lambda retries a failed async invoke about 1 and then 2 minutes later.
+        const base = retriesLeft === 2 ? 60_000 : 120_000;
+        this.#invoke(payload, retriesLeft - 1, at + base + this.#rng.between(-30_000, 30_000));
+      } else {
+        // The on-failure destination: a recovery message.
+        this.stats.recoveries++;
+        this.#recoverJob(payload.invocationId, at + this.#rng.between(100, 2_000));
+      }
+    };
+    const actor = this.#spawn(
+      'attempt',
+      `${this.name(payload.invocationId)}@${payload.epoch}`,
+      (_a, store) => runAttempt({ ...this.#deps, store }, payload),
+      (result) => {
+        if (!result.ok) {
+          // A live lease fails the invoke on purpose (Lambda retries it); anything else is a bug.
+          if ((result.error as Error | undefined)?.name === 'LeaseHeldError') {
+            this.stats.leaseHeld++;
+            this.#log(`${actor} failed: ${(result.error as Error).message}`);
+          } else this.#violation('attempt-threw', `${actor}: ${String(result.error)}`);
+          lambdaFailed(actor, this.clock.now());
+          return;
+        }
+        const outcome: AttemptOutcome = result.value;
+        this.stats.outcomes[outcome.kind] = (this.stats.outcomes[outcome.kind] ?? 0) + 1;
+        this.#log(`${actor} ended ${outcome.kind}${'reason' in outcome ? `: ${outcome.reason}` : ''}`);
+      },
+    );
+    // A crash is an error (retried a minute later) or a hang until the Lambda timeout.
+    actor.onCrash = () => lambdaFailed(actor, this.clock.now() + (this.#rng.chance(0.5) ? 0 : this.#workload.leaseMs));
+    actor.onPause = () => lambdaFailed(actor, this.clock.now() + this.#workload.leaseMs);
+  }
+
+  // ---- stream and wake ---------------------------------------------------------
+
+  #onChange(change: ItemChange): void {
+    const invocationId = invocationIdOf(change.pk);
+    const sk = change.sk;
+    if (sk.startsWith('J#')) {
+      if (change.eventName === 'MODIFY') this.#violation('journal-entry-overwritten', `${this.name(invocationId ?? change.pk)} ${sk}`);
+      const entry = change.newItem as unknown as JournalEntry | undefined;
+      if (invocationId && entry?.kind === 'run' && entry.name !== undefined) {
+        let names = this.#journaledRuns.get(invocationId);
+        if (!names) this.#journaledRuns.set(invocationId, (names = new Set()));
+        names.add(entry.name);
+      }
+      return; // the CDK filter drops journal entries
+    }
+    if (sk.startsWith('S#')) return; // state is not streamed to the wake
+    if ((sk.startsWith('C#') || sk.startsWith('P#')) && change.eventName === 'MODIFY') {
+      this.#violation('completion-overwritten', `${this.name(invocationId ?? change.pk)} ${sk}`);
+    }
+    if (sk === META && invocationId) {
+      const status = change.newItem?.status;
+      const old = change.oldItem?.status;
+      if (old === 'completed' || old === 'failed') this.#violation('finished-invocation-changed', `${this.name(invocationId)}: ${String(old)} → ${String(status)}`);
+      if (old === 'running' && (status === 'completed' || status === 'failed')) this.finishes.set(invocationId, (this.finishes.get(invocationId) ?? 0) + 1);
+      if (status === 'running') return; // filtered out: nothing wakes on an acquire
+    }
+    const now = this.clock.now();
+    const delayed = this.#faulty && this.#rng.chance(this.#faults.delayRecord);
+    this.#record(change, now + (delayed ? this.#rng.between(1_000, 30_000) : this.#rng.between(0, 300)), '');
+    if (this.#faulty && this.#rng.chance(this.#faults.dupRecord)) {
+      this.stats.dupRecords++;
+      this.#record(change, now + this.#rng.between(0, 60_000), ' (duplicate)');
+    }
+  }
+
+  #describeChange(change: ItemChange): string {
+    const id = invocationIdOf(change.pk);
+    const status = change.sk === META ? ` ${String(change.oldItem?.status ?? '∅')}→${String(change.newItem?.status)}@${String(change.newItem?.epoch)}` : '';
+    return `${change.eventName} ${id ? this.name(id) : change.pk} ${change.sk}${status}`;
+  }
+
+  #record(change: ItemChange, at: number, note: string): void {
+    this.#job('record', at, () => `${this.#describeChange(change)}${note}`, () => this.#spawnWake(change));
+  }
+
+  #spawnWake(change: ItemChange): void {
+    const actor = this.#spawn(
+      'wake',
+      this.#describeChange(change),
+      async (a, store) => {
+        const actions = await this.#decide(change, store);
+        await executeWake(actions, {
+          store,
+          now: this.clock.now(),
+          invoke: (action) => this.#effect(a, 'lambda.invoke', () => `invoke ${this.name(action.invocationId)}@${action.epoch}`, () => this.#asyncInvoke(action)),
+          schedule: (action) => this.#effect(a, 'sqs.timer', () => `timer ${this.name(action.invocationId)} ${action.timer.key}`, () => this.#timerMessage(action.invocationId, action.timer)),
+        });
+      },
+      (result) => {
+        if (!result.ok) {
+          this.#violation('wake-threw', `${actor}: ${String(result.error)}`);
+          this.#record(change, this.clock.now() + 5_000, ' (retry)');
+        }
+      },
+    );
+    // The event source mapping retries the batch.
+    actor.onCrash = () => this.#record(change, this.clock.now() + this.#rng.between(500, 5_000), ' (retry)');
+  }
+
+  // ---- SQS: timers and recovery -----------------------------------------------
+
+  #timerMessage(invocationId: string, timer: Timer): void {
+    const at = Math.max(timer.at, this.clock.now());
+    const fire = () => this.#spawnTimer(invocationId, timer);
+    this.#job('timer', at, () => `timer ${this.name(invocationId)} ${timer.key}`, fire);
+    if (this.#faulty && this.#rng.chance(this.#faults.dupMessage)) this.#job('timer', at + this.#rng.between(0, 10_000), () => `timer ${this.name(invocationId)} ${timer.key} (duplicate)`, fire);
+  }
+
+  #spawnTimer(invocationId: string, timer: Timer): void {
+    const actor = this.#spawn(
+      'timer',
+      `${this.name(invocationId)} ${timer.key}`,
+      (_a, store) => store.complete(invocationId, { key: timer.key, at: this.clock.now() }),
+      (result) => {
+        if (!result.ok) this.#violation('timer-threw', String(result.error));
+      },
+    );
+    // Visibility timeout, then SQS delivers it again.
+    actor.onCrash = () => this.#job('timer', this.clock.now() + 30_000, () => `timer ${this.name(invocationId)} ${timer.key} (redelivered)`, () => this.#spawnTimer(invocationId, timer));
+  }
+
+  #recoverJob(invocationId: string, at: number): void {
+    this.#job('recover', at, () => `recover ${this.name(invocationId)}`, () => this.#spawnRecover(invocationId));
+    if (this.#faulty && this.#rng.chance(this.#faults.dupMessage)) this.#job('recover', at + this.#rng.between(0, 10_000), () => `recover ${this.name(invocationId)} (duplicate)`, () => this.#spawnRecover(invocationId));
+  }
+
+  /** The timer Lambda's handling of a recovery message: the real `recover` of lambda/timer.ts. */
+  #spawnRecover(invocationId: string): void {
+    const actor = this.#spawn(
+      'recover',
+      this.name(invocationId),
+      (a, store) => recover({ store, clock: this.clock, dispatch: this.#dispatch(a) }, invocationId),
+      (result) => {
+        if (!result.ok) this.#violation('recover-threw', String(result.error));
+        else this.#log(`${actor} → ${result.value}`);
+      },
+    );
+    actor.onCrash = () => this.#recoverJob(invocationId, this.clock.now() + 30_000);
+  }
+
+  /** Lambda and SQS as the timer Lambda reaches them; each send is a scheduling point. */
+  #dispatch(actor: Actor): Dispatch {
+    return {
+      invoke: (_service, payload) => this.#effect(actor, 'lambda.invoke', () => `invoke ${this.name(payload.invocationId)}@${payload.epoch}`, () => this.#asyncInvoke(payload)),
+      schedule: (invocationId, timer) => this.#effect(actor, 'sqs.timer', () => `timer ${this.name(invocationId)} ${timer.key}`, () => this.#timerMessage(invocationId, timer)),
+      send: (message) =>
+        this.#effect(actor, 'sqs.send', () => `${message.type} ${this.name(message.invocationId)} at ${this.#time(message.at)}`, () =>
+          message.type === 'recover' ? this.#recoverJob(message.invocationId, message.at) : this.#timerMessage(message.invocationId, { key: message.key, at: message.at }),
+        ),
+    };
+  }
+
+  // ---- clients -------------------------------------------------------------------
+
+  #ingress(store: Store): IngressDeps {
+    return { store, signer: this.signer, clock: this.clock, catalog: this.#catalog };
+  }
+
+  #startJob(spec: InvocationSpec, at: number, repeat: boolean): void {
+    this.#job('start', at, () => `start ${spec.label}${repeat ? ' (repeated)' : ''}`, () => this.#spawnStart(spec, repeat));
+  }
+
+  #spawnStart(spec: InvocationSpec, repeat: boolean): void {
+    const actor = this.#spawn(
+      'start',
+      spec.label,
+      (_a, store) => startInvocation(this.#ingress(store), { service: spec.service, handler: spec.handler, key: spec.key, body: JSON.stringify(spec.input), idempotencyKey: spec.label }),
+      (result) => {
+        if (!result.ok) {
+          this.#violation('start-refused', `${spec.label}: ${String(result.error)}`);
+          return;
+        }
+        const id = result.value.invocationId;
+        const known = this.ids.get(spec.label);
+        if (known !== undefined && known !== id) this.#violation('start-not-idempotent', `${spec.label}: ${known} then ${id}`);
+        this.ids.set(spec.label, id);
+        this.#labels.set(id, spec.label);
+        // A client that timed out repeats its request with the same idempotency key.
+        if (!repeat && this.#faulty && this.#rng.chance(this.#faults.dupStart)) this.#startJob(spec, this.clock.now() + this.#rng.between(0, 5_000), true);
+      },
+    );
+    actor.onCrash = () => this.#startJob(spec, this.clock.now() + this.#rng.between(500, 5_000), true);
+  }
+
+  #spawnResolver(run: ResolverRun): void {
+    run.tries++;
+    const actor = this.#spawn(
+      'resolver',
+      `${run.owner}/${run.slot} ${run.spec.kind} '${run.spec.value}'`,
+      async (_a, store) => {
+        const deps = this.#ingress(store);
+        if (run.spec.kind === 'resolve') await resolveAwakeable(deps, run.awakeableId, JSON.stringify(run.spec.value));
+        else await rejectAwakeable(deps, run.awakeableId, run.spec.value);
+      },
+      (result) => {
+        if (result.ok) run.answer = { status: 200, code: 'accepted' };
+        else if (result.error instanceof IngressError) run.answer = { status: result.error.status, code: result.error.code, details: result.error.details };
+        else this.#violation('resolver-threw', `${actor}: ${String(result.error)}`);
+        this.#log(`${actor} answered ${run.answer?.status ?? '?'} ${run.answer?.code ?? ''}`);
+      },
+    );
+    // The HTTP client saw a 5xx (or nothing): it tries again.
+    actor.onCrash = () => this.#job('resolve', this.clock.now() + this.#rng.between(1_000, 5_000), () => `${run.spec.kind} ${run.owner}/${run.slot} again`, () => this.#spawnResolver(run));
+  }
+
+  // ---- reporting -----------------------------------------------------------------
+
+  #violation(kind: string, detail: string): void {
+    this.violations.push({ kind, detail });
+    this.#log(`VIOLATION ${kind}: ${detail}`);
+  }
+
+  #time(at = this.clock.now()): string {
+    return `+${((at - EPOCH) / 1000).toFixed(3)}s`;
+  }
+
+  #log(line: string): void {
+    this.#trace?.(`${this.#time()} ${line}`);
+  }
+
+  #describe(op: string, args: unknown[]): string {
+    const show = (v: unknown): string => {
+      if (typeof v === 'string') return v.startsWith('inv_') ? this.name(v) : v.length > 40 ? `${v.slice(0, 37)}…` : v;
+      if (v && typeof v === 'object') {
+        const o = v as Record<string, unknown>;
+        if (op === 'append') return `J#${String(o.index)} ${String(o.kind)}${o.name === undefined ? '' : ` '${show(o.name)}'`}`;
+        if (op === 'complete') return `${String(o.key)}=${o.failure ? 'rejected' : String(o.value)}`;
+        if (op === 'createInvocation') return `${this.name(String(o.id))} ${String(o.status)}`;
+        if ('epoch' in o || 'seenEpoch' in o) return `epoch ${String(o.epoch ?? o.seenEpoch)}${Array.isArray(o.awaiting) ? ` awaiting ${o.awaiting.join(',')}` : ''}`;
+        return Array.isArray(v) ? `[${v.map(show).join(',')}]` : '{…}';
+      }
+      return String(v);
+    };
+    return `${op}(${args.map(show).join(', ')})`;
+  }
+}
