@@ -62,9 +62,32 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   const quiet = values.quiet ?? false;
+  // Signals are handled from the start: a Ctrl-C while Java is still
+  // starting must stop what has started, not orphan DynamoDB Local.
+  let plane: LocalPlane | undefined;
+  let stopRequested = false;
+  let markStopped: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (markStopped = resolve));
+  const stop = () => {
+    void plane!.stop().then(markStopped, (error: unknown) => {
+      console.error('dormant: stop failed', error);
+      markStopped();
+    });
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopRequested) {
+      console.error(`dormant: ${signal} again, exiting at once`);
+      process.exit(130);
+    }
+    stopRequested = true;
+    console.log(`\ndormant: stopping${plane ? '' : ' once started'} (Ctrl-C again to force) …`);
+    if (plane) stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
   const started = performance.now();
   console.log(`dormant: starting the local plane for ${entry} …`);
-  let plane: LocalPlane;
   try {
     plane = await startLocalPlane({
       entry,
@@ -83,25 +106,9 @@ export async function main(argv: string[]): Promise<number> {
     else console.error(`dormant: ${(error as Error).message}`);
     return 1;
   }
-  console.log(banner(plane, Math.round(performance.now() - started)));
-
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        console.error(`dormant: ${signal} again, exiting at once`);
-        process.exit(130);
-      }
-      stopping = true;
-      console.log('\ndormant: stopping (Ctrl-C again to force) …');
-      void plane.stop().then(resolve, (error: unknown) => {
-        console.error('dormant: stop failed', error);
-        resolve();
-      });
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  if (stopRequested) stop();
+  else console.log(banner(plane, Math.round(performance.now() - started)));
+  await stopped;
   console.log('dormant: stopped');
   return 0;
 }
