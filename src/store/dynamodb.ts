@@ -125,7 +125,15 @@ export class StoreError extends Error {
   }
 }
 
-/** Default expiry of journal entries and completions: 365 days. */
+/**
+ * Default expiry of journal entries and completions: 365 days (see
+ * `journalTtlSeconds`).
+ *
+ * @example
+ * ```ts
+ * new DynamoDbStore({ client, tableName, journalTtlSeconds: 2 * DEFAULT_JOURNAL_TTL_SECONDS });
+ * ```
+ */
 export const DEFAULT_JOURNAL_TTL_SECONDS = 365 * 24 * 3600;
 
 /**

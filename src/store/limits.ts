@@ -21,7 +21,14 @@ export function payloadBytes(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }
 
-/** DynamoDB's item size limit: 400 KB, attribute names included. */
+/**
+ * DynamoDB's item size limit: 400 KB, attribute names included.
+ *
+ * @example
+ * ```ts
+ * itemBytes(item) <= MAX_ITEM_BYTES // what assertItemFits checks
+ * ```
+ */
 export const MAX_ITEM_BYTES = 400 * 1024;
 
 /**
