@@ -229,18 +229,24 @@ async function completeAwakeable(deps: IngressDeps, awakeableId: string, result:
   const { invocationId, index } = verified.target;
   const meta = await deps.store.getInvocation(invocationId);
   if (!meta) throw new IngressError(404, 'unknown_invocation', `awakeable ${awakeableId} belongs to invocation ${invocationId}, which does not exist (or has expired)`);
+  const key = completionKey(index);
   if (meta.status === 'completed' || meta.status === 'failed') {
+    // Finished since an earlier completion of this awakeable woke it: that
+    // completion is what this one lost to (409), not a 410.
+    const earlier = await deps.store.getCompletion(invocationId, key);
+    if (earlier) throw alreadyCompleted(awakeableId, earlier);
     throw new IngressError(410, 'invocation_finished', `invocation ${invocationId} has already ${meta.status}; nothing awaits this awakeable any more`, { invocationId, status: meta.status });
   }
-  const completion: Completion = { key: completionKey(index), at: deps.clock.now(), ...payload };
+  const completion: Completion = { key, at: deps.clock.now(), ...payload };
   const written = await deps.store.complete(invocationId, completion);
-  if (!written.won) {
-    const lost = written.existing;
-    throw new IngressError(409, 'already_completed', `awakeable ${awakeableId} was already ${lost.failure ? 'rejected' : 'resolved'}; the first completion stands`, {
-      existing: lost.failure ? { rejected: lost.failure.message } : { resolved: lost.value === '' || lost.value === undefined ? null : JSON.parse(lost.value) },
-      completedAt: new Date(lost.at).toISOString(),
-    });
-  }
+  if (!written.won) throw alreadyCompleted(awakeableId, written.existing);
+}
+
+function alreadyCompleted(awakeableId: string, lost: Completion): IngressError {
+  return new IngressError(409, 'already_completed', `awakeable ${awakeableId} was already ${lost.failure ? 'rejected' : 'resolved'}; the first completion stands`, {
+    existing: lost.failure ? { rejected: lost.failure.message } : { resolved: lost.value === '' || lost.value === undefined ? null : JSON.parse(lost.value) },
+    completedAt: new Date(lost.at).toISOString(),
+  });
 }
 
 /**

@@ -8,13 +8,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { greeter } from '../../examples/greeter.ts';
 import { review } from '../../examples/review.ts';
 import type { LocalPlane } from '../../src/local/plane.ts';
-import { E2E_SIGNING_KEY, call, send, startTestPlane, untilOutput, untilStatus } from './support.ts';
+import { E2E_SIGNING_KEY, call, eventually, expectDormant, send, startTestPlane, untilAwakeable, untilOutput, untilStatus } from './support.ts';
 
 const failing = service({
   name: 'failing',
   handlers: {
     refuse: async (_ctx: Context, reason: string) => {
       throw new TerminalError(`refused: ${reason}`, { code: 422 });
+    },
+  },
+});
+
+/** Waits on two awakeables in turn, so it is still unfinished after the first resolves. */
+const twoStep = service({
+  name: 'twoStep',
+  handlers: {
+    run: async (ctx: Context) => {
+      const first = ctx.awakeable<string>();
+      const second = ctx.awakeable<string>();
+      return [await first.promise, await second.promise];
     },
   },
 });
@@ -33,7 +45,7 @@ describe('awakeables over HTTP', () => {
   let plane: LocalPlane;
 
   beforeAll(async () => {
-    plane = await startTestPlane([greeter, review, failing, sleeper]);
+    plane = await startTestPlane([greeter, review, failing, sleeper, twoStep]);
   });
 
   afterAll(async () => {
@@ -56,7 +68,7 @@ describe('awakeables over HTTP', () => {
     expect(view).toMatchObject({ id: invocationId, service: 'review', handler: 'request', attempts: 1 });
     expect(view.awaiting).toHaveLength(1);
     expect(view.awaiting[0].awakeableId).toMatch(/^awk_[A-Za-z0-9_-]{71}$/);
-    expect(plane.inflight()).not.toContain(invocationId);
+    await expectDormant(plane, invocationId);
     const notReady = await call(plane, 'GET', `/restate/invocation/${invocationId}/output`);
     expect(notReady.status).toBe(470);
     expect(notReady.json).toMatchObject({ code: 'not_ready', status: 'suspended' });
@@ -93,25 +105,31 @@ describe('awakeables over HTTP', () => {
   });
 
   it('answers a second resolve with 409 and what it lost to, and two racing resolves with one 202 and one 409', async () => {
-    const first = await suspendedReview('double');
-    expect((await call(plane, 'POST', `/restate/awakeables/${first.awakeableId}/resolve`, '{"approved":true}')).status).toBe(202);
+    // twoStep still waits on its second awakeable after the first resolves, so
+    // late resolves of the first meet a running invocation: 409, not 410.
+    const id = await send(plane, '/twoStep/run', null);
+    const first = await untilAwakeable(plane, id);
+    expect((await call(plane, 'POST', `/restate/awakeables/${first}/resolve`, '"yes"')).status).toBe(202);
 
-    const again = await call(plane, 'POST', `/restate/awakeables/${first.awakeableId}/resolve`, '{"approved":false}');
-    const rejectAfter = await call(plane, 'POST', `/restate/awakeables/${first.awakeableId}/reject`, 'no');
+    const again = await call(plane, 'POST', `/restate/awakeables/${first}/resolve`, '"no"');
+    const rejectAfter = await call(plane, 'POST', `/restate/awakeables/${first}/reject`, 'no');
 
     expect(again.status).toBe(409);
-    expect(again.json).toMatchObject({ code: 'already_completed', existing: { resolved: { approved: true } } });
+    expect(again.json).toMatchObject({ code: 'already_completed', existing: { resolved: 'yes' }, completedAt: expect.any(String) });
     expect(rejectAfter.status).toBe(409);
-    expect((await untilOutput(plane, first.invocationId)).json).toEqual({ title: 'double', approved: true });
 
-    const racing = await suspendedReview('race');
+    const second = await eventually(async () => {
+      const found = await untilAwakeable(plane, id);
+      return found === first ? undefined : found;
+    }, 'the second awakeable');
     const answers = await Promise.all([
-      call(plane, 'POST', `/restate/awakeables/${racing.awakeableId}/resolve`, '{"approved":true,"comment":"a"}'),
-      call(plane, 'POST', `/restate/awakeables/${racing.awakeableId}/resolve`, '{"approved":true,"comment":"b"}'),
+      call(plane, 'POST', `/restate/awakeables/${second}/resolve`, '"a"'),
+      call(plane, 'POST', `/restate/awakeables/${second}/resolve`, '"b"'),
     ]);
     expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
-    const winner = answers.find((a) => a.status === 202) === answers[0] ? 'a' : 'b';
-    expect((await untilOutput(plane, racing.invocationId)).json).toEqual({ title: 'race', approved: true, comment: winner });
+    const winner = answers[0]!.status === 202 ? 'a' : 'b';
+    expect(answers.find((a) => a.status === 409)!.json.existing).toEqual({ resolved: winner });
+    expect((await untilOutput(plane, id)).json).toEqual(['yes', winner]);
   });
 
   it('refuses bad awakeable ids and bad bodies precisely, and leaves the invocation as it was', async () => {
@@ -159,16 +177,21 @@ describe('awakeables over HTTP', () => {
     expect((await untilOutput(plane, invocationId)).json).toEqual({ title: 'refusals', approved: true });
   });
 
-  it('answers 410 to a resolve once the invocation has finished', async () => {
+  it('after the invocation finished: 409 for the awakeable that completed, 410 for one never completed', async () => {
     const { invocationId, awakeableId } = await suspendedReview('finished');
     await call(plane, 'POST', `/restate/awakeables/${awakeableId}/reject`, 'no', { 'content-type': 'text/plain' });
     await untilOutput(plane, invocationId);
 
+    // The awakeable that was rejected: a late resolve lost to that reject (409).
     const late = await call(plane, 'POST', `/restate/awakeables/${awakeableId}/resolve`, '{"approved":true}');
+    expect(late.status).toBe(409);
+    expect(late.json).toMatchObject({ code: 'already_completed', existing: { rejected: 'no' } });
 
-    // Whether the invocation has finished is checked before the completion write.
-    expect(late.status).toBe(410);
-    expect(late.json).toMatchObject({ code: 'invocation_finished', status: 'completed' });
+    // Another awakeable of the finished invocation, never completed: 410.
+    const other = new IdSigner(E2E_SIGNING_KEY).awakeableId(invocationId, 7);
+    const gone = await call(plane, 'POST', `/restate/awakeables/${other}/resolve`, '{"approved":true}');
+    expect(gone.status).toBe(410);
+    expect(gone.json).toMatchObject({ code: 'invocation_finished', status: 'completed' });
   });
 });
 
@@ -224,7 +247,7 @@ describe('starting invocations over HTTP', () => {
 
     const view = await untilStatus(plane, id, 'suspended');
     expect(view.awaiting[0].timerAt).toEqual(expect.any(String));
-    expect(plane.inflight()).not.toContain(id);
+    await expectDormant(plane, id, 100);
 
     const output = await untilOutput(plane, id);
     expect(output.json).toBe('rested');

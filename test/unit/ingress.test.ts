@@ -77,6 +77,8 @@ describe('ingress core', () => {
       expect((await rt.status(id)).status).toBe('completed');
       const other = rt.signer.awakeableId(id, 5);
       await expect(rt.resolve(other, '"late"')).rejects.toMatchObject({ status: 410, code: 'invocation_finished' });
+      // The awakeable that woke it: a second resolve lost to that one (409), even after the finish.
+      await expect(rt.resolve(awk, '"again"')).rejects.toMatchObject({ status: 409, details: { existing: { resolved: 'done' } } });
     });
   });
 
