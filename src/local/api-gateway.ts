@@ -92,20 +92,20 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
     });
   });
   const { port } = server.address() as AddressInfo;
+  let stopped: Promise<void> | undefined;
   return {
     url: `http://localhost:${port}`,
     port,
     setHandler: (next) => {
       handler = next;
     },
-    async stop() {
-      server.closeIdleConnections();
-      await new Promise<void>((resolve) => {
+    stop: () =>
+      (stopped ??= new Promise<void>((resolve) => {
+        server.closeIdleConnections();
         server.close(() => resolve());
         // Connections still busy after a moment are cut.
         setTimeout(() => server.closeAllConnections(), 2_000).unref();
-      });
-    },
+      })),
   };
 }
 

@@ -256,7 +256,9 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
     stops.push(async () => {
       await Promise.all(sqsPollers.map((p) => p.stop()));
     });
-    // Stop order (reversed): pollers, then Lambda (running attempts finish), then the emulators.
+    // Stop order (the list reversed): the API stops taking requests, the
+    // pollers stop, running attempts finish, then the emulators go.
+    stops.push(() => api.stop());
 
     if (!created) {
       const unfinished = await sweep(dynamodb, tableName, async (invocationId) => {

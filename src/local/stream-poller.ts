@@ -101,8 +101,6 @@ export interface StreamPollerOptions {
 export interface StreamPoller {
   /** Records delivered to the handler so far (after filtering). */
   delivered(): number;
-  /** Whether every shard has been read up to its newest record at least once since `since` (epoch ms). */
-  caughtUp(since: number): boolean;
   /** Stops polling; resolves once the current batch is done. */
   stop(): Promise<void>;
 }
@@ -114,8 +112,6 @@ interface ShardState {
   checkpoint: string | undefined;
   /** Closed and read to its end. */
   drained: boolean;
-  /** Last time a GetRecords on it came back empty (it was caught up). */
-  idleSince: number;
 }
 
 const DESCRIBE_EVERY_MS = 5_000;
@@ -186,7 +182,6 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         iterator: undefined,
         checkpoint: saved?.[shard.ShardId!],
         drained: false,
-        idleSince: 0,
       });
     }
     describedAt = Date.now();
@@ -220,8 +215,6 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     if (records.length > 0) {
       await deliver(shard, records);
       await saveCheckpoints();
-    } else {
-      shard.idleSince = Date.now();
     }
     shard.iterator = page.NextShardIterator;
     if (!shard.iterator) shard.drained = true;
@@ -349,7 +342,6 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
 
   return {
     delivered: () => delivered,
-    caughtUp: (since) => shards.size > 0 && [...shards.values()].every((s) => s.drained || s.idleSince >= since || !ready(s)),
     async stop() {
       abort.abort();
       await loop;

@@ -127,7 +127,7 @@ describe('awakeables over HTTP', () => {
       call(plane, 'POST', `/restate/awakeables/${second}/resolve`, '"b"'),
     ]);
     expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
-    const winner = answers[0]!.status === 202 ? 'a' : 'b';
+    const winner = answers[0].status === 202 ? 'a' : 'b';
     expect(answers.find((a) => a.status === 409)!.json.existing).toEqual({ resolved: winner });
     expect((await untilOutput(plane, id)).json).toEqual(['yes', winner]);
   });

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signoff } from '../../examples/signoff.ts';
 import type { LocalPlane } from '../../src/local/plane.ts';
-import { call, eventually, send, startTestPlane, untilAwakeable, untilOutput } from './support.ts';
+import { call, eventually, expectDormant, send, startTestPlane, untilAwakeable, untilOutput } from './support.ts';
 
 describe('a virtual object over HTTP', () => {
   let plane: LocalPlane;
@@ -35,7 +35,9 @@ describe('a virtual object over HTTP', () => {
     }, 'grace to queue');
     expect(graceQueued).toMatchObject({ status: 'suspended', attempts: 0, awaiting: [{ key: 'C#lock', lockHeldBy: ada, queuePosition: 1 }] });
     await untilAwakeable(plane, linus);
-    expect(plane.inflight()).toEqual([]);
+    await expectDormant(plane, ada);
+    await expectDormant(plane, grace, 0);
+    await expectDormant(plane, linus, 0);
     expect((await call(plane, 'POST', '/signoff/doc-1/signatures')).json).toEqual([]);
 
     // Act: ada signs; grace gets the key

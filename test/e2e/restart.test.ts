@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { review } from '../../examples/review.ts';
 import { startLocalPlane, type LocalPlane } from '../../src/local/plane.ts';
-import { call, send, untilAwakeable, untilOutput } from './support.ts';
+import { call, expectDormant, send, untilAwakeable, untilOutput } from './support.ts';
 
 describe('restarting the local plane', () => {
   let dataDir: string | undefined;
@@ -27,7 +27,7 @@ describe('restarting the local plane', () => {
     plane = await startLocalPlane({ services: [review], port: 0, dataDir });
     const invocationId = await send(plane, '/review/request', { title: 'across a restart' });
     const awakeableId = await untilAwakeable(plane, invocationId);
-    expect(plane.inflight()).toEqual([]);
+    await expectDormant(plane, invocationId, 0);
 
     // Act: stop everything, start again on the same data, resolve
     await plane.stop();

@@ -164,3 +164,24 @@ export function untilAwakeable(plane: LocalPlane, invocationId: string, timeoutM
     timeoutMs,
   );
 }
+
+/**
+ * Asserts the "zero compute while waiting" rule for a suspended invocation:
+ * its handler execution ends (it returned its suspension marker), and none
+ * starts again during `quietMs`, while the invocation stays suspended.
+ *
+ * @example
+ * ```ts
+ * await expectDormant(plane, id);
+ * ```
+ */
+export async function expectDormant(plane: LocalPlane, invocationId: string, quietMs = 300): Promise<void> {
+  await eventually(async () => (plane.inflight().includes(invocationId) ? undefined : true), `the handler of ${invocationId} to return`, 5_000);
+  const until = Date.now() + quietMs;
+  while (Date.now() < until) {
+    if (plane.inflight().includes(invocationId)) throw new Error(`a handler execution started for ${invocationId} while it was suspended`);
+    await sleep(20);
+  }
+  const view = (await call(plane, 'GET', `/restate/invocation/${invocationId}`)).json;
+  if (view?.status !== 'suspended') throw new Error(`${invocationId} is ${view?.status}, not suspended`);
+}

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reviewFlow } from '../../examples/review-flow.ts';
 import type { LocalPlane } from '../../src/local/plane.ts';
-import { call, eventually, send, startTestPlane, untilOutput, untilStatus } from './support.ts';
+import { call, eventually, expectDormant, send, startTestPlane, untilOutput, untilStatus } from './support.ts';
 
 describe('the review workflow over HTTP', () => {
   let plane: LocalPlane;
@@ -23,7 +23,7 @@ describe('the review workflow over HTTP', () => {
     // Prepare
     const runId = await send(plane, '/reviewFlow/doc-7/run', { title: 'Q3 report' });
     await untilStatus(plane, runId, 'suspended');
-    expect(plane.inflight()).not.toContain(runId);
+    await expectDormant(plane, runId);
     const waiting = await call(plane, 'POST', '/reviewFlow/doc-7/status');
     expect(waiting.json).toBe('waiting for review');
     const again = await call(plane, 'POST', '/reviewFlow/doc-7/run/send', '{"title":"Q3 report"}');
