@@ -338,7 +338,7 @@ describe('replay engine', () => {
   });
 
   describe('determinism', () => {
-    it('a changed call on replay stops with a NonDeterminismError naming both, journal untouched', async () => {
+    it('rule 5: a changed call on replay stops with a NonDeterminismError naming both, journal untouched', async () => {
       let name = 'charge';
       const rt = new MemoryRuntime([
         service({

@@ -40,7 +40,7 @@ async function suspendedReview() {
 
 describe('ingress core', () => {
   describe('resolveAwakeable', () => {
-    it('accepts the first resolve and answers a second with 409 and what it lost to (rule 2)', async () => {
+    it('rule 2: accepts the first resolve and answers a second with 409 and what it lost to', async () => {
       const { rt, id, awk } = await suspendedReview();
       await rt.resolve(awk, '"first"');
       await expect(rt.resolve(awk, '"second"')).rejects.toMatchObject({ status: 409, code: 'already_completed', details: { existing: { resolved: 'first' } } });
@@ -83,7 +83,7 @@ describe('ingress core', () => {
   });
 
   describe('startInvocation', () => {
-    it('refuses unknown services and handlers, missing and unexpected keys, bad JSON: nothing written', async () => {
+    it('rule 7: refuses unknown services and handlers, missing and unexpected keys, bad JSON: nothing written', async () => {
       const rt = new MemoryRuntime(defs);
       await expect(rt.start('nope', 'x')).rejects.toMatchObject({ status: 404, code: 'unknown_service', message: expect.stringContaining('flow, ledger, review') });
       await expect(rt.start('review', 'nope')).rejects.toMatchObject({ status: 404, code: 'unknown_handler' });

@@ -3,7 +3,7 @@ import { service, type Context } from 'dormant';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 
 describe('time: long handlers, linger, durable step backoff', () => {
-  it('a handler that outlives one Lambda deadline continues in fresh attempts, each step journaled once', async () => {
+  it('rule 6: a handler that outlives one Lambda deadline continues in fresh attempts, each step journaled once', async () => {
     const bodies: number[] = [];
     let remaining = 0;
     const rt = new MemoryRuntime(
@@ -82,7 +82,7 @@ describe('time: long handlers, linger, durable step backoff', () => {
     expect(rt.clock.now() - start).toBe(500);
   });
 
-  it('a long ctx.run backoff suspends on a durable timer (no attempt in flight) and resumes the count', async () => {
+  it('rule 6: a long ctx.run backoff suspends on a durable timer (no attempt in flight) and resumes the count', async () => {
     let calls = 0;
     const rt = new MemoryRuntime([
       service({
