@@ -1,0 +1,175 @@
+/**
+ * Time to resume an invocation whose journal holds n entries.
+ *
+ * The journal is built by running `steps.thenAwait(n)`: n `ctx.run` steps,
+ * then an awakeable it awaits, so the attempt suspends with n + 1 entries.
+ * The awakeable is resolved, and the attempt that resumes it is timed:
+ * acquire, load (one Query, paged), replay of the n recorded steps, finish.
+ * Building and resolving are not timed. On DynamoDB the journal is built in
+ * memory and copied in (see `buildAndCopy`).
+ */
+import { BatchWriteItemCommand, type BatchWriteItemCommandOutput, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { IdSigner, MemoryStore, catalogOf, registry, resolveAwakeable, runAttempt, startInvocation, systemClock, type AttemptDeps, type IngressDeps, type Store } from '../src/index.ts';
+import { DEFAULT_JOURNAL_TTL_SECONDS } from '../src/store/dynamodb.ts';
+import { invocationPk, META } from '../src/store/keys.ts';
+import { CapacityLedger } from './dynamodb.ts';
+import { median, since } from './report.ts';
+import { BENCH_SERVICES } from './workflows.ts';
+
+const SIGNER = new IdSigner('bench-signing-key-0123456789abcdef');
+
+/**
+ * One journal size's timings, milliseconds (medians over the repetitions).
+ *
+ * @example
+ * ```ts
+ * { entries: 1001, resumeMs: 12.3, loadMs: 4.1, buildMs: 250 }
+ * ```
+ */
+export interface ReplayTiming {
+  steps: number;
+  /** Journal entries the resumed attempt loads (steps + the awakeable). */
+  entries: number;
+  /** The resuming attempt, start to finish (wall). */
+  resumeMs: number;
+  /** The same, CPU time of this process (user + system): on a busy machine, what the engine itself spent. */
+  resumeCpuMs: number;
+  /** Of which: the store's `load` (the Query and its pages). */
+  loadMs: number;
+  /** Building the journal (the first attempt), for scale. */
+  buildMs: number;
+  reps: number;
+  /** On DynamoDB: the Query pages of the load, and the read units they consumed. */
+  loadRequests?: number | undefined;
+  loadReadUnits?: number | undefined;
+}
+
+/**
+ * Builds a journal of `steps` entries, resolves its awakeable and times the
+ * resuming attempt, `reps` times; returns the medians.
+ *
+ * @example
+ * ```ts
+ * const t = await measureReplay(new MemoryStore(), 1000, 5);
+ * ```
+ */
+export async function measureReplay(store: Store, steps: number, reps: number, dynamo?: { copyInto: CopyTarget; ledger: CapacityLedger }, warmup = 1): Promise<ReplayTiming> {
+  const services = registry(BENCH_SERVICES);
+  let loadMs = 0;
+  const timed: Store = new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (property !== 'load' || typeof value !== 'function') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      return async (...args: unknown[]) => {
+        const t0 = performance.now();
+        try {
+          return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        } finally {
+          loadMs += since(t0);
+        }
+      };
+    },
+  });
+  const deps: AttemptDeps = { store: timed, signer: SIGNER, clock: systemClock, services };
+  const ingress: IngressDeps = { store, signer: SIGNER, clock: systemClock, catalog: catalogOf(services) };
+
+  let loadRequests: number | undefined;
+  let loadReadUnits: number | undefined;
+  const resume: number[] = [];
+  const resumeCpu: number[] = [];
+  const load: number[] = [];
+  const build: number[] = [];
+  for (let rep = -warmup; rep < reps; rep++) {
+    const b0 = performance.now();
+    const invocationId = dynamo ? await buildAndCopy(dynamo.copyInto, steps) : await buildJournal(deps, ingress, steps);
+    build.push(since(b0));
+    const meta = await store.getInvocation(invocationId);
+    const awakeableId = Object.values(meta?.awakeables ?? {})[0];
+    if (!meta || !awakeableId) throw new Error(`replay: invocation ${invocationId} is not suspended on an awakeable`);
+    await resolveAwakeable(ingress, awakeableId, '"resumed"');
+
+    loadMs = 0;
+    dynamo?.ledger.take();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const outcome = await runAttempt(deps, { invocationId, epoch: meta.epoch });
+    const wall = since(t0);
+    const cpu = process.cpuUsage(cpu0);
+    if (outcome.kind !== 'completed') throw new Error(`replay: the resuming attempt ended ${outcome.kind}, expected completed`);
+    if (rep < 0) continue;
+    resume.push(wall);
+    resumeCpu.push((cpu.user + cpu.system) / 1000);
+    load.push(loadMs);
+    if (dynamo) {
+      const loads = dynamo.ledger.take().filter((c) => c.operation === 'load');
+      loadRequests = loads.length;
+      loadReadUnits = CapacityLedger.total(loads).read;
+    }
+  }
+  return { steps, entries: steps + 1, resumeMs: median(resume), resumeCpuMs: median(resumeCpu), loadMs: median(load), buildMs: median(build), reps, loadRequests, loadReadUnits };
+}
+
+/** Runs `steps.thenAwait(steps)` until it suspends; returns its id. */
+async function buildJournal(deps: AttemptDeps, ingress: IngressDeps, steps: number): Promise<string> {
+  const { invocationId } = await startInvocation(ingress, { service: 'steps', handler: 'thenAwait', body: String(steps) });
+  const first = await runAttempt(deps, { invocationId, epoch: 0 });
+  if (first.kind !== 'suspended') throw new Error(`replay: building the journal ended ${first.kind}, expected suspended`);
+  return invocationId;
+}
+
+/**
+ * A DynamoDB table to copy a journal built in memory into.
+ *
+ * @example
+ * ```ts
+ * { client, tableName: 'replay-1a2b3c4d' }
+ * ```
+ */
+export interface CopyTarget {
+  client: DynamoDBClient;
+  tableName: string;
+}
+
+const BATCH_WRITE_LIMIT = 25;
+const COPY_CONCURRENCY = 4;
+
+/**
+ * Builds the journal by running the handler on the in-memory store (which
+ * writes the same items as the DynamoDB store), then copies the partition
+ * item for item into DynamoDB with BatchWriteItem, adding the expiry the
+ * DynamoDB store puts on journal entries and completions. The store's own
+ * appends are one request each, in order; on DynamoDB Local that is minutes
+ * for 10,000 entries, and what is timed is only the resuming attempt.
+ */
+async function buildAndCopy(target: CopyTarget, steps: number): Promise<string> {
+  const memory = new MemoryStore();
+  const services = registry(BENCH_SERVICES);
+  const invocationId = await buildJournal(
+    { store: memory, signer: SIGNER, clock: systemClock, services },
+    { store: memory, signer: SIGNER, clock: systemClock, catalog: catalogOf(services) },
+    steps,
+  );
+  const ttl = Math.floor(Date.now() / 1000) + DEFAULT_JOURNAL_TTL_SECONDS;
+  const items = memory
+    .items()
+    .filter((item) => item.pk === invocationPk(invocationId))
+    .map((item) => (item.sk === META ? item : { ...item, ttl }));
+  const batches: WriteRequest[][] = [];
+  for (let i = 0; i < items.length; i += BATCH_WRITE_LIMIT) {
+    batches.push(items.slice(i, i + BATCH_WRITE_LIMIT).map((item) => ({ PutRequest: { Item: marshall(item, { removeUndefinedValues: true }) } })));
+  }
+  await Promise.all(
+    Array.from({ length: COPY_CONCURRENCY }, async () => {
+      for (let batch = batches.shift(); batch; batch = batches.shift()) {
+        let pending: WriteRequest[] | undefined = batch;
+        for (let round = 0; pending && pending.length > 0; round++) {
+          if (round > 10) throw new Error('replay: DynamoDB Local kept items of a batch write unprocessed');
+          const out: BatchWriteItemCommandOutput = await target.client.send(new BatchWriteItemCommand({ RequestItems: { [target.tableName]: pending } }));
+          pending = out.UnprocessedItems?.[target.tableName];
+        }
+      }
+    }),
+  );
+  return invocationId;
+}
