@@ -15,7 +15,7 @@
  * Journal immutability and re-run steps are checked while the run goes (see
  * `World`).
  */
-import { completionKey, promiseKey, stateScope } from '../../src/store/keys.ts';
+import { META, completionKey, promiseKey, stateScope } from '../../src/store/keys.ts';
 import type { Violation, World } from './world.ts';
 import type { InvocationSpec, ResolverSpec, Settled } from './workload.ts';
 
@@ -131,14 +131,18 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
         break;
       }
       case 'relay':
+      case 'sendAdd':
         facts.racy.set(spec.label, false);
         expectOneOf(spec, ['sent'], 'fixed');
         break;
       case 'flowRun':
       case 'flowApprove':
+      case 'callApprove':
+      case 'attachRun':
       case 'add':
       case 'addHeld':
       case 'addSlow':
+      case 'callAdd':
       case 'read':
         break; // judged by group below
     }
@@ -148,7 +152,7 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
   for (const [group, specs] of groups) {
     const run = specs.find((s) => s.template === 'flowRun');
     if (!run) continue;
-    const approvers = specs.filter((s) => s.template === 'flowApprove');
+    const approvers = specs.filter((s) => s.template === 'flowApprove' || s.template === 'callApprove');
     const racy = !uniform(approvers.map((s) => s.input as ResolverSpec));
     for (const s of specs) facts.racy.set(s.label, racy);
     const runId = world.ids.get(run.label);
@@ -159,6 +163,7 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
       continue;
     }
     expectOneOf(run, [okOrRejected(winner)], `the promise was ${show(winner)}`);
+    for (const attach of specs.filter((s) => s.template === 'attachRun')) expectOneOf(attach, [okOrRejected(winner)], 'an attached caller gets the run’s result');
     const won = approvers.filter((s) => plainOutput(s.label) === 'won');
     for (const s of approvers) expectOneOf(s, ['won', 'lost:409'], 'first writer wins');
     if (won.length > 1) fail('promise-double-win', `${group}: ${won.map((s) => s.label).join(', ')} were all told they won`);
@@ -170,33 +175,59 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
   }
 
   // Object keys: exclusive calls linearizable, state = their sum, shared reads see a prefix.
+  // Increments are distinct powers of two, so a value is the set of calls it includes;
+  // one-way sends add bits whose outputs nobody sees.
   for (const [group, specs] of groups) {
     if (!group.startsWith('counter/')) continue;
-    const key = specs[0]!.key!;
-    for (const s of specs) facts.racy.set(s.label, true);
-    const adds = specs.filter((s) => s.template !== 'read');
-    const results = adds.map((s) => ({ s, n: (s.input as { n: number }).n, out: plainOutput(s.label) }));
+    const key = group.slice('counter/'.length);
+    for (const s of specs) facts.racy.set(s.label, s.template !== 'sendAdd');
+    const bit = (s: InvocationSpec) => (s.input as { n: number }).n;
+    const visible = specs.filter((s) => s.template === 'add' || s.template === 'addHeld' || s.template === 'addSlow' || s.template === 'callAdd');
+    const hidden = specs.filter((s) => s.template === 'sendAdd').reduce((m, s) => m | bit(s), 0);
+    const all = [...visible, ...specs.filter((s) => s.template === 'sendAdd')].reduce((m, s) => m | bit(s), 0);
+    const results = visible.map((s) => ({ s, n: bit(s), out: plainOutput(s.label) }));
+    const state = (await store.readState(stateScope('counter', key))).get('n');
+    facts.states.set(group, state);
+    if (state !== (all === 0 ? undefined : JSON.stringify(all))) fail('state-mismatch', `${group}: n is ${state}, the calls added up to ${all}`);
     if (results.some((r) => typeof r.out !== 'number')) {
       for (const r of results) if (typeof r.out !== 'number' && !facts.outputs.get(r.s.label)?.startsWith('(')) fail('wrong-output', `${r.s.label} returned ${facts.outputs.get(r.s.label)}`);
       continue;
     }
     results.sort((x, y) => (x.out as number) - (y.out as number));
-    let sum = 0;
-    const prefixes = [0];
+    let before = 0;
     for (const r of results) {
-      sum += r.n;
-      prefixes.push(sum);
-      if (r.out !== sum) {
-        fail('not-linearizable', `${group}: ${results.map((x) => `${x.s.label}(+${x.n})=${String(x.out)}`).join(', ')}`);
+      const out = r.out as number;
+      // Includes itself and everything before it; anything else new is a hidden send.
+      if ((out & r.n) === 0 || (out & before) !== before || ((out ^ before) & ~r.n & ~hidden) !== 0) {
+        fail('not-linearizable', `${group}: ${results.map((x) => `${x.s.label}(+${x.n})=${String(x.out)}`).join(', ')}${hidden ? ` (sends: ${hidden})` : ''}`);
         break;
       }
+      before = out;
     }
-    const state = (await store.readState(stateScope('counter', key))).get('n');
-    facts.states.set(group, state);
-    if (state !== (adds.length === 0 ? undefined : JSON.stringify(sum))) fail('state-mismatch', `${group}: n is ${state}, the calls added up to ${sum}`);
     for (const r of specs.filter((s) => s.template === 'read')) {
-      const out = plainOutput(r.label);
-      if (typeof out !== 'number' || !prefixes.includes(out)) fail('read-not-linearizable', `${r.label} read ${String(out)}, not one of ${prefixes.join(', ')}`);
+      const v = plainOutput(r.label);
+      // A read sees a state between two calls: with a call's bit come all it saw.
+      const ok = typeof v === 'number' && (v & ~all) === 0 && results.every((x) => (v & x.n) === 0 || (v & (x.out as number)) === x.out);
+      if (!ok) fail('read-not-linearizable', `${r.label} read ${String(v)}; calls: ${results.map((x) => `+${x.n}=${String(x.out)}`).join(', ')}`);
+    }
+  }
+
+  // Invocations nobody here named (callees of calls and sends): each ended once too.
+  const named = new Set(world.ids.values());
+  for (const item of store.items()) {
+    if (item.sk !== META || typeof item.pk !== 'string') continue;
+    const id = item.pk.slice(2);
+    if (named.has(id)) continue;
+    const meta = await store.getInvocation(id);
+    const who = `${String(item.service)}.${String(item.handler)} ${world.name(id)} (started by a handler)`;
+    if (!meta) continue;
+    if (meta.status === 'suspended') {
+      const present = await store.existingCompletions(id, meta.awaiting ?? []);
+      fail(present.length > 0 ? 'lost-wakeup' : 'stuck-suspended', `${who} is suspended awaiting ${meta.awaiting?.join(',')}${present.length > 0 ? ` and ${present.join(',')} is there` : ''}`);
+    } else if (meta.status === 'running' || meta.status === 'pending') {
+      fail(`stuck-${meta.status}`, `${who} is ${meta.status} at epoch ${meta.epoch}`);
+    } else if ((world.finishes.get(id) ?? 0) !== 1) {
+      fail('outcome-count', `${who} reached ${world.finishes.get(id) ?? 0} outcomes`);
     }
   }
 

@@ -54,7 +54,7 @@ if (values.seed !== undefined) {
   const seed = integer(values.seed, '--seed');
   const result = await runSeed(seed, { ...options, trace: (line) => console.log(line) });
   console.log('');
-  console.log(`seed ${seed}: ${result.invocations} invocations, ${result.stats.events} events, ${result.stats.attempts} attempts, ${result.stats.crashes} crashes, ${result.stats.zombies} zombies, ${result.stats.dupRecords} duplicate records (${result.ms.toFixed(0)} ms)`);
+  console.log(`seed ${seed}: ${result.invocations} invocations, ${result.stats.events} events, ${result.stats.attempts} attempts, ${result.stats.crashes} crashes, ${result.stats.zombies} zombies, ${result.stats.timeouts} timeouts, ${result.stats.dupRecords} duplicate records (${result.ms.toFixed(0)} ms)`);
   for (const v of result.violations) console.log(`VIOLATION ${v.kind}: ${v.detail}`);
   for (const e of unhandled) console.log(`VIOLATION unhandled-rejection: ${String(e)}`);
   const bad = result.violations.length > 0 || unhandled.length > 0;
@@ -65,7 +65,7 @@ if (values.seed !== undefined) {
 const count = integer(values.seeds!, '--seeds');
 const from = integer(values.from, '--from');
 const started = performance.now();
-const totals = { invocations: 0, events: 0, attempts: 0, crashes: 0, zombies: 0, dupRecords: 0, dupInvokes: 0, recoveries: 0, leaseHeld: 0, steps: 0 };
+const totals = { invocations: 0, events: 0, attempts: 0, crashes: 0, zombies: 0, dupRecords: 0, dupInvokes: 0, recoveries: 0, timeouts: 0, leaseHeld: 0, steps: 0 };
 const byKind = new Map<string, number>();
 const failing: SeedResult[] = [];
 const every = Math.max(1, Math.min(100, Math.ceil(count / 10)));
@@ -76,7 +76,7 @@ for (let i = 0; i < count; i++) {
   const result = await runSeed(seed, options);
   for (const e of unhandled.slice(before)) result.violations.push({ kind: 'unhandled-rejection', detail: String(e) });
   totals.invocations += result.invocations;
-  for (const k of ['events', 'attempts', 'crashes', 'zombies', 'dupRecords', 'dupInvokes', 'recoveries', 'leaseHeld', 'steps'] as const) totals[k] += result.stats[k];
+  for (const k of ['events', 'attempts', 'crashes', 'zombies', 'dupRecords', 'dupInvokes', 'recoveries', 'timeouts', 'leaseHeld', 'steps'] as const) totals[k] += result.stats[k];
   if (result.violations.length > 0) {
     failing.push(result);
     for (const v of result.violations) byKind.set(v.kind, (byKind.get(v.kind) ?? 0) + 1);
@@ -98,7 +98,7 @@ console.log('');
 const ran = failing.length > 0 && values['stop-at-first'] ? failing[0]!.seed - from + 1 : count;
 console.log(`seeds ${from}..${from + ran - 1}: ${ran} seeds in ${secs.toFixed(1)} s (${(ran / secs).toFixed(1)} seeds/s)`);
 console.log(`  invocations ${totals.invocations}, attempts ${totals.attempts}, scheduling events ${totals.events}, step bodies ${totals.steps}`);
-console.log(`  faults: crashes ${totals.crashes}, zombies ${totals.zombies}, duplicate stream records ${totals.dupRecords}, duplicate invokes ${totals.dupInvokes}, on-failure recoveries ${totals.recoveries}, invokes failed on a live lease ${totals.leaseHeld}`);
+console.log(`  faults: crashes ${totals.crashes}, zombies ${totals.zombies}, duplicate stream records ${totals.dupRecords}, duplicate invokes ${totals.dupInvokes}, on-failure recoveries ${totals.recoveries}, Lambda timeouts ${totals.timeouts}, invokes failed on a live lease ${totals.leaseHeld}`);
 if (byKind.size === 0) {
   console.log('  violations: 0');
 } else {

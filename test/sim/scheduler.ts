@@ -45,10 +45,14 @@ export class Actor {
   abandoned = false;
   /** Paused once already (one zombie episode per actor is enough). */
   wasPaused = false;
+  /** Attempts: when Lambda kills it (the function timeout), epoch ms. */
+  deadline: number | undefined;
   /** What the world does when the scheduler crashes it. */
   onCrash: (() => void) | undefined;
   /** What the world does when the scheduler pauses it past its lease. */
   onPause: (() => void) | undefined;
+  /** What the world does when Lambda kills it at its deadline. */
+  onTimeout: (() => void) | undefined;
 
   constructor(
     readonly id: number,

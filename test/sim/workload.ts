@@ -49,7 +49,22 @@ export interface ResolverSpec {
 }
 
 /** The handler templates. */
-export type Template = 'approval' | 'flaky' | 'sleeper' | 'combo' | 'flowRun' | 'flowApprove' | 'add' | 'addHeld' | 'addSlow' | 'read' | 'relay';
+export type Template =
+  | 'approval'
+  | 'flaky'
+  | 'sleeper'
+  | 'combo'
+  | 'flowRun'
+  | 'flowApprove'
+  | 'attachRun'
+  | 'callApprove'
+  | 'add'
+  | 'addHeld'
+  | 'addSlow'
+  | 'callAdd'
+  | 'sendAdd'
+  | 'read'
+  | 'relay';
 
 /** One invocation of a workload. */
 export interface InvocationSpec {
@@ -74,6 +89,8 @@ export interface Workload {
   leaseMs: number;
   /** Restate's always-replay test mode. */
   alwaysReplay: boolean;
+  /** How long an attempt polls for a completion before suspending. */
+  lingerMs: number;
 }
 
 /** Completion as the checks see it: a value (a string) or a rejection reason. */
@@ -114,7 +131,7 @@ export function definitions(hooks: SimHooks): Definition[] {
           return `rejected:${message(e)}`;
         }
       },
-      flaky: async (ctx: Context, input: { tag: string; k: number; failOnce: boolean }) => {
+      flaky: async (ctx: Context, input: { tag: string; k: number; failOnce: boolean; backoffMs: number }) => {
         const x = await step(
           hooks,
           ctx,
@@ -123,7 +140,8 @@ export function definitions(hooks: SimHooks): Definition[] {
             if (hooks.flake(input.tag, input.k)) throw new Error('flake');
             return 'flaky-ok';
           },
-          { retry: { maxAttempts: 10, initialIntervalMs: 20 } },
+          // Backoffs over a second suspend the invocation on a durable timer.
+          { retry: { maxAttempts: 10, initialIntervalMs: input.backoffMs } },
         );
         const pq = await ctx.all([step(hooks, ctx, 'p', () => 'p'), step(hooks, ctx, 'q', () => 'q')]);
         let y = '';
@@ -167,6 +185,14 @@ export function definitions(hooks: SimHooks): Definition[] {
         const settled = await ctx.allSettled([a.promise, b.promise]);
         return { race, settled: settled.map((s) => (s.status === 'fulfilled' ? `v:${s.value}` : `e:${message(s.reason)}`)) };
       },
+      callAdd: async (ctx: Context, input: { key: string; n: number }) => ctx.genericCall<number>({ service: 'counter', handler: 'add', key: input.key, input: { n: input.n } }),
+      sendAdd: async (ctx: Context, input: { key: string; n: number; delayMs: number }) => {
+        ctx.genericSend({ service: 'counter', handler: 'add', key: input.key, input: { n: input.n }, ...(input.delayMs > 0 ? { delayMs: input.delayMs } : {}) });
+        return 'sent';
+      },
+      attachRun: async (ctx: Context, input: { key: string }) => ctx.genericCall<string>({ service: 'flow', handler: 'run', key: input.key }),
+      callApprove: async (ctx: Context, input: { key: string; kind: 'resolve' | 'reject'; value: string }) =>
+        ctx.genericCall<string>({ service: 'flow', handler: 'approve', key: input.key, input: { kind: input.kind, value: input.value } }),
       relay: async (ctx: Context, input: { id: string; kind: 'resolve' | 'reject'; value: string }) => {
         if (input.kind === 'reject') ctx.rejectAwakeable(input.id, input.value);
         else ctx.resolveAwakeable(input.id, input.value);
@@ -312,7 +338,7 @@ export function drawWorkload(rng: Prng): Workload {
       }
       case 'flaky': {
         const l = label('flaky');
-        invocations.push({ label: l, template: 'flaky', service: 'sim', handler: 'flaky', input: { tag: l, k: rng.between(0, 3), failOnce: rng.chance(0.5) }, startAt: at(), slots: {} });
+        invocations.push({ label: l, template: 'flaky', service: 'sim', handler: 'flaky', input: { tag: l, k: rng.between(0, 3), failOnce: rng.chance(0.5), backoffMs: rng.pick([20, 600]) }, startAt: at(), slots: {} });
         break;
       }
       case 'sleeper': {
@@ -344,18 +370,16 @@ export function drawWorkload(rng: Prng): Workload {
         ] as const);
         for (let i = 0; i < approvers; i++) {
           const kind = rng.chance(0.3) ? 'reject' : 'resolve';
-          invocations.push({
-            label: `${key}.approve${i}`,
-            template: 'flowApprove',
-            service: 'flow',
-            handler: 'approve',
-            key,
-            input: { kind, value: kind === 'reject' ? `${key}.no${i}` : `${key}.v${i}` },
-            startAt: at(),
-            slots: {},
-            group: key,
-          });
+          const value = kind === 'reject' ? `${key}.no${i}` : `${key}.v${i}`;
+          // Approve over HTTP, or from another handler through a call.
+          invocations.push(
+            rng.chance(0.7)
+              ? { label: `${key}.approve${i}`, template: 'flowApprove', service: 'flow', handler: 'approve', key, input: { kind, value }, startAt: at(), slots: {}, group: key }
+              : { label: `${key}.callApprove${i}`, template: 'callApprove', service: 'sim', handler: 'callApprove', input: { key, kind, value }, startAt: at(), slots: {}, group: key },
+          );
         }
+        // Another handler attaches to the run (sometimes before it exists) and gets its result.
+        if (rng.chance(0.4)) invocations.push({ label: `${key}.attach`, template: 'attachRun', service: 'sim', handler: 'attachRun', input: { key }, startAt: at(), slots: {}, group: key });
         break;
       }
       case 'counter': {
@@ -363,20 +387,34 @@ export function drawWorkload(rng: Prng): Workload {
         const calls = rng.between(2, 4);
         for (let i = 0; i < calls && counterBit < 20; i++) {
           const amount = 2 ** counterBit++;
-          const t = rng.weighted<'add' | 'addHeld' | 'addSlow' | 'read'>([
+          const t = rng.weighted<'add' | 'addHeld' | 'addSlow' | 'callAdd' | 'sendAdd' | 'read'>([
             ['add', 4],
             ['addHeld', 2],
             ['addSlow', 1],
+            ['callAdd', 2],
+            ['sendAdd', 1],
             ['read', 1],
           ]);
           const l = label(t);
-          const input = t === 'addHeld' ? { tag: l, n: amount } : t === 'addSlow' ? { n: amount, sleepMs: rng.between(100, 10_000) } : t === 'read' ? {} : { n: amount };
+          const input =
+            t === 'addHeld'
+              ? { tag: l, n: amount }
+              : t === 'addSlow'
+                ? { n: amount, sleepMs: rng.between(100, 10_000) }
+                : t === 'callAdd'
+                  ? { key, n: amount }
+                  : t === 'sendAdd'
+                    ? { key, n: amount, delayMs: rng.chance(0.5) ? 0 : rng.between(100, 20_000) }
+                    : t === 'read'
+                      ? {}
+                      : { n: amount };
+          const viaSim = t === 'callAdd' || t === 'sendAdd';
           invocations.push({
             label: l,
             template: t,
-            service: 'counter',
+            service: viaSim ? 'sim' : 'counter',
             handler: t,
-            key,
+            key: viaSim ? undefined : key,
             input,
             startAt: at(),
             slots: t === 'addHeld' ? { a: resolvers(rng, `${l}.a`, false) } : {},
@@ -391,5 +429,10 @@ export function drawWorkload(rng: Prng): Workload {
     invocations,
     leaseMs: rng.pick([20_000, 60_000, 300_000]),
     alwaysReplay: rng.chance(0.25),
+    lingerMs: rng.weighted([
+      [0, 6],
+      [300, 2],
+      [2_000, 1],
+    ] as const),
   };
 }

@@ -92,7 +92,7 @@ export const NO_FAULTS: Faults = { crash: 0, zombie: 0, dupRecord: 0, delayRecor
 export function drawFaults(rng: Prng): Faults {
   return {
     crash: rng.pick([0.02, 0.05, 0.1]),
-    zombie: rng.pick([0, 0.01, 0.03]),
+    zombie: rng.pick([0, 0.02, 0.05, 0.1]),
     dupRecord: rng.pick([0.05, 0.15, 0.3]),
     delayRecord: rng.pick([0, 0.1, 0.2]),
     dupInvoke: rng.pick([0, 0.05, 0.15]),
@@ -135,6 +135,8 @@ export interface WorldStats {
   dupRecords: number;
   dupInvokes: number;
   recoveries: number;
+  /** Attempts Lambda killed at the function timeout. */
+  timeouts: number;
   /** Invokes that found a live lease and failed so Lambda retries them. */
   leaseHeld: number;
   steps: number;
@@ -161,6 +163,8 @@ const STORE_OPS: string[] = Object.getOwnPropertyNames(MemoryStore.prototype).fi
 );
 
 const EPOCH = Date.UTC(2026, 0, 1);
+/** lambdaHandler's lease beyond the Lambda deadline. */
+const LEASE_MARGIN_MS = 2_000;
 const SIGNING_KEY = 'simulator-signing-key-0123456789';
 
 /** Options of a world. */
@@ -191,7 +195,7 @@ export class World implements SimHooks {
   readonly sched = new Scheduler();
   readonly signer = new IdSigner(SIGNING_KEY);
   readonly violations: Violation[] = [];
-  readonly stats: WorldStats = { events: 0, attempts: 0, crashes: 0, zombies: 0, dupRecords: 0, dupInvokes: 0, recoveries: 0, leaseHeld: 0, steps: 0, outcomes: {} };
+  readonly stats: WorldStats = { events: 0, attempts: 0, crashes: 0, zombies: 0, dupRecords: 0, dupInvokes: 0, recoveries: 0, timeouts: 0, leaseHeld: 0, steps: 0, outcomes: {} };
   /** Every invocation of the run, the workload's and the relays started on the way. */
   readonly specs: InvocationSpec[];
   /** Invocation id by label, from the ingress answers. */
@@ -237,8 +241,10 @@ export class World implements SimHooks {
       signer: this.signer,
       clock: this.clock,
       services,
-      leaseMs: options.workload.leaseMs,
+      // As lambdaHandler sets it: the remaining time plus a margin (see LEASE_MARGIN_MS there).
+      leaseMs: options.workload.leaseMs + LEASE_MARGIN_MS,
       alwaysReplay: options.workload.alwaysReplay,
+      lingerMs: options.workload.lingerMs,
       invocationRetry: { initialIntervalMs: 1_000, factor: 2, maxIntervalMs: 60_000, maxAttempts: 20 },
     };
     this.store.onChange((change) => this.#onChange(change));
@@ -344,6 +350,16 @@ export class World implements SimHooks {
   #fireCall(call: ParkedCall): void {
     const actor = call.actor;
     this.sched.take(call);
+    if (actor.deadline !== undefined && this.clock.now() > actor.deadline && !actor.wasPaused) {
+      // Lambda ends an execution at its timeout (a zombie stands for one it lost track of).
+      this.#log(`TIMEOUT ${actor} at ${call.describe()}`);
+      this.stats.timeouts++;
+      actor.state = 'dead';
+      this.sched.drop(actor);
+      this.live.delete(actor);
+      actor.onTimeout?.();
+      return;
+    }
     if (this.#faulty && this.stats.crashes < this.#faults.maxCrashes) {
       const r = this.#rng.float();
       const crash = this.#faults.crash;
@@ -470,10 +486,11 @@ export class World implements SimHooks {
         this.#recoverJob(payload.invocationId, at + this.#rng.between(100, 2_000));
       }
     };
+    const deadline = this.clock.now() + this.#workload.leaseMs;
     const actor = this.#spawn(
       'attempt',
       `${this.name(payload.invocationId)}@${payload.epoch}`,
-      (_a, store) => runAttempt({ ...this.#deps, store }, payload),
+      (_a, store) => runAttempt({ ...this.#deps, store, remainingMs: () => deadline - this.clock.now() }, payload),
       (result) => {
         if (!result.ok) {
           // A live lease fails the invoke on purpose (Lambda retries it); anything else is a bug.
@@ -492,6 +509,8 @@ export class World implements SimHooks {
     // A crash is an error (retried a minute later) or a hang until the Lambda timeout.
     actor.onCrash = () => lambdaFailed(actor, this.clock.now() + (this.#rng.chance(0.5) ? 0 : this.#workload.leaseMs));
     actor.onPause = () => lambdaFailed(actor, this.clock.now() + this.#workload.leaseMs);
+    actor.onTimeout = () => lambdaFailed(actor, deadline);
+    actor.deadline = deadline;
   }
 
   // ---- stream and wake ---------------------------------------------------------
@@ -630,7 +649,15 @@ export class World implements SimHooks {
     const actor = this.#spawn(
       'start',
       spec.label,
-      (_a, store) => startInvocation(this.#ingress(store), { service: spec.service, handler: spec.handler, key: spec.key, body: JSON.stringify(spec.input), idempotencyKey: spec.label }),
+      (_a, store) =>
+        startInvocation(this.#ingress(store), {
+          service: spec.service,
+          handler: spec.handler,
+          key: spec.key,
+          body: JSON.stringify(spec.input),
+          // A workflow run is one per key already (and a call may have created it with another input).
+          idempotencyKey: spec.template === 'flowRun' ? undefined : spec.label,
+        }),
       (result) => {
         if (!result.ok) {
           this.#violation('start-refused', `${spec.label}: ${String(result.error)}`);
