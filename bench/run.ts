@@ -35,6 +35,22 @@ for (const a of args) {
 const quick = args.has('--quick');
 const json = args.has('--json');
 
+/**
+ * Rejections nobody handled. An attempt whose suspension write fails (DynamoDB
+ * Local drops connections when overloaded) rejects a promise the engine
+ * started with `void`; Node would end the process. The benchmark notes them,
+ * carries on, and reports them.
+ */
+const unhandled: string[] = [];
+process.on('unhandledRejection', (reason) => {
+  const message = reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
+  unhandled.push(message);
+  progress(`unhandled rejection (counted in the report): ${message}`);
+});
+
+/** Output polls of the resume latency are this far apart. */
+const LATENCY_POLL_MS = 10;
+
 /** How big each measurement is, full and quick. */
 const PLAN = quick
   ? { stepSteps: 1000, stepReps: 5, stepWarmup: 2, memoryReplay: [100, 1000, 10000], memoryReplayReps: 3, dynamoReplay: [] as number[], dynamoReplayReps: 0, unitSteps: 50, tripReps: 2, latencyTrips: 30, concurrency: 10, throughputSeconds: 5 }
@@ -145,7 +161,7 @@ async function main(): Promise<void> {
     progress('starting the local plane (API, Lambda, stream and SQS pollers) on DynamoDB Local');
     plane = await startBenchPlane(db.local.endpoint);
     progress(`resume latency: ${PLAN.latencyTrips} sequential round trips over HTTP`);
-    const latency = await measureResumeLatency(plane.url, PLAN.latencyTrips, 5, (done) => {
+    const latency = await measureResumeLatency(plane.url, PLAN.latencyTrips, LATENCY_POLL_MS, (done) => {
       if (done % 50 === 0) progress(`  ${done} / ${PLAN.latencyTrips}`);
     });
     progress('DynamoDB Local request rate (GetItem, 10 in flight)');
@@ -164,12 +180,16 @@ async function main(): Promise<void> {
         ['round trips completed', throughput.completed],
         ['whole round trip p50 under that load, ms', throughput.roundTripP50],
         ['DynamoDB Local: GetItem requests per second it answers (10 in flight)', requestRate],
+        ['failed round trips (latency / throughput)', `${latency.failures.length} / ${throughput.failures.length}`],
+        ['unhandled rejections in the plane (see below)', unhandled.length],
       ],
       [
-        'Resume latency: from the resolve call returning to GET …/output answering 200 (polled every 5 ms).',
+        `Resume latency: from the resolve call returning to GET …/output answering 200 (polled every ${latency.pollMs} ms, so up to that plus one GET late).`,
         "It includes the plane's stream poller, which polls an idle shard every 100 ms; Lambda's stream trigger has its own delay on AWS.",
         `Throughput clients poll status and output from ${throughput.pollMs} ms apart, backing off to ${throughput.maxPollMs} ms.`,
         'A round trip makes about 15 table requests besides the polls, so DynamoDB Local bounds the throughput here.',
+        ...[...new Set([...latency.failures, ...throughput.failures])].slice(0, 5).map((f) => `failure: ${f}`),
+        ...[...new Set(unhandled)].slice(0, 5).map((u) => `unhandled rejection: ${u}`),
       ],
     );
 
@@ -224,7 +244,9 @@ async function main(): Promise<void> {
       },
       details: {
         throughput: { concurrency: throughput.concurrency, seconds: round(throughput.seconds, 1), completed: throughput.completed, dynamoDbLocalGetItemPerSecond: round(requestRate, 1) },
-        resumeLatencyMs: { mean: round(latency.mean, 1), max: round(latency.max, 1), trips: latency.trips },
+        resumeLatencyMs: { mean: round(latency.mean, 1), max: round(latency.max, 1), trips: latency.trips, failed: latency.failures.length, pollMs: latency.pollMs },
+        failedThroughputRoundTrips: throughput.failures.length,
+        unhandledRejections: unhandled,
         stepOverheadUs: { engineWall: round(step.engineWall, 2), steps: step.steps, reps: step.reps },
         referenceRoundTrip: { writeUnits: reference.writeUnits, readUnits: reference.readUnits, billedWriteUnits: reference.billedWriteUnits, billedReadUnits: reference.billedReadUnits, handlerInvocations: reference.handlerInvocations, wakeRecords: reference.wakeRecords, wakeInvocations: reference.wakeInvocations, apiRequests: reference.apiRequests, medianMsByRole: Object.fromEntries(ROLES.map((r) => [r, round(reference.roles[r].medianMs, 1)])) },
       },
