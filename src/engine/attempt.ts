@@ -220,6 +220,8 @@ export class Attempt implements PromiseHost {
     readonly lockSeq = 0,
   ) {
     this.context = new DurableContext(this, meta, handler.shared);
+    const budget = deps.remainingMs?.();
+    this.#margin = deps.deadlineMarginMs ?? (budget === undefined ? undefined : Math.min(10_000, budget / 5));
   }
 
   get id(): string {
@@ -266,7 +268,9 @@ export class Attempt implements PromiseHost {
     const index = this.#next++;
     this.#awaitsSinceAllocation = 0;
     const recorded = this.loaded.journal.get(index);
-    if (!recorded && this.#nearDeadline()) {
+    // Hand on only after this attempt made progress: an attempt that yields
+    // before its first new step would be replaced by one that does the same.
+    if (!recorded && this.#newSteps++ > 0 && this.#nearDeadline()) {
       // Hand on before the Lambda deadline; the step runs in a fresh attempt.
       void this.#yield();
       throw new TerminalError(`invocation ${this.id}: handed on to a fresh attempt before the Lambda deadline`);
@@ -279,9 +283,13 @@ export class Attempt implements PromiseHost {
     return { index, recorded };
   }
 
+  #newSteps = 0;
+  /** The margin: `deadlineMarginMs`, or 10 s but at most a fifth of the time the attempt started with. */
+  #margin: number | undefined;
+
   #nearDeadline(): boolean {
     const remaining = this.deps.remainingMs?.();
-    return remaining !== undefined && remaining < (this.deps.deadlineMarginMs ?? 10_000);
+    return remaining !== undefined && this.#margin !== undefined && remaining < this.#margin;
   }
 
   /** Queues `op` after every earlier journal write. */
@@ -323,6 +331,11 @@ export class Attempt implements PromiseHost {
   learn(completion: Completion): void {
     this.loaded.completions.set(completion.key, completion);
     for (const waiter of this.#waiters) if (waiter.keys.includes(completion.key)) waiter.wake();
+  }
+
+  async reload(key: string): Promise<void> {
+    const completion = await this.deps.store.getCompletion(this.id, key);
+    if (completion) this.learn(completion);
   }
 
   /** Remembers an awakeable's id by completion key, so a suspension can name it. */

@@ -42,6 +42,17 @@ describe('time: long handlers, linger, durable step backoff', () => {
     expect((await rt.journal(id)).filter((e) => e.kind === 'run')).toHaveLength(10);
   });
 
+  it('an attempt that starts inside the deadline margin still makes one step of progress (no livelock)', async () => {
+    const rt = new MemoryRuntime(
+      [service({ name: 's', handlers: { h: async (ctx: Context) => (await ctx.run('a', () => 1)) + (await ctx.run('b', () => 2)) + (await ctx.run('c', () => 3)) } })],
+      { remainingMs: () => 1_000, deadlineMarginMs: 5_000 },
+    );
+    const id = await rt.start('s', 'h');
+    await rt.settle(50);
+    expect(await rt.output(id)).toBe(6);
+    expect(rt.outcomes.map((o) => o.kind)).toEqual(['yielded', 'yielded', 'completed']);
+  });
+
   it('linger picks up a completion that arrives moments after the await, without suspending', async () => {
     let resolveLater: (() => Promise<void>) | undefined;
     const rt = new MemoryRuntime(
