@@ -11,11 +11,14 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { systemClock } from '../src/engine/clock.ts';
 import { IdSigner } from '../src/engine/ids.ts';
 import { loadConfig, once, signingKey } from '../src/runtime/config.ts';
-import { NOT_READY, errorAnswer, jsonAnswer, outputAnswer, route, type HttpAnswer } from '../src/runtime/http.ts';
+import { workflowInvocationId } from '../src/engine/ids.ts';
+import { CALLBACK_API_VERSION, NOT_READY, awsErrorAnswer, errorAnswer, jsonAnswer, outputAnswer, route, type HttpAnswer, type Route } from '../src/runtime/http.ts';
 import {
   IngressError,
   getOutput,
   getStatus,
+  heartbeatAwakeable,
+  parseDelay,
   rejectAwakeable,
   resolveAwakeable,
   startInvocation,
@@ -32,7 +35,11 @@ import { dynamoDbStore, logLine, type Log } from './support.ts';
  * ```
  */
 export interface IngressHandlerDeps extends IngressDeps {
-  /** How long `POST /{service}/{handler}` waits for the output before answering 202. */
+  /**
+   * How long `POST /{service}/{handler}` waits for the output before
+   * answering 202, and `…/attach` before answering 503 (Restate's client
+   * retries that, when its retries are on).
+   */
   waitMs: number;
   log?: Log;
 }
@@ -63,28 +70,35 @@ export function createIngressHandler(
       logLine(undefined, 'error', 'ingress: configuration failed', error);
       return jsonAnswer(500, { code: 'misconfigured', message: 'the ingress is not configured correctly; see its logs' });
     }
+    const target = route(event.httpMethod, event.path, d.catalog);
+    // AWS's SDK parses its own error shape; everything else gets ours.
+    const refuse = event.path.startsWith(`/${CALLBACK_API_VERSION}/`) ? awsErrorAnswer : errorAnswer;
+    if (target instanceof IngressError) return refuse(target);
     try {
-      return await answer(d, event);
+      return await answer(d, event, target);
     } catch (error) {
-      if (error instanceof IngressError) return errorAnswer(error);
+      if (error instanceof IngressError) return refuse(error);
       logLine(d.log, 'error', `ingress: ${event.httpMethod} ${event.path} failed`, error);
       return jsonAnswer(500, { code: 'internal_error', message: 'the request could not be carried out; it is safe to retry' });
     }
   };
 }
 
-async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent): Promise<HttpAnswer> {
-  const target = route(event.httpMethod, event.path, deps.catalog);
-  if (target instanceof IngressError) return errorAnswer(target);
+async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, target: Route): Promise<HttpAnswer> {
   const body = bodyOf(event);
   switch (target.kind) {
     case 'start': {
+      const delay = event.queryStringParameters?.delay;
+      if (delay !== undefined && !target.send) {
+        throw new IngressError(400, 'delay_needs_send', `?delay= only applies to one-way sends: POST ${event.path}/send?delay=${delay}`);
+      }
       const started = await startInvocation(deps, {
         service: target.service,
         handler: target.handler,
         key: target.key,
         body,
         idempotencyKey: header(event, 'idempotency-key'),
+        delayMs: delay === undefined ? undefined : parseDelay(delay),
       });
       if (target.send) {
         return jsonAnswer(202, { invocationId: started.invocationId, status: started.created ? 'Accepted' : 'PreviouslyAccepted' });
@@ -100,6 +114,24 @@ async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent): Pr
       }
       return outputAnswer(result, target.invocationId);
     }
+    case 'workflow-output': {
+      const invocationId = workflowInvocationId(target.workflow, target.key);
+      const result = await getOutput(deps, invocationId, `workflow ${target.workflow} '${target.key}' was never submitted`);
+      if (!result.ready) {
+        return jsonAnswer(NOT_READY, { code: 'not_ready', message: `workflow ${target.workflow} '${target.key}' is ${result.status}; its output is not ready yet`, status: result.status });
+      }
+      return outputAnswer(result, invocationId);
+    }
+    case 'attach':
+      return attach(deps, target.invocationId);
+    case 'workflow-attach':
+      return attach(deps, workflowInvocationId(target.workflow, target.key), `workflow ${target.workflow} '${target.key}' was never submitted`);
+    case 'callback':
+      if (target.operation === 'succeed') await resolveAwakeable(deps, target.awakeableId, asJson(body));
+      else if (target.operation === 'fail') await rejectAwakeable(deps, target.awakeableId, failureReason(body));
+      else await heartbeatAwakeable(deps, target.awakeableId);
+      // The SDK expects 200 with an empty body for all three.
+      return { statusCode: 200, headers: {}, body: '' };
     case 'resolve':
       await resolveAwakeable(deps, target.awakeableId, body);
       return { statusCode: 202, headers: {}, body: '' };
@@ -110,14 +142,53 @@ async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent): Pr
 }
 
 /**
+ * `…/attach`: the result once it is there (waiting up to `waitMs`), else 503
+ * with `retry-after`, which Restate's client retries when its retries are on
+ * (an API Gateway integration cannot hold a request past 29 s anyway).
+ */
+async function attach(deps: IngressHandlerDeps, invocationId: string, unknown?: string): Promise<HttpAnswer> {
+  const waited = await awaitOutput(deps, invocationId, unknown);
+  if (waited.statusCode !== 202) return waited;
+  return jsonAnswer(
+    503,
+    { code: 'not_ready', message: `invocation ${invocationId} has not finished within ${deps.waitMs} ms; attach again`, invocationId },
+    { 'retry-after': '1', 'x-restate-error-source': 'ingress' },
+  );
+}
+
+/** AWS sends the callback's result as raw bytes: JSON stays as it is, other text becomes a JSON string. */
+function asJson(body: string): string {
+  if (body === '') return body;
+  try {
+    JSON.parse(body);
+    return body;
+  } catch {
+    return JSON.stringify(body);
+  }
+}
+
+/** The reason of a rejection from AWS's `ErrorObject` (`ErrorType: ErrorMessage`). */
+function failureReason(body: string): string {
+  let error: { ErrorMessage?: unknown; ErrorType?: unknown } = {};
+  try {
+    error = body === '' ? {} : (JSON.parse(body) as typeof error);
+  } catch {
+    throw new IngressError(400, 'invalid_json', 'the failure body is not a JSON ErrorObject ({ ErrorMessage, ErrorType, ErrorData, StackTrace })');
+  }
+  const message = typeof error.ErrorMessage === 'string' ? error.ErrorMessage : '';
+  const type = typeof error.ErrorType === 'string' ? error.ErrorType : '';
+  return type && message ? `${type}: ${message}` : message || type || 'failed';
+}
+
+/**
  * Waits a bounded time for a started invocation's output (one consistent
  * read per poll, backing off), then answers 202 with where to look.
  */
-async function awaitOutput(deps: IngressHandlerDeps, invocationId: string): Promise<HttpAnswer> {
+async function awaitOutput(deps: IngressHandlerDeps, invocationId: string, unknown?: string): Promise<HttpAnswer> {
   const deadline = deps.clock.now() + deps.waitMs;
   let pause = POLL_FIRST_MS;
   for (;;) {
-    const result = await getOutput(deps, invocationId);
+    const result = await getOutput(deps, invocationId, unknown);
     if (result.ready) return outputAnswer(result, invocationId);
     const left = deadline - deps.clock.now();
     if (left <= 0) {

@@ -179,8 +179,18 @@ export interface GenericCall {
 export interface Context {
   /** Runs `fn` once and journals its result; on replay the result comes back without running it. */
   run<T>(name: string, fn: () => T | Promise<T>, options?: RunOptions<T>): DurablePromise<T>;
-  /** Creates an awakeable. */
-  awakeable<T = unknown>(options?: { serde?: Serde<T> }): Awakeable<T>;
+  /**
+   * Creates an awakeable. With `heartbeatTimeoutMs`, the wait fails with a
+   * `TimeoutError` once that long passes without a heartbeat
+   * (`SendDurableExecutionCallbackHeartbeat`, counted from its creation
+   * until the first); each heartbeat extends it.
+   *
+   * @example
+   * ```ts
+   * const job = ctx.awakeable<Report>({ heartbeatTimeoutMs: 60_000 }); // the worker heartbeats every ~20 s
+   * ```
+   */
+  awakeable<T = unknown>(options?: { serde?: Serde<T>; heartbeatTimeoutMs?: number }): Awakeable<T>;
   /** Completes an awakeable (of any invocation) with a value. */
   resolveAwakeable<T>(id: string, value?: T, options?: { serde?: Serde<T> }): void;
   /** Completes an awakeable (of any invocation) with a terminal failure. */

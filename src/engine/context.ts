@@ -14,7 +14,7 @@ import { resultCompletion } from '../runtime/wake.ts';
 import type { Attempt } from './attempt.ts';
 import { recordedOutcome } from './attempt.ts';
 import { workflowInvocationId } from './ids.ts';
-import { Combinator, CompletionPromise, StepPromise, type Durable, type Outcome } from './promises.ts';
+import { Combinator, CompletionPromise, HeartbeatAwakeablePromise, StepPromise, type Durable, type Outcome } from './promises.ts';
 import { seededRand } from './rand.ts';
 import { backoffMs, mayRetry } from './retry.ts';
 
@@ -115,12 +115,23 @@ export class DurableContext implements WorkflowContext {
 
   // ---- awakeables and timers -------------------------------------------------
 
-  awakeable<T = unknown>(options: { serde?: Serde<T> } = {}): Awakeable<T> {
+  awakeable<T = unknown>(options: { serde?: Serde<T>; heartbeatTimeoutMs?: number } = {}): Awakeable<T> {
+    const { heartbeatTimeoutMs } = options;
+    if (heartbeatTimeoutMs !== undefined && (!Number.isFinite(heartbeatTimeoutMs) || heartbeatTimeoutMs <= 0)) {
+      throw new TerminalError(`ctx.awakeable({ heartbeatTimeoutMs: ${heartbeatTimeoutMs} }): the timeout must be a positive number of milliseconds`, { code: 400 });
+    }
     const { index, recorded } = this.attempt.allocate('awakeable');
     const id = recorded?.id ?? this.attempt.deps.signer.awakeableId(this.meta.id, index);
-    if (!recorded) this.attempt.append({ index, kind: 'awakeable', id });
+    // A heartbeat timeout is journaled with the creation time it counts from.
+    const heartbeat = recorded
+      ? recorded.value === undefined ? undefined : { since: recorded.at!, timeoutMs: Number(recorded.value) }
+      : heartbeatTimeoutMs === undefined ? undefined : { since: this.attempt.deps.clock.now(), timeoutMs: heartbeatTimeoutMs };
+    if (!recorded) this.attempt.append({ index, kind: 'awakeable', id, ...(heartbeat ? { at: heartbeat.since, value: String(heartbeat.timeoutMs) } : {}) });
     this.attempt.noteAwakeable(completionKey(index), id);
-    const promise = new CompletionPromise<T>(this.attempt, completionKey(index), decodeWith(options.serde ?? (json as Serde<T>)), undefined, true);
+    const decode = decodeWith(options.serde ?? (json as Serde<T>));
+    const promise = heartbeat
+      ? new HeartbeatAwakeablePromise<T>(this.attempt, completionKey(index), decode, heartbeat.since, heartbeat.timeoutMs)
+      : new CompletionPromise<T>(this.attempt, completionKey(index), decode, undefined, true);
     const api = this.attempt.deps.apiUrl;
     return api ? { id, promise, url: `${api.replace(/\/+$/, '')}/restate/awakeables/${id}/resolve` } : { id, promise };
   }

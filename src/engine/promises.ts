@@ -6,6 +6,7 @@
  */
 import type { DurablePromise } from '../api/context.ts';
 import { TimeoutError } from '../api/errors.ts';
+import { heartbeatDeadlineKey, heartbeatKey } from '../store/keys.ts';
 import type { Completion, JournalEntry, Timer } from '../store/store.ts';
 
 /** A settled value or error. */
@@ -29,6 +30,8 @@ export interface PromiseHost {
   /** Writes a completion of this invocation (first writer wins) and learns the standing one. */
   completeOwn(completion: Completion): Promise<void>;
   await<T>(promise: Durable<T>): Promise<T>;
+  /** Reads one completion of this invocation again from the store (an awakeable's last heartbeat). */
+  reload(key: string): Promise<void>;
   allocate(kind: JournalEntry['kind'], name?: string): { index: number; recorded: JournalEntry | undefined };
   append(entry: JournalEntry): void;
   sleep(ms: number): Durable<void>;
@@ -86,6 +89,58 @@ export class CompletionPromise<T> extends Durable<T> {
 
   blockers(): Blockers {
     return { keys: [this.key], timers: this.timerAt === undefined ? [] : [{ key: this.key, at: this.timerAt }], local: [] };
+  }
+}
+
+/**
+ * An awakeable with a heartbeat timeout. It waits on its completion and on a
+ * timer at its deadline: the later of its creation and its last heartbeat,
+ * plus the timeout. A heartbeat only overwrites the `.beat` item (it wakes
+ * nothing); the timer is keyed by the deadline it was set for, so:
+ *
+ *   timer at d fires ── handler wakes ── reads .beat again
+ *     └ beat moved the deadline to d' > d: suspend again on (C#i, timer d')
+ *     └ it did not: close C#i with a TimeoutError (first writer wins: a
+ *       resolve that got in first stands, a later one gets 409)
+ *
+ * The outcome is always C#i's completion, so replay needs nothing else, and
+ * a quiet waiter costs one wake per deadline, not one per heartbeat.
+ */
+export class HeartbeatAwakeablePromise<T> extends CompletionPromise<T> {
+  constructor(
+    host: PromiseHost,
+    key: string,
+    decode: (completion: Completion) => Outcome<T>,
+    /** When it was created (journaled), epoch ms. */
+    private readonly since: number,
+    private readonly timeoutMs: number,
+  ) {
+    super(host, key, decode, undefined, true);
+  }
+
+  /** The current deadline, from what this attempt knows of the last heartbeat. */
+  deadline(): number {
+    const beat = this.host.completion(heartbeatKey(this.key));
+    return Math.max(this.since, beat?.at ?? 0) + this.timeoutMs;
+  }
+
+  override blockers(): Blockers {
+    const at = this.deadline();
+    const timer = heartbeatDeadlineKey(this.key, at);
+    if (!this.host.completion(timer)) return { keys: [this.key, timer], timers: [{ key: timer, at }], local: [] };
+    return {
+      keys: [],
+      timers: [],
+      local: [],
+      cancel: [
+        async () => {
+          // A heartbeat may have landed since this attempt loaded: look again before closing.
+          await this.host.reload(heartbeatKey(this.key));
+          if (this.deadline() > at) return;
+          await this.host.completeOwn({ key: this.key, failure: { name: 'TimeoutError', message: `no heartbeat for ${this.timeoutMs} ms`, code: 408 }, at: 0 });
+        },
+      ],
+    };
   }
 }
 

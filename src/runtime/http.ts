@@ -11,8 +11,16 @@
  * | `/{object-or-workflow}/{key}/{handler}[/send]`    | POST   | the same, by key                      |
  * | `/restate/invocation/{id}`                        | GET    | status                                |
  * | `/restate/invocation/{id}/output`                 | GET    | output, failure, or 470 not ready     |
+ * | `/restate/invocation/{id}/attach`                 | GET    | wait a bounded time for the result    |
+ * | `/restate/workflow/{name}/{key}/output\|attach`    | GET    | the same for a workflow's run         |
  * | `/restate/awakeables/{id}/resolve` (`/restate/a/…`) | POST | resolve with a JSON body              |
  * | `/restate/awakeables/{id}/reject` (`/restate/a/…`)  | POST | reject with a text reason             |
+ * | `/2025-12-01/durable-execution-callbacks/{id}/succeed\|fail\|heartbeat` | POST | AWS's durable callback API |
+ *
+ * The Restate routes speak what `@restatedev/restate-sdk-clients` sends and
+ * expects; the `/2025-12-01/…` routes what `@aws-sdk/client-lambda`'s
+ * `SendDurableExecutionCallback{Success,Failure,Heartbeat}Command` send, and
+ * their refusals are spelled as that SDK parses errors (`awsErrorAnswer`).
  */
 import type { Failure } from '../api/errors.ts';
 import type { Catalog } from './registry.ts';
@@ -30,8 +38,15 @@ export type Route =
   | { kind: 'start'; service: string; handler: string; key?: string | undefined; send: boolean }
   | { kind: 'status'; invocationId: string }
   | { kind: 'output'; invocationId: string }
+  | { kind: 'attach'; invocationId: string }
+  | { kind: 'workflow-output'; workflow: string; key: string }
+  | { kind: 'workflow-attach'; workflow: string; key: string }
+  | { kind: 'callback'; operation: 'succeed' | 'fail' | 'heartbeat'; awakeableId: string }
   | { kind: 'resolve'; awakeableId: string }
   | { kind: 'reject'; awakeableId: string };
+
+/** The version segment of AWS Lambda's durable callback API paths. */
+export const CALLBACK_API_VERSION = '2025-12-01';
 
 /** HTTP status Restate answers while an invocation's output is not ready. */
 export const NOT_READY = 470;
@@ -60,10 +75,27 @@ export function route(method: string, path: string, catalog: Catalog): Route | I
     if (area === 'invocation' && id && rest.length === 0) {
       if (action === undefined) return expect('GET', { kind: 'status', invocationId: id });
       if (action === 'output') return expect('GET', { kind: 'output', invocationId: id });
+      if (action === 'attach') return expect('GET', { kind: 'attach', invocationId: id });
+    }
+    if (area === 'workflow' && id && action !== undefined && rest.length === 1) {
+      const [op] = rest;
+      if (op !== 'output' && op !== 'attach') return notFound(path);
+      if (catalog[id]?.kind !== 'workflow') {
+        return new IngressError(404, 'unknown_workflow', `no workflow named '${id}' (this deployment has: ${Object.entries(catalog).filter(([, e]) => e.kind === 'workflow').map(([name]) => name).sort().join(', ') || 'none'})`);
+      }
+      return expect('GET', { kind: op === 'output' ? 'workflow-output' : 'workflow-attach', workflow: id, key: action });
     }
     if ((area === 'awakeables' || area === 'a') && id && rest.length === 0) {
       if (action === 'resolve') return expect('POST', { kind: 'resolve', awakeableId: id });
       if (action === 'reject') return expect('POST', { kind: 'reject', awakeableId: id });
+    }
+    return notFound(path);
+  }
+
+  if (segments[0] === CALLBACK_API_VERSION) {
+    const [, area, id, operation, ...rest] = segments;
+    if (area === 'durable-execution-callbacks' && id && rest.length === 0 && (operation === 'succeed' || operation === 'fail' || operation === 'heartbeat')) {
+      return expect('POST', { kind: 'callback', operation, awakeableId: id });
     }
     return notFound(path);
   }
@@ -118,7 +150,7 @@ function notFound(path: string): IngressError {
   return new IngressError(
     404,
     'not_found',
-    `nothing here: ${path} (routes: POST /{service}/{handler}[/send], POST /{object-or-workflow}/{key}/{handler}[/send], GET /restate/invocation/{id}[/output], POST /restate/awakeables/{id}/resolve|reject)`,
+    `nothing here: ${path} (routes: POST /{service}/{handler}[/send], POST /{object-or-workflow}/{key}/{handler}[/send], GET /restate/invocation/{id}[/output|/attach], GET /restate/workflow/{name}/{key}/output|attach, POST /restate/awakeables/{id}/resolve|reject, POST /2025-12-01/durable-execution-callbacks/{id}/succeed|fail|heartbeat)`,
   );
 }
 
@@ -176,9 +208,41 @@ export function outputAnswer(result: { output: string } | { failure: Failure }, 
   if ('failure' in result) {
     const { code, name, message } = result.failure;
     const status = Number.isInteger(code) && code >= 400 && code <= 599 ? code : 500;
-    return jsonAnswer(status, { code: name, message, ...(invocationId ? { invocationId } : {}) });
+    // The handler's own failure: Restate's client does not retry it, whatever the status.
+    return jsonAnswer(status, { code: name, message, ...(invocationId ? { invocationId } : {}) }, { 'x-restate-error-source': 'invocation' });
   }
   const headers: Record<string, string> = result.output === '' ? {} : { 'content-type': 'application/json' };
   if (invocationId) headers['x-dormant-invocation-id'] = invocationId;
   return { statusCode: 200, headers, body: result.output };
+}
+
+/**
+ * A refusal of the durable callback API, spelled as `@aws-sdk/client-lambda`
+ * parses errors (restJson1: the `x-amzn-errortype` header names the shape,
+ * the JSON body carries `Type` and the message), so the SDK throws its typed
+ * exception: a callback that is already closed (409) or whose invocation
+ * finished (410) is a `CallbackTimeoutException` ("expired or already
+ * closed"), a malformed or forged id an `InvalidParameterValueException`, an
+ * unknown invocation a `ResourceNotFoundException`, an oversized payload a
+ * `RequestTooLargeException`, anything else a `ServiceException`.
+ *
+ * @example
+ * ```ts
+ * awsErrorAnswer(new IngressError(409, 'already_completed', 'awakeable awk_… was already resolved'))
+ * // 400, x-amzn-errortype: CallbackTimeoutException
+ * ```
+ */
+export function awsErrorAnswer(error: IngressError): HttpAnswer {
+  const [status, type] = awsErrorShape(error);
+  const body = { Type: 'User', message: error.message, Message: error.message, code: error.code, ...(error.details?.existing ? { existing: error.details.existing } : {}) };
+  return jsonAnswer(status, body, { 'x-amzn-errortype': type });
+}
+
+function awsErrorShape(error: IngressError): [number, string] {
+  if (error.status === 409 || error.status === 410) return [400, 'CallbackTimeoutException'];
+  if (error.status === 404) return [404, 'ResourceNotFoundException'];
+  if (error.status === 413) return [413, 'RequestTooLargeException'];
+  if (error.status === 405) return [405, 'InvalidRequestContentException'];
+  if (error.status >= 400 && error.status < 500) return [400, 'InvalidParameterValueException'];
+  return [500, 'ServiceException'];
 }

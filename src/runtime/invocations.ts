@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { TerminalError, toFailure, type Failure } from '../api/errors.ts';
 import type { Clock } from '../engine/clock.ts';
 import { newInvocationId, workflowInvocationId, isInvocationId, type IdSigner } from '../engine/ids.ts';
-import { CANCEL, LOCK_GRANTED, START, completionKey, stateScope } from '../store/keys.ts';
+import { CANCEL, LOCK_GRANTED, START, completionKey, heartbeatKey, stateScope } from '../store/keys.ts';
 import { lockOrder, waitsForLock } from './wake.ts';
 import { MAX_PAYLOAD_BYTES, payloadBytes } from '../store/limits.ts';
 import type { Completion, InvocationMeta, Store } from '../store/store.ts';
@@ -168,6 +168,23 @@ export async function startInvocation(deps: IngressDeps, req: StartRequest): Pro
   return { invocationId: id, created: false, meta: existing };
 }
 
+/**
+ * Parses a `?delay=` of a send: Restate's client sends `<n>ms`; plain
+ * milliseconds and `s`, `m`, `h`, `d` suffixes are accepted too.
+ *
+ * @example
+ * ```ts
+ * parseDelay('1500ms') // 1500
+ * parseDelay('2m')     // 120000
+ * ```
+ */
+export function parseDelay(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!match) throw new IngressError(400, 'invalid_delay', `?delay=${text} is not a duration; use milliseconds like 1500ms (or s, m, h, d)`);
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 'ms') as 'ms'];
+  return Math.round(Number(match[1]) * unit);
+}
+
 function idempotentInvocationId(req: StartRequest): string {
   const digest = createHash('sha256').update(`idempotency\0${req.service}\0${req.handler}\0${req.key ?? ''}\0${req.idempotencyKey}`).digest();
   return 'inv_' + digest.subarray(0, 16).toString('base64url');
@@ -217,7 +234,7 @@ export function rejectAwakeable(deps: IngressDeps, awakeableId: string, reason: 
   });
 }
 
-async function completeAwakeable(deps: IngressDeps, awakeableId: string, result: () => { value: string } | { failure: Failure }): Promise<void> {
+function verifiedAwakeable(deps: IngressDeps, awakeableId: string): { invocationId: string; index: number } {
   // The tag is checked before any read: a forged id costs no table access.
   const verified = deps.signer.verifyAwakeableId(awakeableId);
   if (!verified.ok) {
@@ -225,8 +242,12 @@ async function completeAwakeable(deps: IngressDeps, awakeableId: string, result:
       ? new IngressError(403, 'forged_awakeable_id', 'the awakeable id has a valid shape but its signature does not match: it was not issued by this deployment, or it was altered')
       : new IngressError(400, 'malformed_awakeable_id', "not an awakeable id: ids look like 'awk_' followed by 71 base64url characters, as ctx.awakeable() returns them");
   }
+  return verified.target;
+}
+
+async function completeAwakeable(deps: IngressDeps, awakeableId: string, result: () => { value: string } | { failure: Failure }): Promise<void> {
+  const { invocationId, index } = verifiedAwakeable(deps, awakeableId);
   const payload = result();
-  const { invocationId, index } = verified.target;
   const meta = await deps.store.getInvocation(invocationId);
   if (!meta) throw new IngressError(404, 'unknown_invocation', `awakeable ${awakeableId} belongs to invocation ${invocationId}, which does not exist (or has expired)`);
   const key = completionKey(index);
@@ -240,6 +261,30 @@ async function completeAwakeable(deps: IngressDeps, awakeableId: string, result:
   const completion: Completion = { key, at: deps.clock.now(), ...payload };
   const written = await deps.store.complete(invocationId, completion);
   if (!written.won) throw alreadyCompleted(awakeableId, written.existing);
+}
+
+/**
+ * Records a heartbeat of an awakeable (AWS's `SendDurableExecutionCallbackHeartbeat`):
+ * an awakeable made with `heartbeatTimeoutMs` stays open until that long
+ * after its last heartbeat. Refused like a resolve when the awakeable is
+ * already completed (409) or its invocation finished (410).
+ *
+ * @example
+ * ```ts
+ * await heartbeatAwakeable(deps, 'awk_…');
+ * ```
+ */
+export async function heartbeatAwakeable(deps: IngressDeps, awakeableId: string): Promise<void> {
+  const { invocationId, index } = verifiedAwakeable(deps, awakeableId);
+  const meta = await deps.store.getInvocation(invocationId);
+  if (!meta) throw new IngressError(404, 'unknown_invocation', `awakeable ${awakeableId} belongs to invocation ${invocationId}, which does not exist (or has expired)`);
+  const key = completionKey(index);
+  const earlier = await deps.store.getCompletion(invocationId, key);
+  if (earlier) throw alreadyCompleted(awakeableId, earlier);
+  if (meta.status === 'completed' || meta.status === 'failed') {
+    throw new IngressError(410, 'invocation_finished', `invocation ${invocationId} has already ${meta.status}; nothing awaits this awakeable any more`, { invocationId, status: meta.status });
+  }
+  await deps.store.heartbeat(invocationId, heartbeatKey(key), deps.clock.now());
 }
 
 function alreadyCompleted(awakeableId: string, lost: Completion): IngressError {
@@ -320,19 +365,21 @@ export async function getStatus(deps: Pick<IngressDeps, 'store'>, invocationId: 
 export async function getOutput(
   deps: Pick<IngressDeps, 'store'>,
   invocationId: string,
+  /** The 404 message when it does not exist (a workflow never submitted). */
+  unknown?: string,
 ): Promise<{ ready: false; status: InvocationMeta['status'] } | { ready: true; output: string } | { ready: true; failure: Failure }> {
-  const meta = await readMeta(deps, invocationId);
+  const meta = await readMeta(deps, invocationId, unknown);
   if (meta.status === 'completed') return { ready: true, output: meta.output ?? '' };
   if (meta.status === 'failed') return { ready: true, failure: meta.failure ?? { name: 'TerminalError', message: 'failed', code: 500 } };
   return { ready: false, status: meta.status };
 }
 
-async function readMeta(deps: Pick<IngressDeps, 'store'>, invocationId: string): Promise<InvocationMeta> {
+async function readMeta(deps: Pick<IngressDeps, 'store'>, invocationId: string, unknown?: string): Promise<InvocationMeta> {
   if (!isInvocationId(invocationId)) {
     throw new IngressError(400, 'malformed_invocation_id', `not an invocation id: '${invocationId}' (ids look like 'inv_' followed by 22 base64url characters)`);
   }
   const meta = await deps.store.getInvocation(invocationId);
-  if (!meta) throw new IngressError(404, 'unknown_invocation', `no invocation ${invocationId} (it never existed, or it finished and expired)`);
+  if (!meta) throw new IngressError(404, 'unknown_invocation', unknown ?? `no invocation ${invocationId} (it never existed, or it finished and expired)`);
   return meta;
 }
 

@@ -49,6 +49,7 @@ export type StoreOperation =
   | 'release'
   | 'finish'
   | 'complete'
+  | 'heartbeat'
   | 'addCaller'
   | 'kill'
   | 'getCompletion'
@@ -283,6 +284,13 @@ export class DynamoDbStore implements Store {
     const existing = result.existing ? itemToCompletion(result.existing) : await this.getCompletion(id, completion.key);
     if (!existing) throw new StoreError('complete', id, this.#table, new Error(`the condition on ${completion.key} failed but no completion exists`));
     return { won: false, existing };
+  }
+
+  async heartbeat(id: string, key: string, at: number): Promise<void> {
+    // Last heartbeat wins; one delayed behind a later one is dropped.
+    const e = new Expression();
+    const a = e.name('at');
+    await this.#put('heartbeat', id, completionToItem(id, { key, at, ttl: this.#expiry(at) }), `attribute_not_exists(${a}) OR ${a} <= ${e.value(at)}`, e);
   }
 
   async addCaller(id: string, caller: { invocationId: string; key: string }): Promise<boolean> {

@@ -14,6 +14,8 @@
  * | cancellation request | `I#<invocationId>`    | `C#cancel`              |
  * | delayed start        | `I#<invocationId>`    | `C#start`               |
  * | step retry timer     | `I#<invocationId>`    | `C#t<i>.<attempt>.<t0>` |
+ * | awakeable heartbeat  | `I#<invocationId>`    | `C#<i, 8 digits>.beat`  |
+ * | heartbeat deadline   | `I#<invocationId>`    | `C#<i, 8 digits>.hb.<t>`|
  *
  * One partition per invocation means one strongly consistent Query loads the
  * journal with everything that completes it.
@@ -78,3 +80,21 @@ export const CANCEL = 'C#cancel';
 
 /** Completion key of a delayed start's timer. */
 export const START = 'C#start';
+
+/**
+ * Key of an awakeable's last heartbeat (overwritten by each, never awaited).
+ * @example heartbeatKey('C#00000003') // 'C#00000003.beat'
+ */
+export function heartbeatKey(awakeableKey: string): string {
+  return `${awakeableKey}.beat`;
+}
+
+/**
+ * Timer key of an awakeable's heartbeat deadline at `at` (epoch ms): one key
+ * per deadline, so a timer for a deadline a heartbeat since moved is told
+ * apart from the current one.
+ * @example heartbeatDeadlineKey('C#00000003', 1700000000000) // 'C#00000003.hb.1700000000000'
+ */
+export function heartbeatDeadlineKey(awakeableKey: string, at: number): string {
+  return `${awakeableKey}.hb.${at}`;
+}

@@ -114,6 +114,12 @@ export class MemoryStore implements Store {
     return { won: true };
   }
 
+  async heartbeat(id: string, key: string, at: number): Promise<void> {
+    const existing = this.#get(invocationPk(id), key);
+    if (existing && Number(existing.at) > at) return;
+    this.#put(completionToItem(id, { key, at }));
+  }
+
   async addCaller(id: string, caller: { invocationId: string; key: string }): Promise<boolean> {
     const item = this.#get(invocationPk(id), META);
     if (!item) return false;

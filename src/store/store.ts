@@ -262,6 +262,11 @@ export interface Store {
     id: string,
     options: { epoch: number; now: number; output?: string; failure?: Failure; ttl: number },
   ): Promise<boolean>;
+  /**
+   * Records an awakeable's heartbeat at `at` under `key` (a
+   * `heartbeatKey`): overwritten by later heartbeats, never by earlier ones.
+   */
+  heartbeat(id: string, key: string, at: number): Promise<void>;
   /** Writes a completion into an invocation's partition; first writer wins. */
   complete(id: string, completion: Completion): Promise<CompleteResult>;
   /**
