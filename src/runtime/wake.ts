@@ -76,6 +76,11 @@ export async function decideWake(change: ItemChange, reader: WakeReader): Promis
   if (isCompletionSk(change.sk) && change.eventName === 'INSERT') {
     const meta = await reader.getInvocation(invocationId);
     if (meta?.status === 'suspended' && meta.awaiting?.includes(change.sk)) return [invoke(meta)];
+    // A key granted to a call that already ended (killed while queued, then
+    // queued again by a stale record): hand the key on, or it is held forever.
+    if (change.sk === LOCK_GRANTED && meta?.lockScope && (meta.status === 'completed' || meta.status === 'failed')) {
+      return [{ type: 'release', scope: meta.lockScope, invocationId: meta.id }];
+    }
   }
   return [];
 }

@@ -177,4 +177,30 @@ describe('cancellation', () => {
     expect(await rt.output(queued)).toBe('ran');
     expect(rt.outcomes.slice(attempts).every((o) => o.invocationId === queued)).toBe(true);
   });
+
+  it('a key granted to a call that was killed while queued is handed on (a stale record re-queued it)', async () => {
+    const blocker = object({
+      name: 'blocker2',
+      handlers: {
+        hold: async (ctx: ObjectContext) => ctx.awakeable().promise,
+        next: async () => 'ran',
+      },
+    });
+    const rt = new MemoryRuntime([blocker]);
+    const hold = await rt.start('blocker2', 'hold', '', 'k');
+    const killed = await rt.start('blocker2', 'next', '', 'k');
+    await rt.settle();
+    const insert = rt.store.items().find((i) => i.pk === `I#${killed}` && i.sk === 'meta')!;
+    await rt.kill(killed);
+    await rt.settle();
+    // The stale INSERT record of the killed call arrives again, re-queuing it.
+    rt.changes.push({ eventName: 'INSERT', pk: `I#${killed}`, sk: 'meta', newItem: { ...insert, status: 'suspended', awaiting: ['C#lock'] } });
+    await rt.settle();
+    const later = await rt.start('blocker2', 'next', '', 'k');
+    await rt.settle();
+    const [awk] = await rt.awaitedAwakeables(hold);
+    await rt.resolve(awk!);
+    await rt.settle();
+    expect(await rt.output(later)).toBe('ran');
+  });
 });
