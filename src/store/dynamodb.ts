@@ -425,8 +425,8 @@ export class DynamoDbStore implements Store {
   async writeState(scope: string, name: string, value: string | undefined, fence: string): Promise<boolean> {
     // A zombie writing after a newer attempt cannot roll state back:
     //
-    //   attempt 1 (zombie): ─────────────────────────── write x=old, fence 1:4 ✗
-    //   attempt 2:          acquire ── write x=new, fence 2:4 ✓
+    //   attempt 1 (zombie): ─────────────────────────── write x=old, fence (lock, entry 4, attempt 1) ✗
+    //   attempt 2:          acquire ── write x=new, fence (lock, entry 4, attempt 2) ✓
     const item: Item = { pk: scope, sk: stateSk(name), fence, ...(value === undefined ? {} : { value }) };
     assertItemFits(item);
     const e = new Expression();
