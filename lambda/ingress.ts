@@ -15,6 +15,8 @@ import { workflowInvocationId } from '../src/engine/ids.ts';
 import { CALLBACK_API_VERSION, NOT_READY, awsErrorAnswer, errorAnswer, jsonAnswer, outputAnswer, route, type HttpAnswer, type Route } from '../src/runtime/http.ts';
 import {
   IngressError,
+  cancelInvocation,
+  killInvocation,
   getOutput,
   getStatus,
   heartbeatAwakeable,
@@ -107,6 +109,13 @@ async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, tar
     }
     case 'status':
       return jsonAnswer(200, await getStatus(deps, target.invocationId));
+    case 'cancel': {
+      const mode = target.mode === 'query' ? (event.queryStringParameters?.mode ?? 'cancel') : target.mode;
+      if (mode !== 'cancel' && mode !== 'kill') throw new IngressError(400, 'invalid_mode', `mode must be cancel or kill, got '${mode}'`);
+      if (mode === 'kill') await killInvocation(deps, target.invocationId);
+      else await cancelInvocation(deps, target.invocationId);
+      return jsonAnswer(202, { invocationId: target.invocationId, status: mode === 'kill' ? 'Killed' : 'Cancelling' });
+    }
     case 'output': {
       const result = await getOutput(deps, target.invocationId);
       if (!result.ready) {

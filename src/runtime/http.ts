@@ -12,6 +12,8 @@
  * | `/restate/invocation/{id}`                        | GET    | status                                |
  * | `/restate/invocation/{id}/output`                 | GET    | output, failure, or 470 not ready     |
  * | `/restate/invocation/{id}/attach`                 | GET    | wait a bounded time for the result    |
+ * | `/restate/invocation/{id}`                        | DELETE | cancel (`?mode=kill`: kill)           |
+ * | `/restate/invocation/{id}/cancel` / `/kill`       | PATCH  | cancel / kill                         |
  * | `/restate/workflow/{name}/{key}/output\|attach`    | GET    | the same for a workflow's run         |
  * | `/restate/awakeables/{id}/resolve` (`/restate/a/…`) | POST | resolve with a JSON body              |
  * | `/restate/awakeables/{id}/reject` (`/restate/a/…`)  | POST | reject with a text reason             |
@@ -39,6 +41,7 @@ export type Route =
   | { kind: 'status'; invocationId: string }
   | { kind: 'output'; invocationId: string }
   | { kind: 'attach'; invocationId: string }
+  | { kind: 'cancel'; invocationId: string; mode: 'cancel' | 'kill' | 'query' }
   | { kind: 'workflow-output'; workflow: string; key: string }
   | { kind: 'workflow-attach'; workflow: string; key: string }
   | { kind: 'callback'; operation: 'succeed' | 'fail' | 'heartbeat'; awakeableId: string }
@@ -67,13 +70,16 @@ export function route(method: string, path: string, catalog: Catalog): Route | I
   const segments = splitPath(path);
   if (segments instanceof IngressError) return segments;
   const verb = method.toUpperCase();
-  const expect = (allowed: 'GET' | 'POST', found: Route): Route | IngressError =>
+  const expect = (allowed: 'GET' | 'POST' | 'PATCH', found: Route): Route | IngressError =>
     verb === allowed ? found : new IngressError(405, 'method_not_allowed', `${verb} is not allowed on ${path}; use ${allowed}`, { allow: allowed });
 
   if (segments[0] === 'restate') {
     const [, area, id, action, ...rest] = segments;
     if (area === 'invocation' && id && rest.length === 0) {
+      // DELETE cancels (the mode comes from the query string, read by the handler).
+      if (action === undefined && verb === 'DELETE') return { kind: 'cancel', invocationId: id, mode: 'query' };
       if (action === undefined) return expect('GET', { kind: 'status', invocationId: id });
+      if (action === 'cancel' || action === 'kill') return expect('PATCH', { kind: 'cancel', invocationId: id, mode: action });
       if (action === 'output') return expect('GET', { kind: 'output', invocationId: id });
       if (action === 'attach') return expect('GET', { kind: 'attach', invocationId: id });
     }

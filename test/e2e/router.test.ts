@@ -63,7 +63,11 @@ describe('route', () => {
     const wrong = route('GET', '/greeter/greet', catalog);
     expect(refused(wrong)).toEqual({ status: 405, code: 'method_not_allowed' });
     expect(errorAnswer(wrong as IngressError).headers.allow).toBe('POST');
-    expect(refused(route('DELETE', '/restate/invocation/inv_x', catalog))).toEqual({ status: 405, code: 'method_not_allowed' });
+    expect(refused(route('PUT', '/restate/invocation/inv_x', catalog))).toEqual({ status: 405, code: 'method_not_allowed' });
+    expect(refused(route('GET', '/restate/invocation/inv_x/cancel', catalog))).toEqual({ status: 405, code: 'method_not_allowed' });
+    // DELETE on an invocation cancels it (Restate's admin API); PATCH …/cancel and …/kill too.
+    expect(route('DELETE', '/restate/invocation/inv_x', catalog)).toEqual({ kind: 'cancel', invocationId: 'inv_x', mode: 'query' });
+    expect(route('PATCH', '/restate/invocation/inv_x/kill', catalog)).toEqual({ kind: 'cancel', invocationId: 'inv_x', mode: 'kill' });
     expect(refused(route('GET', '/restate/awakeables/awk_x/resolve', catalog))).toEqual({ status: 405, code: 'method_not_allowed' });
   });
 
