@@ -258,6 +258,15 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         shard.checkpoint = batch.records[failedFrom - 1]!.dynamodb!.SequenceNumber!;
       }
       const rest = batch.records.slice(failedFrom);
+      const thrown = failedFrom === 0 && problem !== undefined && typeof problem !== 'string';
+      if (thrown && rest.length > 1) {
+        // Bisect on a thrown error; as in Lambda, a split does not count as a
+        // retry, so a poison record ends alone and its neighbours still pass.
+        const half = Math.ceil(rest.length / 2);
+        pending.splice(0, 1, { records: rest.slice(0, half), failures: batch.failures }, { records: rest.slice(half), failures: batch.failures });
+        log('warn', `stream: batch of ${rest.length} failed; bisecting`, problem);
+        continue;
+      }
       const failures = batch.failures + 1;
       if (failures > retryAttempts) {
         await giveUp(shard, rest, failures, problem);
@@ -265,14 +274,8 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         pending.shift();
         continue;
       }
-      log('warn', `stream: batch of ${rest.length} failed (attempt ${failures}); ${rest.length > 1 && failedFrom === 0 ? 'bisecting and ' : ''}retrying`, problem);
-      if (failedFrom === 0 && rest.length > 1) {
-        // Bisect on a thrown error: the halves are retried separately.
-        const half = Math.ceil(rest.length / 2);
-        pending.splice(0, 1, { records: rest.slice(0, half), failures }, { records: rest.slice(half), failures });
-      } else {
-        pending[0] = { records: rest, failures };
-      }
+      log('warn', `stream: batch of ${rest.length} failed (attempt ${failures}); retrying`, problem);
+      pending[0] = { records: rest, failures };
       await sleep(Math.min(5_000, 100 * 2 ** failures), undefined, { signal: abort.signal }).catch(() => undefined);
     }
     // Records the filter dropped count as processed.
