@@ -6,9 +6,11 @@
  * - `--json`: the same figures as one JSON object on the last line of stdout.
  *
  * In-memory figures run first, on a quiet process; then DynamoDB Local (in
- * memory, free port) for units, round trips through the real stream and
- * replay; then the local plane over HTTP on the same DynamoDB Local. All of
- * it is started and stopped here; nothing outside the repository is used.
+ * memory, free port) for units and round trips through the real stream;
+ * then the local plane over HTTP on the same DynamoDB Local; last, replay of
+ * large journals on DynamoDB Local (after the plane: the 10,000-entry
+ * journals leave DynamoDB Local slower for a while). All of it is started
+ * and stopped here; nothing outside the repository is used.
  * What each figure means is in docs/benchmarks.md.
  */
 import { execFileSync } from 'node:child_process';
@@ -107,6 +109,20 @@ async function main(): Promise<void> {
     const reference = await measureRoundTrip(db, 'reference', 'run', PLAN.tripReps);
     const bills = costPerMillion(reference);
 
+    // ---- the local plane ------------------------------------------------------
+    progress('starting the local plane (API, Lambda, stream and SQS pollers) on DynamoDB Local');
+    plane = await startBenchPlane(db.local.endpoint);
+    progress(`resume latency: ${PLAN.latencyTrips} sequential round trips over HTTP`);
+    const latency = await measureResumeLatency(plane.url, PLAN.latencyTrips, LATENCY_POLL_MS, (done) => {
+      if (done % 50 === 0) progress(`  ${done} / ${PLAN.latencyTrips}`);
+    });
+    progress('DynamoDB Local request rate (GetItem, 10 in flight)');
+    const requestRate = await probeRequestRate(db, 10, 2);
+    progress(`throughput: ${PLAN.concurrency} concurrent clients for ${PLAN.throughputSeconds} s`);
+    const throughput = await measureThroughput(plane.url, PLAN.concurrency, PLAN.throughputSeconds);
+    await plane.stop();
+    plane = undefined;
+
     const dynamoReplay: ReplayTiming[] = [];
     if (PLAN.dynamoReplay.length > 0) {
       progress(`replay on DynamoDB Local: journals of ${PLAN.dynamoReplay.join(', ')} entries`);
@@ -157,17 +173,6 @@ async function main(): Promise<void> {
       ],
     );
 
-    // ---- the local plane ------------------------------------------------------
-    progress('starting the local plane (API, Lambda, stream and SQS pollers) on DynamoDB Local');
-    plane = await startBenchPlane(db.local.endpoint);
-    progress(`resume latency: ${PLAN.latencyTrips} sequential round trips over HTTP`);
-    const latency = await measureResumeLatency(plane.url, PLAN.latencyTrips, LATENCY_POLL_MS, (done) => {
-      if (done % 50 === 0) progress(`  ${done} / ${PLAN.latencyTrips}`);
-    });
-    progress('DynamoDB Local request rate (GetItem, 10 in flight)');
-    const requestRate = await probeRequestRate(db, 10, 2);
-    progress(`throughput: ${PLAN.concurrency} concurrent clients for ${PLAN.throughputSeconds} s`);
-    const throughput = await measureThroughput(plane.url, PLAN.concurrency, PLAN.throughputSeconds);
     printTable(
       'Local plane over HTTP (API Gateway, Lambda, stream and SQS emulated; DynamoDB Local)',
       ['', 'value'],
