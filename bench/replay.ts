@@ -51,28 +51,34 @@ export interface ReplayTiming {
  *
  * @example
  * ```ts
- * const t = await measureReplay(new MemoryStore(), 1000, 5);
+ * const t = await measureReplay(() => new MemoryStore(), 1000, 5);
  * ```
  */
-export async function measureReplay(store: Store, steps: number, reps: number, dynamo?: { copyInto: CopyTarget; ledger: CapacityLedger }, warmup = 1): Promise<ReplayTiming> {
+export async function measureReplay(
+  storeOf: Store | (() => Store),
+  steps: number,
+  reps: number,
+  dynamo?: { copyInto: CopyTarget; ledger: CapacityLedger },
+  warmup = 1,
+): Promise<ReplayTiming> {
   const services = registry(BENCH_SERVICES);
   let loadMs = 0;
-  const timed: Store = new Proxy(store, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (property !== 'load' || typeof value !== 'function') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      return async (...args: unknown[]) => {
-        const t0 = performance.now();
-        try {
-          return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        } finally {
-          loadMs += since(t0);
-        }
-      };
-    },
-  });
-  const deps: AttemptDeps = { store: timed, signer: SIGNER, clock: systemClock, services };
-  const ingress: IngressDeps = { store, signer: SIGNER, clock: systemClock, catalog: catalogOf(services) };
+  /** The store, with its `load` timed. */
+  const timedLoad = (store: Store): Store =>
+    new Proxy(store, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver) as unknown;
+        if (property !== 'load' || typeof value !== 'function') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        return async (...args: unknown[]) => {
+          const t0 = performance.now();
+          try {
+            return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          } finally {
+            loadMs += since(t0);
+          }
+        };
+      },
+    });
 
   let loadRequests: number | undefined;
   let loadReadUnits: number | undefined;
@@ -81,6 +87,11 @@ export async function measureReplay(store: Store, steps: number, reps: number, d
   const load: number[] = [];
   const build: number[] = [];
   for (let rep = -warmup; rep < reps; rep++) {
+    // A fresh in-memory store each time: one that kept every earlier journal
+    // would grow the heap, and the garbage collector's share with it.
+    const store = typeof storeOf === 'function' ? storeOf() : storeOf;
+    const deps: AttemptDeps = { store: timedLoad(store), signer: SIGNER, clock: systemClock, services };
+    const ingress: IngressDeps = { store, signer: SIGNER, clock: systemClock, catalog: catalogOf(services) };
     const b0 = performance.now();
     const invocationId = dynamo ? await buildAndCopy(dynamo.copyInto, steps) : await buildJournal(deps, ingress, steps);
     build.push(since(b0));
@@ -172,4 +183,38 @@ async function buildAndCopy(target: CopyTarget, steps: number): Promise<string> 
     }),
   );
   return invocationId;
+}
+
+/**
+ * The in-memory replay timings of several journal sizes, measured in
+ * interleaved rounds (one of each size per round, after a warm-up round),
+ * so that every size meets the same JIT and heap state; medians per size.
+ * Measured one size after the other, the ratio of two sizes swings by ±40 %
+ * from one process to the next.
+ *
+ * @example
+ * ```ts
+ * const [t100, t1000, t10000] = await measureReplayInterleaved([100, 1000, 10000], 9);
+ * ```
+ */
+export async function measureReplayInterleaved(sizes: number[], reps: number): Promise<ReplayTiming[]> {
+  const samples = new Map<number, ReplayTiming[]>(sizes.map((n) => [n, []]));
+  for (let round = -1; round < reps; round++) {
+    for (const n of sizes) {
+      const one = await measureReplay(() => new MemoryStore(), n, 1, undefined, 0);
+      if (round >= 0) samples.get(n)!.push(one);
+    }
+  }
+  return sizes.map((n) => {
+    const list = samples.get(n)!;
+    return {
+      steps: n,
+      entries: n + 1,
+      resumeMs: median(list.map((t) => t.resumeMs)),
+      resumeCpuMs: median(list.map((t) => t.resumeCpuMs)),
+      loadMs: median(list.map((t) => t.loadMs)),
+      buildMs: median(list.map((t) => t.buildMs)),
+      reps,
+    };
+  });
 }
