@@ -54,8 +54,8 @@ const LATENCY_POLL_MS = 10;
 
 /** How big each measurement is, full and quick. */
 const PLAN = quick
-  ? { stepSteps: 1000, stepReps: 5, stepWarmup: 2, memoryReplay: [100, 1000, 10000], memoryReplayReps: 5, dynamoReplay: [] as number[], dynamoReplayReps: 0, unitSteps: 50, tripReps: 2, latencyTrips: 30, concurrency: 10, throughputSeconds: 5 }
-  : { stepSteps: 1000, stepReps: 20, stepWarmup: 3, memoryReplay: [100, 1000, 10000], memoryReplayReps: 15, dynamoReplay: [1000, 10000], dynamoReplayReps: 3, unitSteps: 100, tripReps: 10, latencyTrips: 200, concurrency: 50, throughputSeconds: 30 };
+  ? { stepSteps: 1000, stepReps: 10, stepWarmup: 5, memoryReplay: [100, 1000, 10000], memoryReplayReps: 5, dynamoReplay: [] as number[], dynamoReplayReps: 0, unitSteps: 50, tripReps: 2, latencyTrips: 30, concurrency: 10, throughputSeconds: 5 }
+  : { stepSteps: 1000, stepReps: 20, stepWarmup: 5, memoryReplay: [100, 1000, 10000], memoryReplayReps: 15, dynamoReplay: [1000, 10000], dynamoReplayReps: 3, unitSteps: 100, tripReps: 10, latencyTrips: 200, concurrency: 50, throughputSeconds: 30 };
 
 async function main(): Promise<void> {
   const began = performance.now();
