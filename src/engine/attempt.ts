@@ -13,7 +13,7 @@ import type { Definition, HandlerSpec } from '../api/definitions.ts';
 import { CancelledError, NonDeterminismError, TerminalError, ensureError, fromFailure, isTerminal, toFailure, type Failure } from '../api/errors.ts';
 import type { RetryPolicy } from '../api/context.ts';
 import type { Completion, InvocationMeta, JournalEntry, LoadedInvocation, Store, Timer } from '../store/store.ts';
-import { CANCEL, LOCK_GRANTED, retryKey } from '../store/keys.ts';
+import { CANCEL, LOCK_GRANTED, completionKey, retryKey } from '../store/keys.ts';
 import type { Clock } from './clock.ts';
 import type { IdSigner } from './ids.ts';
 import { type Durable, type Outcome, type PromiseHost } from './promises.ts';
@@ -206,6 +206,8 @@ export class Attempt implements PromiseHost {
   #inflight = 0;
   readonly #waiters = new Set<Waiter>();
   readonly #awakeables = new Map<string, string>();
+  /** Callee invocation ids by result key, so a suspension can name what it awaits. */
+  readonly #callees = new Map<string, string>();
   #ended = false;
   #endResult!: (outcome: AttemptOutcome) => void;
   readonly #end = new Promise<AttemptOutcome>((resolve) => (this.#endResult = resolve));
@@ -280,6 +282,7 @@ export class Attempt implements PromiseHost {
       void this.fail(error);
       throw error;
     }
+    if (recorded?.kind === 'call' && recorded.value) this.#callees.set(completionKey(index), recorded.value);
     return { index, recorded };
   }
 
@@ -341,6 +344,11 @@ export class Attempt implements PromiseHost {
   /** Remembers an awakeable's id by completion key, so a suspension can name it. */
   noteAwakeable(key: string, id: string): void {
     this.#awakeables.set(key, id);
+  }
+
+  /** Remembers a new call's callee id by result key (replayed calls are noted from their entry). */
+  noteCallee(key: string, calleeId: string): void {
+    this.#callees.set(key, calleeId);
   }
 
   sleep(ms: number): Durable<void> {
@@ -469,8 +477,9 @@ export class Attempt implements PromiseHost {
     if (await this.#linger(awaiting)) return;
     const timers = dedupeTimers([...this.#waiters].flatMap((w) => w.timers));
     const awakeables = Object.fromEntries(awaiting.filter((k) => this.#awakeables.has(k)).map((k) => [k, this.#awakeables.get(k)!]));
+    const callees = Object.fromEntries(awaiting.filter((k) => this.#callees.has(k)).map((k) => [k, this.#callees.get(k)!]));
     this.#ended = true;
-    const ok = await this.deps.store.suspend(this.id, { epoch: this.meta.epoch, now: this.deps.clock.now(), awaiting, timers, awakeables });
+    const ok = await this.deps.store.suspend(this.id, { epoch: this.meta.epoch, now: this.deps.clock.now(), awaiting, timers, awakeables, callees });
     this.#endResult(
       ok
         ? { kind: 'suspended', invocationId: this.id, awaiting, timers }

@@ -242,6 +242,7 @@ export class DurableContext implements WorkflowContext {
           ? workflowInvocationId(definition.name, key!)
           : 'inv_' + createHash('sha256').update(`call\0${this.meta.id}\0${index}`).digest().subarray(0, 16).toString('base64url');
       const caller = { invocationId: this.meta.id, key: resultKey };
+      if (mode === 'call') attempt.noteCallee(resultKey, calleeId);
       void attempt
         .enqueue(async () => {
           const now = attempt.deps.clock.now();

@@ -212,7 +212,7 @@ export class DynamoDbStore implements Store {
     const lease = e.name('lease');
     const running = e.value('running');
     const now_ = e.value(now);
-    const update = `SET ${status} = ${running}, ${epoch} = ${epoch} + ${e.value(1)}, ${lease} = ${e.value(now + leaseMs)}, ${e.name('updatedAt')} = ${now_} REMOVE ${e.name('awaiting')}, ${e.name('timers')}, ${e.name('awakeables')}`;
+    const update = `SET ${status} = ${running}, ${epoch} = ${epoch} + ${e.value(1)}, ${lease} = ${e.value(now + leaseMs)}, ${e.name('updatedAt')} = ${now_} REMOVE ${e.name('awaiting')}, ${e.name('timers')}, ${e.name('awakeables')}, ${e.name('callees')}`;
     const condition =
       `(${status} IN (${e.value('pending')}, ${e.value('suspended')}) AND ${epoch} = ${e.value(seenEpoch)})` +
       ` OR (${status} = ${running} AND (${lease} < ${now_} OR attribute_not_exists(${lease})))`;
@@ -252,6 +252,8 @@ export class DynamoDbStore implements Store {
     else remove.push('timers');
     if (o.awakeables && Object.keys(o.awakeables).length > 0) set.awakeables = o.awakeables;
     else remove.push('awakeables');
+    if (o.callees && Object.keys(o.callees).length > 0) set.callees = o.callees;
+    else remove.push('callees');
     if (o.retries !== undefined) set.retries = o.retries;
     if (o.lastFailure !== undefined) set.lastFailure = o.lastFailure;
     return this.#transition('suspend', id, o.epoch, set, remove);

@@ -52,7 +52,7 @@ export class MemoryStore implements Store {
     const runnable = (meta.status === 'pending' || meta.status === 'suspended') && meta.epoch === seenEpoch;
     const abandoned = meta.status === 'running' && (meta.lease ?? 0) < now;
     if (!runnable && !abandoned) return undefined;
-    const next: InvocationMeta = { ...meta, status: 'running', epoch: meta.epoch + 1, lease: now + leaseMs, awaiting: undefined, timers: undefined, awakeables: undefined, updatedAt: now };
+    const next: InvocationMeta = { ...meta, status: 'running', epoch: meta.epoch + 1, lease: now + leaseMs, awaiting: undefined, timers: undefined, awakeables: undefined, callees: undefined, updatedAt: now };
     this.#put(metaToItem(next));
     return next;
   }
@@ -85,6 +85,7 @@ export class MemoryStore implements Store {
       awaiting: o.awaiting,
       timers: o.timers.length ? o.timers : undefined,
       awakeables: o.awakeables && Object.keys(o.awakeables).length ? o.awakeables : undefined,
+      callees: o.callees && Object.keys(o.callees).length ? o.callees : undefined,
       retries: o.retries ?? m.retries,
       lastFailure: o.lastFailure ?? m.lastFailure,
       updatedAt: o.now,

@@ -55,6 +55,8 @@ export interface InvocationMeta {
   timers?: Timer[] | undefined;
   /** While suspended: the awakeable ids among `awaiting`, by completion key (for status pages). */
   awakeables?: Record<string, string> | undefined;
+  /** While suspended: the invocation ids of callees whose results are among `awaiting`, by completion key (for status pages). */
+  callees?: Record<string, string> | undefined;
   /** Serialized input. */
   input: string;
   /** Serialized output once completed. */
@@ -212,7 +214,7 @@ export interface ObjectLock {
  *
  * @example
  * ```ts
- * await store.suspend(id, { epoch: 2, now, awaiting: ['C#00000001'], timers: [], awakeables: { 'C#00000001': 'awk_…' } });
+ * await store.suspend(id, { epoch: 2, now, awaiting: ['C#00000001', 'C#00000003'], timers: [], awakeables: { 'C#00000001': 'awk_…' }, callees: { 'C#00000003': 'inv_…' } });
  * ```
  */
 export interface SuspendOptions {
@@ -220,7 +222,10 @@ export interface SuspendOptions {
   now: number;
   awaiting: string[];
   timers: Timer[];
+  /** Awakeable ids among `awaiting`, by completion key; left out when empty. */
   awakeables?: Record<string, string>;
+  /** Callee invocation ids among `awaiting`, by completion key; left out when empty. */
+  callees?: Record<string, string>;
   retries?: number;
   lastFailure?: Failure;
 }
