@@ -301,6 +301,7 @@ function alreadyCompleted(awakeableId: string, lost: Completion): IngressError {
  * ```ts
  * const s: InvocationStatusView = await getStatus(deps, id);
  * s.status // 'suspended'; s.awaiting // [{ key: 'C#00000001', awakeableId: 'awk_…' }]
+ * // a caller waiting on a call: [{ key: 'C#00000002', callee: 'inv_…' }]
  * ```
  */
 export interface InvocationStatusView {
@@ -309,7 +310,19 @@ export interface InvocationStatusView {
   handler: string;
   key?: string | undefined;
   status: InvocationMeta['status'];
-  awaiting: { key: string; awakeableId?: string | undefined; timerAt?: string | undefined; lockHeldBy?: string | undefined; queuePosition?: number | undefined }[];
+  /**
+   * What it waits for, by completion key: the awakeable, the timer's due
+   * time, the callee invocation whose result it awaits, or (an exclusive
+   * object call) the key's holder and its place in the queue.
+   */
+  awaiting: {
+    key: string;
+    awakeableId?: string | undefined;
+    timerAt?: string | undefined;
+    callee?: string | undefined;
+    lockHeldBy?: string | undefined;
+    queuePosition?: number | undefined;
+  }[];
   attempts: number;
   retries: number;
   lastFailure?: Failure | undefined;
@@ -340,6 +353,7 @@ export async function getStatus(deps: Pick<IngressDeps, 'store'>, invocationId: 
     awaiting: (meta.awaiting ?? []).filter((key) => key !== CANCEL).map((key) => ({
       key,
       awakeableId: meta.awakeables?.[key],
+      callee: meta.callees?.[key],
       timerAt: timers.has(key) ? new Date(timers.get(key)!).toISOString() : undefined,
       ...(key === LOCK_GRANTED && lock ? { lockHeldBy: lock.holder, queuePosition: queue.indexOf(meta.id) + 1 || undefined } : {}),
     })),

@@ -117,12 +117,20 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
 
       it('takes a suspended invocation at the seen epoch and clears what it awaited', async () => {
         const meta = await running();
-        await store.suspend(meta.id, { epoch: 1, now: T0 + 2, awaiting: ['C#00000001'], timers: [{ key: 'C#00000001', at: T0 + 99 }], awakeables: { 'C#00000001': 'awk_x' } });
+        await store.suspend(meta.id, {
+          epoch: 1,
+          now: T0 + 2,
+          awaiting: ['C#00000001', 'C#00000002'],
+          timers: [{ key: 'C#00000001', at: T0 + 99 }],
+          awakeables: { 'C#00000001': 'awk_x' },
+          callees: { 'C#00000002': 'inv_callee' },
+        });
 
         const acquired = await store.acquire(meta.id, { seenEpoch: 1, now: T0 + 3, leaseMs: LEASE });
 
         expect(acquired).toEqual({ ...meta, status: 'running', epoch: 2, lease: T0 + 3 + LEASE, updatedAt: T0 + 3 });
         expect(acquired?.awaiting).toBeUndefined();
+        expect(acquired?.callees).toBeUndefined();
         await expect(store.getInvocation(meta.id)).resolves.toEqual(acquired);
       });
 
@@ -269,34 +277,43 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
     });
 
     describe('suspend, release and finish are fenced by epoch and status', () => {
-      it('suspend records what is awaited (timers, awakeables) and drops the lease', async () => {
+      it('suspend records what is awaited (timers, awakeables, callees) and drops the lease', async () => {
         const meta = await running();
 
         await expect(
-          store.suspend(meta.id, { epoch: 1, now: T0 + 5, awaiting: ['C#00000001', 'C#00000002'], timers: [{ key: 'C#00000002', at: T0 + 1000 }], awakeables: { 'C#00000001': 'awk_a' } }),
+          store.suspend(meta.id, {
+            epoch: 1,
+            now: T0 + 5,
+            awaiting: ['C#00000001', 'C#00000002', 'C#00000003'],
+            timers: [{ key: 'C#00000002', at: T0 + 1000 }],
+            awakeables: { 'C#00000001': 'awk_a' },
+            callees: { 'C#00000003': 'inv_callee' },
+          }),
         ).resolves.toBe(true);
 
         const { lease: _lease, ...rest } = meta;
         await expect(store.getInvocation(meta.id)).resolves.toEqual({
           ...rest,
           status: 'suspended',
-          awaiting: ['C#00000001', 'C#00000002'],
+          awaiting: ['C#00000001', 'C#00000002', 'C#00000003'],
           timers: [{ key: 'C#00000002', at: T0 + 1000 }],
           awakeables: { 'C#00000001': 'awk_a' },
+          callees: { 'C#00000003': 'inv_callee' },
           updatedAt: T0 + 5,
         });
       });
 
-      it('suspend for a retry keeps the retry count and failure; empty timers and awakeables are left out', async () => {
+      it('suspend for a retry keeps the retry count and failure; empty timers, awakeables and callees are left out', async () => {
         const meta = await running();
         const lastFailure = { name: 'Error', message: 'flaky', code: 500 };
 
-        await store.suspend(meta.id, { epoch: 1, now: T0 + 5, awaiting: ['C#r00000001'], timers: [], awakeables: {}, retries: 1, lastFailure });
+        await store.suspend(meta.id, { epoch: 1, now: T0 + 5, awaiting: ['C#r00000001'], timers: [], awakeables: {}, callees: {}, retries: 1, lastFailure });
 
         const stored = await store.getInvocation(meta.id);
         expect(stored).toMatchObject({ status: 'suspended', awaiting: ['C#r00000001'], retries: 1, lastFailure });
         expect(stored).not.toHaveProperty('timers');
         expect(stored).not.toHaveProperty('awakeables');
+        expect(stored).not.toHaveProperty('callees');
         expect(stored).not.toHaveProperty('lease');
       });
 

@@ -38,11 +38,26 @@ const trips = service({
   },
 });
 
+// Starts its call first and awaits it only after an awakeable: the suspension
+// on the call comes from a replay of the call's journal entry.
+const later = service({
+  name: 'later',
+  handlers: {
+    both: async (ctx: Context, doc: string) => {
+      const approval = ctx.serviceClient(approver).approve(doc);
+      const go = ctx.awakeable<void>();
+      await ctx.run('ask', () => go.id);
+      await go.promise;
+      return approval;
+    },
+  },
+});
+
 describe('calls and cancellation over HTTP', () => {
   let plane: LocalPlane;
 
   beforeAll(async () => {
-    plane = await startTestPlane([approver, trips]);
+    plane = await startTestPlane([approver, trips, later]);
   });
 
   afterAll(async () => {
@@ -51,12 +66,30 @@ describe('calls and cancellation over HTTP', () => {
 
   it('a caller suspends while its callee waits on an awakeable; one resolve completes both', async () => {
     const trip = await send(plane, '/trips/book', 'lisbon');
-    await untilStatus(plane, trip, 'suspended');
     const approverId = await findCallee(trip);
+    // The caller's status names the callee it awaits: entry 1 (after 'reserve') is the call.
+    expect((await call(plane, 'GET', `/restate/invocation/${trip}`)).json).toMatchObject({ status: 'suspended', awaiting: [{ key: 'C#00000001', callee: approverId }] });
+    expect((await call(plane, 'GET', `/restate/invocation/${approverId}`)).json).toMatchObject({ service: 'approver', handler: 'approve' });
     const awakeableId = await untilAwakeable(plane, approverId);
     expect((await call(plane, 'POST', `/restate/awakeables/${awakeableId}/resolve`, 'true')).status).toBe(202);
     expect((await untilOutput(plane, approverId)).json).toBe('lisbon approved');
     expect((await untilOutput(plane, trip)).json).toBe('lisbon approved');
+  });
+
+  it('a caller that awaits its call only after a later wake still names the callee', async () => {
+    const id = await send(plane, '/later/both', 'memo');
+    const go = await untilAwakeable(plane, id);
+    // Entry 0 is the call, entry 1 the awakeable: only the awakeable is awaited yet.
+    expect((await call(plane, 'GET', `/restate/invocation/${id}`)).json.awaiting).toEqual([{ key: 'C#00000001', awakeableId: go }]);
+
+    expect((await call(plane, 'POST', `/restate/awakeables/${go}/resolve`)).status).toBe(202);
+
+    // The next attempt replays the call's entry and suspends on its result.
+    const approverId = await findCallee(id);
+    expect((await call(plane, 'GET', `/restate/invocation/${id}`)).json.awaiting).toEqual([{ key: 'C#00000000', callee: approverId }]);
+    const approval = await untilAwakeable(plane, approverId);
+    expect((await call(plane, 'POST', `/restate/awakeables/${approval}/resolve`, 'true')).status).toBe(202);
+    expect((await untilOutput(plane, id)).json).toBe('memo approved');
   });
 
   it('an idempotent start submitted twice is one invocation with one result', async () => {
@@ -89,12 +122,11 @@ describe('calls and cancellation over HTTP', () => {
     expect((await call(plane, 'DELETE', `/restate/invocation/${id}?mode=nonsense`)).status).toBe(400);
   });
 
-  /** The callee a trip started: its id is in the trip's `call` journal entry. */
-  async function findCallee(trip: string): Promise<string> {
-    const { DynamoDbStore } = await import('../../src/store/dynamodb.ts');
-    const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
-    const { localClientConfig } = await import('../../src/local/dynamodb-local.ts');
-    const store = new DynamoDbStore({ client: new DynamoDBClient(localClientConfig(plane.endpoints.dynamodb)), tableName: plane.tableName });
-    return eventually(async () => [...(await store.load(trip)).journal.values()].find((e) => e.kind === 'call')?.value, 'the call entry');
+  /** The callee a caller awaits, as the caller's status names it. */
+  async function findCallee(caller: string): Promise<string> {
+    return eventually(async () => {
+      const view = (await call(plane, 'GET', `/restate/invocation/${caller}`)).json;
+      return view?.status === 'suspended' ? (view.awaiting?.find((w: { callee?: string }) => w.callee)?.callee as string | undefined) : undefined;
+    }, `${caller} to await a callee`);
   }
 });
