@@ -5,7 +5,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Clock } from '../src/engine/clock.ts';
 import type { DormantConfig } from '../src/runtime/config.ts';
 import { DynamoDbStore } from '../src/store/dynamodb.ts';
@@ -86,9 +86,28 @@ export type TimerMessage = { type: 'timer'; invocationId: string; key: string; a
 /** SQS's largest message delay, in seconds. */
 export const MAX_DELAY_SECONDS = 900;
 
+/** SQS's longest visibility timeout, in seconds: a parked message comes back within 12 hours. */
+export const MAX_PARK_SECONDS = 43_200;
+
+/**
+ * How old a timer message may grow before it is sent afresh: the timer queue
+ * keeps messages 14 days, and a day's margin keeps a parked one from expiring.
+ */
+export const TIMER_MESSAGE_MAX_AGE_MS = 13 * 86_400_000;
+
+/**
+ * How many times a timer message is parked before it is sent afresh. Each
+ * park is a receive, and the timer queue dead-letters a message after
+ * {@link TIMER_QUEUE_MAX_RECEIVES}; the rest of that budget is for real failures.
+ */
+export const MAX_PARKS = 50;
+
+/** The timer queue's `maxReceiveCount`: {@link MAX_PARKS} parks plus 50 failed tries. */
+export const TIMER_QUEUE_MAX_RECEIVES = 100;
+
 /**
  * The delay of the next hop towards `at`: whole seconds, rounded up, at most
- * 15 minutes.
+ * 15 minutes (or `maxSeconds`, when a test clock runs faster than SQS).
  *
  * @example
  * ```ts
@@ -96,8 +115,32 @@ export const MAX_DELAY_SECONDS = 900;
  * hopDelaySeconds(now + 1_200, now)     // 2
  * ```
  */
-export function hopDelaySeconds(at: number, now: number): number {
-  return Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((at - now) / 1000)));
+export function hopDelaySeconds(at: number, now: number, maxSeconds = MAX_DELAY_SECONDS): number {
+  return Math.min(MAX_DELAY_SECONDS, maxSeconds, Math.max(0, Math.ceil((at - now) / 1000)));
+}
+
+/**
+ * What to do with a timer message that is not due yet.
+ *
+ * - `park`: keep the same message and hide it for `seconds` (ChangeMessageVisibility,
+ *   then report it failed so SQS hands it back later). Up to 12 hours a hop,
+ *   so a 30-day sleep is about 60 receives of 3 messages, not 2,880 sends.
+ * - `resend`: a new message delayed up to 15 minutes, when the old one is
+ *   too old to park again (SQS would drop it at the retention period), has
+ *   been received {@link MAX_PARKS} times (the dead-letter redrive counts
+ *   receives), or cannot be parked.
+ *
+ * @example
+ * ```ts
+ * nextHop({ at: now + 30 * 86_400_000, now, ageMs: 0 })             // { kind: 'park', seconds: 43200 }
+ * nextHop({ at: now + 30 * 86_400_000, now, ageMs: 12.9 * 86_400_000 }) // { kind: 'resend', delaySeconds: 900 }
+ * ```
+ */
+export function nextHop(hop: { at: number; now: number; ageMs: number; receives?: number; maxSeconds?: number }): { kind: 'park'; seconds: number } | { kind: 'resend'; delaySeconds: number } {
+  const cap = hop.maxSeconds ?? MAX_PARK_SECONDS;
+  const seconds = Math.min(MAX_PARK_SECONDS, cap, Math.max(1, Math.ceil((hop.at - hop.now) / 1000)));
+  if (hop.ageMs + seconds * 1000 <= TIMER_MESSAGE_MAX_AGE_MS && (hop.receives ?? 1) <= MAX_PARKS) return { kind: 'park', seconds };
+  return { kind: 'resend', delaySeconds: hopDelaySeconds(hop.at, hop.now, cap) };
 }
 
 /**
@@ -117,6 +160,15 @@ export interface Dispatch {
   schedule(invocationId: string, timer: Timer): Promise<void>;
   /** Puts any timer-queue message on the queue, delayed towards its `at`. */
   send(message: TimerMessage): Promise<void>;
+  /**
+   * Hides a received timer-queue message for `seconds` (its caller then
+   * reports it failed, so SQS hands the same message back later). Answers
+   * false for a message of another queue; absent where messages cannot be
+   * parked. The timer re-sends instead in both cases.
+   */
+  park?(message: { receiptHandle: string; eventSourceARN: string }, seconds: number): Promise<boolean>;
+  /** The longest hop in seconds; below SQS's limits only under a test clock. */
+  readonly maxHopSeconds?: number;
 }
 
 /**
@@ -127,13 +179,21 @@ export interface Dispatch {
  * const dispatch = awsDispatch({ lambda: new LambdaClient({}), sqs: new SQSClient({}), routes, timerQueueUrl, clock: systemClock });
  * ```
  */
-export function awsDispatch(deps: { lambda: LambdaClient; sqs: SQSClient; routes: Readonly<Record<string, string>>; timerQueueUrl: string; clock: Clock }): Dispatch {
+export function awsDispatch(deps: {
+  lambda: LambdaClient;
+  sqs: SQSClient;
+  routes: Readonly<Record<string, string>>;
+  timerQueueUrl: string;
+  clock: Clock;
+  /** Caps every hop; for a test clock, whose hours pass in moments. */
+  maxHopSeconds?: number;
+}): Dispatch {
   const send = async (message: TimerMessage): Promise<void> => {
     await deps.sqs.send(
       new SendMessageCommand({
         QueueUrl: deps.timerQueueUrl,
         MessageBody: JSON.stringify(message),
-        DelaySeconds: hopDelaySeconds(message.at, deps.clock.now()),
+        DelaySeconds: hopDelaySeconds(message.at, deps.clock.now(), deps.maxHopSeconds),
       }),
     );
   };
@@ -150,5 +210,12 @@ export function awsDispatch(deps: { lambda: LambdaClient; sqs: SQSClient; routes
     },
     schedule: (invocationId, timer) => send({ type: 'timer', invocationId, key: timer.key, at: timer.at }),
     send,
+    async park(message, seconds) {
+      // Only messages of the timer queue: a receipt handle is valid on its own queue alone.
+      if (message.eventSourceARN.split(':').pop() !== deps.timerQueueUrl.split('/').pop()) return false;
+      await deps.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: deps.timerQueueUrl, ReceiptHandle: message.receiptHandle, VisibilityTimeout: seconds }));
+      return true;
+    },
+    maxHopSeconds: deps.maxHopSeconds,
   };
 }

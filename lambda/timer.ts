@@ -1,9 +1,12 @@
 /**
  * The timer Lambda: SQS batches from the timer queue and the recovery queue.
  *
- * - A **timer** message not yet due goes back on the queue with the next hop
- *   (SQS delays at most 15 minutes, so a 30-day sleep is a chain of hops);
- *   a due one writes its completion, and the stream wakes the invocation.
+ * - A **timer** message not yet due is parked: hidden again for up to 12
+ *   hours (SQS's longest visibility timeout) and reported failed, so the same
+ *   message comes back later; it is sent afresh before SQS's 14-day
+ *   retention would drop it. A 30-day sleep costs about 60 receives of 3
+ *   messages. A due one writes its completion, and the stream wakes the
+ *   invocation.
  * - A failed **asynchronous invoke** of a handler (Lambda's on-failure
  *   destination record, `requestPayload` = `{ invocationId, epoch }`) or a
  *   **recover** message re-reads `meta` and re-invokes what is runnable:
@@ -25,7 +28,7 @@ import { isInvocationId } from '../src/engine/ids.ts';
 import { loadConfig, once, sqsClientOptions } from '../src/runtime/config.ts';
 import { toItemChange } from '../src/store/dynamodb-stream.ts';
 import type { Store } from '../src/store/store.ts';
-import { awsDispatch, dynamoDbStore, logLine } from './support.ts';
+import { awsDispatch, dynamoDbStore, logLine, nextHop, type TimerMessage } from './support.ts';
 import { wakeOn, type WakeHandlerDeps } from './wake.ts';
 
 /**
@@ -193,25 +196,22 @@ export async function rewakeStreamBatch(deps: TimerHandlerDeps, batch: StreamBat
   return woken;
 }
 
-async function work(deps: TimerHandlerDeps, record: SQSRecord): Promise<void> {
+/** A message put back to come round again later: a failure to SQS, not an error. */
+const PARKED = 'parked';
+
+async function work(deps: TimerHandlerDeps, record: SQSRecord): Promise<void | typeof PARKED> {
   const message = parseMessage(record.body);
   const now = deps.clock.now();
   switch (message.kind) {
-    case 'timer': {
-      if (message.at > now) {
-        await deps.dispatch.send({ type: 'timer', invocationId: message.invocationId, key: message.key, at: message.at });
+    case 'timer':
+    case 'recover': {
+      if (message.at > now) return later(deps, record, message);
+      if (message.kind === 'recover') {
+        await recover(deps, message.invocationId);
         return;
       }
       // First writer wins; a timer that lost to an earlier hop's duplicate is fine.
       await deps.store.complete(message.invocationId, { key: message.key, at: now });
-      return;
-    }
-    case 'recover': {
-      if (message.at > now) {
-        await deps.dispatch.send({ type: 'recover', invocationId: message.invocationId, at: message.at });
-        return;
-      }
-      await recover(deps, message.invocationId);
       return;
     }
     case 'stream-batch':
@@ -220,6 +220,27 @@ async function work(deps: TimerHandlerDeps, record: SQSRecord): Promise<void> {
     case 'unknown':
       throw new Error(`unreadable message: ${message.reason}`);
   }
+}
+
+/**
+ * A message that is not due: park it (the same message comes back after up
+ * to 12 hours) or, when it is too old to park or parking is not possible,
+ * send it again with the next delay.
+ */
+async function later(deps: TimerHandlerDeps, record: SQSRecord, message: Extract<Work, { kind: 'timer' | 'recover' }>): Promise<void | typeof PARKED> {
+  // Message age is SQS's own time, so the system clock, not the (maybe test) clock.
+  const ageMs = Math.max(0, systemClock.now() - Number(record.attributes?.SentTimestamp ?? systemClock.now()));
+  const receives = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+  const hop = nextHop({ at: message.at, now: deps.clock.now(), ageMs, receives, maxSeconds: deps.dispatch.maxHopSeconds });
+  if (hop.kind === 'park' && deps.dispatch.park && record.receiptHandle && (await deps.dispatch.park(record, hop.seconds))) {
+    logLine(deps.log, 'info', `timer: ${message.kind} of ${message.invocationId} is due ${new Date(message.at).toISOString()}; parked for ${hop.seconds} s`);
+    return PARKED;
+  }
+  const again: TimerMessage =
+    message.kind === 'timer'
+      ? { type: 'timer', invocationId: message.invocationId, key: message.key, at: message.at }
+      : { type: 'recover', invocationId: message.invocationId, at: message.at };
+  await deps.dispatch.send(again);
 }
 
 /**
@@ -240,8 +261,7 @@ export function createTimerHandler(deps: TimerHandlerDeps | (() => Promise<Timer
     const failed = await Promise.all(
       (event.Records ?? []).map(async (record) => {
         try {
-          await work(d, record);
-          return undefined;
+          return (await work(d, record)) === PARKED ? { itemIdentifier: record.messageId } : undefined;
         } catch (error) {
           logLine(d.log, 'error', `timer: message ${record.messageId} failed`, error);
           return { itemIdentifier: record.messageId };

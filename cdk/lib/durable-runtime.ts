@@ -19,6 +19,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Definition } from '../../src/api/definitions.ts';
 import { catalogOf, type Catalog, type CatalogEntry } from '../../src/runtime/registry.ts';
+import { TIMER_QUEUE_MAX_RECEIVES } from '../../lambda/support.ts';
 import { ApiBaseUrl } from './api-base-url.ts';
 import { BundledFunction } from './bundled-function.ts';
 import { DormantEnv } from './environment.ts';
@@ -282,7 +283,14 @@ export class DurableRuntime extends Construct {
       enforceSSL: true,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
     };
-    this.timerQueue = new Queue(this, 'TimerQueue', consumedQueue);
+    // A timer not yet due is parked on its queue for up to 12 hours a time;
+    // each park is a receive, and the message is sent afresh before SQS's
+    // 14-day retention runs out (lambda/timer.ts).
+    this.timerQueue = new Queue(this, 'TimerQueue', {
+      ...consumedQueue,
+      retentionPeriod: Duration.days(14),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: TIMER_QUEUE_MAX_RECEIVES },
+    });
     this.recoveryQueue = new Queue(this, 'RecoveryQueue', consumedQueue);
 
     const apiLogs = new LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });

@@ -25,7 +25,7 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Definition } from '../api/definitions.ts';
-import { systemClock } from '../engine/clock.ts';
+import { systemClock, type Clock } from '../engine/clock.ts';
 import { IdSigner } from '../engine/ids.ts';
 import { loadConfig, ENV } from '../runtime/config.ts';
 import { lambdaHandler, type HandlerResult } from '../runtime/lambda-handler.ts';
@@ -33,7 +33,7 @@ import { catalogOf, registry, type Catalog } from '../runtime/registry.ts';
 import { DynamoDbStore, ensureTable } from '../store/dynamodb.ts';
 import { META } from '../store/keys.ts';
 import { createIngressHandler } from '../../lambda/ingress.ts';
-import { awsDispatch, type Log } from '../../lambda/support.ts';
+import { awsDispatch, TIMER_QUEUE_MAX_RECEIVES, type Log } from '../../lambda/support.ts';
 import { createTimerHandler } from '../../lambda/timer.ts';
 import { createWakeHandler } from '../../lambda/wake.ts';
 import { startApiGateway } from './api-gateway.ts';
@@ -79,7 +79,17 @@ export interface LocalPlaneOptions {
   asyncRetryDelaysMs?: readonly number[];
   /** Where the plane reports what it does. Default: silent. */
   log?: Log;
+  /**
+   * Time for handlers, ingress, wake and timers. A test clock (one the test
+   * advances) lets a 30-day sleep pass in moments; the plane then caps every
+   * queue hop at {@link TEST_CLOCK_HOP_SECONDS} so SQS's real delays do not
+   * hold it up. Default: the system clock.
+   */
+  clock?: Clock;
 }
+
+/** The longest queue hop under a test clock: timers look at the clock again this often. */
+export const TEST_CLOCK_HOP_SECONDS = 1;
 
 /**
  * A running local plane.
@@ -131,6 +141,7 @@ const VISIBILITY_TIMEOUT_SECONDS = 5;
  */
 export async function startLocalPlane(options: LocalPlaneOptions): Promise<LocalPlane> {
   const log: Log = options.log ?? (() => undefined);
+  const clock = options.clock ?? systemClock;
   const loaded = options.services ? { services: [...options.services], tryIt: undefined } : options.entry ? await loadEntry(options.entry) : undefined;
   if (!loaded) throw new TypeError('startLocalPlane: give services or an entry module');
   const services = registry(loaded.services);
@@ -207,7 +218,7 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
     const handlerConfig = loadConfig('handler', env);
     const runAttempts = lambdaHandler({
       services: [...services.values()],
-      runtime: { store, signer, clock: systemClock, apiUrl: handlerConfig.apiUrl, retentionMs: handlerConfig.retentionMs },
+      runtime: { store, signer, clock, apiUrl: handlerConfig.apiUrl, retentionMs: handlerConfig.retentionMs },
     });
     const lambda: LocalLambda = await startLocalLambda({
       functions: {
@@ -231,11 +242,18 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
     stops.push(async () => lambdaClient.destroy());
 
     const wakeConfig = loadConfig('wake', env);
-    const dispatch = awsDispatch({ lambda: lambdaClient, sqs, routes: wakeConfig.routes, timerQueueUrl: wakeConfig.timerQueueUrl!, clock: systemClock });
-    const wake = createWakeHandler({ store, dispatch, clock: systemClock, log });
-    const timer = createTimerHandler({ store, dispatch, clock: systemClock, streams, log });
+    const dispatch = awsDispatch({
+      lambda: lambdaClient,
+      sqs,
+      routes: wakeConfig.routes,
+      timerQueueUrl: wakeConfig.timerQueueUrl!,
+      clock,
+      maxHopSeconds: clock === systemClock ? undefined : TEST_CLOCK_HOP_SECONDS,
+    });
+    const wake = createWakeHandler({ store, dispatch, clock, log });
+    const timer = createTimerHandler({ store, dispatch, clock, streams, log });
     const ingressConfig = loadConfig('ingress', env);
-    api.setHandler(createIngressHandler({ store, signer, clock: systemClock, catalog: ingressConfig.catalog!, waitMs: ingressConfig.ingressWaitMs, log }));
+    api.setHandler(createIngressHandler({ store, signer, clock, catalog: ingressConfig.catalog!, waitMs: ingressConfig.ingressWaitMs, log }));
 
     const streamPoller: StreamPoller = startStreamPoller({
       dynamodb,
@@ -292,11 +310,13 @@ async function createQueues(sqs: SQSClient): Promise<Record<'timers' | 'recovery
     return { url: QueueUrl!, arn: Attributes!.QueueArn! };
   };
   const deadLetter = await create('dormant-dead-letter', {});
-  const consumed = {
+  // As the CDK app: timers are parked for hours (each park a receive) and kept 14 days.
+  const consumed = (maxReceiveCount: number) => ({
     VisibilityTimeout: String(VISIBILITY_TIMEOUT_SECONDS),
-    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetter.arn, maxReceiveCount: 5 }),
-  };
-  const [timers, recovery] = await Promise.all([create('dormant-timers', consumed), create('dormant-recovery', consumed)]);
+    MessageRetentionPeriod: String(14 * 86_400),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetter.arn, maxReceiveCount }),
+  });
+  const [timers, recovery] = await Promise.all([create('dormant-timers', consumed(TIMER_QUEUE_MAX_RECEIVES)), create('dormant-recovery', consumed(5))]);
   return { timers, recovery, deadLetter };
 }
 

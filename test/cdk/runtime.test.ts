@@ -2,6 +2,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLE_SERVICES } from '../../cdk/lib/example-stack.ts';
 import { catalogOf } from '../../src/runtime/registry.ts';
+import { MAX_PARK_SECONDS, MAX_PARKS, TIMER_MESSAGE_MAX_AGE_MS, TIMER_QUEUE_MAX_RECEIVES } from '../../lambda/support.ts';
 import { SYNTH_HOOK_TIMEOUT_MS, actions, allows, logicalId, statements, synthExampleApp } from './support.ts';
 
 /**
@@ -153,11 +154,19 @@ describe('timer', () => {
 
   it('puts both queues behind the dead-letter queue, with a visibility timeout above the timer timeout', () => {
     const timerTimeout = template.toJSON().Resources[ids.timer].Properties.Timeout as number;
-    for (const queue of [ids.timerQueue, ids.recoveryQueue]) {
+    for (const [queue, maxReceiveCount] of [[ids.timerQueue, TIMER_QUEUE_MAX_RECEIVES], [ids.recoveryQueue, 5]] as const) {
       const props = template.toJSON().Resources[queue].Properties;
-      expect(props.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [ids.dlq, 'Arn'] }, maxReceiveCount: 5 });
+      expect(props.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [ids.dlq, 'Arn'] }, maxReceiveCount });
       expect(props.VisibilityTimeout).toBeGreaterThanOrEqual(timerTimeout);
     }
+  });
+
+  it('keeps timer messages long enough to park them: 14 days, more receives than parks', () => {
+    const props = template.toJSON().Resources[ids.timerQueue].Properties;
+    expect(props.MessageRetentionPeriod * 1000).toBeGreaterThan(TIMER_MESSAGE_MAX_AGE_MS + MAX_PARK_SECONDS * 1000);
+    expect(TIMER_QUEUE_MAX_RECEIVES).toBeGreaterThan(MAX_PARKS);
+    // Parking changes a message's visibility on the timer queue.
+    expect(allows(statements(template, roles.timer), 'sqs:ChangeMessageVisibility', { 'Fn::GetAtt': [ids.timerQueue, 'Arn'] })).toBe(true);
   });
 
   it('may re-send to the timer queue, read the table stream by ARN and invoke handlers', () => {

@@ -8,7 +8,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, SQSRecord } from 'aws-lambda';
 import { IdSigner, MemoryStore, lambdaHandler, newInvocationId, service, type Context, type InvocationMeta, type Timer } from 'dormant';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { hopDelaySeconds, type Dispatch, type InvokePayload, type TimerMessage } from '../../lambda/support.ts';
+import { hopDelaySeconds, MAX_PARK_SECONDS, MAX_PARKS, nextHop, TIMER_MESSAGE_MAX_AGE_MS, type Dispatch, type InvokePayload, type TimerMessage } from '../../lambda/support.ts';
 import { createTimerHandler, parseMessage } from '../../lambda/timer.ts';
 import { createWakeHandler } from '../../lambda/wake.ts';
 import { metaToItem } from '../../src/store/items.ts';
@@ -86,6 +86,64 @@ describe('the timer entry point', () => {
     expect(await store.getCompletion(ID, 'C#00000002')).toBeUndefined();
     expect(hopDelaySeconds(at, NOW)).toBe(900);
     expect(hopDelaySeconds(NOW + 1_200, NOW)).toBe(2);
+  });
+
+  it('parks a timer that is not due: the same message comes back later, nothing is sent or written', async () => {
+    const parks: { receiptHandle: string; seconds: number }[] = [];
+    const parking: Dispatch = Object.assign(dispatch, {
+      park: async (m: { receiptHandle: string; eventSourceARN: string }, seconds: number) => m.eventSourceARN.endsWith(':timers') && parks.push({ receiptHandle: m.receiptHandle, seconds }) > 0,
+    });
+    timer = createTimerHandler({ store, dispatch: parking, clock, log: silent });
+    const fresh = (body: unknown, attributes: Partial<SQSRecord['attributes']> = {}, arn?: string): SQSRecord => {
+      const r = sqsRecord(body);
+      return { ...r, eventSourceARN: arn ?? r.eventSourceARN, attributes: { ...r.attributes, SentTimestamp: String(Date.now()), ...attributes } };
+    };
+    const month = { type: 'timer', invocationId: ID, key: 'C#00000002', at: NOW + 30 * 86_400_000 };
+
+    // A 30-day timer parks for SQS's longest visibility timeout, reported as a failure so SQS keeps it.
+    expect((await timer({ Records: [fresh(month)] })).batchItemFailures).toEqual([{ itemIdentifier: 'm-1' }]);
+    expect(parks).toEqual([{ receiptHandle: 'r', seconds: MAX_PARK_SECONDS }]);
+    // A near one parks for what is left.
+    await timer({ Records: [fresh({ ...month, at: NOW + 90_500 })] });
+    expect(parks.at(-1)).toEqual({ receiptHandle: 'r', seconds: 91 });
+    expect(dispatch.sent).toEqual([]);
+
+    // Too old to park (SQS would drop it), parked too often, or from another queue: sent afresh.
+    const old = String(Date.now() - TIMER_MESSAGE_MAX_AGE_MS + 3_600_000);
+    for (const record of [fresh(month, { SentTimestamp: old }), fresh(month, { ApproximateReceiveCount: String(MAX_PARKS + 1) }), fresh(month, {}, 'arn:aws:sqs:us-east-1:0:recovery')]) {
+      expect((await timer({ Records: [record] })).batchItemFailures).toEqual([]);
+    }
+    expect(parks).toHaveLength(2);
+    expect(dispatch.sent).toEqual([month, month, month]);
+    expect(await store.getCompletion(ID, 'C#00000002')).toBeUndefined();
+  });
+
+  it('chooses hops: park up to 12 hours while the message is young, else a delay of up to 15 minutes', () => {
+    expect(nextHop({ at: NOW + 30 * 86_400_000, now: NOW, ageMs: 0 })).toEqual({ kind: 'park', seconds: 43_200 });
+    expect(nextHop({ at: NOW + 1, now: NOW, ageMs: 0 })).toEqual({ kind: 'park', seconds: 1 });
+    expect(nextHop({ at: NOW + 30 * 86_400_000, now: NOW, ageMs: TIMER_MESSAGE_MAX_AGE_MS - 43_199_000 })).toEqual({ kind: 'resend', delaySeconds: 900 });
+    expect(nextHop({ at: NOW + 30 * 86_400_000, now: NOW, ageMs: 0, receives: MAX_PARKS + 1 })).toEqual({ kind: 'resend', delaySeconds: 900 });
+    // A test clock caps both.
+    expect(nextHop({ at: NOW + 30 * 86_400_000, now: NOW, ageMs: 0, maxSeconds: 1 })).toEqual({ kind: 'park', seconds: 1 });
+    expect(hopDelaySeconds(NOW + 3_600_000, NOW, 1)).toBe(1);
+    // A 30-day sleep: 60 parks of 12 hours, sent afresh every 13 days.
+    let now = NOW;
+    let sentAt = NOW;
+    let receives = 0;
+    let sends = 1;
+    const at = NOW + 30 * 86_400_000;
+    while (now < at) {
+      receives++;
+      const hop = nextHop({ at, now, ageMs: now - sentAt, receives });
+      if (hop.kind === 'park') now += hop.seconds * 1000;
+      else {
+        sends++;
+        sentAt = now;
+        receives = 0;
+        now += hop.delaySeconds * 1000;
+      }
+    }
+    expect({ sends, under: receives < MAX_PARKS }).toEqual({ sends: 3, under: true });
   });
 
   it('completes a due timer once; a duplicate is harmless', async () => {
