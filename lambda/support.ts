@@ -4,10 +4,10 @@
  * log line. Clients are passed in; nothing is created at import time.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Clock } from '../src/engine/clock.ts';
-import type { DormantConfig } from '../src/runtime/config.ts';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { systemClock, type Clock } from '../src/engine/clock.ts';
+import { sqsClientOptions, type DormantConfig } from '../src/runtime/config.ts';
 import { DynamoDbStore } from '../src/store/dynamodb.ts';
 import type { Timer } from '../src/store/store.ts';
 
@@ -218,4 +218,18 @@ export function awsDispatch(deps: {
     },
     maxHopSeconds: deps.maxHopSeconds,
   };
+}
+
+/**
+ * The {@link Dispatch} of a deployed wake or timer Lambda: AWS clients from
+ * the environment, routes and the timer queue from its configuration.
+ *
+ * @example
+ * ```ts
+ * const dispatch = deployedDispatch(loadConfig('wake'));
+ * ```
+ */
+export function deployedDispatch(config: Pick<DormantConfig, 'routes' | 'timerQueueUrl'>): Dispatch {
+  if (!config.timerQueueUrl) throw new Error('DORMANT_TIMER_QUEUE_URL is not set: the wake and timer Lambdas need the timer queue (the CDK app sets it)');
+  return awsDispatch({ lambda: new LambdaClient({}), sqs: new SQSClient(sqsClientOptions()), routes: config.routes, timerQueueUrl: config.timerQueueUrl, clock: systemClock });
 }

@@ -20,15 +20,13 @@
  * Anything else is reported as failed, so it ends in the dead-letter queue.
  */
 import { DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { systemClock } from '../src/engine/clock.ts';
 import { isInvocationId } from '../src/engine/ids.ts';
-import { loadConfig, once, sqsClientOptions } from '../src/runtime/config.ts';
+import { loadConfig, once } from '../src/runtime/config.ts';
 import { toItemChange } from '../src/store/dynamodb-stream.ts';
 import type { Store } from '../src/store/store.ts';
-import { awsDispatch, dynamoDbStore, logLine, nextHop, type TimerMessage } from './support.ts';
+import { deployedDispatch, dynamoDbStore, logLine, nextHop, type TimerMessage } from './support.ts';
 import { wakeOn, type WakeHandlerDeps } from './wake.ts';
 
 /**
@@ -284,13 +282,7 @@ export function createTimerHandler(deps: TimerHandlerDeps | (() => Promise<Timer
 export const handler = createTimerHandler(
   once(async () => {
     const config = loadConfig('timer');
-    const dispatch = awsDispatch({
-      lambda: new LambdaClient({}),
-      sqs: new SQSClient(sqsClientOptions()),
-      routes: config.routes,
-      timerQueueUrl: config.timerQueueUrl!,
-      clock: systemClock,
-    });
+    const dispatch = deployedDispatch(config);
     return { store: dynamoDbStore(config), dispatch, clock: systemClock, streams: new DynamoDBStreamsClient({}) };
   }),
 );

@@ -5,15 +5,13 @@
  * that failed, so Lambda retries from there (bisecting, then sending what
  * still fails to the recovery queue).
  */
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { systemClock, type Clock } from '../src/engine/clock.ts';
-import { loadConfig, once, sqsClientOptions } from '../src/runtime/config.ts';
+import { loadConfig, once } from '../src/runtime/config.ts';
 import { decideWake, executeWake, type WakeEffects, type WakeReader } from '../src/runtime/wake.ts';
 import { toItemChange } from '../src/store/dynamodb-stream.ts';
 import type { ItemChange } from '../src/store/store.ts';
-import { awsDispatch, dynamoDbStore, logLine, type Dispatch, type Log } from './support.ts';
+import { deployedDispatch, dynamoDbStore, logLine, type Dispatch, type Log } from './support.ts';
 
 /**
  * What the wake role needs.
@@ -103,13 +101,7 @@ function keysOf(record: DynamoDBRecord): string {
 export const handler = createWakeHandler(
   once(async () => {
     const config = loadConfig('wake');
-    const dispatch = awsDispatch({
-      lambda: new LambdaClient({}),
-      sqs: new SQSClient(sqsClientOptions()),
-      routes: config.routes,
-      timerQueueUrl: config.timerQueueUrl!,
-      clock: systemClock,
-    });
+    const dispatch = deployedDispatch(config);
     return { store: dynamoDbStore(config), dispatch, clock: systemClock };
   }),
 );
