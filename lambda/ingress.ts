@@ -72,7 +72,7 @@ export function createIngressHandler(
       logLine(undefined, 'error', 'ingress: configuration failed', error);
       return jsonAnswer(500, { code: 'misconfigured', message: 'the ingress is not configured correctly; see its logs' });
     }
-    const target = route(event.httpMethod, event.path, d.catalog);
+    const target = route(event.httpMethod, event.path, d.catalog, event.queryStringParameters);
     // AWS's SDK parses its own error shape; everything else gets ours.
     const refuse = event.path.startsWith(`/${CALLBACK_API_VERSION}/`) ? awsErrorAnswer : errorAnswer;
     if (target instanceof IngressError) return refuse(target);
@@ -101,6 +101,7 @@ async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, tar
         body,
         idempotencyKey: header(event, 'idempotency-key'),
         delayMs: delay === undefined ? undefined : parseDelay(delay),
+        ifExists: target.ifExists,
       });
       if (target.send) {
         return jsonAnswer(202, { invocationId: started.invocationId, status: started.created ? 'Accepted' : 'PreviouslyAccepted' });

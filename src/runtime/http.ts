@@ -9,6 +9,7 @@
  * | `/{service}/{handler}`                            | POST   | call; wait a bounded time for output  |
  * | `/{service}/{handler}/send`                       | POST   | start; 202 with the invocation id     |
  * | `/{object-or-workflow}/{key}/{handler}[/send]`    | POST   | the same, by key                      |
+ * | `/{workflow}/{key}/run[/send]?ifExists=fail`      | POST   | submit; 409 if this key was submitted |
  * | `/restate/invocation/{id}`                        | GET    | status                                |
  * | `/restate/invocation/{id}/output`                 | GET    | output, failure, or 470 not ready     |
  * | `/restate/invocation/{id}/attach`                 | GET    | wait a bounded time for the result    |
@@ -18,6 +19,11 @@
  * | `/restate/awakeables/{id}/resolve` (`/restate/a/…`) | POST | resolve with a JSON body              |
  * | `/restate/awakeables/{id}/reject` (`/restate/a/…`)  | POST | reject with a text reason             |
  * | `/2025-12-01/durable-execution-callbacks/{id}/succeed\|fail\|heartbeat` | POST | AWS's durable callback API |
+ *
+ * A workflow's `run` executes once per key: a second submit returns the
+ * existing invocation (`PreviouslyAccepted`, or its result), which is
+ * `?ifExists=attach`, the default; `?ifExists=fail` answers 409
+ * `workflow_already_submitted` instead.
  *
  * The Restate routes speak what `@restatedev/restate-sdk-clients` sends and
  * expects; the `/2025-12-01/…` routes what `@aws-sdk/client-lambda`'s
@@ -37,7 +43,7 @@ import { IngressError } from './invocations.ts';
  * ```
  */
 export type Route =
-  | { kind: 'start'; service: string; handler: string; key?: string | undefined; send: boolean }
+  | { kind: 'start'; service: string; handler: string; key?: string | undefined; send: boolean; ifExists?: IfExists | undefined }
   | { kind: 'status'; invocationId: string }
   | { kind: 'output'; invocationId: string }
   | { kind: 'attach'; invocationId: string }
@@ -48,6 +54,18 @@ export type Route =
   | { kind: 'resolve'; awakeableId: string }
   | { kind: 'reject'; awakeableId: string };
 
+/**
+ * What a second submit of a workflow's `run` for the same key does: return
+ * the existing invocation (`attach`, the default) or be refused with 409
+ * (`fail`).
+ *
+ * @example
+ * ```ts
+ * const ifExists: IfExists = 'fail'; // POST /reviewFlow/doc-7/run/send?ifExists=fail
+ * ```
+ */
+export type IfExists = 'attach' | 'fail';
+
 /** The version segment of AWS Lambda's durable callback API paths. */
 export const CALLBACK_API_VERSION = '2025-12-01';
 
@@ -57,16 +75,18 @@ export const NOT_READY = 470;
 /**
  * Finds the route of a request, or the error that answers it: 404 for paths
  * and services nobody serves, 405 (with the allowed method) for known paths
- * called with another method, 400 for undecodable paths. Handlers and keys
- * are checked again when the invocation starts.
+ * called with another method, 400 for undecodable paths and for an
+ * `ifExists` that is not `fail` or `attach` or not on a workflow's `run`.
+ * Handlers and keys are checked again when the invocation starts.
  *
  * @example
  * ```ts
  * route('POST', '/review/request/send', catalog) // { kind: 'start', service: 'review', handler: 'request', send: true }
  * route('GET', '/review/request', catalog)        // IngressError 405
+ * route('POST', '/reviewFlow/doc-7/run/send', catalog, { ifExists: 'fail' }) // { kind: 'start', …, ifExists: 'fail' }
  * ```
  */
-export function route(method: string, path: string, catalog: Catalog): Route | IngressError {
+export function route(method: string, path: string, catalog: Catalog, query?: Readonly<Record<string, string | undefined>> | null): Route | IngressError {
   const segments = splitPath(path);
   if (segments instanceof IngressError) return segments;
   const verb = method.toUpperCase();
@@ -116,7 +136,16 @@ export function route(method: string, path: string, catalog: Catalog): Route | I
     if (!entry.handlers[handler]) {
       return new IngressError(404, 'unknown_handler', `${entry.kind} '${service}' has no handler '${handler}' (it has: ${Object.keys(entry.handlers).sort().join(', ')})`);
     }
-    return expect('POST', { kind: 'start', service, handler, key, send });
+    const ifExists = query?.ifExists;
+    if (verb !== 'POST' || ifExists === undefined) return expect('POST', { kind: 'start', service, handler, key, send });
+    if (ifExists !== 'fail' && ifExists !== 'attach') {
+      return new IngressError(400, 'invalid_if_exists', `?ifExists=${ifExists} is not understood; use ifExists=fail (refuse a second submit with 409) or ifExists=attach (return the existing invocation, the default)`);
+    }
+    // Only a workflow's run has one invocation per key to find.
+    if (entry.kind !== 'workflow' || handler !== 'run') {
+      return new IngressError(400, 'if_exists_needs_workflow_run', `?ifExists= only applies to a workflow's run (POST /{workflow}/{key}/run[/send]), not to ${entry.kind} '${service}' handler '${handler}'; use an Idempotency-Key header for other handlers`);
+    }
+    return { kind: 'start', service, handler, key, send, ifExists };
   };
 
   if (entry.kind === 'service') {

@@ -66,6 +66,12 @@ export interface StartRequest {
   idempotencyKey?: string | undefined;
   /** Start this much later, through a durable timer. */
   delayMs?: number | undefined;
+  /**
+   * A workflow's `run` submitted again for the same key: `attach` (the
+   * default) returns the existing invocation, `fail` refuses with 409
+   * `workflow_already_submitted`.
+   */
+  ifExists?: 'attach' | 'fail' | undefined;
 }
 
 /**
@@ -115,11 +121,14 @@ export function newInvocationMeta(o: {
 
 /**
  * Starts an invocation, or finds the one this request already started (a
- * workflow's `run` for its key, or the same idempotency key).
+ * workflow's `run` for its key, or the same idempotency key). With
+ * `ifExists: 'fail'`, a workflow's `run` already submitted for the key is
+ * refused with 409 instead, and nothing is written.
  *
  * @example
  * ```ts
  * const { invocationId, created } = await startInvocation(deps, { service: 'greeter', handler: 'greet', body: '"Ada"' });
+ * await startInvocation(deps, { service: 'reviewFlow', handler: 'run', key: 'doc-7', body: '{}', ifExists: 'fail' }); // IngressError 409 the second time
  * ```
  */
 export async function startInvocation(deps: IngressDeps, req: StartRequest): Promise<{ invocationId: string; created: boolean; meta: InvocationMeta }> {
@@ -137,6 +146,13 @@ export async function startInvocation(deps: IngressDeps, req: StartRequest): Pro
   if (entry.kind !== 'service' && (req.key === undefined || req.key === '')) {
     throw new IngressError(400, 'missing_key', `'${req.service}' is ${entry.kind === 'object' ? 'a virtual object' : 'a workflow'} and needs a key: POST /${req.service}/{key}/${req.handler}`);
   }
+  const workflowRun = entry.kind === 'workflow' && req.handler === 'run';
+  if (req.ifExists !== undefined && req.ifExists !== 'fail' && req.ifExists !== 'attach') {
+    throw new IngressError(400, 'invalid_if_exists', `ifExists '${String(req.ifExists)}' is not understood; use fail or attach`);
+  }
+  if (req.ifExists !== undefined && !workflowRun) {
+    throw new IngressError(400, 'if_exists_needs_workflow_run', `ifExists only applies to a workflow's run, not to ${entry.kind} '${req.service}' handler '${req.handler}'; use an idempotency key for other handlers`);
+  }
   checkPayload(req.body, 'request body');
   if (handler.json && req.body !== '') {
     try {
@@ -146,18 +162,22 @@ export async function startInvocation(deps: IngressDeps, req: StartRequest): Pro
     }
   }
   const now = deps.clock.now();
-  const id =
-    entry.kind === 'workflow' && req.handler === 'run'
-      ? workflowInvocationId(req.service, req.key!)
-      : req.idempotencyKey !== undefined
-        ? idempotentInvocationId(req)
-        : newInvocationId();
+  const id = workflowRun ? workflowInvocationId(req.service, req.key!) : req.idempotencyKey !== undefined ? idempotentInvocationId(req) : newInvocationId();
   if (req.delayMs !== undefined && (!Number.isFinite(req.delayMs) || req.delayMs < 0)) {
     throw new IngressError(400, 'invalid_delay', `delay must be a non-negative number of milliseconds, got ${req.delayMs}`);
   }
   const meta = newInvocationMeta({ id, service: req.service, handler: req.handler, kind: entry.kind, shared: handler.shared, key: req.key, input: req.body, now, delayMs: req.delayMs, idempotencyKey: req.idempotencyKey });
+  // The create is conditional: a refused second submit has written nothing.
   const created = await deps.store.createInvocation(meta);
   const existing = created.created ? meta : created.existing;
+  if (!created.created && workflowRun && req.ifExists === 'fail') {
+    throw new IngressError(
+      409,
+      'workflow_already_submitted',
+      `workflow ${req.service} '${req.key}' was already submitted as invocation ${id}, which is ${existing.status}; its run executes once per key. Read it at GET /restate/workflow/${req.service}/${encodeURIComponent(req.key!)}/attach|output, or submit without ifExists=fail to get the existing invocation`,
+      { invocationId: id, status: existing.status },
+    );
+  }
   // Queue in request order here; the wake rule repeats it (idempotently) in
   // case this Lambda dies between the two writes.
   if (waitsForLock(existing)) await deps.store.enqueueLock(existing.lockScope!, id, lockOrder(existing));

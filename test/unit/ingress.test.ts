@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IdSigner, MAX_PAYLOAD_BYTES, newInvocationId, object, service, workflow, type Context, type Store } from 'dormant';
+import { IdSigner, MAX_PAYLOAD_BYTES, newInvocationId, object, service, startInvocation, workflow, type Context, type Store } from 'dormant';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 
 const defs = [
@@ -100,6 +100,32 @@ describe('ingress core', () => {
       const b = await rt.start('review', 'request', '"x"', undefined, 'key-1');
       expect(b).toBe(a);
       await expect(rt.start('review', 'request', '"y"', undefined, 'key-1')).rejects.toMatchObject({ status: 409, code: 'idempotency_key_reused' });
+    });
+
+    it("a workflow's run submitted again returns the existing invocation, or with ifExists 'fail' a 409 that writes nothing", async () => {
+      const rt = new MemoryRuntime(defs);
+      const first = await startInvocation(rt.ingress, { service: 'flow', handler: 'run', key: 'k', body: '1', ifExists: 'fail' });
+      expect(first.created).toBe(true);
+      const again = await startInvocation(rt.ingress, { service: 'flow', handler: 'run', key: 'k', body: '1', ifExists: 'attach' });
+      expect(again).toMatchObject({ invocationId: first.invocationId, created: false });
+      const before = rt.store.items();
+
+      const refused = startInvocation(rt.ingress, { service: 'flow', handler: 'run', key: 'k', body: '2', ifExists: 'fail' });
+
+      await expect(refused).rejects.toMatchObject({
+        status: 409,
+        code: 'workflow_already_submitted',
+        details: { invocationId: first.invocationId, status: 'pending' },
+        message: expect.stringMatching(new RegExp(`workflow flow 'k' .*${first.invocationId}.*pending`)),
+      });
+      expect(rt.store.items()).toEqual(before);
+    });
+
+    it("refuses ifExists on anything but a workflow's run, and values other than fail and attach (400)", async () => {
+      const rt = new MemoryRuntime(defs);
+      await expect(startInvocation(rt.ingress, { service: 'flow', handler: 'run', key: 'k', body: '', ifExists: 'never' as 'fail' })).rejects.toMatchObject({ status: 400, code: 'invalid_if_exists' });
+      await expect(startInvocation(rt.ingress, { service: 'ledger', handler: 'add', key: 'k', body: '', ifExists: 'fail' })).rejects.toMatchObject({ status: 400, code: 'if_exists_needs_workflow_run' });
+      expect(rt.store.items()).toEqual([]);
     });
 
     it('status and output refuse malformed (400) and unknown (404) invocation ids', async () => {
