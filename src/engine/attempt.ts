@@ -145,13 +145,25 @@ export async function runAttempt(deps: AttemptDeps, request: AttemptRequest): Pr
     const failure = toFailure(new TerminalError(`invocation ${id}: handler ${meta.service}.${meta.handler} is not registered in this deployment`, { code: 404 }));
     return finishFailed(deps, meta, failure);
   }
-  const loaded = await store.load(id);
+  // From here on this attempt owns the invocation: a store failure hands it
+  // back (see `interruption`) rather than leave it running until the lease ends.
+  let loaded: LoadedInvocation;
+  try {
+    loaded = await store.load(id);
+  } catch (error) {
+    throw await interruption(store, meta, clock.now(), 'loading its journal', error);
+  }
   let lockSeq = 0;
   if (meta.lockScope) {
     const grant = loaded.completions.get(LOCK_GRANTED);
     if (!grant) {
       // Not granted its object key yet (woken early): keep waiting for the grant.
-      const ok = await store.suspend(id, { epoch: meta.epoch, now: clock.now(), awaiting: [LOCK_GRANTED], timers: [] });
+      let ok: boolean;
+      try {
+        ok = await store.suspend(id, { epoch: meta.epoch, now: clock.now(), awaiting: [LOCK_GRANTED], timers: [] });
+      } catch (error) {
+        throw await interruption(store, meta, clock.now(), `suspending until it is granted its object key (${LOCK_GRANTED})`, error);
+      }
       return ok ? { kind: 'suspended', invocationId: id, awaiting: [LOCK_GRANTED], timers: [] } : { kind: 'lost', invocationId: id, reason: 'suspend lost to a newer attempt' };
     }
     lockSeq = Number(grant.value);
@@ -161,7 +173,12 @@ export async function runAttempt(deps: AttemptDeps, request: AttemptRequest): Pr
 
 async function finishFailed(deps: AttemptDeps, meta: InvocationMeta, failure: Failure): Promise<AttemptOutcome> {
   const now = deps.clock.now();
-  const ok = await deps.store.finish(meta.id, { epoch: meta.epoch, now, failure, ttl: ttlOf(deps, now) });
+  let ok: boolean;
+  try {
+    ok = await deps.store.finish(meta.id, { epoch: meta.epoch, now, failure, ttl: ttlOf(deps, now) });
+  } catch (error) {
+    throw await interruption(deps.store, meta, deps.clock.now(), `recording its failure (${failure.message})`, error);
+  }
   return ok ? { kind: 'failed', invocationId: meta.id, failure } : { kind: 'lost', invocationId: meta.id, reason: 'finish lost to a newer attempt' };
 }
 
@@ -191,6 +208,89 @@ export class LeaseHeldError extends Error {
   }
 }
 
+/**
+ * A store call failed while an attempt ran or ended (a throttle that outlasted
+ * the SDK's retries, a network error). `runAttempt` rejects with it at once,
+ * so Lambda fails the invoke and retries it instead of waiting out its
+ * timeout. Before that, the attempt hands the invocation back as pending if
+ * the store lets it, and the stream wakes a fresh attempt that replays the
+ * journal; if not, the invocation stays running until its lease ends, and
+ * Lambda's retry or its on-failure destination takes it over then. Nothing
+ * unjournaled is kept: a step whose result missed the journal runs again.
+ *
+ * @example
+ * ```ts
+ * try { await runAttempt(deps, req); }
+ * catch (e) { if (e instanceof AttemptInterruptedError) console.error(e.invocationId, e.during, e.cause); throw e; }
+ * ```
+ */
+export class AttemptInterruptedError extends Error {
+  override name = 'AttemptInterruptedError';
+  constructor(
+    readonly invocationId: string,
+    /** What the attempt was doing, e.g. `journaling entry 2 (run 'charge')`. */
+    readonly during: string,
+    /** Whether the invocation was handed back as pending for a fresh attempt. */
+    readonly handedBack: boolean,
+    /** Epoch ms when this attempt's lease ends. */
+    readonly lease: number,
+    cause: unknown,
+  ) {
+    const error = ensureError(cause);
+    super(
+      `invocation ${invocationId}: the store failed while ${during} (${error.name}: ${error.message}). ` +
+        (handedBack
+          ? 'The invocation was handed back as pending; a fresh attempt replays its journal and carries on. '
+          : `It was not handed back (the store failed again, or the write took effect after all), so if it is still running it stays running until its lease ends at ${new Date(lease).toISOString()}; then Lambda's retry of this invoke, or its on-failure destination, takes it over. `) +
+        'Let this invoke fail so Lambda retries it; if it keeps happening, check the table for throttling and its capacity.',
+      { cause },
+    );
+  }
+}
+
+/**
+ * After a store failure in an attempt that owns the invocation: hands it back
+ * as pending if the store lets us (the stream then wakes a fresh attempt now,
+ * not after the lease), and says what happened. The release is conditional on
+ * this epoch still running, so it does nothing if the failed write took effect
+ * after all or a newer attempt has taken over. Never rejects.
+ *
+ *   invoke@e   acquire ✓ (e+1) … suspend ✗ throttled → release ✓ (pending) → reject
+ *   stream     meta turned pending → invoke@e+1 → replays the journal, suspends
+ *   Lambda     retries invoke@e → acquire ✗, not running → skipped
+ */
+async function interruption(store: Store, meta: InvocationMeta, now: number, during: string, cause: unknown): Promise<AttemptInterruptedError> {
+  let handedBack = false;
+  try {
+    handedBack = await store.release(meta.id, { epoch: meta.epoch, now });
+  } catch {
+    // The store is still failing: the lease and Lambda's retries recover it.
+  }
+  return new AttemptInterruptedError(meta.id, during, handedBack, meta.lease ?? now, cause);
+}
+
+/** What a store call inside the attempt was doing, for an interruption's message. */
+function describeCall(operation: string, args: unknown[], self: string): string {
+  switch (operation) {
+    case 'append': {
+      const entry = args[1] as JournalEntry;
+      return `journaling entry ${entry.index} (${entry.kind}${entry.name === undefined ? '' : ` '${entry.name}'`})`;
+    }
+    case 'complete': {
+      const target = args[0] as string;
+      return `writing completion ${(args[1] as Completion).key}${target === self ? '' : ` of invocation ${target}`}`;
+    }
+    case 'writeState':
+      return `writing state '${String(args[1])}' of ${String(args[0])}`;
+    case 'readState':
+      return `reading the state of ${String(args[0])}`;
+    case 'createInvocation':
+      return `starting invocation ${(args[0] as InvocationMeta).id}`;
+    default:
+      return `calling the store's ${operation}`;
+  }
+}
+
 /** Raised inside the attempt when a conditional write is lost; never reaches user code as a result. */
 class LostWrite extends Error {
   override name = 'LostWrite';
@@ -201,6 +301,10 @@ type Waiter = { keys: string[]; timers: Timer[]; wake: () => void };
 /** The state of one attempt; the durable context and promises call into it. */
 export class Attempt implements PromiseHost {
   readonly context: DurableContext;
+  /** The given deps, with a store whose failures interrupt the attempt (see `#watch`). */
+  readonly deps: AttemptDeps;
+  /** The store as given: endings call it directly and report their own failures. */
+  readonly #store: Store;
   #next = 0;
   #queue: Promise<void> = Promise.resolve();
   #inflight = 0;
@@ -209,18 +313,29 @@ export class Attempt implements PromiseHost {
   /** Callee invocation ids by result key, so a suspension can name what it awaits. */
   readonly #callees = new Map<string, string>();
   #ended = false;
-  #endResult!: (outcome: AttemptOutcome) => void;
-  readonly #end = new Promise<AttemptOutcome>((resolve) => (this.#endResult = resolve));
+  /** Whether `#end` has settled: the first outcome or interruption stands. */
+  #settled = false;
+  #resolveEnd!: (outcome: AttemptOutcome) => void;
+  #rejectEnd!: (error: AttemptInterruptedError) => void;
+  /** How the attempt ended; `execute` returns it. */
+  readonly #end = new Promise<AttemptOutcome>((resolve, reject) => {
+    this.#resolveEnd = resolve;
+    this.#rejectEnd = reject;
+  });
   #idleCheck = false;
 
   constructor(
-    readonly deps: AttemptDeps,
+    deps: AttemptDeps,
     readonly meta: InvocationMeta,
     private readonly handler: HandlerSpec,
     private readonly loaded: LoadedInvocation,
     /** The object key's lock sequence (0 when not an exclusive object call): orders state writes. */
     readonly lockSeq = 0,
   ) {
+    this.#store = deps.store;
+    this.deps = { ...deps, store: this.#watch(deps.store) };
+    // `execute` observes #end; this keeps one that rejects before it looks from counting as unhandled.
+    this.#end.catch(() => undefined);
     this.context = new DurableContext(this, meta, handler.shared);
     const budget = deps.remainingMs?.();
     this.#margin = deps.deadlineMarginMs ?? (budget === undefined ? undefined : Math.min(10_000, budget / 5));
@@ -247,19 +362,23 @@ export class Attempt implements PromiseHost {
     const first = await Promise.race([done.then((o) => ({ handler: o })), this.#end.then((e) => ({ end: e }))]);
     if ('end' in first) return first.end;
     const result = first.handler;
-    await this.#queue;
+    // Queued journal writes land first; one that fails interrupts the attempt, and #end rejects.
+    await Promise.race([this.#queue, this.#end]);
     if (this.#ended) return this.#end;
-    if (result.ok) {
-      let output: string;
-      try {
-        output = this.handler.output.serialize(result.value);
-      } catch (e) {
-        return this.#finish({ failure: toFailure(new TerminalError(`invocation ${this.id}: output could not be serialized: ${ensureError(e).message}`)) });
-      }
-      return this.#finish({ output });
+    if (!result.ok) {
+      if (isTerminal(result.error)) this.#finish({ failure: toFailure(result.error) });
+      else this.#fail(result.error);
+      return this.#end;
     }
-    if (isTerminal(result.error)) return this.#finish({ failure: toFailure(result.error) });
-    return this.fail(result.error);
+    let output: string;
+    try {
+      output = this.handler.output.serialize(result.value);
+    } catch (e) {
+      this.#finish({ failure: toFailure(new TerminalError(`invocation ${this.id}: output could not be serialized: ${ensureError(e).message}`)) });
+      return this.#end;
+    }
+    this.#finish({ output });
+    return this.#end;
   }
 
   // ---- journal --------------------------------------------------------------
@@ -274,12 +393,12 @@ export class Attempt implements PromiseHost {
     // before its first new step would be replaced by one that does the same.
     if (!recorded && this.#newSteps++ > 0 && this.#nearDeadline()) {
       // Hand on before the Lambda deadline; the step runs in a fresh attempt.
-      void this.#yield();
+      this.#yield();
       throw new TerminalError(`invocation ${this.id}: handed on to a fresh attempt before the Lambda deadline`);
     }
     if (recorded && (recorded.kind !== kind || recorded.name !== name)) {
       const error = new NonDeterminismError(this.id, index, recorded, { kind, name });
-      void this.fail(error);
+      this.#fail(error);
       throw error;
     }
     if (recorded?.kind === 'call' && recorded.value) this.#callees.set(completionKey(index), recorded.value);
@@ -299,7 +418,7 @@ export class Attempt implements PromiseHost {
   enqueue(op: () => Promise<void>): Promise<void> {
     const run = this.#queue.then(() => (this.#ended ? undefined : op()));
     this.#queue = run.catch((e: unknown) => {
-      void this.fail(e);
+      this.#fail(e);
     });
     return run;
   }
@@ -315,7 +434,7 @@ export class Attempt implements PromiseHost {
       if (!(await this.deps.store.append(this.id, entry))) {
         throw new LostWrite(`entry ${entry.index} (${entry.kind}) was already written by another attempt`);
       }
-      if (this.deps.alwaysReplay) void this.#yield();
+      if (this.deps.alwaysReplay) this.#yield();
     });
   }
 
@@ -465,7 +584,7 @@ export class Attempt implements PromiseHost {
     setImmediate(() => {
       this.#idleCheck = false;
       if (this.#ended || this.#inflight > 0 || this.#waiters.size === 0) return;
-      void this.#suspendWhenIdle();
+      this.#suspendWhenIdle().catch((error: unknown) => this.#interrupt('suspending', error));
     });
   }
 
@@ -474,17 +593,20 @@ export class Attempt implements PromiseHost {
     if (this.#ended || this.#inflight > 0 || this.#waiters.size === 0) return;
     const keys = [...this.#waiters].flatMap((w) => w.keys);
     const awaiting = [...new Set(this.#cancelDelivered ? keys : [...keys, CANCEL])].sort();
-    if (await this.#linger(awaiting)) return;
+    let arrived: boolean;
+    try {
+      arrived = await this.#linger(awaiting);
+    } catch (error) {
+      return this.#interrupt(`polling ${awaiting.join(', ')} before suspending`, error);
+    }
+    if (arrived || this.#ended) return;
     const timers = dedupeTimers([...this.#waiters].flatMap((w) => w.timers));
     const awakeables = Object.fromEntries(awaiting.filter((k) => this.#awakeables.has(k)).map((k) => [k, this.#awakeables.get(k)!]));
     const callees = Object.fromEntries(awaiting.filter((k) => this.#callees.has(k)).map((k) => [k, this.#callees.get(k)!]));
-    this.#ended = true;
-    const ok = await this.deps.store.suspend(this.id, { epoch: this.meta.epoch, now: this.deps.clock.now(), awaiting, timers, awakeables, callees });
-    this.#endResult(
-      ok
-        ? { kind: 'suspended', invocationId: this.id, awaiting, timers }
-        : { kind: 'lost', invocationId: this.id, reason: 'suspend lost to a newer attempt' },
-    );
+    this.#stop(`suspending on ${awaiting.join(', ')}`, async () => {
+      const ok = await this.#store.suspend(this.id, { epoch: this.meta.epoch, now: this.deps.clock.now(), awaiting, timers, awakeables, callees });
+      return ok ? { kind: 'suspended', invocationId: this.id, awaiting, timers } : { kind: 'lost', invocationId: this.id, reason: 'suspend lost to a newer attempt' };
+    });
   }
 
   /**
@@ -496,10 +618,10 @@ export class Attempt implements PromiseHost {
     while (this.deps.clock.now() < until && !this.#nearDeadline()) {
       await this.deps.clock.sleep(Math.min(100, until - this.deps.clock.now()));
       if (this.#ended) return true;
-      const present = await this.deps.store.existingCompletions(this.id, awaiting);
+      const present = await this.#store.existingCompletions(this.id, awaiting);
       if (present.length > 0) {
         for (const key of present) {
-          const completion = await this.deps.store.getCompletion(this.id, key);
+          const completion = await this.#store.getCompletion(this.id, key);
           if (completion) this.learn(completion);
         }
         return true;
@@ -510,19 +632,17 @@ export class Attempt implements PromiseHost {
 
   /**
    * Ends the attempt suspended on one timer (a step's long retry backoff):
-   * nothing runs, nothing is billed, until it fires.
+   * nothing runs, nothing is billed, until it fires. `step` names the step
+   * for an interruption's message, e.g. `step 'charge' (entry 3)`.
    */
-  async suspendOnTimer(timer: Timer, lastFailure: Failure): Promise<void> {
+  async suspendOnTimer(timer: Timer, lastFailure: Failure, step: string): Promise<void> {
     await this.#queue;
     if (this.#ended) return;
-    this.#ended = true;
     const awaiting = this.#cancelDelivered ? [timer.key] : [CANCEL, timer.key];
-    const ok = await this.deps.store.suspend(this.id, { epoch: this.meta.epoch, now: this.deps.clock.now(), awaiting, timers: [timer], lastFailure });
-    this.#endResult(
-      ok
-        ? { kind: 'suspended', invocationId: this.id, awaiting, timers: [timer] }
-        : { kind: 'lost', invocationId: this.id, reason: 'suspend lost to a newer attempt' },
-    );
+    this.#stop(`suspending ${step} on its retry timer ${timer.key}`, async () => {
+      const ok = await this.#store.suspend(this.id, { epoch: this.meta.epoch, now: this.deps.clock.now(), awaiting, timers: [timer], lastFailure });
+      return ok ? { kind: 'suspended', invocationId: this.id, awaiting, timers: [timer] } : { kind: 'lost', invocationId: this.id, reason: 'suspend lost to a newer attempt' };
+    });
   }
 
   /** Completions whose key starts with `prefix` (a step's retry timers). */
@@ -531,16 +651,85 @@ export class Attempt implements PromiseHost {
   }
 
   // ---- endings ---------------------------------------------------------------
+  //
+  // Every ending is a store write that can fail. Each one goes through #stop,
+  // so a failure rejects `runAttempt` (#interrupt) instead of leaving it
+  // pending until the Lambda timeout.
 
-  async #finish(result: { output: string } | { failure: Failure }): Promise<AttemptOutcome> {
+  /**
+   * Ends the attempt with the outcome `record` writes. The attempt counts as
+   * ended from here on, so no new step starts while it is written; if the
+   * write fails, the attempt is interrupted instead.
+   */
+  #stop(during: string, record: () => Promise<AttemptOutcome>): void {
     this.#ended = true;
+    void record().then(
+      (outcome) => this.#settle(outcome),
+      (error: unknown) => this.#interrupt(during, error),
+    );
+  }
+
+  #settle(outcome: AttemptOutcome): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#resolveEnd(outcome);
+  }
+
+  /**
+   * Ends the attempt on a store failure: hands the invocation back if it can
+   * and rejects `runAttempt`. Once the attempt has an outcome, a late failure
+   * (a step body still running) changes nothing.
+   */
+  #interrupt(during: string, error: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#ended = true;
+    void interruption(this.#store, this.meta, this.deps.clock.now(), during, error).then(this.#rejectEnd);
+  }
+
+  /**
+   * The store for work inside the attempt: journal writes, completions, state.
+   * A failed call interrupts the attempt, and the caller's promise never
+   * settles: the handler must neither carry on past a write that did not
+   * happen nor see a store error it might catch and ignore. A payload too
+   * large is passed on: it fails the same way every time, and the callers
+   * turn it into a terminal failure.
+   */
+  #watch(store: Store): Store {
+    return new Proxy(store, {
+      get: (target, operation, receiver) => {
+        const value = Reflect.get(target, operation, receiver) as unknown;
+        if (typeof value !== 'function' || typeof operation !== 'string') return value;
+        return (...args: unknown[]): Promise<unknown> => {
+          let call: Promise<unknown>;
+          try {
+            call = Promise.resolve((value as (...a: unknown[]) => unknown).apply(target, args));
+          } catch (error) {
+            call = Promise.reject(ensureError(error));
+          }
+          return call.catch((error: unknown) => {
+            if (error instanceof PayloadTooLargeError) throw error;
+            this.#interrupt(describeCall(operation, args, this.id), error);
+            return new Promise<never>(() => undefined);
+          });
+        };
+      },
+    });
+  }
+
+  #finish(result: { output: string } | { failure: Failure }): void {
+    this.#stop(`recording its ${'output' in result ? 'output' : 'failure'}`, () => this.#record(result));
+  }
+
+  /** Writes the invocation's outcome. */
+  async #record(result: { output: string } | { failure: Failure }): Promise<AttemptOutcome> {
     const now = this.deps.clock.now();
     let ok: boolean;
     try {
-      ok = await this.deps.store.finish(this.id, { epoch: this.meta.epoch, now, ttl: ttlOf(this.deps, now), ...result });
+      ok = await this.#store.finish(this.id, { epoch: this.meta.epoch, now, ttl: ttlOf(this.deps, now), ...result });
     } catch (error) {
       // An output too large to store fails the same way on every retry: fail with that error instead.
-      if (error instanceof PayloadTooLargeError && 'output' in result) return this.#finish({ failure: toFailure(error) });
+      if (error instanceof PayloadTooLargeError && 'output' in result) return this.#record({ failure: toFailure(error) });
       throw error;
     }
     if (!ok) return { kind: 'lost', invocationId: this.id, reason: 'finish lost to a newer attempt' };
@@ -549,53 +738,48 @@ export class Attempt implements PromiseHost {
       : { kind: 'failed', invocationId: this.id, failure: result.failure };
   }
 
-  async #yield(): Promise<void> {
+  #yield(): void {
     if (this.#ended) return;
-    this.#ended = true;
-    await this.deps.store.release(this.id, { epoch: this.meta.epoch, now: this.deps.clock.now() });
-    this.#endResult({ kind: 'yielded', invocationId: this.id });
+    this.#stop('handing the invocation on to a fresh attempt', async () => {
+      await this.#store.release(this.id, { epoch: this.meta.epoch, now: this.deps.clock.now() });
+      return { kind: 'yielded', invocationId: this.id };
+    });
   }
 
   /**
    * Ends the attempt on a retryable failure: lost writes hand the invocation
    * back; anything else backs off by a durable timer (no compute while waiting).
    */
-  async fail(error: unknown): Promise<AttemptOutcome> {
-    if (this.#ended) return this.#end;
-    this.#ended = true;
+  #fail(error: unknown): void {
+    if (this.#ended) return;
     const now = this.deps.clock.now();
-    let outcome: AttemptOutcome;
+    const epoch = this.meta.epoch;
     if (error instanceof LostWrite) {
       // Whoever wrote the entry first may be a zombie; hand the invocation
       // back so a fresh attempt replays what it wrote. Fails harmlessly if we
       // are the zombie.
-      await this.deps.store.release(this.id, { epoch: this.meta.epoch, now });
-      outcome = { kind: 'lost', invocationId: this.id, reason: error.message };
-    } else {
-      await this.#queue.catch(() => undefined);
-      const failure = toFailure(error);
-      const policy = this.deps.invocationRetry ?? DEFAULT_INVOCATION_RETRY;
-      const retries = (this.meta.retries ?? 0) + 1;
-      // A step result too large to journal is too large on every retry: fail now.
-      if (!mayRetry(policy, retries, this.meta.createdAt, now) || error instanceof PayloadTooLargeError) {
-        const ok = await this.deps.store.finish(this.id, { epoch: this.meta.epoch, now, failure, ttl: ttlOf(this.deps, now) });
-        outcome = ok ? { kind: 'failed', invocationId: this.id, failure } : { kind: 'lost', invocationId: this.id, reason: 'finish lost' };
-      } else {
-        const key = retryKey(retries);
-        const retryAt = now + backoffMs(policy, retries);
-        const ok = await this.deps.store.suspend(this.id, {
-          epoch: this.meta.epoch,
-          now,
-          awaiting: [key],
-          timers: [{ key, at: retryAt }],
-          retries,
-          lastFailure: failure,
-        });
-        outcome = ok ? { kind: 'retrying', invocationId: this.id, failure, retryAt } : { kind: 'lost', invocationId: this.id, reason: 'suspend lost' };
-      }
+      return this.#stop('handing the invocation back after a lost write', async () => {
+        await this.#store.release(this.id, { epoch, now });
+        return { kind: 'lost', invocationId: this.id, reason: error.message };
+      });
     }
-    this.#endResult(outcome);
-    return outcome;
+    const failure = toFailure(error);
+    const policy = this.deps.invocationRetry ?? DEFAULT_INVOCATION_RETRY;
+    const retries = (this.meta.retries ?? 0) + 1;
+    // A step result too large to journal is too large on every retry: fail now.
+    if (!mayRetry(policy, retries, this.meta.createdAt, now) || error instanceof PayloadTooLargeError) {
+      return this.#stop(`recording its failure (${failure.message})`, async () => {
+        await this.#queue;
+        return this.#record({ failure });
+      });
+    }
+    const key = retryKey(retries);
+    const retryAt = now + backoffMs(policy, retries);
+    this.#stop(`scheduling retry ${retries} (timer ${key}) after: ${failure.message}`, async () => {
+      await this.#queue;
+      const ok = await this.#store.suspend(this.id, { epoch, now, awaiting: [key], timers: [{ key, at: retryAt }], retries, lastFailure: failure });
+      return ok ? { kind: 'retrying', invocationId: this.id, failure, retryAt } : { kind: 'lost', invocationId: this.id, reason: 'suspend lost' };
+    });
   }
 }
 

@@ -97,7 +97,7 @@ export class DurableContext implements WorkflowContext {
         const delay = backoffMs(policy, attempt);
         if (delay > (this.attempt.deps.maxInAttemptBackoffMs ?? 1_000)) {
           const key = `${prefix}${String(attempt).padStart(4, '0')}.${startedAt}`;
-          await this.attempt.suspendOnTimer({ key, at: clock.now() + delay }, toFailure(last));
+          await this.attempt.suspendOnTimer({ key, at: clock.now() + delay }, toFailure(last), `step '${name}' (entry ${index})`);
           return new Promise<never>(() => undefined);
         }
         await clock.sleep(delay);

@@ -1,0 +1,60 @@
+/**
+ * A store whose chosen calls fail the way DynamoDB fails under load: a
+ * throttle that outlasted the SDK's retries, a dropped connection. The call
+ * does not reach the table, so nothing is written.
+ */
+import type { Store } from 'dormant';
+
+/**
+ * What a failed call threw, as the DynamoDB SDK names its throttle.
+ *
+ * @example
+ * ```ts
+ * throw throttle('suspend');
+ * ```
+ */
+export function throttle(operation: string): Error {
+  return Object.assign(new Error(`${operation}: the level of configured provisioned throughput for the table was exceeded`), { name: 'ProvisionedThroughputExceededException' });
+}
+
+type Rule = { method: string; when: (...args: any[]) => boolean; times: number };
+
+/**
+ * Wraps a store so chosen calls throw instead of reaching it.
+ *
+ * @example
+ * ```ts
+ * const faults = new StoreFaults(rt.store);
+ * faults.fail('append', { when: (_id, entry) => entry.index === 1 });
+ * const rt2 = new MemoryRuntime(defs, { store: faults.store });
+ * ```
+ */
+export class StoreFaults {
+  readonly store: Store;
+  /** The calls that were made to fail, in order. */
+  readonly failed: { method: string; args: unknown[] }[] = [];
+  readonly #rules: Rule[] = [];
+
+  constructor(target: Store) {
+    this.store = new Proxy(target, {
+      get: (t, property, receiver) => {
+        const value = Reflect.get(t, property, receiver) as unknown;
+        if (typeof value !== 'function' || typeof property !== 'string') return value;
+        return async (...args: unknown[]) => {
+          const rule = this.#rules.find((r) => r.method === property && r.times > 0 && r.when(...args));
+          if (rule) {
+            rule.times--;
+            this.failed.push({ method: property, args });
+            throw throttle(property);
+          }
+          return (value as (...a: unknown[]) => Promise<unknown>).apply(t, args);
+        };
+      },
+    });
+  }
+
+  /** Makes the next `times` (default 1) calls of `method` that match `when` throw. */
+  fail<M extends keyof Store & string>(method: M, options: { when?: (...args: Parameters<Store[M]>) => boolean; times?: number } = {}): void {
+    this.#rules.push({ method, when: (options.when ?? (() => true)) as Rule['when'], times: options.times ?? 1 });
+  }
+}
