@@ -18,7 +18,7 @@ import type { Clock } from './clock.ts';
 import type { IdSigner } from './ids.ts';
 import { type Durable, type Outcome, type PromiseHost } from './promises.ts';
 import { DurableContext } from './context.ts';
-import { backoffMs, mayRetry } from './retry.ts';
+import { backoffMs, mayRetry, stepRetryOf, type StepRetry } from './retry.ts';
 import { PayloadTooLargeError } from '../store/limits.ts';
 
 /**
@@ -310,6 +310,12 @@ export class Attempt implements PromiseHost {
   #inflight = 0;
   readonly #waiters = new Set<Waiter>();
   readonly #awakeables = new Map<string, string>();
+  /**
+   * The latest retry timer of each step, by entry: built once from the loaded
+   * completions and kept up to date by `learn`, so a new step finds where its
+   * retries stand without scanning every completion (quadratic in long handlers).
+   */
+  readonly #stepRetries = new Map<number, StepRetry>();
   /** Callee invocation ids by result key, so a suspension can name what it awaits. */
   readonly #callees = new Map<string, string>();
   #ended = false;
@@ -336,6 +342,7 @@ export class Attempt implements PromiseHost {
     this.deps = { ...deps, store: this.#watch(deps.store) };
     // `execute` observes #end; this keeps one that rejects before it looks from counting as unhandled.
     this.#end.catch(() => undefined);
+    for (const key of loaded.completions.keys()) this.#noteStepRetry(key);
     this.context = new DurableContext(this, meta, handler.shared);
     const budget = deps.remainingMs?.();
     this.#margin = deps.deadlineMarginMs ?? (budget === undefined ? undefined : Math.min(10_000, budget / 5));
@@ -452,6 +459,7 @@ export class Attempt implements PromiseHost {
   /** Records a completion this attempt wrote (or lost to), and wakes local waiters. */
   learn(completion: Completion): void {
     this.loaded.completions.set(completion.key, completion);
+    this.#noteStepRetry(completion.key);
     for (const waiter of this.#waiters) if (waiter.keys.includes(completion.key)) waiter.wake();
   }
 
@@ -645,9 +653,16 @@ export class Attempt implements PromiseHost {
     });
   }
 
-  /** Completions whose key starts with `prefix` (a step's retry timers). */
-  completionsWithPrefix(prefix: string): Completion[] {
-    return [...this.loaded.completions.values()].filter((c) => c.key.startsWith(prefix));
+  /** Where the retries of the step at `entry` stand: its latest retry timer that fired, if any. */
+  stepRetry(entry: number): StepRetry | undefined {
+    return this.#stepRetries.get(entry);
+  }
+
+  #noteStepRetry(key: string): void {
+    const retry = stepRetryOf(key);
+    if (!retry) return;
+    const known = this.#stepRetries.get(retry.entry);
+    if (!known || retry.attempt > known.attempt) this.#stepRetries.set(retry.entry, retry);
   }
 
   // ---- endings ---------------------------------------------------------------

@@ -16,7 +16,7 @@ import { recordedOutcome } from './attempt.ts';
 import { workflowInvocationId } from './ids.ts';
 import { Combinator, CompletionPromise, HeartbeatAwakeablePromise, StepPromise, type Durable, type Outcome } from './promises.ts';
 import { seededRand } from './rand.ts';
-import { backoffMs, mayRetry } from './retry.ts';
+import { backoffMs, mayRetry, stepRetryKey } from './retry.ts';
 
 function decodeWith<T>(serde: Serde<T>) {
   return (c: { value?: string | undefined; failure?: Failure | undefined }): Outcome<T> => recordedOutcome(c, (t) => serde.deserialize(t));
@@ -79,13 +79,9 @@ export class DurableContext implements WorkflowContext {
   async #execute<T>(index: number, name: string, fn: () => T | Promise<T>, options: RunOptions<T>): Promise<{ value: T } | { failure: Failure }> {
     const policy = options.retry ?? {};
     const clock = this.attempt.deps.clock;
-    const prefix = `C#t${String(index).padStart(8, '0')}.`;
-    const resumed = this.attempt
-      .completionsWithPrefix(prefix)
-      .map((c) => c.key.slice(prefix.length).split('.').map(Number) as [number, number])
-      .sort((a, b) => b[0] - a[0])[0];
-    const startedAt = resumed?.[1] ?? clock.now();
-    for (let attempt = (resumed?.[0] ?? 0) + 1; ; attempt++) {
+    const resumed = this.attempt.stepRetry(index);
+    const startedAt = resumed?.startedAt ?? clock.now();
+    for (let attempt = (resumed?.attempt ?? 0) + 1; ; attempt++) {
       try {
         return { value: await fn() };
       } catch (error) {
@@ -96,7 +92,7 @@ export class DurableContext implements WorkflowContext {
         }
         const delay = backoffMs(policy, attempt);
         if (delay > (this.attempt.deps.maxInAttemptBackoffMs ?? 1_000)) {
-          const key = `${prefix}${String(attempt).padStart(4, '0')}.${startedAt}`;
+          const key = stepRetryKey({ entry: index, attempt, startedAt });
           await this.attempt.suspendOnTimer({ key, at: clock.now() + delay }, toFailure(last), `step '${name}' (entry ${index})`);
           return new Promise<never>(() => undefined);
         }
