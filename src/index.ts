@@ -38,7 +38,7 @@ export { TerminalError, TimeoutError, CancelledError, NonDeterminismError } from
 export type { Failure } from './api/errors.ts';
 export { json, type Serde } from './api/serde.ts';
 
-export { runAttempt, type AttemptDeps, type AttemptOutcome, type AttemptRequest } from './engine/attempt.ts';
+export { AttemptInterruptedError, runAttempt, type AttemptDeps, type AttemptOutcome, type AttemptRequest } from './engine/attempt.ts';
 export { systemClock, type Clock } from './engine/clock.ts';
 export { IdSigner, newInvocationId, workflowInvocationId, isInvocationId } from './engine/ids.ts';
 
