@@ -19,38 +19,14 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Definition } from '../../src/api/definitions.ts';
 import { catalogOf, type Catalog, type CatalogEntry } from '../../src/runtime/registry.ts';
+import { WAKE_FILTER_PATTERNS } from '../../src/runtime/wake-filter.ts';
 import { TIMER_QUEUE_MAX_RECEIVES } from '../../lambda/support.ts';
 import { ApiBaseUrl } from './api-base-url.ts';
 import { BundledFunction } from './bundled-function.ts';
 import { DormantEnv } from './environment.ts';
 
-/**
- * The wake's event filters (a record passes if any matches), so that Lambda
- * drops records that cannot wake anything before the wake is billed, as
- * `decideWake` in `src/runtime/wake.ts` would. Only items under `meta`,
- * `C#` (completion), `P#` (durable promise), `Q#` (queued call) and `L#`
- * (object lock) can make an invocation runnable; journal entries (`J#…`),
- * by far the most frequent writes, never do. Further:
- *
- * - completions and promises matter when inserted (first writer wins; they
- *   are never modified);
- * - locks and queued calls matter when inserted or modified;
- * - `meta` matters when inserted or modified to any status but `running`
- *   (an attempt acquiring its invocation wakes nothing); `anything-but`
- *   rather than a list, so a status added later is not silently dropped;
- * - removals (TTL expiry) never matter.
- *
- * @example
- * new DynamoEventSource(table, { filters: WAKE_FILTER_PATTERNS.map((p) => FilterCriteria.filter(p)), startingPosition });
- */
-export const WAKE_FILTER_PATTERNS: readonly Record<string, unknown>[] = [
-  { eventName: ['INSERT'], dynamodb: { Keys: { sk: { S: [{ prefix: 'C#' }, { prefix: 'P#' }] } } } },
-  { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { sk: { S: [{ prefix: 'L#' }, { prefix: 'Q#' }] } } } },
-  {
-    eventName: ['INSERT', 'MODIFY'],
-    dynamodb: { Keys: { sk: { S: ['meta'] } }, NewImage: { status: { S: [{ 'anything-but': ['running'] }] } } },
-  },
-];
+// Re-exported: the mapping's filters are part of this construct's surface.
+export { WAKE_FILTER_PATTERNS };
 
 /**
  * The item-level DynamoDB actions every Dormant role gets, on the table only:

@@ -11,9 +11,9 @@ export { DurableFunction, type DurableFunctionProps } from './durable-function.t
 export {
   DurableRuntime,
   TABLE_ITEM_ACTIONS,
-  WAKE_FILTER_PATTERNS,
   type AddServiceOptions,
   type DurableRuntimeProps,
   type RuntimeEntries,
 } from './durable-runtime.ts';
 export { DormantEnv, type DormantEnvName } from './environment.ts';
+export { WAKE_FILTER_PATTERNS } from '../../src/runtime/wake-filter.ts';

@@ -4,25 +4,9 @@
  * `exists`, nested objects), applied to a record as Lambda would deliver it.
  */
 
-/**
- * The wake's event filters, the same as the CDK app's `WAKE_FILTER_PATTERNS`
- * (cdk/lib/durable-runtime.ts; a test keeps the two equal): completions on
- * insert, locks and queued calls on insert or modify, `meta` on any status
- * but `running`, never a removal or a journal entry.
- *
- * @example
- * ```ts
- * WAKE_FILTER_PATTERNS.some((p) => matchesFilter(p, record))
- * ```
- */
-export const WAKE_FILTER_PATTERNS: readonly Record<string, unknown>[] = [
-  { eventName: ['INSERT'], dynamodb: { Keys: { sk: { S: [{ prefix: 'C#' }, { prefix: 'P#' }] } } } },
-  { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { sk: { S: [{ prefix: 'L#' }, { prefix: 'Q#' }] } } } },
-  {
-    eventName: ['INSERT', 'MODIFY'],
-    dynamodb: { Keys: { sk: { S: ['meta'] } }, NewImage: { status: { S: [{ 'anything-but': ['running'] }] } } },
-  },
-];
+// The plane applies the wake's filters as the CDK mapping does; they live
+// beside the wake rule (src/runtime/wake-filter.ts).
+export { WAKE_FILTER_PATTERNS } from '../runtime/wake-filter.ts';
 
 /**
  * Whether a record matches one filter pattern: every field the pattern

@@ -34,7 +34,8 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { LOCAL_REGION } from './dynamodb-local.ts';
-import { WAKE_FILTER_PATTERNS, matchesFilter } from './event-filter.ts';
+import { WAKE_FILTER_PATTERNS } from '../runtime/wake-filter.ts';
+import { matchesFilter } from './event-filter.ts';
 
 /**
  * Lambda's on-failure record for a stream batch it gave up on.
