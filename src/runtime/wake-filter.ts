@@ -4,6 +4,18 @@
  * source mapping) and the local plane (its stream poller), so the two cannot
  * drift apart.
  */
+import { META } from '../store/keys.ts';
+import type { InvocationMeta } from '../store/store.ts';
+
+// Attributes of `meta` the filters read: the item carries InvocationMeta's
+// fields under their own names (src/store/items.ts), so a rename fails here.
+const STATUS = 'status' satisfies keyof InvocationMeta;
+const LOCK_SCOPE = 'lockScope' satisfies keyof InvocationMeta;
+const CALLERS = 'callers' satisfies keyof InvocationMeta;
+const CALLER_ID = 'invocationId' satisfies keyof NonNullable<InvocationMeta['callers']>[number];
+
+const FINISHED = ['completed', 'failed'] satisfies InvocationMeta['status'][];
+const META_KEY = { sk: { S: [META] } };
 
 /**
  * The wake's event filters (a record passes if any matches), so that Lambda
@@ -17,9 +29,18 @@
  *   are never modified);
  * - locks and queued calls matter when inserted or modified;
  * - `meta` matters when inserted or modified to any status but `running`
- *   (an attempt acquiring its invocation wakes nothing); `anything-but`
- *   rather than a list, so a status added later is not silently dropped;
+ *   (an attempt acquiring its invocation wakes nothing) or finished;
+ *   `anything-but` rather than a list, so a status added later is not
+ *   silently dropped;
+ * - a finished `meta` (completed or failed) matters only if it has an object
+ *   key to hand on (`lockScope`) or callers to answer (`callers`): that is
+ *   all the wake does with it, and most invocations have neither, so this
+ *   saves a wake invocation per finished invocation. `exists` only tests
+ *   leaves, hence the type wrappers (`S`, and `L`/`M` for the list of
+ *   callers, whose elements Lambda matches one by one);
  * - removals (TTL expiry) never matter.
+ *
+ * Five patterns: Lambda's default quota of filters per event source mapping.
  *
  * @example
  * ```ts
@@ -31,6 +52,14 @@ export const WAKE_FILTER_PATTERNS: readonly Record<string, unknown>[] = [
   { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { sk: { S: [{ prefix: 'L#' }, { prefix: 'Q#' }] } } } },
   {
     eventName: ['INSERT', 'MODIFY'],
-    dynamodb: { Keys: { sk: { S: ['meta'] } }, NewImage: { status: { S: [{ 'anything-but': ['running'] }] } } },
+    dynamodb: { Keys: META_KEY, NewImage: { [STATUS]: { S: [{ 'anything-but': ['running', ...FINISHED] }] } } },
+  },
+  {
+    eventName: ['INSERT', 'MODIFY'],
+    dynamodb: { Keys: META_KEY, NewImage: { [STATUS]: { S: FINISHED }, [LOCK_SCOPE]: { S: [{ exists: true }] } } },
+  },
+  {
+    eventName: ['INSERT', 'MODIFY'],
+    dynamodb: { Keys: META_KEY, NewImage: { [STATUS]: { S: FINISHED }, [CALLERS]: { L: { M: { [CALLER_ID]: { S: [{ exists: true }] } } } } } },
   },
 ];
