@@ -7,7 +7,16 @@
  * acquire, load (one Query, paged), replay of the n recorded steps, finish.
  * Building and resolving are not timed. On DynamoDB the journal is built in
  * memory and copied in (see `buildAndCopy`).
+ *
+ * Before each timed attempt a minor GC empties V8's young generation, so the
+ * attempt never pays for collecting the build's garbage, and GC pauses inside
+ * the timed attempt are recorded: they are the attempt's own (collecting its
+ * live journal), and show where a ratio above 10 comes from.
  */
+import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { BatchWriteItemCommand, type BatchWriteItemCommandOutput, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { IdSigner, MemoryStore, catalogOf, registry, resolveAwakeable, runAttempt, startInvocation, systemClock, type AttemptDeps, type IngressDeps, type Store } from '../src/index.ts';
@@ -18,6 +27,81 @@ import { median, since } from './report.ts';
 import { BENCH_SERVICES } from './workflows.ts';
 
 const SIGNER = new IdSigner('bench-signing-key-0123456789abcdef');
+
+/** V8's `gc()`; `{ type: 'minor' }` runs only a scavenge of the young generation. */
+type Collect = (options?: { type?: 'minor' | 'major' }) => void;
+
+/**
+ * V8's `gc()`: the global one under `node --expose-gc`, otherwise read from a
+ * fresh context with the flag switched on for that moment (as jest's leak
+ * detector does), so `npm run bench` needs no node option. Undefined where
+ * neither works; the replay is then timed without it, and says so.
+ *
+ * @example
+ * ```ts
+ * collectGarbage?.({ type: 'minor' }); // an empty young generation
+ * ```
+ */
+export const collectGarbage: Collect | undefined = (() => {
+  const global = (globalThis as { gc?: Collect }).gc;
+  if (typeof global === 'function') return global;
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as unknown;
+    return typeof gc === 'function' ? (gc as Collect) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    // Only the function is wanted: contexts made later get no `gc` global.
+    setFlagsFromString('--no-expose-gc');
+  }
+})();
+
+/**
+ * V8's GC pauses, as `perf_hooks` reports them (late: a turn or two of the
+ * event loop after the pause), kept with their start times so that they can
+ * be attributed to timed windows afterwards.
+ */
+class GcPauses {
+  readonly #entries: PerformanceEntry[] = [];
+  readonly #observer = new PerformanceObserver((list) => void this.#entries.push(...list.getEntries()));
+
+  constructor() {
+    this.#observer.observe({ entryTypes: ['gc'] });
+  }
+
+  /** Stops observing once every pause so far has been delivered. */
+  async settle(): Promise<void> {
+    await nextTurn();
+    await nextTurn();
+    await nextTurn();
+    this.#observer.disconnect();
+  }
+
+  /** Pauses that began inside [t0, t1) (`performance.now()` readings): count and total milliseconds. */
+  within(t0: number, t1: number): { pauses: number; ms: number } {
+    const inside = this.#entries.filter((e) => e.startTime >= t0 && e.startTime < t1);
+    return { pauses: inside.length, ms: inside.reduce((sum, e) => sum + e.duration, 0) };
+  }
+}
+
+/**
+ * One timed resuming attempt.
+ *
+ * @example
+ * ```ts
+ * { cpuMs: 21.4, wallMs: 21.1, loadMs: 4.2, buildMs: 70, gcMs: 3.1, gcPauses: 1 }
+ * ```
+ */
+export interface ReplaySample {
+  cpuMs: number;
+  wallMs: number;
+  loadMs: number;
+  buildMs: number;
+  /** GC pauses of the main thread that began during the attempt: their total and their number. */
+  gcMs: number;
+  gcPauses: number;
+}
 
 /**
  * One journal size's timings, milliseconds (medians over the repetitions).
@@ -39,7 +123,12 @@ export interface ReplayTiming {
   loadMs: number;
   /** Building the journal (the first attempt), for scale. */
   buildMs: number;
+  /** Of the resume: GC pauses (median total ms, median count). */
+  gcMs: number;
+  gcPauses: number;
   reps: number;
+  /** Every measured repetition, in order (for interleaved rounds: round by round). */
+  samples: ReplaySample[];
   /** On DynamoDB: the Query pages of the load, and the read units they consumed. */
   loadRequests?: number | undefined;
   loadReadUnits?: number | undefined;
@@ -82,10 +171,8 @@ export async function measureReplay(
 
   let loadRequests: number | undefined;
   let loadReadUnits: number | undefined;
-  const resume: number[] = [];
-  const resumeCpu: number[] = [];
-  const load: number[] = [];
-  const build: number[] = [];
+  const gcPauses = new GcPauses();
+  const measured: (ReplaySample & { t0: number; t1: number })[] = [];
   for (let rep = -warmup; rep < reps; rep++) {
     // A fresh in-memory store each time: one that kept every earlier journal
     // would grow the heap, and the garbage collector's share with it.
@@ -94,7 +181,7 @@ export async function measureReplay(
     const ingress: IngressDeps = { store, signer: SIGNER, clock: systemClock, catalog: catalogOf(services) };
     const b0 = performance.now();
     const invocationId = dynamo ? await buildAndCopy(dynamo.copyInto, steps) : await buildJournal(deps, ingress, steps);
-    build.push(since(b0));
+    const buildMs = since(b0);
     const meta = await store.getInvocation(invocationId);
     const awakeableId = Object.values(meta?.awakeables ?? {})[0];
     if (!meta || !awakeableId) throw new Error(`replay: invocation ${invocationId} is not suspended on an awakeable`);
@@ -102,23 +189,46 @@ export async function measureReplay(
 
     loadMs = 0;
     dynamo?.ledger.take();
+    // The build's garbage is still in the young generation; whichever attempt
+    // ran next would pay to scavenge it, by chance of where it falls.
+    collectGarbage?.({ type: 'minor' });
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const outcome = await runAttempt(deps, { invocationId, epoch: meta.epoch });
-    const wall = since(t0);
+    const t1 = performance.now();
     const cpu = process.cpuUsage(cpu0);
     if (outcome.kind !== 'completed') throw new Error(`replay: the resuming attempt ended ${outcome.kind}, expected completed`);
     if (rep < 0) continue;
-    resume.push(wall);
-    resumeCpu.push((cpu.user + cpu.system) / 1000);
-    load.push(loadMs);
+    measured.push({ cpuMs: (cpu.user + cpu.system) / 1000, wallMs: t1 - t0, loadMs, buildMs, gcMs: 0, gcPauses: 0, t0, t1 });
     if (dynamo) {
       const loads = dynamo.ledger.take().filter((c) => c.operation === 'load');
       loadRequests = loads.length;
       loadReadUnits = CapacityLedger.total(loads).read;
     }
   }
-  return { steps, entries: steps + 1, resumeMs: median(resume), resumeCpuMs: median(resumeCpu), loadMs: median(load), buildMs: median(build), reps, loadRequests, loadReadUnits };
+  await gcPauses.settle();
+  const samples = measured.map(({ t0, t1, ...sample }): ReplaySample => {
+    const gc = gcPauses.within(t0, t1);
+    return { ...sample, gcMs: gc.ms, gcPauses: gc.pauses };
+  });
+  return { ...summarize(steps, samples), loadRequests, loadReadUnits };
+}
+
+/** Medians of each figure over the samples of one size. */
+function summarize(steps: number, samples: ReplaySample[]): ReplayTiming {
+  const of = (f: (s: ReplaySample) => number) => median(samples.map(f));
+  return {
+    steps,
+    entries: steps + 1,
+    resumeMs: of((s) => s.wallMs),
+    resumeCpuMs: of((s) => s.cpuMs),
+    loadMs: of((s) => s.loadMs),
+    buildMs: of((s) => s.buildMs),
+    gcMs: of((s) => s.gcMs),
+    gcPauses: of((s) => s.gcPauses),
+    reps: samples.length,
+    samples,
+  };
 }
 
 /** Runs `steps.thenAwait(steps)` until it suspends; returns its id. */
@@ -187,34 +297,42 @@ async function buildAndCopy(target: CopyTarget, steps: number): Promise<string> 
 
 /**
  * The in-memory replay timings of several journal sizes, measured in
- * interleaved rounds (one of each size per round, after a warm-up round),
- * so that every size meets the same JIT and heap state; medians per size.
- * Measured one size after the other, the ratio of two sizes swings by ±40 %
- * from one process to the next.
+ * interleaved rounds (one of each size per round, each on a fresh store, the
+ * order rotating from round to round, after `warmup` unmeasured rounds), so
+ * that every size meets the same JIT state, heap and machine load; medians
+ * per size. Measured one size after the other, the ratio of two sizes swings
+ * by ±40 % from one process to the next.
  *
  * @example
  * ```ts
- * const [t100, t1000, t10000] = await measureReplayInterleaved([100, 1000, 10000], 9);
+ * const [t100, t1000, t10000] = await measureReplayInterleaved([100, 1000, 10000], 15);
  * ```
  */
-export async function measureReplayInterleaved(sizes: number[], reps: number): Promise<ReplayTiming[]> {
-  const samples = new Map<number, ReplayTiming[]>(sizes.map((n) => [n, []]));
-  for (let round = -1; round < reps; round++) {
-    for (const n of sizes) {
+export async function measureReplayInterleaved(sizes: number[], reps: number, warmup = 2): Promise<ReplayTiming[]> {
+  const samples = new Map<number, ReplaySample[]>(sizes.map((n) => [n, []]));
+  for (let round = -warmup; round < reps; round++) {
+    const start = ((round % sizes.length) + sizes.length) % sizes.length;
+    for (const n of [...sizes.slice(start), ...sizes.slice(0, start)]) {
       const one = await measureReplay(() => new MemoryStore(), n, 1, undefined, 0);
-      if (round >= 0) samples.get(n)!.push(one);
+      if (round >= 0) samples.get(n)!.push(...one.samples);
     }
   }
-  return sizes.map((n) => {
-    const list = samples.get(n)!;
-    return {
-      steps: n,
-      entries: n + 1,
-      resumeMs: median(list.map((t) => t.resumeMs)),
-      resumeCpuMs: median(list.map((t) => t.resumeCpuMs)),
-      loadMs: median(list.map((t) => t.loadMs)),
-      buildMs: median(list.map((t) => t.buildMs)),
-      reps,
-    };
-  });
+  return sizes.map((n) => summarize(n, samples.get(n)!));
+}
+
+/**
+ * `big / small` of one figure, round by round, and the median of those
+ * ratios: the two sizes of a round ran within a fraction of a second of each
+ * other, under the same load from the rest of the machine, so a busy spell
+ * moves both and cancels out of their ratio. `figure` picks what is divided.
+ *
+ * @example
+ * ```ts
+ * pairedRatio(t10000, t1000, (s) => s.cpuMs) // ≈ 10 when linear
+ * ```
+ */
+export function pairedRatio(big: ReplayTiming, small: ReplayTiming, figure: (s: ReplaySample) => number): number {
+  const rounds = Math.min(big.samples.length, small.samples.length);
+  if (rounds === 0) return Number.NaN;
+  return median(Array.from({ length: rounds }, (_, i) => figure(big.samples[i]!) / figure(small.samples[i]!)));
 }

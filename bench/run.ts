@@ -21,7 +21,7 @@ import { costPerMillion, type Bill } from './cost.ts';
 import { probeRequestRate, startBenchDynamoDb, type BenchDynamoDb } from './dynamodb.ts';
 import { measureResumeLatency, measureThroughput, startBenchPlane } from './plane.ts';
 import { LAMBDA_MEMORY_MB, PRICES, PRICES_CHECKED } from './prices.ts';
-import { measureReplay, measureReplayInterleaved, type ReplayTiming } from './replay.ts';
+import { collectGarbage, measureReplay, measureReplayInterleaved, pairedRatio, type ReplaySample, type ReplayTiming } from './replay.ts';
 import { fmt, printTable, progress, round, since } from './report.ts';
 import { measureStepOverhead } from './step-overhead.ts';
 import { ROLES, measureRoundTrip, measureStepUnits, type RoundTrip } from './units.ts';
@@ -54,8 +54,8 @@ const LATENCY_POLL_MS = 10;
 
 /** How big each measurement is, full and quick. */
 const PLAN = quick
-  ? { stepSteps: 1000, stepReps: 10, stepWarmup: 5, memoryReplay: [100, 1000, 10000], memoryReplayReps: 5, dynamoReplay: [] as number[], dynamoReplayReps: 0, unitSteps: 50, tripReps: 2, latencyTrips: 30, concurrency: 10, throughputSeconds: 5 }
-  : { stepSteps: 1000, stepReps: 20, stepWarmup: 5, memoryReplay: [100, 1000, 10000], memoryReplayReps: 15, dynamoReplay: [1000, 10000], dynamoReplayReps: 3, unitSteps: 100, tripReps: 10, latencyTrips: 200, concurrency: 50, throughputSeconds: 30 };
+  ? { stepSteps: 1000, stepReps: 10, stepWarmup: 5, memoryReplay: [100, 1000, 10000], memoryReplayReps: 25, memoryReplayWarmup: 2, dynamoReplay: [] as number[], dynamoReplayReps: 0, unitSteps: 50, tripReps: 2, latencyTrips: 30, concurrency: 10, throughputSeconds: 5 }
+  : { stepSteps: 1000, stepReps: 20, stepWarmup: 5, memoryReplay: [100, 1000, 10000], memoryReplayReps: 61, memoryReplayWarmup: 3, dynamoReplay: [1000, 10000], dynamoReplayReps: 3, unitSteps: 100, tripReps: 10, latencyTrips: 200, concurrency: 50, throughputSeconds: 30 };
 
 async function main(): Promise<void> {
   const began = performance.now();
@@ -85,8 +85,8 @@ async function main(): Promise<void> {
     ['Engine: allocate the journal index, run the body, serialize, append (the store clones the item), resolve the step promise.'],
   );
 
-  progress(`replay: journals of ${PLAN.memoryReplay.join(', ')} entries on the in-memory store`);
-  const memoryReplay = await measureReplayInterleaved(PLAN.memoryReplay, PLAN.memoryReplayReps);
+  progress(`replay: journals of ${PLAN.memoryReplay.join(', ')} entries on the in-memory store, ${PLAN.memoryReplayReps} interleaved rounds`);
+  const memoryReplay = await measureReplayInterleaved(PLAN.memoryReplay, PLAN.memoryReplayReps, PLAN.memoryReplayWarmup);
 
   // ---- DynamoDB Local ---------------------------------------------------------
   progress('starting DynamoDB Local (in memory, free port)');
@@ -150,24 +150,36 @@ async function main(): Promise<void> {
     printRoundTrip('Reference workflow round trip (5 ctx.run steps + 1 awakeable; reference.run)', reference);
 
     const replayRows: (string | number)[][] = [
-      ...memoryReplay.map((r) => ['memory', r.entries, r.resumeCpuMs, r.resumeMs, r.loadMs, r.buildMs, '', r.reps]),
-      ...dynamoReplay.map((r) => ['DynamoDB Local', r.entries, r.resumeCpuMs, r.resumeMs, r.loadMs, r.buildMs, `${r.loadRequests ?? '?'} / ${r.loadReadUnits ?? '?'}`, r.reps]),
+      ...memoryReplay.map((r) => ['memory', r.entries, r.resumeCpuMs, r.resumeMs, r.loadMs, `${fmt(r.gcMs)} (${fmt(r.gcPauses, 1)})`, r.buildMs, '', r.reps]),
+      ...dynamoReplay.map((r) => ['DynamoDB Local', r.entries, r.resumeCpuMs, r.resumeMs, r.loadMs, `${fmt(r.gcMs)} (${fmt(r.gcPauses, 1)})`, r.buildMs, `${r.loadRequests ?? '?'} / ${r.loadReadUnits ?? '?'}`, r.reps]),
     ];
     // In memory the attempt is pure computation: its CPU time is its time, and on a shared machine the
     // wall clock also counts other processes' turns. On DynamoDB Local it waits on I/O: wall time.
     const ms = (list: ReplayTiming[], steps: number) => list.find((r) => r.steps === steps)?.resumeCpuMs;
     const wallMs = (list: ReplayTiming[], steps: number) => list.find((r) => r.steps === steps)?.resumeMs;
-    const memoryRatio = ratio(ms(memoryReplay, 10000), ms(memoryReplay, 1000));
-    const memoryWallRatio = ratio(wallMs(memoryReplay, 10000), wallMs(memoryReplay, 1000));
+    const gcMs = (list: ReplayTiming[], steps: number) => list.find((r) => r.steps === steps)?.gcMs;
+    const gcPauses = (list: ReplayTiming[], steps: number) => list.find((r) => r.steps === steps)?.gcPauses;
+    const memory1000 = memoryReplay.find((r) => r.steps === 1000);
+    const memory10000 = memoryReplay.find((r) => r.steps === 10000);
+    /** 10,000 / 1,000 in memory, round by round (see `pairedRatio`), of one figure of a sample. */
+    const memoryPaired = (figure: (s: ReplaySample) => number) => (memory1000 && memory10000 ? pairedRatio(memory10000, memory1000, figure) : undefined);
+    const memoryRatio = memoryPaired((s) => s.cpuMs);
+    const memoryWallRatio = memoryPaired((s) => s.wallMs);
+    // Diagnostic only: what is left of the ratio once the attempt's own GC pauses are taken out.
+    const memoryNetOfGcRatio = memoryPaired((s) => s.wallMs - s.gcMs);
     const dynamoRatio = ratio(wallMs(dynamoReplay, 10000), wallMs(dynamoReplay, 1000));
     printTable(
       'Replay: the attempt that resumes an invocation with n journal entries (median ms)',
-      ['store', 'entries', 'resume CPU', 'resume wall', 'of which load (wall)', 'build (untimed)', 'Query pages / read units', 'reps'],
+      ['store', 'entries', 'resume CPU', 'resume wall', 'of which load (wall)', 'of which GC (pauses)', 'build (untimed)', 'Query pages / read units', 'reps'],
       replayRows,
       [
         `10,000 / 1,000: ${fmt(memoryRatio ?? Number.NaN)} in memory (CPU; wall ${fmt(memoryWallRatio ?? Number.NaN)})${dynamoRatio === undefined ? '' : `, ${fmt(dynamoRatio)} on DynamoDB Local (wall)`}; linear is 10, the issue requires < 12.`,
+        `The same without the attempt's GC pauses (wall): ${fmt(memoryNetOfGcRatio ?? Number.NaN)}. A 1,000-entry journal fits V8's young generation; a 10,000-entry one does not, and the scavenge that copies it is the attempt's own cost.`,
         'In memory the figure is CPU time: the attempt does no I/O, and the wall clock of a busy machine also counts other processes.',
-        'In memory the sizes are measured in interleaved rounds (one of each per round), each on a fresh store; medians.',
+        `In memory the sizes are measured in interleaved rounds (one of each per round, order rotating), each on a fresh store; medians per size, and the ratio is the median of the rounds' ratios.`,
+        collectGarbage
+          ? "Before each timed attempt a minor GC empties the young generation (the build's garbage is not the attempt's)."
+          : 'V8\'s gc() could not be reached: the attempts are timed without emptying the young generation first, and are noisier.',
         ...(dynamoReplay.length > 0 ? ['On DynamoDB Local the journal is built in memory and copied in with BatchWriteItem; the resuming attempt is the real one.'] : ['DynamoDB Local replay is left out of the quick run.']),
       ],
     );
@@ -226,6 +238,15 @@ async function main(): Promise<void> {
         ms10000: round(ms(memoryReplay, 10000) ?? Number.NaN, 2),
         ratio: round(memoryRatio ?? Number.NaN, 2),
         wallMs: { ms100: round(wallMs(memoryReplay, 100) ?? Number.NaN, 2), ms1000: round(wallMs(memoryReplay, 1000) ?? Number.NaN, 2), ms10000: round(wallMs(memoryReplay, 10000) ?? Number.NaN, 2), ratio: round(memoryWallRatio ?? Number.NaN, 2) },
+        gc: {
+          ms1000: round(gcMs(memoryReplay, 1000) ?? Number.NaN, 2),
+          ms10000: round(gcMs(memoryReplay, 10000) ?? Number.NaN, 2),
+          pauses1000: gcPauses(memoryReplay, 1000) ?? null,
+          pauses10000: gcPauses(memoryReplay, 10000) ?? null,
+          wallRatioNetOfGc: round(memoryNetOfGcRatio ?? Number.NaN, 2),
+          youngGenerationEmptiedBeforeEach: collectGarbage !== undefined,
+        },
+        rounds: PLAN.memoryReplayReps,
         dynamodb: dynamoReplay.length > 0 ? { ms1000: round(wallMs(dynamoReplay, 1000) ?? Number.NaN, 1), ms10000: round(wallMs(dynamoReplay, 10000) ?? Number.NaN, 1), ratio: round(dynamoRatio ?? Number.NaN, 2) } : null,
       },
       resumeLatencyMs: { p50: round(latency.p50, 1), p99: round(latency.p99, 1) },
