@@ -5,9 +5,9 @@
  * only fail the same way). Before the fix in `Attempt`, an oversized step
  * retried forever and an oversized output left the invocation running.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalogOf, registry, runAttempt, service, startInvocation, type AttemptDeps, type Context, type IngressDeps } from '../../src/index.ts';
-import { BACKENDS, ManualClock, SIGNER, type Backend } from '../race/support.ts';
+import { describe, expect, it } from 'vitest';
+import { runAttempt, service, startInvocation, type Context } from '../../src/index.ts';
+import { BACKENDS, useBackend } from '../race/support.ts';
 
 const big = service({
   name: 'big',
@@ -21,38 +21,25 @@ const big = service({
 });
 
 describe.each(BACKENDS)('payloads over the item limit on $label', ({ open }) => {
-  let backend: Backend;
-  let deps: AttemptDeps;
-  let ingress: IngressDeps;
-
-  beforeAll(async () => {
-    backend = await open();
-    const clock = new ManualClock();
-    const services = registry([big]);
-    deps = { store: backend.store, signer: SIGNER, clock, services };
-    ingress = { store: backend.store, signer: SIGNER, clock, catalog: catalogOf(services) };
-  });
-  afterAll(async () => {
-    await backend?.close();
-  });
+  const rt = useBackend(open, [big]);
 
   it('a step result too large to journal fails the invocation at once, naming the entry and the limit; earlier entries stand', async () => {
-    const { invocationId } = await startInvocation(ingress, { service: 'big', handler: 'step', body: '' });
+    const { invocationId } = await startInvocation(rt.ingress, { service: 'big', handler: 'step', body: '' });
 
-    const outcome = await runAttempt(deps, { invocationId, epoch: 0 });
+    const outcome = await runAttempt(rt.deps, { invocationId, epoch: 0 });
 
     expect(outcome).toMatchObject({ kind: 'failed', failure: { name: 'PayloadTooLargeError', code: 413 } });
     expect(outcome.kind === 'failed' && outcome.failure.message).toMatch(/journal entry 1 \(run 'huge'\) .* over DynamoDB's 409600-byte item limit; nothing was written/);
-    await expect(backend.store.getInvocation(invocationId)).resolves.toMatchObject({ status: 'failed', failure: { name: 'PayloadTooLargeError' } });
-    expect([...(await backend.store.load(invocationId)).journal.keys()]).toEqual([0]);
+    await expect(rt.backend.store.getInvocation(invocationId)).resolves.toMatchObject({ status: 'failed', failure: { name: 'PayloadTooLargeError' } });
+    expect([...(await rt.backend.store.load(invocationId)).journal.keys()]).toEqual([0]);
   });
 
   it('an output too large to store fails the invocation with that error instead of leaving it running', async () => {
-    const { invocationId } = await startInvocation(ingress, { service: 'big', handler: 'output', body: '' });
+    const { invocationId } = await startInvocation(rt.ingress, { service: 'big', handler: 'output', body: '' });
 
-    const outcome = await runAttempt(deps, { invocationId, epoch: 0 });
+    const outcome = await runAttempt(rt.deps, { invocationId, epoch: 0 });
 
     expect(outcome).toMatchObject({ kind: 'failed', failure: { name: 'PayloadTooLargeError', code: 413 } });
-    await expect(backend.store.getInvocation(invocationId)).resolves.toMatchObject({ status: 'failed', failure: { name: 'PayloadTooLargeError' } });
+    await expect(rt.backend.store.getInvocation(invocationId)).resolves.toMatchObject({ status: 'failed', failure: { name: 'PayloadTooLargeError' } });
   });
 });

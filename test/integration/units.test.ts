@@ -5,13 +5,13 @@
  * attempt), and the measured units of a step, of an awakeable through to its
  * resumption, and of resolving it, printed as a table.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalogOf, registry, resolveAwakeable, runAttempt, service, startInvocation, type AttemptDeps, type Context, type IngressDeps } from '../../src/index.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { resolveAwakeable, runAttempt, service, startInvocation, type Context } from '../../src/index.ts';
 import type { CapacityUnits, StoreOperation } from '../../src/store/dynamodb.ts';
 import { entryToItem } from '../../src/store/items.ts';
 import { itemBytes } from '../../src/store/limits.ts';
-import { openTable, type LocalTable } from '../contract/harness.ts';
-import { ManualClock, SIGNER, Waker, invokes, type Backend } from '../race/support.ts';
+import { openTable } from '../contract/harness.ts';
+import { Waker, invokes, tableBackend, useBackend } from '../race/support.ts';
 
 const READS: StoreOperation[] = ['getInvocation', 'load', 'getCompletion', 'existingCompletions', 'readState', 'readLock'];
 const RESULT_100_BYTES = 'r'.repeat(98); // serialized as a 100-byte JSON string
@@ -49,36 +49,23 @@ function summarize(phase: string, entries: Entry[]): CapacityUnits {
 }
 
 describe('request units of the engine on DynamoDB Local', () => {
-  let table: LocalTable;
-  let backend: Backend;
-  let deps: AttemptDeps;
-  let ingress: IngressDeps;
-
-  beforeAll(async () => {
-    table = await openTable('units');
-    backend = { store: table.store, changes: (pk, done) => table.feed.of(pk, done), ledger: table.ledger, close: () => table.close() };
-    const clock = new ManualClock();
-    const services = registry([steps, approval]);
-    deps = { store: table.store, signer: SIGNER, clock, services };
-    ingress = { store: table.store, signer: SIGNER, clock, catalog: catalogOf(services) };
-  });
-  afterAll(async () => {
+  const rt = useBackend(async () => tableBackend(await openTable('units')), [steps, approval]);
+  afterAll(() => {
     console.log('\nDynamoDB request units, measured on DynamoDB Local (strongly consistent reads):');
     console.table(rows);
-    await table?.close();
   });
 
   it('a ctx.run step with a ~100-byte result costs exactly 1 write unit; an attempt loads with one Query and reads nothing else', async () => {
     // Prepare
-    const { invocationId } = await startInvocation(ingress, { service: 'steps', handler: 'five', body: '' });
-    table.ledger.take();
+    const { invocationId } = await startInvocation(rt.ingress, { service: 'steps', handler: 'five', body: '' });
+    rt.backend.ledger.take();
 
     // Act
-    const outcome = await runAttempt(deps, { invocationId, epoch: 0 });
+    const outcome = await runAttempt(rt.deps, { invocationId, epoch: 0 });
 
     // Assess
     expect(outcome.kind).toBe('completed');
-    const entries = table.ledger.take();
+    const entries = rt.backend.ledger.take();
     const appends = entries.filter((e) => e.operation === 'append');
     expect(appends).toHaveLength(5);
     expect(appends.every((e) => e.units.write === 1 && e.units.read === 0)).toBe(true);
@@ -91,9 +78,9 @@ describe('request units of the engine on DynamoDB Local', () => {
   it('the largest step result that still costs 1 write unit is measured and printed', async () => {
     // Binary search on the real write cost: the item carries keys, attribute names and the ttl besides the value.
     const cost = async (length: number): Promise<number> => {
-      table.ledger.take();
-      await table.store.append(`inv_${String(length).padStart(22, 'A')}`, { index: 0, kind: 'run', name: 'step-0', value: 'v'.repeat(length) });
-      return table.ledger.take()[0]!.units.write;
+      rt.backend.ledger.take();
+      await rt.backend.store.append(`inv_${String(length).padStart(22, 'A')}`, { index: 0, kind: 'run', name: 'step-0', value: 'v'.repeat(length) });
+      return rt.backend.ledger.take()[0]!.units.write;
     };
     let fits = 0;
     let over = 2048;
@@ -112,25 +99,25 @@ describe('request units of the engine on DynamoDB Local', () => {
 
   it('an awakeable: create and await it through to resumption, and resolve it; each attempt reads only its one Query', async () => {
     // Prepare
-    const waker = new Waker(backend);
-    const { invocationId: id } = await startInvocation(ingress, { service: 'approval', handler: 'request', body: '' });
-    const start = summarize('start the invocation (ingress)', table.ledger.take());
+    const waker = new Waker(rt.backend);
+    const { invocationId: id } = await startInvocation(rt.ingress, { service: 'approval', handler: 'request', body: '' });
+    const start = summarize('start the invocation (ingress)', rt.backend.ledger.take());
     const startWake = invokes(await waker.drain(id, (c) => c.length >= 1));
-    summarize('wake on the new invocation record', table.ledger.take());
+    summarize('wake on the new invocation record', rt.backend.ledger.take());
 
     // Act: attempt 1 creates the awakeable, journals its notify step, suspends.
-    const first = await runAttempt(deps, startWake[0]!);
-    const attempt1 = table.ledger.take();
+    const first = await runAttempt(rt.deps, startWake[0]!);
+    const attempt1 = rt.backend.ledger.take();
     const onSuspend = invokes(await waker.drain(id, (c) => c.some((x) => x.newItem?.status === 'suspended')));
-    const suspendWake = table.ledger.take();
-    const awakeableId = (await table.store.getInvocation(id))!.awakeables!['C#00000000']!;
-    table.ledger.take();
-    await resolveAwakeable(ingress, awakeableId, '"approved"');
-    const resolve = table.ledger.take();
+    const suspendWake = rt.backend.ledger.take();
+    const awakeableId = (await rt.backend.store.getInvocation(id))!.awakeables!['C#00000000']!;
+    rt.backend.ledger.take();
+    await resolveAwakeable(rt.ingress, awakeableId, '"approved"');
+    const resolve = rt.backend.ledger.take();
     const onComplete = invokes(await waker.drain(id, (c) => c.some((x) => x.sk === 'C#00000000')));
-    const completeWake = table.ledger.take();
-    const resumed = await runAttempt(deps, onComplete[0]!);
-    const attempt2 = table.ledger.take();
+    const completeWake = rt.backend.ledger.take();
+    const resumed = await runAttempt(rt.deps, onComplete[0]!);
+    const attempt2 = rt.backend.ledger.take();
 
     // Assess
     expect(first.kind).toBe('suspended');

@@ -4,11 +4,11 @@
  * taken over by a newer one) that wakes up and tries to append, suspend,
  * finish or write state. Each interleaving is fixed by gates on the store.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registry, runAttempt, service, startInvocation, workflow, catalogOf, type AttemptDeps, type Context, type IngressDeps, type WorkflowContext } from '../../src/index.ts';
+import { describe, expect, it } from 'vitest';
+import { runAttempt, service, startInvocation, workflow, type AttemptDeps, type Context, type WorkflowContext } from '../../src/index.ts';
 import { stateScope } from '../../src/store/keys.ts';
 import type { JournalEntry, Store } from '../../src/store/store.ts';
-import { BACKENDS, Gates, ManualClock, SIGNER, attempt, type Backend } from './support.ts';
+import { BACKENDS, Gates, attempt, useBackend } from './support.ts';
 
 const LEASE_MS = 60_000;
 
@@ -51,30 +51,16 @@ const ledger = workflow({
 });
 
 describe.each(BACKENDS)('rules 1 and 4 on $label: attempts race', ({ open }) => {
-  let backend: Backend;
-  let clock: ManualClock;
-  let deps: AttemptDeps;
-  let ingress: IngressDeps;
-
-  beforeAll(async () => {
-    backend = await open();
-    clock = new ManualClock();
-    const services = registry([pipeline, ledger]);
-    deps = { store: backend.store, signer: SIGNER, clock, services, leaseMs: LEASE_MS };
-    ingress = { store: backend.store, signer: SIGNER, clock, catalog: catalogOf(services) };
-  });
-  afterAll(async () => {
-    await backend?.close();
-  });
+  const rt = useBackend(open, [pipeline, ledger], { leaseMs: LEASE_MS });
 
   async function start(handler: 'steps' | 'waits'): Promise<string> {
-    return (await startInvocation(ingress, { service: 'pipeline', handler, body: '' })).invocationId;
+    return (await startInvocation(rt.ingress, { service: 'pipeline', handler, body: '' })).invocationId;
   }
 
   /** Deps whose store calls pass through gates. */
   function gated(): { gates: Gates<Store>; deps: AttemptDeps } {
-    const gates = new Gates<Store>(backend.store);
-    return { gates, deps: { ...deps, store: gates.store } };
+    const gates = new Gates<Store>(rt.backend.store);
+    return { gates, deps: { ...rt.deps, store: gates.store } };
   }
 
   it('rule 4: two attempts of one invoke (a Lambda retry) acquire at once: one runs, the other stops after one write', async () => {
@@ -96,9 +82,9 @@ describe.each(BACKENDS)('rules 1 and 4 on $label: attempts race', ({ open }) => 
     const kinds = (await outcomes).map((o) => o.kind).sort();
     expect(kinds[0]).toBe('completed');
     expect(['lease-held', 'skipped']).toContain(kinds[1]);
-    await expect(attempt(deps, { invocationId: id, epoch: 0 })).resolves.toMatchObject({ kind: 'skipped' });
+    await expect(attempt(rt.deps, { invocationId: id, epoch: 0 })).resolves.toMatchObject({ kind: 'skipped' });
     expect(bodies.get(id)).toEqual(['first@1', 'second@1']);
-    expect((await backend.store.load(id)).journal.size).toBe(2);
+    expect((await rt.backend.store.load(id)).journal.size).toBe(2);
   });
 
   it('rule 1: a zombie that loses its append stops: no later step runs, and it neither finishes nor suspends', async () => {
@@ -110,8 +96,8 @@ describe.each(BACKENDS)('rules 1 and 4 on $label: attempts race', ({ open }) => 
     await append.reached;
 
     // Act: its lease runs out; a recovery attempt takes over and completes; then the zombie resumes.
-    clock.advance(LEASE_MS + 1);
-    const fresh = await runAttempt(deps, { invocationId: id, epoch: 0 });
+    rt.clock.advance(LEASE_MS + 1);
+    const fresh = await runAttempt(rt.deps, { invocationId: id, epoch: 0 });
     append.open();
     const late = await stalled;
 
@@ -119,9 +105,9 @@ describe.each(BACKENDS)('rules 1 and 4 on $label: attempts race', ({ open }) => 
     expect(fresh).toEqual({ kind: 'completed', invocationId: id, output: JSON.stringify(['first by 2', 'second by 2']) });
     expect(late.kind).toBe('lost');
     expect(bodies.get(id)).toEqual(['first@1', 'first@2', 'second@2']); // the zombie never reached `second`
-    const meta = await backend.store.getInvocation(id);
+    const meta = await rt.backend.store.getInvocation(id);
     expect(meta).toMatchObject({ status: 'completed', epoch: 2, output: JSON.stringify(['first by 2', 'second by 2']) });
-    expect((await backend.store.load(id)).journal.get(0)?.value).toBe('"first by 2"');
+    expect((await rt.backend.store.load(id)).journal.get(0)?.value).toBe('"first by 2"');
   });
 
   it('rule 1: a zombie that appends first keeps that entry; the newer attempt loses it and stops, and a fresh one replays the zombie\'s journal', async () => {
@@ -131,7 +117,7 @@ describe.each(BACKENDS)('rules 1 and 4 on $label: attempts race', ({ open }) => 
     const append = zombie.gates.hold('append', (_id: string, e: JournalEntry) => e.index === 0);
     const stalled = runAttempt(zombie.deps, { invocationId: id, epoch: 0 });
     await append.reached;
-    clock.advance(LEASE_MS + 1);
+    rt.clock.advance(LEASE_MS + 1);
     const newer = gated();
     const newerAppend = newer.gates.hold('append', (_id: string, e: JournalEntry) => e.index === 0);
     const second = runAttempt(newer.deps, { invocationId: id, epoch: 0 });
@@ -150,9 +136,9 @@ describe.each(BACKENDS)('rules 1 and 4 on $label: attempts race', ({ open }) => 
     // writer) but could not finish. A fresh attempt replays what the zombie
     // wrote and runs no step body again.
     expect(outcomes.map((o) => o.kind)).toEqual(['lost', 'lost']);
-    const meta = (await backend.store.getInvocation(id))!;
+    const meta = (await rt.backend.store.getInvocation(id))!;
     expect(meta).toMatchObject({ status: 'pending', epoch: 2 });
-    const third = await runAttempt(deps, { invocationId: id, epoch: meta.epoch });
+    const third = await runAttempt(rt.deps, { invocationId: id, epoch: meta.epoch });
     expect(third).toEqual({ kind: 'completed', invocationId: id, output: JSON.stringify(['first by 1', 'second by 1']) });
     expect(bodies.get(id)).toEqual(['first@1', 'first@2', 'second@1']);
   });
@@ -166,16 +152,16 @@ describe.each(BACKENDS)('rules 1 and 4 on $label: attempts race', ({ open }) => 
     await suspend.reached;
 
     // Act
-    clock.advance(LEASE_MS + 1);
-    const fresh = await runAttempt(deps, { invocationId: id, epoch: 0 });
-    const standing = await backend.store.getInvocation(id);
+    rt.clock.advance(LEASE_MS + 1);
+    const fresh = await runAttempt(rt.deps, { invocationId: id, epoch: 0 });
+    const standing = await rt.backend.store.getInvocation(id);
     suspend.open();
 
     // Assess
     expect(fresh.kind).toBe('suspended');
     expect(await stalled).toMatchObject({ kind: 'lost' });
     expect(standing).toMatchObject({ status: 'suspended', epoch: 2 });
-    await expect(backend.store.getInvocation(id)).resolves.toEqual(standing);
+    await expect(rt.backend.store.getInvocation(id)).resolves.toEqual(standing);
     expect(bodies.get(id)).toEqual(['notify@1']); // journaled once, replayed by attempt 2
   });
 
@@ -188,23 +174,23 @@ describe.each(BACKENDS)('rules 1 and 4 on $label: attempts race', ({ open }) => 
     await finish.reached;
 
     // Act: attempt 2 replays both steps from the journal and finishes first.
-    clock.advance(LEASE_MS + 1);
-    const fresh = await runAttempt(deps, { invocationId: id, epoch: 0 });
-    const standing = await backend.store.getInvocation(id);
+    rt.clock.advance(LEASE_MS + 1);
+    const fresh = await runAttempt(rt.deps, { invocationId: id, epoch: 0 });
+    const standing = await rt.backend.store.getInvocation(id);
     finish.open();
 
     // Assess
     expect(fresh.kind).toBe('completed');
     expect(await stalled).toMatchObject({ kind: 'lost' });
-    await expect(backend.store.getInvocation(id)).resolves.toEqual(standing);
+    await expect(rt.backend.store.getInvocation(id)).resolves.toEqual(standing);
     expect(standing).toMatchObject({ status: 'completed', epoch: 2 });
     expect(bodies.get(id)).toEqual(['first@1', 'second@1']);
   });
 
   it('rule 1: a zombie writing state after a newer attempt cannot roll it back', async () => {
     // Prepare: the zombie (attempt 1) stalls before writing `writer`.
-    const { invocationId: id } = await startInvocation(ingress, { service: 'ledger', handler: 'run', key: `k-${Math.random()}`, body: '' });
-    const meta = (await backend.store.getInvocation(id))!;
+    const { invocationId: id } = await startInvocation(rt.ingress, { service: 'ledger', handler: 'run', key: `k-${Math.random()}`, body: '' });
+    const meta = (await rt.backend.store.getInvocation(id))!;
     const scope = stateScope('ledger', meta.key!);
     const zombie = gated();
     const write = zombie.gates.hold('writeState', (_scope: string, name: string) => name === 'writer');
@@ -212,15 +198,15 @@ describe.each(BACKENDS)('rules 1 and 4 on $label: attempts race', ({ open }) => 
     await write.reached;
 
     // Act
-    clock.advance(LEASE_MS + 1);
-    const fresh = await runAttempt(deps, { invocationId: id, epoch: 0 });
+    rt.clock.advance(LEASE_MS + 1);
+    const fresh = await runAttempt(rt.deps, { invocationId: id, epoch: 0 });
     write.open();
     const late = await stalled;
 
     // Assess
     expect(fresh).toEqual({ kind: 'completed', invocationId: id, output: '42' });
     expect(late.kind).not.toBe('completed');
-    await expect(backend.store.readState(scope)).resolves.toEqual(new Map([['total', '42'], ['writer', '2']]));
-    await expect(backend.store.getInvocation(id)).resolves.toMatchObject({ status: 'completed', epoch: 2, output: '42' });
+    await expect(rt.backend.store.readState(scope)).resolves.toEqual(new Map([['total', '42'], ['writer', '2']]));
+    await expect(rt.backend.store.getInvocation(id)).resolves.toMatchObject({ status: 'completed', epoch: 2, output: '42' });
   });
 });

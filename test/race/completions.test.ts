@@ -16,13 +16,12 @@ import {
   service,
   startInvocation,
   TerminalError,
-  type AttemptDeps,
   type Context,
   type IngressDeps,
 } from '../../src/index.ts';
 import { completionKey } from '../../src/store/keys.ts';
 import type { Store } from '../../src/store/store.ts';
-import { BACKENDS, Gates, ManualClock, SIGNER, Waker, invokes, type Backend } from './support.ts';
+import { BACKENDS, Gates, ManualClock, SIGNER, Waker, invokes, useBackend, type Backend } from './support.ts';
 
 const approval = service({
   name: 'approval',
@@ -40,36 +39,23 @@ const approval = service({
 });
 
 describe.each(BACKENDS)('rule 2 on $label: completions race', ({ open }) => {
-  let backend: Backend;
-  let deps: AttemptDeps;
-  let ingress: IngressDeps;
-
-  beforeAll(async () => {
-    backend = await open();
-    const clock = new ManualClock();
-    const services = registry([approval]);
-    deps = { store: backend.store, signer: SIGNER, clock, services };
-    ingress = { store: backend.store, signer: SIGNER, clock, catalog: catalogOf(services) };
-  });
-  afterAll(async () => {
-    await backend?.close();
-  });
+  const rt = useBackend(open, [approval]);
 
   /** A suspended invocation awaiting its awakeable; returns both ids. */
   async function suspendedOnAwakeable(): Promise<{ id: string; awakeableId: string }> {
-    const { invocationId: id } = await startInvocation(ingress, { service: 'approval', handler: 'request', body: '' });
-    await expect(runAttempt(deps, { invocationId: id, epoch: 0 })).resolves.toMatchObject({ kind: 'suspended' });
-    const awakeableId = (await backend.store.getInvocation(id))?.awakeables?.[completionKey(0)];
+    const { invocationId: id } = await startInvocation(rt.ingress, { service: 'approval', handler: 'request', body: '' });
+    await expect(runAttempt(rt.deps, { invocationId: id, epoch: 0 })).resolves.toMatchObject({ kind: 'suspended' });
+    const awakeableId = (await rt.backend.store.getInvocation(id))?.awakeables?.[completionKey(0)];
     expect(awakeableId).toMatch(/^awk_/);
     return { id, awakeableId: awakeableId! };
   }
 
   /** Runs two completions with both writes held until both arrived, then let through together. */
   async function together(first: (d: IngressDeps) => Promise<void>, second: (d: IngressDeps) => Promise<void>): Promise<PromiseSettledResult<void>[]> {
-    const gates = new Gates<Store>(backend.store);
+    const gates = new Gates<Store>(rt.backend.store);
     const a = gates.hold('complete');
     const b = gates.hold('complete');
-    const gated = { ...ingress, store: gates.store };
+    const gated = { ...rt.ingress, store: gates.store };
     const results = Promise.allSettled([first(gated), second(gated)]);
     await Promise.all([a.reached, b.reached]);
     a.open();
@@ -79,9 +65,9 @@ describe.each(BACKENDS)('rule 2 on $label: completions race', ({ open }) => {
 
   /** Wakes the invocation from its stream records and runs every invoke, one after another; returns its output. */
   async function resume(id: string): Promise<unknown> {
-    const wakeUps = invokes(await new Waker(backend).drain(id, (c) => c.some((x) => x.sk === completionKey(0))));
+    const wakeUps = invokes(await new Waker(rt.backend).drain(id, (c) => c.some((x) => x.sk === completionKey(0))));
     const outcomes = [];
-    for (const w of wakeUps) outcomes.push(await runAttempt(deps, w));
+    for (const w of wakeUps) outcomes.push(await runAttempt(rt.deps, w));
     const completed = outcomes.filter((o) => o.kind === 'completed');
     expect(completed).toHaveLength(1);
     return completed[0]!.kind === 'completed' && JSON.parse(completed[0]!.output);
@@ -127,10 +113,10 @@ describe.each(BACKENDS)('rule 2 on $label: completions race', ({ open }) => {
 
   it('rule 2: a resolve after the invocation resumed gets a definite answer, never a silent drop', async () => {
     const { id, awakeableId } = await suspendedOnAwakeable();
-    await resolveAwakeable(ingress, awakeableId, '"first"');
+    await resolveAwakeable(rt.ingress, awakeableId, '"first"');
     await resume(id);
 
-    const late = resolveAwakeable(ingress, awakeableId, '"late"');
+    const late = resolveAwakeable(rt.ingress, awakeableId, '"late"');
 
     // It lost to the resolve that woke the invocation: 409 with that value, even after the finish.
     await expect(late).rejects.toMatchObject({ status: 409, code: 'already_completed', details: { existing: { resolved: 'first' } } });

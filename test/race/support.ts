@@ -3,17 +3,22 @@
  * a store wrapper whose chosen calls wait at a gate until the test opens it,
  * so two attempts, a resolver and the wake rule run in a fixed order against
  * a real store. Plus the backends (DynamoDB Local with its real stream, and
- * the in-memory store) and a waker that feeds each stream record to
- * `decideWake` at the moment it would have arrived.
+ * the in-memory store), the engine and ingress set up on one for a suite,
+ * and a waker that feeds each stream record to `decideWake` at the moment it
+ * would have arrived.
  */
+import { afterAll, beforeAll } from 'vitest';
+import type { Definition } from '../../src/api/definitions.ts';
 import { runAttempt, type AttemptDeps, type AttemptOutcome, type AttemptRequest } from '../../src/engine/attempt.ts';
 import { IdSigner } from '../../src/engine/ids.ts';
 import type { Clock } from '../../src/engine/clock.ts';
+import type { IngressDeps } from '../../src/runtime/invocations.ts';
+import { catalogOf, registry } from '../../src/runtime/registry.ts';
 import { MemoryStore } from '../../src/store/memory.ts';
 import { invocationPk } from '../../src/store/keys.ts';
 import type { ItemChange, Store } from '../../src/store/store.ts';
 import { decideWake, type WakeAction } from '../../src/runtime/wake.ts';
-import { openTable, type CapacityLedger } from '../contract/harness.ts';
+import { openTable, type CapacityLedger, type LocalTable } from '../contract/harness.ts';
 
 /**
  * A call held at a gate: `reached` resolves (with the call's arguments) when
@@ -98,14 +103,25 @@ export interface Backend {
   close(): Promise<void>;
 }
 
+/**
+ * A backend on a fresh DynamoDB Local table: its store, its real stream, and
+ * the capacity its requests consumed.
+ *
+ * @example
+ * ```ts
+ * const backend = tableBackend(await openTable('units'));
+ * backend.ledger.take();
+ * ```
+ */
+export function tableBackend(table: LocalTable): Backend & { ledger: CapacityLedger } {
+  return { store: table.store, changes: (pk, done) => table.feed.of(pk, done), ledger: table.ledger, close: () => table.close() };
+}
+
 /** The backends race tests run on. */
 export const BACKENDS: { label: string; open: () => Promise<Backend> }[] = [
   {
     label: 'DynamoDB Local',
-    open: async () => {
-      const table = await openTable('race');
-      return { store: table.store, changes: (pk, done) => table.feed.of(pk, done), ledger: table.ledger, close: () => table.close() };
-    },
+    open: async () => tableBackend(await openTable('race')),
   },
   {
     label: 'memory',
@@ -187,6 +203,57 @@ export class ManualClock implements Clock {
 }
 
 export const SIGNER = new IdSigner('race-test-signing-key-0123456789');
+
+/**
+ * The engine (`runAttempt`'s deps) and the ingress core on one backend,
+ * serving a suite's definitions, with a clock the test moves.
+ *
+ * @example
+ * ```ts
+ * const rt = useBackend(open, [approval]);
+ * it('…', async () => {
+ *   const { invocationId } = await startInvocation(rt.ingress, { service: 'approval', handler: 'request', body: '' });
+ *   await runAttempt(rt.deps, { invocationId, epoch: 0 });
+ * });
+ * ```
+ */
+export interface BackendRuntime<B extends Backend = Backend> {
+  backend: B;
+  clock: ManualClock;
+  deps: AttemptDeps;
+  ingress: IngressDeps;
+}
+
+/**
+ * Opens a backend before the suite's tests and closes it after them; the
+ * returned object is filled in by that `beforeAll`, so read its fields inside
+ * hooks and tests, not while the suite is being collected.
+ *
+ * @example
+ * ```ts
+ * describe.each(BACKENDS)('rule 2 on $label', ({ open }) => {
+ *   const rt = useBackend(open, [approval], { leaseMs: 60_000 });
+ *   it('…', async () => expect(await rt.backend.store.getInvocation('inv_x')).toBeUndefined());
+ * });
+ * ```
+ */
+export function useBackend<B extends Backend>(open: () => Promise<B>, definitions: Definition[], options: Partial<AttemptDeps> = {}): BackendRuntime<B> {
+  const rt = {} as BackendRuntime<B>;
+  beforeAll(async () => {
+    const backend = await open();
+    const clock = new ManualClock();
+    const services = registry(definitions);
+    rt.backend = backend;
+    rt.clock = clock;
+    rt.deps = { store: backend.store, signer: SIGNER, clock, services, ...options };
+    rt.ingress = { store: backend.store, signer: SIGNER, clock, catalog: catalogOf(services) };
+  });
+  afterAll(async () => {
+    // Unset if opening failed; that failure is the one to report.
+    await rt.backend?.close();
+  });
+  return rt;
+}
 
 /** An attempt's outcome, or `lease-held`: refused because another attempt runs under a live lease (Lambda retries such an invoke). */
 export type RaceOutcome = AttemptOutcome | { kind: 'lease-held'; invocationId: string };

@@ -3,11 +3,11 @@
  * meet: a suspension and the completion it awaits, written in either order,
  * with the wake rule fed the real stream records when it would see them.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalogOf, registry, resolveAwakeable, runAttempt, service, startInvocation, type AttemptDeps, type Context, type IngressDeps } from '../../src/index.ts';
+import { describe, expect, it } from 'vitest';
+import { resolveAwakeable, runAttempt, service, startInvocation, type Context } from '../../src/index.ts';
 import { META, completionKey } from '../../src/store/keys.ts';
 import type { ItemChange } from '../../src/store/store.ts';
-import { BACKENDS, Gates, ManualClock, SIGNER, Waker, attempt, invokes, type Backend } from './support.ts';
+import { BACKENDS, Gates, Waker, attempt, invokes, useBackend } from './support.ts';
 
 /** Awakeable ids by invocation, published by the handler's `notify` step. */
 const published = new Map<string, string>();
@@ -34,39 +34,26 @@ const inserted = (sk: string) => (changes: ItemChange[]) => changes.some((c) => 
 const suspendedRecord = (changes: ItemChange[]) => changes.some((c) => c.sk === META && c.newItem?.status === 'suspended');
 
 describe.each(BACKENDS)('rule 3 and 4 on $label: suspension vs completion', ({ open }) => {
-  let backend: Backend;
-  let deps: AttemptDeps;
-  let ingress: IngressDeps;
-
-  beforeAll(async () => {
-    backend = await open();
-    const clock = new ManualClock();
-    const services = registry([approval]);
-    deps = { store: backend.store, signer: SIGNER, clock, services };
-    ingress = { store: backend.store, signer: SIGNER, clock, catalog: catalogOf(services) };
-  });
-  afterAll(async () => {
-    await backend?.close();
-  });
+  const rt = useBackend(open, [approval]);
 
   /** Starts an invocation and takes its start invoke from the stream. */
   async function start(waker: Waker, doc: string): Promise<string> {
-    const { invocationId } = await startInvocation(ingress, { service: 'approval', handler: 'request', body: JSON.stringify(doc) });
+    const { invocationId } = await startInvocation(rt.ingress, { service: 'approval', handler: 'request', body: JSON.stringify(doc) });
     expect(invokes(await waker.drain(invocationId, inserted(META)))).toEqual([{ type: 'invoke', invocationId, epoch: 0, service: 'approval' }]);
     return invocationId;
   }
 
   it('rule 3: the completion lands first, while the attempt is about to suspend: the suspension record wakes it, exactly once', async () => {
     // Prepare
-    const waker = new Waker(backend);
+    const waker = new Waker(rt.backend);
     const id = await start(waker, 'doc-1');
-    const gates = new Gates(backend.store);
+    const gates = new Gates(rt.backend.store);
     const suspend = gates.hold('suspend');
-    const first = runAttempt({ ...deps, store: gates.store }, { invocationId: id, epoch: 0 });
+    const first = runAttempt({ ...rt.deps, store: gates.store }, { invocationId: id, epoch: 0 });
     await suspend.reached;
 
     // Act: resolver writes C#0; the wake sees it while meta is still running.
-    await resolveAwakeable(ingress, published.get(id)!, '"approved"');
+    await resolveAwakeable(rt.ingress, published.get(id)!, '"approved"');
     const onCompletion = await waker.drain(id, inserted(AWAKEABLE));
     suspend.open();
     await expect(first).resolves.toMatchObject({ kind: 'suspended' });
@@ -75,42 +62,42 @@ describe.each(BACKENDS)('rule 3 and 4 on $label: suspension vs completion', ({ o
     // Assess
     expect(invokes(onCompletion)).toEqual([]);
     expect(invokes(onSuspension)).toEqual([{ type: 'invoke', invocationId: id, epoch: 1, service: 'approval' }]);
-    await expect(runAttempt(deps, invokes(onSuspension)[0]!)).resolves.toEqual({ kind: 'completed', invocationId: id, output: '"doc-1: approved"' });
+    await expect(runAttempt(rt.deps, invokes(onSuspension)[0]!)).resolves.toEqual({ kind: 'completed', invocationId: id, output: '"doc-1: approved"' });
     expect(notifyRuns.get(id)).toBe(1);
   });
 
   it('rule 3 and 4: the suspension lands first: the completion record wakes it, exactly once; a stale duplicate invoke is skipped', async () => {
     // Prepare
-    const waker = new Waker(backend);
+    const waker = new Waker(rt.backend);
     const id = await start(waker, 'doc-2');
-    await expect(runAttempt(deps, { invocationId: id, epoch: 0 })).resolves.toMatchObject({ kind: 'suspended' });
+    await expect(runAttempt(rt.deps, { invocationId: id, epoch: 0 })).resolves.toMatchObject({ kind: 'suspended' });
     const onSuspension = await waker.drain(id, suspendedRecord);
 
     // Act
-    await resolveAwakeable(ingress, published.get(id)!, '"approved"');
+    await resolveAwakeable(rt.ingress, published.get(id)!, '"approved"');
     const onCompletion = await waker.drain(id, inserted(AWAKEABLE));
 
     // Assess: a late duplicate of the start invoke stops at its acquire.
-    await expect(attempt(deps, { invocationId: id, epoch: 0 })).resolves.toMatchObject({ kind: 'skipped' });
+    await expect(attempt(rt.deps, { invocationId: id, epoch: 0 })).resolves.toMatchObject({ kind: 'skipped' });
     expect(invokes(onSuspension)).toEqual([]);
     expect(invokes(onCompletion)).toEqual([{ type: 'invoke', invocationId: id, epoch: 1, service: 'approval' }]);
-    await expect(runAttempt(deps, invokes(onCompletion)[0]!)).resolves.toEqual({ kind: 'completed', invocationId: id, output: '"doc-2: approved"' });
+    await expect(runAttempt(rt.deps, invokes(onCompletion)[0]!)).resolves.toEqual({ kind: 'completed', invocationId: id, output: '"doc-2: approved"' });
     expect(notifyRuns.get(id)).toBe(1);
   });
 
   it('rule 4: every record delivered late and twice: several invokes, one resumed attempt, no step run again', async () => {
     // Prepare: both writes land before the wake sees anything.
-    const waker = new Waker(backend);
-    const { invocationId: id } = await startInvocation(ingress, { service: 'approval', handler: 'request', body: '"doc-3"' });
-    await runAttempt(deps, { invocationId: id, epoch: 0 });
-    await resolveAwakeable(ingress, published.get(id)!, '"approved"');
-    await backend.changes(`I#${id}`, (c) => inserted(AWAKEABLE)(c) && suspendedRecord(c));
+    const waker = new Waker(rt.backend);
+    const { invocationId: id } = await startInvocation(rt.ingress, { service: 'approval', handler: 'request', body: '"doc-3"' });
+    await runAttempt(rt.deps, { invocationId: id, epoch: 0 });
+    await resolveAwakeable(rt.ingress, published.get(id)!, '"approved"');
+    await rt.backend.changes(`I#${id}`, (c) => inserted(AWAKEABLE)(c) && suspendedRecord(c));
 
     // Act: the whole partition's records, delivered twice; every invoke sent, all at once.
     const wakeUps = invokes([...(await waker.redeliverAll(id)), ...(await waker.redeliverAll(id))]);
-    const outcomes = await Promise.all(wakeUps.map((w) => attempt(deps, w)));
+    const outcomes = await Promise.all(wakeUps.map((w) => attempt(rt.deps, w)));
     // Lambda retries the invokes that met a live lease; by then the invocation has finished.
-    const retried = await Promise.all(wakeUps.filter((_w, i) => outcomes[i]!.kind === 'lease-held').map((w) => attempt(deps, w)));
+    const retried = await Promise.all(wakeUps.filter((_w, i) => outcomes[i]!.kind === 'lease-held').map((w) => attempt(rt.deps, w)));
 
     // Assess
     expect(wakeUps.filter((w) => w.epoch === 1).length).toBeGreaterThanOrEqual(2);
