@@ -26,7 +26,6 @@ import { BundledFunction } from './bundled-function.ts';
 import { DormantEnv } from './environment.ts';
 
 // Re-exported: the mapping's filters are part of this construct's surface.
-export { WAKE_FILTER_PATTERNS };
 
 /**
  * The item-level DynamoDB actions every Dormant role gets, on the table only:

@@ -5,9 +5,23 @@
  * Lambda would deliver it.
  */
 
-// The plane applies the wake's filters as the CDK mapping does; they live
-// beside the wake rule (src/runtime/wake-filter.ts).
-export { WAKE_FILTER_PATTERNS } from '../runtime/wake-filter.ts';
+import { WAKE_FILTER_PATTERNS } from '../runtime/wake-filter.ts';
+import { toStreamRecord } from '../store/dynamodb-stream.ts';
+import type { ItemChange } from '../store/store.ts';
+
+/**
+ * Whether Lambda would deliver this change to the wake, under the wake's
+ * event filters ({@link WAKE_FILTER_PATTERNS}).
+ *
+ * @example
+ * ```ts
+ * passesWakeFilter({ eventName: 'INSERT', pk: 'I#inv_…', sk: 'J#00000001', newItem: {} }) // false: journal entries never wake
+ * ```
+ */
+export function passesWakeFilter(change: ItemChange): boolean {
+  const record = toStreamRecord(change);
+  return WAKE_FILTER_PATTERNS.some((pattern) => matchesFilter(pattern, record));
+}
 
 /**
  * Whether a record matches one filter pattern: every field the pattern

@@ -6,7 +6,7 @@
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { _Record as StreamsRecord } from '@aws-sdk/client-dynamodb-streams';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { ItemChange } from './store.ts';
 
@@ -60,4 +60,25 @@ function repair(value: unknown): unknown {
   if (v.M) return { M: Object.fromEntries(Object.entries(v.M).map(([k, x]) => [k, repair(x)])) };
   if (v.L) return { L: v.L.map(repair) };
   return value;
+}
+
+/**
+ * The stream record DynamoDB writes for a change (NEW_AND_OLD_IMAGES): the
+ * inverse of {@link toItemChange}, for applying the wake's event filters to
+ * changes of the in-memory store (the simulator, tests, the benchmark).
+ *
+ * @example
+ * ```ts
+ * toStreamRecord({ eventName: 'INSERT', pk: 'I#inv_…', sk: 'C#00000001', newItem: { value: '1' } }).dynamodb.Keys
+ * // { pk: { S: 'I#inv_…' }, sk: { S: 'C#00000001' } }
+ * ```
+ */
+export function toStreamRecord(change: ItemChange): { eventName: string; dynamodb: { Keys: Image; NewImage?: Image; OldImage?: Image } } {
+  const image = (item: Record<string, unknown> | undefined) => (item ? marshall(item, { removeUndefinedValues: true, convertClassInstanceToMap: true }) : undefined);
+  const NewImage = image(change.newItem);
+  const OldImage = image(change.oldItem);
+  return {
+    eventName: change.eventName,
+    dynamodb: { Keys: marshall({ pk: change.pk, sk: change.sk }), ...(NewImage ? { NewImage } : {}), ...(OldImage ? { OldImage } : {}) },
+  };
 }

@@ -6,7 +6,7 @@
  * - **Lambda async invoke** of the handler: an attempt; a crash or timeout is
  *   retried twice (about 1 and 2 minutes later), then goes to the on-failure
  *   destination: a recovery message.
- * - **DynamoDB stream**: every change (filtered like the CDK event filter)
+ * - **DynamoDB stream**: every change (through the wake's real event filters)
  *   becomes a wake of its own, after a delay; records may be duplicated,
  *   delayed and reordered; a crashed wake is retried like a stream batch.
  * - **SQS**: timer messages (scheduled by the wake, fired when virtual time
@@ -39,6 +39,7 @@ import {
   type Store,
   type Timer,
 } from 'dormant';
+import { passesWakeFilter } from '../../src/local/event-filter.ts';
 import { META, invocationIdOf } from '../../src/store/keys.ts';
 import type { Dispatch } from '../../lambda/support.ts';
 import { recover } from '../../lambda/timer.ts';
@@ -526,9 +527,7 @@ export class World implements SimHooks {
         if (!names) this.#journaledRuns.set(invocationId, (names = new Set()));
         names.add(entry.name);
       }
-      return; // the CDK filter drops journal entries
     }
-    if (sk.startsWith('S#')) return; // state is not streamed to the wake
     if ((sk.startsWith('C#') || sk.startsWith('P#')) && change.eventName === 'MODIFY') {
       this.#violation('completion-overwritten', `${this.name(invocationId ?? change.pk)} ${sk}`);
     }
@@ -537,8 +536,9 @@ export class World implements SimHooks {
       const old = change.oldItem?.status;
       if (old === 'completed' || old === 'failed') this.#violation('finished-invocation-changed', `${this.name(invocationId)}: ${String(old)} → ${String(status)}`);
       if (old === 'running' && (status === 'completed' || status === 'failed')) this.finishes.set(invocationId, (this.finishes.get(invocationId) ?? 0) + 1);
-      if (status === 'running') return; // filtered out: nothing wakes on an acquire
     }
+    // The wake sees what the deployed event filters let through, no more.
+    if (!passesWakeFilter(change)) return;
     const now = this.clock.now();
     const delayed = this.#faulty && this.#rng.chance(this.#faults.delayRecord);
     this.#record(change, now + (delayed ? this.#rng.between(1_000, 30_000) : this.#rng.between(0, 300)), '');

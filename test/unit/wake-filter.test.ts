@@ -8,7 +8,6 @@
  * has something to do with it (cost: one wake invocation per finished
  * invocation otherwise).
  */
-import { marshall } from '@aws-sdk/util-dynamodb';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   TerminalError,
@@ -22,8 +21,7 @@ import {
   type WorkflowContext,
   type WorkflowSharedContext,
 } from 'dormant';
-import { matchesFilter } from '../../src/local/event-filter.ts';
-import { WAKE_FILTER_PATTERNS } from '../../src/runtime/wake-filter.ts';
+import { passesWakeFilter } from '../../src/local/event-filter.ts';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 
 /** Every decision of the runtime's wake loop, with the change it decided on. */
@@ -44,17 +42,7 @@ vi.mock('dormant', async (importOriginal) => {
 });
 
 /** The change as Lambda's event source mapping delivers it (DynamoDB JSON images). */
-function streamRecord(change: ItemChange): Record<string, unknown> {
-  const image = (item: Record<string, unknown> | undefined) => item && marshall(item, { removeUndefinedValues: true });
-  const NewImage = image(change.newItem);
-  const OldImage = image(change.oldItem);
-  return {
-    eventName: change.eventName,
-    dynamodb: { Keys: marshall({ pk: change.pk, sk: change.sk }), ...(NewImage ? { NewImage } : {}), ...(OldImage ? { OldImage } : {}) },
-  };
-}
-
-const passes = (change: ItemChange) => WAKE_FILTER_PATTERNS.some((pattern) => matchesFilter(pattern, streamRecord(change)));
+const passes = passesWakeFilter;
 const describeChange = (c: ItemChange) => `${c.eventName} ${c.pk} ${c.sk} ${JSON.stringify(c.newItem ?? {})}`;
 const isFinishedMeta = (c: ItemChange) => c.sk === 'meta' && c.eventName !== 'REMOVE' && (c.newItem?.status === 'completed' || c.newItem?.status === 'failed');
 
