@@ -396,6 +396,13 @@ export class Attempt implements PromiseHost {
     const index = this.#next++;
     this.#awaitsSinceAllocation = 0;
     const recorded = this.loaded.journal.get(index);
+    // Past its lease an attempt may have been replaced (it was frozen, or
+    // stalled): a newer one may have journaled this very step. Start nothing
+    // new; hand back, which fails harmlessly if it was replaced.
+    if (!recorded && this.#pastLease()) {
+      this.#yield();
+      throw new TerminalError(`invocation ${this.id}: the attempt outlived its lease; a fresh attempt carries on`);
+    }
     // Hand on only after this attempt made progress: an attempt that yields
     // before its first new step would be replaced by one that does the same.
     if (!recorded && this.#newSteps++ > 0 && this.#nearDeadline()) {
@@ -415,6 +422,10 @@ export class Attempt implements PromiseHost {
   #newSteps = 0;
   /** The margin: `deadlineMarginMs`, or 10 s but at most a fifth of the time the attempt started with. */
   #margin: number | undefined;
+
+  #pastLease(): boolean {
+    return this.meta.lease !== undefined && this.deps.clock.now() >= this.meta.lease;
+  }
 
   #nearDeadline(): boolean {
     const remaining = this.deps.remainingMs?.();
@@ -756,8 +767,9 @@ export class Attempt implements PromiseHost {
   #yield(): void {
     if (this.#ended) return;
     this.#stop('handing the invocation on to a fresh attempt', async () => {
-      await this.#store.release(this.id, { epoch: this.meta.epoch, now: this.deps.clock.now() });
-      return { kind: 'yielded', invocationId: this.id };
+      const handedOn = await this.#store.release(this.id, { epoch: this.meta.epoch, now: this.deps.clock.now() });
+      // A refused release means a newer attempt owns the invocation: this one was a zombie.
+      return handedOn ? { kind: 'yielded', invocationId: this.id } : { kind: 'lost', invocationId: this.id, reason: 'a newer attempt took the invocation over' };
     });
   }
 

@@ -132,15 +132,37 @@ describe.each(BACKENDS)('rules 1 and 4 on $label: attempts race', ({ open }) => 
     const outcomes = await Promise.all([stalled, second]);
 
     // Assess: the newer attempt stopped at the entry it lost and handed the
-    // invocation back; the zombie journaled on (its appends won, as first
-    // writer) but could not finish. A fresh attempt replays what the zombie
-    // wrote and runs no step body again.
+    // invocation back; the zombie's append won (first writer), but past its
+    // lease it started no further step. A fresh attempt replays what the
+    // zombie wrote and runs no journaled step body again.
     expect(outcomes.map((o) => o.kind)).toEqual(['lost', 'lost']);
     const meta = (await rt.backend.store.getInvocation(id))!;
     expect(meta).toMatchObject({ status: 'pending', epoch: 2 });
     const third = await runAttempt(rt.deps, { invocationId: id, epoch: meta.epoch });
-    expect(third).toEqual({ kind: 'completed', invocationId: id, output: JSON.stringify(['first by 1', 'second by 1']) });
-    expect(bodies.get(id)).toEqual(['first@1', 'first@2', 'second@1']);
+    expect(third).toEqual({ kind: 'completed', invocationId: id, output: JSON.stringify(['first by 1', 'second by 3']) });
+    expect(bodies.get(id)).toEqual(['first@1', 'first@2', 'second@3']);
+  });
+
+  it('rule 4: an attempt that outlived its lease starts no new step, even before anyone took over', async () => {
+    // Prepare: attempt 1 stalls after journaling its first step, past its lease
+    const id = await start('steps');
+    const stalling = gated();
+    const landed = stalling.gates.hold('append', (_id: string, e: JournalEntry) => e.index === 0, 'after');
+    const first = runAttempt(stalling.deps, { invocationId: id, epoch: 0 });
+    await landed.reached;
+    rt.clock.advance(LEASE_MS + 1);
+
+    // Act: it wakes up; nobody has taken over yet
+    landed.open();
+    const outcome = await first;
+
+    // Assess: it handed the invocation back instead of running step two; a fresh attempt runs it once
+    expect(outcome.kind).toBe('yielded');
+    expect(bodies.get(id)).toEqual(['first@1']);
+    const meta = (await rt.backend.store.getInvocation(id))!;
+    expect(meta).toMatchObject({ status: 'pending', epoch: 1 });
+    expect(await runAttempt(rt.deps, { invocationId: id, epoch: meta.epoch })).toMatchObject({ kind: 'completed', output: JSON.stringify(['first by 1', 'second by 2']) });
+    expect(bodies.get(id)).toEqual(['first@1', 'second@2']);
   });
 
   it('rule 1: a zombie suspending after a newer attempt took over loses; the newer suspension stands', async () => {

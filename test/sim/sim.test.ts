@@ -23,6 +23,7 @@ const KEPT = [
   { seed: 64, bug: 'the same (promise-winner-not-told)' },
   { seed: 875, bug: 'a newer attempt re-running an entry a zombie had journaled rolled state back (state-mismatch)' },
   { seed: 1050, bug: 'the same (state-mismatch)' },
+  { seed: 2226, bug: 'a zombie resumed past its lease ran the body of a step a newer attempt had journaled (step-rerun); attempts now start nothing new past their lease' },
 ];
 
 const describeViolations = (seed: number, violations: { kind: string; detail: string }[]) =>
