@@ -5,7 +5,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { systemClock, type Clock } from '../src/engine/clock.ts';
 import { sqsClientOptions, type DormantConfig } from '../src/runtime/config.ts';
 import { DynamoDbStore } from '../src/store/dynamodb.ts';
@@ -86,8 +86,20 @@ export type TimerMessage = { type: 'timer'; invocationId: string; key: string; a
 /** SQS's largest message delay, in seconds. */
 export const MAX_DELAY_SECONDS = 900;
 
-/** SQS's longest visibility timeout, in seconds: a parked message comes back within 12 hours. */
-export const MAX_PARK_SECONDS = 43_200;
+/**
+ * The longest park, in seconds. SQS caps a message's visibility at 12 hours
+ * counted from its receive, and refuses a longer change; a quarter of an
+ * hour is left for the time between the receive and the park.
+ */
+export const MAX_PARK_SECONDS = 43_200 - 900;
+
+/**
+ * Parked messages are in flight, and a standard queue serves at most
+ * 120,000 in-flight messages (then receives fail with OverLimit, stalling
+ * every timer). Past this many the timer stops parking and re-sends instead,
+ * which costs more but never stalls.
+ */
+export const MAX_IN_FLIGHT_TO_PARK = 100_000;
 
 /**
  * How old a timer message may grow before it is sent afresh: the timer queue
@@ -123,8 +135,9 @@ export function hopDelaySeconds(at: number, now: number, maxSeconds = MAX_DELAY_
  * What to do with a timer message that is not due yet.
  *
  * - `park`: keep the same message and hide it for `seconds` (ChangeMessageVisibility,
- *   then report it failed so SQS hands it back later). Up to 12 hours a hop,
- *   so a 30-day sleep is about 60 receives of 3 messages, not 2,880 sends.
+ *   then report it failed so SQS hands it back later). Up to 11¾ hours a
+ *   hop, so a 30-day sleep is about 62 receives of 3 messages, not 2,880
+ *   sends.
  * - `resend`: a new message delayed up to 15 minutes, when the old one is
  *   too old to park again (SQS would drop it at the retention period), has
  *   been received {@link MAX_PARKS} times (the dead-letter redrive counts
@@ -132,7 +145,7 @@ export function hopDelaySeconds(at: number, now: number, maxSeconds = MAX_DELAY_
  *
  * @example
  * ```ts
- * nextHop({ at: now + 30 * 86_400_000, now, ageMs: 0 })             // { kind: 'park', seconds: 43200 }
+ * nextHop({ at: now + 30 * 86_400_000, now, ageMs: 0 })             // { kind: 'park', seconds: 42300 }
  * nextHop({ at: now + 30 * 86_400_000, now, ageMs: 12.9 * 86_400_000 }) // { kind: 'resend', delaySeconds: 900 }
  * ```
  */
@@ -187,7 +200,10 @@ export function awsDispatch(deps: {
   clock: Clock;
   /** Caps every hop; for a test clock, whose hours pass in moments. */
   maxHopSeconds?: number;
+  /** Parks only while the timer queue has fewer messages in flight. Default {@link MAX_IN_FLIGHT_TO_PARK}. */
+  maxInFlightToPark?: number;
 }): Dispatch {
+  const inFlight = inFlightGauge(deps.sqs, deps.timerQueueUrl);
   const send = async (message: TimerMessage): Promise<void> => {
     await deps.sqs.send(
       new SendMessageCommand({
@@ -213,10 +229,28 @@ export function awsDispatch(deps: {
     async park(message, seconds) {
       // Only messages of the timer queue: a receipt handle is valid on its own queue alone.
       if (message.eventSourceARN.split(':').pop() !== deps.timerQueueUrl.split('/').pop()) return false;
+      if ((await inFlight()) >= (deps.maxInFlightToPark ?? MAX_IN_FLIGHT_TO_PARK)) return false;
       await deps.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: deps.timerQueueUrl, ReceiptHandle: message.receiptHandle, VisibilityTimeout: seconds }));
       return true;
     },
     maxHopSeconds: deps.maxHopSeconds,
+  };
+}
+
+/**
+ * The queue's in-flight count (ApproximateNumberOfMessagesNotVisible), read
+ * at most once a minute per Lambda instance: one request per minute, not per
+ * message.
+ */
+function inFlightGauge(sqs: SQSClient, queueUrl: string): () => Promise<number> {
+  let cached: { value: number; at: number } | undefined;
+  return async () => {
+    const now = Date.now();
+    if (!cached || now - cached.at > 60_000) {
+      const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessagesNotVisible'] }));
+      cached = { value: Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0), at: now };
+    }
+    return cached.value;
   };
 }
 

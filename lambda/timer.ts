@@ -1,11 +1,12 @@
 /**
  * The timer Lambda: SQS batches from the timer queue and the recovery queue.
  *
- * - A **timer** message not yet due is parked: hidden again for up to 12
- *   hours (SQS's longest visibility timeout) and reported failed, so the same
+ * - A **timer** message not yet due is parked: hidden again for up to 11¾
+ *   hours (SQS allows 12 from the receive) and reported failed, so the same
  *   message comes back later; it is sent afresh before SQS's 14-day
- *   retention would drop it. A 30-day sleep costs about 60 receives of 3
- *   messages. A due one writes its completion, and the stream wakes the
+ *   retention would drop it, or re-sent with 15-minute delays while the
+ *   queue has too many messages in flight. A 30-day sleep costs about 62
+ *   receives of 3 messages. A due one writes its completion, and the stream wakes the
  *   invocation.
  * - A failed **asynchronous invoke** of a handler (Lambda's on-failure
  *   destination record, `requestPayload` = `{ invocationId, epoch }`) or a
@@ -222,7 +223,7 @@ async function work(deps: TimerHandlerDeps, record: SQSRecord): Promise<void | t
 
 /**
  * A message that is not due: park it (the same message comes back after up
- * to 12 hours) or, when it is too old to park or parking is not possible,
+ * to 11¾ hours) or, when it is too old to park or parking is not possible,
  * send it again with the next delay.
  */
 async function later(deps: TimerHandlerDeps, record: SQSRecord, message: Extract<Work, { kind: 'timer' | 'recover' }>): Promise<void | typeof PARKED> {

@@ -258,7 +258,7 @@ export class DurableRuntime extends Construct {
       enforceSSL: true,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
     };
-    // A timer not yet due is parked on its queue for up to 12 hours a time;
+    // A timer not yet due is parked on its queue for up to 11¾ hours a time;
     // each park is a receive, and the message is sent afresh before SQS's
     // 14-day retention runs out (lambda/timer.ts).
     this.timerQueue = new Queue(this, 'TimerQueue', {

@@ -9,6 +9,9 @@ import {
   type Message,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { awsDispatch } from '../../lambda/support.ts';
+import { systemClock } from '../../src/engine/clock.ts';
 import { startSqsLocal, type SqsLocal } from '../support/sqs-local.ts';
 
 describe('startSqsLocal', () => {
@@ -65,6 +68,31 @@ describe('startSqsLocal', () => {
       ApproximateNumberOfMessagesNotVisible: '0',
       ApproximateNumberOfMessagesDelayed: '0',
     });
+  });
+
+  it('parks a received timer message: hidden for the seconds asked, then handed back, unless too many are in flight', async () => {
+    // Prepare
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'parking', Attributes: { VisibilityTimeout: '30' } }));
+    const arn = 'arn:aws:sqs:us-east-1:000000000000:parking';
+    const lambda = new LambdaClient({ region: 'us-east-1' });
+    const dispatch = awsDispatch({ lambda, sqs, routes: {}, timerQueueUrl: QueueUrl!, clock: systemClock });
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'one' }));
+    const first = await receiveOne(sqs, QueueUrl!, 5_000);
+
+    // Act: park it for 1 s (its queue's own visibility timeout is 30 s)
+    expect(await dispatch.park!({ receiptHandle: first.ReceiptHandle!, eventSourceARN: arn }, 1)).toBe(true);
+
+    // Assess: the same message comes back after the park, not after 30 s
+    const parkedAt = Date.now();
+    const again = await receiveOne(sqs, QueueUrl!, 5_000);
+    expect(again.MessageId).toBe(first.MessageId);
+    expect(Date.now() - parkedAt).toBeGreaterThanOrEqual(900);
+
+    // A message of another queue is not parked here; nor is one past the in-flight limit (one is in flight now).
+    expect(await dispatch.park!({ receiptHandle: again.ReceiptHandle!, eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:other' }, 1)).toBe(false);
+    const crowded = awsDispatch({ lambda, sqs, routes: {}, timerQueueUrl: QueueUrl!, clock: systemClock, maxInFlightToPark: 1 });
+    expect(await crowded.park!({ receiptHandle: again.ReceiptHandle!, eventSourceARN: arn }, 1)).toBe(false);
+    lambda.destroy();
   });
 
   it('stop() closes the port, and each instance has its own queues', async () => {
