@@ -25,8 +25,6 @@ import { ApiBaseUrl } from './api-base-url.ts';
 import { BundledFunction } from './bundled-function.ts';
 import { DormantEnv } from './environment.ts';
 
-// Re-exported: the mapping's filters are part of this construct's surface.
-
 /**
  * The item-level DynamoDB actions every Dormant role gets, on the table only:
  * exactly the requests the DynamoDB store (`src/store/dynamodb.ts`) makes.

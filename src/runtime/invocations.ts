@@ -170,7 +170,9 @@ export async function startInvocation(deps: IngressDeps, req: StartRequest): Pro
   // The create is conditional: a refused second submit has written nothing.
   const created = await deps.store.createInvocation(meta);
   const existing = created.created ? meta : created.existing;
-  if (!created.created && workflowRun && req.ifExists === 'fail') {
+  // A client retrying its own submit (same Idempotency-Key and body) gets its run back, not a 409.
+  const ownRetry = req.idempotencyKey !== undefined && existing.idempotencyKey === req.idempotencyKey && existing.input === req.body;
+  if (!created.created && workflowRun && req.ifExists === 'fail' && !ownRetry) {
     throw new IngressError(
       409,
       'workflow_already_submitted',

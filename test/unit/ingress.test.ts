@@ -121,6 +121,17 @@ describe('ingress core', () => {
       expect(rt.store.items()).toEqual(before);
     });
 
+    it("with ifExists 'fail', a client retrying its own submit (same Idempotency-Key and body) gets its run; anyone else gets 409", async () => {
+      const rt = new MemoryRuntime(defs);
+      const submit = (body: string, idempotencyKey?: string) => startInvocation(rt.ingress, { service: 'flow', handler: 'run', key: 'k', body, ifExists: 'fail', idempotencyKey });
+      const first = await submit('1', 'attempt-1');
+
+      expect(await submit('1', 'attempt-1')).toMatchObject({ invocationId: first.invocationId, created: false });
+      await expect(submit('1')).rejects.toMatchObject({ status: 409, code: 'workflow_already_submitted' });
+      await expect(submit('1', 'other')).rejects.toMatchObject({ status: 409, code: 'workflow_already_submitted' });
+      await expect(submit('2', 'attempt-1')).rejects.toMatchObject({ status: 409, code: 'workflow_already_submitted' });
+    });
+
     it("refuses ifExists on anything but a workflow's run, and values other than fail and attach (400)", async () => {
       const rt = new MemoryRuntime(defs);
       await expect(startInvocation(rt.ingress, { service: 'flow', handler: 'run', key: 'k', body: '', ifExists: 'never' as 'fail' })).rejects.toMatchObject({ status: 400, code: 'invalid_if_exists' });
