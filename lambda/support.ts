@@ -102,10 +102,12 @@ export const MAX_PARK_SECONDS = 43_200 - 900;
 export const MAX_IN_FLIGHT_TO_PARK = 100_000;
 
 /**
- * How old a timer message may grow before it is sent afresh: the timer queue
- * keeps messages 14 days, and a day's margin keeps a parked one from expiring.
+ * How old a timer message may grow before it is sent afresh. SQS counts a
+ * message's 14-day retention from its first send, in the dead-letter queue
+ * too: at 4 days, a timer that ends up dead-lettered stays there at least
+ * 10 days for someone to redrive it.
  */
-export const TIMER_MESSAGE_MAX_AGE_MS = 13 * 86_400_000;
+export const TIMER_MESSAGE_MAX_AGE_MS = 4 * 86_400_000;
 
 /**
  * How many times a timer message is parked before it is sent afresh. Each
@@ -136,7 +138,7 @@ export function hopDelaySeconds(at: number, now: number, maxSeconds = MAX_DELAY_
  *
  * - `park`: keep the same message and hide it for `seconds` (ChangeMessageVisibility,
  *   then report it failed so SQS hands it back later). Up to 11¾ hours a
- *   hop, so a 30-day sleep is about 62 receives of 3 messages, not 2,880
+ *   hop, so a 30-day sleep is about 69 receives of 8 messages, not 2,880
  *   sends.
  * - `resend`: a new message delayed up to 15 minutes, when the old one is
  *   too old to park again (SQS would drop it at the retention period), has
@@ -174,10 +176,10 @@ export interface Dispatch {
   /** Puts any timer-queue message on the queue, delayed towards its `at`. */
   send(message: TimerMessage): Promise<void>;
   /**
-   * Hides a received timer-queue message for `seconds` (its caller then
+   * Hides a received long-timer message for `seconds` (its caller then
    * reports it failed, so SQS hands the same message back later). Answers
-   * false for a message of another queue; absent where messages cannot be
-   * parked. The timer re-sends instead in both cases.
+   * false for a message of another queue or while too many are in flight;
+   * absent where messages cannot be parked. The timer re-sends instead.
    */
   park?(message: { receiptHandle: string; eventSourceARN: string }, seconds: number): Promise<boolean>;
   /** The longest hop in seconds; below SQS's limits only under a test clock. */
@@ -197,17 +199,21 @@ export function awsDispatch(deps: {
   sqs: SQSClient;
   routes: Readonly<Record<string, string>>;
   timerQueueUrl: string;
+  /** Where timers due in more than 15 minutes go and are parked; without it they hop on the timer queue. */
+  longTimerQueueUrl?: string | undefined;
   clock: Clock;
   /** Caps every hop; for a test clock, whose hours pass in moments. */
   maxHopSeconds?: number;
   /** Parks only while the timer queue has fewer messages in flight. Default {@link MAX_IN_FLIGHT_TO_PARK}. */
   maxInFlightToPark?: number;
 }): Dispatch {
-  const inFlight = inFlightGauge(deps.sqs, deps.timerQueueUrl);
+  const long = deps.longTimerQueueUrl;
+  const inFlight = long ? inFlightGauge(deps.sqs, long) : async () => 0;
   const send = async (message: TimerMessage): Promise<void> => {
+    const far = message.type === 'timer' && message.at - deps.clock.now() > MAX_DELAY_SECONDS * 1000;
     await deps.sqs.send(
       new SendMessageCommand({
-        QueueUrl: deps.timerQueueUrl,
+        QueueUrl: far && long ? long : deps.timerQueueUrl,
         MessageBody: JSON.stringify(message),
         DelaySeconds: hopDelaySeconds(message.at, deps.clock.now(), deps.maxHopSeconds),
       }),
@@ -227,10 +233,11 @@ export function awsDispatch(deps: {
     schedule: (invocationId, timer) => send({ type: 'timer', invocationId, key: timer.key, at: timer.at }),
     send,
     async park(message, seconds) {
-      // Only messages of the timer queue: a receipt handle is valid on its own queue alone.
-      if (message.eventSourceARN.split(':').pop() !== deps.timerQueueUrl.split('/').pop()) return false;
+      // Only messages of the long-timer queue: a receipt handle is valid on its own queue alone,
+      // and parked messages must not crowd the queue of due timers and recovery.
+      if (!long || message.eventSourceARN.split(':').pop() !== long.split('/').pop()) return false;
       if ((await inFlight()) >= (deps.maxInFlightToPark ?? MAX_IN_FLIGHT_TO_PARK)) return false;
-      await deps.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: deps.timerQueueUrl, ReceiptHandle: message.receiptHandle, VisibilityTimeout: seconds }));
+      await deps.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: long, ReceiptHandle: message.receiptHandle, VisibilityTimeout: seconds }));
       return true;
     },
     maxHopSeconds: deps.maxHopSeconds,
@@ -263,7 +270,7 @@ function inFlightGauge(sqs: SQSClient, queueUrl: string): () => Promise<number> 
  * const dispatch = deployedDispatch(loadConfig('wake'));
  * ```
  */
-export function deployedDispatch(config: Pick<DormantConfig, 'routes' | 'timerQueueUrl'>): Dispatch {
+export function deployedDispatch(config: Pick<DormantConfig, 'routes' | 'timerQueueUrl' | 'longTimerQueueUrl'>): Dispatch {
   if (!config.timerQueueUrl) throw new Error('DORMANT_TIMER_QUEUE_URL is not set: the wake and timer Lambdas need the timer queue (the CDK app sets it)');
-  return awsDispatch({ lambda: new LambdaClient({}), sqs: new SQSClient(sqsClientOptions()), routes: config.routes, timerQueueUrl: config.timerQueueUrl, clock: systemClock });
+  return awsDispatch({ lambda: new LambdaClient({}), sqs: new SQSClient(sqsClientOptions()), routes: config.routes, timerQueueUrl: config.timerQueueUrl, longTimerQueueUrl: config.longTimerQueueUrl, clock: systemClock });
 }

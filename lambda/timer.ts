@@ -1,12 +1,14 @@
 /**
  * The timer Lambda: SQS batches from the timer queue and the recovery queue.
  *
- * - A **timer** message not yet due is parked: hidden again for up to 11¾
- *   hours (SQS allows 12 from the receive) and reported failed, so the same
- *   message comes back later; it is sent afresh before SQS's 14-day
- *   retention would drop it, or re-sent with 15-minute delays while the
- *   queue has too many messages in flight. A 30-day sleep costs about 62
- *   receives of 3 messages. A due one writes its completion, and the stream wakes the
+ * - A **timer** due in more than 15 minutes rides the long-timer queue, and
+ *   while it is not due it is parked there: hidden again for up to 11¾ hours
+ *   (SQS allows 12 from the receive) and reported failed, so the same
+ *   message comes back later. It is sent afresh every 4 days (SQS drops
+ *   messages at 14, in the dead-letter queue too), or with 15-minute delays
+ *   while too many are in flight. A 30-day sleep costs about 69 receives of
+ *   8 messages. Short timers and recovery messages use the timer queue,
+ *   which never parks, so a crowded long-timer queue cannot hold them up. A due one writes its completion, and the stream wakes the
  *   invocation.
  * - A failed **asynchronous invoke** of a handler (Lambda's on-failure
  *   destination record, `requestPayload` = `{ invocationId, epoch }`) or a

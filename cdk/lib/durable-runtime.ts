@@ -186,7 +186,9 @@ export class DurableRuntime extends Construct {
    * re-invokes whatever is runnable (DESIGN.md, "Lost attempts").
    */
   readonly recoveryQueue: Queue;
-  /** Messages the timer Lambda failed on repeatedly, from either queue. */
+  /** Timers due in more than 15 minutes, parked until due; consumed by the timer Lambda. */
+  readonly longTimerQueue: Queue;
+  /** Messages the timer Lambda failed on repeatedly, from any of its queues. */
   readonly deadLetterQueue: Queue;
   /** The REST API in front of the ingress. */
   readonly api: RestApi;
@@ -194,7 +196,7 @@ export class DurableRuntime extends Construct {
   readonly ingress: BundledFunction;
   /** Triggered by the table's stream; invokes handler functions. */
   readonly wake: BundledFunction;
-  /** Consumes the timer and recovery queues. */
+  /** Consumes the timer, long-timer and recovery queues. */
   readonly timer: BundledFunction;
   /** Base URL of the API with its stage, no trailing slash (`DORMANT_API_URL`). */
   readonly apiUrl: string;
@@ -256,10 +258,11 @@ export class DurableRuntime extends Construct {
       enforceSSL: true,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
     };
-    // A timer not yet due is parked on its queue for up to 11¾ hours a time;
-    // each park is a receive, and the message is sent afresh before SQS's
-    // 14-day retention runs out (lambda/timer.ts).
-    this.timerQueue = new Queue(this, 'TimerQueue', {
+    this.timerQueue = new Queue(this, 'TimerQueue', consumedQueue);
+    // Timers due in more than 15 minutes wait here, parked up to 11¾ hours a
+    // receive (lambda/timer.ts). Their own queue: parked messages are in
+    // flight, and a full queue must not hold up due timers or recovery.
+    this.longTimerQueue = new Queue(this, 'LongTimerQueue', {
       ...consumedQueue,
       retentionPeriod: Duration.days(14),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: TIMER_QUEUE_MAX_RECEIVES },
@@ -337,6 +340,7 @@ export class DurableRuntime extends Construct {
     this.table.grant(this.wake, ...TABLE_ITEM_ACTIONS);
     // A suspension is the outbox of its timers: the wake schedules them.
     this.timerQueue.grantSendMessages(this.wake);
+    this.longTimerQueue.grantSendMessages(this.wake);
     this.wake.addEventSource(
       new DynamoEventSource(this.table, {
         startingPosition: StartingPosition.TRIM_HORIZON,
@@ -363,7 +367,8 @@ export class DurableRuntime extends Construct {
       }),
     );
     this.timerQueue.grantSendMessages(this.timer);
-    for (const queue of [this.timerQueue, this.recoveryQueue]) {
+    this.longTimerQueue.grantSendMessages(this.timer);
+    for (const queue of [this.timerQueue, this.longTimerQueue, this.recoveryQueue]) {
       this.timer.addEventSource(
         new SqsEventSource(queue, { batchSize: 10, maxBatchingWindow: Duration.seconds(0), reportBatchItemFailures: true }),
       );
@@ -448,6 +453,7 @@ export class DurableRuntime extends Construct {
     return {
       [DormantEnv.TABLE_NAME]: this.table.tableName,
       [DormantEnv.TIMER_QUEUE_URL]: this.timerQueue.queueUrl,
+      [DormantEnv.LONG_TIMER_QUEUE_URL]: this.longTimerQueue.queueUrl,
       [DormantEnv.SIGNING_SECRET_ARN]: this.signingSecret.secretArn,
       [DormantEnv.API_URL]: this.apiUrl,
       [DormantEnv.RETENTION_HOURS]: String(this.retentionHours),

@@ -11,6 +11,8 @@ export const DormantEnv = {
   TABLE_NAME: 'DORMANT_TABLE_NAME',
   /** URL of the SQS queue that carries durable timers as delayed messages. */
   TIMER_QUEUE_URL: 'DORMANT_TIMER_QUEUE_URL',
+  /** URL of the SQS queue where timers due in more than 15 minutes are parked until due. */
+  LONG_TIMER_QUEUE_URL: 'DORMANT_LONG_TIMER_QUEUE_URL',
   /** ARN of the Secrets Manager secret whose string is the HMAC key for awakeable ids. */
   SIGNING_SECRET_ARN: 'DORMANT_SIGNING_SECRET_ARN',
   /**

@@ -206,6 +206,7 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
     const env: Record<string, string> = {
       [ENV.TABLE_NAME]: tableName,
       [ENV.TIMER_QUEUE_URL]: queues.timers.url,
+      [ENV.LONG_TIMER_QUEUE_URL]: queues.longTimers.url,
       [ENV.SIGNING_KEY]: signingKey,
       [ENV.ROUTES]: JSON.stringify(Object.fromEntries([...services.keys()].map((name) => [name, HANDLER_FUNCTION]))),
       [ENV.SERVICES]: JSON.stringify(catalog),
@@ -247,6 +248,7 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
       sqs,
       routes: wakeConfig.routes,
       timerQueueUrl: wakeConfig.timerQueueUrl!,
+      longTimerQueueUrl: wakeConfig.longTimerQueueUrl,
       clock,
       maxHopSeconds: clock === systemClock ? undefined : TEST_CLOCK_HOP_SECONDS,
     });
@@ -268,7 +270,7 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
       log,
     });
     stops.push(() => streamPoller.stop());
-    const sqsPollers: SqsPoller[] = [queues.timers, queues.recovery].map((q) =>
+    const sqsPollers: SqsPoller[] = [queues.timers, queues.longTimers, queues.recovery].map((q) =>
       startSqsPoller({ sqs, queueUrl: q.url, queueArn: q.arn, handler: timer, log }),
     );
     stops.push(async () => {
@@ -303,21 +305,25 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
   }
 }
 
-async function createQueues(sqs: SQSClient): Promise<Record<'timers' | 'recovery' | 'deadLetter', { url: string; arn: string }>> {
+async function createQueues(sqs: SQSClient): Promise<Record<'timers' | 'longTimers' | 'recovery' | 'deadLetter', { url: string; arn: string }>> {
   const create = async (name: string, attributes: Record<string, string>) => {
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
     return { url: QueueUrl!, arn: Attributes!.QueueArn! };
   };
   const deadLetter = await create('dormant-dead-letter', {});
-  // As the CDK app: timers are parked for hours (each park a receive) and kept 14 days.
-  const consumed = (maxReceiveCount: number) => ({
+  // As the CDK app: long timers are parked for hours (each park a receive) and kept 14 days.
+  const consumed = (maxReceiveCount: number, retentionDays: number) => ({
     VisibilityTimeout: String(VISIBILITY_TIMEOUT_SECONDS),
-    MessageRetentionPeriod: String(14 * 86_400),
+    MessageRetentionPeriod: String(retentionDays * 86_400),
     RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetter.arn, maxReceiveCount }),
   });
-  const [timers, recovery] = await Promise.all([create('dormant-timers', consumed(TIMER_QUEUE_MAX_RECEIVES)), create('dormant-recovery', consumed(5))]);
-  return { timers, recovery, deadLetter };
+  const [timers, longTimers, recovery] = await Promise.all([
+    create('dormant-timers', consumed(5, 4)),
+    create('dormant-long-timers', consumed(TIMER_QUEUE_MAX_RECEIVES, 14)),
+    create('dormant-recovery', consumed(5, 4)),
+  ]);
+  return { timers, longTimers, recovery, deadLetter };
 }
 
 /** The signing key of a data directory, created on first use, so awakeable ids outlive a restart. */

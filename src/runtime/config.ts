@@ -22,6 +22,8 @@ export const ENV = {
   TABLE_NAME: 'DORMANT_TABLE_NAME',
   /** URL of the timer queue (SQS). */
   TIMER_QUEUE_URL: 'DORMANT_TIMER_QUEUE_URL',
+  /** URL of the queue where timers due in more than 15 minutes are parked (SQS). Optional: without it they hop on the timer queue. */
+  LONG_TIMER_QUEUE_URL: 'DORMANT_LONG_TIMER_QUEUE_URL',
   /** ARN of a Secrets Manager secret whose string is the HMAC key for awakeable ids (AWS). */
   SIGNING_SECRET_ARN: 'DORMANT_SIGNING_SECRET_ARN',
   /** The HMAC key itself (local and development use). */
@@ -63,6 +65,8 @@ export type SigningSource = { key: string; secretArn?: never } | { secretArn: st
 export interface DormantConfig {
   tableName: string;
   timerQueueUrl: string | undefined;
+  /** Where long timers are parked; `undefined` re-sends them on the timer queue instead. */
+  longTimerQueueUrl: string | undefined;
   signing: SigningSource | undefined;
   /** Service name → Lambda function name or ARN. */
   routes: Readonly<Record<string, string>>;
@@ -155,6 +159,7 @@ export function loadConfig(role: Role, env: Readonly<Record<string, string | und
 
   const tableName = required(ENV.TABLE_NAME, true);
   const timerQueueUrl = required(ENV.TIMER_QUEUE_URL, needs.timerQueue);
+  const longTimerQueueUrl = text(ENV.LONG_TIMER_QUEUE_URL);
   const key = text(ENV.SIGNING_KEY);
   const secretArn = text(ENV.SIGNING_SECRET_ARN);
   let signing: SigningSource | undefined;
@@ -179,7 +184,7 @@ export function loadConfig(role: Role, env: Readonly<Record<string, string | und
   const apiUrl = text(ENV.API_URL)?.replace(/\/+$/, '');
 
   if (problems.length > 0) throw new ConfigError(role, problems);
-  return { tableName: tableName!, timerQueueUrl, signing, routes, catalog, apiUrl, retentionMs: retentionHours * 3_600_000, ingressWaitMs };
+  return { tableName: tableName!, timerQueueUrl, longTimerQueueUrl, signing, routes, catalog, apiUrl, retentionMs: retentionHours * 3_600_000, ingressWaitMs };
 }
 
 /**

@@ -20,7 +20,7 @@ const LOCK_SCOPE = { lockScope: { S: 'O#cart#k' } };
 const CALLERS = { callers: { L: [{ M: { invocationId: { S: 'inv_2' }, key: { S: 'C#00000001' } } }] } };
 
 let template: Template;
-let ids: Record<'table' | 'ingress' | 'wake' | 'timer' | 'examples' | 'timerQueue' | 'recoveryQueue' | 'dlq' | 'api' | 'secret', string>;
+let ids: Record<'table' | 'ingress' | 'wake' | 'timer' | 'examples' | 'timerQueue' | 'longTimerQueue' | 'recoveryQueue' | 'dlq' | 'api' | 'secret', string>;
 let roles: Record<'ingress' | 'wake' | 'timer' | 'examples', string>;
 
 beforeAll(() => {
@@ -36,6 +36,7 @@ beforeAll(() => {
     timer: fn('RuntimeTimer'),
     examples: fn('Examples'),
     timerQueue: queue('RuntimeTimerQueue'),
+    longTimerQueue: queue('RuntimeLongTimerQueue'),
     recoveryQueue: queue('RuntimeRecoveryQueue'),
     dlq: queue('RuntimeDeadLetterQueue'),
     api: logicalId(template, 'AWS::ApiGateway::RestApi', 'RuntimeApi'),
@@ -131,8 +132,8 @@ describe('wake: stream event source mapping', () => {
 });
 
 describe('timer', () => {
-  it('consumes the timer queue and the recovery queue with batch item failures', () => {
-    for (const queue of [ids.timerQueue, ids.recoveryQueue]) {
+  it('consumes the timer, long-timer and recovery queues with batch item failures', () => {
+    for (const queue of [ids.timerQueue, ids.longTimerQueue, ids.recoveryQueue]) {
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
         FunctionName: { Ref: ids.timer },
@@ -141,21 +142,25 @@ describe('timer', () => {
     }
   });
 
-  it('puts both queues behind the dead-letter queue, with a visibility timeout above the timer timeout', () => {
+  it('puts its queues behind the dead-letter queue, with a visibility timeout above the timer timeout', () => {
     const timerTimeout = template.toJSON().Resources[ids.timer].Properties.Timeout as number;
-    for (const [queue, maxReceiveCount] of [[ids.timerQueue, TIMER_QUEUE_MAX_RECEIVES], [ids.recoveryQueue, 5]] as const) {
+    for (const [queue, maxReceiveCount] of [[ids.timerQueue, 5], [ids.longTimerQueue, TIMER_QUEUE_MAX_RECEIVES], [ids.recoveryQueue, 5]] as const) {
       const props = template.toJSON().Resources[queue].Properties;
       expect(props.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [ids.dlq, 'Arn'] }, maxReceiveCount });
       expect(props.VisibilityTimeout).toBeGreaterThanOrEqual(timerTimeout);
     }
   });
 
-  it('keeps timer messages long enough to park them: 14 days, more receives than parks', () => {
-    const props = template.toJSON().Resources[ids.timerQueue].Properties;
+  it('keeps long timers long enough to park them (14 days, more receives than parks), and dead-lettered ones 10 days', () => {
+    const props = template.toJSON().Resources[ids.longTimerQueue].Properties;
     expect(props.MessageRetentionPeriod * 1000).toBeGreaterThan(TIMER_MESSAGE_MAX_AGE_MS + MAX_PARK_SECONDS * 1000);
     expect(TIMER_QUEUE_MAX_RECEIVES).toBeGreaterThan(MAX_PARKS);
-    // Parking changes a message's visibility on the timer queue.
-    expect(allows(statements(template, roles.timer), 'sqs:ChangeMessageVisibility', { 'Fn::GetAtt': [ids.timerQueue, 'Arn'] })).toBe(true);
+    // SQS counts retention from the first send, in the dead-letter queue too.
+    const dlqRetention = template.toJSON().Resources[ids.dlq].Properties.MessageRetentionPeriod as number;
+    expect(dlqRetention * 1000 - TIMER_MESSAGE_MAX_AGE_MS).toBeGreaterThanOrEqual(10 * 86_400_000);
+    // Parking changes a message's visibility on the long-timer queue; the wake and timer send there.
+    expect(allows(statements(template, roles.timer), 'sqs:ChangeMessageVisibility', { 'Fn::GetAtt': [ids.longTimerQueue, 'Arn'] })).toBe(true);
+    for (const role of [roles.wake, roles.timer]) expect(allows(statements(template, role), 'sqs:SendMessage', { 'Fn::GetAtt': [ids.longTimerQueue, 'Arn'] })).toBe(true);
   });
 
   it('may re-send to the timer queue, read the table stream by ARN and invoke handlers', () => {
@@ -261,6 +266,7 @@ describe('every function', () => {
       expect(env, fn).toMatchObject({
         DORMANT_TABLE_NAME: { Ref: ids.table },
         DORMANT_TIMER_QUEUE_URL: { Ref: ids.timerQueue },
+        DORMANT_LONG_TIMER_QUEUE_URL: { Ref: ids.longTimerQueue },
         DORMANT_SIGNING_SECRET_ARN: { Ref: ids.secret },
         DORMANT_API_URL: apiUrl,
         DORMANT_RETENTION_HOURS: '24',

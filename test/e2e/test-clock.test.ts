@@ -1,7 +1,7 @@
 /**
  * A 30-day sleep on the local plane under a test clock: the timer rides the
- * real SQS emulator as one message, parked and handed back while it is not
- * due (every hop compares with the test clock), and completes the sleep once
+ * real SQS emulator's long-timer queue as one message, parked and handed
+ * back while it is not due (every hop compares with the test clock), and completes the sleep once
  * the clock passes its due time. Nothing runs while it waits.
  */
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -72,10 +72,10 @@ describe('a chained long sleep on the local plane under a test clock', () => {
   });
 
   async function timerQueueUrl(): Promise<string> {
-    return (await sqs.send(new GetQueueUrlCommand({ QueueName: 'dormant-timers' }))).QueueUrl!;
+    return (await sqs.send(new GetQueueUrlCommand({ QueueName: 'dormant-long-timers' }))).QueueUrl!;
   }
 
-  /** Visible, in flight (parked) and delayed messages of the timer queue. */
+  /** Visible, in flight (parked) and delayed messages of the long-timer queue. */
   async function timerMessages(): Promise<number> {
     const names = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] as const;
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: await timerQueueUrl(), AttributeNames: [...names] }));

@@ -75,7 +75,7 @@ describe('startSqsLocal', () => {
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'parking', Attributes: { VisibilityTimeout: '30' } }));
     const arn = 'arn:aws:sqs:us-east-1:000000000000:parking';
     const lambda = new LambdaClient({ region: 'us-east-1' });
-    const dispatch = awsDispatch({ lambda, sqs, routes: {}, timerQueueUrl: QueueUrl!, clock: systemClock });
+    const dispatch = awsDispatch({ lambda, sqs, routes: {}, timerQueueUrl: 'http://unused/timers', longTimerQueueUrl: QueueUrl!, clock: systemClock });
     await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'one' }));
     const first = await receiveOne(sqs, QueueUrl!, 5_000);
 
@@ -90,8 +90,32 @@ describe('startSqsLocal', () => {
 
     // A message of another queue is not parked here; nor is one past the in-flight limit (one is in flight now).
     expect(await dispatch.park!({ receiptHandle: again.ReceiptHandle!, eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:other' }, 1)).toBe(false);
-    const crowded = awsDispatch({ lambda, sqs, routes: {}, timerQueueUrl: QueueUrl!, clock: systemClock, maxInFlightToPark: 1 });
+    const crowded = awsDispatch({ lambda, sqs, routes: {}, timerQueueUrl: 'http://unused/timers', longTimerQueueUrl: QueueUrl!, clock: systemClock, maxInFlightToPark: 1 });
     expect(await crowded.park!({ receiptHandle: again.ReceiptHandle!, eventSourceARN: arn }, 1)).toBe(false);
+    lambda.destroy();
+  });
+
+  it('sends timers due in more than 15 minutes to the long-timer queue, the rest (and recovery) to the timer queue', async () => {
+    // Prepare
+    const [{ QueueUrl: near }, { QueueUrl: far }] = await Promise.all([
+      sqs.send(new CreateQueueCommand({ QueueName: 'near' })),
+      sqs.send(new CreateQueueCommand({ QueueName: 'far' })),
+    ]);
+    const lambda = new LambdaClient({ region: 'us-east-1' });
+    const dispatch = awsDispatch({ lambda, sqs, routes: {}, timerQueueUrl: near!, longTimerQueueUrl: far!, clock: systemClock });
+    const now = Date.now();
+
+    // Act
+    await dispatch.schedule('inv_AAAAAAAAAAAAAAAAAAAAAA', { key: 'C#00000001', at: now + 86_400_000 });
+    await dispatch.schedule('inv_AAAAAAAAAAAAAAAAAAAAAA', { key: 'C#00000002', at: now });
+    await dispatch.send({ type: 'recover', invocationId: 'inv_AAAAAAAAAAAAAAAAAAAAAA', at: now + 86_400_000 });
+
+    // Assess
+    const count = async (url: string) => {
+      const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed'] }));
+      return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesDelayed ?? 0);
+    };
+    expect({ near: await count(near!), far: await count(far!) }).toEqual({ near: 2, far: 1 });
     lambda.destroy();
   });
 
