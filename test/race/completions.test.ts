@@ -21,7 +21,8 @@ import {
 } from '../../src/index.ts';
 import { completionKey } from '../../src/store/keys.ts';
 import type { Store } from '../../src/store/store.ts';
-import { BACKENDS, Gates, ManualClock, SIGNER, Waker, invokes, useBackend, type Backend } from './support.ts';
+import { BACKENDS, Gates, SIGNER, Waker, invokes, useBackend, type Backend } from './support.ts';
+import { TestClock } from '../support/memory-runtime.ts';
 
 const approval = service({
   name: 'approval',
@@ -142,7 +143,7 @@ describe('rule 8 on DynamoDB Local: ids are capabilities', () => {
         };
       },
     });
-    ingress = { store: counted, signer: SIGNER, clock: new ManualClock(), catalog: catalogOf(registry([approval])) };
+    ingress = { store: counted, signer: SIGNER, clock: new TestClock(Date.now()), catalog: catalogOf(registry([approval])) };
   });
   afterAll(async () => {
     await backend?.close();

@@ -11,7 +11,6 @@ import { afterAll, beforeAll } from 'vitest';
 import type { Definition } from '../../src/api/definitions.ts';
 import { runAttempt, type AttemptDeps, type AttemptOutcome, type AttemptRequest } from '../../src/engine/attempt.ts';
 import { IdSigner } from '../../src/engine/ids.ts';
-import type { Clock } from '../../src/engine/clock.ts';
 import type { IngressDeps } from '../../src/runtime/invocations.ts';
 import { catalogOf, registry } from '../../src/runtime/registry.ts';
 import { MemoryStore } from '../../src/store/memory.ts';
@@ -19,6 +18,7 @@ import { invocationPk } from '../../src/store/keys.ts';
 import type { ItemChange, Store } from '../../src/store/store.ts';
 import { decideWake, type WakeAction } from '../../src/runtime/wake.ts';
 import { openTable, type CapacityLedger, type LocalTable } from '../contract/harness.ts';
+import { TestClock } from '../support/memory-runtime.ts';
 
 /**
  * A call held at a gate: `reached` resolves (with the call's arguments) when
@@ -181,27 +181,6 @@ export function invokes(actions: WakeAction[]): Extract<WakeAction, { type: 'inv
   return actions.filter((a): a is Extract<WakeAction, { type: 'invoke' }> => a.type === 'invoke');
 }
 
-/**
- * A clock the test moves, starting at the real time (DynamoDB TTLs stay in the future).
- *
- * @example
- * ```ts
- * const clock = new ManualClock(); clock.advance(LEASE_MS + 1);
- * ```
- */
-export class ManualClock implements Clock {
-  constructor(public time = Date.now()) {}
-  now(): number {
-    return this.time;
-  }
-  async sleep(ms: number): Promise<void> {
-    this.time += ms;
-  }
-  advance(ms: number): void {
-    this.time += ms;
-  }
-}
-
 export const SIGNER = new IdSigner('race-test-signing-key-0123456789');
 
 /**
@@ -219,7 +198,7 @@ export const SIGNER = new IdSigner('race-test-signing-key-0123456789');
  */
 export interface BackendRuntime<B extends Backend = Backend> {
   backend: B;
-  clock: ManualClock;
+  clock: TestClock;
   deps: AttemptDeps;
   ingress: IngressDeps;
 }
@@ -241,7 +220,8 @@ export function useBackend<B extends Backend>(open: () => Promise<B>, definition
   const rt = {} as BackendRuntime<B>;
   beforeAll(async () => {
     const backend = await open();
-    const clock = new ManualClock();
+    // Real time: DynamoDB Local acts on the TTLs the items carry.
+    const clock = new TestClock(Date.now());
     const services = registry(definitions);
     rt.backend = backend;
     rt.clock = clock;
