@@ -4,7 +4,7 @@
  * simulator and unit tests; it passes the same contract suite.
  */
 import type { CompleteResult, Completion, InvocationMeta, ItemChange, JournalEntry, LoadedInvocation, ObjectLock, Store, SuspendOptions } from './store.ts';
-import { LOCK, META, invocationPk, isCompletionSk, journalSk, stateSk } from './keys.ts';
+import { LOCK, META, invocationPk, isCompletionSk, stateSk } from './keys.ts';
 import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToMeta, metaToItem, type Item } from './items.ts';
 import type { Failure } from '../api/errors.ts';
 import { assertItemFits } from './limits.ts';
@@ -60,20 +60,22 @@ export class MemoryStore implements Store {
   async load(id: string): Promise<LoadedInvocation> {
     const journal = new Map<number, JournalEntry>();
     const completions = new Map<string, Completion>();
-    for (const [sk, item] of this.#partitions.get(invocationPk(id)) ?? []) {
+    // forEach rather than for…of: no [key, item] pair per item.
+    this.#partitions.get(invocationPk(id))?.forEach((item, sk) => {
       if (sk.startsWith('J#')) {
-        const entry = itemToEntry(copyOf(item));
+        const entry = copyBelow(itemToEntry(item));
         journal.set(entry.index, entry);
       } else if (isCompletionSk(sk)) {
-        completions.set(sk, itemToCompletion(copyOf(item)));
+        completions.set(sk, copyBelow(itemToCompletion(item)));
       }
-    }
+    });
     return { journal, completions };
   }
 
   async append(id: string, entry: JournalEntry): Promise<boolean> {
-    if (this.#get(invocationPk(id), journalSk(entry.index))) return false;
-    this.#put(entryToItem(id, entry));
+    const item = entryToItem(id, entry);
+    if (this.#get(item.pk as string, item.sk as string)) return false;
+    this.#put(item);
     return true;
   }
 
@@ -110,7 +112,7 @@ export class MemoryStore implements Store {
 
   async complete(id: string, completion: Completion): Promise<CompleteResult> {
     const existing = this.#get(invocationPk(id), completion.key);
-    if (existing) return { won: false, existing: itemToCompletion(copyOf(existing)) };
+    if (existing) return { won: false, existing: copyBelow(itemToCompletion(existing)) };
     this.#put(completionToItem(id, completion));
     return { won: true };
   }
@@ -141,7 +143,7 @@ export class MemoryStore implements Store {
 
   async getCompletion(id: string, key: string): Promise<Completion | undefined> {
     const item = this.#get(invocationPk(id), key);
-    return item && itemToCompletion(copyOf(item));
+    return item && copyBelow(itemToCompletion(item));
   }
 
   async existingCompletions(id: string, keys: string[]): Promise<string[]> {
@@ -227,8 +229,9 @@ export class MemoryStore implements Store {
     let partition = this.#partitions.get(pk);
     if (!partition) this.#partitions.set(pk, (partition = new Map()));
     const old = partition.get(sk);
-    for (const k of Object.keys(item)) if (item[k] === undefined) delete item[k];
-    partition.set(sk, copyOf(item));
+    for (const k in item) if (item[k] === undefined) delete item[k];
+    // Every caller builds the item's top level afresh for this call: only what lies below is shared.
+    partition.set(sk, copyBelow(item));
     // The change feed only when someone listens (the simulator, the local plane): its images are copies too.
     if (this.#listeners.size === 0) return;
     const change: ItemChange = { eventName: old ? 'MODIFY' : 'INSERT', pk, sk, newItem: copyOf(item), ...(old ? { oldItem: copyOf(old) } : {}) };
@@ -249,6 +252,13 @@ function copyOf<T>(value: T): T {
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto !== Object.prototype && proto !== null) return structuredClone(value);
   const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) copy[key] = copyOf((value as Record<string, unknown>)[key]);
+  // for…in sees the same keys as Object.keys here (a plain object), without an array of them.
+  for (const key in value) copy[key] = copyOf((value as Record<string, unknown>)[key]);
   return copy as T;
+}
+
+/** `itemToEntry` and `itemToCompletion` make a new top level: copies what lies below it, so the result shares nothing with the stored item. */
+function copyBelow<T extends object>(fresh: T): T {
+  for (const key in fresh) fresh[key] = copyOf(fresh[key]);
+  return fresh;
 }
