@@ -505,12 +505,9 @@ export class Attempt implements PromiseHost {
   #cancellation(wouldBlock: boolean): CancelledError | undefined {
     if (this.#cancelDelivered) return undefined;
     const recorded = this.loaded.journal.get(this.#next);
+    if (recorded?.kind !== 'cancel' && (recorded || !wouldBlock || !this.loaded.completions.has(CANCEL))) return undefined;
     const position = String(this.#awaitsSinceAllocation);
-    if (recorded?.kind === 'cancel') {
-      if (recorded.name !== position) return undefined;
-    } else if (recorded || !wouldBlock || !this.loaded.completions.has(CANCEL)) {
-      return undefined;
-    }
+    if (recorded && recorded.name !== position) return undefined;
     const { index } = this.allocate('cancel', position);
     this.#cancelDelivered = true;
     if (!recorded) {
@@ -541,7 +538,7 @@ export class Attempt implements PromiseHost {
         continue;
       }
       if (blockers.local.length > 0) {
-        await Promise.race(blockers.local);
+        await (blockers.local.length === 1 ? blockers.local[0] : Promise.race(blockers.local));
         continue;
       }
       const cancelled = this.#cancellation(true);
