@@ -166,6 +166,7 @@ export async function startInvocation(deps: IngressDeps, req: StartRequest): Pro
   if (req.delayMs !== undefined && (!Number.isFinite(req.delayMs) || req.delayMs < 0)) {
     throw new IngressError(400, 'invalid_delay', `delay must be a non-negative number of milliseconds, got ${req.delayMs}`);
   }
+  if (workflowRun || req.idempotencyKey !== undefined) await refuseExpiredReuse(deps, id, req, workflowRun);
   const meta = newInvocationMeta({ id, service: req.service, handler: req.handler, kind: entry.kind, shared: handler.shared, key: req.key, input: req.body, now, delayMs: req.delayMs, idempotencyKey: req.idempotencyKey });
   // The create is conditional: a refused second submit has written nothing.
   const created = await deps.store.createInvocation(meta);
@@ -188,6 +189,24 @@ export async function startInvocation(deps: IngressDeps, req: StartRequest): Pro
     throw new IngressError(409, 'idempotency_key_reused', `Idempotency-Key '${req.idempotencyKey}' was used for invocation ${id} with a different request body; use a new key for a new request`, { invocationId: id });
   }
   return { invocationId: id, created: false, meta: existing };
+}
+
+/**
+ * A derived id (workflow key, Idempotency-Key) names the same partition
+ * every time. Once a finished run's `meta` has expired, its journal lives on
+ * (it must outlive any suspension), and a new invocation under the id would
+ * replay it as its own. Refuse that reuse clearly; it costs one keys-only
+ * read per derived start, and one more when a journal is found.
+ */
+async function refuseExpiredReuse(deps: Pick<IngressDeps, 'store'>, id: string, req: StartRequest, workflowRun: boolean): Promise<void> {
+  if (!(await deps.store.hasJournal(id)) || (await deps.store.getInvocation(id))) return;
+  const what = workflowRun ? `workflow ${req.service} '${req.key}'` : `Idempotency-Key '${req.idempotencyKey}' of ${req.service}/${req.handler}`;
+  throw new IngressError(
+    409,
+    'key_reused_after_expiry',
+    `${what} was used by invocation ${id}, whose result has expired while its journal is still kept (up to 365 days after it was written); a new invocation under it would replay the old one. Use a new key`,
+    { invocationId: id },
+  );
 }
 
 /**

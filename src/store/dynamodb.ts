@@ -44,6 +44,7 @@ export type StoreOperation =
   | 'getInvocation'
   | 'acquire'
   | 'load'
+  | 'hasJournal'
   | 'append'
   | 'suspend'
   | 'release'
@@ -218,6 +219,28 @@ export class DynamoDbStore implements Store {
       ` OR (${status} = ${running} AND (${lease} < ${now_} OR attribute_not_exists(${lease})))`;
     const result = await this.#update('acquire', id, update, condition, e, 'ALL_NEW');
     return result.ok && result.output ? itemToMeta(result.output) : undefined;
+  }
+
+  async hasJournal(id: string): Promise<boolean> {
+    let out;
+    try {
+      out = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :j)',
+          ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+          ExpressionAttributeValues: marshall({ ':pk': invocationPk(id), ':j': 'J#' }),
+          ProjectionExpression: '#pk',
+          Limit: 1,
+          ConsistentRead: true,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+    } catch (error) {
+      throw new StoreError('hasJournal', id, this.#table, error);
+    }
+    this.#report('hasJournal', 'read', out.ConsumedCapacity);
+    return (out.Items ?? []).length > 0;
   }
 
   async load(id: string): Promise<LoadedInvocation> {

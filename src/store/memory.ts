@@ -72,6 +72,28 @@ export class MemoryStore implements Store {
     return { journal, completions };
   }
 
+  async hasJournal(id: string): Promise<boolean> {
+    for (const sk of this.#partitions.get(invocationPk(id))?.keys() ?? []) if (sk.startsWith('J#')) return true;
+    return false;
+  }
+
+  /**
+   * Deletes an item as DynamoDB's TTL does once it has expired (a REMOVE on
+   * the change feed), for tests of what outlives what.
+   *
+   * @example
+   * ```ts
+   * store.expire(invocationPk(id), META); // a finished invocation's meta, past its retention
+   * ```
+   */
+  expire(pk: string, sk: string): void {
+    const partition = this.#partitions.get(pk);
+    const old = partition?.get(sk);
+    if (!partition || !old) return;
+    partition.delete(sk);
+    for (const listener of this.#listeners) listener({ eventName: 'REMOVE', pk, sk, oldItem: copyOf(old) });
+  }
+
   async append(id: string, entry: JournalEntry): Promise<boolean> {
     const item = entryToItem(id, entry);
     if (this.#get(item.pk as string, item.sk as string)) return false;

@@ -253,6 +253,12 @@ export interface Store {
   acquire(id: string, options: { seenEpoch: number; now: number; leaseMs: number }): Promise<InvocationMeta | undefined>;
   /** One strongly consistent Query: the journal with the completions. */
   load(id: string): Promise<LoadedInvocation>;
+  /**
+   * Whether any journal entry of `id` exists (one keys-only Query of at most
+   * one item). The ingress asks before it reuses a derived id (workflow key,
+   * Idempotency-Key) whose `meta` may have expired while its journal lives on.
+   */
+  hasJournal(id: string): Promise<boolean>;
   /** Writes entry `entry.index` unless it exists. `false`: another attempt wrote it. */
   append(id: string, entry: JournalEntry): Promise<boolean>;
   /** Records a suspension, if this attempt (`epoch`) still owns the invocation. */

@@ -173,6 +173,20 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
       });
     });
 
+    describe('hasJournal', () => {
+      it('is false for an unknown id and for meta, completions and promises alone; true once an entry is journaled', async () => {
+        await expect(store.hasJournal(newInvocationId())).resolves.toBe(false);
+        const meta = await running({ kind: 'workflow', key: 'doc' });
+        await store.complete(meta.id, { key: promiseKey('review'), value: '"early"', at: T0 + 2 });
+        await store.complete(meta.id, { key: completionKey(7), value: '1', at: T0 + 2 });
+        await expect(store.hasJournal(meta.id)).resolves.toBe(false);
+
+        await store.append(meta.id, { index: 0, kind: 'run', name: 'first' });
+
+        await expect(store.hasJournal(meta.id)).resolves.toBe(true);
+      });
+    });
+
     describe('load', () => {
       it('returns the journal (with gaps) and every completion and promise in one call, nothing else', async () => {
         const meta = await running({ kind: 'workflow', key: 'doc' });

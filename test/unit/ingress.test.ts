@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IdSigner, MAX_PAYLOAD_BYTES, newInvocationId, object, service, startInvocation, workflow, type Context, type Store } from 'dormant';
+import { META, invocationPk } from '../../src/store/keys.ts';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 
 const defs = [
@@ -130,6 +131,32 @@ describe('ingress core', () => {
       await expect(submit('1')).rejects.toMatchObject({ status: 409, code: 'workflow_already_submitted' });
       await expect(submit('1', 'other')).rejects.toMatchObject({ status: 409, code: 'workflow_already_submitted' });
       await expect(submit('2', 'attempt-1')).rejects.toMatchObject({ status: 409, code: 'workflow_already_submitted' });
+    });
+
+    it('refuses a workflow key or Idempotency-Key whose meta expired while its journal lives on (409), and writes nothing', async () => {
+      const stamped = workflow({ name: 'stamped', handlers: { run: async (ctx: Context) => ctx.run('stamp', () => 'first run') } });
+      const charge = service({ name: 'charge', handlers: { once: async (ctx: Context) => ctx.run('charge', () => 'charged') } });
+      const rt = new MemoryRuntime([...defs, stamped, charge]);
+      const run = await rt.start('stamped', 'run', '', 'k');
+      const paid = await rt.start('charge', 'once', '', undefined, 'pay-1');
+      await rt.settle();
+      expect([await rt.output(run), await rt.output(paid)]).toEqual(['first run', 'charged']);
+      // Their retention is over: DynamoDB's TTL deletes the meta items, not the journals (365 days).
+      rt.store.expire(invocationPk(run), META);
+      rt.store.expire(invocationPk(paid), META);
+      const before = rt.store.items();
+
+      const again = startInvocation(rt.ingress, { service: 'stamped', handler: 'run', key: 'k', body: '' });
+      const retried = startInvocation(rt.ingress, { service: 'charge', handler: 'once', body: '', idempotencyKey: 'pay-1' });
+
+      await expect(again).rejects.toMatchObject({ status: 409, code: 'key_reused_after_expiry', details: { invocationId: run }, message: expect.stringMatching(/workflow stamped 'k' .*Use a new key/) });
+      await expect(retried).rejects.toMatchObject({ status: 409, code: 'key_reused_after_expiry', message: expect.stringMatching(/Idempotency-Key 'pay-1'/) });
+      expect(rt.store.items()).toEqual(before);
+      // A workflow that journaled nothing left nothing to replay: its key is free again.
+      const flowRun = await rt.start('flow', 'run', '', 'free');
+      await rt.settle();
+      rt.store.expire(invocationPk(flowRun), META);
+      await expect(startInvocation(rt.ingress, { service: 'flow', handler: 'run', key: 'free', body: '' })).resolves.toMatchObject({ invocationId: flowRun, created: true });
     });
 
     it("refuses ifExists on anything but a workflow's run, and values other than fail and attach (400)", async () => {
