@@ -235,13 +235,22 @@ export class AttemptInterruptedError extends Error {
     /** Epoch ms when this attempt's lease ends. */
     readonly lease: number,
     cause: unknown,
+    /**
+     * Why it could not be handed back, when the store could tell: this
+     * attempt's own ending had already landed (the invocation is `pending`,
+     * `suspended`, `completed` or `failed` at this attempt's epoch), or a
+     * newer attempt owns it.
+     */
+    readonly found?: { status: InvocationMeta['status']; epoch: number; newer: boolean },
   ) {
     const error = ensureError(cause);
     super(
       `invocation ${invocationId}: the store failed while ${during} (${error.name}: ${error.message}). ` +
         (handedBack
           ? 'The invocation was handed back as pending; a fresh attempt replays its journal and carries on. '
-          : `It was not handed back (the store failed again, or the write took effect after all), so if it is still running it stays running until its lease ends at ${new Date(lease).toISOString()}; then Lambda's retry of this invoke, or its on-failure destination, takes it over. `) +
+          : found
+            ? `It was not handed back: ${found.newer ? `a newer attempt (epoch ${found.epoch}) owns it` : `this attempt's own ending had landed after all (it is ${found.status})`}, so nothing of this attempt is left running. `
+            : `It was not handed back (the store failed again), so it stays running until its lease ends at ${new Date(lease).toISOString()}; then Lambda's retry of this invoke, or its on-failure destination, takes it over. `) +
         'Let this invoke fail so Lambda retries it; if it keeps happening, check the table for throttling and its capacity.',
       { cause },
     );
@@ -261,12 +270,20 @@ export class AttemptInterruptedError extends Error {
  */
 async function interruption(store: Store, meta: InvocationMeta, now: number, during: string, cause: unknown): Promise<AttemptInterruptedError> {
   let handedBack = false;
+  let found: AttemptInterruptedError['found'];
   try {
     handedBack = await store.release(meta.id, { epoch: meta.epoch, now });
+    if (!handedBack) {
+      // Refused: say why (a write whose reply was lost may have landed), so the error does not mislead.
+      const current = await store.getInvocation(meta.id);
+      if (current && (current.epoch > meta.epoch || current.status !== 'running')) {
+        found = { status: current.status, epoch: current.epoch, newer: current.epoch > meta.epoch };
+      }
+    }
   } catch {
     // The store is still failing: the lease and Lambda's retries recover it.
   }
-  return new AttemptInterruptedError(meta.id, during, handedBack, meta.lease ?? now, cause);
+  return new AttemptInterruptedError(meta.id, during, handedBack, meta.lease ?? now, cause, found);
 }
 
 /** What a store call inside the attempt was doing, for an interruption's message. */

@@ -1,7 +1,8 @@
 /**
  * A store whose chosen calls fail the way DynamoDB fails under load: a
  * throttle that outlasted the SDK's retries, a dropped connection. The call
- * does not reach the table, so nothing is written.
+ * does not reach the table, so nothing is written, unless it is told the
+ * write landed and only its reply was lost.
  */
 import type { Store } from 'dormant';
 
@@ -17,7 +18,7 @@ export function throttle(operation: string): Error {
   return Object.assign(new Error(`${operation}: the level of configured provisioned throughput for the table was exceeded`), { name: 'ProvisionedThroughputExceededException' });
 }
 
-type Rule = { method: string; when: (...args: any[]) => boolean; times: number };
+type Rule = { method: string; when: (...args: any[]) => boolean; times: number; landed: boolean };
 
 /**
  * Wraps a store so chosen calls throw instead of reaching it.
@@ -45,6 +46,7 @@ export class StoreFaults {
           if (rule) {
             rule.times--;
             this.failed.push({ method: property, args });
+            if (rule.landed) await (value as (...a: unknown[]) => Promise<unknown>).apply(t, args);
             throw throttle(property);
           }
           return (value as (...a: unknown[]) => Promise<unknown>).apply(t, args);
@@ -53,8 +55,8 @@ export class StoreFaults {
     });
   }
 
-  /** Makes the next `times` (default 1) calls of `method` that match `when` throw. */
-  fail<M extends keyof Store & string>(method: M, options: { when?: (...args: Parameters<Store[M]>) => boolean; times?: number } = {}): void {
-    this.#rules.push({ method, when: (options.when ?? (() => true)) as Rule['when'], times: options.times ?? 1 });
+  /** Makes the next `times` (default 1) calls of `method` that match `when` throw; with `landed`, after the write reached the store. */
+  fail<M extends keyof Store & string>(method: M, options: { when?: (...args: Parameters<Store[M]>) => boolean; times?: number; landed?: boolean } = {}): void {
+    this.#rules.push({ method, when: (options.when ?? (() => true)) as Rule['when'], times: options.times ?? 1, landed: options.landed ?? false });
   }
 }

@@ -219,6 +219,27 @@ describe('attempt endings that fail in the store', () => {
     expect(await rt.output(id)).toBe(2);
   });
 
+  it('a suspend that landed but lost its reply rejects saying the attempt already ended it, not that it stays running', HANG, async () => {
+    const runs = { notify: 0, archive: 0 };
+    const { rt, faults } = faultyRuntime([review(runs)]);
+    faults.fail('suspend', { landed: true });
+    const id = await rt.start('review', 'request', '"doc-4"');
+
+    await expect(rt.settle()).rejects.toMatchObject({
+      name: 'AttemptInterruptedError',
+      handedBack: false,
+      found: { status: 'suspended', epoch: 1, newer: false },
+      message: expect.stringMatching(/own ending had landed after all \(it is suspended\), so nothing of this attempt is left running/),
+    });
+
+    // The suspension stands: a resolve carries it on, each step once.
+    const [awk] = await rt.awaitedAwakeables(id);
+    await rt.resolve(awk!, '"approved"');
+    await rt.settle();
+    expect(await rt.output(id)).toBe('doc-4: approved');
+    expect(runs).toEqual({ notify: 1, archive: 1 });
+  });
+
   it('when the store cannot take the invocation back either, the error says so and the lease lets the next attempt in', HANG, async () => {
     const runs = { notify: 0, archive: 0 };
     const { rt, faults } = faultyRuntime([review(runs)], { leaseMs: 60_000 });
