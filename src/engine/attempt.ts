@@ -145,25 +145,15 @@ export async function runAttempt(deps: AttemptDeps, request: AttemptRequest): Pr
     const failure = toFailure(new TerminalError(`invocation ${id}: handler ${meta.service}.${meta.handler} is not registered in this deployment`, { code: 404 }));
     return finishFailed(deps, meta, failure);
   }
-  // From here on this attempt owns the invocation: a store failure hands it
-  // back (see `interruption`) rather than leave it running until the lease ends.
-  let loaded: LoadedInvocation;
-  try {
-    loaded = await store.load(id);
-  } catch (error) {
-    throw await interruption(store, meta, clock.now(), 'loading its journal', error);
-  }
+  const loaded = await owning(deps, meta, 'loading its journal', () => store.load(id));
   let lockSeq = 0;
   if (meta.lockScope) {
     const grant = loaded.completions.get(LOCK_GRANTED);
     if (!grant) {
       // Not granted its object key yet (woken early): keep waiting for the grant.
-      let ok: boolean;
-      try {
-        ok = await store.suspend(id, { epoch: meta.epoch, now: clock.now(), awaiting: [LOCK_GRANTED], timers: [] });
-      } catch (error) {
-        throw await interruption(store, meta, clock.now(), `suspending until it is granted its object key (${LOCK_GRANTED})`, error);
-      }
+      const ok = await owning(deps, meta, `suspending until it is granted its object key (${LOCK_GRANTED})`, () =>
+        store.suspend(id, { epoch: meta.epoch, now: clock.now(), awaiting: [LOCK_GRANTED], timers: [] }),
+      );
       return ok ? { kind: 'suspended', invocationId: id, awaiting: [LOCK_GRANTED], timers: [] } : { kind: 'lost', invocationId: id, reason: 'suspend lost to a newer attempt' };
     }
     lockSeq = Number(grant.value);
@@ -171,14 +161,24 @@ export async function runAttempt(deps: AttemptDeps, request: AttemptRequest): Pr
   return new Attempt(deps, meta, handler, loaded, lockSeq).execute();
 }
 
+/**
+ * A store call of an attempt that owns the invocation (acquired, before the
+ * `Attempt` takes over): a failure hands the invocation back (see
+ * `interruption`) rather than leave it running until the lease ends.
+ */
+async function owning<T>(deps: AttemptDeps, meta: InvocationMeta, during: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw await interruption(deps.store, meta, deps.clock.now(), during, error);
+  }
+}
+
 async function finishFailed(deps: AttemptDeps, meta: InvocationMeta, failure: Failure): Promise<AttemptOutcome> {
   const now = deps.clock.now();
-  let ok: boolean;
-  try {
-    ok = await deps.store.finish(meta.id, { epoch: meta.epoch, now, failure, ttl: ttlOf(deps, now) });
-  } catch (error) {
-    throw await interruption(deps.store, meta, deps.clock.now(), `recording its failure (${failure.message})`, error);
-  }
+  const ok = await owning(deps, meta, `recording its failure (${failure.message})`, () =>
+    deps.store.finish(meta.id, { epoch: meta.epoch, now, failure, ttl: ttlOf(deps, now) }),
+  );
   return ok ? { kind: 'failed', invocationId: meta.id, failure } : { kind: 'lost', invocationId: meta.id, reason: 'finish lost to a newer attempt' };
 }
 
@@ -491,6 +491,7 @@ export class Attempt implements PromiseHost {
     for (const waiter of this.#waiters) if (waiter.keys.includes(completion.key)) waiter.wake();
   }
 
+  /** Reads one completion again and learns it: a heartbeat since the load, or one that arrived while lingering. */
   async reload(key: string): Promise<void> {
     const completion = await this.deps.store.getCompletion(this.id, key);
     if (completion) this.learn(completion);
@@ -529,7 +530,7 @@ export class Attempt implements PromiseHost {
     this.#cancelDelivered = true;
     if (!recorded) {
       // Propagate to callees still running, then journal the delivery.
-      const callees = [...this.loaded.journal.values()].filter((e) => e.kind === 'call' && e.value && !this.loaded.completions.has(`C#${String(e.index).padStart(8, '0')}`));
+      const callees = [...this.loaded.journal.values()].filter((e) => e.kind === 'call' && e.value && !this.loaded.completions.has(completionKey(e.index)));
       void this.enqueue(async () => {
         for (const callee of callees) await this.deps.store.complete(callee.value!, { key: CANCEL, at: this.deps.clock.now() });
         if (!(await this.deps.store.append(this.id, { index, kind: 'cancel', name: position }))) throw new LostWrite(`entry ${index} (cancel) was already written by another attempt`);
@@ -653,10 +654,7 @@ export class Attempt implements PromiseHost {
       if (this.#ended) return true;
       const present = await this.#store.existingCompletions(this.id, awaiting);
       if (present.length > 0) {
-        for (const key of present) {
-          const completion = await this.#store.getCompletion(this.id, key);
-          if (completion) this.learn(completion);
-        }
+        for (const key of present) await this.reload(key);
         return true;
       }
     }
