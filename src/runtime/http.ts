@@ -32,7 +32,7 @@
  */
 import type { Failure } from '../api/errors.ts';
 import type { Catalog } from './registry.ts';
-import { IngressError } from './invocations.ts';
+import { IngressError, ifExistsProblem } from './invocations.ts';
 
 /**
  * A request the ingress understood.
@@ -138,14 +138,7 @@ export function route(method: string, path: string, catalog: Catalog, query?: Re
     }
     const ifExists = query?.ifExists;
     if (verb !== 'POST' || ifExists === undefined) return expect('POST', { kind: 'start', service, handler, key, send });
-    if (ifExists !== 'fail' && ifExists !== 'attach') {
-      return new IngressError(400, 'invalid_if_exists', `?ifExists=${ifExists} is not understood; use ifExists=fail (refuse a second submit with 409) or ifExists=attach (return the existing invocation, the default)`);
-    }
-    // Only a workflow's run has one invocation per key to find.
-    if (entry.kind !== 'workflow' || handler !== 'run') {
-      return new IngressError(400, 'if_exists_needs_workflow_run', `?ifExists= only applies to a workflow's run (POST /{workflow}/{key}/run[/send]), not to ${entry.kind} '${service}' handler '${handler}'; use an Idempotency-Key header for other handlers`);
-    }
-    return { kind: 'start', service, handler, key, send, ifExists };
+    return ifExistsProblem(ifExists, { kind: entry.kind, service, handler }) ?? { kind: 'start', service, handler, key, send, ifExists: ifExists as IfExists };
   };
 
   if (entry.kind === 'service') {

@@ -147,12 +147,8 @@ export async function startInvocation(deps: IngressDeps, req: StartRequest): Pro
     throw new IngressError(400, 'missing_key', `'${req.service}' is ${entry.kind === 'object' ? 'a virtual object' : 'a workflow'} and needs a key: POST /${req.service}/{key}/${req.handler}`);
   }
   const workflowRun = entry.kind === 'workflow' && req.handler === 'run';
-  if (req.ifExists !== undefined && req.ifExists !== 'fail' && req.ifExists !== 'attach') {
-    throw new IngressError(400, 'invalid_if_exists', `ifExists '${String(req.ifExists)}' is not understood; use fail or attach`);
-  }
-  if (req.ifExists !== undefined && !workflowRun) {
-    throw new IngressError(400, 'if_exists_needs_workflow_run', `ifExists only applies to a workflow's run, not to ${entry.kind} '${req.service}' handler '${req.handler}'; use an idempotency key for other handlers`);
-  }
+  const ifExistsRefused = ifExistsProblem(req.ifExists, { kind: entry.kind, service: req.service, handler: req.handler });
+  if (ifExistsRefused) throw ifExistsRefused;
   checkPayload(req.body, 'request body');
   if (handler.json && req.body !== '') {
     try {
@@ -189,6 +185,33 @@ export async function startInvocation(deps: IngressDeps, req: StartRequest): Pro
     throw new IngressError(409, 'idempotency_key_reused', `Idempotency-Key '${req.idempotencyKey}' was used for invocation ${id} with a different request body; use a new key for a new request`, { invocationId: id });
   }
   return { invocationId: id, created: false, meta: existing };
+}
+
+/**
+ * Why an `ifExists` is refused (400), if it is: a value other than `fail`
+ * or `attach`, or any value on something other than a workflow's `run`
+ * (only that has one invocation per key to find). The router and
+ * `startInvocation` both ask.
+ *
+ * @example
+ * ```ts
+ * ifExistsProblem('replace', { kind: 'workflow', service: 'reviewFlow', handler: 'run' })?.code // 'invalid_if_exists'
+ * ifExistsProblem('fail', { kind: 'workflow', service: 'reviewFlow', handler: 'run' })          // undefined
+ * ```
+ */
+export function ifExistsProblem(ifExists: string | undefined, target: { kind: 'service' | 'object' | 'workflow'; service: string; handler: string }): IngressError | undefined {
+  if (ifExists === undefined) return undefined;
+  if (ifExists !== 'fail' && ifExists !== 'attach') {
+    return new IngressError(400, 'invalid_if_exists', `?ifExists=${ifExists} is not understood; use ifExists=fail (refuse a second submit with 409) or ifExists=attach (return the existing invocation, the default)`);
+  }
+  if (target.kind !== 'workflow' || target.handler !== 'run') {
+    return new IngressError(
+      400,
+      'if_exists_needs_workflow_run',
+      `?ifExists= only applies to a workflow's run (POST /{workflow}/{key}/run[/send]), not to ${target.kind} '${target.service}' handler '${target.handler}'; use an Idempotency-Key header for other handlers`,
+    );
+  }
+  return undefined;
 }
 
 /**
@@ -286,9 +309,12 @@ function verifiedAwakeable(deps: IngressDeps, awakeableId: string): { invocation
   return verified.target;
 }
 
-async function completeAwakeable(deps: IngressDeps, awakeableId: string, result: () => { value: string } | { failure: Failure }): Promise<void> {
-  const { invocationId, index } = verifiedAwakeable(deps, awakeableId);
-  const payload = result();
+/**
+ * The awakeable an id names, if it can still be completed: its invocation
+ * exists (else 404) and has not finished (else 409 with the completion that
+ * finished it, or 410). One read of `meta`, one more only when finished.
+ */
+async function openAwakeable(deps: IngressDeps, awakeableId: string, invocationId: string, index: number): Promise<string> {
   const meta = await deps.store.getInvocation(invocationId);
   if (!meta) throw new IngressError(404, 'unknown_invocation', `awakeable ${awakeableId} belongs to invocation ${invocationId}, which does not exist (or has expired)`);
   const key = completionKey(index);
@@ -299,6 +325,13 @@ async function completeAwakeable(deps: IngressDeps, awakeableId: string, result:
     if (earlier) throw alreadyCompleted(awakeableId, earlier);
     throw new IngressError(410, 'invocation_finished', `invocation ${invocationId} has already ${meta.status}; nothing awaits this awakeable any more`, { invocationId, status: meta.status });
   }
+  return key;
+}
+
+async function completeAwakeable(deps: IngressDeps, awakeableId: string, result: () => { value: string } | { failure: Failure }): Promise<void> {
+  const { invocationId, index } = verifiedAwakeable(deps, awakeableId);
+  const payload = result();
+  const key = await openAwakeable(deps, awakeableId, invocationId, index);
   const completion: Completion = { key, at: deps.clock.now(), ...payload };
   const written = await deps.store.complete(invocationId, completion);
   if (!written.won) throw alreadyCompleted(awakeableId, written.existing);
@@ -317,14 +350,10 @@ async function completeAwakeable(deps: IngressDeps, awakeableId: string, result:
  */
 export async function heartbeatAwakeable(deps: IngressDeps, awakeableId: string): Promise<void> {
   const { invocationId, index } = verifiedAwakeable(deps, awakeableId);
-  const meta = await deps.store.getInvocation(invocationId);
-  if (!meta) throw new IngressError(404, 'unknown_invocation', `awakeable ${awakeableId} belongs to invocation ${invocationId}, which does not exist (or has expired)`);
-  const key = completionKey(index);
+  const key = await openAwakeable(deps, awakeableId, invocationId, index);
+  // A heartbeat writes no completion, so it looks for one itself: a closed callback refuses it (409).
   const earlier = await deps.store.getCompletion(invocationId, key);
   if (earlier) throw alreadyCompleted(awakeableId, earlier);
-  if (meta.status === 'completed' || meta.status === 'failed') {
-    throw new IngressError(410, 'invocation_finished', `invocation ${invocationId} has already ${meta.status}; nothing awaits this awakeable any more`, { invocationId, status: meta.status });
-  }
   await deps.store.heartbeat(invocationId, heartbeatKey(key), deps.clock.now());
 }
 
