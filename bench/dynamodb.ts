@@ -8,8 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand, DynamoDBClient, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record as StreamRecord } from '@aws-sdk/client-dynamodb-streams';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../src/local/dynamodb-local.ts';
-import { matchesFilter } from '../src/local/event-filter.ts';
-import { WAKE_FILTER_PATTERNS } from '../src/runtime/wake-filter.ts';
+import { passesWakeFilter } from '../src/local/event-filter.ts';
 import { DynamoDbStore, ensureTable, type CapacityUnits, type StoreOperation } from '../src/store/dynamodb.ts';
 import { toItemChange } from '../src/store/dynamodb-stream.ts';
 import type { ItemChange } from '../src/store/store.ts';
@@ -258,7 +257,7 @@ export class StreamReader {
   #add(record: StreamRecord): void {
     const change = toItemChange(record);
     if (!change) return;
-    this.records.push({ change, toWake: WAKE_FILTER_PATTERNS.some((pattern) => matchesFilter(pattern, record)) });
+    this.records.push({ change, toWake: passesWakeFilter(change) });
   }
 
   /** Polls until `done` holds for the records of partition `pk` (default 10 s). */

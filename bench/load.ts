@@ -25,6 +25,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { TerminalError, service, type Context } from '../src/index.ts';
 import { startLocalPlane } from '../src/local/plane.ts';
+import { NOT_READY } from '../src/runtime/http.ts';
+import { Prng } from '../test/sim/prng.ts';
 import type { Log } from '../lambda/support.ts';
 import { fmt, printTable, progress, round, since } from './report.ts';
 
@@ -152,7 +154,6 @@ interface StepRuns {
 }
 
 /** HTTP status of `…/output` while the invocation has not finished. */
-const NOT_READY = 470;
 const MAX_PROBLEMS = 20;
 const REQUEST_TIMEOUT_MS = 30_000;
 
@@ -250,11 +251,11 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadResult> {
   const seconds = { plane: since(t0) / 1000, start: 0, suspend: 0, resolve: 0, complete: 0, total: 0 };
   const http = client(plane.url, signal);
   try {
-    const random = mulberry32(options.seed ?? 1);
+    const random = new Prng(options.seed ?? 1, 'load');
     const rejectCount = share(n, rejectShare);
     const duplicateCount = share(n, duplicateShare);
-    const rejected = new Set(shuffled(range(n), random).slice(0, rejectCount));
-    const duplicated = shuffled(range(n), random).slice(0, duplicateCount);
+    const rejected = new Set(random.shuffled(range(n)).slice(0, rejectCount));
+    const duplicated = random.shuffled(range(n)).slice(0, duplicateCount);
     const plan = new Map(duplicated.map((index, k) => [index, DUPLICATE_KINDS[k % DUPLICATE_KINDS.length]!]));
 
     // ---- phase 1: start and suspend ------------------------------------------
@@ -321,7 +322,7 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadResult> {
       } else problem(`${t.invocationId}: ${operation} answered ${answer.status}: ${answer.text.slice(0, 200)}`);
       return answer.status;
     };
-    const order = shuffled(tracked.filter((t) => t.awakeableId), random);
+    const order = random.shuffled(tracked.filter((t) => t.awakeableId));
     phase = performance.now();
     const firstResolveAt = Date.now();
     const resolving = meter('resolved', order.length, say);
@@ -431,27 +432,6 @@ function share(n: number, fraction: number): number {
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
-}
-
-/** A small seeded generator, so a run's choices can be repeated. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffled<T>(items: readonly T[], random: () => number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 /** Outcomes compare by their JSON (both are one-key objects built the same way). */

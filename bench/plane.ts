@@ -11,11 +11,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startLocalPlane, type LocalPlane } from '../src/local/plane.ts';
+import { NOT_READY } from '../src/runtime/http.ts';
 import { percentile, since } from './report.ts';
 import { approval } from './workflows.ts';
 
 /** HTTP status of `…/output` while the invocation has not finished. */
-const NOT_READY = 470;
 
 /**
  * Starts the plane on a free port over an existing DynamoDB Local, serving

@@ -111,13 +111,13 @@ export const TIMER_MESSAGE_MAX_AGE_MS = 4 * 86_400_000;
 
 /**
  * How many times a timer message is parked before it is sent afresh. Each
- * park is a receive, and the timer queue dead-letters a message after
- * {@link TIMER_QUEUE_MAX_RECEIVES}; the rest of that budget is for real failures.
+ * park is a receive, and the long-timer queue dead-letters a message after
+ * {@link LONG_TIMER_QUEUE_MAX_RECEIVES}; the rest of that budget is for real failures.
  */
 export const MAX_PARKS = 50;
 
-/** The timer queue's `maxReceiveCount`: {@link MAX_PARKS} parks plus 50 failed tries. */
-export const TIMER_QUEUE_MAX_RECEIVES = 100;
+/** The long-timer queue's `maxReceiveCount`: {@link MAX_PARKS} parks plus 50 failed tries. */
+export const LONG_TIMER_QUEUE_MAX_RECEIVES = 100;
 
 /**
  * The delay of the next hop towards `at`: whole seconds, rounded up, at most
@@ -204,18 +204,19 @@ export function awsDispatch(deps: {
   clock: Clock;
   /** Caps every hop; for a test clock, whose hours pass in moments. */
   maxHopSeconds?: number;
-  /** Parks only while the timer queue has fewer messages in flight. Default {@link MAX_IN_FLIGHT_TO_PARK}. */
+  /** Parks only while the long-timer queue has fewer messages in flight. Default {@link MAX_IN_FLIGHT_TO_PARK}. */
   maxInFlightToPark?: number;
 }): Dispatch {
   const long = deps.longTimerQueueUrl;
   const inFlight = long ? inFlightGauge(deps.sqs, long) : async () => 0;
   const send = async (message: TimerMessage): Promise<void> => {
-    const far = message.type === 'timer' && message.at - deps.clock.now() > MAX_DELAY_SECONDS * 1000;
+    const now = deps.clock.now();
+    const far = message.type === 'timer' && message.at - now > MAX_DELAY_SECONDS * 1000;
     await deps.sqs.send(
       new SendMessageCommand({
         QueueUrl: far && long ? long : deps.timerQueueUrl,
         MessageBody: JSON.stringify(message),
-        DelaySeconds: hopDelaySeconds(message.at, deps.clock.now(), deps.maxHopSeconds),
+        DelaySeconds: hopDelaySeconds(message.at, now, deps.maxHopSeconds),
       }),
     );
   };

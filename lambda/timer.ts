@@ -1,5 +1,5 @@
 /**
- * The timer Lambda: SQS batches from the timer queue and the recovery queue.
+ * The timer Lambda: SQS batches from the timer, long-timer and recovery queues.
  *
  * - A **timer** due in more than 15 minutes rides the long-timer queue, and
  *   while it is not due it is parked there: hidden again for up to 11¾ hours
@@ -8,8 +8,8 @@
  *   messages at 14, in the dead-letter queue too), or with 15-minute delays
  *   while too many are in flight. A 30-day sleep costs about 69 receives of
  *   8 messages. Short timers and recovery messages use the timer queue,
- *   which never parks, so a crowded long-timer queue cannot hold them up. A due one writes its completion, and the stream wakes the
- *   invocation.
+ *   which never parks, so a crowded long-timer queue cannot hold them up.
+ *   A due timer writes its completion, and the stream wakes the invocation.
  * - A failed **asynchronous invoke** of a handler (Lambda's on-failure
  *   destination record, `requestPayload` = `{ invocationId, epoch }`) or a
  *   **recover** message re-reads `meta` and re-invokes what is runnable:

@@ -20,7 +20,7 @@ import { Construct } from 'constructs';
 import type { Definition } from '../../src/api/definitions.ts';
 import { catalogOf, type Catalog, type CatalogEntry } from '../../src/runtime/registry.ts';
 import { WAKE_FILTER_PATTERNS } from '../../src/runtime/wake-filter.ts';
-import { TIMER_QUEUE_MAX_RECEIVES } from '../../lambda/support.ts';
+import { LONG_TIMER_QUEUE_MAX_RECEIVES } from '../../lambda/support.ts';
 import { ApiBaseUrl } from './api-base-url.ts';
 import { BundledFunction } from './bundled-function.ts';
 import { DormantEnv } from './environment.ts';
@@ -265,7 +265,7 @@ export class DurableRuntime extends Construct {
     this.longTimerQueue = new Queue(this, 'LongTimerQueue', {
       ...consumedQueue,
       retentionPeriod: Duration.days(14),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: TIMER_QUEUE_MAX_RECEIVES },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: LONG_TIMER_QUEUE_MAX_RECEIVES },
     });
     this.recoveryQueue = new Queue(this, 'RecoveryQueue', consumedQueue);
 

@@ -33,7 +33,7 @@ import { catalogOf, registry, type Catalog } from '../runtime/registry.ts';
 import { DynamoDbStore, ensureTable } from '../store/dynamodb.ts';
 import { META } from '../store/keys.ts';
 import { createIngressHandler } from '../../lambda/ingress.ts';
-import { awsDispatch, TIMER_QUEUE_MAX_RECEIVES, type Log } from '../../lambda/support.ts';
+import { awsDispatch, LONG_TIMER_QUEUE_MAX_RECEIVES, type Log } from '../../lambda/support.ts';
 import { createTimerHandler } from '../../lambda/timer.ts';
 import { createWakeHandler } from '../../lambda/wake.ts';
 import { startApiGateway } from './api-gateway.ts';
@@ -320,7 +320,7 @@ async function createQueues(sqs: SQSClient): Promise<Record<'timers' | 'longTime
   });
   const [timers, longTimers, recovery] = await Promise.all([
     create('dormant-timers', consumed(5, 4)),
-    create('dormant-long-timers', consumed(TIMER_QUEUE_MAX_RECEIVES, 14)),
+    create('dormant-long-timers', consumed(LONG_TIMER_QUEUE_MAX_RECEIVES, 14)),
     create('dormant-recovery', consumed(5, 4)),
   ]);
   return { timers, longTimers, recovery, deadLetter };

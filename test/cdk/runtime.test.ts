@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLE_SERVICES } from '../../cdk/lib/example-stack.ts';
 import { matchesFilter } from '../../src/local/event-filter.ts';
 import { catalogOf } from '../../src/runtime/registry.ts';
-import { MAX_PARK_SECONDS, MAX_PARKS, TIMER_MESSAGE_MAX_AGE_MS, TIMER_QUEUE_MAX_RECEIVES } from '../../lambda/support.ts';
+import { MAX_PARK_SECONDS, MAX_PARKS, TIMER_MESSAGE_MAX_AGE_MS, LONG_TIMER_QUEUE_MAX_RECEIVES } from '../../lambda/support.ts';
 import { SYNTH_HOOK_TIMEOUT_MS, actions, allows, logicalId, statements, synthExampleApp } from './support.ts';
 
 /** What every role may do to table items: the requests the DynamoDB store makes, and nothing else. */
@@ -144,7 +144,7 @@ describe('timer', () => {
 
   it('puts its queues behind the dead-letter queue, with a visibility timeout above the timer timeout', () => {
     const timerTimeout = template.toJSON().Resources[ids.timer].Properties.Timeout as number;
-    for (const [queue, maxReceiveCount] of [[ids.timerQueue, 5], [ids.longTimerQueue, TIMER_QUEUE_MAX_RECEIVES], [ids.recoveryQueue, 5]] as const) {
+    for (const [queue, maxReceiveCount] of [[ids.timerQueue, 5], [ids.longTimerQueue, LONG_TIMER_QUEUE_MAX_RECEIVES], [ids.recoveryQueue, 5]] as const) {
       const props = template.toJSON().Resources[queue].Properties;
       expect(props.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [ids.dlq, 'Arn'] }, maxReceiveCount });
       expect(props.VisibilityTimeout).toBeGreaterThanOrEqual(timerTimeout);
@@ -154,7 +154,7 @@ describe('timer', () => {
   it('keeps long timers long enough to park them (14 days, more receives than parks), and dead-lettered ones 10 days', () => {
     const props = template.toJSON().Resources[ids.longTimerQueue].Properties;
     expect(props.MessageRetentionPeriod * 1000).toBeGreaterThan(TIMER_MESSAGE_MAX_AGE_MS + MAX_PARK_SECONDS * 1000);
-    expect(TIMER_QUEUE_MAX_RECEIVES).toBeGreaterThan(MAX_PARKS);
+    expect(LONG_TIMER_QUEUE_MAX_RECEIVES).toBeGreaterThan(MAX_PARKS);
     // SQS counts retention from the first send, in the dead-letter queue too.
     const dlqRetention = template.toJSON().Resources[ids.dlq].Properties.MessageRetentionPeriod as number;
     expect(dlqRetention * 1000 - TIMER_MESSAGE_MAX_AGE_MS).toBeGreaterThanOrEqual(10 * 86_400_000);

@@ -88,6 +88,16 @@ export class Prng {
     return items[this.int(items.length)]!;
   }
 
+  /** A shuffled copy of `items` (Fisher–Yates). */
+  shuffled<T>(items: readonly T[]): T[] {
+    const out = [...items];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [out[i], out[j]] = [out[j]!, out[i]!];
+    }
+    return out;
+  }
+
   /** Picks by weight; weights of 0 are never chosen. */
   weighted<T>(items: readonly (readonly [T, number])[]): T {
     const total = items.reduce((s, [, w]) => s + w, 0);
