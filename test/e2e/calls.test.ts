@@ -5,18 +5,8 @@
 import { CancelledError, service, type Context } from 'dormant';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalPlane } from '../../src/local/plane.ts';
+import { approver } from '../support/approver.ts';
 import { call, eventually, send, startTestPlane, untilAwakeable, untilOutput, untilStatus } from './support.ts';
-
-const approver = service({
-  name: 'approver',
-  handlers: {
-    approve: async (ctx: Context, doc: string) => {
-      const a = ctx.awakeable<boolean>();
-      await ctx.run('ask', () => a.id);
-      return (await a.promise) ? `${doc} approved` : `${doc} refused`;
-    },
-  },
-});
 
 const compensations: string[] = [];
 

@@ -18,6 +18,7 @@ import { invocationPk } from '../../src/store/keys.ts';
 import type { ItemChange, Store } from '../../src/store/store.ts';
 import { decideWake, type WakeAction } from '../../src/runtime/wake.ts';
 import { openTable, type CapacityLedger, type LocalTable } from '../contract/harness.ts';
+import { interceptCalls } from '../support/intercept.ts';
 import { TestClock } from '../support/memory-runtime.ts';
 
 /**
@@ -53,19 +54,13 @@ export class Gates<S extends object = Store> {
   readonly #holds: { method: string; when: (...args: any[]) => boolean; phase: 'before' | 'after'; arrive: (args: unknown[]) => void; opened: Promise<void> }[] = [];
 
   constructor(target: S) {
-    this.store = new Proxy(target, {
-      get: (t, property, receiver) => {
-        const value = Reflect.get(t, property, receiver) as unknown;
-        if (typeof value !== 'function' || typeof property !== 'string') return value;
-        return async (...args: unknown[]) => {
-          const before = this.#take(property, args, 'before');
-          if (before) await before;
-          const result: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(t, args);
-          const after = this.#take(property, args, 'after');
-          if (after) await after;
-          return result;
-        };
-      },
+    this.store = interceptCalls(target, async (method, args, call) => {
+      const before = this.#take(method, args, 'before');
+      if (before) await before;
+      const result = await call();
+      const after = this.#take(method, args, 'after');
+      if (after) await after;
+      return result;
     });
   }
 

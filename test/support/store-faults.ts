@@ -5,6 +5,7 @@
  * write landed and only its reply was lost.
  */
 import type { Store } from 'dormant';
+import { interceptCalls } from './intercept.ts';
 
 /**
  * What a failed call threw, as the DynamoDB SDK names its throttle.
@@ -37,21 +38,13 @@ export class StoreFaults {
   readonly #rules: Rule[] = [];
 
   constructor(target: Store) {
-    this.store = new Proxy(target, {
-      get: (t, property, receiver) => {
-        const value = Reflect.get(t, property, receiver) as unknown;
-        if (typeof value !== 'function' || typeof property !== 'string') return value;
-        return async (...args: unknown[]) => {
-          const rule = this.#rules.find((r) => r.method === property && r.times > 0 && r.when(...args));
-          if (rule) {
-            rule.times--;
-            this.failed.push({ method: property, args });
-            if (rule.landed) await (value as (...a: unknown[]) => Promise<unknown>).apply(t, args);
-            throw throttle(property);
-          }
-          return (value as (...a: unknown[]) => Promise<unknown>).apply(t, args);
-        };
-      },
+    this.store = interceptCalls(target, async (method, args, call) => {
+      const rule = this.#rules.find((r) => r.method === method && r.times > 0 && r.when(...args));
+      if (!rule) return call();
+      rule.times--;
+      this.failed.push({ method, args });
+      if (rule.landed) await call();
+      throw throttle(method);
     });
   }
 

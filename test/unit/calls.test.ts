@@ -1,20 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CancelledError, TerminalError, object, service, workflow, type Context, type ObjectContext, type WorkflowContext, type WorkflowSharedContext } from 'dormant';
+import { approver } from '../support/approver.ts';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
-
-const approver = service({
-  name: 'approver',
-  handlers: {
-    approve: async (ctx: Context, doc: string) => {
-      const a = ctx.awakeable<boolean>();
-      await ctx.run('ask', () => a.id);
-      return (await a.promise) ? `${doc} approved` : `${doc} refused`;
-    },
-    fail: async () => {
-      throw new TerminalError('no way', { code: 422 });
-    },
-  },
-});
 
 const ledger = object({
   name: 'ledger',
@@ -74,6 +61,15 @@ const caller = service({
 });
 
 const all = [approver, ledger, flow, caller];
+
+/** An object whose `hold` keeps its key until its awakeable is completed; `next` queues behind it. */
+const blocker = object({
+  name: 'blocker',
+  handlers: {
+    hold: async (ctx: ObjectContext) => ctx.awakeable().promise,
+    next: async () => 'ran',
+  },
+});
 
 describe('calls between handlers', () => {
   it('a caller suspends while its callee waits on an awakeable; one resolve completes both', async () => {
@@ -158,13 +154,6 @@ describe('cancellation', () => {
   });
 
   it('kill ends an invocation without running its code and releases its object key', async () => {
-    const blocker = object({
-      name: 'blocker',
-      handlers: {
-        hold: async (ctx: ObjectContext) => ctx.awakeable().promise,
-        next: async () => 'ran',
-      },
-    });
     const rt = new MemoryRuntime([blocker]);
     const hold = await rt.start('blocker', 'hold', '', 'k');
     const queued = await rt.start('blocker', 'next', '', 'k');
@@ -179,16 +168,9 @@ describe('cancellation', () => {
   });
 
   it('a key granted to a call that was killed while queued is handed on (a stale record re-queued it)', async () => {
-    const blocker = object({
-      name: 'blocker2',
-      handlers: {
-        hold: async (ctx: ObjectContext) => ctx.awakeable().promise,
-        next: async () => 'ran',
-      },
-    });
     const rt = new MemoryRuntime([blocker]);
-    const hold = await rt.start('blocker2', 'hold', '', 'k');
-    const killed = await rt.start('blocker2', 'next', '', 'k');
+    const hold = await rt.start('blocker', 'hold', '', 'k');
+    const killed = await rt.start('blocker', 'next', '', 'k');
     await rt.settle();
     const insert = rt.store.items().find((i) => i.pk === `I#${killed}` && i.sk === 'meta')!;
     await rt.kill(killed);
@@ -196,7 +178,7 @@ describe('cancellation', () => {
     // The stale INSERT record of the killed call arrives again, re-queuing it.
     rt.changes.push({ eventName: 'INSERT', pk: `I#${killed}`, sk: 'meta', newItem: { ...insert, status: 'suspended', awaiting: ['C#lock'] } });
     await rt.settle();
-    const later = await rt.start('blocker2', 'next', '', 'k');
+    const later = await rt.start('blocker', 'next', '', 'k');
     await rt.settle();
     const [awk] = await rt.awaitedAwakeables(hold);
     await rt.resolve(awk!);
