@@ -466,11 +466,29 @@ export class Attempt implements PromiseHost {
   /** Appends an entry and resolves once it is durable. */
   appendNow(entry: JournalEntry): Promise<void> {
     return this.enqueue(async () => {
-      if (!(await this.deps.store.append(this.id, entry))) {
-        throw new LostWrite(`entry ${entry.index} (${entry.kind}) was already written by another attempt`);
-      }
+      await this.write(entry);
       if (this.deps.alwaysReplay) this.#yield();
     });
+  }
+
+  /**
+   * Writes a journal entry, first writer wins. Losing it means another
+   * attempt wrote entry i (a zombie or a duplicate): whatever the entry's
+   * kind, that is the one lost-write outcome (see `lostWrite`).
+   */
+  async write(entry: JournalEntry): Promise<void> {
+    if (!(await this.deps.store.append(this.id, entry))) throw this.lostWrite(`entry ${entry.index} (${entry.kind}) was already written by another attempt`, entry);
+  }
+
+  /**
+   * The error for a conditional write this attempt lost to another attempt
+   * (a journal entry, or state fenced by a newer write). Thrown from a queued
+   * write, it ends the attempt `lost`: handed back, no retry counted, no
+   * failure recorded. (The simulator's mutations replace it to prove their
+   * check can fail.)
+   */
+  lostWrite(reason: string, _entry?: JournalEntry): Error {
+    return new LostWrite(reason);
   }
 
   /** Resolves once every queued write is durable. */
@@ -488,7 +506,10 @@ export class Attempt implements PromiseHost {
   learn(completion: Completion): void {
     this.loaded.completions.set(completion.key, completion);
     this.#noteStepRetry(completion.key);
-    for (const waiter of this.#waiters) if (waiter.keys.includes(completion.key)) waiter.wake();
+    // A cancellation is awaited by every wait (it is delivered at the await):
+    // waiters do not list it, so wake them all. (Found by the simulator: a
+    // lingering attempt that saw C#cancel arrive woke nobody and hung.)
+    for (const waiter of this.#waiters) if (completion.key === CANCEL || waiter.keys.includes(completion.key)) waiter.wake();
   }
 
   /** Reads one completion again and learns it: a heartbeat since the load, or one that arrived while lingering. */
@@ -533,7 +554,7 @@ export class Attempt implements PromiseHost {
       const callees = [...this.loaded.journal.values()].filter((e) => e.kind === 'call' && e.value && !this.loaded.completions.has(completionKey(e.index)));
       void this.enqueue(async () => {
         for (const callee of callees) await this.deps.store.complete(callee.value!, { key: CANCEL, at: this.deps.clock.now() });
-        if (!(await this.deps.store.append(this.id, { index, kind: 'cancel', name: position }))) throw new LostWrite(`entry ${index} (cancel) was already written by another attempt`);
+        await this.write({ index, kind: 'cancel', name: position });
       }).catch(() => undefined);
     }
     return new CancelledError(`invocation ${this.id} was cancelled`);

@@ -153,7 +153,7 @@ export class DurableContext implements WorkflowContext {
         // Completion first, entry second: a crash in between replays into a
         // lost (already written) completion, which is the same outcome.
         await attempt.completeLocally(invocationId, { key: completionKey(target), at: attempt.deps.clock.now(), ...result });
-        if (!(await attempt.deps.store.append(attempt.id, { index, kind, name: id }))) throw new Error(`entry ${index} was already written by another attempt`);
+        await attempt.write({ index, kind, name: id });
       })
       .catch(() => undefined);
   }
@@ -253,9 +253,7 @@ export class DurableContext implements WorkflowContext {
               if (finished) await attempt.completeLocally(this.meta.id, resultCompletion(finished, resultKey, now));
             }
           }
-          if (!(await attempt.deps.store.append(attempt.id, { index, kind: mode, name: `${definition.name}.${handler}`, value: calleeId }))) {
-            throw new Error(`entry ${index} was already written by another attempt`);
-          }
+          await attempt.write({ index, kind: mode, name: `${definition.name}.${handler}`, value: calleeId });
         })
         .catch(() => undefined);
     }
@@ -371,11 +369,11 @@ export class DurableContext implements WorkflowContext {
         // State first, entry second: a crash in between re-runs the write with
         // the same value and fence.
         for (const [k, v] of writes) {
-          if (!(await store.writeState(scope, k, v, this.#fence(index)))) throw new Error(`state '${k}' was written by a newer attempt`);
+          if (!(await store.writeState(scope, k, v, this.#fence(index)))) throw attempt.lostWrite(`state '${k}' was written by a newer attempt`);
           if (v === undefined) current.delete(k);
           else current.set(k, v);
         }
-        if (!(await store.append(attempt.id, { index, kind, name }))) throw new Error(`entry ${index} was already written by another attempt`);
+        await attempt.write({ index, kind, name });
       })
       .catch(() => undefined);
   }
@@ -405,7 +403,7 @@ export class DurableContext implements WorkflowContext {
           if (!won && standing.by !== by) {
             entry.failure = toFailure(new TerminalError(`durable promise '${name}' of workflow ${this.meta.service}/${this.meta.key} was already completed`, { code: 409 }));
           }
-          if (!(await attempt.deps.store.append(attempt.id, entry))) throw new Error(`entry ${index} was already written by another attempt`);
+          await attempt.write(entry);
         });
       }
       if (entry.failure) throw fromFailure(entry.failure);

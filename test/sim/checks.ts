@@ -135,6 +135,16 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
         facts.racy.set(spec.label, false);
         expectOneOf(spec, ['sent'], 'fixed');
         break;
+      case 'tour':
+        facts.racy.set(spec.label, false);
+        expectOneOf(spec, [{ keys: ['a', 'b'], b: 2, after: [], clock: 'number' }], 'fixed');
+        break;
+      case 'cancelled':
+        // Its awakeable has no resolvers: only the cancellation ends it.
+        facts.racy.set(spec.label, false);
+        expectOneOf(spec, ['cancelled'], 'only a cancellation can end it');
+        break;
+      case 'flowPeek':
       case 'flowRun':
       case 'flowApprove':
       case 'callApprove':
@@ -164,6 +174,10 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
     }
     expectOneOf(run, [okOrRejected(winner)], `the promise was ${show(winner)}`);
     for (const attach of specs.filter((s) => s.template === 'attachRun')) expectOneOf(attach, [okOrRejected(winner)], 'an attached caller gets the run’s result');
+    for (const peek of specs.filter((s) => s.template === 'flowPeek')) {
+      facts.racy.set(peek.label, true); // it races the approvers
+      expectOneOf(peek, ['pending', okOrRejected(winner)], 'a peek sees nothing yet or the winner');
+    }
     const won = approvers.filter((s) => plainOutput(s.label) === 'won');
     for (const s of approvers) expectOneOf(s, ['won', 'lost:409'], 'first writer wins');
     if (won.length > 1) fail('promise-double-win', `${group}: ${won.map((s) => s.label).join(', ')} were all told they won`);

@@ -33,8 +33,7 @@ if (values.break !== undefined && !MUTATIONS[values.break]) {
   console.error(`--break: no rule named '${values.break}' (known: ${Object.keys(MUTATIONS).join(', ')})`);
   process.exit(2);
 }
-const decideWake = values.break === undefined ? undefined : MUTATIONS[values.break];
-const options = { reference: !values['no-reference'], ...(decideWake ? { decideWake } : {}) };
+const options = { reference: !values['no-reference'], mutation: values.break === undefined ? undefined : MUTATIONS[values.break] };
 const reproduce = (seed: number) => `npm run sim -- --seed ${seed}${values.break === undefined ? '' : ` --break ${values.break}`}`;
 
 // A rejection nobody handled is a bug of its own.
@@ -67,6 +66,7 @@ const from = integer(values.from, '--from');
 const started = performance.now();
 const totals = { invocations: 0, events: 0, attempts: 0, crashes: 0, zombies: 0, dupRecords: 0, dupInvokes: 0, recoveries: 0, timeouts: 0, leaseHeld: 0, steps: 0 };
 const byKind = new Map<string, number>();
+const steals = new Map<string, number>();
 const failing: SeedResult[] = [];
 const every = Math.max(1, Math.min(100, Math.ceil(count / 10)));
 
@@ -77,6 +77,7 @@ for (let i = 0; i < count; i++) {
   for (const e of unhandled.slice(before)) result.violations.push({ kind: 'unhandled-rejection', detail: String(e) });
   totals.invocations += result.invocations;
   for (const k of ['events', 'attempts', 'crashes', 'zombies', 'dupRecords', 'dupInvokes', 'recoveries', 'timeouts', 'leaseHeld', 'steps'] as const) totals[k] += result.stats[k];
+  for (const [kind, n] of Object.entries(result.stats.steals)) steals.set(kind, (steals.get(kind) ?? 0) + n);
   if (result.violations.length > 0) {
     failing.push(result);
     for (const v of result.violations) byKind.set(v.kind, (byKind.get(v.kind) ?? 0) + 1);
@@ -99,6 +100,7 @@ const ran = failing.length > 0 && values['stop-at-first'] ? failing[0]!.seed - f
 console.log(`seeds ${from}..${from + ran - 1}: ${ran} seeds in ${secs.toFixed(1)} s (${(ran / secs).toFixed(1)} seeds/s)`);
 console.log(`  invocations ${totals.invocations}, attempts ${totals.attempts}, scheduling events ${totals.events}, step bodies ${totals.steps}`);
 console.log(`  faults: crashes ${totals.crashes}, zombies ${totals.zombies}, duplicate stream records ${totals.dupRecords}, duplicate invokes ${totals.dupInvokes}, on-failure recoveries ${totals.recoveries}, Lambda timeouts ${totals.timeouts}, invokes failed on a live lease ${totals.leaseHeld}`);
+console.log(`  entries a zombie won from a newer attempt, by kind: ${[...steals].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
 if (byKind.size === 0) {
   console.log('  violations: 0');
 } else {

@@ -3,8 +3,19 @@
  * it is not testing what it claims to.
  */
 import { decideWake } from 'dormant';
+import { Attempt } from '../../src/engine/attempt.ts';
 import { META } from '../../src/store/keys.ts';
+import type { EntryKind } from '../../src/store/store.ts';
 import type { DecideWake } from './world.ts';
+
+/**
+ * A broken rule: a replacement wake rule, or a patch of the engine applied
+ * for the run (it returns the undo).
+ */
+export interface Mutation {
+  decideWake?: DecideWake;
+  patch?: () => () => void;
+}
 
 /**
  * The wake rule without its second half: a `meta` record turning suspended
@@ -22,7 +33,33 @@ export const wakeIgnoringEarlierCompletions: DecideWake = (change, reader) =>
       : reader,
   );
 
+/** The entry kinds whose appends the durable context made itself before the fix (and fenced state writes). */
+const WRITTEN_BY_CONTEXT = new Set<EntryKind>(['resolve-awakeable', 'reject-awakeable', 'call', 'send', 'set', 'clear', 'clear-all', 'promise-resolve', 'promise-reject']);
+
+/**
+ * The engine as it was before lost writes had one outcome: a lost append of
+ * a kind the context wrote itself (a send, a state write, a promise
+ * resolve…), or a state write fenced off by a newer attempt, threw a plain
+ * `Error`, which the attempt counted as a retryable handler failure:
+ *
+ *   zombie:  … append J#3 (send) ✓
+ *   newer:   … append J#3 (send) ✗ → retrying (retries 1, lastFailure) — was
+ *            lost, handed back; with maxAttempts 1 it failed the invocation
+ */
+export const lostWriteAsFailure: Mutation = {
+  patch: () => {
+    const original = Attempt.prototype.lostWrite;
+    Attempt.prototype.lostWrite = function (this: Attempt, reason: string, entry?: { kind: EntryKind }) {
+      return entry === undefined || WRITTEN_BY_CONTEXT.has(entry.kind) ? new Error(reason) : original.call(this, reason, entry as never);
+    };
+    return () => {
+      Attempt.prototype.lostWrite = original;
+    };
+  },
+};
+
 /** Broken rules by name, for `npm run sim -- --break NAME`. */
-export const MUTATIONS: Record<string, DecideWake> = {
-  'suspend-after-completion': wakeIgnoringEarlierCompletions,
+export const MUTATIONS: Record<string, Mutation> = {
+  'suspend-after-completion': { decideWake: wakeIgnoringEarlierCompletions },
+  'lost-write-as-failure': lostWriteAsFailure,
 };

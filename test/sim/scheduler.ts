@@ -29,7 +29,7 @@ export class SimClock implements Clock {
 }
 
 /** What each actor stands for. */
-export type ActorKind = 'attempt' | 'wake' | 'resolver' | 'start' | 'timer' | 'recover';
+export type ActorKind = 'attempt' | 'wake' | 'resolver' | 'start' | 'timer' | 'recover' | 'canceller';
 
 /**
  * One running piece of runtime code.
@@ -45,6 +45,10 @@ export class Actor {
   abandoned = false;
   /** Paused once already (one zombie episode per actor is enough). */
   wasPaused = false;
+  /** Paused at a journal append that the next attempt's append of the same entry will lose to. */
+  stealing = false;
+  /** Attempts: a conditional write it lost to another attempt (an entry, or fenced state). */
+  lostWrite: string | undefined;
   /** Attempts: when Lambda kills it (the function timeout), epoch ms. */
   deadline: number | undefined;
   /** What the world does when the scheduler crashes it. */
@@ -70,6 +74,8 @@ export interface ParkedCall {
   seq: number;
   actor: Actor;
   op: string;
+  /** The call's arguments (store calls). */
+  args: unknown[];
   /** Only built when tracing. */
   describe: () => string;
   /** Whether it changes anything outside the actor (crashing after it differs from crashing before). */
@@ -93,11 +99,11 @@ export class Scheduler {
   activity = 0;
   #seq = 0;
 
-  park<T>(actor: Actor, op: string, write: boolean, describe: () => string, execute: () => Promise<T>): Promise<T> {
+  park<T>(actor: Actor, op: string, write: boolean, describe: () => string, execute: () => Promise<T>, args: unknown[] = []): Promise<T> {
     // A dead actor's calls never return: the process is gone.
     if (actor.state === 'dead') return new Promise<T>(() => undefined);
     return new Promise<T>((resolve, reject) => {
-      this.parked.push({ seq: this.#seq++, actor, op, describe, write, execute, resolve: resolve as (value: unknown) => void, reject });
+      this.parked.push({ seq: this.#seq++, actor, op, args, describe, write, execute, resolve: resolve as (value: unknown) => void, reject });
       this.activity++;
     });
   }

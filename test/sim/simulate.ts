@@ -5,7 +5,8 @@
 import { Prng } from './prng.ts';
 import { checkWorld, compareWithReference } from './checks.ts';
 import { drawWorkload } from './workload.ts';
-import { NO_FAULTS, World, drawFaults, type DecideWake, type Violation, type WorldStats } from './world.ts';
+import type { Mutation } from './mutations.ts';
+import { NO_FAULTS, World, drawFaults, type Violation, type WorldStats } from './world.ts';
 
 /** What one seed did and found. */
 export interface SeedResult {
@@ -19,8 +20,8 @@ export interface SeedResult {
 
 /** Options of `runSeed`. */
 export interface SeedOptions {
-  /** A replacement wake rule (tests break it on purpose). */
-  decideWake?: DecideWake;
+  /** A deliberately broken rule (see `mutations.ts`): the run must catch it. */
+  mutation?: Mutation | undefined;
   /** Receives the faulty run's trace. */
   trace?: (line: string) => void;
   /** Run the fault-free reference too (default true). */
@@ -37,19 +38,29 @@ export interface SeedOptions {
  * ```
  */
 export async function runSeed(seed: number, options: SeedOptions = {}): Promise<SeedResult> {
+  const undo = options.mutation?.patch?.();
+  try {
+    return await run(seed, options);
+  } finally {
+    undo?.();
+  }
+}
+
+async function run(seed: number, options: SeedOptions): Promise<SeedResult> {
   const started = performance.now();
+  const decideWake = options.mutation?.decideWake;
   const root = new Prng(seed);
-  const workload = drawWorkload(root.fork('workload'));
-  const faults = drawFaults(root.fork('faults'));
+  const workload = drawWorkload(root.fork('workload'), root.fork('workload-extras'));
+  const faults = drawFaults(root.fork('faults'), root.fork('fault-extras'));
   options.trace?.(
     `seed ${seed}: ${workload.invocations.length} invocations (${workload.invocations.map((s) => s.label).join(', ')}); lease ${workload.leaseMs} ms${workload.alwaysReplay ? ', always-replay' : ''}; faults ${JSON.stringify(faults)}`,
   );
-  const world = new World({ workload, faults, rng: root.fork('schedule'), decideWake: options.decideWake, trace: options.trace });
+  const world = new World({ workload, faults, rng: root.fork('schedule'), decideWake, trace: options.trace });
   await world.run();
   const checked = await checkWorld(world);
   const violations = [...world.violations, ...checked.violations];
   if (options.reference !== false) {
-    const reference = new World({ workload, faults: NO_FAULTS, rng: root.fork('reference'), decideWake: options.decideWake });
+    const reference = new World({ workload, faults: NO_FAULTS, rng: root.fork('reference'), decideWake });
     await reference.run();
     const ref = await checkWorld(reference);
     for (const v of [...reference.violations, ...ref.violations]) violations.push({ kind: v.kind, detail: `(fault-free run) ${v.detail}` });

@@ -10,6 +10,7 @@
  * drive the resolvers.
  */
 import {
+  CancelledError,
   TimeoutError,
   handlers,
   object,
@@ -64,7 +65,10 @@ export type Template =
   | 'callAdd'
   | 'sendAdd'
   | 'read'
-  | 'relay';
+  | 'relay'
+  | 'tour'
+  | 'flowPeek'
+  | 'cancelled';
 
 /** One invocation of a workload. */
 export interface InvocationSpec {
@@ -80,6 +84,8 @@ export interface InvocationSpec {
   slots: Record<string, ResolverSpec[]>;
   /** Object or workflow group this belongs to. */
   group?: string | undefined;
+  /** Cancel it over HTTP this many virtual ms after it started (`cancelled`). */
+  cancelAfter?: number | undefined;
 }
 
 /** What one seed runs. */
@@ -193,6 +199,18 @@ export function definitions(hooks: SimHooks): Definition[] {
       attachRun: async (ctx: Context, input: { key: string }) => ctx.genericCall<string>({ service: 'flow', handler: 'run', key: input.key }),
       callApprove: async (ctx: Context, input: { key: string; kind: 'resolve' | 'reject'; value: string }) =>
         ctx.genericCall<string>({ service: 'flow', handler: 'approve', key: input.key, input: { kind: input.kind, value: input.value } }),
+      // Waits on an awakeable nobody resolves: only a cancellation ends it.
+      cancelled: async (ctx: Context, input: { tag: string }) => {
+        const a = ctx.awakeable<string>();
+        await step(hooks, ctx, 'send', () => hooks.send(input.tag, 'a', a.id));
+        try {
+          return `ok:${await a.promise}`;
+        } catch (e) {
+          if (!(e instanceof CancelledError)) return `rejected:${message(e)}`;
+          await step(hooks, ctx, 'compensate', () => 'undone');
+          return 'cancelled';
+        }
+      },
       relay: async (ctx: Context, input: { id: string; kind: 'resolve' | 'reject'; value: string }) => {
         if (input.kind === 'reject') ctx.rejectAwakeable(input.id, input.value);
         else ctx.resolveAwakeable(input.id, input.value);
@@ -215,6 +233,16 @@ export function definitions(hooks: SimHooks): Definition[] {
           );
         ctx.set('stage', v);
         return v;
+      },
+      peek: async (ctx: WorkflowSharedContext) => {
+        const seen = await ctx
+          .promise<string>('approval')
+          .peek()
+          .then(
+            (value) => (value === undefined ? 'pending' : `ok:${value}`),
+            (e: unknown) => `rejected:${message(e)}`,
+          );
+        return seen;
       },
       approve: async (ctx: WorkflowSharedContext, input: { kind: 'resolve' | 'reject'; value: string }) => {
         try {
@@ -255,7 +283,25 @@ export function definitions(hooks: SimHooks): Definition[] {
     },
   });
 
-  return [sim, flow, counter];
+  // Every state operation and the journaled clock, in one exclusive call.
+  const ledger = object({
+    name: 'ledger',
+    handlers: {
+      tour: async (ctx: ObjectContext) => {
+        const now = await ctx.date.now();
+        ctx.set('a', 1);
+        ctx.set('b', 2);
+        const keys = await ctx.stateKeys();
+        ctx.clear('a');
+        const b = await ctx.get<number>('b');
+        ctx.clearAll();
+        const after = await ctx.stateKeys();
+        return { keys, b, after, clock: typeof now };
+      },
+    },
+  });
+
+  return [sim, flow, counter, ledger];
 }
 
 /** Resolvers of one awakeable slot: single, duplicate, racing values, resolve vs reject, a relay. */
@@ -307,14 +353,19 @@ function resolvers(rng: Prng, prefix: string, allowNone: boolean): ResolverSpec[
 }
 
 /**
- * Draws a workload from a seed's PRNG.
+ * Draws a workload from a seed's PRNG. `extras` (a stream of its own, so
+ * the draws of `rng` and the kept seeds stay as they were) adds, on half the
+ * seeds, one invocation of each journal entry kind the main templates lack
+ * or draw rarely: the journaled clock and every state operation (`tour`), a
+ * shared handler's `peek` of a workflow promise, a handler rejecting
+ * another's awakeable, and a cancellation.
  *
  * @example
  * ```ts
- * const workload = drawWorkload(new Prng(7).fork('workload'));
+ * const workload = drawWorkload(new Prng(7).fork('workload'), new Prng(7).fork('extras'));
  * ```
  */
-export function drawWorkload(rng: Prng): Workload {
+export function drawWorkload(rng: Prng, extras?: Prng): Workload {
   const invocations: InvocationSpec[] = [];
   const at = () => (rng.chance(0.3) ? 0 : rng.between(0, 5_000));
   let n = 0;
@@ -424,6 +475,20 @@ export function drawWorkload(rng: Prng): Workload {
         break;
       }
     }
+  }
+  if (extras?.chance(0.5)) {
+    const at = () => (extras.chance(0.3) ? 0 : extras.between(0, 5_000));
+    const tour = label('tour');
+    invocations.push({ label: tour, template: 'tour', service: 'ledger', handler: 'tour', key: tour, input: {}, startAt: at(), slots: {} });
+    const flowRun = invocations.find((s) => s.template === 'flowRun');
+    if (flowRun) {
+      invocations.push({ label: `${flowRun.key!}.peek`, template: 'flowPeek', service: 'flow', handler: 'peek', key: flowRun.key, input: {}, startAt: at(), slots: {}, group: flowRun.group });
+    }
+    // A handler rejecting another's awakeable (ctx.rejectAwakeable).
+    const rejected = label('approval');
+    invocations.push({ label: rejected, template: 'approval', service: 'sim', handler: 'approval', input: { tag: rejected }, startAt: at(), slots: { a: [{ kind: 'reject', via: 'relay', value: `${rejected}.a.r`, delay: extras.between(0, 3_000) }] } });
+    const cancelled = label('cancelled');
+    invocations.push({ label: cancelled, template: 'cancelled', service: 'sim', handler: 'cancelled', input: { tag: cancelled }, startAt: at(), slots: { a: [] }, cancelAfter: extras.between(0, 4_000) });
   }
   return {
     invocations,

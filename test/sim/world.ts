@@ -23,6 +23,7 @@ import {
   IdSigner,
   IngressError,
   MemoryStore,
+  cancelInvocation,
   catalogOf,
   decideWake,
   executeWake,
@@ -73,6 +74,12 @@ export interface Faults {
   dupMessage: number;
   /** Chance that a client repeats a start it already got an answer to. */
   dupStart: number;
+  /**
+   * Chance that an attempt stalls at a journal append until the next attempt
+   * reaches the same entry, and then writes it first: the newer attempt loses
+   * the entry to a zombie and must end `lost` (handed back, no retry).
+   */
+  steal: number;
   /** At most this many crashes per run. */
   maxCrashes: number;
   /** Faults are injected during the first this-many scheduling events. */
@@ -80,18 +87,20 @@ export interface Faults {
 }
 
 /** The fault-free reference run. */
-export const NO_FAULTS: Faults = { crash: 0, zombie: 0, dupRecord: 0, delayRecord: 0, dupInvoke: 0, dupMessage: 0, dupStart: 0, maxCrashes: 0, faultyEvents: 0 };
+export const NO_FAULTS: Faults = { crash: 0, zombie: 0, dupRecord: 0, delayRecord: 0, dupInvoke: 0, dupMessage: 0, dupStart: 0, steal: 0, maxCrashes: 0, faultyEvents: 0 };
 
 /**
- * Draws fault rates for a seed.
+ * Draws fault rates for a seed. `steal` comes from a stream of its own
+ * (`extras`), so the other rates, and the kept seeds, stay as they were.
  *
  * @example
  * ```ts
  * drawFaults(rng).crash // 0.02, 0.05 or 0.1
  * ```
  */
-export function drawFaults(rng: Prng): Faults {
+export function drawFaults(rng: Prng, extras?: Prng): Faults {
   return {
+    steal: extras?.pick([0, 0.1, 0.3]) ?? 0,
     crash: rng.pick([0.02, 0.05, 0.1]),
     zombie: rng.pick([0, 0.02, 0.05, 0.1]),
     dupRecord: rng.pick([0.05, 0.15, 0.3]),
@@ -142,9 +151,11 @@ export interface WorldStats {
   leaseHeld: number;
   steps: number;
   outcomes: Record<string, number>;
+  /** Journal entries a zombie wrote just before a newer attempt's append of them, by entry kind. */
+  steals: Record<string, number>;
 }
 
-type JobKind = 'record' | 'invoke' | 'timer' | 'recover' | 'resolve' | 'start' | 'resume';
+type JobKind = 'record' | 'invoke' | 'timer' | 'recover' | 'resolve' | 'start' | 'resume' | 'cancel';
 
 interface Job {
   seq: number;
@@ -196,7 +207,7 @@ export class World implements SimHooks {
   readonly sched = new Scheduler();
   readonly signer = new IdSigner(SIGNING_KEY);
   readonly violations: Violation[] = [];
-  readonly stats: WorldStats = { events: 0, attempts: 0, crashes: 0, zombies: 0, dupRecords: 0, dupInvokes: 0, recoveries: 0, timeouts: 0, leaseHeld: 0, steps: 0, outcomes: {} };
+  readonly stats: WorldStats = { events: 0, attempts: 0, crashes: 0, zombies: 0, dupRecords: 0, dupInvokes: 0, recoveries: 0, timeouts: 0, leaseHeld: 0, steps: 0, outcomes: {}, steals: {} };
   /** Every invocation of the run, the workload's and the relays started on the way. */
   readonly specs: InvocationSpec[];
   /** Invocation id by label, from the ingress answers. */
@@ -351,6 +362,24 @@ export class World implements SimHooks {
   #fireCall(call: ParkedCall): void {
     const actor = call.actor;
     this.sched.take(call);
+    const zombie = this.#stealerOf(call);
+    if (zombie) {
+      // The zombie's append lands first; this attempt's, of the same entry, loses.
+      const entry = zombie.args[1] as JournalEntry;
+      this.sched.take(zombie);
+      zombie.actor.state = 'running';
+      zombie.actor.stealing = false;
+      this.stats.steals[entry.kind] = (this.stats.steals[entry.kind] ?? 0) + 1;
+      this.#log(`ZOMBIE WINS ${zombie.actor} ${zombie.describe()} before ${actor}`);
+      void zombie
+        .execute()
+        .then(zombie.resolve, zombie.reject)
+        .then(() => {
+          this.#log(`${actor} ${call.describe()}`);
+          call.execute().then(call.resolve, call.reject);
+        });
+      return;
+    }
     if (actor.deadline !== undefined && this.clock.now() > actor.deadline && !actor.wasPaused) {
       // Lambda ends an execution at its timeout (a zombie stands for one it lost track of).
       this.#log(`TIMEOUT ${actor} at ${call.describe()}`);
@@ -380,6 +409,10 @@ export class World implements SimHooks {
         return;
       }
     }
+    if (this.#faulty && this.#faults.steal > 0 && actor.kind === 'attempt' && !actor.wasPaused && call.op === 'append' && this.#rng.chance(this.#faults.steal)) {
+      this.#pause(actor, call, true);
+      return;
+    }
     this.#log(`${actor} ${call.describe()}`);
     call.execute().then(call.resolve, call.reject);
   }
@@ -402,14 +435,34 @@ export class World implements SimHooks {
     actor.onCrash?.();
   }
 
-  #pause(actor: Actor, call: ParkedCall): void {
+  /**
+   * A zombie paused at an append of the same entry as `call` (an append of a
+   * newer attempt of the same invocation), waiting to win it.
+   */
+  #stealerOf(call: ParkedCall): ParkedCall | undefined {
+    if (call.op !== 'append' || call.actor.kind !== 'attempt') return undefined;
+    const [id, entry] = call.args as [string, JournalEntry];
+    return this.sched.parked.find((c) => {
+      if (c.actor === call.actor || !c.actor.stealing || c.actor.state !== 'paused' || c.op !== 'append') return false;
+      const [otherId, other] = c.args as [string, JournalEntry];
+      return otherId === id && other.index === entry.index;
+    });
+  }
+
+  /**
+   * Pauses an attempt past its lease. A stealing one waits for the next
+   * attempt to reach the same entry (see `#stealerOf`), or resumes late.
+   */
+  #pause(actor: Actor, call: ParkedCall, stealing = false): void {
     actor.state = 'paused';
     actor.wasPaused = true;
+    actor.stealing = stealing;
     this.stats.zombies++;
     this.sched.parked.push(call);
-    const resumeAt = this.clock.now() + this.#workload.leaseMs + this.#rng.between(1, 120_000);
+    const resumeAt = this.clock.now() + this.#workload.leaseMs + (stealing ? 600_000 : this.#rng.between(1, 120_000));
     this.#log(`PAUSE ${actor} at ${call.describe()} until ${this.#time(resumeAt)}`);
     this.#job('resume', resumeAt, () => `resume ${actor}`, () => {
+      actor.stealing = false;
       if (actor.state === 'paused') actor.state = 'running';
     });
     actor.onPause?.();
@@ -445,7 +498,13 @@ export class World implements SimHooks {
           op,
           !STORE_READS.has(op),
           () => this.#describe(op, args),
-          () => method.apply(this.store, args),
+          async () => {
+            const result = await method.apply(this.store, args);
+            // A conditional write of an attempt lost to another attempt (see the check in #spawnAttempt).
+            if (actor.kind === 'attempt' && result === false && (op === 'append' || op === 'writeState')) actor.lostWrite ??= this.#describe(op, args);
+            return result;
+          },
+          args,
         );
     }
     return proxy as unknown as Store;
@@ -505,6 +564,10 @@ export class World implements SimHooks {
         const outcome: AttemptOutcome = result.value;
         this.stats.outcomes[outcome.kind] = (this.stats.outcomes[outcome.kind] ?? 0) + 1;
         this.#log(`${actor} ended ${outcome.kind}${'reason' in outcome ? `: ${outcome.reason}` : ''}`);
+        // Losing a write to another attempt is harmless and has one outcome: handed back, no retry counted, no failure.
+        if (actor.lostWrite !== undefined && outcome.kind !== 'lost') {
+          this.#violation('lost-write-misread', `${actor} lost ${actor.lostWrite} to another attempt and ended ${outcome.kind}${'failure' in outcome ? ` (${outcome.failure.message})` : ''}; a lost write must end the attempt lost`);
+        }
       },
     );
     // A crash is an error (retried a minute later) or a hang until the Lambda timeout.
@@ -666,6 +729,9 @@ export class World implements SimHooks {
         const id = result.value.invocationId;
         const known = this.ids.get(spec.label);
         if (known !== undefined && known !== id) this.#violation('start-not-idempotent', `${spec.label}: ${known} then ${id}`);
+        if (known === undefined && spec.cancelAfter !== undefined) {
+          this.#job('cancel', Math.max(this.clock.now(), EPOCH + spec.startAt + spec.cancelAfter), () => `cancel ${spec.label}`, () => this.#spawnCanceller(spec.label, id));
+        }
         this.ids.set(spec.label, id);
         this.#labels.set(id, spec.label);
         // A client that timed out repeats its request with the same idempotency key.
@@ -696,6 +762,21 @@ export class World implements SimHooks {
     actor.onCrash = () => this.#job('resolve', this.clock.now() + this.#rng.between(1_000, 5_000), () => `${run.spec.kind} ${run.owner}/${run.slot} again`, () => this.#spawnResolver(run));
   }
 
+  /** A client cancelling an invocation over HTTP, retried after a crash. */
+  #spawnCanceller(label: string, id: string): void {
+    const actor = this.#spawn(
+      'canceller',
+      label,
+      (_a, store) => cancelInvocation(this.#ingress(store), id),
+      (result) => {
+        // A retry after a crash that followed the write may find it finished already: cancelled, as the output check requires.
+        const finished = !result.ok && result.error instanceof IngressError && result.error.code === 'already_finished';
+        if (!result.ok && !finished) this.#violation('canceller-refused', `${label}: ${String(result.error)}`);
+      },
+    );
+    actor.onCrash = () => this.#job('cancel', this.clock.now() + this.#rng.between(1_000, 5_000), () => `cancel ${label} again`, () => this.#spawnCanceller(label, id));
+  }
+
   // ---- reporting -----------------------------------------------------------------
 
   #violation(kind: string, detail: string): void {
@@ -713,7 +794,8 @@ export class World implements SimHooks {
 
   #describe(op: string, args: unknown[]): string {
     const show = (v: unknown): string => {
-      if (typeof v === 'string') return v.startsWith('inv_') ? this.name(v) : v.length > 40 ? `${v.slice(0, 37)}…` : v;
+      // An awakeable id carries random bits: show only what it names, so a seed's trace replays exactly.
+      if (typeof v === 'string') return v.startsWith('inv_') ? this.name(v) : v.startsWith('awk_') ? `${v.slice(0, 26)}…` : v.length > 40 ? `${v.slice(0, 37)}…` : v;
       if (v && typeof v === 'object') {
         const o = v as Record<string, unknown>;
         if (op === 'append') return `J#${String(o.index)} ${String(o.kind)}${o.name === undefined ? '' : ` '${show(o.name)}'`}`;

@@ -1,0 +1,243 @@
+/**
+ * A lost conditional write is one outcome, whatever wrote it: when another
+ * attempt (a zombie, or a duplicate) wrote journal entry i first, the attempt
+ * that loses it ends `lost`, hands the invocation back as pending, counts no
+ * retry and records no failure; a fresh attempt replays what the winner wrote.
+ *
+ *   zombie (epoch 1):  … append J#i ✓
+ *   this   (epoch 2):  … append J#i ✗ → lost, release → pending
+ *   fresh  (epoch 3):  replays J#i as the zombie wrote it, carries on
+ *
+ * One case per journal entry kind: with `invocationRetry: { maxAttempts: 1 }`
+ * a lost write mistaken for a handler failure would fail the invocation.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  CancelledError,
+  object,
+  service,
+  workflow,
+  type Context,
+  type JournalEntry,
+  type ObjectContext,
+  type WorkflowContext,
+} from 'dormant';
+import type { EntryKind } from '../../src/store/store.ts';
+import { MemoryRuntime } from '../support/memory-runtime.ts';
+import { interceptCalls } from '../support/intercept.ts';
+
+const callee = service({ name: 'callee', handlers: { echo: async (_ctx: Context, n: number) => n } });
+
+/** An awakeable of a parked invocation, for resolve/reject-awakeable to complete. */
+const target = service({
+  name: 'target',
+  handlers: {
+    wait: async (ctx: Context) => {
+      const { promise } = ctx.awakeable<string>();
+      try {
+        return `got ${await promise}`;
+      } catch (e) {
+        return `rejected ${(e as Error).message}`;
+      }
+    },
+  },
+});
+
+const tour = service({
+  name: 'tour',
+  handlers: {
+    run: async (ctx: Context) => ctx.run('a', () => 1),
+    call: async (ctx: Context) => ctx.serviceClient(callee).echo(7),
+    send: async (ctx: Context) => {
+      ctx.serviceSendClient(callee).echo(8);
+      return 'sent';
+    },
+    awakeable: async (ctx: Context) => {
+      const { promise } = ctx.awakeable<string>();
+      return promise;
+    },
+    sleep: async (ctx: Context) => {
+      await ctx.sleep(10);
+      return 'slept';
+    },
+    combinator: async (ctx: Context) => ctx.all([ctx.run('a', () => 1), ctx.run('b', () => 2)]),
+    now: async (ctx: Context) => typeof (await ctx.date.now()),
+    resolveAwakeable: async (ctx: Context, id: string) => {
+      ctx.resolveAwakeable(id, 'yes');
+      return 'resolved';
+    },
+    rejectAwakeable: async (ctx: Context, id: string) => {
+      ctx.rejectAwakeable(id, 'no');
+      return 'rejected';
+    },
+    cancellable: async (ctx: Context) => {
+      try {
+        await ctx.awakeable<string>().promise;
+        return 'not cancelled';
+      } catch (e) {
+        return e instanceof CancelledError ? 'cancelled' : 'other';
+      }
+    },
+  },
+});
+
+const box = object({
+  name: 'box',
+  handlers: {
+    get: async (ctx: ObjectContext) => (await ctx.get<number>('n')) ?? 0,
+    set: async (ctx: ObjectContext) => {
+      ctx.set('n', 1);
+      return 'set';
+    },
+    clear: async (ctx: ObjectContext) => {
+      ctx.clear('n');
+      return 'cleared';
+    },
+    clearAll: async (ctx: ObjectContext) => {
+      ctx.clearAll();
+      return 'cleared all';
+    },
+    stateKeys: async (ctx: ObjectContext) => ctx.stateKeys(),
+  },
+});
+
+const flow = workflow({
+  name: 'flow',
+  handlers: {
+    run: async (ctx: WorkflowContext, op: 'peek' | 'resolve' | 'reject') => {
+      const p = ctx.promise<string>('p');
+      if (op === 'peek') return (await p.peek()) ?? 'nothing yet';
+      if (op === 'resolve') await p.resolve('v');
+      else await p.reject('r');
+      return op;
+    },
+  },
+});
+
+interface Case {
+  kind: EntryKind;
+  start: (rt: MemoryRuntime) => Promise<string>;
+  /** Runs until the entry is written (resolving or cancelling on the way where needed). */
+  drive?: (rt: MemoryRuntime, id: string) => Promise<void>;
+  output: unknown;
+}
+
+/** An awakeable id of a `target.wait` invocation that is suspended on it. */
+async function parkedAwakeable(rt: MemoryRuntime): Promise<string> {
+  const waiter = await rt.start('target', 'wait');
+  await rt.settle();
+  return (await rt.awaitedAwakeables(waiter))[0]!;
+}
+
+const CASES: Case[] = [
+  { kind: 'run', start: (rt) => rt.start('tour', 'run'), output: 1 },
+  { kind: 'call', start: (rt) => rt.start('tour', 'call'), output: 7 },
+  { kind: 'send', start: (rt) => rt.start('tour', 'send'), output: 'sent' },
+  {
+    kind: 'awakeable',
+    start: (rt) => rt.start('tour', 'awakeable'),
+    drive: async (rt, id) => {
+      await rt.settle();
+      await rt.resolve((await rt.awaitedAwakeables(id))[0]!, '"ok"');
+    },
+    output: 'ok',
+  },
+  {
+    kind: 'sleep',
+    start: (rt) => rt.start('tour', 'sleep'),
+    drive: async (rt) => {
+      await rt.settle();
+      await rt.advance(10);
+    },
+    output: 'slept' },
+  { kind: 'combinator', start: (rt) => rt.start('tour', 'combinator'), output: [1, 2] },
+  { kind: 'now', start: (rt) => rt.start('tour', 'now'), output: 'number' },
+  { kind: 'resolve-awakeable', start: async (rt) => rt.start('tour', 'resolveAwakeable', JSON.stringify(await parkedAwakeable(rt))), output: 'resolved' },
+  { kind: 'reject-awakeable', start: async (rt) => rt.start('tour', 'rejectAwakeable', JSON.stringify(await parkedAwakeable(rt))), output: 'rejected' },
+  {
+    kind: 'cancel',
+    start: (rt) => rt.start('tour', 'cancellable'),
+    drive: async (rt, id) => {
+      await rt.settle();
+      await rt.cancel(id);
+    },
+    output: 'cancelled',
+  },
+  { kind: 'get', start: (rt) => rt.start('box', 'get', '', 'k'), output: 0 },
+  { kind: 'set', start: (rt) => rt.start('box', 'set', '', 'k'), output: 'set' },
+  { kind: 'clear', start: (rt) => rt.start('box', 'clear', '', 'k'), output: 'cleared' },
+  { kind: 'clear-all', start: (rt) => rt.start('box', 'clearAll', '', 'k'), output: 'cleared all' },
+  { kind: 'state-keys', start: (rt) => rt.start('box', 'stateKeys', '', 'k'), output: [] },
+  { kind: 'promise-peek', start: (rt) => rt.start('flow', 'run', '"peek"', 'w1'), output: 'nothing yet' },
+  { kind: 'promise-resolve', start: (rt) => rt.start('flow', 'run', '"resolve"', 'w2'), output: 'resolve' },
+  { kind: 'promise-reject', start: (rt) => rt.start('flow', 'run', '"reject"', 'w3'), output: 'reject' },
+];
+
+describe('a lost journal write ends the attempt as lost, whatever its kind', () => {
+  it('covers every entry kind', () => {
+    const kinds: Record<EntryKind, true> = {
+      run: true, call: true, send: true, cancel: true, awakeable: true, sleep: true, combinator: true, now: true,
+      'resolve-awakeable': true, 'reject-awakeable': true, get: true, set: true, clear: true, 'clear-all': true,
+      'state-keys': true, 'promise-peek': true, 'promise-resolve': true, 'promise-reject': true,
+    };
+    expect(CASES.map((c) => c.kind).sort()).toEqual(Object.keys(kinds).sort());
+  });
+
+  it.each(CASES)('$kind: a zombie wrote the entry first → lost, handed back, no retry, no failure; the next attempt finishes', async ({ kind, start, drive, output }) => {
+    // Prepare: the attempts' store lets "another attempt" write the entry of
+    // this kind just before this attempt's own append of it.
+    const rt = new MemoryRuntime([tour, callee, target, box, flow], { invocationRetry: { maxAttempts: 1 } });
+    let stolen: JournalEntry | undefined;
+    rt.deps.store = interceptCalls(rt.store, async (method, args, call) => {
+      const entry = args[1] as JournalEntry;
+      if (method === 'append' && entry.kind === kind && stolen === undefined) {
+        const zombies: JournalEntry = { ...entry };
+        stolen = zombies;
+        expect(await rt.store.append(args[0] as string, zombies)).toBe(true);
+      }
+      return call();
+    });
+    const id = await start(rt);
+
+    // Act
+    if (drive) await drive(rt, id);
+    await rt.settle();
+    const lost = rt.outcomes.filter((o) => o.invocationId === id && o.kind !== 'suspended');
+
+    // Assess: the loser ended lost and left no trace of a failure
+    expect(stolen, `no ${kind} entry was appended`).toBeDefined();
+    expect(lost[0]).toMatchObject({ kind: 'lost', reason: expect.stringMatching(new RegExp(`entry ${stolen!.index} .*already written`)) });
+    const status = await rt.status(id);
+    expect(status.lastFailure).toBeUndefined();
+    expect(status.retries ?? 0).toBe(0);
+    expect(status.status).toBe('completed');
+    expect(await rt.output(id)).toEqual(output);
+    expect(rt.outcomes.filter((o) => o.invocationId === id).map((o) => o.kind)).not.toContain('retrying');
+  });
+
+  it('set: a state write fenced off by a newer attempt → lost, not a failure', async () => {
+    // Prepare: before this attempt (epoch 1) writes entry 0's state, an
+    // attempt at epoch 2 wrote it: this one is the zombie now.
+    const rt = new MemoryRuntime([box], { invocationRetry: { maxAttempts: 1 } });
+    let fenced = false;
+    rt.deps.store = interceptCalls(rt.store, async (method, args, call) => {
+      if (method === 'writeState' && !fenced) {
+        fenced = true;
+        const pad = (n: number) => String(n).padStart(12, '0');
+        expect(await rt.store.writeState(args[0] as string, 'n', '1', `${pad(1)}:${pad(0)}:${pad(2)}`)).toBe(true);
+      }
+      return call();
+    });
+    const id = await rt.start('box', 'set', '', 'k');
+
+    // Act
+    await rt.settle();
+
+    // Assess: lost, handed back; the next attempt (epoch 3) writes and finishes
+    expect(rt.outcomes[0]).toMatchObject({ kind: 'lost', reason: expect.stringMatching(/state 'n' .*newer attempt/) });
+    const status = await rt.status(id);
+    expect(status.lastFailure).toBeUndefined();
+    expect(status.retries ?? 0).toBe(0);
+    expect(await rt.output(id)).toBe('set');
+  });
+});
