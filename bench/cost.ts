@@ -68,7 +68,12 @@ const MIN_BILLED_MS = 1;
  * ```
  */
 export function costPerMillion(trip: RoundTrip): CostPerMillion {
-  const line = (item: string, price: Price, perRun: number, unit = price.unit): CostLine => ({ item, perRun, unit, usd: cost(price, perRun) * MILLION });
+  const line = (item: string, price: Price, perRun: number, unit = price.unit): CostLine => ({
+    item,
+    perRun,
+    unit,
+    usd: cost(price, perRun) * MILLION,
+  });
   const bill = (lines: CostLine[]): Bill => ({ total: lines.reduce((s, l) => s + l.usd, 0), lines });
 
   // Dormant: what was measured.
@@ -79,9 +84,17 @@ export function costPerMillion(trip: RoundTrip): CostPerMillion {
   const dormant = bill([
     line('DynamoDB write request units', PRICES.dynamoWriteRequestUnit, trip.billedWriteUnits),
     line('DynamoDB read request units', PRICES.dynamoReadRequestUnit, trip.billedReadUnits),
-    line(`DynamoDB storage (journal ${Math.round(DEFAULT_JOURNAL_TTL_SECONDS / 86_400)} days, meta ${META_RETENTION_DAYS} day, by TTL)`, PRICES.dynamoStorageGbMonth, journalGbMonths + metaGbMonths),
+    line(
+      `DynamoDB storage (journal ${Math.round(DEFAULT_JOURNAL_TTL_SECONDS / 86_400)} days, meta ${META_RETENTION_DAYS} day, by TTL)`,
+      PRICES.dynamoStorageGbMonth,
+      journalGbMonths + metaGbMonths,
+    ),
     line('DynamoDB Streams reads by the wake trigger', PRICES.dynamoStreamsReadForLambda, trip.wakeInvocations),
-    line(`Lambda requests (${trip.handlerInvocations} handler, ${trip.wakeInvocations} wake, ${trip.apiRequests} ingress)`, PRICES.lambdaRequest, lambdaRequests),
+    line(
+      `Lambda requests (${trip.handlerInvocations} handler, ${trip.wakeInvocations} wake, ${trip.apiRequests} ingress)`,
+      PRICES.lambdaRequest,
+      lambdaRequests,
+    ),
     line(`Lambda duration (${LAMBDA_MEMORY_MB} MB, ${billedMs} ms billed in all)`, PRICES.lambdaGbSecondX86, (billedMs / 1000) * GB),
     line('API Gateway REST requests (start, resolve, one output read)', PRICES.apiGatewayRestRequest, trip.apiRequests),
     line('SQS requests (timers: none in this workflow)', PRICES.sqsStandardRequest, trip.timersScheduled * 3),
@@ -90,7 +103,11 @@ export function costPerMillion(trip: RoundTrip): CostPerMillion {
   const stepFunctionsStandard = bill([
     line(`state transitions (${SFN_TASK_STATES} Task states + start + end)`, PRICES.stepFunctionsStandardTransition, SFN_TRANSITIONS),
     line(`Lambda requests (the ${SFN_TASK_STATES} Task states' functions)`, PRICES.lambdaRequest, SFN_TASK_STATES),
-    line(`Lambda duration (${SFN_TASK_STATES} × ${MIN_BILLED_MS} ms at ${LAMBDA_MEMORY_MB} MB)`, PRICES.lambdaGbSecondX86, ((SFN_TASK_STATES * MIN_BILLED_MS) / 1000) * GB),
+    line(
+      `Lambda duration (${SFN_TASK_STATES} × ${MIN_BILLED_MS} ms at ${LAMBDA_MEMORY_MB} MB)`,
+      PRICES.lambdaGbSecondX86,
+      ((SFN_TASK_STATES * MIN_BILLED_MS) / 1000) * GB,
+    ),
     line('API Gateway REST requests (StartExecution, SendTaskSuccess, DescribeExecution)', PRICES.apiGatewayRestRequest, trip.apiRequests),
   ]);
 
@@ -99,9 +116,17 @@ export function costPerMillion(trip: RoundTrip): CostPerMillion {
   const lambdaDurableFunctions = bill([
     line(`durable operations (start + ${REFERENCE_STEPS} steps + 1 callback)`, PRICES.lambdaDurableOperation, DURABLE_OPERATIONS),
     line('durable data written (as much as Dormant journals)', PRICES.lambdaDurableDataWritten, dataGb),
-    line(`durable data retained (${DURABLE_RETENTION_DAYS} days, the default)`, PRICES.lambdaDurableDataRetained, dataGb * (DURABLE_RETENTION_DAYS / DAYS_PER_MONTH)),
+    line(
+      `durable data retained (${DURABLE_RETENTION_DAYS} days, the default)`,
+      PRICES.lambdaDurableDataRetained,
+      dataGb * (DURABLE_RETENTION_DAYS / DAYS_PER_MONTH),
+    ),
     line('Lambda requests (first run, resume after the callback)', PRICES.lambdaRequest, trip.handlerInvocations),
-    line(`Lambda duration (${trip.handlerInvocations} × ${attemptMs} ms at ${LAMBDA_MEMORY_MB} MB, as Dormant's attempts)`, PRICES.lambdaGbSecondX86, ((trip.handlerInvocations * attemptMs) / 1000) * GB),
+    line(
+      `Lambda duration (${trip.handlerInvocations} × ${attemptMs} ms at ${LAMBDA_MEMORY_MB} MB, as Dormant's attempts)`,
+      PRICES.lambdaGbSecondX86,
+      ((trip.handlerInvocations * attemptMs) / 1000) * GB,
+    ),
     line('API Gateway REST requests (start, callback, result)', PRICES.apiGatewayRestRequest, trip.apiRequests),
   ]);
 

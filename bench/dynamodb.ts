@@ -6,7 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand, DynamoDBClient, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
-import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record as StreamRecord } from '@aws-sdk/client-dynamodb-streams';
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type _Record as StreamRecord,
+} from '@aws-sdk/client-dynamodb-streams';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../src/local/dynamodb-local.ts';
 import { passesWakeFilter } from '../src/local/event-filter.ts';
 import { DynamoDbStore, ensureTable, type CapacityUnits, type StoreOperation } from '../src/store/dynamodb.ts';
@@ -44,7 +50,11 @@ export class CapacityLedger {
   readonly record = (operation: StoreOperation, units: CapacityUnits): void => {
     const billed = this.billedOfLast() ?? units;
     // A lost condition is not reported by DynamoDB; the store charges it by the item it lost to.
-    this.entries.push({ operation, units, billed: { read: Math.max(billed.read, units.read), write: Math.max(billed.write, units.write) } });
+    this.entries.push({
+      operation,
+      units,
+      billed: { read: Math.max(billed.read, units.read), write: Math.max(billed.write, units.write) },
+    });
   };
 
   /** Forgets what was recorded; returns what it held. */
@@ -105,7 +115,10 @@ function billedUnits(command: string, input: Record<string, unknown>, reported: 
   if (WRITE_COMMANDS.has(command)) return { read: 0, write: Math.max(1, reported) };
   if (!READ_COMMANDS.has(command)) return { read: 0, write: 0 };
   if (command === 'BatchGetItemCommand') {
-    const requested = Object.values((input.RequestItems ?? {}) as Record<string, { Keys?: unknown[] }>).reduce((n, r) => n + (r.Keys?.length ?? 0), 0);
+    const requested = Object.values((input.RequestItems ?? {}) as Record<string, { Keys?: unknown[] }>).reduce(
+      (n, r) => n + (r.Keys?.length ?? 0),
+      0,
+    );
     return { read: Math.max(requested, reported), write: 0 };
   }
   return { read: Math.max(1, reported), write: 0 };
@@ -171,7 +184,11 @@ export async function startBenchDynamoDb(): Promise<BenchDynamoDb> {
     (next, context) => async (args) => {
       try {
         const out = await next(args);
-        raw.note(context.commandName ?? '?', args.input as Record<string, unknown>, (out.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity);
+        raw.note(
+          context.commandName ?? '?',
+          args.input as Record<string, unknown>,
+          (out.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity,
+        );
         return out;
       } catch (error) {
         raw.note(context.commandName ?? '?', args.input as Record<string, unknown>, undefined, true);
@@ -243,7 +260,9 @@ export class StreamReader {
       if (this.#iterators.has(id)) continue;
       const parent = shard.ParentShardId;
       if (parent && this.#iterators.get(parent) !== undefined) continue; // the parent first, so a key's records stay in order
-      const { ShardIterator } = await this.streams.send(new GetShardIteratorCommand({ StreamArn: this.streamArn, ShardId: id, ShardIteratorType: 'TRIM_HORIZON' }));
+      const { ShardIterator } = await this.streams.send(
+        new GetShardIteratorCommand({ StreamArn: this.streamArn, ShardId: id, ShardIteratorType: 'TRIM_HORIZON' }),
+      );
       this.#iterators.set(id, ShardIterator);
     }
     for (const [id, iterator] of this.#iterators) {
@@ -267,7 +286,8 @@ export class StreamReader {
       await this.poll();
       const mine = this.records.filter((r) => r.change.pk === pk);
       if (done(mine)) return mine;
-      if (Date.now() > deadline) throw new Error(`the stream did not deliver the expected records of ${pk} within ${timeoutMs} ms (${mine.length} read)`);
+      if (Date.now() > deadline)
+        throw new Error(`the stream did not deliver the expected records of ${pk} within ${timeoutMs} ms (${mine.length} read)`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
@@ -288,7 +308,17 @@ export async function probeRequestRate(db: BenchDynamoDb, concurrency: number, s
   try {
     const store = new DynamoDbStore({ client: db.uncounted, tableName: table.tableName });
     const id = 'inv_AAAAAAAAAAAAAAAAAAAAAA';
-    await store.createInvocation({ id, service: 'probe', handler: 'probe', kind: 'service', status: 'pending', epoch: 0, input: '', createdAt: Date.now(), updatedAt: Date.now() });
+    await store.createInvocation({
+      id,
+      service: 'probe',
+      handler: 'probe',
+      kind: 'service',
+      status: 'pending',
+      epoch: 0,
+      input: '',
+      createdAt: Date.now(),
+      updatedAt: Date.now(),
+    });
     const t0 = performance.now();
     let answered = 0;
     await Promise.all(

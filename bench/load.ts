@@ -217,7 +217,10 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadResult> {
   const signal = options.signal;
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`invocations must be a positive integer, got ${n}`);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
-  for (const [name, share] of [['duplicates', duplicateShare], ['rejects', rejectShare]] as const) {
+  for (const [name, share] of [
+    ['duplicates', duplicateShare],
+    ['rejects', rejectShare],
+  ] as const) {
     if (!(share >= 0 && share <= 1)) throw new RangeError(`${name} must be a share between 0 and 1, got ${share}`);
   }
 
@@ -302,7 +305,8 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadResult> {
     });
     seconds.suspend = since(phase) / 1000;
     say(`${suspended}/${n} suspended at once; handler executions in flight: ${inflightWhileSuspended}`);
-    for (const t of tracked) if (!t.awakeableId) problem(`${t.invocationId}: never suspended on its awakeable within ${phaseTimeoutMs / 1000} s`);
+    for (const t of tracked)
+      if (!t.awakeableId) problem(`${t.invocationId}: never suspended on its awakeable within ${phaseTimeoutMs / 1000} s`);
 
     // ---- phase 2: resolve, reject, duplicate ----------------------------------
     const answers: Record<string, number> = {};
@@ -328,7 +332,8 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadResult> {
     const resolving = meter('resolved', order.length, say);
     await pool(order, concurrency, signal, async (t) => {
       const first = () => complete(t, t.primary, t.primary === 'resolve' ? `v-${t.index}` : `no-${t.index}`);
-      const second = () => (t.duplicate?.endsWith('resolve') ? complete(t, 'resolve', `dup-${t.index}`) : complete(t, 'reject', `dup-no-${t.index}`));
+      const second = () =>
+        t.duplicate?.endsWith('resolve') ? complete(t, 'resolve', `dup-${t.index}`) : complete(t, 'reject', `dup-no-${t.index}`);
       if (!t.duplicate) await first();
       else if (t.duplicate.startsWith('race')) {
         const [a, b] = await Promise.all([first(), second()]);
@@ -378,13 +383,20 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadResult> {
         if ('rejected' in output) rejectedOutcomes++;
       } else {
         lost++;
-        problem(`${t.invocationId}: lost: ${t.accepted.length} completion(s) accepted (${JSON.stringify(t.accepted)}), output ${t.output ? `${t.output.status} ${t.output.text.slice(0, 200)}` : 'none'}`);
+        problem(
+          `${t.invocationId}: lost: ${t.accepted.length} completion(s) accepted (${JSON.stringify(t.accepted)}), output ${t.output ? `${t.output.status} ${t.output.text.slice(0, 200)}` : 'none'}`,
+        );
       }
       const stepRuns = runs.get(t.invocationId);
-      const doubled = t.accepted.length > 1 || (stepRuns !== undefined && (stepRuns.handOut > 1 || stepRuns.record > 1)) || (winner !== undefined && t.conflicts.some((c) => !same(c, winner)));
+      const doubled =
+        t.accepted.length > 1 ||
+        (stepRuns !== undefined && (stepRuns.handOut > 1 || stepRuns.record > 1)) ||
+        (winner !== undefined && t.conflicts.some((c) => !same(c, winner)));
       if (doubled) {
         duplicatedCount++;
-        problem(`${t.invocationId}: duplicated: steps ran ${JSON.stringify(stepRuns)}, accepted ${JSON.stringify(t.accepted)}, 409s reported ${JSON.stringify(t.conflicts)}`);
+        problem(
+          `${t.invocationId}: duplicated: steps ran ${JSON.stringify(stepRuns)}, accepted ${JSON.stringify(t.accepted)}, 409s reported ${JSON.stringify(t.conflicts)}`,
+        );
       }
     }
 
@@ -415,7 +427,14 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadResult> {
       resolvesPerSecond: order.length / resolveSpan,
       requestsPerSecond: requests / resolveSpan,
       completionsPerSecond: lastCompletionAt > 0 ? completed / completionSpan : 0,
-      seconds: { plane: round(seconds.plane, 1), start: round(seconds.start, 1), suspend: round(seconds.suspend, 1), resolve: round(seconds.resolve, 1), complete: round(seconds.complete, 1), total: round(seconds.total, 1) },
+      seconds: {
+        plane: round(seconds.plane, 1),
+        start: round(seconds.start, 1),
+        suspend: round(seconds.suspend, 1),
+        resolve: round(seconds.resolve, 1),
+        complete: round(seconds.complete, 1),
+        total: round(seconds.total, 1),
+      },
       planeWarnings,
       problems,
     };
@@ -444,7 +463,12 @@ function describe(value: unknown): string {
 }
 
 /** Runs `work` over `items`, at most `concurrency` at a time. */
-async function pool<T>(items: readonly T[], concurrency: number, signal: AbortSignal | undefined, work: (item: T) => Promise<void>): Promise<void> {
+async function pool<T>(
+  items: readonly T[],
+  concurrency: number,
+  signal: AbortSignal | undefined,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(concurrency, items.length) }, async () => {
@@ -461,7 +485,14 @@ async function pool<T>(items: readonly T[], concurrency: number, signal: AbortSi
  * all are done or the deadline passes. One pass over the pending items per
  * round keeps the poll load proportional to what is still missing.
  */
-async function pollRounds<T>(items: readonly T[], concurrency: number, pauseMs: number, deadline: number, signal: AbortSignal | undefined, check: (item: T) => Promise<boolean>): Promise<void> {
+async function pollRounds<T>(
+  items: readonly T[],
+  concurrency: number,
+  pauseMs: number,
+  deadline: number,
+  signal: AbortSignal | undefined,
+  check: (item: T) => Promise<boolean>,
+): Promise<void> {
   let pending = [...items];
   while (pending.length > 0 && performance.now() < deadline) {
     const still: T[] = [];
@@ -503,7 +534,12 @@ async function statusOf(http: Client, invocationId: string): Promise<StatusView>
 }
 
 interface Client {
-  send(method: string, path: string, body?: string, headers?: Record<string, string>): Promise<{ status: number; text: string; retried: boolean }>;
+  send(
+    method: string,
+    path: string,
+    body?: string,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; text: string; retried: boolean }>;
   retries(): number;
 }
 
@@ -557,9 +593,17 @@ export function printLoadReport(r: LoadResult): void {
       ['handler executions in flight meanwhile', r.inflightWhileSuspended],
       ['completions sent: resolves / rejects', `${fmt(r.resolvesSent, 0)} / ${fmt(r.rejectsSent, 0)}`],
       [`duplicates sent${share(r.duplicatesSent)}`, r.duplicatesSent],
-      ['  of which after the first / racing it', `${r.duplicateKinds['resolve-after'] + r.duplicateKinds['reject-after']} / ${r.duplicateKinds['race-resolve'] + r.duplicateKinds['race-reject']}`],
+      [
+        '  of which after the first / racing it',
+        `${r.duplicateKinds['resolve-after'] + r.duplicateKinds['reject-after']} / ${r.duplicateKinds['race-resolve'] + r.duplicateKinds['race-reject']}`,
+      ],
       ['  races the duplicate won', r.racesWonByDuplicate],
-      ['answers to completions', Object.entries(r.answers).map(([s, c]) => `${s}: ${c}`).join(', ')],
+      [
+        'answers to completions',
+        Object.entries(r.answers)
+          .map(([s, c]) => `${s}: ${c}`)
+          .join(', '),
+      ],
       ['completed', r.completed],
       ['  of which rejected (the handler caught it)', r.rejectedOutcomes],
       ['lost', r.lost],
@@ -567,10 +611,23 @@ export function printLoadReport(r: LoadResult): void {
       ['resolves per second', r.resolvesPerSecond],
       ['completion requests per second (with duplicates)', r.requestsPerSecond],
       ['completions per second', r.completionsPerSecond],
-      ['handler attempts per invocation', Object.entries(r.attempts).map(([a, c]) => `${a}: ${c}`).join(', ')],
-      ['handler executions by outcome', Object.entries(r.executions).map(([o, c]) => `${o}: ${c}`).join(', ')],
+      [
+        'handler attempts per invocation',
+        Object.entries(r.attempts)
+          .map(([a, c]) => `${a}: ${c}`)
+          .join(', '),
+      ],
+      [
+        'handler executions by outcome',
+        Object.entries(r.executions)
+          .map(([o, c]) => `${o}: ${c}`)
+          .join(', '),
+      ],
       ['HTTP requests retried / plane warnings', `${r.retries} / ${r.planeWarnings}`],
-      ['seconds: plane / start / suspend / resolve / complete', `${r.seconds.plane} / ${r.seconds.start} / ${r.seconds.suspend} / ${r.seconds.resolve} / ${r.seconds.complete}`],
+      [
+        'seconds: plane / start / suspend / resolve / complete',
+        `${r.seconds.plane} / ${r.seconds.start} / ${r.seconds.suspend} / ${r.seconds.resolve} / ${r.seconds.complete}`,
+      ],
       ['wall time, s', r.seconds.total],
     ],
     [
@@ -585,7 +642,13 @@ export function printLoadReport(r: LoadResult): void {
 function parseArgs(argv: string[]): { options: LoadOptions; json: boolean } {
   const options: LoadOptions = {};
   let json = false;
-  const numeric = { '--invocations': 'invocations', '--concurrency': 'concurrency', '--duplicates': 'duplicates', '--rejects': 'rejects', '--seed': 'seed' } as const;
+  const numeric = {
+    '--invocations': 'invocations',
+    '--concurrency': 'concurrency',
+    '--duplicates': 'duplicates',
+    '--rejects': 'rejects',
+    '--seed': 'seed',
+  } as const;
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
     if (flag === '--json') {
@@ -593,9 +656,11 @@ function parseArgs(argv: string[]): { options: LoadOptions; json: boolean } {
       continue;
     }
     const key = numeric[flag as keyof typeof numeric];
-    if (!key) throw new UsageError(`unknown option ${flag}; use --invocations N --concurrency C --duplicates 0.1 --rejects 0.05 --seed S --json`);
+    if (!key)
+      throw new UsageError(`unknown option ${flag}; use --invocations N --concurrency C --duplicates 0.1 --rejects 0.05 --seed S --json`);
     const value = inline ?? argv[++i];
-    if (value === undefined || value.trim() === '' || !Number.isFinite(Number(value))) throw new UsageError(`${flag} needs a number, got ${value ?? 'nothing'}`);
+    if (value === undefined || value.trim() === '' || !Number.isFinite(Number(value)))
+      throw new UsageError(`${flag} needs a number, got ${value ?? 'nothing'}`);
     options[key] = Number(value);
   }
   return { options, json };
@@ -632,7 +697,16 @@ async function main(): Promise<void> {
   if (unhandled.length > 0) process.stdout.write(`unhandled rejections in the plane: ${unhandled.length}; first: ${unhandled[0]}\n`);
   const summary = `completed ${result.completed}, lost ${result.lost}, duplicated ${result.duplicated}; ${fmt(result.resolvesPerSecond, 1)} resolves/s, ${fmt(result.completionsPerSecond, 1)} completions/s; ${fmt(result.seconds.total, 1)} s`;
   progress(summary);
-  if (json) process.stdout.write(JSON.stringify({ ...result, resolvesPerSecond: round(result.resolvesPerSecond, 1), requestsPerSecond: round(result.requestsPerSecond, 1), completionsPerSecond: round(result.completionsPerSecond, 1), unhandledRejections: unhandled }) + '\n');
+  if (json)
+    process.stdout.write(
+      JSON.stringify({
+        ...result,
+        resolvesPerSecond: round(result.resolvesPerSecond, 1),
+        requestsPerSecond: round(result.requestsPerSecond, 1),
+        completionsPerSecond: round(result.completionsPerSecond, 1),
+        unhandledRejections: unhandled,
+      }) + '\n',
+    );
   process.exitCode = result.lost > 0 || result.duplicated > 0 ? 1 : 0;
 }
 
@@ -643,7 +717,11 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       process.exitCode = 130;
       return;
     }
-    process.stderr.write(error instanceof UsageError ? `${error.message}\n` : `load failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      error instanceof UsageError
+        ? `${error.message}\n`
+        : `load failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exitCode = error instanceof UsageError ? 2 : 1;
   });
 }

@@ -67,13 +67,23 @@ export interface ResumeLatency {
  * const latency = await measureResumeLatency(plane.url, 200);
  * ```
  */
-export async function measureResumeLatency(url: string, trips: number, pollMs = 10, onProgress?: (done: number) => void): Promise<ResumeLatency> {
+export async function measureResumeLatency(
+  url: string,
+  trips: number,
+  pollMs = 10,
+  onProgress?: (done: number) => void,
+): Promise<ResumeLatency> {
   const resume: number[] = [];
   const whole: number[] = [];
   const failures: string[] = [];
   for (let i = 0; i < trips; i++) {
     try {
-      const trip = await roundTrip(url, { statusPollMs: STATUS_POLL_MS, maxStatusPollMs: MAX_STATUS_POLL_MS, outputPollMs: pollMs, maxOutputPollMs: pollMs });
+      const trip = await roundTrip(url, {
+        statusPollMs: STATUS_POLL_MS,
+        maxStatusPollMs: MAX_STATUS_POLL_MS,
+        outputPollMs: pollMs,
+        maxOutputPollMs: pollMs,
+      });
       resume.push(trip.resumeMs);
       whole.push(trip.totalMs);
     } catch (error) {
@@ -125,7 +135,13 @@ export interface Throughput {
  * const t = await measureThroughput(plane.url, 50, 20);
  * ```
  */
-export async function measureThroughput(url: string, concurrency: number, seconds: number, pollMs = 25, maxPollMs = 400): Promise<Throughput> {
+export async function measureThroughput(
+  url: string,
+  concurrency: number,
+  seconds: number,
+  pollMs = 25,
+  maxPollMs = 400,
+): Promise<Throughput> {
   const t0 = performance.now();
   const deadline = t0 + seconds * 1000;
   const whole: number[] = [];
@@ -134,7 +150,10 @@ export async function measureThroughput(url: string, concurrency: number, second
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline) {
         try {
-          whole.push((await roundTrip(url, { statusPollMs: pollMs, maxStatusPollMs: maxPollMs, outputPollMs: pollMs, maxOutputPollMs: maxPollMs })).totalMs);
+          whole.push(
+            (await roundTrip(url, { statusPollMs: pollMs, maxStatusPollMs: maxPollMs, outputPollMs: pollMs, maxOutputPollMs: maxPollMs }))
+              .totalMs,
+          );
         } catch (error) {
           failures.push(error instanceof Error ? error.message : String(error));
         }
@@ -142,7 +161,16 @@ export async function measureThroughput(url: string, concurrency: number, second
     }),
   );
   const elapsed = since(t0) / 1000;
-  return { perSecond: whole.length / elapsed, completed: whole.length, concurrency, seconds: elapsed, roundTripP50: percentile(whole, 50), pollMs, maxPollMs, failures };
+  return {
+    perSecond: whole.length / elapsed,
+    completed: whole.length,
+    concurrency,
+    seconds: elapsed,
+    roundTripP50: percentile(whole, 50),
+    pollMs,
+    maxPollMs,
+    failures,
+  };
 }
 
 /** Before the resolve, the client polls the status from this far apart, backing off to the maximum (it is not timed). */
@@ -167,25 +195,37 @@ async function roundTrip(
   const invocationId = (JSON.parse(started.text) as { invocationId: string }).invocationId;
 
   let awakeableId: string | undefined;
-  for (let deadline = Date.now() + PHASE_TIMEOUT_MS, pause = poll.statusPollMs; !awakeableId; await sleep(pause), pause = Math.min(poll.maxStatusPollMs, pause * 1.5)) {
+  for (
+    let deadline = Date.now() + PHASE_TIMEOUT_MS, pause = poll.statusPollMs;
+    !awakeableId;
+    await sleep(pause), pause = Math.min(poll.maxStatusPollMs, pause * 1.5)
+  ) {
     const status = await http(url, 'GET', `/restate/invocation/${invocationId}`);
     if (status.status !== 200) throw new Error(`status: HTTP ${status.status} ${status.text}`);
     const view = JSON.parse(status.text) as { status: string; awaiting: { awakeableId?: string }[] };
     awakeableId = view.status === 'suspended' ? view.awaiting.find((a) => a.awakeableId)?.awakeableId : undefined;
-    if (!awakeableId && Date.now() > deadline) throw new Error(`invocation ${invocationId} did not suspend on its awakeable within ${PHASE_TIMEOUT_MS / 1000} s (status ${view.status})`);
+    if (!awakeableId && Date.now() > deadline)
+      throw new Error(
+        `invocation ${invocationId} did not suspend on its awakeable within ${PHASE_TIMEOUT_MS / 1000} s (status ${view.status})`,
+      );
   }
 
   const resolved = await http(url, 'POST', `/restate/awakeables/${awakeableId}/resolve`, '"approved"');
   if (resolved.status !== 202) throw new Error(`resolve: HTTP ${resolved.status} ${resolved.text}`);
   const r0 = performance.now();
-  for (let deadline = Date.now() + PHASE_TIMEOUT_MS, pause = poll.outputPollMs; ; await sleep(pause), pause = Math.min(poll.maxOutputPollMs, pause * 1.5)) {
+  for (
+    let deadline = Date.now() + PHASE_TIMEOUT_MS, pause = poll.outputPollMs;
+    ;
+    await sleep(pause), pause = Math.min(poll.maxOutputPollMs, pause * 1.5)
+  ) {
     const output = await http(url, 'GET', `/restate/invocation/${invocationId}/output`);
     if (output.status === 200) {
       if (output.text !== '"approved"') throw new Error(`output: expected "approved", got ${output.text}`);
       return { resumeMs: since(r0), totalMs: since(t0) };
     }
     if (output.status !== NOT_READY) throw new Error(`output: HTTP ${output.status} ${output.text}`);
-    if (Date.now() > deadline) throw new Error(`invocation ${invocationId} did not complete within ${PHASE_TIMEOUT_MS / 1000} s of its resolve`);
+    if (Date.now() > deadline)
+      throw new Error(`invocation ${invocationId} did not complete within ${PHASE_TIMEOUT_MS / 1000} s of its resolve`);
   }
 }
 

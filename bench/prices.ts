@@ -62,7 +62,13 @@ export const PRICES = {
   lambdaGbSecondX86: { usd: 0.0000166667, per: 1, unit: 'GB-second (x86, first tier)', source: LAMBDA, status: 'published' },
   apiGatewayRestRequest: { usd: 3.5, per: 1e6, unit: 'REST API request (first 333 million)', source: API_GATEWAY, status: 'published' },
   sqsStandardRequest: { usd: 0.4, per: 1e6, unit: 'standard queue request (after the free million)', source: SQS, status: 'published' },
-  stepFunctionsStandardTransition: { usd: 0.025, per: 1e3, unit: 'state transition (Standard)', source: STEP_FUNCTIONS, status: 'published' },
+  stepFunctionsStandardTransition: {
+    usd: 0.025,
+    per: 1e3,
+    unit: 'state transition (Standard)',
+    source: STEP_FUNCTIONS,
+    status: 'published',
+  },
   lambdaDurableOperation: {
     usd: 8,
     per: 1e6,

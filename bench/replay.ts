@@ -19,7 +19,19 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { BatchWriteItemCommand, type BatchWriteItemCommandOutput, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { IdSigner, MemoryStore, catalogOf, registry, resolveAwakeable, runAttempt, startInvocation, systemClock, type AttemptDeps, type IngressDeps, type Store } from '../src/index.ts';
+import {
+  IdSigner,
+  MemoryStore,
+  catalogOf,
+  registry,
+  resolveAwakeable,
+  runAttempt,
+  startInvocation,
+  systemClock,
+  type AttemptDeps,
+  type IngressDeps,
+  type Store,
+} from '../src/index.ts';
 import { DEFAULT_JOURNAL_TTL_SECONDS } from '../src/store/dynamodb.ts';
 import { invocationPk, META } from '../src/store/keys.ts';
 import { CapacityLedger } from './dynamodb.ts';
@@ -157,7 +169,8 @@ export async function measureReplay(
     new Proxy(store, {
       get(target, property, receiver) {
         const value = Reflect.get(target, property, receiver) as unknown;
-        if (property !== 'load' || typeof value !== 'function') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        if (property !== 'load' || typeof value !== 'function')
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
         return async (...args: unknown[]) => {
           const t0 = performance.now();
           try {
@@ -278,7 +291,9 @@ async function buildAndCopy(target: CopyTarget, steps: number): Promise<string> 
     .map((item) => (item.sk === META ? item : { ...item, ttl }));
   const batches: WriteRequest[][] = [];
   for (let i = 0; i < items.length; i += BATCH_WRITE_LIMIT) {
-    batches.push(items.slice(i, i + BATCH_WRITE_LIMIT).map((item) => ({ PutRequest: { Item: marshall(item, { removeUndefinedValues: true }) } })));
+    batches.push(
+      items.slice(i, i + BATCH_WRITE_LIMIT).map((item) => ({ PutRequest: { Item: marshall(item, { removeUndefinedValues: true }) } })),
+    );
   }
   await Promise.all(
     Array.from({ length: COPY_CONCURRENCY }, async () => {
@@ -286,7 +301,9 @@ async function buildAndCopy(target: CopyTarget, steps: number): Promise<string> 
         let pending: WriteRequest[] | undefined = batch;
         for (let round = 0; pending && pending.length > 0; round++) {
           if (round > 10) throw new Error('replay: DynamoDB Local kept items of a batch write unprocessed');
-          const out: BatchWriteItemCommandOutput = await target.client.send(new BatchWriteItemCommand({ RequestItems: { [target.tableName]: pending } }));
+          const out: BatchWriteItemCommandOutput = await target.client.send(
+            new BatchWriteItemCommand({ RequestItems: { [target.tableName]: pending } }),
+          );
           pending = out.UnprocessedItems?.[target.tableName];
         }
       }

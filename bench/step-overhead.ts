@@ -8,7 +8,17 @@
  * the repetitions, after unmeasured warm-up ones. The baseline awaits the
  * same step body n times as a plain async function.
  */
-import { IdSigner, MemoryStore, catalogOf, registry, runAttempt, startInvocation, systemClock, type AttemptDeps, type IngressDeps } from '../src/index.ts';
+import {
+  IdSigner,
+  MemoryStore,
+  catalogOf,
+  registry,
+  runAttempt,
+  startInvocation,
+  systemClock,
+  type AttemptDeps,
+  type IngressDeps,
+} from '../src/index.ts';
 import { median, since } from './report.ts';
 import { BENCH_SERVICES, stepBody } from './workflows.ts';
 

@@ -89,7 +89,10 @@ export async function measureStepUnits(table: BenchTable, steps: number): Promis
   await run(1); // warm-up
   const without = await run(0);
   const withN = await run(steps);
-  const entryBytes = itemBytes({ ...entryToItem('inv_AAAAAAAAAAAAAAAAAAAAAA', { index: 0, kind: 'run', name: 'step-0', value: JSON.stringify(RESULT_100_BYTES) }), ttl: 1_800_000_000 });
+  const entryBytes = itemBytes({
+    ...entryToItem('inv_AAAAAAAAAAAAAAAAAAAAAA', { index: 0, kind: 'run', name: 'step-0', value: JSON.stringify(RESULT_100_BYTES) }),
+    ttl: 1_800_000_000,
+  });
   return {
     steps,
     writeUnitsPerStep: (withN.reported.write - without.reported.write) / steps,
@@ -294,10 +297,12 @@ async function oneRoundTrip(db: BenchDynamoDb, table: BenchTable, service: strin
     }
     return outcomes;
   };
-  const metaBecame = (status: string) => (records: ReadRecord[]) => records.some((r) => r.change.sk === META && r.change.newItem?.status === status);
+  const metaBecame = (status: string) => (records: ReadRecord[]) =>
+    records.some((r) => r.change.sk === META && r.change.newItem?.status === status);
 
   const first = await deliver((records) => records.some((r) => r.change.sk === META && r.change.eventName === 'INSERT'));
-  if (first.length !== 1 || first[0]!.kind !== 'suspended') throw new Error(`round trip: the first attempt ended ${first.map((o) => o.kind).join(', ') || 'never'}, expected suspended`);
+  if (first.length !== 1 || first[0]!.kind !== 'suspended')
+    throw new Error(`round trip: the first attempt ended ${first.map((o) => o.kind).join(', ') || 'never'}, expected suspended`);
   const afterSuspend = await deliver(metaBecame('suspended'));
   if (afterSuspend.length > 0) throw new Error('round trip: the suspension invoked the handler before the resolve');
 
@@ -307,15 +312,22 @@ async function oneRoundTrip(db: BenchDynamoDb, table: BenchTable, service: strin
   await as('ingress: resolve', () => resolveAwakeable(ingress, awakeableId, '"approved"'));
 
   const resumed = await deliver((records) => records.some((r) => r.change.sk === key && r.change.eventName === 'INSERT'));
-  if (resumed.length !== 1 || resumed[0]!.kind !== 'completed') throw new Error(`round trip: the resuming attempt ended ${resumed.map((o) => o.kind).join(', ') || 'never'}, expected completed`);
+  if (resumed.length !== 1 || resumed[0]!.kind !== 'completed')
+    throw new Error(`round trip: the resuming attempt ended ${resumed.map((o) => o.kind).join(', ') || 'never'}, expected completed`);
   const afterFinish = await deliver(metaBecame('completed'));
   if (afterFinish.length > 0) throw new Error('round trip: the completion invoked the handler again');
 
   const output = await as('ingress: output', () => getOutput(ingress, invocationId));
-  if (!output.ready || !('output' in output) || output.output !== '"approved"') throw new Error(`round trip: unexpected output ${JSON.stringify(output)}`);
+  if (!output.ready || !('output' in output) || output.output !== '"approved"')
+    throw new Error(`round trip: unexpected output ${JSON.stringify(output)}`);
 
   const items = await db.uncounted.send(
-    new QueryCommand({ TableName: table.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: pk } }, ConsistentRead: true }),
+    new QueryCommand({
+      TableName: table.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': { S: pk } },
+      ConsistentRead: true,
+    }),
   );
   for (const item of (items.Items ?? []).map((i) => unmarshall(i))) {
     const bytes = itemBytes(item) + STORAGE_OVERHEAD_BYTES;

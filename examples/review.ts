@@ -50,5 +50,7 @@ export const review = service({
 
 function askReviewer(title: string, awakeableId: string, url: string | undefined): void {
   const resolveUrl = url ?? `$DORMANT_API_URL/restate/awakeables/${awakeableId}/resolve`;
-  console.log(`[review] "${title}" awaits a reviewer. Approve it with:\n  curl -X POST ${resolveUrl} -H 'content-type: application/json' -d '{"approved":true,"comment":"ship it"}'`);
+  console.log(
+    `[review] "${title}" awaits a reviewer. Approve it with:\n  curl -X POST ${resolveUrl} -H 'content-type: application/json' -d '{"approved":true,"comment":"ship it"}'`,
+  );
 }

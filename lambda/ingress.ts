@@ -12,7 +12,17 @@ import { systemClock } from '../src/engine/clock.ts';
 import { IdSigner } from '../src/engine/ids.ts';
 import { loadConfig, once, signingKey } from '../src/runtime/config.ts';
 import { workflowInvocationId } from '../src/engine/ids.ts';
-import { CALLBACK_API_VERSION, NOT_READY, awsErrorAnswer, errorAnswer, jsonAnswer, outputAnswer, route, type HttpAnswer, type Route } from '../src/runtime/http.ts';
+import {
+  CALLBACK_API_VERSION,
+  NOT_READY,
+  awsErrorAnswer,
+  errorAnswer,
+  jsonAnswer,
+  outputAnswer,
+  route,
+  type HttpAnswer,
+  type Route,
+} from '../src/runtime/http.ts';
 import {
   IngressError,
   cancelInvocation,
@@ -120,7 +130,11 @@ async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, tar
     case 'output': {
       const result = await getOutput(deps, target.invocationId);
       if (!result.ready) {
-        return jsonAnswer(NOT_READY, { code: 'not_ready', message: `invocation ${target.invocationId} is ${result.status}; its output is not ready yet`, status: result.status });
+        return jsonAnswer(NOT_READY, {
+          code: 'not_ready',
+          message: `invocation ${target.invocationId} is ${result.status}; its output is not ready yet`,
+          status: result.status,
+        });
       }
       return outputAnswer(result, target.invocationId);
     }
@@ -128,14 +142,22 @@ async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, tar
       const invocationId = workflowInvocationId(target.workflow, target.key);
       const result = await getOutput(deps, invocationId, `workflow ${target.workflow} '${target.key}' was never submitted`);
       if (!result.ready) {
-        return jsonAnswer(NOT_READY, { code: 'not_ready', message: `workflow ${target.workflow} '${target.key}' is ${result.status}; its output is not ready yet`, status: result.status });
+        return jsonAnswer(NOT_READY, {
+          code: 'not_ready',
+          message: `workflow ${target.workflow} '${target.key}' is ${result.status}; its output is not ready yet`,
+          status: result.status,
+        });
       }
       return outputAnswer(result, invocationId);
     }
     case 'attach':
       return attach(deps, target.invocationId);
     case 'workflow-attach':
-      return attach(deps, workflowInvocationId(target.workflow, target.key), `workflow ${target.workflow} '${target.key}' was never submitted`);
+      return attach(
+        deps,
+        workflowInvocationId(target.workflow, target.key),
+        `workflow ${target.workflow} '${target.key}' was never submitted`,
+      );
     case 'callback':
       if (target.operation === 'succeed') await resolveAwakeable(deps, target.awakeableId, asJson(body));
       else if (target.operation === 'fail') await rejectAwakeable(deps, target.awakeableId, failureReason(body));
@@ -183,7 +205,11 @@ function failureReason(body: string): string {
   try {
     error = body === '' ? {} : (JSON.parse(body) as typeof error);
   } catch {
-    throw new IngressError(400, 'invalid_json', 'the failure body is not a JSON ErrorObject ({ ErrorMessage, ErrorType, ErrorData, StackTrace })');
+    throw new IngressError(
+      400,
+      'invalid_json',
+      'the failure body is not a JSON ErrorObject ({ ErrorMessage, ErrorType, ErrorData, StackTrace })',
+    );
   }
   const message = typeof error.ErrorMessage === 'string' ? error.ErrorMessage : '';
   const type = typeof error.ErrorType === 'string' ? error.ErrorType : '';

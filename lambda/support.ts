@@ -81,7 +81,8 @@ export interface InvokePayload {
  * const m: TimerMessage = { type: 'timer', invocationId: 'inv_…', key: 'C#00000004', at: 1767225600000 };
  * ```
  */
-export type TimerMessage = { type: 'timer'; invocationId: string; key: string; at: number } | { type: 'recover'; invocationId: string; at: number };
+export type TimerMessage =
+  { type: 'timer'; invocationId: string; key: string; at: number } | { type: 'recover'; invocationId: string; at: number };
 
 /** SQS's largest message delay, in seconds. */
 export const MAX_DELAY_SECONDS = 900;
@@ -151,7 +152,13 @@ export function hopDelaySeconds(at: number, now: number, maxSeconds = MAX_DELAY_
  * nextHop({ at: now + 30 * 86_400_000, now, ageMs: 12.9 * 86_400_000 }) // { kind: 'resend', delaySeconds: 900 }
  * ```
  */
-export function nextHop(hop: { at: number; now: number; ageMs: number; receives?: number; maxSeconds?: number }): { kind: 'park'; seconds: number } | { kind: 'resend'; delaySeconds: number } {
+export function nextHop(hop: {
+  at: number;
+  now: number;
+  ageMs: number;
+  receives?: number;
+  maxSeconds?: number;
+}): { kind: 'park'; seconds: number } | { kind: 'resend'; delaySeconds: number } {
   const cap = hop.maxSeconds ?? MAX_PARK_SECONDS;
   const seconds = Math.min(MAX_PARK_SECONDS, cap, Math.max(1, Math.ceil((hop.at - hop.now) / 1000)));
   if (hop.ageMs + seconds * 1000 <= TIMER_MESSAGE_MAX_AGE_MS && (hop.receives ?? 1) <= MAX_PARKS) return { kind: 'park', seconds };
@@ -224,7 +231,9 @@ export function awsDispatch(deps: {
     async invoke(service, payload) {
       const functionName = deps.routes[service];
       if (!functionName) {
-        throw new Error(`no function serves '${service}': DORMANT_ROUTES names ${Object.keys(deps.routes).sort().join(', ') || 'none'} (register it with runtime.addService)`);
+        throw new Error(
+          `no function serves '${service}': DORMANT_ROUTES names ${Object.keys(deps.routes).sort().join(', ') || 'none'} (register it with runtime.addService)`,
+        );
       }
       const result = await deps.lambda.send(
         new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(payload)) }),
@@ -238,7 +247,9 @@ export function awsDispatch(deps: {
       // and parked messages must not crowd the queue of due timers and recovery.
       if (!long || message.eventSourceARN.split(':').pop() !== long.split('/').pop()) return false;
       if ((await inFlight()) >= (deps.maxInFlightToPark ?? MAX_IN_FLIGHT_TO_PARK)) return false;
-      await deps.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: long, ReceiptHandle: message.receiptHandle, VisibilityTimeout: seconds }));
+      await deps.sqs.send(
+        new ChangeMessageVisibilityCommand({ QueueUrl: long, ReceiptHandle: message.receiptHandle, VisibilityTimeout: seconds }),
+      );
       return true;
     },
     maxHopSeconds: deps.maxHopSeconds,
@@ -255,7 +266,9 @@ function inFlightGauge(sqs: SQSClient, queueUrl: string): () => Promise<number> 
   return async () => {
     const now = Date.now();
     if (!cached || now - cached.at > 60_000) {
-      const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessagesNotVisible'] }));
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessagesNotVisible'] }),
+      );
       cached = { value: Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0), at: now };
     }
     return cached.value;
@@ -272,6 +285,14 @@ function inFlightGauge(sqs: SQSClient, queueUrl: string): () => Promise<number> 
  * ```
  */
 export function deployedDispatch(config: Pick<DormantConfig, 'routes' | 'timerQueueUrl' | 'longTimerQueueUrl'>): Dispatch {
-  if (!config.timerQueueUrl) throw new Error('DORMANT_TIMER_QUEUE_URL is not set: the wake and timer Lambdas need the timer queue (the CDK app sets it)');
-  return awsDispatch({ lambda: new LambdaClient({}), sqs: new SQSClient(sqsClientOptions()), routes: config.routes, timerQueueUrl: config.timerQueueUrl, longTimerQueueUrl: config.longTimerQueueUrl, clock: systemClock });
+  if (!config.timerQueueUrl)
+    throw new Error('DORMANT_TIMER_QUEUE_URL is not set: the wake and timer Lambdas need the timer queue (the CDK app sets it)');
+  return awsDispatch({
+    lambda: new LambdaClient({}),
+    sqs: new SQSClient(sqsClientOptions()),
+    routes: config.routes,
+    timerQueueUrl: config.timerQueueUrl,
+    longTimerQueueUrl: config.longTimerQueueUrl,
+    clock: systemClock,
+  });
 }

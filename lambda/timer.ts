@@ -175,12 +175,17 @@ export async function rewakeStreamBatch(deps: TimerHandlerDeps, batch: StreamBat
   const end = BigInt(batch.endSequenceNumber);
   let iterator = (
     await deps.streams.send(
-      new GetShardIteratorCommand({ StreamArn: batch.streamArn, ShardId: batch.shardId, ShardIteratorType: 'AT_SEQUENCE_NUMBER', SequenceNumber: batch.startSequenceNumber }),
+      new GetShardIteratorCommand({
+        StreamArn: batch.streamArn,
+        ShardId: batch.shardId,
+        ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+        SequenceNumber: batch.startSequenceNumber,
+      }),
     )
   ).ShardIterator;
   let woken = 0;
   // An open shard can answer empty pages before the records we know exist.
-  for (let empty = 0; iterator && empty < 5; ) {
+  for (let empty = 0; iterator && empty < 5;) {
     const page = await deps.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 100 }));
     const records = page.Records ?? [];
     if (records.length === 0) empty++;
@@ -228,13 +233,21 @@ async function work(deps: TimerHandlerDeps, record: SQSRecord): Promise<void | t
  * to 11¾ hours) or, when it is too old to park or parking is not possible,
  * send it again with the next delay.
  */
-async function later(deps: TimerHandlerDeps, record: SQSRecord, message: Extract<Work, { kind: 'timer' | 'recover' }>): Promise<void | typeof PARKED> {
+async function later(
+  deps: TimerHandlerDeps,
+  record: SQSRecord,
+  message: Extract<Work, { kind: 'timer' | 'recover' }>,
+): Promise<void | typeof PARKED> {
   // Message age is SQS's own time, so the system clock, not the (maybe test) clock.
   const ageMs = Math.max(0, systemClock.now() - Number(record.attributes?.SentTimestamp ?? systemClock.now()));
   const receives = Number(record.attributes?.ApproximateReceiveCount ?? 1);
   const hop = nextHop({ at: message.at, now: deps.clock.now(), ageMs, receives, maxSeconds: deps.dispatch.maxHopSeconds });
   if (hop.kind === 'park' && deps.dispatch.park && record.receiptHandle && (await deps.dispatch.park(record, hop.seconds))) {
-    logLine(deps.log, 'info', `timer: ${message.kind} of ${message.invocationId} is due ${new Date(message.at).toISOString()}; parked for ${hop.seconds} s`);
+    logLine(
+      deps.log,
+      'info',
+      `timer: ${message.kind} of ${message.invocationId} is due ${new Date(message.at).toISOString()}; parked for ${hop.seconds} s`,
+    );
     return PARKED;
   }
   const again: TimerMessage =
@@ -255,7 +268,9 @@ async function later(deps: TimerHandlerDeps, record: SQSRecord, message: Extract
  * const { batchItemFailures } = await timer({ Records: records });
  * ```
  */
-export function createTimerHandler(deps: TimerHandlerDeps | (() => Promise<TimerHandlerDeps>)): (event: SQSEvent) => Promise<SQSBatchResponse> {
+export function createTimerHandler(
+  deps: TimerHandlerDeps | (() => Promise<TimerHandlerDeps>),
+): (event: SQSEvent) => Promise<SQSBatchResponse> {
   const ready = typeof deps === 'function' ? deps : async () => deps;
   return async (event) => {
     const d = await ready();

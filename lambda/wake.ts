@@ -61,7 +61,9 @@ export async function wakeOn(change: ItemChange, deps: WakeHandlerDeps): Promise
  * const { batchItemFailures } = await wake({ Records: records });
  * ```
  */
-export function createWakeHandler(deps: WakeHandlerDeps | (() => Promise<WakeHandlerDeps>)): (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse> {
+export function createWakeHandler(
+  deps: WakeHandlerDeps | (() => Promise<WakeHandlerDeps>),
+): (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse> {
   const ready = typeof deps === 'function' ? deps : async () => deps;
   return async (event) => {
     const d = await ready();

@@ -63,4 +63,10 @@ export {
   type InvocationStatusView,
 } from './runtime/invocations.ts';
 
-export { lambdaHandler, type LambdaHandlerOptions, type HandlerRuntime, type HandlerResult, type LambdaContextLike } from './runtime/lambda-handler.ts';
+export {
+  lambdaHandler,
+  type LambdaHandlerOptions,
+  type HandlerRuntime,
+  type HandlerResult,
+  type LambdaContextLike,
+} from './runtime/lambda-handler.ts';

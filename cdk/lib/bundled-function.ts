@@ -27,7 +27,8 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DORMANT_NODE_RUNTIME = Runtime.NODEJS_22_X;
 
 /** Bundles are ES modules; this shim gives bundled CommonJS code a `require`. */
-const ESM_REQUIRE_SHIM = "import { createRequire as __dormantCreateRequire } from 'node:module'; const require = __dormantCreateRequire(import.meta.url);";
+const ESM_REQUIRE_SHIM =
+  "import { createRequire as __dormantCreateRequire } from 'node:module'; const require = __dormantCreateRequire(import.meta.url);";
 
 /**
  * Props of {@link BundledFunction}: those of `NodejsFunction`, minus the ones

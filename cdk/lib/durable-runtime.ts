@@ -473,7 +473,8 @@ export class DurableRuntime extends Construct {
       },
       {
         id: 'AwsSolutions-APIG3',
-        reason: 'WAF is a per-deployment choice with its own cost; stage throttling is on by default. Associate a web ACL with the stage to add one.',
+        reason:
+          'WAF is a per-deployment choice with its own cost; stage throttling is on by default. Associate a web ACL with the stage to add one.',
       },
       {
         id: 'AwsSolutions-APIG4',

@@ -66,7 +66,10 @@ export class DormantExampleStack extends Stack {
       services: EXAMPLE_SERVICES,
     });
 
-    new CfnOutput(this, 'ApiUrl', { value: this.runtime.apiUrl, description: 'Base URL of the ingress (POST {ApiUrl}/{service}/{handler})' });
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.runtime.apiUrl,
+      description: 'Base URL of the ingress (POST {ApiUrl}/{service}/{handler})',
+    });
     new CfnOutput(this, 'ResolveUrlTemplate', {
       value: this.runtime.resolveUrlTemplate,
       description: 'POST here to resolve an awakeable; replace {id} with its id (reject: .../reject)',

@@ -125,7 +125,11 @@ export interface Request {
  * const greeting = await ctx.serviceClient(greeter).greet('Ada');
  * ```
  */
-export type Client<H> = { [K in keyof H]: (...input: undefined extends InputOf<H[K]> ? [input?: InputOf<H[K]>] : [input: InputOf<H[K]>]) => DurablePromise<OutputOf<H[K]>> };
+export type Client<H> = {
+  [K in keyof H]: (
+    ...input: undefined extends InputOf<H[K]> ? [input?: InputOf<H[K]>] : [input: InputOf<H[K]>]
+  ) => DurablePromise<OutputOf<H[K]>>;
+};
 
 /**
  * A typed one-way client: starts the target and does not wait for it.
@@ -135,7 +139,9 @@ export type Client<H> = { [K in keyof H]: (...input: undefined extends InputOf<H
  * ctx.objectSendClient(ledger, 'alice', { delayMs: 60_000 }).add(5);
  * ```
  */
-export type SendClient<H> = { [K in keyof H]: (...input: undefined extends InputOf<H[K]> ? [input?: InputOf<H[K]>] : [input: InputOf<H[K]>]) => void };
+export type SendClient<H> = {
+  [K in keyof H]: (...input: undefined extends InputOf<H[K]> ? [input?: InputOf<H[K]>] : [input: InputOf<H[K]>]) => void;
+};
 
 /**
  * Options of a one-way send.

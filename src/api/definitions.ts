@@ -114,8 +114,14 @@ export interface Definition<K extends ServiceKind = ServiceKind, H = Record<stri
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 
-function define<K extends ServiceKind, H>(kind: K, name: string, entries: Record<string, HandlerEntry<any>>, isShared: (handler: string, entry: HandlerEntry<any>) => boolean): Definition<K, H> {
-  if (!NAME.test(name)) throw new TypeError(`invalid ${kind} name '${name}': use letters, digits, '_', '.', '-' (at most 128), starting with a letter or '_'`);
+function define<K extends ServiceKind, H>(
+  kind: K,
+  name: string,
+  entries: Record<string, HandlerEntry<any>>,
+  isShared: (handler: string, entry: HandlerEntry<any>) => boolean,
+): Definition<K, H> {
+  if (!NAME.test(name))
+    throw new TypeError(`invalid ${kind} name '${name}': use letters, digits, '_', '.', '-' (at most 128), starting with a letter or '_'`);
   const specs: Record<string, HandlerSpec> = {};
   for (const [handler, entry] of Object.entries(entries)) {
     if (!NAME.test(handler)) throw new TypeError(`invalid handler name '${name}.${handler}'`);
@@ -156,7 +162,10 @@ export function service<H extends Record<string, HandlerEntry<Context>>>(def: { 
  * } });
  * ```
  */
-export function object<H extends Record<string, HandlerEntry<ObjectContext> | HandlerEntry<ObjectSharedContext>>>(def: { name: string; handlers: H }): Definition<'object', H> {
+export function object<H extends Record<string, HandlerEntry<ObjectContext> | HandlerEntry<ObjectSharedContext>>>(def: {
+  name: string;
+  handlers: H;
+}): Definition<'object', H> {
   return define('object', def.name, def.handlers, (_h, e) => typeof e !== 'function' && e.shared);
 }
 
@@ -172,7 +181,10 @@ export function object<H extends Record<string, HandlerEntry<ObjectContext> | Ha
  * } });
  * ```
  */
-export function workflow<H extends { run: HandlerEntry<WorkflowContext> } & Record<string, HandlerEntry<any>>>(def: { name: string; handlers: H }): Definition<'workflow', H> {
+export function workflow<H extends { run: HandlerEntry<WorkflowContext> } & Record<string, HandlerEntry<any>>>(def: {
+  name: string;
+  handlers: H;
+}): Definition<'workflow', H> {
   if (!('run' in def.handlers)) throw new TypeError(`workflow '${def.name}' needs a 'run' handler`);
   return define('workflow', def.name, def.handlers, (h) => h !== 'run');
 }

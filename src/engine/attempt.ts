@@ -10,7 +10,16 @@
  * (an awakeable id, say) is always already in the journal.
  */
 import type { Definition, HandlerSpec } from '../api/definitions.ts';
-import { CancelledError, NonDeterminismError, TerminalError, ensureError, fromFailure, isTerminal, toFailure, type Failure } from '../api/errors.ts';
+import {
+  CancelledError,
+  NonDeterminismError,
+  TerminalError,
+  ensureError,
+  fromFailure,
+  isTerminal,
+  toFailure,
+  type Failure,
+} from '../api/errors.ts';
 import type { RetryPolicy } from '../api/context.ts';
 import type { Completion, InvocationMeta, JournalEntry, LoadedInvocation, Store, Timer } from '../store/store.ts';
 import { CANCEL, LOCK_GRANTED, completionKey, retryKey } from '../store/keys.ts';
@@ -137,12 +146,18 @@ export async function runAttempt(deps: AttemptDeps, request: AttemptRequest): Pr
     // (Found by the simulator, seeds 144 and 14.)
     const current = await store.getInvocation(id);
     if (current?.status === 'running' && (current.lease ?? 0) >= now) throw new LeaseHeldError(id, current.lease ?? 0);
-    return { kind: 'skipped', invocationId: id, reason: `invocation ${id} is not runnable at epoch ${request.epoch} (a duplicate invoke, or another attempt owns it)` };
+    return {
+      kind: 'skipped',
+      invocationId: id,
+      reason: `invocation ${id} is not runnable at epoch ${request.epoch} (a duplicate invoke, or another attempt owns it)`,
+    };
   }
   const handler = deps.services.get(meta.service)?.handlers[meta.handler];
   if (!handler) {
     // The ingress refuses unknown handlers; this is a deployment that lost one.
-    const failure = toFailure(new TerminalError(`invocation ${id}: handler ${meta.service}.${meta.handler} is not registered in this deployment`, { code: 404 }));
+    const failure = toFailure(
+      new TerminalError(`invocation ${id}: handler ${meta.service}.${meta.handler} is not registered in this deployment`, { code: 404 }),
+    );
     return finishFailed(deps, meta, failure);
   }
   const loaded = await owning(deps, meta, 'loading its journal', () => store.load(id));
@@ -154,7 +169,9 @@ export async function runAttempt(deps: AttemptDeps, request: AttemptRequest): Pr
       const ok = await owning(deps, meta, `suspending until it is granted its object key (${LOCK_GRANTED})`, () =>
         store.suspend(id, { epoch: meta.epoch, now: clock.now(), awaiting: [LOCK_GRANTED], timers: [] }),
       );
-      return ok ? { kind: 'suspended', invocationId: id, awaiting: [LOCK_GRANTED], timers: [] } : { kind: 'lost', invocationId: id, reason: 'suspend lost to a newer attempt' };
+      return ok
+        ? { kind: 'suspended', invocationId: id, awaiting: [LOCK_GRANTED], timers: [] }
+        : { kind: 'lost', invocationId: id, reason: 'suspend lost to a newer attempt' };
     }
     lockSeq = Number(grant.value);
   }
@@ -179,7 +196,9 @@ async function finishFailed(deps: AttemptDeps, meta: InvocationMeta, failure: Fa
   const ok = await owning(deps, meta, `recording its failure (${failure.message})`, () =>
     deps.store.finish(meta.id, { epoch: meta.epoch, now, failure, ttl: ttlOf(deps, now) }),
   );
-  return ok ? { kind: 'failed', invocationId: meta.id, failure } : { kind: 'lost', invocationId: meta.id, reason: 'finish lost to a newer attempt' };
+  return ok
+    ? { kind: 'failed', invocationId: meta.id, failure }
+    : { kind: 'lost', invocationId: meta.id, reason: 'finish lost to a newer attempt' };
 }
 
 function ttlOf(deps: AttemptDeps, now: number): number {
@@ -204,7 +223,9 @@ export class LeaseHeldError extends Error {
     /** Epoch ms when the lease ends. */
     readonly lease: number,
   ) {
-    super(`invocation ${invocationId} is running under a lease until ${new Date(lease).toISOString()}; if that attempt died, it is taken over once the lease is over`);
+    super(
+      `invocation ${invocationId} is running under a lease until ${new Date(lease).toISOString()}; if that attempt died, it is taken over once the lease is over`,
+    );
   }
 }
 
@@ -268,7 +289,13 @@ export class AttemptInterruptedError extends Error {
  *   stream     meta turned pending → invoke@e+1 → replays the journal, suspends
  *   Lambda     retries invoke@e → acquire ✗, not running → skipped
  */
-async function interruption(store: Store, meta: InvocationMeta, now: number, during: string, cause: unknown): Promise<AttemptInterruptedError> {
+async function interruption(
+  store: Store,
+  meta: InvocationMeta,
+  now: number,
+  during: string,
+  cause: unknown,
+): Promise<AttemptInterruptedError> {
   let handedBack = false;
   let found: AttemptInterruptedError['found'];
   try {
@@ -398,7 +425,9 @@ export class Attempt implements PromiseHost {
     try {
       output = this.handler.output.serialize(result.value);
     } catch (e) {
-      this.#finish({ failure: toFailure(new TerminalError(`invocation ${this.id}: output could not be serialized: ${ensureError(e).message}`)) });
+      this.#finish({
+        failure: toFailure(new TerminalError(`invocation ${this.id}: output could not be serialized: ${ensureError(e).message}`)),
+      });
       return this.#end;
     }
     this.#finish({ output });
@@ -477,7 +506,8 @@ export class Attempt implements PromiseHost {
    * kind, that is the one lost-write outcome (see `lostWrite`).
    */
   async write(entry: JournalEntry): Promise<void> {
-    if (!(await this.deps.store.append(this.id, entry))) throw this.lostWrite(`entry ${entry.index} (${entry.kind}) was already written by another attempt`, entry);
+    if (!(await this.deps.store.append(this.id, entry)))
+      throw this.lostWrite(`entry ${entry.index} (${entry.kind}) was already written by another attempt`, entry);
   }
 
   /**
@@ -551,7 +581,9 @@ export class Attempt implements PromiseHost {
     this.#cancelDelivered = true;
     if (!recorded) {
       // Propagate to callees still running, then journal the delivery.
-      const callees = [...this.loaded.journal.values()].filter((e) => e.kind === 'call' && e.value && !this.loaded.completions.has(completionKey(e.index)));
+      const callees = [...this.loaded.journal.values()].filter(
+        (e) => e.kind === 'call' && e.value && !this.loaded.completions.has(completionKey(e.index)),
+      );
       void this.enqueue(async () => {
         for (const callee of callees) await this.deps.store.complete(callee.value!, { key: CANCEL, at: this.deps.clock.now() });
         await this.write({ index, kind: 'cancel', name: position });
@@ -659,8 +691,17 @@ export class Attempt implements PromiseHost {
     const awakeables = Object.fromEntries(awaiting.filter((k) => this.#awakeables.has(k)).map((k) => [k, this.#awakeables.get(k)!]));
     const callees = Object.fromEntries(awaiting.filter((k) => this.#callees.has(k)).map((k) => [k, this.#callees.get(k)!]));
     this.#stop(`suspending on ${awaiting.join(', ')}`, async () => {
-      const ok = await this.#store.suspend(this.id, { epoch: this.meta.epoch, now: this.deps.clock.now(), awaiting, timers, awakeables, callees });
-      return ok ? { kind: 'suspended', invocationId: this.id, awaiting, timers } : { kind: 'lost', invocationId: this.id, reason: 'suspend lost to a newer attempt' };
+      const ok = await this.#store.suspend(this.id, {
+        epoch: this.meta.epoch,
+        now: this.deps.clock.now(),
+        awaiting,
+        timers,
+        awakeables,
+        callees,
+      });
+      return ok
+        ? { kind: 'suspended', invocationId: this.id, awaiting, timers }
+        : { kind: 'lost', invocationId: this.id, reason: 'suspend lost to a newer attempt' };
     });
   }
 
@@ -692,8 +733,16 @@ export class Attempt implements PromiseHost {
     if (this.#ended) return;
     const awaiting = this.#cancelDelivered ? [timer.key] : [CANCEL, timer.key];
     this.#stop(`suspending ${step} on its retry timer ${timer.key}`, async () => {
-      const ok = await this.#store.suspend(this.id, { epoch: this.meta.epoch, now: this.deps.clock.now(), awaiting, timers: [timer], lastFailure });
-      return ok ? { kind: 'suspended', invocationId: this.id, awaiting, timers: [timer] } : { kind: 'lost', invocationId: this.id, reason: 'suspend lost to a newer attempt' };
+      const ok = await this.#store.suspend(this.id, {
+        epoch: this.meta.epoch,
+        now: this.deps.clock.now(),
+        awaiting,
+        timers: [timer],
+        lastFailure,
+      });
+      return ok
+        ? { kind: 'suspended', invocationId: this.id, awaiting, timers: [timer] }
+        : { kind: 'lost', invocationId: this.id, reason: 'suspend lost to a newer attempt' };
     });
   }
 
@@ -802,7 +851,9 @@ export class Attempt implements PromiseHost {
     this.#stop('handing the invocation on to a fresh attempt', async () => {
       const handedOn = await this.#store.release(this.id, { epoch: this.meta.epoch, now: this.deps.clock.now() });
       // A refused release means a newer attempt owns the invocation: this one was a zombie.
-      return handedOn ? { kind: 'yielded', invocationId: this.id } : { kind: 'lost', invocationId: this.id, reason: 'a newer attempt took the invocation over' };
+      return handedOn
+        ? { kind: 'yielded', invocationId: this.id }
+        : { kind: 'lost', invocationId: this.id, reason: 'a newer attempt took the invocation over' };
     });
   }
 
@@ -837,8 +888,17 @@ export class Attempt implements PromiseHost {
     const retryAt = now + backoffMs(policy, retries);
     this.#stop(`scheduling retry ${retries} (timer ${key}) after: ${failure.message}`, async () => {
       await this.#queue;
-      const ok = await this.#store.suspend(this.id, { epoch, now, awaiting: [key], timers: [{ key, at: retryAt }], retries, lastFailure: failure });
-      return ok ? { kind: 'retrying', invocationId: this.id, failure, retryAt } : { kind: 'lost', invocationId: this.id, reason: 'suspend lost' };
+      const ok = await this.#store.suspend(this.id, {
+        epoch,
+        now,
+        awaiting: [key],
+        timers: [{ key, at: retryAt }],
+        retries,
+        lastFailure: failure,
+      });
+      return ok
+        ? { kind: 'retrying', invocationId: this.id, failure, retryAt }
+        : { kind: 'lost', invocationId: this.id, reason: 'suspend lost' };
     });
   }
 }
@@ -849,7 +909,10 @@ function dedupeTimers(timers: Timer[]): Timer[] {
 }
 
 /** Rebuilds a journaled outcome. */
-export function recordedOutcome<T>(entry: { value?: string | undefined; failure?: Failure | undefined }, deserialize: (text: string) => T): Outcome<T> {
+export function recordedOutcome<T>(
+  entry: { value?: string | undefined; failure?: Failure | undefined },
+  deserialize: (text: string) => T,
+): Outcome<T> {
   if (entry.failure) return { ok: false, error: fromFailure(entry.failure) };
   return { ok: true, value: deserialize(entry.value ?? '') };
 }

@@ -2,7 +2,19 @@
  * The durable context handed to handlers: every method routes through the
  * attempt's journal (`allocate` → replay or run → `append`).
  */
-import type { Awakeable, Client, DurablePromise, GenericCall, Rand, Request, RunOptions, SendClient, SendOptions, WorkflowContext, WorkflowPromise } from '../api/context.ts';
+import type {
+  Awakeable,
+  Client,
+  DurablePromise,
+  GenericCall,
+  Rand,
+  Request,
+  RunOptions,
+  SendClient,
+  SendOptions,
+  WorkflowContext,
+  WorkflowPromise,
+} from '../api/context.ts';
 import type { Definition, HandlersOf } from '../api/definitions.ts';
 import { TerminalError, ensureError, fromFailure, isTerminal, toFailure, type Failure } from '../api/errors.ts';
 import { json, type Serde } from '../api/serde.ts';
@@ -40,7 +52,10 @@ export class DurableContext implements WorkflowContext {
   }
 
   get key(): string {
-    if (this.meta.key === undefined) throw new TerminalError(`${this.meta.service}.${this.meta.handler}: a service handler has no key (keys belong to objects and workflows)`);
+    if (this.meta.key === undefined)
+      throw new TerminalError(
+        `${this.meta.service}.${this.meta.handler}: a service handler has no key (keys belong to objects and workflows)`,
+      );
     return this.meta.key;
   }
 
@@ -53,7 +68,11 @@ export class DurableContext implements WorkflowContext {
   run<T>(name: string, fn: () => T | Promise<T>, options: RunOptions<T> = {}): DurablePromise<T> {
     const serde = options.serde ?? (json as Serde<T>);
     const { index, recorded } = this.attempt.allocate('run', name);
-    if (recorded) return new StepPromise(this.attempt, recordedOutcome(recorded, (t) => serde.deserialize(t)));
+    if (recorded)
+      return new StepPromise(
+        this.attempt,
+        recordedOutcome(recorded, (t) => serde.deserialize(t)),
+      );
     const attempt = this.attempt;
     const outcome = attempt.inFlight(async (): Promise<Outcome<T>> => {
       // A step never starts before earlier entries are durable.
@@ -61,13 +80,18 @@ export class DurableContext implements WorkflowContext {
       if (attempt.ended) return new Promise<never>(() => undefined);
       const result = await this.#execute(index, name, fn, options);
       const entry: JournalEntry =
-        'failure' in result ? { index, kind: 'run', name, failure: result.failure } : { index, kind: 'run', name, value: serde.serialize(result.value) };
+        'failure' in result
+          ? { index, kind: 'run', name, failure: result.failure }
+          : { index, kind: 'run', name, value: serde.serialize(result.value) };
       await attempt.appendNow(entry);
       return recordedOutcome(entry, (t) => serde.deserialize(t));
     });
     // If the attempt ends meanwhile (lost write, suspension elsewhere) the step
     // promise never settles: the handler must not see a result that is not journaled.
-    return new StepPromise(attempt, outcome.then((o) => (attempt.ended ? new Promise<never>(() => undefined) : o)));
+    return new StepPromise(
+      attempt,
+      outcome.then((o) => (attempt.ended ? new Promise<never>(() => undefined) : o)),
+    );
   }
 
   /**
@@ -76,7 +100,12 @@ export class DurableContext implements WorkflowContext {
    * the attempt count and start time (`C#t<index>.<attempt>.<startedAt>`),
    * so the count survives across Lambda invocations at no extra write.
    */
-  async #execute<T>(index: number, name: string, fn: () => T | Promise<T>, options: RunOptions<T>): Promise<{ value: T } | { failure: Failure }> {
+  async #execute<T>(
+    index: number,
+    name: string,
+    fn: () => T | Promise<T>,
+    options: RunOptions<T>,
+  ): Promise<{ value: T } | { failure: Failure }> {
     const policy = options.retry ?? {};
     const clock = this.attempt.deps.clock;
     const resumed = this.attempt.stepRetry(index);
@@ -88,7 +117,9 @@ export class DurableContext implements WorkflowContext {
         if (isTerminal(error)) return { failure: toFailure(error) };
         const last = ensureError(error);
         if (!mayRetry(policy, attempt, startedAt, clock.now())) {
-          return { failure: toFailure(new TerminalError(`step '${name}' failed after ${attempt} attempt(s): ${last.message}`, { cause: last })) };
+          return {
+            failure: toFailure(new TerminalError(`step '${name}' failed after ${attempt} attempt(s): ${last.message}`, { cause: last })),
+          };
         }
         const delay = backoffMs(policy, attempt);
         if (delay > (this.attempt.deps.maxInAttemptBackoffMs ?? 1_000)) {
@@ -114,15 +145,28 @@ export class DurableContext implements WorkflowContext {
   awakeable<T = unknown>(options: { serde?: Serde<T>; heartbeatTimeoutMs?: number } = {}): Awakeable<T> {
     const { heartbeatTimeoutMs } = options;
     if (heartbeatTimeoutMs !== undefined && (!Number.isFinite(heartbeatTimeoutMs) || heartbeatTimeoutMs <= 0)) {
-      throw new TerminalError(`ctx.awakeable({ heartbeatTimeoutMs: ${heartbeatTimeoutMs} }): the timeout must be a positive number of milliseconds`, { code: 400 });
+      throw new TerminalError(
+        `ctx.awakeable({ heartbeatTimeoutMs: ${heartbeatTimeoutMs} }): the timeout must be a positive number of milliseconds`,
+        { code: 400 },
+      );
     }
     const { index, recorded } = this.attempt.allocate('awakeable');
     const id = recorded?.id ?? this.attempt.deps.signer.awakeableId(this.meta.id, index);
     // A heartbeat timeout is journaled with the creation time it counts from.
     const heartbeat = recorded
-      ? recorded.value === undefined ? undefined : { since: recorded.at!, timeoutMs: Number(recorded.value) }
-      : heartbeatTimeoutMs === undefined ? undefined : { since: this.attempt.deps.clock.now(), timeoutMs: heartbeatTimeoutMs };
-    if (!recorded) this.attempt.append({ index, kind: 'awakeable', id, ...(heartbeat ? { at: heartbeat.since, value: String(heartbeat.timeoutMs) } : {}) });
+      ? recorded.value === undefined
+        ? undefined
+        : { since: recorded.at!, timeoutMs: Number(recorded.value) }
+      : heartbeatTimeoutMs === undefined
+        ? undefined
+        : { since: this.attempt.deps.clock.now(), timeoutMs: heartbeatTimeoutMs };
+    if (!recorded)
+      this.attempt.append({
+        index,
+        kind: 'awakeable',
+        id,
+        ...(heartbeat ? { at: heartbeat.since, value: String(heartbeat.timeoutMs) } : {}),
+      });
     this.attempt.noteAwakeable(completionKey(index), id);
     const decode = decodeWith(options.serde ?? (json as Serde<T>));
     const promise = heartbeat
@@ -145,7 +189,11 @@ export class DurableContext implements WorkflowContext {
     const { index, recorded } = this.attempt.allocate(kind, id);
     if (recorded) return;
     const verified = this.attempt.deps.signer.verifyAwakeableId(id);
-    if (!verified.ok) throw new TerminalError(`ctx.${kind === 'resolve-awakeable' ? 'resolveAwakeable' : 'rejectAwakeable'}: awakeable id is ${verified.problem}: ${id}`, { code: 400 });
+    if (!verified.ok)
+      throw new TerminalError(
+        `ctx.${kind === 'resolve-awakeable' ? 'resolveAwakeable' : 'rejectAwakeable'}: awakeable id is ${verified.problem}: ${id}`,
+        { code: 400 },
+      );
     const { invocationId, index: target } = verified.target;
     const attempt = this.attempt;
     void attempt
@@ -159,7 +207,8 @@ export class DurableContext implements WorkflowContext {
   }
 
   sleep(ms: number): DurablePromise<void> {
-    if (!Number.isFinite(ms) || ms < 0) throw new TerminalError(`ctx.sleep(${ms}): the duration must be a non-negative number of milliseconds`, { code: 400 });
+    if (!Number.isFinite(ms) || ms < 0)
+      throw new TerminalError(`ctx.sleep(${ms}): the duration must be a non-negative number of milliseconds`, { code: 400 });
     const { index, recorded } = this.attempt.allocate('sleep');
     const at = recorded?.at ?? this.attempt.deps.clock.now() + ms;
     if (!recorded) this.attempt.append({ index, kind: 'sleep', at });
@@ -204,20 +253,33 @@ export class DurableContext implements WorkflowContext {
 
   #hosted(service: string): Definition {
     const definition = this.attempt.deps.services.get(service);
-    if (!definition) throw new TerminalError(`genericCall: no service '${service}' in this deployment; call it through a typed client made from its definition`, { code: 404 });
+    if (!definition)
+      throw new TerminalError(
+        `genericCall: no service '${service}' in this deployment; call it through a typed client made from its definition`,
+        { code: 404 },
+      );
     return definition;
   }
 
-  #client(definition: Definition, key: string | undefined, mode: 'call' | 'send', options: SendOptions = {}): Record<string, (input?: unknown) => unknown> {
-    if (definition.kind !== 'service' && (key === undefined || key === '')) throw new TerminalError(`calling ${definition.kind} '${definition.name}' needs a key`, { code: 400 });
-    return new Proxy({}, {
-      get: (_target, handler) => {
-        if (typeof handler !== 'string') return undefined;
-        const spec = definition.handlers[handler];
-        if (!spec) throw new TerminalError(`${definition.kind} '${definition.name}' has no handler '${handler}'`, { code: 404 });
-        return (input?: unknown) => this.#call(definition, handler, key, input, mode, options.delayMs);
+  #client(
+    definition: Definition,
+    key: string | undefined,
+    mode: 'call' | 'send',
+    options: SendOptions = {},
+  ): Record<string, (input?: unknown) => unknown> {
+    if (definition.kind !== 'service' && (key === undefined || key === ''))
+      throw new TerminalError(`calling ${definition.kind} '${definition.name}' needs a key`, { code: 400 });
+    return new Proxy(
+      {},
+      {
+        get: (_target, handler) => {
+          if (typeof handler !== 'string') return undefined;
+          const spec = definition.handlers[handler];
+          if (!spec) throw new TerminalError(`${definition.kind} '${definition.name}' has no handler '${handler}'`, { code: 404 });
+          return (input?: unknown) => this.#call(definition, handler, key, input, mode, options.delayMs);
+        },
       },
-    });
+    );
   }
 
   /**
@@ -226,7 +288,14 @@ export class DurableContext implements WorkflowContext {
    * callee's result comes back as completion `C#<entry>` (the wake rule
    * delivers it when the callee's `meta` turns finished).
    */
-  #call(definition: Definition, handler: string, key: string | undefined, input: unknown, mode: 'call' | 'send', delayMs?: number): DurablePromise<unknown> | undefined {
+  #call(
+    definition: Definition,
+    handler: string,
+    key: string | undefined,
+    input: unknown,
+    mode: 'call' | 'send',
+    delayMs?: number,
+  ): DurablePromise<unknown> | undefined {
     const spec = definition.handlers[handler]!;
     const { index, recorded } = this.attempt.allocate(mode, `${definition.name}.${handler}`);
     const resultKey = completionKey(index);
@@ -243,10 +312,23 @@ export class DurableContext implements WorkflowContext {
         .enqueue(async () => {
           const now = attempt.deps.clock.now();
           const meta = newInvocationMeta({
-            id: calleeId, service: definition.name, handler, kind: definition.kind, shared: spec.shared, key, input: text, now, delayMs, callers: mode === 'call' ? [caller] : undefined,
+            id: calleeId,
+            service: definition.name,
+            handler,
+            kind: definition.kind,
+            shared: spec.shared,
+            key,
+            input: text,
+            now,
+            delayMs,
+            callers: mode === 'call' ? [caller] : undefined,
           });
           const created = await attempt.deps.store.createInvocation(meta);
-          if (!created.created && mode === 'call' && !(created.existing.callers ?? []).some((c) => c.invocationId === caller.invocationId && c.key === caller.key)) {
+          if (
+            !created.created &&
+            mode === 'call' &&
+            !(created.existing.callers ?? []).some((c) => c.invocationId === caller.invocationId && c.key === caller.key)
+          ) {
             // A workflow run that already exists: attach, or take its result now.
             if (!(await attempt.deps.store.addCaller(calleeId, caller))) {
               const finished = await attempt.deps.store.getInvocation(calleeId);
@@ -275,7 +357,9 @@ export class DurableContext implements WorkflowContext {
     return new Combinator(this.attempt, 'any', promises as unknown as Durable<unknown>[]);
   }
 
-  allSettled<const P extends readonly DurablePromise<unknown>[]>(promises: P): DurablePromise<{ -readonly [K in keyof P]: PromiseSettledResult<Awaited<P[K]>> }> {
+  allSettled<const P extends readonly DurablePromise<unknown>[]>(
+    promises: P,
+  ): DurablePromise<{ -readonly [K in keyof P]: PromiseSettledResult<Awaited<P[K]>> }> {
     return new Combinator(this.attempt, 'allSettled', promises as unknown as Durable<unknown>[]);
   }
 
@@ -283,14 +367,20 @@ export class DurableContext implements WorkflowContext {
 
   #scope(): string {
     if (this.meta.kind === 'service' || this.meta.key === undefined) {
-      throw new TerminalError(`${this.meta.service}.${this.meta.handler}: state belongs to objects and workflows, not services`, { code: 400 });
+      throw new TerminalError(`${this.meta.service}.${this.meta.handler}: state belongs to objects and workflows, not services`, {
+        code: 400,
+      });
     }
     return stateScope(this.meta.service, this.meta.key);
   }
 
   #writable(op: string): string {
     const scope = this.#scope();
-    if (this.shared) throw new TerminalError(`${this.meta.service}.${this.meta.handler}: ctx.${op} is not allowed in a shared handler (state is read-only there)`, { code: 400 });
+    if (this.shared)
+      throw new TerminalError(
+        `${this.meta.service}.${this.meta.handler}: ctx.${op} is not allowed in a shared handler (state is read-only there)`,
+        { code: 400 },
+      );
     return scope;
   }
 
@@ -356,7 +446,12 @@ export class DurableContext implements WorkflowContext {
     this.#write(scope, 'clear-all', undefined, 'all');
   }
 
-  #write(scope: string, kind: 'set' | 'clear' | 'clear-all', name: string | undefined, changes: [string, string | undefined][] | 'all'): void {
+  #write(
+    scope: string,
+    kind: 'set' | 'clear' | 'clear-all',
+    name: string | undefined,
+    changes: [string, string | undefined][] | 'all',
+  ): void {
     const { index, recorded } = this.attempt.allocate(kind, name);
     if (recorded) return;
     const attempt = this.attempt;
@@ -369,7 +464,8 @@ export class DurableContext implements WorkflowContext {
         // State first, entry second: a crash in between re-runs the write with
         // the same value and fence.
         for (const [k, v] of writes) {
-          if (!(await store.writeState(scope, k, v, this.#fence(index)))) throw attempt.lostWrite(`state '${k}' was written by a newer attempt`);
+          if (!(await store.writeState(scope, k, v, this.#fence(index))))
+            throw attempt.lostWrite(`state '${k}' was written by a newer attempt`);
           if (v === undefined) current.delete(k);
           else current.set(k, v);
         }
@@ -388,7 +484,10 @@ export class DurableContext implements WorkflowContext {
     const key = promiseKey(name);
     const attempt = this.attempt;
     const inRun = owner === this.meta.id;
-    const complete = async (kind: 'promise-resolve' | 'promise-reject', result: { value: string } | { failure: Failure }): Promise<void> => {
+    const complete = async (
+      kind: 'promise-resolve' | 'promise-reject',
+      result: { value: string } | { failure: Failure },
+    ): Promise<void> => {
       const { index, recorded } = attempt.allocate(kind, name);
       const entry: JournalEntry = recorded ?? { index, kind, name };
       if (!recorded) {
@@ -401,7 +500,11 @@ export class DurableContext implements WorkflowContext {
           const by = `${attempt.id}#${index}`;
           const { won, standing } = await attempt.completeLocally(owner, { key, at: attempt.deps.clock.now(), by, ...result });
           if (!won && standing.by !== by) {
-            entry.failure = toFailure(new TerminalError(`durable promise '${name}' of workflow ${this.meta.service}/${this.meta.key} was already completed`, { code: 409 }));
+            entry.failure = toFailure(
+              new TerminalError(`durable promise '${name}' of workflow ${this.meta.service}/${this.meta.key} was already completed`, {
+                code: 409,
+              }),
+            );
           }
           await attempt.write(entry);
         });
@@ -410,7 +513,11 @@ export class DurableContext implements WorkflowContext {
     };
     return {
       get: () => {
-        if (!inRun) throw new TerminalError(`durable promise '${name}': get() is available in the workflow's run handler; shared handlers use peek()`, { code: 400 });
+        if (!inRun)
+          throw new TerminalError(
+            `durable promise '${name}': get() is available in the workflow's run handler; shared handlers use peek()`,
+            { code: 400 },
+          );
         return new CompletionPromise<T>(attempt, key, decodeWith(serde));
       },
       peek: async () => {
@@ -418,7 +525,13 @@ export class DurableContext implements WorkflowContext {
         let entry = recorded;
         if (!entry) {
           const found = inRun ? attempt.completion(key) : await attempt.deps.store.getCompletion(owner, key);
-          entry = { index, kind: 'promise-peek', name, value: found?.value ?? (found && !found.failure ? '' : undefined), failure: found?.failure };
+          entry = {
+            index,
+            kind: 'promise-peek',
+            name,
+            value: found?.value ?? (found && !found.failure ? '' : undefined),
+            failure: found?.failure,
+          };
           await attempt.appendNow(entry);
         }
         if (entry.failure) throw fromFailure(entry.failure);

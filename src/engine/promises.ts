@@ -50,7 +50,10 @@ export abstract class Durable<T> implements DurablePromise<T> {
   /** What it waits for while undecided. */
   abstract blockers(): Blockers;
 
-  then<A = T, B = never>(onfulfilled?: ((value: T) => A | PromiseLike<A>) | null, onrejected?: ((reason: any) => B | PromiseLike<B>) | null): Promise<A | B> {
+  then<A = T, B = never>(
+    onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: any) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
     this.#settled ??= this.host.await(this);
     return this.#settled.then(onfulfilled, onrejected);
   }
@@ -137,7 +140,11 @@ export class HeartbeatAwakeablePromise<T> extends CompletionPromise<T> {
           // A heartbeat may have landed since this attempt loaded: look again before closing.
           await this.host.reload(heartbeatKey(this.key));
           if (this.deadline() > at) return;
-          await this.host.completeOwn({ key: this.key, failure: { name: 'TimeoutError', message: `no heartbeat for ${this.timeoutMs} ms`, code: 408 }, at: 0 });
+          await this.host.completeOwn({
+            key: this.key,
+            failure: { name: 'TimeoutError', message: `no heartbeat for ${this.timeoutMs} ms`, code: 408 },
+            at: 0,
+          });
         },
       ],
     };
@@ -194,7 +201,8 @@ export class Combinator<T> extends Durable<T> {
   ) {
     super(host);
     for (const child of children) {
-      if (!(child instanceof Durable)) throw new TypeError(`ctx.${kind}() takes durable promises (from ctx.run, ctx.awakeable, ctx.sleep, ctx.promise)`);
+      if (!(child instanceof Durable))
+        throw new TypeError(`ctx.${kind}() takes durable promises (from ctx.run, ctx.awakeable, ctx.sleep, ctx.promise)`);
     }
     ({ index: this.#index, recorded: this.#recorded } = host.allocate('combinator', kind));
   }
@@ -223,7 +231,9 @@ export class Combinator<T> extends Durable<T> {
    */
   #mustClose(): boolean {
     const [inner, timer] = this.children;
-    return this.kind === 'timeout' && inner instanceof CompletionPromise && inner.closable && !inner.outcome() && timer!.outcome() !== undefined;
+    return (
+      this.kind === 'timeout' && inner instanceof CompletionPromise && inner.closable && !inner.outcome() && timer!.outcome() !== undefined
+    );
   }
 
   blockers(): Blockers {

@@ -67,7 +67,14 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
         if (!res.headersSent) writeJson(res, 502, { code: 'bad_gateway', message: 'the ingress handler failed' });
         else res.destroy();
       })
-      .finally(() => options.onRequest?.({ method: req.method ?? '?', path: req.url ?? '/', status: res.statusCode, ms: Math.round(performance.now() - started) }));
+      .finally(() =>
+        options.onRequest?.({
+          method: req.method ?? '?',
+          path: req.url ?? '/',
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+        }),
+      );
   });
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {

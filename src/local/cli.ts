@@ -97,7 +97,12 @@ export async function main(argv: string[]): Promise<number> {
       signingKey: process.env.DORMANT_SIGNING_KEY || undefined,
       log: (level, message, details) => {
         if (quiet && level === 'info') return;
-        const detail = details instanceof Error ? `: ${details.message}` : details === undefined ? '' : `: ${typeof details === 'string' ? details : JSON.stringify(details)}`;
+        const detail =
+          details instanceof Error
+            ? `: ${details.message}`
+            : details === undefined
+              ? ''
+              : `: ${typeof details === 'string' ? details : JSON.stringify(details)}`;
         (level === 'error' ? console.error : console.log)(`  ${level === 'info' ? '·' : level} ${message}${detail}`);
       },
     });
@@ -115,7 +120,9 @@ export async function main(argv: string[]): Promise<number> {
 
 function banner(plane: LocalPlane, ms: number): string {
   const u = plane.url;
-  const data = plane.dataDir ? `data in ${relative(process.cwd(), plane.dataDir) || '.'}/ (kept between runs; --in-memory to start empty)` : 'in memory (nothing is kept)';
+  const data = plane.dataDir
+    ? `data in ${relative(process.cwd(), plane.dataDir) || '.'}/ (kept between runs; --in-memory to start empty)`
+    : 'in memory (nothing is kept)';
   const lines = [
     '',
     `dormant: listening on ${u} (ready in ${(ms / 1000).toFixed(1)} s), ${data}`,

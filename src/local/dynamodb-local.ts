@@ -192,12 +192,7 @@ async function startOnPort(port: number, dbPath: string | null, startTimeoutMs: 
   return { endpoint, port, clientConfig: localClientConfig(endpoint), stop };
 }
 
-async function waitUntilAnswering(
-  endpoint: string,
-  exited: Promise<string>,
-  timeoutMs: number,
-  output: OutputTail,
-): Promise<void> {
+async function waitUntilAnswering(endpoint: string, exited: Promise<string>, timeoutMs: number, output: OutputTail): Promise<void> {
   let exitReason: string | null = null;
   void exited.then((reason) => {
     exitReason = reason;
@@ -255,7 +250,9 @@ async function checkJava(): Promise<void> {
     execFile('java', ['-version'], { timeout: 15_000 }, (error, stdout, stderr) => {
       if (error !== null) {
         const notFound = (error as NodeJS.ErrnoException).code === 'ENOENT';
-        reject(new DynamoDbLocalError(`${JAVA_HINT} (${notFound ? '`java` is not on the PATH' : `\`java -version\` failed: ${error.message}`})`));
+        reject(
+          new DynamoDbLocalError(`${JAVA_HINT} (${notFound ? '`java` is not on the PATH' : `\`java -version\` failed: ${error.message}`})`),
+        );
         return;
       }
       resolve(`${stderr}${stdout}`);

@@ -29,7 +29,9 @@ export interface LoadedEntry {
  */
 export function isDefinition(value: unknown): value is Definition {
   const v = value as Partial<Definition> | null;
-  return !!v && typeof v === 'object' && typeof v.name === 'string' && ['service', 'object', 'workflow'].includes(String(v.kind)) && !!v.handlers;
+  return (
+    !!v && typeof v === 'object' && typeof v.name === 'string' && ['service', 'object', 'workflow'].includes(String(v.kind)) && !!v.handlers
+  );
 }
 
 /**
@@ -67,7 +69,9 @@ export async function loadEntry(entry: string): Promise<LoadedEntry> {
   take(module.default);
   for (const [name, value] of Object.entries(module)) if (name !== 'default') take(value);
   if (found.size === 0) {
-    throw new Error(`entry ${entry} exports no services: export what service(), object() or workflow() return (as a named or default export, one or an array)`);
+    throw new Error(
+      `entry ${entry} exports no services: export what service(), object() or workflow() return (as a named or default export, one or an array)`,
+    );
   }
   const tryIt = module.tryIt;
   return {

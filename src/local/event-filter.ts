@@ -55,7 +55,8 @@ function matchesObject(pattern: Record<string, unknown>, nodes: unknown[]): bool
   const candidates = nodes.length > 0 ? nodes : [{}];
   return candidates.some((node) =>
     Object.entries(pattern).every(([field, rule]) => {
-      const value = node !== null && typeof node === 'object' && !Array.isArray(node) ? (node as Record<string, unknown>)[field] : undefined;
+      const value =
+        node !== null && typeof node === 'object' && !Array.isArray(node) ? (node as Record<string, unknown>)[field] : undefined;
       if (Array.isArray(rule)) {
         const leaves = leavesOf(value);
         return rule.some((r) => matchesRule(r, leaves));
@@ -87,6 +88,6 @@ function matchesRule(rule: unknown, leaves: unknown[]): boolean {
     const excluded = Array.isArray(r['anything-but']) ? r['anything-but'] : [r['anything-but']];
     return leaves.some((v) => !excluded.includes(v));
   }
-  if ('exists' in r) return (leaves.length > 0) === (r.exists === true);
+  if ('exists' in r) return leaves.length > 0 === (r.exists === true);
   throw new Error(`filter pattern: operator ${JSON.stringify(rule)} is not supported locally; add it to src/local/event-filter.ts`);
 }

@@ -163,16 +163,26 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
           retryTimers.add(timer);
           return;
         }
-        log('error', `lambda ${name}: asynchronous invoke failed ${attempt} times (${e.message}); sending it to the on-failure destination`);
+        log(
+          'error',
+          `lambda ${name}: asynchronous invoke failed ${attempt} times (${e.message}); sending it to the on-failure destination`,
+        );
         const record: AsyncFailureRecord = {
           version: '1.0',
           timestamp: new Date().toISOString(),
-          requestContext: { requestId: randomUUID(), functionArn: `${functionArn(name)}:$LATEST`, condition: 'RetriesExhausted', approximateInvokeCount: attempt },
+          requestContext: {
+            requestId: randomUUID(),
+            functionArn: `${functionArn(name)}:$LATEST`,
+            condition: 'RetriesExhausted',
+            approximateInvokeCount: attempt,
+          },
           requestPayload: event,
           responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
           responsePayload: { errorType: e.name, errorMessage: e.message },
         };
-        options.onFailure?.(record).catch((failure: unknown) => log('error', `lambda ${name}: the on-failure destination failed; invoke lost`, failure));
+        options
+          .onFailure?.(record)
+          .catch((failure: unknown) => log('error', `lambda ${name}: the on-failure destination failed; invoke lost`, failure));
       },
     );
   };
@@ -187,7 +197,8 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(url.pathname);
-    if (req.method !== 'POST' || !match) return awsError(res, 404, 'UnknownOperationException', `the local Lambda serves Invoke only, not ${req.method} ${url.pathname}`);
+    if (req.method !== 'POST' || !match)
+      return awsError(res, 404, 'UnknownOperationException', `the local Lambda serves Invoke only, not ${req.method} ${url.pathname}`);
     const name = functionName(decodeURIComponent(match[1]!));
     const fn = options.functions[name];
     if (!fn) return awsError(res, 404, 'ResourceNotFoundException', `Function not found: ${functionArn(name)}`);
@@ -195,7 +206,8 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
     const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
     const body = await readBody(req);
     const limit = type === 'Event' ? MAX_ASYNC_PAYLOAD : MAX_SYNC_PAYLOAD;
-    if (body.length > limit) return awsError(res, 413, 'RequestTooLargeException', `Request must be smaller than ${limit} bytes for the InvokeFunction operation`);
+    if (body.length > limit)
+      return awsError(res, 413, 'RequestTooLargeException', `Request must be smaller than ${limit} bytes for the InvokeFunction operation`);
     let event: unknown;
     try {
       event = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));

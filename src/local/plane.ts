@@ -142,7 +142,11 @@ const VISIBILITY_TIMEOUT_SECONDS = 5;
 export async function startLocalPlane(options: LocalPlaneOptions): Promise<LocalPlane> {
   const log: Log = options.log ?? (() => undefined);
   const clock = options.clock ?? systemClock;
-  const loaded = options.services ? { services: [...options.services], tryIt: undefined } : options.entry ? await loadEntry(options.entry) : undefined;
+  const loaded = options.services
+    ? { services: [...options.services], tryIt: undefined }
+    : options.entry
+      ? await loadEntry(options.entry)
+      : undefined;
   if (!loaded) throw new TypeError('startLocalPlane: give services or an entry module');
   const services = registry(loaded.services);
   const catalog = catalogOf(services);
@@ -165,11 +169,17 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
     const api = await startApiGateway({
       port: options.port ?? 8080,
       host: options.host,
-      handler: async () => ({ statusCode: 503, headers: { 'content-type': 'application/json' }, body: '{"code":"starting","message":"the local plane is starting"}' }),
+      handler: async () => ({
+        statusCode: 503,
+        headers: { 'content-type': 'application/json' },
+        body: '{"code":"starting","message":"the local plane is starting"}',
+      }),
       onRequest: (r) => log('info', `${r.method} ${r.path} → ${r.status} (${r.ms} ms)`),
     }).catch((error: unknown) => {
       if ((error as { code?: string }).code === 'EADDRINUSE') {
-        throw new Error(`port ${options.port ?? 8080} is in use: stop what listens there, or pick another with --port (or PORT)`, { cause: error });
+        throw new Error(`port ${options.port ?? 8080} is in use: stop what listens there, or pick another with --port (or PORT)`, {
+          cause: error,
+        });
       }
       throw error;
     });
@@ -178,7 +188,9 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
     if (dataDir) await mkdir(dataDir, { recursive: true });
     // Both emulators start at once; whatever started is stopped again if the other failed.
     const [dynamoStarted, sqsStarted] = await Promise.allSettled([
-      options.dynamoDbEndpoint ? Promise.resolve(undefined) : startDynamoDbLocal(dataDir ? { dbPath: join(dataDir, 'dynamodb') } : { inMemory: true }),
+      options.dynamoDbEndpoint
+        ? Promise.resolve(undefined)
+        : startDynamoDbLocal(dataDir ? { dbPath: join(dataDir, 'dynamodb') } : { inMemory: true }),
       startSqsLocal(),
     ]);
     if (dynamoStarted.status === 'fulfilled' && dynamoStarted.value) stops.push(() => dynamoStarted.value!.stop());
@@ -255,7 +267,9 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
     const wake = createWakeHandler({ store, dispatch, clock, log });
     const timer = createTimerHandler({ store, dispatch, clock, streams, log });
     const ingressConfig = loadConfig('ingress', env);
-    api.setHandler(createIngressHandler({ store, signer, clock, catalog: ingressConfig.catalog!, waitMs: ingressConfig.ingressWaitMs, log }));
+    api.setHandler(
+      createIngressHandler({ store, signer, clock, catalog: ingressConfig.catalog!, waitMs: ingressConfig.ingressWaitMs, log }),
+    );
 
     const streamPoller: StreamPoller = startStreamPoller({
       dynamodb,
@@ -282,7 +296,9 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
 
     if (!created) {
       const unfinished = await sweep(dynamodb, tableName, async (invocationId) => {
-        await sqs.send(new SendMessageCommand({ QueueUrl: queues.recovery.url, MessageBody: JSON.stringify({ type: 'recover', invocationId, at: 0 }) }));
+        await sqs.send(
+          new SendMessageCommand({ QueueUrl: queues.recovery.url, MessageBody: JSON.stringify({ type: 'recover', invocationId, at: 0 }) }),
+        );
       });
       if (unfinished > 0) log('info', `resuming ${unfinished} unfinished invocation(s) from the last run`);
     }
@@ -305,7 +321,9 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
   }
 }
 
-async function createQueues(sqs: SQSClient): Promise<Record<'timers' | 'longTimers' | 'recovery' | 'deadLetter', { url: string; arn: string }>> {
+async function createQueues(
+  sqs: SQSClient,
+): Promise<Record<'timers' | 'longTimers' | 'recovery' | 'deadLetter', { url: string; arn: string }>> {
   const create = async (name: string, attributes: Record<string, string>) => {
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
@@ -355,7 +373,12 @@ async function sweep(dynamodb: DynamoDBClient, tableName: string, recover: (invo
         ConsistentRead: true,
         FilterExpression: 'sk = :meta AND #status IN (:pending, :running, :suspended)',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':meta': { S: META }, ':pending': { S: 'pending' }, ':running': { S: 'running' }, ':suspended': { S: 'suspended' } },
+        ExpressionAttributeValues: {
+          ':meta': { S: META },
+          ':pending': { S: 'pending' },
+          ':running': { S: 'running' },
+          ':suspended': { S: 'suspended' },
+        },
         ProjectionExpression: 'pk',
         ExclusiveStartKey: start,
       }),

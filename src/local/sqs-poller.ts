@@ -5,12 +5,7 @@
  * on the queue and come back after the visibility timeout; the queue's
  * redrive policy moves a message that keeps failing to the dead-letter queue.
  */
-import {
-  DeleteMessageBatchCommand,
-  ReceiveMessageCommand,
-  type Message,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { LOCAL_REGION } from './dynamodb-local.ts';
@@ -83,14 +78,21 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
           const result = await options.handler({ Records: messages.map((m) => toLambdaRecord(m, options.queueArn)) });
           failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
         } catch (error) {
-          log('error', `sqs: the handler failed on a batch of ${messages.length}; the messages come back after their visibility timeout`, error);
+          log(
+            'error',
+            `sqs: the handler failed on a batch of ${messages.length}; the messages come back after their visibility timeout`,
+            error,
+          );
           failed = new Set(messages.map((m) => m.MessageId!));
         }
         const done = messages.filter((m) => !failed.has(m.MessageId!));
         handled += done.length;
         if (done.length > 0) {
           await options.sqs.send(
-            new DeleteMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }),
+            new DeleteMessageBatchCommand({
+              QueueUrl: options.queueUrl,
+              Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+            }),
           );
         }
       } catch (error) {

@@ -169,7 +169,9 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     const found: Shard[] = [];
     let start: string | undefined;
     do {
-      const page = await options.streams.send(new DescribeStreamCommand({ StreamArn: arn, ExclusiveStartShardId: start }), { abortSignal: abort.signal });
+      const page = await options.streams.send(new DescribeStreamCommand({ StreamArn: arn, ExclusiveStartShardId: start }), {
+        abortSignal: abort.signal,
+      });
       found.push(...(page.StreamDescription?.Shards ?? []));
       start = page.StreamDescription?.LastEvaluatedShardId;
     } while (start);
@@ -211,7 +213,9 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         return false;
       }
     }
-    const page = await options.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: batchSize }), { abortSignal: abort.signal });
+    const page = await options.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: batchSize }), {
+      abortSignal: abort.signal,
+    });
     const records = page.Records ?? [];
     if (records.length > 0) {
       await deliver(shard, records);
@@ -264,7 +268,12 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         // Bisect on a thrown error; as in Lambda, a split does not count as a
         // retry, so a poison record ends alone and its neighbours still pass.
         const half = Math.ceil(rest.length / 2);
-        pending.splice(0, 1, { records: rest.slice(0, half), failures: batch.failures }, { records: rest.slice(half), failures: batch.failures });
+        pending.splice(
+          0,
+          1,
+          { records: rest.slice(0, half), failures: batch.failures },
+          { records: rest.slice(half), failures: batch.failures },
+        );
         log('warn', `stream: batch of ${rest.length} failed; bisecting`, problem);
         continue;
       }
@@ -289,7 +298,12 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     const record: StreamFailureRecord = {
       version: '1.0',
       timestamp: new Date().toISOString(),
-      requestContext: { requestId: randomUUID(), functionArn: fnArn, condition: 'RetryAttemptsExhausted', approximateInvokeCount: attempts },
+      requestContext: {
+        requestId: randomUUID(),
+        functionArn: fnArn,
+        condition: 'RetryAttemptsExhausted',
+        approximateInvokeCount: attempts,
+      },
       responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
       DDBStreamBatchInfo: {
         shardId: shard.shardId,
@@ -301,7 +315,11 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         streamArn: streamArn!,
       },
     };
-    log('error', `stream: gave up on ${records.length} record(s) after ${attempts} attempts; ${options.onFailure ? 'sent to the on-failure destination' : 'dropped'}`, problem);
+    log(
+      'error',
+      `stream: gave up on ${records.length} record(s) after ${attempts} attempts; ${options.onFailure ? 'sent to the on-failure destination' : 'dropped'}`,
+      problem,
+    );
     await options.onFailure?.(record);
   };
 

@@ -165,7 +165,8 @@ export function loadConfig(role: Role, env: Readonly<Record<string, string | und
   let signing: SigningSource | undefined;
   if (key !== undefined) signing = { key };
   else if (secretArn !== undefined) signing = { secretArn };
-  else if (needs.signing) problems.push(`neither ${ENV.SIGNING_SECRET_ARN} nor ${ENV.SIGNING_KEY} is set (awakeable ids need the signing key)`);
+  else if (needs.signing)
+    problems.push(`neither ${ENV.SIGNING_SECRET_ARN} nor ${ENV.SIGNING_KEY} is set (awakeable ids need the signing key)`);
   const routes =
     jsonObject<Record<string, string>>(ENV.ROUTES, needs.routes, (o) =>
       Object.entries(o).find(([, fn]) => typeof fn !== 'string' || fn === '') ? 'every value must be a function name or ARN' : undefined,
@@ -184,7 +185,17 @@ export function loadConfig(role: Role, env: Readonly<Record<string, string | und
   const apiUrl = text(ENV.API_URL)?.replace(/\/+$/, '');
 
   if (problems.length > 0) throw new ConfigError(role, problems);
-  return { tableName: tableName!, timerQueueUrl, longTimerQueueUrl, signing, routes, catalog, apiUrl, retentionMs: retentionHours * 3_600_000, ingressWaitMs };
+  return {
+    tableName: tableName!,
+    timerQueueUrl,
+    longTimerQueueUrl,
+    signing,
+    routes,
+    catalog,
+    apiUrl,
+    retentionMs: retentionHours * 3_600_000,
+    ingressWaitMs,
+  };
 }
 
 /**
@@ -197,7 +208,10 @@ export function loadConfig(role: Role, env: Readonly<Record<string, string | und
  * const signer = new IdSigner(key);
  * ```
  */
-export async function signingKey(source: SigningSource, secrets: () => SecretsManagerClient = () => new SecretsManagerClient({})): Promise<string> {
+export async function signingKey(
+  source: SigningSource,
+  secrets: () => SecretsManagerClient = () => new SecretsManagerClient({}),
+): Promise<string> {
   if (source.key !== undefined) return source.key;
   const client = secrets();
   const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: source.secretArn }));

@@ -86,12 +86,19 @@ export const NOT_READY = 470;
  * route('POST', '/reviewFlow/doc-7/run/send', catalog, { ifExists: 'fail' }) // { kind: 'start', …, ifExists: 'fail' }
  * ```
  */
-export function route(method: string, path: string, catalog: Catalog, query?: Readonly<Record<string, string | undefined>> | null): Route | IngressError {
+export function route(
+  method: string,
+  path: string,
+  catalog: Catalog,
+  query?: Readonly<Record<string, string | undefined>> | null,
+): Route | IngressError {
   const segments = splitPath(path);
   if (segments instanceof IngressError) return segments;
   const verb = method.toUpperCase();
   const expect = (allowed: 'GET' | 'POST' | 'PATCH', found: Route): Route | IngressError =>
-    verb === allowed ? found : new IngressError(405, 'method_not_allowed', `${verb} is not allowed on ${path}; use ${allowed}`, { allow: allowed });
+    verb === allowed
+      ? found
+      : new IngressError(405, 'method_not_allowed', `${verb} is not allowed on ${path}; use ${allowed}`, { allow: allowed });
 
   if (segments[0] === 'restate') {
     const [, area, id, action, ...rest] = segments;
@@ -107,7 +114,17 @@ export function route(method: string, path: string, catalog: Catalog, query?: Re
       const [op] = rest;
       if (op !== 'output' && op !== 'attach') return notFound(path);
       if (catalog[id]?.kind !== 'workflow') {
-        return new IngressError(404, 'unknown_workflow', `no workflow named '${id}' (this deployment has: ${Object.entries(catalog).filter(([, e]) => e.kind === 'workflow').map(([name]) => name).sort().join(', ') || 'none'})`);
+        return new IngressError(
+          404,
+          'unknown_workflow',
+          `no workflow named '${id}' (this deployment has: ${
+            Object.entries(catalog)
+              .filter(([, e]) => e.kind === 'workflow')
+              .map(([name]) => name)
+              .sort()
+              .join(', ') || 'none'
+          })`,
+        );
       }
       return expect('GET', { kind: op === 'output' ? 'workflow-output' : 'workflow-attach', workflow: id, key: action });
     }
@@ -120,7 +137,12 @@ export function route(method: string, path: string, catalog: Catalog, query?: Re
 
   if (segments[0] === CALLBACK_API_VERSION) {
     const [, area, id, operation, ...rest] = segments;
-    if (area === 'durable-execution-callbacks' && id && rest.length === 0 && (operation === 'succeed' || operation === 'fail' || operation === 'heartbeat')) {
+    if (
+      area === 'durable-execution-callbacks' &&
+      id &&
+      rest.length === 0 &&
+      (operation === 'succeed' || operation === 'fail' || operation === 'heartbeat')
+    ) {
       return expect('POST', { kind: 'callback', operation, awakeableId: id });
     }
     return notFound(path);
@@ -130,15 +152,32 @@ export function route(method: string, path: string, catalog: Catalog, query?: Re
   if (service === undefined || second === undefined || rest.length > 0) return notFound(path);
   const entry = catalog[service];
   if (!entry) {
-    return new IngressError(404, 'unknown_service', `no service named '${service}' (this deployment has: ${Object.keys(catalog).sort().join(', ') || 'none'})`);
+    return new IngressError(
+      404,
+      'unknown_service',
+      `no service named '${service}' (this deployment has: ${Object.keys(catalog).sort().join(', ') || 'none'})`,
+    );
   }
   const start = (handler: string, key: string | undefined, send: boolean): Route | IngressError => {
     if (!entry.handlers[handler]) {
-      return new IngressError(404, 'unknown_handler', `${entry.kind} '${service}' has no handler '${handler}' (it has: ${Object.keys(entry.handlers).sort().join(', ')})`);
+      return new IngressError(
+        404,
+        'unknown_handler',
+        `${entry.kind} '${service}' has no handler '${handler}' (it has: ${Object.keys(entry.handlers).sort().join(', ')})`,
+      );
     }
     const ifExists = query?.ifExists;
     if (verb !== 'POST' || ifExists === undefined) return expect('POST', { kind: 'start', service, handler, key, send });
-    return ifExistsProblem(ifExists, { kind: entry.kind, service, handler }) ?? { kind: 'start', service, handler, key, send, ifExists: ifExists as IfExists };
+    return (
+      ifExistsProblem(ifExists, { kind: entry.kind, service, handler }) ?? {
+        kind: 'start',
+        service,
+        handler,
+        key,
+        send,
+        ifExists: ifExists as IfExists,
+      }
+    );
   };
 
   if (entry.kind === 'service') {
@@ -237,7 +276,11 @@ export function outputAnswer(result: { output: string } | { failure: Failure }, 
     const { code, name, message } = result.failure;
     const status = Number.isInteger(code) && code >= 400 && code <= 599 ? code : 500;
     // The handler's own failure: Restate's client does not retry it, whatever the status.
-    return jsonAnswer(status, { code: name, message, ...(invocationId ? { invocationId } : {}) }, { 'x-restate-error-source': 'invocation' });
+    return jsonAnswer(
+      status,
+      { code: name, message, ...(invocationId ? { invocationId } : {}) },
+      { 'x-restate-error-source': 'invocation' },
+    );
   }
   const headers: Record<string, string> = result.output === '' ? {} : { 'content-type': 'application/json' };
   if (invocationId) headers['x-dormant-invocation-id'] = invocationId;
@@ -262,7 +305,13 @@ export function outputAnswer(result: { output: string } | { failure: Failure }, 
  */
 export function awsErrorAnswer(error: IngressError): HttpAnswer {
   const [status, type] = awsErrorShape(error);
-  const body = { Type: 'User', message: error.message, Message: error.message, code: error.code, ...(error.details?.existing ? { existing: error.details.existing } : {}) };
+  const body = {
+    Type: 'User',
+    message: error.message,
+    Message: error.message,
+    code: error.code,
+    ...(error.details?.existing ? { existing: error.details.existing } : {}),
+  };
   return jsonAnswer(status, body, { 'x-amzn-errortype': type });
 }
 

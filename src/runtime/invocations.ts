@@ -131,20 +131,35 @@ export function newInvocationMeta(o: {
  * await startInvocation(deps, { service: 'reviewFlow', handler: 'run', key: 'doc-7', body: '{}', ifExists: 'fail' }); // IngressError 409 the second time
  * ```
  */
-export async function startInvocation(deps: IngressDeps, req: StartRequest): Promise<{ invocationId: string; created: boolean; meta: InvocationMeta }> {
+export async function startInvocation(
+  deps: IngressDeps,
+  req: StartRequest,
+): Promise<{ invocationId: string; created: boolean; meta: InvocationMeta }> {
   const entry = deps.catalog[req.service];
   if (!entry) {
-    throw new IngressError(404, 'unknown_service', `no service named '${req.service}' (this deployment has: ${Object.keys(deps.catalog).sort().join(', ') || 'none'})`);
+    throw new IngressError(
+      404,
+      'unknown_service',
+      `no service named '${req.service}' (this deployment has: ${Object.keys(deps.catalog).sort().join(', ') || 'none'})`,
+    );
   }
   const handler = entry.handlers[req.handler];
   if (!handler) {
-    throw new IngressError(404, 'unknown_handler', `${entry.kind} '${req.service}' has no handler '${req.handler}' (it has: ${Object.keys(entry.handlers).sort().join(', ')})`);
+    throw new IngressError(
+      404,
+      'unknown_handler',
+      `${entry.kind} '${req.service}' has no handler '${req.handler}' (it has: ${Object.keys(entry.handlers).sort().join(', ')})`,
+    );
   }
   if (entry.kind === 'service' && req.key !== undefined) {
     throw new IngressError(400, 'unexpected_key', `'${req.service}' is a service and takes no key: POST /${req.service}/${req.handler}`);
   }
   if (entry.kind !== 'service' && (req.key === undefined || req.key === '')) {
-    throw new IngressError(400, 'missing_key', `'${req.service}' is ${entry.kind === 'object' ? 'a virtual object' : 'a workflow'} and needs a key: POST /${req.service}/{key}/${req.handler}`);
+    throw new IngressError(
+      400,
+      'missing_key',
+      `'${req.service}' is ${entry.kind === 'object' ? 'a virtual object' : 'a workflow'} and needs a key: POST /${req.service}/{key}/${req.handler}`,
+    );
   }
   const workflowRun = entry.kind === 'workflow' && req.handler === 'run';
   const ifExistsRefused = ifExistsProblem(req.ifExists, { kind: entry.kind, service: req.service, handler: req.handler });
@@ -158,12 +173,27 @@ export async function startInvocation(deps: IngressDeps, req: StartRequest): Pro
     }
   }
   const now = deps.clock.now();
-  const id = workflowRun ? workflowInvocationId(req.service, req.key!) : req.idempotencyKey !== undefined ? idempotentInvocationId(req) : newInvocationId();
+  const id = workflowRun
+    ? workflowInvocationId(req.service, req.key!)
+    : req.idempotencyKey !== undefined
+      ? idempotentInvocationId(req)
+      : newInvocationId();
   if (req.delayMs !== undefined && (!Number.isFinite(req.delayMs) || req.delayMs < 0)) {
     throw new IngressError(400, 'invalid_delay', `delay must be a non-negative number of milliseconds, got ${req.delayMs}`);
   }
   if (workflowRun || req.idempotencyKey !== undefined) await refuseExpiredReuse(deps, id, req, workflowRun);
-  const meta = newInvocationMeta({ id, service: req.service, handler: req.handler, kind: entry.kind, shared: handler.shared, key: req.key, input: req.body, now, delayMs: req.delayMs, idempotencyKey: req.idempotencyKey });
+  const meta = newInvocationMeta({
+    id,
+    service: req.service,
+    handler: req.handler,
+    kind: entry.kind,
+    shared: handler.shared,
+    key: req.key,
+    input: req.body,
+    now,
+    delayMs: req.delayMs,
+    idempotencyKey: req.idempotencyKey,
+  });
   // The create is conditional: a refused second submit has written nothing.
   const created = await deps.store.createInvocation(meta);
   const existing = created.created ? meta : created.existing;
@@ -182,7 +212,12 @@ export async function startInvocation(deps: IngressDeps, req: StartRequest): Pro
   if (waitsForLock(existing)) await deps.store.enqueueLock(existing.lockScope!, id, lockOrder(existing));
   if (created.created) return { invocationId: id, created: true, meta };
   if (req.idempotencyKey !== undefined && existing.input !== req.body) {
-    throw new IngressError(409, 'idempotency_key_reused', `Idempotency-Key '${req.idempotencyKey}' was used for invocation ${id} with a different request body; use a new key for a new request`, { invocationId: id });
+    throw new IngressError(
+      409,
+      'idempotency_key_reused',
+      `Idempotency-Key '${req.idempotencyKey}' was used for invocation ${id} with a different request body; use a new key for a new request`,
+      { invocationId: id },
+    );
   }
   return { invocationId: id, created: false, meta: existing };
 }
@@ -199,10 +234,17 @@ export async function startInvocation(deps: IngressDeps, req: StartRequest): Pro
  * ifExistsProblem('fail', { kind: 'workflow', service: 'reviewFlow', handler: 'run' })          // undefined
  * ```
  */
-export function ifExistsProblem(ifExists: string | undefined, target: { kind: 'service' | 'object' | 'workflow'; service: string; handler: string }): IngressError | undefined {
+export function ifExistsProblem(
+  ifExists: string | undefined,
+  target: { kind: 'service' | 'object' | 'workflow'; service: string; handler: string },
+): IngressError | undefined {
   if (ifExists === undefined) return undefined;
   if (ifExists !== 'fail' && ifExists !== 'attach') {
-    return new IngressError(400, 'invalid_if_exists', `?ifExists=${ifExists} is not understood; use ifExists=fail (refuse a second submit with 409) or ifExists=attach (return the existing invocation, the default)`);
+    return new IngressError(
+      400,
+      'invalid_if_exists',
+      `?ifExists=${ifExists} is not understood; use ifExists=fail (refuse a second submit with 409) or ifExists=attach (return the existing invocation, the default)`,
+    );
   }
   if (target.kind !== 'workflow' || target.handler !== 'run') {
     return new IngressError(
@@ -223,7 +265,9 @@ export function ifExistsProblem(ifExists: string | undefined, target: { kind: 's
  */
 async function refuseExpiredReuse(deps: Pick<IngressDeps, 'store'>, id: string, req: StartRequest, workflowRun: boolean): Promise<void> {
   if (!(await deps.store.hasJournal(id)) || (await deps.store.getInvocation(id))) return;
-  const what = workflowRun ? `workflow ${req.service} '${req.key}'` : `Idempotency-Key '${req.idempotencyKey}' of ${req.service}/${req.handler}`;
+  const what = workflowRun
+    ? `workflow ${req.service} '${req.key}'`
+    : `Idempotency-Key '${req.idempotencyKey}' of ${req.service}/${req.handler}`;
   throw new IngressError(
     409,
     'key_reused_after_expiry',
@@ -244,20 +288,27 @@ async function refuseExpiredReuse(deps: Pick<IngressDeps, 'store'>, id: string, 
  */
 export function parseDelay(text: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!match) throw new IngressError(400, 'invalid_delay', `?delay=${text} is not a duration; use milliseconds like 1500ms (or s, m, h, d)`);
+  if (!match)
+    throw new IngressError(400, 'invalid_delay', `?delay=${text} is not a duration; use milliseconds like 1500ms (or s, m, h, d)`);
   const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 'ms') as 'ms'];
   return Math.round(Number(match[1]) * unit);
 }
 
 function idempotentInvocationId(req: StartRequest): string {
-  const digest = createHash('sha256').update(`idempotency\0${req.service}\0${req.handler}\0${req.key ?? ''}\0${req.idempotencyKey}`).digest();
+  const digest = createHash('sha256')
+    .update(`idempotency\0${req.service}\0${req.handler}\0${req.key ?? ''}\0${req.idempotencyKey}`)
+    .digest();
   return 'inv_' + digest.subarray(0, 16).toString('base64url');
 }
 
 function checkPayload(text: string, what: string): void {
   const bytes = payloadBytes(text);
   if (bytes > MAX_PAYLOAD_BYTES) {
-    throw new IngressError(413, 'payload_too_large', `${what} is ${bytes} bytes, over the ${MAX_PAYLOAD_BYTES}-byte limit; store large data elsewhere (e.g. S3) and pass a reference`);
+    throw new IngressError(
+      413,
+      'payload_too_large',
+      `${what} is ${bytes} bytes, over the ${MAX_PAYLOAD_BYTES}-byte limit; store large data elsewhere (e.g. S3) and pass a reference`,
+    );
   }
 }
 
@@ -303,8 +354,16 @@ function verifiedAwakeable(deps: IngressDeps, awakeableId: string): { invocation
   const verified = deps.signer.verifyAwakeableId(awakeableId);
   if (!verified.ok) {
     throw verified.problem === 'forged'
-      ? new IngressError(403, 'forged_awakeable_id', 'the awakeable id has a valid shape but its signature does not match: it was not issued by this deployment, or it was altered')
-      : new IngressError(400, 'malformed_awakeable_id', "not an awakeable id: ids look like 'awk_' followed by 71 base64url characters, as ctx.awakeable() returns them");
+      ? new IngressError(
+          403,
+          'forged_awakeable_id',
+          'the awakeable id has a valid shape but its signature does not match: it was not issued by this deployment, or it was altered',
+        )
+      : new IngressError(
+          400,
+          'malformed_awakeable_id',
+          "not an awakeable id: ids look like 'awk_' followed by 71 base64url characters, as ctx.awakeable() returns them",
+        );
   }
   return verified.target;
 }
@@ -316,19 +375,33 @@ function verifiedAwakeable(deps: IngressDeps, awakeableId: string): { invocation
  */
 async function openAwakeable(deps: IngressDeps, awakeableId: string, invocationId: string, index: number): Promise<string> {
   const meta = await deps.store.getInvocation(invocationId);
-  if (!meta) throw new IngressError(404, 'unknown_invocation', `awakeable ${awakeableId} belongs to invocation ${invocationId}, which does not exist (or has expired)`);
+  if (!meta)
+    throw new IngressError(
+      404,
+      'unknown_invocation',
+      `awakeable ${awakeableId} belongs to invocation ${invocationId}, which does not exist (or has expired)`,
+    );
   const key = completionKey(index);
   if (meta.status === 'completed' || meta.status === 'failed') {
     // Finished since an earlier completion of this awakeable woke it: that
     // completion is what this one lost to (409), not a 410.
     const earlier = await deps.store.getCompletion(invocationId, key);
     if (earlier) throw alreadyCompleted(awakeableId, earlier);
-    throw new IngressError(410, 'invocation_finished', `invocation ${invocationId} has already ${meta.status}; nothing awaits this awakeable any more`, { invocationId, status: meta.status });
+    throw new IngressError(
+      410,
+      'invocation_finished',
+      `invocation ${invocationId} has already ${meta.status}; nothing awaits this awakeable any more`,
+      { invocationId, status: meta.status },
+    );
   }
   return key;
 }
 
-async function completeAwakeable(deps: IngressDeps, awakeableId: string, result: () => { value: string } | { failure: Failure }): Promise<void> {
+async function completeAwakeable(
+  deps: IngressDeps,
+  awakeableId: string,
+  result: () => { value: string } | { failure: Failure },
+): Promise<void> {
   const { invocationId, index } = verifiedAwakeable(deps, awakeableId);
   const payload = result();
   const key = await openAwakeable(deps, awakeableId, invocationId, index);
@@ -358,10 +431,17 @@ export async function heartbeatAwakeable(deps: IngressDeps, awakeableId: string)
 }
 
 function alreadyCompleted(awakeableId: string, lost: Completion): IngressError {
-  return new IngressError(409, 'already_completed', `awakeable ${awakeableId} was already ${lost.failure ? 'rejected' : 'resolved'}; the first completion stands`, {
-    existing: lost.failure ? { rejected: lost.failure.message } : { resolved: lost.value === '' || lost.value === undefined ? null : JSON.parse(lost.value) },
-    completedAt: new Date(lost.at).toISOString(),
-  });
+  return new IngressError(
+    409,
+    'already_completed',
+    `awakeable ${awakeableId} was already ${lost.failure ? 'rejected' : 'resolved'}; the first completion stands`,
+    {
+      existing: lost.failure
+        ? { rejected: lost.failure.message }
+        : { resolved: lost.value === '' || lost.value === undefined ? null : JSON.parse(lost.value) },
+      completedAt: new Date(lost.at).toISOString(),
+    },
+  );
 }
 
 /**
@@ -413,20 +493,26 @@ export async function getStatus(deps: Pick<IngressDeps, 'store'>, invocationId: 
   const meta = await readMeta(deps, invocationId);
   const timers = new Map((meta.timers ?? []).map((t) => [t.key, t.at]));
   const lock = meta.lockScope && meta.awaiting?.includes(LOCK_GRANTED) ? await deps.store.readLock(meta.lockScope) : undefined;
-  const queue = lock ? Object.entries(lock.waiting).sort(([, a], [, b]) => a.localeCompare(b)).map(([id]) => id) : [];
+  const queue = lock
+    ? Object.entries(lock.waiting)
+        .sort(([, a], [, b]) => a.localeCompare(b))
+        .map(([id]) => id)
+    : [];
   return {
     id: meta.id,
     service: meta.service,
     handler: meta.handler,
     key: meta.key,
     status: meta.status,
-    awaiting: (meta.awaiting ?? []).filter((key) => key !== CANCEL).map((key) => ({
-      key,
-      awakeableId: meta.awakeables?.[key],
-      callee: meta.callees?.[key],
-      timerAt: timers.has(key) ? new Date(timers.get(key)!).toISOString() : undefined,
-      ...(key === LOCK_GRANTED && lock ? { lockHeldBy: lock.holder, queuePosition: queue.indexOf(meta.id) + 1 || undefined } : {}),
-    })),
+    awaiting: (meta.awaiting ?? [])
+      .filter((key) => key !== CANCEL)
+      .map((key) => ({
+        key,
+        awakeableId: meta.awakeables?.[key],
+        callee: meta.callees?.[key],
+        timerAt: timers.has(key) ? new Date(timers.get(key)!).toISOString() : undefined,
+        ...(key === LOCK_GRANTED && lock ? { lockHeldBy: lock.holder, queuePosition: queue.indexOf(meta.id) + 1 || undefined } : {}),
+      })),
     attempts: meta.epoch,
     retries: meta.retries ?? 0,
     lastFailure: meta.lastFailure,
@@ -460,10 +546,19 @@ export async function getOutput(
 
 async function readMeta(deps: Pick<IngressDeps, 'store'>, invocationId: string, unknown?: string): Promise<InvocationMeta> {
   if (!isInvocationId(invocationId)) {
-    throw new IngressError(400, 'malformed_invocation_id', `not an invocation id: '${invocationId}' (ids look like 'inv_' followed by 22 base64url characters)`);
+    throw new IngressError(
+      400,
+      'malformed_invocation_id',
+      `not an invocation id: '${invocationId}' (ids look like 'inv_' followed by 22 base64url characters)`,
+    );
   }
   const meta = await deps.store.getInvocation(invocationId);
-  if (!meta) throw new IngressError(404, 'unknown_invocation', unknown ?? `no invocation ${invocationId} (it never existed, or it finished and expired)`);
+  if (!meta)
+    throw new IngressError(
+      404,
+      'unknown_invocation',
+      unknown ?? `no invocation ${invocationId} (it never existed, or it finished and expired)`,
+    );
   return meta;
 }
 
@@ -480,7 +575,9 @@ async function readMeta(deps: Pick<IngressDeps, 'store'>, invocationId: string, 
 export async function cancelInvocation(deps: Pick<IngressDeps, 'store' | 'clock'>, invocationId: string): Promise<void> {
   const meta = await readMeta(deps, invocationId);
   if (meta.status === 'completed' || meta.status === 'failed') {
-    throw new IngressError(409, 'already_finished', `invocation ${invocationId} has already ${meta.status}; there is nothing to cancel`, { status: meta.status });
+    throw new IngressError(409, 'already_finished', `invocation ${invocationId} has already ${meta.status}; there is nothing to cancel`, {
+      status: meta.status,
+    });
   }
   // A second cancel finds the first in place: still accepted.
   await deps.store.complete(invocationId, { key: CANCEL, at: deps.clock.now() });
@@ -495,7 +592,11 @@ export async function cancelInvocation(deps: Pick<IngressDeps, 'store' | 'clock'
  * await killInvocation(deps, 'inv_…', 24 * 3_600_000);
  * ```
  */
-export async function killInvocation(deps: Pick<IngressDeps, 'store' | 'clock'>, invocationId: string, retentionMs = 24 * 3_600_000): Promise<void> {
+export async function killInvocation(
+  deps: Pick<IngressDeps, 'store' | 'clock'>,
+  invocationId: string,
+  retentionMs = 24 * 3_600_000,
+): Promise<void> {
   const meta = await readMeta(deps, invocationId);
   const now = deps.clock.now();
   const failure = toFailure(Object.assign(new TerminalError('killed', { code: 409 }), { name: 'CancelledError' }));

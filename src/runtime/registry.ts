@@ -18,7 +18,8 @@ import { json } from '../api/serde.ts';
 export function registry(definitions: readonly Definition[]): ReadonlyMap<string, Definition> {
   const byName = new Map<string, Definition>();
   for (const def of definitions) {
-    if (!def || typeof def.name !== 'string' || !def.handlers) throw new TypeError('registry() takes definitions made by service(), object() or workflow()');
+    if (!def || typeof def.name !== 'string' || !def.handlers)
+      throw new TypeError('registry() takes definitions made by service(), object() or workflow()');
     if (byName.has(def.name)) throw new TypeError(`two definitions are named '${def.name}'`);
     byName.set(def.name, def);
   }

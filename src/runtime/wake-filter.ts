@@ -60,6 +60,9 @@ export const WAKE_FILTER_PATTERNS: readonly Record<string, unknown>[] = [
   },
   {
     eventName: ['INSERT', 'MODIFY'],
-    dynamodb: { Keys: META_KEY, NewImage: { [STATUS]: { S: FINISHED }, [CALLERS]: { L: { M: { [CALLER_ID]: { S: [{ exists: true }] } } } } } },
+    dynamodb: {
+      Keys: META_KEY,
+      NewImage: { [STATUS]: { S: FINISHED }, [CALLERS]: { L: { M: { [CALLER_ID]: { S: [{ exists: true }] } } } } },
+    },
   },
 ];

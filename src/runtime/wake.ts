@@ -67,7 +67,9 @@ export async function decideWake(change: ItemChange, reader: WakeReader): Promis
     if (meta.status === 'pending') return [invoke(meta)];
     if (meta.status === 'suspended') {
       const actions = await onSuspended(meta, reader);
-      return waitsForLock(meta) ? [{ type: 'enqueue', scope: meta.lockScope!, invocationId: meta.id, order: lockOrder(meta) }, ...actions] : actions;
+      return waitsForLock(meta)
+        ? [{ type: 'enqueue', scope: meta.lockScope!, invocationId: meta.id, order: lockOrder(meta) }, ...actions]
+        : actions;
     }
     if (meta.status === 'completed' || meta.status === 'failed') return onFinished(meta);
     return [];
@@ -181,7 +183,11 @@ export async function executeWake(actions: WakeAction[], effects: WakeEffects): 
         await effects.store.grantLock(action.scope, action.next);
         break;
       case 'granted': {
-        const written = await effects.store.complete(action.invocationId, { key: LOCK_GRANTED, value: String(action.seq), at: effects.now });
+        const written = await effects.store.complete(action.invocationId, {
+          key: LOCK_GRANTED,
+          value: String(action.seq),
+          at: effects.now,
+        });
         // A grant under another sequence number means this call already had
         // its turn and finished: a late duplicate of its first record queued
         // it again. Free the key, or it stays held by a finished call forever.
@@ -191,7 +197,8 @@ export async function executeWake(actions: WakeAction[], effects: WakeEffects): 
         //                                         enqueue x → x granted again (seq 3): C#lock lost
         //
         // (Found by the simulator, seed 97.)
-        if (!written.won && written.existing.value !== String(action.seq)) await effects.store.releaseLock(action.scope, action.invocationId);
+        if (!written.won && written.existing.value !== String(action.seq))
+          await effects.store.releaseLock(action.scope, action.invocationId);
         break;
       }
       case 'deliver':

@@ -74,7 +74,8 @@ function repair(value: unknown): unknown {
  * ```
  */
 export function toStreamRecord(change: ItemChange): { eventName: string; dynamodb: { Keys: Image; NewImage?: Image; OldImage?: Image } } {
-  const image = (item: Record<string, unknown> | undefined) => (item ? marshall(item, { removeUndefinedValues: true, convertClassInstanceToMap: true }) : undefined);
+  const image = (item: Record<string, unknown> | undefined) =>
+    item ? marshall(item, { removeUndefinedValues: true, convertClassInstanceToMap: true }) : undefined;
   const NewImage = image(change.newItem);
   const OldImage = image(change.oldItem);
   return {

@@ -26,7 +26,16 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ensureError, type Failure } from '../api/errors.ts';
-import type { CompleteResult, Completion, InvocationMeta, JournalEntry, LoadedInvocation, ObjectLock, Store, SuspendOptions } from './store.ts';
+import type {
+  CompleteResult,
+  Completion,
+  InvocationMeta,
+  JournalEntry,
+  LoadedInvocation,
+  ObjectLock,
+  Store,
+  SuspendOptions,
+} from './store.ts';
 import { LOCK, META, invocationPk, isCompletionSk, stateSk } from './keys.ts';
 import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToMeta, metaToItem, type Item } from './items.ts';
 import { MAX_ITEM_BYTES, MAX_PAYLOAD_BYTES, PayloadTooLargeError, assertItemFits, itemBytes } from './limits.ts';
@@ -123,7 +132,9 @@ export class StoreError extends Error {
     readonly tableName: string,
     cause: unknown,
   ) {
-    super(`DynamoDB ${operation} of ${target} on table ${tableName} failed: ${ensureError(cause).name}: ${ensureError(cause).message}`, { cause });
+    super(`DynamoDB ${operation} of ${target} on table ${tableName} failed: ${ensureError(cause).name}: ${ensureError(cause).message}`, {
+      cause,
+    });
   }
 }
 
@@ -199,7 +210,10 @@ export class DynamoDbStore implements Store {
     return item && itemToMeta(item);
   }
 
-  async acquire(id: string, { seenEpoch, now, leaseMs }: { seenEpoch: number; now: number; leaseMs: number }): Promise<InvocationMeta | undefined> {
+  async acquire(
+    id: string,
+    { seenEpoch, now, leaseMs }: { seenEpoch: number; now: number; leaseMs: number },
+  ): Promise<InvocationMeta | undefined> {
     // Two attempts of one invocation (a duplicate invoke, a Lambda retry):
     //
     //   attempt A: acquire(seen 2) ── epoch 2→3 ✓ ── load ── append J#4 …
@@ -307,7 +321,8 @@ export class DynamoDbStore implements Store {
     const result = await this.#put('complete', id, item);
     if (result.ok) return { won: true };
     const existing = result.existing ? itemToCompletion(result.existing) : await this.getCompletion(id, completion.key);
-    if (!existing) throw new StoreError('complete', id, this.#table, new Error(`the condition on ${completion.key} failed but no completion exists`));
+    if (!existing)
+      throw new StoreError('complete', id, this.#table, new Error(`the condition on ${completion.key} failed but no completion exists`));
     return { won: false, existing };
   }
 
@@ -315,7 +330,13 @@ export class DynamoDbStore implements Store {
     // Last heartbeat wins; one delayed behind a later one is dropped.
     const e = new Expression();
     const a = e.name('at');
-    await this.#put('heartbeat', id, completionToItem(id, { key, at, ttl: this.#expiry(at) }), `attribute_not_exists(${a}) OR ${a} <= ${e.value(at)}`, e);
+    await this.#put(
+      'heartbeat',
+      id,
+      completionToItem(id, { key, at, ttl: this.#expiry(at) }),
+      `attribute_not_exists(${a}) OR ${a} <= ${e.value(at)}`,
+      e,
+    );
   }
 
   async addCaller(id: string, caller: { invocationId: string; key: string }): Promise<boolean> {
@@ -330,7 +351,13 @@ export class DynamoDbStore implements Store {
     // The epoch bump fences whatever attempt is running: its suspend or finish loses.
     return this.#unfinished('kill', id, itemBytes({ failure: o.failure }), (e) => {
       const epoch = e.name('epoch');
-      const set = [`${e.name('status')} = ${e.value('failed')}`, `${epoch} = ${epoch} + ${e.value(1)}`, `${e.name('failure')} = ${e.value(o.failure)}`, `${e.name('updatedAt')} = ${e.value(o.now)}`, `${e.name('ttl')} = ${e.value(o.ttl)}`];
+      const set = [
+        `${e.name('status')} = ${e.value('failed')}`,
+        `${epoch} = ${epoch} + ${e.value(1)}`,
+        `${e.name('failure')} = ${e.value(o.failure)}`,
+        `${e.name('updatedAt')} = ${e.value(o.now)}`,
+        `${e.name('ttl')} = ${e.value(o.ttl)}`,
+      ];
       return `SET ${set.join(', ')} REMOVE ${e.name('lease')}, ${e.name('awaiting')}, ${e.name('timers')}`;
     });
   }
@@ -357,7 +384,10 @@ export class DynamoDbStore implements Store {
 
   async readState(scope: string): Promise<Map<string, string>> {
     const state = new Map<string, string>();
-    for await (const item of this.#query('readState', scope, '#pk = :pk AND begins_with(#sk, :prefix)', { ':pk': scope, ':prefix': 'S#' })) {
+    for await (const item of this.#query('readState', scope, '#pk = :pk AND begins_with(#sk, :prefix)', {
+      ':pk': scope,
+      ':prefix': 'S#',
+    })) {
       // A cleared value is a tombstone without `value`: it keeps the fence, not a value.
       if (typeof item.value === 'string') state.set(String(item.sk).slice(2), item.value);
     }
@@ -408,20 +438,31 @@ export class DynamoDbStore implements Store {
       if (now?.waiting[invocationId] !== undefined) return 'queued';
       // The lock was freed between the two requests: try to take it again.
     }
-    throw new StoreError('enqueueLock', scope, this.#table, new Error(`the lock kept changing under ${invocationId} for ${LOCK_ROUNDS} rounds`));
+    throw new StoreError(
+      'enqueueLock',
+      scope,
+      this.#table,
+      new Error(`the lock kept changing under ${invocationId} for ${LOCK_ROUNDS} rounds`),
+    );
   }
 
   async releaseLock(scope: string, invocationId: string): Promise<ObjectLock | undefined> {
     const e = new Expression();
     const holder = e.name('holder');
-    const result = await this.#update('releaseLock', scope, `REMOVE ${holder}`, `${holder} = ${e.value(invocationId)}`, e, 'ALL_NEW', { pk: scope, sk: LOCK });
+    const result = await this.#update('releaseLock', scope, `REMOVE ${holder}`, `${holder} = ${e.value(invocationId)}`, e, 'ALL_NEW', {
+      pk: scope,
+      sk: LOCK,
+    });
     if (result.ok) return result.output ? lockOf(result.output) : undefined;
     // Not the holder: if it still waits, it ended before its turn (killed
     // while queued) and leaves the queue, or it would be granted a key it
     // can never release.
     const w = new Expression();
     const entry = `${w.name('waiting')}.${w.name(invocationId)}`;
-    const left = await this.#update('releaseLock', scope, `REMOVE ${entry}`, `attribute_exists(${entry})`, w, 'ALL_NEW', { pk: scope, sk: LOCK });
+    const left = await this.#update('releaseLock', scope, `REMOVE ${entry}`, `attribute_exists(${entry})`, w, 'ALL_NEW', {
+      pk: scope,
+      sk: LOCK,
+    });
     return left.ok && left.output ? lockOf(left.output) : undefined;
   }
 
@@ -469,7 +510,11 @@ export class DynamoDbStore implements Store {
   async #transition(operation: StoreOperation, id: string, epoch: number, set: Item, remove: string[]): Promise<boolean> {
     const setBytes = itemBytes(set);
     if (setBytes + META_RESERVE_BYTES > MAX_ITEM_BYTES) {
-      throw new PayloadTooLargeError(id, `${operation} of the invocation meta (${setBytes} bytes written, plus up to ${META_RESERVE_BYTES} bytes of input and fields already held)`, setBytes + META_RESERVE_BYTES);
+      throw new PayloadTooLargeError(
+        id,
+        `${operation} of the invocation meta (${setBytes} bytes written, plus up to ${META_RESERVE_BYTES} bytes of input and fields already held)`,
+        setBytes + META_RESERVE_BYTES,
+      );
     }
     const e = new Expression();
     const assignments = Object.entries(set).map(([k, v]) => `${e.name(k)} = ${e.value(v)}`);
@@ -570,7 +615,12 @@ export class DynamoDbStore implements Store {
     }
   }
 
-  async *#query(operation: 'load' | 'readState', target: string, keyCondition: string, values: Record<string, string>): AsyncGenerator<Item> {
+  async *#query(
+    operation: 'load' | 'readState',
+    target: string,
+    keyCondition: string,
+    values: Record<string, string>,
+  ): AsyncGenerator<Item> {
     let startKey: Record<string, AttributeValue> | undefined;
     do {
       let out;
@@ -601,14 +651,21 @@ export class DynamoDbStore implements Store {
     let keys: Record<string, AttributeValue>[] | undefined = sks.map((sk) => marshall({ pk: invocationPk(id), sk }));
     for (let round = 0; keys && keys.length > 0; round++) {
       if (round > UNPROCESSED_RETRIES) {
-        throw new StoreError('existingCompletions', id, this.#table, new Error(`${keys.length} keys stayed unprocessed after ${UNPROCESSED_RETRIES} retries`));
+        throw new StoreError(
+          'existingCompletions',
+          id,
+          this.#table,
+          new Error(`${keys.length} keys stayed unprocessed after ${UNPROCESSED_RETRIES} retries`),
+        );
       }
       if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** round)));
       let out;
       try {
         out = await this.#client.send(
           new BatchGetItemCommand({
-            RequestItems: { [this.#table]: { Keys: keys, ConsistentRead: true, ProjectionExpression: '#sk', ExpressionAttributeNames: { '#sk': 'sk' } } },
+            RequestItems: {
+              [this.#table]: { Keys: keys, ConsistentRead: true, ProjectionExpression: '#sk', ExpressionAttributeNames: { '#sk': 'sk' } },
+            },
             ReturnConsumedCapacity: 'TOTAL',
           }),
         );
@@ -638,7 +695,11 @@ export class DynamoDbStore implements Store {
 }
 
 function lockOf(item: Item): ObjectLock {
-  return { holder: typeof item.holder === 'string' ? item.holder : undefined, seq: Number(item.seq ?? 0), waiting: (item.waiting ?? {}) as Record<string, string> };
+  return {
+    holder: typeof item.holder === 'string' ? item.holder : undefined,
+    seq: Number(item.seq ?? 0),
+    waiting: (item.waiting ?? {}) as Record<string, string>,
+  };
 }
 
 function isConditionFailure(error: unknown): boolean {
@@ -664,7 +725,9 @@ class Expression {
 
   attributes(): { ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, AttributeValue> } {
     return {
-      ...(this.#names.size ? { ExpressionAttributeNames: Object.fromEntries([...this.#names].map(([attribute, placeholder]) => [placeholder, attribute])) } : {}),
+      ...(this.#names.size
+        ? { ExpressionAttributeNames: Object.fromEntries([...this.#names].map(([attribute, placeholder]) => [placeholder, attribute])) }
+        : {}),
       ...(Object.keys(this.#values).length ? { ExpressionAttributeValues: marshall(this.#values, { removeUndefinedValues: true }) } : {}),
     };
   }
@@ -726,7 +789,8 @@ export async function ensureTable(
     table = await describe(client, tableName);
   }
   for (let delay = 100; table?.TableStatus !== 'ACTIVE'; delay = Math.min(delay * 2, 2_000)) {
-    if (Date.now() > deadline) throw new Error(`table ${tableName} did not become ACTIVE in time (status ${table?.TableStatus ?? 'missing'})`);
+    if (Date.now() > deadline)
+      throw new Error(`table ${tableName} did not become ACTIVE in time (status ${table?.TableStatus ?? 'missing'})`);
     await new Promise((resolve) => setTimeout(resolve, delay));
     table = await describe(client, tableName);
   }
@@ -740,7 +804,9 @@ export async function ensureTable(
   }
   if (status !== 'ENABLED' && status !== 'ENABLING') {
     try {
-      await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } }));
+      await client.send(
+        new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } }),
+      );
     } catch (error) {
       if (!/already enabled/i.test(ensureError(error).message)) throw error;
     }
@@ -759,9 +825,12 @@ async function describe(client: DynamoDBClient, tableName: string): Promise<Tabl
 
 function checkShape(tableName: string, table: TableDescription): void {
   const keys = (table.KeySchema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).join(',');
-  if (keys !== 'pk:HASH,sk:RANGE') throw new Error(`table ${tableName} has keys ${keys || 'none'}; Dormant needs pk (HASH) and sk (RANGE), both strings`);
+  if (keys !== 'pk:HASH,sk:RANGE')
+    throw new Error(`table ${tableName} has keys ${keys || 'none'}; Dormant needs pk (HASH) and sk (RANGE), both strings`);
   const stream = table.StreamSpecification;
   if (!stream?.StreamEnabled || stream.StreamViewType !== 'NEW_AND_OLD_IMAGES') {
-    throw new Error(`table ${tableName} has ${stream?.StreamEnabled ? `a ${stream.StreamViewType} stream` : 'no stream'}; wake-ups need a NEW_AND_OLD_IMAGES stream`);
+    throw new Error(
+      `table ${tableName} has ${stream?.StreamEnabled ? `a ${stream.StreamViewType} stream` : 'no stream'}; wake-ups need a NEW_AND_OLD_IMAGES stream`,
+    );
   }
 }

@@ -118,7 +118,8 @@ export function assertItemFits(item: Record<string, unknown>): void {
 
 function describeItem(sk: string, item: Record<string, unknown>): string {
   if (sk === 'meta') return 'invocation meta';
-  if (sk.startsWith('J#')) return `journal entry ${Number(sk.slice(2))} (${String(item.kind)}${item.name === undefined ? '' : ` '${String(item.name)}'`})`;
+  if (sk.startsWith('J#'))
+    return `journal entry ${Number(sk.slice(2))} (${String(item.kind)}${item.name === undefined ? '' : ` '${String(item.name)}'`})`;
   if (sk.startsWith('C#') || sk.startsWith('P#')) return `completion ${sk}`;
   if (sk.startsWith('S#')) return `state '${sk.slice(2)}'`;
   return `item ${sk}`;

@@ -3,7 +3,17 @@
  * same conditions, and a change feed shaped like a DynamoDB stream. For the
  * simulator and unit tests; it passes the same contract suite.
  */
-import type { CompleteResult, Completion, InvocationMeta, ItemChange, JournalEntry, LoadedInvocation, ObjectLock, Store, SuspendOptions } from './store.ts';
+import type {
+  CompleteResult,
+  Completion,
+  InvocationMeta,
+  ItemChange,
+  JournalEntry,
+  LoadedInvocation,
+  ObjectLock,
+  Store,
+  SuspendOptions,
+} from './store.ts';
 import { LOCK, META, invocationPk, isCompletionSk, stateSk } from './keys.ts';
 import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToMeta, metaToItem, type Item } from './items.ts';
 import type { Failure } from '../api/errors.ts';
@@ -45,14 +55,27 @@ export class MemoryStore implements Store {
     return item && itemToMeta(item);
   }
 
-  async acquire(id: string, { seenEpoch, now, leaseMs }: { seenEpoch: number; now: number; leaseMs: number }): Promise<InvocationMeta | undefined> {
+  async acquire(
+    id: string,
+    { seenEpoch, now, leaseMs }: { seenEpoch: number; now: number; leaseMs: number },
+  ): Promise<InvocationMeta | undefined> {
     const item = this.#get(invocationPk(id), META);
     if (!item) return undefined;
     const meta = itemToMeta(item);
     const runnable = (meta.status === 'pending' || meta.status === 'suspended') && meta.epoch === seenEpoch;
     const abandoned = meta.status === 'running' && (meta.lease ?? 0) < now;
     if (!runnable && !abandoned) return undefined;
-    const next: InvocationMeta = { ...meta, status: 'running', epoch: meta.epoch + 1, lease: now + leaseMs, awaiting: undefined, timers: undefined, awakeables: undefined, callees: undefined, updatedAt: now };
+    const next: InvocationMeta = {
+      ...meta,
+      status: 'running',
+      epoch: meta.epoch + 1,
+      lease: now + leaseMs,
+      awaiting: undefined,
+      timers: undefined,
+      awakeables: undefined,
+      callees: undefined,
+      updatedAt: now,
+    };
     this.#put(metaToItem(next));
     return next;
   }
@@ -159,7 +182,19 @@ export class MemoryStore implements Store {
     if (!item) return false;
     const meta = itemToMeta(item);
     if (meta.status === 'completed' || meta.status === 'failed') return false;
-    this.#put(metaToItem({ ...meta, status: 'failed', epoch: meta.epoch + 1, lease: undefined, awaiting: undefined, timers: undefined, failure: o.failure, updatedAt: o.now, ttl: o.ttl }));
+    this.#put(
+      metaToItem({
+        ...meta,
+        status: 'failed',
+        epoch: meta.epoch + 1,
+        lease: undefined,
+        awaiting: undefined,
+        timers: undefined,
+        failure: o.failure,
+        updatedAt: o.now,
+        ttl: o.ttl,
+      }),
+    );
     return true;
   }
 
@@ -187,7 +222,8 @@ export class MemoryStore implements Store {
       this.#put({ pk: scope, sk: LOCK, ...lock, holder: invocationId, seq: lock.seq + 1 });
       return 'held';
     }
-    if (lock.waiting[invocationId] === undefined) this.#put({ pk: scope, sk: LOCK, ...lock, waiting: { ...lock.waiting, [invocationId]: order } });
+    if (lock.waiting[invocationId] === undefined)
+      this.#put({ pk: scope, sk: LOCK, ...lock, waiting: { ...lock.waiting, [invocationId]: order } });
     return 'queued';
   }
 
@@ -219,7 +255,13 @@ export class MemoryStore implements Store {
 
   #lock(scope: string): ObjectLock | undefined {
     const item = this.#get(scope, LOCK);
-    return item && { holder: item.holder as string | undefined, seq: Number(item.seq ?? 0), waiting: copyOf((item.waiting ?? {}) as Record<string, string>) };
+    return (
+      item && {
+        holder: item.holder as string | undefined,
+        seq: Number(item.seq ?? 0),
+        waiting: copyOf((item.waiting ?? {}) as Record<string, string>),
+      }
+    );
   }
 
   async writeState(scope: string, name: string, value: string | undefined, fence: string): Promise<boolean> {
@@ -256,7 +298,13 @@ export class MemoryStore implements Store {
     partition.set(sk, copyBelow(item));
     // The change feed only when someone listens (the simulator, the local plane): its images are copies too.
     if (this.#listeners.size === 0) return;
-    const change: ItemChange = { eventName: old ? 'MODIFY' : 'INSERT', pk, sk, newItem: copyOf(item), ...(old ? { oldItem: copyOf(old) } : {}) };
+    const change: ItemChange = {
+      eventName: old ? 'MODIFY' : 'INSERT',
+      pk,
+      sk,
+      newItem: copyOf(item),
+      ...(old ? { oldItem: copyOf(old) } : {}),
+    };
     for (const listener of this.#listeners) listener(change);
   }
 }

@@ -262,17 +262,11 @@ export interface Store {
   /** Writes entry `entry.index` unless it exists. `false`: another attempt wrote it. */
   append(id: string, entry: JournalEntry): Promise<boolean>;
   /** Records a suspension, if this attempt (`epoch`) still owns the invocation. */
-  suspend(
-    id: string,
-    options: SuspendOptions,
-  ): Promise<boolean>;
+  suspend(id: string, options: SuspendOptions): Promise<boolean>;
   /** Hands a running invocation back as pending (a fresh attempt replays it), if `epoch` still owns it. */
   release(id: string, options: { epoch: number; now: number }): Promise<boolean>;
   /** Records the outcome, if `epoch` still owns the invocation. */
-  finish(
-    id: string,
-    options: { epoch: number; now: number; output?: string; failure?: Failure; ttl: number },
-  ): Promise<boolean>;
+  finish(id: string, options: { epoch: number; now: number; output?: string; failure?: Failure; ttl: number }): Promise<boolean>;
   /**
    * Records an awakeable's heartbeat at `at` under `key` (a
    * `heartbeatKey`): overwritten by later heartbeats, never by earlier ones.

@@ -14,8 +14,12 @@ const LOCAL_ONLY = new Set(['CreateTable', 'DescribeTable', 'DescribeTimeToLive'
 /** TypeScript files that run in a Lambda function: `lambda/` and `src/` outside the local plane. */
 function lambdaSources(): string[] {
   const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
-  return [...walk(join(PROJECT_ROOT, 'src')), ...walk(join(PROJECT_ROOT, 'lambda'))].filter((f) => !relative(PROJECT_ROOT, f).startsWith('src/local/'));
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+    );
+  return [...walk(join(PROJECT_ROOT, 'src')), ...walk(join(PROJECT_ROOT, 'lambda'))].filter(
+    (f) => !relative(PROJECT_ROOT, f).startsWith('src/local/'),
+  );
 }
 
 /**
@@ -51,7 +55,10 @@ describe('table grants against the code', () => {
     // Assess: nothing used without a grant (it would fail only on AWS), and
     // nothing granted that no code uses.
     const ungranted = used.filter((action) => !TABLE_ITEM_ACTIONS.includes(action));
-    expect(ungranted, `add these to TABLE_ITEM_ACTIONS in cdk/lib/durable-runtime.ts (used in ${ungranted.map((a) => requests.get(a.slice(9))).join('; ')})`).toEqual([]);
+    expect(
+      ungranted,
+      `add these to TABLE_ITEM_ACTIONS in cdk/lib/durable-runtime.ts (used in ${ungranted.map((a) => requests.get(a.slice(9))).join('; ')})`,
+    ).toEqual([]);
     expect([...TABLE_ITEM_ACTIONS].sort()).toEqual([...new Set(used)].sort());
   });
 

@@ -17,7 +17,9 @@ beforeAll(() => {
 describe('cdk-nag AwsSolutions', () => {
   it('finds nothing unacknowledged in the example app: no error, no warning', () => {
     const report = new AwsSolutionsChecks(app).validateScope(app);
-    const findings = report.violations.map((v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`);
+    const findings = report.violations.map(
+      (v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+    );
     expect(findings).toEqual([]);
   });
 

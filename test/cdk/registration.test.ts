@@ -11,7 +11,12 @@ import { SYNTH_HOOK_TIMEOUT_MS, TEST_CONTEXT } from './support.ts';
 function runtimeStack(props: DurableRuntimeProps = {}) {
   const stack = new Stack(new App({ context: TEST_CONTEXT }), 'Test');
   const runtime = new DurableRuntime(stack, 'Runtime', props);
-  const plain = (id: string) => new LambdaFunction(stack, id, { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('export const handler = async () => ({})') });
+  const plain = (id: string) =>
+    new LambdaFunction(stack, id, {
+      runtime: Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: Code.fromInline('export const handler = async () => ({})'),
+    });
   return { stack, runtime, plain };
 }
 
@@ -86,7 +91,10 @@ describe('the ingress catalog (DORMANT_SERVICES)', () => {
   it('warns about a service registered by name only, unless a catalog entry is given', () => {
     const { stack, runtime, plain } = runtimeStack();
     runtime.addService(plain('Hidden'), { services: ['internal'] });
-    runtime.addService(plain('Named'), { services: ['named'], catalog: { named: { kind: 'service', handlers: { go: { shared: false, json: true } } } } });
+    runtime.addService(plain('Named'), {
+      services: ['named'],
+      catalog: { named: { kind: 'service', handlers: { go: { shared: false, json: true } } } },
+    });
     const template = Template.fromStack(stack);
     expect(Object.keys(JSON.parse(env(template, 'RuntimeIngress').DORMANT_SERVICES as string))).toEqual(['named']);
     expect(JSON.stringify(env(template, 'RuntimeWake').DORMANT_ROUTES)).toContain('internal');
@@ -126,7 +134,11 @@ describe('DurableFunction', () => {
       .flatMap((p) => p.Properties.PolicyDocument.Statement)
       .filter((s: { Action: string | string[] }) => JSON.stringify(s.Action).includes('logs:'));
     expect(logStatements).toEqual([
-      { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^GreeterLogs/), 'Arn'] } },
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^GreeterLogs/), 'Arn'] },
+      },
     ]);
     template.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs22.x', Timeout: 300, Architectures: ['arm64'] });
   });

@@ -13,14 +13,19 @@ const streamRecord = (sk: string, eventName = 'INSERT', status?: string, attribu
   eventName,
   dynamodb: {
     Keys: { pk: { S: 'I#inv_1' }, sk: { S: sk } },
-    ...(eventName === 'REMOVE' ? {} : { NewImage: { pk: { S: 'I#inv_1' }, sk: { S: sk }, ...(status ? { status: { S: status } } : {}), ...attributes } }),
+    ...(eventName === 'REMOVE'
+      ? {}
+      : { NewImage: { pk: { S: 'I#inv_1' }, sk: { S: sk }, ...(status ? { status: { S: status } } : {}), ...attributes } }),
   },
 });
 const LOCK_SCOPE = { lockScope: { S: 'O#cart#k' } };
 const CALLERS = { callers: { L: [{ M: { invocationId: { S: 'inv_2' }, key: { S: 'C#00000001' } } }] } };
 
 let template: Template;
-let ids: Record<'table' | 'ingress' | 'wake' | 'timer' | 'examples' | 'timerQueue' | 'longTimerQueue' | 'recoveryQueue' | 'dlq' | 'api' | 'secret', string>;
+let ids: Record<
+  'table' | 'ingress' | 'wake' | 'timer' | 'examples' | 'timerQueue' | 'longTimerQueue' | 'recoveryQueue' | 'dlq' | 'api' | 'secret',
+  string
+>;
 let roles: Record<'ingress' | 'wake' | 'timer' | 'examples', string>;
 
 beforeAll(() => {
@@ -42,7 +47,12 @@ beforeAll(() => {
     api: logicalId(template, 'AWS::ApiGateway::RestApi', 'RuntimeApi'),
     secret: logicalId(template, 'AWS::SecretsManager::Secret', 'RuntimeSigningSecret'),
   };
-  roles = { ingress: role('RuntimeIngressRole'), wake: role('RuntimeWakeRole'), timer: role('RuntimeTimerRole'), examples: role('ExamplesRole') };
+  roles = {
+    ingress: role('RuntimeIngressRole'),
+    wake: role('RuntimeWakeRole'),
+    timer: role('RuntimeTimerRole'),
+    examples: role('ExamplesRole'),
+  };
 }, SYNTH_HOOK_TIMEOUT_MS);
 
 describe('table', () => {
@@ -80,9 +90,13 @@ describe('wake: stream event source mapping', () => {
   });
 
   it('lets through only records that can wake an invocation: never journal entries, removals, an acquire or a finish with nothing to hand on', () => {
-    const mapping = Object.values(template.findResources('AWS::Lambda::EventSourceMapping', { Properties: { FunctionName: { Ref: ids.wake } } }));
+    const mapping = Object.values(
+      template.findResources('AWS::Lambda::EventSourceMapping', { Properties: { FunctionName: { Ref: ids.wake } } }),
+    );
     expect(mapping).toHaveLength(1);
-    const patterns = (mapping[0]!.Properties.FilterCriteria.Filters as { Pattern: string }[]).map((f) => JSON.parse(f.Pattern) as Record<string, unknown>);
+    const patterns = (mapping[0]!.Properties.FilterCriteria.Filters as { Pattern: string }[]).map(
+      (f) => JSON.parse(f.Pattern) as Record<string, unknown>,
+    );
     // Lambda's default quota of filters per event source mapping.
     expect(patterns.length).toBeLessThanOrEqual(5);
     const passes = (record: unknown) => patterns.some((pattern) => matchesFilter(pattern, record));
@@ -144,7 +158,11 @@ describe('timer', () => {
 
   it('puts its queues behind the dead-letter queue, with a visibility timeout above the timer timeout', () => {
     const timerTimeout = template.toJSON().Resources[ids.timer].Properties.Timeout as number;
-    for (const [queue, maxReceiveCount] of [[ids.timerQueue, 5], [ids.longTimerQueue, LONG_TIMER_QUEUE_MAX_RECEIVES], [ids.recoveryQueue, 5]] as const) {
+    for (const [queue, maxReceiveCount] of [
+      [ids.timerQueue, 5],
+      [ids.longTimerQueue, LONG_TIMER_QUEUE_MAX_RECEIVES],
+      [ids.recoveryQueue, 5],
+    ] as const) {
       const props = template.toJSON().Resources[queue].Properties;
       expect(props.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [ids.dlq, 'Arn'] }, maxReceiveCount });
       expect(props.VisibilityTimeout).toBeGreaterThanOrEqual(timerTimeout);
@@ -159,13 +177,20 @@ describe('timer', () => {
     const dlqRetention = template.toJSON().Resources[ids.dlq].Properties.MessageRetentionPeriod as number;
     expect(dlqRetention * 1000 - TIMER_MESSAGE_MAX_AGE_MS).toBeGreaterThanOrEqual(10 * 86_400_000);
     // Parking changes a message's visibility on the long-timer queue; the wake and timer send there.
-    expect(allows(statements(template, roles.timer), 'sqs:ChangeMessageVisibility', { 'Fn::GetAtt': [ids.longTimerQueue, 'Arn'] })).toBe(true);
-    for (const role of [roles.wake, roles.timer]) expect(allows(statements(template, role), 'sqs:SendMessage', { 'Fn::GetAtt': [ids.longTimerQueue, 'Arn'] })).toBe(true);
+    expect(allows(statements(template, roles.timer), 'sqs:ChangeMessageVisibility', { 'Fn::GetAtt': [ids.longTimerQueue, 'Arn'] })).toBe(
+      true,
+    );
+    for (const role of [roles.wake, roles.timer])
+      expect(allows(statements(template, role), 'sqs:SendMessage', { 'Fn::GetAtt': [ids.longTimerQueue, 'Arn'] })).toBe(true);
   });
 
   it('may re-send to the timer queue, read the table stream by ARN and invoke handlers', () => {
     const timer = statements(template, roles.timer);
-    expect(actions(timer).filter((a) => a.startsWith('dynamodb:') && !/Stream|GetRecords|GetShardIterator/.test(a)).sort()).toEqual(ITEM_ACTIONS);
+    expect(
+      actions(timer)
+        .filter((a) => a.startsWith('dynamodb:') && !/Stream|GetRecords|GetShardIterator/.test(a))
+        .sort(),
+    ).toEqual(ITEM_ACTIONS);
     expect(allows(timer, 'sqs:SendMessage', { 'Fn::GetAtt': [ids.timerQueue, 'Arn'] })).toBe(true);
     expect(timer).toContainEqual(
       expect.objectContaining({
@@ -180,12 +205,17 @@ describe('timer', () => {
 describe('REST API and ingress', () => {
   it('is a REST API (v1) only: no API Gateway v2 resource', () => {
     template.resourceCountIs('AWS::ApiGateway::RestApi', 1);
-    const v2 = Object.values(template.toJSON().Resources as Record<string, { Type: string }>).filter((r) => r.Type.startsWith('AWS::ApiGatewayV2::'));
+    const v2 = Object.values(template.toJSON().Resources as Record<string, { Type: string }>).filter((r) =>
+      r.Type.startsWith('AWS::ApiGatewayV2::'),
+    );
     expect(v2).toEqual([]);
   });
 
   it('sends the root and a greedy {proxy+} to the ingress with ANY, as Lambda proxy integrations', () => {
-    template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: '{proxy+}', ParentId: { 'Fn::GetAtt': [ids.api, 'RootResourceId'] } });
+    template.hasResourceProperties('AWS::ApiGateway::Resource', {
+      PathPart: '{proxy+}',
+      ParentId: { 'Fn::GetAtt': [ids.api, 'RootResourceId'] },
+    });
     const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
     expect(methods).toHaveLength(2);
     const resources = methods.map((m) => JSON.stringify(m.Properties.ResourceId));
@@ -201,7 +231,9 @@ describe('REST API and ingress', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'prod',
       AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.anyValue() },
-      MethodSettings: Match.arrayWith([Match.objectLike({ DataTraceEnabled: false, LoggingLevel: 'ERROR', ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 })]),
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({ DataTraceEnabled: false, LoggingLevel: 'ERROR', ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 }),
+      ]),
     });
   });
 

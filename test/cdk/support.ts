@@ -71,7 +71,6 @@ export function allows(list: Statement[], action: string, resource: unknown): bo
   });
 }
 
-
 /**
  * How long a hook that synthesizes may take: the first synthesis in a worker
  * loads aws-cdk-lib's lazy modules and CloudFormation validation rules, which

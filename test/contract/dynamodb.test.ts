@@ -4,7 +4,14 @@
  * TTLs, the table's shape, errors that name the operation, and stream
  * records from Lambda's event shape.
  */
-import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  DynamoDBClient,
+  GetItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,14 +122,20 @@ describe('DynamoDbStore', () => {
       const load = store.load(id);
       await expect(load).rejects.toThrow(StoreError);
       await expect(load).rejects.toThrow(new RegExp(`DynamoDB load of ${id} on table no-such-table failed: ResourceNotFoundException`));
-      await expect(store.append(id, { index: 0, kind: 'now', value: '1' })).rejects.toMatchObject({ name: 'StoreError', operation: 'append', target: id });
+      await expect(store.append(id, { index: 0, kind: 'now', value: '1' })).rejects.toMatchObject({
+        name: 'StoreError',
+        operation: 'append',
+        target: id,
+      });
     } finally {
       client.destroy();
     }
   });
 
   async function rawItem(pk: string, sk: string): Promise<Record<string, unknown>> {
-    const { Item } = await table.client.send(new GetItemCommand({ TableName: table.tableName, Key: marshall({ pk, sk }), ConsistentRead: true }));
+    const { Item } = await table.client.send(
+      new GetItemCommand({ TableName: table.tableName, Key: marshall({ pk, sk }), ConsistentRead: true }),
+    );
     return unmarshall(Item!);
   }
 });
@@ -172,7 +185,13 @@ describe('toItemChange', () => {
     awsRegion: 'us-east-1',
     dynamodb: {
       Keys: { pk: { S: 'I#inv_x' }, sk: { S: 'meta' } },
-      NewImage: { pk: { S: 'I#inv_x' }, sk: { S: 'meta' }, status: { S: 'suspended' }, epoch: { N: '2' }, awaiting: { L: [{ S: 'C#00000001' }] } },
+      NewImage: {
+        pk: { S: 'I#inv_x' },
+        sk: { S: 'meta' },
+        status: { S: 'suspended' },
+        epoch: { N: '2' },
+        awaiting: { L: [{ S: 'C#00000001' }] },
+      },
       OldImage: { pk: { S: 'I#inv_x' }, sk: { S: 'meta' }, status: { S: 'running' }, epoch: { N: '2' } },
       StreamViewType: 'NEW_AND_OLD_IMAGES',
     },
@@ -201,7 +220,13 @@ describe('toItemChange', () => {
 
   it("reads DynamoDB Local's empty map ({} on its stream) as an empty map", () => {
     const record = lambdaRecord({ eventName: 'INSERT' });
-    record.dynamodb!.NewImage = { pk: { S: 'O#c#k' }, sk: { S: 'L#lock' }, seq: { N: '1' }, waiting: {} as never, nested: { L: [{} as never] } };
+    record.dynamodb!.NewImage = {
+      pk: { S: 'O#c#k' },
+      sk: { S: 'L#lock' },
+      seq: { N: '1' },
+      waiting: {} as never,
+      nested: { L: [{} as never] },
+    };
 
     expect(toItemChange(record)?.newItem).toEqual({ pk: 'O#c#k', sk: 'L#lock', seq: 1, waiting: {}, nested: [{}] });
   });

@@ -6,7 +6,13 @@
  */
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
-import { DynamoDbStore, ensureTable, type CapacityUnits, type DynamoDbStoreOptions, type StoreOperation } from '../../src/store/dynamodb.ts';
+import {
+  DynamoDbStore,
+  ensureTable,
+  type CapacityUnits,
+  type DynamoDbStoreOptions,
+  type StoreOperation,
+} from '../../src/store/dynamodb.ts';
 import { toItemChange } from '../../src/store/dynamodb-stream.ts';
 import type { ItemChange } from '../../src/store/store.ts';
 import { dynamoDbConfig, uniqueTableName } from '../support/dynamodb-local.ts';
@@ -41,7 +47,9 @@ export class StreamFeed {
       // A child shard is read once its parent is exhausted, so one key's records stay in order.
       const parent = shard.ParentShardId;
       if (parent && this.#iterators.has(parent) && this.#iterators.get(parent) !== undefined) continue;
-      const { ShardIterator } = await this.#streams.send(new GetShardIteratorCommand({ StreamArn: this.#arn, ShardId: id, ShardIteratorType: 'TRIM_HORIZON' }));
+      const { ShardIterator } = await this.#streams.send(
+        new GetShardIteratorCommand({ StreamArn: this.#arn, ShardId: id, ShardIteratorType: 'TRIM_HORIZON' }),
+      );
       this.#iterators.set(id, ShardIterator);
     }
     for (const [id, iterator] of this.#iterators) {
@@ -61,7 +69,8 @@ export class StreamFeed {
     for (;;) {
       await this.poll();
       if (done(this.#changes)) return [...this.#changes];
-      if (Date.now() > deadline) throw new Error(`the stream did not deliver the expected records within ${timeoutMs} ms (${this.#changes.length} read)`);
+      if (Date.now() > deadline)
+        throw new Error(`the stream did not deliver the expected records within ${timeoutMs} ms (${this.#changes.length} read)`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
@@ -129,7 +138,8 @@ export async function openTable(prefix: string, options: Partial<DynamoDbStoreOp
   const { streamArn } = await ensureTable(client, tableName);
   if (!streamArn) throw new Error(`table ${tableName} has no stream`);
   const ledger = new CapacityLedger();
-  const storeWith = (more: Partial<DynamoDbStoreOptions>) => new DynamoDbStore({ client, tableName, onCapacity: ledger.record, ...options, ...more });
+  const storeWith = (more: Partial<DynamoDbStoreOptions>) =>
+    new DynamoDbStore({ client, tableName, onCapacity: ledger.record, ...options, ...more });
   return {
     client,
     tableName,

@@ -34,7 +34,18 @@ const LEASE = 60_000;
 
 /** A pending invocation's meta. */
 export function pendingMeta(overrides: Partial<InvocationMeta> = {}): InvocationMeta {
-  return { id: newInvocationId(), service: 'svc', handler: 'run', kind: 'service', status: 'pending', epoch: 0, input: '{"n":1}', createdAt: T0, updatedAt: T0, ...overrides };
+  return {
+    id: newInvocationId(),
+    service: 'svc',
+    handler: 'run',
+    kind: 'service',
+    status: 'pending',
+    epoch: 0,
+    input: '{"n":1}',
+    createdAt: T0,
+    updatedAt: T0,
+    ...overrides,
+  };
 }
 
 function strip<T extends object | undefined>(value: T): T {
@@ -321,7 +332,16 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
         const meta = await running();
         const lastFailure = { name: 'Error', message: 'flaky', code: 500 };
 
-        await store.suspend(meta.id, { epoch: 1, now: T0 + 5, awaiting: ['C#r00000001'], timers: [], awakeables: {}, callees: {}, retries: 1, lastFailure });
+        await store.suspend(meta.id, {
+          epoch: 1,
+          now: T0 + 5,
+          awaiting: ['C#r00000001'],
+          timers: [],
+          awakeables: {},
+          callees: {},
+          retries: 1,
+          lastFailure,
+        });
 
         const stored = await store.getInvocation(meta.id);
         expect(stored).toMatchObject({ status: 'suspended', awaiting: ['C#r00000001'], retries: 1, lastFailure });
@@ -350,8 +370,20 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
 
         const { lease: _a, ...okRest } = ok;
         const { lease: _b, ...badRest } = bad;
-        await expect(store.getInvocation(ok.id)).resolves.toEqual({ ...okRest, status: 'completed', output: '"done"', updatedAt: T0 + 5, ttl: 1_800_000_000 });
-        await expect(store.getInvocation(bad.id)).resolves.toEqual({ ...badRest, status: 'failed', failure, updatedAt: T0 + 5, ttl: 1_800_000_001 });
+        await expect(store.getInvocation(ok.id)).resolves.toEqual({
+          ...okRest,
+          status: 'completed',
+          output: '"done"',
+          updatedAt: T0 + 5,
+          ttl: 1_800_000_000,
+        });
+        await expect(store.getInvocation(bad.id)).resolves.toEqual({
+          ...badRest,
+          status: 'failed',
+          failure,
+          updatedAt: T0 + 5,
+          ttl: 1_800_000_001,
+        });
       });
 
       it('a wrong epoch, or an invocation not running, is refused and nothing changes', async () => {
@@ -385,7 +417,9 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
       it('refuses an output that cannot fit in the meta item, before writing', async () => {
         const meta = await running();
 
-        await expect(store.finish(meta.id, { epoch: 1, now: T0 + 5, output: 'o'.repeat(400 * 1024), ttl: 1 })).rejects.toThrow(PayloadTooLargeError);
+        await expect(store.finish(meta.id, { epoch: 1, now: T0 + 5, output: 'o'.repeat(400 * 1024), ttl: 1 })).rejects.toThrow(
+          PayloadTooLargeError,
+        );
 
         await expect(store.getInvocation(meta.id)).resolves.toEqual(meta);
       });
@@ -397,7 +431,11 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
         const first: Completion = { key: completionKey(1), value: '"yes"', at: T0 + 5 };
 
         await expect(store.complete(meta.id, first)).resolves.toEqual({ won: true });
-        const second = await store.complete(meta.id, { key: completionKey(1), failure: { name: 'TerminalError', message: 'no', code: 500 }, at: T0 + 6 });
+        const second = await store.complete(meta.id, {
+          key: completionKey(1),
+          failure: { name: 'TerminalError', message: 'no', code: 500 },
+          at: T0 + 6,
+        });
 
         expect(second.won).toBe(false);
         expect(!second.won && strip(second.existing)).toEqual(first);
@@ -421,7 +459,9 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
       it('refuses a completion over 400 KB with PayloadTooLargeError and writes nothing', async () => {
         const meta = await running();
 
-        await expect(store.complete(meta.id, { key: completionKey(1), value: 'v'.repeat(400 * 1024), at: T0 })).rejects.toThrow(PayloadTooLargeError);
+        await expect(store.complete(meta.id, { key: completionKey(1), value: 'v'.repeat(400 * 1024), at: T0 })).rejects.toThrow(
+          PayloadTooLargeError,
+        );
 
         await expect(store.getCompletion(meta.id, completionKey(1))).resolves.toBeUndefined();
       });
@@ -451,7 +491,14 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
 
         await expect(store.finish(meta.id, { epoch: 1, now: T0 + 6, output: '"late"', ttl: 1 })).resolves.toBe(false);
         const { lease: _lease, ...rest } = meta;
-        await expect(store.getInvocation(meta.id)).resolves.toEqual({ ...rest, status: 'failed', epoch: 2, failure, updatedAt: T0 + 5, ttl: 77 });
+        await expect(store.getInvocation(meta.id)).resolves.toEqual({
+          ...rest,
+          status: 'failed',
+          epoch: 2,
+          failure,
+          updatedAt: T0 + 5,
+          ttl: 77,
+        });
         await expect(store.kill(meta.id, { now: T0 + 7, failure, ttl: 78 })).resolves.toBe(false);
         await expect(store.kill(newInvocationId(), { now: T0 + 7, failure, ttl: 78 })).resolves.toBe(false);
       });
@@ -466,7 +513,10 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
         await expect(store.existingCompletions(id, [])).resolves.toEqual([]);
         await expect(store.existingCompletions(id, [completionKey(1)])).resolves.toEqual([]);
         await expect(store.existingCompletions(id, [completionKey(2)])).resolves.toEqual([completionKey(2)]);
-        await expect(store.existingCompletions(id, [promiseKey('p'), completionKey(1), completionKey(2)])).resolves.toEqual([promiseKey('p'), completionKey(2)]);
+        await expect(store.existingCompletions(id, [promiseKey('p'), completionKey(1), completionKey(2)])).resolves.toEqual([
+          promiseKey('p'),
+          completionKey(2),
+        ]);
         await expect(store.existingCompletions(newInvocationId(), [completionKey(2)])).resolves.toEqual([]);
       });
 
@@ -491,7 +541,12 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
         await expect(store.writeState(scope, 'total', 'old', 'f1')).resolves.toBe(false);
         await expect(store.writeState(scope, 'other', '"x"', 'f1')).resolves.toBe(true);
 
-        await expect(store.readState(scope)).resolves.toEqual(new Map([['total', '3'], ['other', '"x"']]));
+        await expect(store.readState(scope)).resolves.toEqual(
+          new Map([
+            ['total', '3'],
+            ['other', '"x"'],
+          ]),
+        );
       });
 
       it('a cleared value stays as a tombstone: hidden from reads, still fencing older writers', async () => {
@@ -507,7 +562,10 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
       });
 
       it('property: the value that stands is the last one written with the largest fence', async () => {
-        const write = fc.record({ fence: fc.constantFrom('f1', 'f2', 'f3', 'f4'), value: fc.option(fc.string({ maxLength: 4 }), { nil: undefined }) });
+        const write = fc.record({
+          fence: fc.constantFrom('f1', 'f2', 'f3', 'f4'),
+          value: fc.option(fc.string({ maxLength: 4 }), { nil: undefined }),
+        });
         await fc.assert(
           fc.asyncProperty(fc.array(write, { minLength: 1, maxLength: 8 }), async (writes) => {
             const scope = stateScope('prop', newInvocationId());
@@ -587,7 +645,13 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
         const completion: Completion = { key: completionKey(0), value: '"v"', at: T0 + 2 };
         await store.complete(meta.id, completion);
         await store.complete(meta.id, { ...completion, value: '"w"' }); // lost: no record
-        await store.suspend(meta.id, { epoch: 1, now: T0 + 3, awaiting: [completionKey(0)], timers: [], awakeables: { [completionKey(0)]: 'awk_1' } });
+        await store.suspend(meta.id, {
+          epoch: 1,
+          now: T0 + 3,
+          awaiting: [completionKey(0)],
+          timers: [],
+          awakeables: { [completionKey(0)]: 'awk_1' },
+        });
         const suspended = (await store.getInvocation(meta.id))!;
 
         const changes = await subject.changes(pk, (c) => c.length >= 5);
@@ -596,7 +660,13 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
           { eventName: 'INSERT', pk, sk: META, newItem: metaToItem(meta), oldItem: undefined },
           { eventName: 'MODIFY', pk, sk: META, oldItem: metaToItem(meta), newItem: metaToItem(acquired) },
           { eventName: 'INSERT', pk, sk: journalSk(0), newItem: { pk, sk: journalSk(0), ...entry }, oldItem: undefined },
-          { eventName: 'INSERT', pk, sk: completionKey(0), newItem: { pk, sk: completionKey(0), value: '"v"', at: T0 + 2 }, oldItem: undefined },
+          {
+            eventName: 'INSERT',
+            pk,
+            sk: completionKey(0),
+            newItem: { pk, sk: completionKey(0), value: '"v"', at: T0 + 2 },
+            oldItem: undefined,
+          },
           { eventName: 'MODIFY', pk, sk: META, oldItem: metaToItem(acquired), newItem: metaToItem(suspended) },
         ]);
       });

@@ -8,7 +8,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { greeter } from '../../examples/greeter.ts';
 import { review } from '../../examples/review.ts';
 import type { LocalPlane } from '../../src/local/plane.ts';
-import { E2E_SIGNING_KEY, call, eventually, expectDormant, send, startTestPlane, untilAwakeable, untilOutput, untilStatus } from './support.ts';
+import {
+  E2E_SIGNING_KEY,
+  call,
+  eventually,
+  expectDormant,
+  send,
+  startTestPlane,
+  untilAwakeable,
+  untilOutput,
+  untilStatus,
+} from './support.ts';
 
 const failing = service({
   name: 'failing',
@@ -74,7 +84,12 @@ describe('awakeables over HTTP', () => {
     expect(notReady.json).toMatchObject({ code: 'not_ready', status: 'suspended' });
 
     // Act
-    const resolved = await call(plane, 'POST', `/restate/awakeables/${view.awaiting[0].awakeableId}/resolve`, '{"approved":true,"comment":"ship it"}');
+    const resolved = await call(
+      plane,
+      'POST',
+      `/restate/awakeables/${view.awaiting[0].awakeableId}/resolve`,
+      '{"approved":true,"comment":"ship it"}',
+    );
 
     // Assess
     expect(resolved.status).toBe(202);
@@ -88,7 +103,9 @@ describe('awakeables over HTTP', () => {
     const { invocationId, awakeableId } = await suspendedReview('binary');
 
     // application/octet-stream is a binary type: the proxy event carries the body base64-encoded.
-    const resolved = await call(plane, 'POST', `/restate/a/${awakeableId}/resolve`, Buffer.from('{"approved":true}'), { 'content-type': 'application/octet-stream' });
+    const resolved = await call(plane, 'POST', `/restate/a/${awakeableId}/resolve`, Buffer.from('{"approved":true}'), {
+      'content-type': 'application/octet-stream',
+    });
 
     expect(resolved.status).toBe(202);
     expect((await untilOutput(plane, invocationId)).json).toEqual({ title: 'binary', approved: true });
@@ -97,11 +114,17 @@ describe('awakeables over HTTP', () => {
   it('hands a reject to the handler as a TerminalError with the reason', async () => {
     const { invocationId, awakeableId } = await suspendedReview('too long');
 
-    const rejected = await call(plane, 'POST', `/restate/awakeables/${awakeableId}/reject`, 'please cut it to one page', { 'content-type': 'text/plain' });
+    const rejected = await call(plane, 'POST', `/restate/awakeables/${awakeableId}/reject`, 'please cut it to one page', {
+      'content-type': 'text/plain',
+    });
 
     expect(rejected.status).toBe(202);
     // The example catches the TerminalError and reports its message.
-    expect((await untilOutput(plane, invocationId)).json).toEqual({ title: 'too long', approved: false, rejected: 'please cut it to one page' });
+    expect((await untilOutput(plane, invocationId)).json).toEqual({
+      title: 'too long',
+      approved: false,
+      rejected: 'please cut it to one page',
+    });
   });
 
   it('answers a second resolve with 409 and what it lost to, and two racing resolves with one 202 and one 409', async () => {
@@ -134,7 +157,8 @@ describe('awakeables over HTTP', () => {
 
   it('refuses bad awakeable ids and bad bodies precisely, and leaves the invocation as it was', async () => {
     const { invocationId, awakeableId } = await suspendedReview('refusals');
-    const resolve = (id: string, body: string | Buffer = '{"approved":true}') => call(plane, 'POST', `/restate/awakeables/${id}/resolve`, body);
+    const resolve = (id: string, body: string | Buffer = '{"approved":true}') =>
+      call(plane, 'POST', `/restate/awakeables/${id}/resolve`, body);
     // The last tag character altered: right shape, wrong signature.
     const last = awakeableId.at(-2) === 'A' ? 'B' : 'A';
     const tampered = awakeableId.slice(0, -2) + last + awakeableId.at(-1);
@@ -216,7 +240,10 @@ describe('starting invocations over HTTP', () => {
     expect(refused.json).toMatchObject({ code: 'TerminalError', message: 'refused: no budget' });
     const id = refused.json.invocationId as string;
     expect((await call(plane, 'GET', `/restate/invocation/${id}/output`)).status).toBe(422);
-    expect((await call(plane, 'GET', `/restate/invocation/${id}`)).json).toMatchObject({ status: 'failed', failure: { message: 'refused: no budget', code: 422 } });
+    expect((await call(plane, 'GET', `/restate/invocation/${id}`)).json).toMatchObject({
+      status: 'failed',
+      failure: { message: 'refused: no budget', code: 422 },
+    });
   });
 
   it('answers 202 with the invocation id when the output is not there in time', async () => {

@@ -41,7 +41,12 @@ describe("AWS's durable callback client", () => {
   beforeAll(async () => {
     plane = await startTestPlane([review, worker]);
     // Dormant does not check SigV4 signatures; the SDK needs some credentials to sign with.
-    lambda = new LambdaClient({ endpoint: plane.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+    lambda = new LambdaClient({
+      endpoint: plane.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 1,
+    });
   });
 
   afterAll(async () => {
@@ -55,8 +60,12 @@ describe("AWS's durable callback client", () => {
     const CallbackId = await untilAwakeable(plane, id);
 
     // Act
-    await lambda.send(new SendDurableExecutionCallbackSuccessCommand({ CallbackId, Result: encode({ approved: true, comment: 'ship it' }) }));
-    const late = await lambda.send(new SendDurableExecutionCallbackFailureCommand({ CallbackId, Error: { ErrorMessage: 'too late' } })).catch((e: unknown) => e);
+    await lambda.send(
+      new SendDurableExecutionCallbackSuccessCommand({ CallbackId, Result: encode({ approved: true, comment: 'ship it' }) }),
+    );
+    const late = await lambda
+      .send(new SendDurableExecutionCallbackFailureCommand({ CallbackId, Error: { ErrorMessage: 'too late' } }))
+      .catch((e: unknown) => e);
 
     // Assess
     expect((await untilOutput(plane, id)).json).toEqual({ title: 'Q3', approved: true, comment: 'ship it' });
@@ -70,7 +79,12 @@ describe("AWS's durable callback client", () => {
     const CallbackId = await untilAwakeable(plane, id);
 
     // Act
-    await lambda.send(new SendDurableExecutionCallbackFailureCommand({ CallbackId, Error: { ErrorType: 'Declined', ErrorMessage: 'numbers do not add up' } }));
+    await lambda.send(
+      new SendDurableExecutionCallbackFailureCommand({
+        CallbackId,
+        Error: { ErrorType: 'Declined', ErrorMessage: 'numbers do not add up' },
+      }),
+    );
 
     // Assess
     expect((await untilOutput(plane, id)).json).toEqual({ title: 'Q4', approved: false, rejected: 'Declined: numbers do not add up' });
@@ -83,7 +97,9 @@ describe("AWS's durable callback client", () => {
     const forged = real.slice(0, -4) + (real.endsWith('AAAA') ? 'BBBB' : 'AAAA');
 
     // Act
-    const refused = await lambda.send(new SendDurableExecutionCallbackSuccessCommand({ CallbackId: forged, Result: encode({ approved: true }) })).catch((e: unknown) => e);
+    const refused = await lambda
+      .send(new SendDurableExecutionCallbackSuccessCommand({ CallbackId: forged, Result: encode({ approved: true }) }))
+      .catch((e: unknown) => e);
 
     // Assess: refused, and the real one still waits
     expect(refused).toBeInstanceOf(InvalidParameterValueException);
@@ -115,7 +131,9 @@ describe("AWS's durable callback client", () => {
     // Act: no more heartbeats
     const out = await untilOutput(plane, id, 20_000);
     const lateBeat = await lambda.send(new SendDurableExecutionCallbackHeartbeatCommand({ CallbackId })).catch((e: unknown) => e);
-    const lateResult = await lambda.send(new SendDurableExecutionCallbackSuccessCommand({ CallbackId, Result: encode({ rows: 1 }) })).catch((e: unknown) => e);
+    const lateResult = await lambda
+      .send(new SendDurableExecutionCallbackSuccessCommand({ CallbackId, Result: encode({ rows: 1 }) }))
+      .catch((e: unknown) => e);
 
     // Assess
     expect(out.json).toBe('timed out');

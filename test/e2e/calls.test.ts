@@ -58,7 +58,10 @@ describe('calls and cancellation over HTTP', () => {
     const trip = await send(plane, '/trips/book', 'lisbon');
     const approverId = await findCallee(trip);
     // The caller's status names the callee it awaits: entry 1 (after 'reserve') is the call.
-    expect((await call(plane, 'GET', `/restate/invocation/${trip}`)).json).toMatchObject({ status: 'suspended', awaiting: [{ key: 'C#00000001', callee: approverId }] });
+    expect((await call(plane, 'GET', `/restate/invocation/${trip}`)).json).toMatchObject({
+      status: 'suspended',
+      awaiting: [{ key: 'C#00000001', callee: approverId }],
+    });
     expect((await call(plane, 'GET', `/restate/invocation/${approverId}`)).json).toMatchObject({ service: 'approver', handler: 'approve' });
     const awakeableId = await untilAwakeable(plane, approverId);
     expect((await call(plane, 'POST', `/restate/awakeables/${awakeableId}/resolve`, 'true')).status).toBe(202);
@@ -116,7 +119,9 @@ describe('calls and cancellation over HTTP', () => {
   async function findCallee(caller: string): Promise<string> {
     return eventually(async () => {
       const view = (await call(plane, 'GET', `/restate/invocation/${caller}`)).json;
-      return view?.status === 'suspended' ? (view.awaiting?.find((w: { callee?: string }) => w.callee)?.callee as string | undefined) : undefined;
+      return view?.status === 'suspended'
+        ? (view.awaiting?.find((w: { callee?: string }) => w.callee)?.callee as string | undefined)
+        : undefined;
     }, `${caller} to await a callee`);
   }
 });

@@ -8,7 +8,16 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, SQSRecord } from 'aws-lambda';
 import { IdSigner, MemoryStore, lambdaHandler, newInvocationId, service, type Context, type InvocationMeta, type Timer } from 'dormant';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { hopDelaySeconds, MAX_PARK_SECONDS, MAX_PARKS, nextHop, TIMER_MESSAGE_MAX_AGE_MS, type Dispatch, type InvokePayload, type TimerMessage } from '../../lambda/support.ts';
+import {
+  hopDelaySeconds,
+  MAX_PARK_SECONDS,
+  MAX_PARKS,
+  nextHop,
+  TIMER_MESSAGE_MAX_AGE_MS,
+  type Dispatch,
+  type InvokePayload,
+  type TimerMessage,
+} from '../../lambda/support.ts';
 import { createTimerHandler, parseMessage } from '../../lambda/timer.ts';
 import { createWakeHandler } from '../../lambda/wake.ts';
 import { metaToItem } from '../../src/store/items.ts';
@@ -36,7 +45,18 @@ class RecordingDispatch implements Dispatch {
 }
 
 function meta(overrides: Partial<InvocationMeta> = {}): InvocationMeta {
-  return { id: ID, service: 'review', handler: 'request', kind: 'service', status: 'pending', epoch: 0, input: '', createdAt: NOW, updatedAt: NOW, ...overrides };
+  return {
+    id: ID,
+    service: 'review',
+    handler: 'request',
+    kind: 'service',
+    status: 'pending',
+    epoch: 0,
+    input: '',
+    createdAt: NOW,
+    updatedAt: NOW,
+    ...overrides,
+  };
 }
 
 function sqsRecord(body: unknown, messageId = 'm-1'): SQSRecord {
@@ -58,7 +78,12 @@ function onFailure(payload: unknown): unknown {
   return {
     version: '1.0',
     timestamp: new Date(NOW).toISOString(),
-    requestContext: { requestId: 'x', functionArn: 'arn:aws:lambda:us-east-1:0:function:h:$LATEST', condition: 'RetriesExhausted', approximateInvokeCount: 3 },
+    requestContext: {
+      requestId: 'x',
+      functionArn: 'arn:aws:lambda:us-east-1:0:function:h:$LATEST',
+      condition: 'RetriesExhausted',
+      approximateInvokeCount: 3,
+    },
     requestPayload: payload,
     responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
     responsePayload: { errorType: 'Error', errorMessage: 'boom' },
@@ -91,12 +116,17 @@ describe('the timer entry point', () => {
   it('parks a timer that is not due: the same message comes back later, nothing is sent or written', async () => {
     const parks: { receiptHandle: string; seconds: number }[] = [];
     const parking: Dispatch = Object.assign(dispatch, {
-      park: async (m: { receiptHandle: string; eventSourceARN: string }, seconds: number) => m.eventSourceARN.endsWith(':timers') && parks.push({ receiptHandle: m.receiptHandle, seconds }) > 0,
+      park: async (m: { receiptHandle: string; eventSourceARN: string }, seconds: number) =>
+        m.eventSourceARN.endsWith(':timers') && parks.push({ receiptHandle: m.receiptHandle, seconds }) > 0,
     });
     timer = createTimerHandler({ store, dispatch: parking, clock, log: silent });
     const fresh = (body: unknown, attributes: Partial<SQSRecord['attributes']> = {}, arn?: string): SQSRecord => {
       const r = sqsRecord(body);
-      return { ...r, eventSourceARN: arn ?? r.eventSourceARN, attributes: { ...r.attributes, SentTimestamp: String(Date.now()), ...attributes } };
+      return {
+        ...r,
+        eventSourceARN: arn ?? r.eventSourceARN,
+        attributes: { ...r.attributes, SentTimestamp: String(Date.now()), ...attributes },
+      };
     };
     const month = { type: 'timer', invocationId: ID, key: 'C#00000002', at: NOW + 30 * 86_400_000 };
 
@@ -110,7 +140,11 @@ describe('the timer entry point', () => {
 
     // Too old to park (SQS would drop it), parked too often, or from another queue: sent afresh.
     const old = String(Date.now() - TIMER_MESSAGE_MAX_AGE_MS + 3_600_000);
-    for (const record of [fresh(month, { SentTimestamp: old }), fresh(month, { ApproximateReceiveCount: String(MAX_PARKS + 1) }), fresh(month, {}, 'arn:aws:sqs:us-east-1:0:recovery')]) {
+    for (const record of [
+      fresh(month, { SentTimestamp: old }),
+      fresh(month, { ApproximateReceiveCount: String(MAX_PARKS + 1) }),
+      fresh(month, {}, 'arn:aws:sqs:us-east-1:0:recovery'),
+    ]) {
       expect((await timer({ Records: [record] })).batchItemFailures).toEqual([]);
     }
     expect(parks).toHaveLength(2);
@@ -122,8 +156,14 @@ describe('the timer entry point', () => {
     expect(nextHop({ at: NOW + 30 * 86_400_000, now: NOW, ageMs: 0 })).toEqual({ kind: 'park', seconds: MAX_PARK_SECONDS });
     expect(MAX_PARK_SECONDS).toBeLessThan(43_200); // SQS refuses a change past 12 h from the receive
     expect(nextHop({ at: NOW + 1, now: NOW, ageMs: 0 })).toEqual({ kind: 'park', seconds: 1 });
-    expect(nextHop({ at: NOW + 30 * 86_400_000, now: NOW, ageMs: TIMER_MESSAGE_MAX_AGE_MS - MAX_PARK_SECONDS * 1000 + 1 })).toEqual({ kind: 'resend', delaySeconds: 900 });
-    expect(nextHop({ at: NOW + 30 * 86_400_000, now: NOW, ageMs: 0, receives: MAX_PARKS + 1 })).toEqual({ kind: 'resend', delaySeconds: 900 });
+    expect(nextHop({ at: NOW + 30 * 86_400_000, now: NOW, ageMs: TIMER_MESSAGE_MAX_AGE_MS - MAX_PARK_SECONDS * 1000 + 1 })).toEqual({
+      kind: 'resend',
+      delaySeconds: 900,
+    });
+    expect(nextHop({ at: NOW + 30 * 86_400_000, now: NOW, ageMs: 0, receives: MAX_PARKS + 1 })).toEqual({
+      kind: 'resend',
+      delaySeconds: 900,
+    });
     // A test clock caps both.
     expect(nextHop({ at: NOW + 30 * 86_400_000, now: NOW, ageMs: 0, maxSeconds: 1 })).toEqual({ kind: 'park', seconds: 1 });
     expect(hopDelaySeconds(NOW + 3_600_000, NOW, 1)).toBe(1);
@@ -198,7 +238,12 @@ describe('the timer entry point', () => {
   it('leaves finished and unknown invocations alone', async () => {
     await store.createInvocation(meta({ status: 'completed', output: '1' }));
 
-    await timer({ Records: [sqsRecord({ type: 'recover', invocationId: ID, at: 0 }), sqsRecord({ type: 'recover', invocationId: 'inv_BBBBBBBBBBBBBBBBBBBBBB', at: 0 }, 'm-2')] });
+    await timer({
+      Records: [
+        sqsRecord({ type: 'recover', invocationId: ID, at: 0 }),
+        sqsRecord({ type: 'recover', invocationId: 'inv_BBBBBBBBBBBBBBBBBBBBBB', at: 0 }, 'm-2'),
+      ],
+    });
 
     expect(dispatch.invokes).toEqual([]);
     expect(dispatch.sent).toEqual([]);
@@ -222,9 +267,22 @@ describe('the timer entry point', () => {
   });
 
   it('reads the three kinds of message', () => {
-    expect(parseMessage(JSON.stringify({ type: 'timer', invocationId: ID, key: 'C#00000001', at: 5 }))).toEqual({ kind: 'timer', invocationId: ID, key: 'C#00000001', at: 5 });
-    expect(parseMessage(JSON.stringify(onFailure(JSON.stringify({ invocationId: ID, epoch: 2 }))))).toEqual({ kind: 'recover', invocationId: ID, at: 0 });
-    expect(parseMessage(JSON.stringify({ DDBStreamBatchInfo: { shardId: 's', startSequenceNumber: '1', endSequenceNumber: '2', streamArn: 'a' } }))).toMatchObject({ kind: 'stream-batch' });
+    expect(parseMessage(JSON.stringify({ type: 'timer', invocationId: ID, key: 'C#00000001', at: 5 }))).toEqual({
+      kind: 'timer',
+      invocationId: ID,
+      key: 'C#00000001',
+      at: 5,
+    });
+    expect(parseMessage(JSON.stringify(onFailure(JSON.stringify({ invocationId: ID, epoch: 2 }))))).toEqual({
+      kind: 'recover',
+      invocationId: ID,
+      at: 0,
+    });
+    expect(
+      parseMessage(
+        JSON.stringify({ DDBStreamBatchInfo: { shardId: 's', startSequenceNumber: '1', endSequenceNumber: '2', streamArn: 'a' } }),
+      ),
+    ).toMatchObject({ kind: 'stream-batch' });
     expect(parseMessage(JSON.stringify(onFailure({ something: 'else' })))).toMatchObject({ kind: 'unknown' });
   });
 });
@@ -235,7 +293,12 @@ describe('the wake entry point', () => {
     return {
       eventName: 'INSERT',
       eventSource: 'aws:dynamodb',
-      dynamodb: { Keys: { pk: item.pk, sk: item.sk }, NewImage: item, SequenceNumber: sequenceNumber, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      dynamodb: {
+        Keys: { pk: item.pk, sk: item.sk },
+        NewImage: item,
+        SequenceNumber: sequenceNumber,
+        StreamViewType: 'NEW_AND_OLD_IMAGES',
+      },
     };
   }
 
@@ -261,7 +324,12 @@ describe('the wake entry point', () => {
     const dispatch = new RecordingDispatch();
     const wake = createWakeHandler({ store: new MemoryStore(), dispatch, clock });
 
-    const result = await wake({ Records: [{ eventName: 'REMOVE', dynamodb: { Keys: { pk: { S: `I#${ID}` }, sk: { S: 'meta' } }, SequenceNumber: '1' } }, { dynamodb: {} }] });
+    const result = await wake({
+      Records: [
+        { eventName: 'REMOVE', dynamodb: { Keys: { pk: { S: `I#${ID}` }, sk: { S: 'meta' } }, SequenceNumber: '1' } },
+        { dynamodb: {} },
+      ],
+    });
 
     expect(result.batchItemFailures).toEqual([]);
     expect(dispatch.invokes).toEqual([]);
@@ -285,7 +353,17 @@ describe('lambdaHandler', () => {
     const handler = lambdaHandler({ services: [waiting], runtime: { store, signer } });
     const start = async (name: string) => {
       const id = newInvocationId();
-      await store.createInvocation({ id, service: 'waiting', handler: name, kind: 'service', status: 'pending', epoch: 0, input: '', createdAt: Date.now(), updatedAt: Date.now() });
+      await store.createInvocation({
+        id,
+        service: 'waiting',
+        handler: name,
+        kind: 'service',
+        status: 'pending',
+        epoch: 0,
+        input: '',
+        createdAt: Date.now(),
+        updatedAt: Date.now(),
+      });
       return id;
     };
     return { store, handler, start };

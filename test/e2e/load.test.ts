@@ -11,7 +11,16 @@ describe('the load run, in small', () => {
   it('suspends 30 invocations at once and completes each once, with duplicates and rejects interleaved', async () => {
     // Act: five duplicates deal out all four kinds (after and racing, resolve and reject).
     // With seed 1 no primary reject has a racing duplicate, so all three rejects stand.
-    const result = await runLoad({ invocations: 30, concurrency: 10, duplicates: 0.14, rejects: 0.1, seed: 1, pollMs: 100, phaseTimeoutMs: 25_000, dynamoDbEndpoint: dynamoDbEndpoint() });
+    const result = await runLoad({
+      invocations: 30,
+      concurrency: 10,
+      duplicates: 0.14,
+      rejects: 0.1,
+      seed: 1,
+      pollMs: 100,
+      phaseTimeoutMs: 25_000,
+      dynamoDbEndpoint: dynamoDbEndpoint(),
+    });
 
     // Assess
     expect(result.problems).toEqual([]);

@@ -70,7 +70,11 @@ describe('a virtual object over HTTP', () => {
       const v = (await call(plane, 'GET', `/restate/invocation/${id}`)).json;
       return v?.awaiting?.[0]?.lockHeldBy === holder && v.awaiting[0].queuePosition === position ? v : undefined;
     }, `${id} to queue at ${position} behind ${holder}`);
-    expect(view).toMatchObject({ status: 'suspended', attempts: 0, awaiting: [{ key: 'C#lock', lockHeldBy: holder, queuePosition: position }] });
+    expect(view).toMatchObject({
+      status: 'suspended',
+      attempts: 0,
+      awaiting: [{ key: 'C#lock', lockHeldBy: holder, queuePosition: position }],
+    });
   }
 
   async function sign(awakeableId: string): Promise<void> {

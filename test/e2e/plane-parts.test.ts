@@ -44,7 +44,10 @@ describe('the local Lambda Invoke API', () => {
             throw new TypeError('the table is unreachable');
           },
         },
-        slow: { timeoutMs: 5_000, handler: (event: { invocationId: string }) => new Promise((resolve) => (release = () => resolve(event.invocationId))) },
+        slow: {
+          timeoutMs: 5_000,
+          handler: (event: { invocationId: string }) => new Promise((resolve) => (release = () => resolve(event.invocationId))),
+        },
       },
     });
     client = new LambdaClient(localClientConfig(lambda.endpoint));
@@ -58,20 +61,33 @@ describe('the local Lambda Invoke API', () => {
 
   it('answers a request-response invoke with the result, or the function error', async () => {
     const ok = await client.send(new InvokeCommand({ FunctionName: 'echo', Payload: Buffer.from('{"n":21}') }));
-    const error = await client.send(new InvokeCommand({ FunctionName: 'arn:aws:lambda:us-east-1:000000000000:function:broken', Payload: Buffer.from('{"invocationId":"x"}') }));
+    const error = await client.send(
+      new InvokeCommand({
+        FunctionName: 'arn:aws:lambda:us-east-1:000000000000:function:broken',
+        Payload: Buffer.from('{"invocationId":"x"}'),
+      }),
+    );
 
     expect(ok.StatusCode).toBe(200);
     expect(JSON.parse(Buffer.from(ok.Payload!).toString())).toEqual({ doubled: 42 });
     expect(error.FunctionError).toBe('Unhandled');
-    expect(JSON.parse(Buffer.from(error.Payload!).toString())).toMatchObject({ errorType: 'TypeError', errorMessage: 'the table is unreachable' });
+    expect(JSON.parse(Buffer.from(error.Payload!).toString())).toMatchObject({
+      errorType: 'TypeError',
+      errorMessage: 'the table is unreachable',
+    });
     await expect(client.send(new InvokeCommand({ FunctionName: 'nobody' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
   });
 
   it('retries a failed asynchronous invoke twice, then hands it to the on-failure destination', async () => {
-    const answer = await client.send(new InvokeCommand({ FunctionName: 'broken', InvocationType: 'Event', Payload: Buffer.from('{"invocationId":"inv_lost","epoch":3}') }));
+    const answer = await client.send(
+      new InvokeCommand({ FunctionName: 'broken', InvocationType: 'Event', Payload: Buffer.from('{"invocationId":"inv_lost","epoch":3}') }),
+    );
 
     expect(answer.StatusCode).toBe(202);
-    const record = await eventually(async () => failures.find((f) => (f.requestPayload as InvokePayload).invocationId === 'inv_lost'), 'the on-failure record');
+    const record = await eventually(
+      async () => failures.find((f) => (f.requestPayload as InvokePayload).invocationId === 'inv_lost'),
+      'the on-failure record',
+    );
     expect(calls.filter((c) => c === 'inv_lost')).toHaveLength(3);
     expect(record).toMatchObject({
       requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 3 },
@@ -81,7 +97,9 @@ describe('the local Lambda Invoke API', () => {
   });
 
   it('tells which invocations have an execution in flight', async () => {
-    await client.send(new InvokeCommand({ FunctionName: 'slow', InvocationType: 'Event', Payload: Buffer.from('{"invocationId":"inv_busy","epoch":0}') }));
+    await client.send(
+      new InvokeCommand({ FunctionName: 'slow', InvocationType: 'Event', Payload: Buffer.from('{"invocationId":"inv_busy","epoch":0}') }),
+    );
 
     expect(lambda.inflight()).toEqual(['inv_busy']);
     release();
@@ -117,7 +135,15 @@ describe('the local stream event source mapping', () => {
       }
       return { batchItemFailures: [] };
     };
-    const poller = startStreamPoller({ dynamodb, streams, tableName, handler, retryAttempts: 2, idleMs: 50, onFailure: async (r) => void given.push(r) });
+    const poller = startStreamPoller({
+      dynamodb,
+      streams,
+      tableName,
+      handler,
+      retryAttempts: 2,
+      idleMs: 50,
+      onFailure: async (r) => void given.push(r),
+    });
 
     // Act
     try {
@@ -132,7 +158,10 @@ describe('the local stream event source mapping', () => {
     // Assess: journal entries and running metas filtered out, C#3 retried until it passed, C#5 given up
     expect(seen.filter((sk, i) => seen.indexOf(sk) === i)).toEqual(['C#1', 'C#2', 'C#3', 'C#4', 'C#6', 'C#7']);
     expect(given).toHaveLength(1);
-    expect(given[0]!.DDBStreamBatchInfo).toMatchObject({ batchSize: 1, startSequenceNumber: given[0]!.DDBStreamBatchInfo.endSequenceNumber });
+    expect(given[0]!.DDBStreamBatchInfo).toMatchObject({
+      batchSize: 1,
+      startSequenceNumber: given[0]!.DDBStreamBatchInfo.endSequenceNumber,
+    });
   });
 
   it('lets the timer read a given-up batch back from the stream and wake it again', async () => {
@@ -140,20 +169,45 @@ describe('the local stream event source mapping', () => {
     const tableName = uniqueTableName('rewake');
     await ensureTable(dynamodb, tableName);
     const store = new DynamoDbStore({ client: dynamodb, tableName });
-    const meta: InvocationMeta = { id: 'inv_CCCCCCCCCCCCCCCCCCCCCC', service: 'review', handler: 'request', kind: 'service', status: 'pending', epoch: 0, input: '', createdAt: 1, updatedAt: 1 };
+    const meta: InvocationMeta = {
+      id: 'inv_CCCCCCCCCCCCCCCCCCCCCC',
+      service: 'review',
+      handler: 'request',
+      kind: 'service',
+      status: 'pending',
+      epoch: 0,
+      input: '',
+      createdAt: 1,
+      updatedAt: 1,
+    };
     await store.createInvocation(meta);
     const given: StreamFailureRecord[] = [];
-    const poller = startStreamPoller({ dynamodb, streams, tableName, retryAttempts: 0, idleMs: 50, handler: async () => Promise.reject(new Error('down')), onFailure: async (r) => void given.push(r) });
+    const poller = startStreamPoller({
+      dynamodb,
+      streams,
+      tableName,
+      retryAttempts: 0,
+      idleMs: 50,
+      handler: async () => Promise.reject(new Error('down')),
+      onFailure: async (r) => void given.push(r),
+    });
     try {
       await eventually(async () => given[0], 'the batch to be given up', 20_000);
     } finally {
       await poller.stop();
     }
     const invokes: InvokePayload[] = [];
-    const dispatch: Dispatch = { invoke: async (_s, p) => void invokes.push(p), schedule: async () => undefined, send: async () => undefined };
+    const dispatch: Dispatch = {
+      invoke: async (_s, p) => void invokes.push(p),
+      schedule: async () => undefined,
+      send: async () => undefined,
+    };
 
     // Act
-    const woken = await rewakeStreamBatch({ store, dispatch, clock: { now: () => 2, sleep: async () => undefined }, streams }, given[0]!.DDBStreamBatchInfo);
+    const woken = await rewakeStreamBatch(
+      { store, dispatch, clock: { now: () => 2, sleep: async () => undefined }, streams },
+      given[0]!.DDBStreamBatchInfo,
+    );
 
     // Assess
     expect(woken).toBe(1);

@@ -58,7 +58,10 @@ describe("Restate's ingress client", () => {
     // Assess: the status of the failure, and the client did not retry (one invocation only)
     expect(failure).toBeInstanceOf(restate.HttpCallError);
     expect((failure as restate.HttpCallError).status).toBe(422);
-    expect(JSON.parse((failure as restate.HttpCallError).responseText)).toMatchObject({ code: 'TerminalError', message: 'refused: no budget' });
+    expect(JSON.parse((failure as restate.HttpCallError).responseText)).toMatchObject({
+      code: 'TerminalError',
+      message: 'refused: no budget',
+    });
   });
 
   it('sends with an idempotency key, answers PreviouslyAccepted for the repeat, and attaches to the result after a resolve', async () => {
@@ -86,7 +89,9 @@ describe("Restate's ingress client", () => {
 
   it('rejects an awakeable, and a second completion of it fails with 409', async () => {
     // Prepare
-    const handle = await ingress.serviceSendClient(reviewApi).request({ title: 'Q4' }, restate.rpc.sendOpts({ idempotencyKey: `q4-${Date.now()}` }));
+    const handle = await ingress
+      .serviceSendClient(reviewApi)
+      .request({ title: 'Q4' }, restate.rpc.sendOpts({ idempotencyKey: `q4-${Date.now()}` }));
     const awakeableId = await untilAwakeable(plane, handle.invocationId);
 
     // Act
@@ -97,7 +102,10 @@ describe("Restate's ingress client", () => {
     expect(await ingress.result<ReviewResult>(handle)).toEqual({ title: 'Q4', approved: false, rejected: 'numbers do not add up' });
     expect(late).toBeInstanceOf(restate.HttpCallError);
     expect((late as restate.HttpCallError).status).toBe(409);
-    expect(JSON.parse((late as restate.HttpCallError).responseText)).toMatchObject({ code: 'already_completed', existing: { rejected: 'numbers do not add up' } });
+    expect(JSON.parse((late as restate.HttpCallError).responseText)).toMatchObject({
+      code: 'already_completed',
+      existing: { rejected: 'numbers do not add up' },
+    });
   });
 
   it('delays a send (?delay=…ms) through the start timer', async () => {
@@ -144,7 +152,10 @@ describe("Restate's ingress client", () => {
 
   it('answers 404 for the output of a workflow never submitted', async () => {
     // Act
-    const failure = await ingress.workflowClient(workflowByName('reviewFlow'), 'never-submitted').workflowOutput().catch((e: unknown) => e);
+    const failure = await ingress
+      .workflowClient(workflowByName('reviewFlow'), 'never-submitted')
+      .workflowOutput()
+      .catch((e: unknown) => e);
 
     // Assess
     expect(failure).toBeInstanceOf(restate.HttpCallError);

@@ -21,11 +21,41 @@ function refused(result: ReturnType<typeof route>): { status: number; code: stri
 
 describe('route', () => {
   it('routes calls of services, objects and workflows, with and without /send', () => {
-    expect(route('POST', '/greeter/greet', catalog)).toEqual({ kind: 'start', service: 'greeter', handler: 'greet', key: undefined, send: false });
-    expect(route('POST', '/greeter/greet/send', catalog)).toEqual({ kind: 'start', service: 'greeter', handler: 'greet', key: undefined, send: true });
-    expect(route('POST', '/ledger/alice/add', catalog)).toEqual({ kind: 'start', service: 'ledger', handler: 'add', key: 'alice', send: false });
-    expect(route('post', '/ledger/alice/add/send/', catalog)).toEqual({ kind: 'start', service: 'ledger', handler: 'add', key: 'alice', send: true });
-    expect(route('POST', '/reviewFlow/doc-7/run/send', catalog)).toEqual({ kind: 'start', service: 'reviewFlow', handler: 'run', key: 'doc-7', send: true });
+    expect(route('POST', '/greeter/greet', catalog)).toEqual({
+      kind: 'start',
+      service: 'greeter',
+      handler: 'greet',
+      key: undefined,
+      send: false,
+    });
+    expect(route('POST', '/greeter/greet/send', catalog)).toEqual({
+      kind: 'start',
+      service: 'greeter',
+      handler: 'greet',
+      key: undefined,
+      send: true,
+    });
+    expect(route('POST', '/ledger/alice/add', catalog)).toEqual({
+      kind: 'start',
+      service: 'ledger',
+      handler: 'add',
+      key: 'alice',
+      send: false,
+    });
+    expect(route('post', '/ledger/alice/add/send/', catalog)).toEqual({
+      kind: 'start',
+      service: 'ledger',
+      handler: 'add',
+      key: 'alice',
+      send: true,
+    });
+    expect(route('POST', '/reviewFlow/doc-7/run/send', catalog)).toEqual({
+      kind: 'start',
+      service: 'reviewFlow',
+      handler: 'run',
+      key: 'doc-7',
+      send: true,
+    });
   });
 
   it('decodes percent-encoded keys', () => {
@@ -72,8 +102,22 @@ describe('route', () => {
   });
 
   it("passes ?ifExists= of a workflow's run on, and refuses bad values and other handlers with 400", () => {
-    expect(route('POST', '/reviewFlow/doc-7/run/send', catalog, { ifExists: 'fail' })).toEqual({ kind: 'start', service: 'reviewFlow', handler: 'run', key: 'doc-7', send: true, ifExists: 'fail' });
-    expect(route('POST', '/reviewFlow/doc-7/run', catalog, { ifExists: 'attach' })).toEqual({ kind: 'start', service: 'reviewFlow', handler: 'run', key: 'doc-7', send: false, ifExists: 'attach' });
+    expect(route('POST', '/reviewFlow/doc-7/run/send', catalog, { ifExists: 'fail' })).toEqual({
+      kind: 'start',
+      service: 'reviewFlow',
+      handler: 'run',
+      key: 'doc-7',
+      send: true,
+      ifExists: 'fail',
+    });
+    expect(route('POST', '/reviewFlow/doc-7/run', catalog, { ifExists: 'attach' })).toEqual({
+      kind: 'start',
+      service: 'reviewFlow',
+      handler: 'run',
+      key: 'doc-7',
+      send: false,
+      ifExists: 'attach',
+    });
     // Other query parameters leave the route as it was.
     expect(route('POST', '/reviewFlow/doc-7/run/send', catalog, { delay: '1s' })).not.toHaveProperty('ifExists');
 
@@ -81,12 +125,27 @@ describe('route', () => {
     expect(refused(bad)).toEqual({ status: 400, code: 'invalid_if_exists' });
     expect((bad as IngressError).message).toContain('?ifExists=replace');
     expect(refused(route('POST', '/reviewFlow/doc-7/run', catalog, { ifExists: '' }))).toEqual({ status: 400, code: 'invalid_if_exists' });
-    expect(refused(route('POST', '/reviewFlow/doc-7/submit', catalog, { ifExists: 'fail' }))).toEqual({ status: 400, code: 'if_exists_needs_workflow_run' });
-    expect(refused(route('POST', '/ledger/alice/add/send', catalog, { ifExists: 'fail' }))).toEqual({ status: 400, code: 'if_exists_needs_workflow_run' });
-    expect(refused(route('POST', '/greeter/greet', catalog, { ifExists: 'fail' }))).toEqual({ status: 400, code: 'if_exists_needs_workflow_run' });
+    expect(refused(route('POST', '/reviewFlow/doc-7/submit', catalog, { ifExists: 'fail' }))).toEqual({
+      status: 400,
+      code: 'if_exists_needs_workflow_run',
+    });
+    expect(refused(route('POST', '/ledger/alice/add/send', catalog, { ifExists: 'fail' }))).toEqual({
+      status: 400,
+      code: 'if_exists_needs_workflow_run',
+    });
+    expect(refused(route('POST', '/greeter/greet', catalog, { ifExists: 'fail' }))).toEqual({
+      status: 400,
+      code: 'if_exists_needs_workflow_run',
+    });
     // Unknown handlers and wrong methods are still what the answer names.
-    expect(refused(route('POST', '/reviewFlow/doc-7/nope', catalog, { ifExists: 'fail' }))).toEqual({ status: 404, code: 'unknown_handler' });
-    expect(refused(route('GET', '/reviewFlow/doc-7/run', catalog, { ifExists: 'nonsense' }))).toEqual({ status: 405, code: 'method_not_allowed' });
+    expect(refused(route('POST', '/reviewFlow/doc-7/nope', catalog, { ifExists: 'fail' }))).toEqual({
+      status: 404,
+      code: 'unknown_handler',
+    });
+    expect(refused(route('GET', '/reviewFlow/doc-7/run', catalog, { ifExists: 'nonsense' }))).toEqual({
+      status: 405,
+      code: 'method_not_allowed',
+    });
   });
 
   it('refuses undecodable paths with 400', () => {

@@ -51,7 +51,13 @@ export interface Answer {
  * a.status // 202
  * ```
  */
-export async function call(plane: LocalPlane, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Answer> {
+export async function call(
+  plane: LocalPlane,
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const response = await fetch(plane.url + path, {
     method,
     body,
@@ -157,7 +163,8 @@ export function untilAwakeable(plane: LocalPlane, invocationId: string, timeoutM
   return eventually(
     async () => {
       const a = await call(plane, 'GET', `/restate/invocation/${invocationId}`);
-      const awakeableId = a.json?.status === 'suspended' ? a.json.awaiting?.find((w: { awakeableId?: string }) => w.awakeableId)?.awakeableId : undefined;
+      const awakeableId =
+        a.json?.status === 'suspended' ? a.json.awaiting?.find((w: { awakeableId?: string }) => w.awakeableId)?.awakeableId : undefined;
       return awakeableId as string | undefined;
     },
     `invocation ${invocationId} to await an awakeable`,
@@ -176,7 +183,11 @@ export function untilAwakeable(plane: LocalPlane, invocationId: string, timeoutM
  * ```
  */
 export async function expectDormant(plane: LocalPlane, invocationId: string, quietMs = 300): Promise<void> {
-  await eventually(async () => (plane.inflight().includes(invocationId) ? undefined : true), `the handler of ${invocationId} to return`, 5_000);
+  await eventually(
+    async () => (plane.inflight().includes(invocationId) ? undefined : true),
+    `the handler of ${invocationId} to return`,
+    5_000,
+  );
   const until = Date.now() + quietMs;
   while (Date.now() < until) {
     if (plane.inflight().includes(invocationId)) throw new Error(`a handler execution started for ${invocationId} while it was suspended`);

@@ -67,10 +67,14 @@ describe('durable time on the local plane', () => {
     const id = await send(plane, '/timed/approval', 1_000);
     const awakeableId = await untilAwakeable(plane, id);
     // After the timeout the handler sleeps: it awaits a timer, no awakeable.
-    await eventually(async () => {
-      const view = (await call(plane, 'GET', `/restate/invocation/${id}`)).json;
-      return view?.status === 'suspended' && view.awaiting.every((w: { awakeableId?: string }) => !w.awakeableId) ? view : undefined;
-    }, 'the timeout to fire', 20_000);
+    await eventually(
+      async () => {
+        const view = (await call(plane, 'GET', `/restate/invocation/${id}`)).json;
+        return view?.status === 'suspended' && view.awaiting.every((w: { awakeableId?: string }) => !w.awakeableId) ? view : undefined;
+      },
+      'the timeout to fire',
+      20_000,
+    );
     const late = await call(plane, 'POST', `/restate/awakeables/${awakeableId}/resolve`, '"too late"');
     expect(late.status).toBe(409);
     expect(late.json).toMatchObject({ code: 'already_completed', existing: { rejected: 'timed out' } });

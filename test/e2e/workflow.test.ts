@@ -28,12 +28,20 @@ describe('the review workflow over HTTP', () => {
     expect(waiting.json).toBe('waiting for review');
     const again = await call(plane, 'POST', '/reviewFlow/doc-7/run/send', '{"title":"Q3 report"}');
     expect(again.json).toEqual({ invocationId: runId, status: 'PreviouslyAccepted' });
-    expect((await call(plane, 'POST', '/reviewFlow/doc-7/run/send?ifExists=attach', '{"title":"Q3 report"}')).json).toEqual({ invocationId: runId, status: 'PreviouslyAccepted' });
+    expect((await call(plane, 'POST', '/reviewFlow/doc-7/run/send?ifExists=attach', '{"title":"Q3 report"}')).json).toEqual({
+      invocationId: runId,
+      status: 'PreviouslyAccepted',
+    });
     // Told to fail, a second submit is refused and changes nothing.
     const before = (await call(plane, 'GET', `/restate/invocation/${runId}`)).json;
     const refused = await call(plane, 'POST', '/reviewFlow/doc-7/run/send?ifExists=fail', '{"title":"Other"}');
     expect(refused.status).toBe(409);
-    expect(refused.json).toEqual({ code: 'workflow_already_submitted', message: expect.stringContaining(`workflow reviewFlow 'doc-7' was already submitted as invocation ${runId}, which is suspended`), invocationId: runId, status: 'suspended' });
+    expect(refused.json).toEqual({
+      code: 'workflow_already_submitted',
+      message: expect.stringContaining(`workflow reviewFlow 'doc-7' was already submitted as invocation ${runId}, which is suspended`),
+      invocationId: runId,
+      status: 'suspended',
+    });
     expect((await call(plane, 'POST', '/reviewFlow/doc-7/run?ifExists=fail', '{"title":"Other"}')).status).toBe(409);
     const badMode = await call(plane, 'POST', '/reviewFlow/doc-7/run/send?ifExists=replace', '{"title":"Other"}');
     expect([badMode.status, badMode.json.code]).toEqual([400, 'invalid_if_exists']);

@@ -102,47 +102,51 @@ describe('run-wide DynamoDB Local (global setup)', () => {
 
 describe('startDynamoDbLocal', () => {
   // Two JVM starts: several seconds each on a busy 2-core machine.
-  it('starts a private instance on a free port, stop() ends it, and a dbPath keeps tables across restarts', { timeout: 120_000 }, async () => {
-    // Prepare
-    const dbPath = await mkdtemp(join(tmpdir(), 'dormant-ddb-'));
-    const TableName = uniqueTableName('persisted');
-    try {
-      const first = await startDynamoDbLocal({ dbPath });
-      const firstClient = new DynamoDBClient(first.clientConfig);
+  it(
+    'starts a private instance on a free port, stop() ends it, and a dbPath keeps tables across restarts',
+    { timeout: 120_000 },
+    async () => {
+      // Prepare
+      const dbPath = await mkdtemp(join(tmpdir(), 'dormant-ddb-'));
+      const TableName = uniqueTableName('persisted');
       try {
-        expect(first.endpoint).toBe(`http://127.0.0.1:${first.port}`);
-        expect(first.endpoint).not.toBe(dynamoDbEndpoint());
-        await expect(firstClient.send(new ListTablesCommand({}))).resolves.toMatchObject({ TableNames: [] });
-        await firstClient.send(
-          new CreateTableCommand({
-            TableName,
-            BillingMode: 'PAY_PER_REQUEST',
-            AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-            KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-          }),
-        );
-      } finally {
-        firstClient.destroy();
-        await first.stop();
-      }
-      await first.stop(); // idempotent
-      await expectRefused(first.clientConfig);
+        const first = await startDynamoDbLocal({ dbPath });
+        const firstClient = new DynamoDBClient(first.clientConfig);
+        try {
+          expect(first.endpoint).toBe(`http://127.0.0.1:${first.port}`);
+          expect(first.endpoint).not.toBe(dynamoDbEndpoint());
+          await expect(firstClient.send(new ListTablesCommand({}))).resolves.toMatchObject({ TableNames: [] });
+          await firstClient.send(
+            new CreateTableCommand({
+              TableName,
+              BillingMode: 'PAY_PER_REQUEST',
+              AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+              KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+            }),
+          );
+        } finally {
+          firstClient.destroy();
+          await first.stop();
+        }
+        await first.stop(); // idempotent
+        await expectRefused(first.clientConfig);
 
-      // Act
-      const second = await startDynamoDbLocal({ dbPath, inMemory: false, port: first.port });
-      const secondClient = new DynamoDBClient(second.clientConfig);
-      try {
-        // Assess
-        const { TableNames } = await secondClient.send(new ListTablesCommand({}));
-        expect(TableNames).toEqual([TableName]);
+        // Act
+        const second = await startDynamoDbLocal({ dbPath, inMemory: false, port: first.port });
+        const secondClient = new DynamoDBClient(second.clientConfig);
+        try {
+          // Assess
+          const { TableNames } = await secondClient.send(new ListTablesCommand({}));
+          expect(TableNames).toEqual([TableName]);
+        } finally {
+          secondClient.destroy();
+          await second.stop();
+        }
       } finally {
-        secondClient.destroy();
-        await second.stop();
+        await rm(dbPath, { recursive: true, force: true });
       }
-    } finally {
-      await rm(dbPath, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 
   it('refuses contradictory storage options before starting anything', async () => {
     await expect(startDynamoDbLocal({ inMemory: true, dbPath: '/tmp/x' })).rejects.toThrow(TypeError);

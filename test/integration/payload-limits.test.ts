@@ -29,8 +29,13 @@ describe.each(BACKENDS)('payloads over the item limit on $label', ({ open }) => 
     const outcome = await runAttempt(rt.deps, { invocationId, epoch: 0 });
 
     expect(outcome).toMatchObject({ kind: 'failed', failure: { name: 'PayloadTooLargeError', code: 413 } });
-    expect(outcome.kind === 'failed' && outcome.failure.message).toMatch(/journal entry 1 \(run 'huge'\) .* over DynamoDB's 409600-byte item limit; nothing was written/);
-    await expect(rt.backend.store.getInvocation(invocationId)).resolves.toMatchObject({ status: 'failed', failure: { name: 'PayloadTooLargeError' } });
+    expect(outcome.kind === 'failed' && outcome.failure.message).toMatch(
+      /journal entry 1 \(run 'huge'\) .* over DynamoDB's 409600-byte item limit; nothing was written/,
+    );
+    await expect(rt.backend.store.getInvocation(invocationId)).resolves.toMatchObject({
+      status: 'failed',
+      failure: { name: 'PayloadTooLargeError' },
+    });
     expect([...(await rt.backend.store.load(invocationId)).journal.keys()]).toEqual([0]);
   });
 
@@ -40,6 +45,9 @@ describe.each(BACKENDS)('payloads over the item limit on $label', ({ open }) => 
     const outcome = await runAttempt(rt.deps, { invocationId, epoch: 0 });
 
     expect(outcome).toMatchObject({ kind: 'failed', failure: { name: 'PayloadTooLargeError', code: 413 } });
-    await expect(rt.backend.store.getInvocation(invocationId)).resolves.toMatchObject({ status: 'failed', failure: { name: 'PayloadTooLargeError' } });
+    await expect(rt.backend.store.getInvocation(invocationId)).resolves.toMatchObject({
+      status: 'failed',
+      failure: { name: 'PayloadTooLargeError' },
+    });
   });
 });

@@ -41,9 +41,7 @@ describe('startSqsLocal', () => {
 
     // Act
     const sentAt = Date.now();
-    const { MessageId } = await sqs.send(
-      new SendMessageCommand({ QueueUrl, MessageBody: '{"timer":"t-1"}', DelaySeconds: 1 }),
-    );
+    const { MessageId } = await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: '{"timer":"t-1"}', DelaySeconds: 1 }));
 
     // Assess: not receivable yet...
     const early = await sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 0 }));
@@ -75,7 +73,14 @@ describe('startSqsLocal', () => {
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'parking', Attributes: { VisibilityTimeout: '30' } }));
     const arn = 'arn:aws:sqs:us-east-1:000000000000:parking';
     const lambda = new LambdaClient({ region: 'us-east-1' });
-    const dispatch = awsDispatch({ lambda, sqs, routes: {}, timerQueueUrl: 'http://unused/timers', longTimerQueueUrl: QueueUrl!, clock: systemClock });
+    const dispatch = awsDispatch({
+      lambda,
+      sqs,
+      routes: {},
+      timerQueueUrl: 'http://unused/timers',
+      longTimerQueueUrl: QueueUrl!,
+      clock: systemClock,
+    });
     await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'one' }));
     const first = await receiveOne(sqs, QueueUrl!, 5_000);
 
@@ -89,8 +94,18 @@ describe('startSqsLocal', () => {
     expect(Date.now() - parkedAt).toBeGreaterThanOrEqual(900);
 
     // A message of another queue is not parked here; nor is one past the in-flight limit (one is in flight now).
-    expect(await dispatch.park!({ receiptHandle: again.ReceiptHandle!, eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:other' }, 1)).toBe(false);
-    const crowded = awsDispatch({ lambda, sqs, routes: {}, timerQueueUrl: 'http://unused/timers', longTimerQueueUrl: QueueUrl!, clock: systemClock, maxInFlightToPark: 1 });
+    expect(
+      await dispatch.park!({ receiptHandle: again.ReceiptHandle!, eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:other' }, 1),
+    ).toBe(false);
+    const crowded = awsDispatch({
+      lambda,
+      sqs,
+      routes: {},
+      timerQueueUrl: 'http://unused/timers',
+      longTimerQueueUrl: QueueUrl!,
+      clock: systemClock,
+      maxInFlightToPark: 1,
+    });
     expect(await crowded.park!({ receiptHandle: again.ReceiptHandle!, eventSourceARN: arn }, 1)).toBe(false);
     lambda.destroy();
   });
@@ -112,7 +127,12 @@ describe('startSqsLocal', () => {
 
     // Assess
     const count = async (url: string) => {
-      const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed'] }));
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed'],
+        }),
+      );
       return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesDelayed ?? 0);
     };
     expect({ near: await count(near!), far: await count(far!) }).toEqual({ near: 2, far: 1 });
@@ -150,9 +170,7 @@ describe('startSqsLocal', () => {
 async function receiveOne(sqs: SQSClient, queueUrl: string, timeoutMs: number): Promise<Message> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const { Messages } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1, MaxNumberOfMessages: 1 }),
-    );
+    const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1, MaxNumberOfMessages: 1 }));
     const [message] = Messages ?? [];
     if (message !== undefined) return message;
   }

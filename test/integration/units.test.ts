@@ -79,7 +79,12 @@ describe('request units of the engine on DynamoDB Local', () => {
     // Binary search on the real write cost: the item carries keys, attribute names and the ttl besides the value.
     const cost = async (length: number): Promise<number> => {
       rt.backend.ledger.take();
-      await rt.backend.store.append(`inv_${String(length).padStart(22, 'A')}`, { index: 0, kind: 'run', name: 'step-0', value: 'v'.repeat(length) });
+      await rt.backend.store.append(`inv_${String(length).padStart(22, 'A')}`, {
+        index: 0,
+        kind: 'run',
+        name: 'step-0',
+        value: 'v'.repeat(length),
+      });
       return rt.backend.ledger.take()[0]!.units.write;
     };
     let fits = 0;
@@ -89,12 +94,20 @@ describe('request units of the engine on DynamoDB Local', () => {
       if ((await cost(mid)) === 1) fits = mid;
       else over = mid;
     }
-    const estimated = itemBytes({ ...entryToItem('inv_AAAAAAAAAAAAAAAAAAAAAA', { index: 0, kind: 'run', name: 'step-0', value: 'v'.repeat(fits) }), ttl: 1_800_000_000 });
+    const estimated = itemBytes({
+      ...entryToItem('inv_AAAAAAAAAAAAAAAAAAAAAA', { index: 0, kind: 'run', name: 'step-0', value: 'v'.repeat(fits) }),
+      ttl: 1_800_000_000,
+    });
 
     expect(fits).toBeGreaterThan(900);
     // The store's own size estimate (used for the 400 KB refusal) never undercounts.
     expect(estimated).toBeGreaterThanOrEqual(1024 - 8);
-    rows.push({ phase: `largest 1-unit step result: ${fits} bytes (item ${estimated} bytes by the store's estimate)`, requests: 'append', read: 0, write: 1 });
+    rows.push({
+      phase: `largest 1-unit step result: ${fits} bytes (item ${estimated} bytes by the store's estimate)`,
+      requests: 'append',
+      read: 0,
+      write: 1,
+    });
   });
 
   it('an awakeable: create and await it through to resumption, and resolve it; each attempt reads only its one Query', async () => {

@@ -19,7 +19,9 @@ function targetUrl(): string | undefined {
   const outputs = '.dormant/localstack-outputs.json';
   if (!existsSync(outputs)) return undefined;
   const stacks = JSON.parse(readFileSync(outputs, 'utf8')) as Record<string, Record<string, string>>;
-  const url = Object.values(stacks).map((o) => o.ApiUrl).find(Boolean);
+  const url = Object.values(stacks)
+    .map((o) => o.ApiUrl)
+    .find(Boolean);
   return url?.replace(/\/+$/, '');
 }
 

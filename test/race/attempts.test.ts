@@ -110,7 +110,7 @@ describe.each(BACKENDS)('rules 1 and 4 on $label: attempts race', ({ open }) => 
     expect((await rt.backend.store.load(id)).journal.get(0)?.value).toBe('"first by 2"');
   });
 
-  it('rule 1: a zombie that appends first keeps that entry; the newer attempt loses it and stops, and a fresh one replays the zombie\'s journal', async () => {
+  it("rule 1: a zombie that appends first keeps that entry; the newer attempt loses it and stops, and a fresh one replays the zombie's journal", async () => {
     // Prepare: attempt 1 stalls before sending its first append; attempt 2 takes over.
     const id = await start('steps');
     const zombie = gated();
@@ -161,7 +161,10 @@ describe.each(BACKENDS)('rules 1 and 4 on $label: attempts race', ({ open }) => 
     expect(bodies.get(id)).toEqual(['first@1']);
     const meta = (await rt.backend.store.getInvocation(id))!;
     expect(meta).toMatchObject({ status: 'pending', epoch: 1 });
-    expect(await runAttempt(rt.deps, { invocationId: id, epoch: meta.epoch })).toMatchObject({ kind: 'completed', output: JSON.stringify(['first by 1', 'second by 2']) });
+    expect(await runAttempt(rt.deps, { invocationId: id, epoch: meta.epoch })).toMatchObject({
+      kind: 'completed',
+      output: JSON.stringify(['first by 1', 'second by 2']),
+    });
     expect(bodies.get(id)).toEqual(['first@1', 'second@2']);
   });
 
@@ -211,7 +214,12 @@ describe.each(BACKENDS)('rules 1 and 4 on $label: attempts race', ({ open }) => 
 
   it('rule 1: a zombie writing state after a newer attempt cannot roll it back', async () => {
     // Prepare: the zombie (attempt 1) stalls before writing `writer`.
-    const { invocationId: id } = await startInvocation(rt.ingress, { service: 'ledger', handler: 'run', key: `k-${Math.random()}`, body: '' });
+    const { invocationId: id } = await startInvocation(rt.ingress, {
+      service: 'ledger',
+      handler: 'run',
+      key: `k-${Math.random()}`,
+      body: '',
+    });
     const meta = (await rt.backend.store.getInvocation(id))!;
     const scope = stateScope('ledger', meta.key!);
     const zombie = gated();
@@ -228,7 +236,12 @@ describe.each(BACKENDS)('rules 1 and 4 on $label: attempts race', ({ open }) => 
     // Assess
     expect(fresh).toEqual({ kind: 'completed', invocationId: id, output: '42' });
     expect(late.kind).not.toBe('completed');
-    await expect(rt.backend.store.readState(scope)).resolves.toEqual(new Map([['total', '42'], ['writer', '2']]));
+    await expect(rt.backend.store.readState(scope)).resolves.toEqual(
+      new Map([
+        ['total', '42'],
+        ['writer', '2'],
+      ]),
+    );
     await expect(rt.backend.store.getInvocation(id)).resolves.toMatchObject({ status: 'completed', epoch: 2, output: '42' });
   });
 });

@@ -52,7 +52,10 @@ describe.each(BACKENDS)('rule 2 on $label: completions race', ({ open }) => {
   }
 
   /** Runs two completions with both writes held until both arrived, then let through together. */
-  async function together(first: (d: IngressDeps) => Promise<void>, second: (d: IngressDeps) => Promise<void>): Promise<PromiseSettledResult<void>[]> {
+  async function together(
+    first: (d: IngressDeps) => Promise<void>,
+    second: (d: IngressDeps) => Promise<void>,
+  ): Promise<PromiseSettledResult<void>[]> {
     const gates = new Gates<Store>(rt.backend.store);
     const a = gates.hold('complete');
     const b = gates.hold('complete');
@@ -151,7 +154,10 @@ describe('rule 8 on DynamoDB Local: ids are capabilities', () => {
 
   it('rule 8: a forged or altered awakeable id is refused with no table access at all', async () => {
     // Prepare: a real invocation, an id signed with another key, and a real id with one nonce character changed.
-    const { invocationId } = await startInvocation({ ...ingress, store: backend.store }, { service: 'approval', handler: 'request', body: '' });
+    const { invocationId } = await startInvocation(
+      { ...ingress, store: backend.store },
+      { service: 'approval', handler: 'request', body: '' },
+    );
     const forged = new IdSigner('an-attackers-own-signing-key-000').awakeableId(invocationId, 0);
     const genuine = SIGNER.awakeableId(invocationId, 0);
     const at = 4 + 30; // inside the 16 random bytes

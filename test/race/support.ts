@@ -51,7 +51,13 @@ export interface Gate {
  */
 export class Gates<S extends object = Store> {
   readonly store: S;
-  readonly #holds: { method: string; when: (...args: any[]) => boolean; phase: 'before' | 'after'; arrive: (args: unknown[]) => void; opened: Promise<void> }[] = [];
+  readonly #holds: {
+    method: string;
+    when: (...args: any[]) => boolean;
+    phase: 'before' | 'after';
+    arrive: (args: unknown[]) => void;
+    opened: Promise<void>;
+  }[] = [];
 
   constructor(target: S) {
     this.store = interceptCalls(target, async (method, args, call) => {
@@ -166,7 +172,8 @@ export class Waker {
   /** Every record of `invocationId` so far, decided again (a late or duplicated delivery of all of them). */
   async redeliverAll(invocationId: string): Promise<WakeAction[]> {
     const actions: WakeAction[] = [];
-    for (const change of await this.backend.changes(invocationPk(invocationId))) actions.push(...(await decideWake(change, this.backend.store)));
+    for (const change of await this.backend.changes(invocationPk(invocationId)))
+      actions.push(...(await decideWake(change, this.backend.store)));
     return actions;
   }
 }
@@ -211,7 +218,11 @@ export interface BackendRuntime<B extends Backend = Backend> {
  * });
  * ```
  */
-export function useBackend<B extends Backend>(open: () => Promise<B>, definitions: Definition[], options: Partial<AttemptDeps> = {}): BackendRuntime<B> {
+export function useBackend<B extends Backend>(
+  open: () => Promise<B>,
+  definitions: Definition[],
+  options: Partial<AttemptDeps> = {},
+): BackendRuntime<B> {
   const rt = {} as BackendRuntime<B>;
   beforeAll(async () => {
     const backend = await open();

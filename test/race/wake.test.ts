@@ -39,7 +39,9 @@ describe.each(BACKENDS)('rule 3 and 4 on $label: suspension vs completion', ({ o
   /** Starts an invocation and takes its start invoke from the stream. */
   async function start(waker: Waker, doc: string): Promise<string> {
     const { invocationId } = await startInvocation(rt.ingress, { service: 'approval', handler: 'request', body: JSON.stringify(doc) });
-    expect(invokes(await waker.drain(invocationId, inserted(META)))).toEqual([{ type: 'invoke', invocationId, epoch: 0, service: 'approval' }]);
+    expect(invokes(await waker.drain(invocationId, inserted(META)))).toEqual([
+      { type: 'invoke', invocationId, epoch: 0, service: 'approval' },
+    ]);
     return invocationId;
   }
 
@@ -62,7 +64,11 @@ describe.each(BACKENDS)('rule 3 and 4 on $label: suspension vs completion', ({ o
     // Assess
     expect(invokes(onCompletion)).toEqual([]);
     expect(invokes(onSuspension)).toEqual([{ type: 'invoke', invocationId: id, epoch: 1, service: 'approval' }]);
-    await expect(runAttempt(rt.deps, invokes(onSuspension)[0]!)).resolves.toEqual({ kind: 'completed', invocationId: id, output: '"doc-1: approved"' });
+    await expect(runAttempt(rt.deps, invokes(onSuspension)[0]!)).resolves.toEqual({
+      kind: 'completed',
+      invocationId: id,
+      output: '"doc-1: approved"',
+    });
     expect(notifyRuns.get(id)).toBe(1);
   });
 
@@ -81,7 +87,11 @@ describe.each(BACKENDS)('rule 3 and 4 on $label: suspension vs completion', ({ o
     await expect(attempt(rt.deps, { invocationId: id, epoch: 0 })).resolves.toMatchObject({ kind: 'skipped' });
     expect(invokes(onSuspension)).toEqual([]);
     expect(invokes(onCompletion)).toEqual([{ type: 'invoke', invocationId: id, epoch: 1, service: 'approval' }]);
-    await expect(runAttempt(rt.deps, invokes(onCompletion)[0]!)).resolves.toEqual({ kind: 'completed', invocationId: id, output: '"doc-2: approved"' });
+    await expect(runAttempt(rt.deps, invokes(onCompletion)[0]!)).resolves.toEqual({
+      kind: 'completed',
+      invocationId: id,
+      output: '"doc-2: approved"',
+    });
     expect(notifyRuns.get(id)).toBe(1);
   });
 

@@ -33,7 +33,8 @@ export interface RunFacts {
 const TIMED_OUT: Settled = { ok: false, reason: 'timed out' };
 const show = (s: Settled | undefined): string => (s === undefined ? 'nothing' : s.ok ? `resolved '${s.value}'` : `rejected '${s.reason}'`);
 const same = (a: Settled | undefined, b: Settled | undefined): boolean => JSON.stringify(a) === JSON.stringify(b);
-const asSettled = (spec: Pick<ResolverSpec, 'kind' | 'value'>): Settled => (spec.kind === 'resolve' ? { ok: true, value: spec.value } : { ok: false, reason: spec.value });
+const asSettled = (spec: Pick<ResolverSpec, 'kind' | 'value'>): Settled =>
+  spec.kind === 'resolve' ? { ok: true, value: spec.value } : { ok: false, reason: spec.value };
 const okOrRejected = (s: Settled): string => (s.ok ? `ok:${s.value}` : `rejected:${s.reason}`);
 const valueOrError = (s: Settled): string => (s.ok ? `v:${s.value}` : `e:${s.reason}`);
 
@@ -77,22 +78,35 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
     }
     if (meta.status === 'suspended') {
       const present = await store.existingCompletions(id, meta.awaiting ?? []);
-      if (present.length > 0) fail('lost-wakeup', `${spec.label} is suspended at epoch ${meta.epoch} awaiting ${meta.awaiting?.join(',')} and ${present.join(',')} is there`);
+      if (present.length > 0)
+        fail(
+          'lost-wakeup',
+          `${spec.label} is suspended at epoch ${meta.epoch} awaiting ${meta.awaiting?.join(',')} and ${present.join(',')} is there`,
+        );
       else fail('stuck-suspended', `${spec.label} is suspended awaiting ${meta.awaiting?.join(',')}, which nothing will complete`);
     } else if (meta.status === 'running' || meta.status === 'pending') {
-      fail(`stuck-${meta.status}`, `${spec.label} is ${meta.status} at epoch ${meta.epoch} (lease ${meta.lease === undefined ? 'none' : `+${meta.lease - world.clock.now()}ms`}) with nothing left to run it`);
+      fail(
+        `stuck-${meta.status}`,
+        `${spec.label} is ${meta.status} at epoch ${meta.epoch} (lease ${meta.lease === undefined ? 'none' : `+${meta.lease - world.clock.now()}ms`}) with nothing left to run it`,
+      );
     } else {
       const n = world.finishes.get(id) ?? 0;
       if (n !== 1) fail('outcome-count', `${spec.label} reached ${n} outcomes`);
     }
-    const output = meta.status === 'completed' ? (meta.output ?? '') : meta.status === 'failed' ? `FAILED: ${meta.failure?.message}` : `(${meta.status})`;
+    const output =
+      meta.status === 'completed'
+        ? (meta.output ?? '')
+        : meta.status === 'failed'
+          ? `FAILED: ${meta.failure?.message}`
+          : `(${meta.status})`;
     facts.outputs.set(spec.label, output);
   }
 
   const expectOneOf = (spec: InvocationSpec, values: unknown[], why: string) => {
     const output = facts.outputs.get(spec.label);
     if (output === undefined || output.startsWith('(')) return;
-    if (!values.map((v) => JSON.stringify(v)).includes(output)) fail('wrong-output', `${spec.label} returned ${output}, expected ${values.map((v) => JSON.stringify(v)).join(' or ')} (${why})`);
+    if (!values.map((v) => JSON.stringify(v)).includes(output))
+      fail('wrong-output', `${spec.label} returned ${output}, expected ${values.map((v) => JSON.stringify(v)).join(' or ')} (${why})`);
   };
   const plainOutput = (label: string): unknown => {
     const output = facts.outputs.get(label);
@@ -126,7 +140,14 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
         if (!a || !b) fail('completion-missing', `${spec.label}: awakeables were ${show(a)} and ${show(b)}`);
         else {
           const all = [valueOrError(a), valueOrError(b)];
-          expectOneOf(spec, [{ race: all[0], settled: all }, { race: all[1], settled: all }], `awakeables were ${show(a)} and ${show(b)}`);
+          expectOneOf(
+            spec,
+            [
+              { race: all[0], settled: all },
+              { race: all[1], settled: all },
+            ],
+            `awakeables were ${show(a)} and ${show(b)}`,
+          );
         }
         break;
       }
@@ -167,13 +188,15 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
     for (const s of specs) facts.racy.set(s.label, racy);
     const runId = world.ids.get(run.label);
     const p = runId === undefined ? undefined : await store.getCompletion(runId, promiseKey('approval'));
-    const winner: Settled | undefined = p && (p.failure ? { ok: false, reason: p.failure.message } : { ok: true, value: JSON.parse(p.value ?? 'null') as string });
+    const winner: Settled | undefined =
+      p && (p.failure ? { ok: false, reason: p.failure.message } : { ok: true, value: JSON.parse(p.value ?? 'null') as string });
     if (!winner) {
       fail('completion-missing', `${group}: no durable promise stored`);
       continue;
     }
     expectOneOf(run, [okOrRejected(winner)], `the promise was ${show(winner)}`);
-    for (const attach of specs.filter((s) => s.template === 'attachRun')) expectOneOf(attach, [okOrRejected(winner)], 'an attached caller gets the run’s result');
+    for (const attach of specs.filter((s) => s.template === 'attachRun'))
+      expectOneOf(attach, [okOrRejected(winner)], 'an attached caller gets the run’s result');
     for (const peek of specs.filter((s) => s.template === 'flowPeek')) {
       facts.racy.set(peek.label, true); // it races the approvers
       expectOneOf(peek, ['pending', okOrRejected(winner)], 'a peek sees nothing yet or the winner');
@@ -182,10 +205,12 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
     for (const s of approvers) expectOneOf(s, ['won', 'lost:409'], 'first writer wins');
     if (won.length > 1) fail('promise-double-win', `${group}: ${won.map((s) => s.label).join(', ')} were all told they won`);
     if (won.length === 0) fail('promise-winner-not-told', `${group}: the promise is ${show(winner)} but every approver was told it lost`);
-    if (won.length === 1 && !same(asSettled(won[0]!.input as ResolverSpec), winner)) fail('promise-winner-mismatch', `${group}: ${won[0]!.label} was told it won, but the promise is ${show(winner)}`);
+    if (won.length === 1 && !same(asSettled(won[0]!.input as ResolverSpec), winner))
+      fail('promise-winner-mismatch', `${group}: ${won[0]!.label} was told it won, but the promise is ${show(winner)}`);
     const stage = (await store.readState(stateScope('flow', run.key!))).get('stage');
     facts.states.set(group, stage);
-    if (facts.outputs.get(run.label) !== undefined && stage !== facts.outputs.get(run.label)) fail('state-mismatch', `${group}: stage is ${stage}, run returned ${facts.outputs.get(run.label)}`);
+    if (facts.outputs.get(run.label) !== undefined && stage !== facts.outputs.get(run.label))
+      fail('state-mismatch', `${group}: stage is ${stage}, run returned ${facts.outputs.get(run.label)}`);
   }
 
   // Object keys: exclusive calls linearizable, state = their sum, shared reads see a prefix.
@@ -196,15 +221,20 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
     const key = group.slice('counter/'.length);
     for (const s of specs) facts.racy.set(s.label, s.template !== 'sendAdd');
     const bit = (s: InvocationSpec) => (s.input as { n: number }).n;
-    const visible = specs.filter((s) => s.template === 'add' || s.template === 'addHeld' || s.template === 'addSlow' || s.template === 'callAdd');
+    const visible = specs.filter(
+      (s) => s.template === 'add' || s.template === 'addHeld' || s.template === 'addSlow' || s.template === 'callAdd',
+    );
     const hidden = specs.filter((s) => s.template === 'sendAdd').reduce((m, s) => m | bit(s), 0);
     const all = [...visible, ...specs.filter((s) => s.template === 'sendAdd')].reduce((m, s) => m | bit(s), 0);
     const results = visible.map((s) => ({ s, n: bit(s), out: plainOutput(s.label) }));
     const state = (await store.readState(stateScope('counter', key))).get('n');
     facts.states.set(group, state);
-    if (state !== (all === 0 ? undefined : JSON.stringify(all))) fail('state-mismatch', `${group}: n is ${state}, the calls added up to ${all}`);
+    if (state !== (all === 0 ? undefined : JSON.stringify(all)))
+      fail('state-mismatch', `${group}: n is ${state}, the calls added up to ${all}`);
     if (results.some((r) => typeof r.out !== 'number')) {
-      for (const r of results) if (typeof r.out !== 'number' && !facts.outputs.get(r.s.label)?.startsWith('(')) fail('wrong-output', `${r.s.label} returned ${facts.outputs.get(r.s.label)}`);
+      for (const r of results)
+        if (typeof r.out !== 'number' && !facts.outputs.get(r.s.label)?.startsWith('('))
+          fail('wrong-output', `${r.s.label} returned ${facts.outputs.get(r.s.label)}`);
       continue;
     }
     results.sort((x, y) => (x.out as number) - (y.out as number));
@@ -213,7 +243,10 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
       const out = r.out as number;
       // Includes itself and everything before it; anything else new is a hidden send.
       if ((out & r.n) === 0 || (out & before) !== before || ((out ^ before) & ~r.n & ~hidden) !== 0) {
-        fail('not-linearizable', `${group}: ${results.map((x) => `${x.s.label}(+${x.n})=${String(x.out)}`).join(', ')}${hidden ? ` (sends: ${hidden})` : ''}`);
+        fail(
+          'not-linearizable',
+          `${group}: ${results.map((x) => `${x.s.label}(+${x.n})=${String(x.out)}`).join(', ')}${hidden ? ` (sends: ${hidden})` : ''}`,
+        );
         break;
       }
       before = out;
@@ -222,7 +255,8 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
       const v = plainOutput(r.label);
       // A read sees a state between two calls: with a call's bit come all it saw.
       const ok = typeof v === 'number' && (v & ~all) === 0 && results.every((x) => (v & x.n) === 0 || (v & (x.out as number)) === x.out);
-      if (!ok) fail('read-not-linearizable', `${r.label} read ${String(v)}; calls: ${results.map((x) => `+${x.n}=${String(x.out)}`).join(', ')}`);
+      if (!ok)
+        fail('read-not-linearizable', `${r.label} read ${String(v)}; calls: ${results.map((x) => `+${x.n}=${String(x.out)}`).join(', ')}`);
     }
   }
 
@@ -237,7 +271,10 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
     if (!meta) continue;
     if (meta.status === 'suspended') {
       const present = await store.existingCompletions(id, meta.awaiting ?? []);
-      fail(present.length > 0 ? 'lost-wakeup' : 'stuck-suspended', `${who} is suspended awaiting ${meta.awaiting?.join(',')}${present.length > 0 ? ` and ${present.join(',')} is there` : ''}`);
+      fail(
+        present.length > 0 ? 'lost-wakeup' : 'stuck-suspended',
+        `${who} is suspended awaiting ${meta.awaiting?.join(',')}${present.length > 0 ? ` and ${present.join(',')} is there` : ''}`,
+      );
     } else if (meta.status === 'running' || meta.status === 'pending') {
       fail(`stuck-${meta.status}`, `${who} is ${meta.status} at epoch ${meta.epoch}`);
     } else if ((world.finishes.get(id) ?? 0) !== 1) {
@@ -261,7 +298,12 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
         if (!same(mine, stored)) fail('accepted-but-lost', `${who} was accepted, but the awakeable is ${show(stored)}`);
       } else if (r.answer.status === 409) {
         const existing = r.answer.details?.existing as { resolved?: unknown; rejected?: string } | undefined;
-        const told: Settled | undefined = existing === undefined ? undefined : 'rejected' in existing ? { ok: false, reason: String(existing.rejected) } : { ok: true, value: existing.resolved as string };
+        const told: Settled | undefined =
+          existing === undefined
+            ? undefined
+            : 'rejected' in existing
+              ? { ok: false, reason: String(existing.rejected) }
+              : { ok: true, value: existing.resolved as string };
         if (!same(told, stored)) fail('409-wrong-existing', `${who} got 409 naming ${show(told)}, but the awakeable is ${show(stored)}`);
       } else if (r.answer.status !== 410) {
         fail('resolver-unexpected-answer', `${who} got ${r.answer.status} ${r.answer.code}`);
@@ -270,7 +312,8 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
     const ownerSpec = world.specs.find((s) => s.label === owner);
     const viaRelay = (ownerSpec?.slots[name] ?? []).some((s) => s.via === 'relay');
     const closedByTimeout = ownerSpec?.template === 'sleeper' && same(stored, TIMED_OUT);
-    if (stored && !viaRelay && !closedByTimeout && !runs.some((r) => same(asSettled(r.spec), stored))) fail('completion-from-nowhere', `${slot} is ${show(stored)}, which no resolver sent`);
+    if (stored && !viaRelay && !closedByTimeout && !runs.some((r) => same(asSettled(r.spec), stored)))
+      fail('completion-from-nowhere', `${slot} is ${show(stored)}, which no resolver sent`);
   }
 
   return { violations, facts };
@@ -290,12 +333,14 @@ export function compareWithReference(faulty: RunFacts, reference: RunFacts): Vio
   for (const [label, output] of faulty.outputs) {
     const ref = reference.outputs.get(label);
     if (ref === undefined || faulty.racy.get(label) !== false || reference.racy.get(label) !== false) continue;
-    if (ref !== output) out.push({ kind: 'diverged-from-reference', detail: `${label} returned ${output}; the fault-free run returned ${ref}` });
+    if (ref !== output)
+      out.push({ kind: 'diverged-from-reference', detail: `${label} returned ${output}; the fault-free run returned ${ref}` });
   }
   for (const [group, state] of faulty.states) {
     if (!group.startsWith('counter/') || !reference.states.has(group)) continue;
     const ref = reference.states.get(group);
-    if (ref !== state) out.push({ kind: 'diverged-from-reference', detail: `${group} ended with n = ${state}; the fault-free run with ${ref}` });
+    if (ref !== state)
+      out.push({ kind: 'diverged-from-reference', detail: `${group} ended with n = ${state}; the fault-free run with ${ref}` });
   }
   return out;
 }

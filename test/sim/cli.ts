@@ -53,7 +53,9 @@ if (values.seed !== undefined) {
   const seed = integer(values.seed, '--seed');
   const result = await runSeed(seed, { ...options, trace: (line) => console.log(line) });
   console.log('');
-  console.log(`seed ${seed}: ${result.invocations} invocations, ${result.stats.events} events, ${result.stats.attempts} attempts, ${result.stats.crashes} crashes, ${result.stats.zombies} zombies, ${result.stats.timeouts} timeouts, ${result.stats.dupRecords} duplicate records (${result.ms.toFixed(0)} ms)`);
+  console.log(
+    `seed ${seed}: ${result.invocations} invocations, ${result.stats.events} events, ${result.stats.attempts} attempts, ${result.stats.crashes} crashes, ${result.stats.zombies} zombies, ${result.stats.timeouts} timeouts, ${result.stats.dupRecords} duplicate records (${result.ms.toFixed(0)} ms)`,
+  );
   for (const v of result.violations) console.log(`VIOLATION ${v.kind}: ${v.detail}`);
   for (const e of unhandled) console.log(`VIOLATION unhandled-rejection: ${String(e)}`);
   const bad = result.violations.length > 0 || unhandled.length > 0;
@@ -64,7 +66,19 @@ if (values.seed !== undefined) {
 const count = integer(values.seeds!, '--seeds');
 const from = integer(values.from, '--from');
 const started = performance.now();
-const totals = { invocations: 0, events: 0, attempts: 0, crashes: 0, zombies: 0, dupRecords: 0, dupInvokes: 0, recoveries: 0, timeouts: 0, leaseHeld: 0, steps: 0 };
+const totals = {
+  invocations: 0,
+  events: 0,
+  attempts: 0,
+  crashes: 0,
+  zombies: 0,
+  dupRecords: 0,
+  dupInvokes: 0,
+  recoveries: 0,
+  timeouts: 0,
+  leaseHeld: 0,
+  steps: 0,
+};
 const byKind = new Map<string, number>();
 const steals = new Map<string, number>();
 const failing: SeedResult[] = [];
@@ -76,7 +90,19 @@ for (let i = 0; i < count; i++) {
   const result = await runSeed(seed, options);
   for (const e of unhandled.slice(before)) result.violations.push({ kind: 'unhandled-rejection', detail: String(e) });
   totals.invocations += result.invocations;
-  for (const k of ['events', 'attempts', 'crashes', 'zombies', 'dupRecords', 'dupInvokes', 'recoveries', 'timeouts', 'leaseHeld', 'steps'] as const) totals[k] += result.stats[k];
+  for (const k of [
+    'events',
+    'attempts',
+    'crashes',
+    'zombies',
+    'dupRecords',
+    'dupInvokes',
+    'recoveries',
+    'timeouts',
+    'leaseHeld',
+    'steps',
+  ] as const)
+    totals[k] += result.stats[k];
   for (const [kind, n] of Object.entries(result.stats.steals)) steals.set(kind, (steals.get(kind) ?? 0) + n);
   if (result.violations.length > 0) {
     failing.push(result);
@@ -98,9 +124,20 @@ const secs = (performance.now() - started) / 1000;
 console.log('');
 const ran = failing.length > 0 && values['stop-at-first'] ? failing[0]!.seed - from + 1 : count;
 console.log(`seeds ${from}..${from + ran - 1}: ${ran} seeds in ${secs.toFixed(1)} s (${(ran / secs).toFixed(1)} seeds/s)`);
-console.log(`  invocations ${totals.invocations}, attempts ${totals.attempts}, scheduling events ${totals.events}, step bodies ${totals.steps}`);
-console.log(`  faults: crashes ${totals.crashes}, zombies ${totals.zombies}, duplicate stream records ${totals.dupRecords}, duplicate invokes ${totals.dupInvokes}, on-failure recoveries ${totals.recoveries}, Lambda timeouts ${totals.timeouts}, invokes failed on a live lease ${totals.leaseHeld}`);
-console.log(`  entries a zombie won from a newer attempt, by kind: ${[...steals].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
+console.log(
+  `  invocations ${totals.invocations}, attempts ${totals.attempts}, scheduling events ${totals.events}, step bodies ${totals.steps}`,
+);
+console.log(
+  `  faults: crashes ${totals.crashes}, zombies ${totals.zombies}, duplicate stream records ${totals.dupRecords}, duplicate invokes ${totals.dupInvokes}, on-failure recoveries ${totals.recoveries}, Lambda timeouts ${totals.timeouts}, invokes failed on a live lease ${totals.leaseHeld}`,
+);
+console.log(
+  `  entries a zombie won from a newer attempt, by kind: ${
+    [...steals]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ') || 'none'
+  }`,
+);
 if (byKind.size === 0) {
   console.log('  violations: 0');
 } else {

@@ -34,7 +34,17 @@ export const wakeIgnoringEarlierCompletions: DecideWake = (change, reader) =>
   );
 
 /** The entry kinds whose appends the durable context made itself before the fix (and fenced state writes). */
-const WRITTEN_BY_CONTEXT = new Set<EntryKind>(['resolve-awakeable', 'reject-awakeable', 'call', 'send', 'set', 'clear', 'clear-all', 'promise-resolve', 'promise-reject']);
+const WRITTEN_BY_CONTEXT = new Set<EntryKind>([
+  'resolve-awakeable',
+  'reject-awakeable',
+  'call',
+  'send',
+  'set',
+  'clear',
+  'clear-all',
+  'promise-resolve',
+  'promise-reject',
+]);
 
 /**
  * The engine as it was before lost writes had one outcome: a lost append of

@@ -4,7 +4,17 @@
  * simulator changes). The seeds that found them are kept in sim.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { object, runAttempt, service, workflow, type ItemChange, type ObjectContext, type Store, type WorkflowContext, type WorkflowSharedContext } from 'dormant';
+import {
+  object,
+  runAttempt,
+  service,
+  workflow,
+  type ItemChange,
+  type ObjectContext,
+  type Store,
+  type WorkflowContext,
+  type WorkflowSharedContext,
+} from 'dormant';
 import { META, stateScope } from '../../src/store/keys.ts';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 
@@ -82,7 +92,9 @@ describe('simulator regressions', () => {
           };
         },
       });
-      await expect(runAttempt({ ...rt.deps, store: slow }, { invocationId: id, epoch: 0 })).rejects.toMatchObject({ name: 'LeaseHeldError' });
+      await expect(runAttempt({ ...rt.deps, store: slow }, { invocationId: id, epoch: 0 })).rejects.toMatchObject({
+        name: 'LeaseHeldError',
+      });
     });
   });
 

@@ -103,7 +103,17 @@ export class Scheduler {
     // A dead actor's calls never return: the process is gone.
     if (actor.state === 'dead') return new Promise<T>(() => undefined);
     return new Promise<T>((resolve, reject) => {
-      this.parked.push({ seq: this.#seq++, actor, op, args, describe, write, execute, resolve: resolve as (value: unknown) => void, reject });
+      this.parked.push({
+        seq: this.#seq++,
+        actor,
+        op,
+        args,
+        describe,
+        write,
+        execute,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
       this.activity++;
     });
   }

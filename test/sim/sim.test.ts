@@ -10,8 +10,24 @@ import { runSeed } from './simulate.ts';
 
 /** Every journal entry kind, as the store declares them (the record type makes a missing one a type error). */
 const ENTRY_KINDS = Object.keys({
-  run: 0, call: 0, send: 0, cancel: 0, awakeable: 0, sleep: 0, combinator: 0, now: 0, 'resolve-awakeable': 0, 'reject-awakeable': 0,
-  get: 0, set: 0, clear: 0, 'clear-all': 0, 'state-keys': 0, 'promise-peek': 0, 'promise-resolve': 0, 'promise-reject': 0,
+  run: 0,
+  call: 0,
+  send: 0,
+  cancel: 0,
+  awakeable: 0,
+  sleep: 0,
+  combinator: 0,
+  now: 0,
+  'resolve-awakeable': 0,
+  'reject-awakeable': 0,
+  get: 0,
+  set: 0,
+  clear: 0,
+  'clear-all': 0,
+  'state-keys': 0,
+  'promise-peek': 0,
+  'promise-resolve': 0,
+  'promise-reject': 0,
 } satisfies Record<EntryKind, 0>);
 
 /** How many seeds `npm test` runs (from seed 1); `DORMANT_SIM_SEEDS` overrides. */
@@ -30,7 +46,10 @@ const KEPT = [
   { seed: 64, bug: 'the same (promise-winner-not-told)' },
   { seed: 875, bug: 'a newer attempt re-running an entry a zombie had journaled rolled state back (state-mismatch)' },
   { seed: 1050, bug: 'the same (state-mismatch)' },
-  { seed: 2226, bug: 'a zombie resumed past its lease ran the body of a step a newer attempt had journaled (step-rerun); attempts now start nothing new past their lease' },
+  {
+    seed: 2226,
+    bug: 'a zombie resumed past its lease ran the body of a step a newer attempt had journaled (step-rerun); attempts now start nothing new past their lease',
+  },
 ];
 
 const describeViolations = (seed: number, violations: { kind: string; detail: string }[]) =>

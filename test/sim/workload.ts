@@ -191,12 +191,20 @@ export function definitions(hooks: SimHooks): Definition[] {
         const settled = await ctx.allSettled([a.promise, b.promise]);
         return { race, settled: settled.map((s) => (s.status === 'fulfilled' ? `v:${s.value}` : `e:${message(s.reason)}`)) };
       },
-      callAdd: async (ctx: Context, input: { key: string; n: number }) => ctx.genericCall<number>({ service: 'counter', handler: 'add', key: input.key, input: { n: input.n } }),
+      callAdd: async (ctx: Context, input: { key: string; n: number }) =>
+        ctx.genericCall<number>({ service: 'counter', handler: 'add', key: input.key, input: { n: input.n } }),
       sendAdd: async (ctx: Context, input: { key: string; n: number; delayMs: number }) => {
-        ctx.genericSend({ service: 'counter', handler: 'add', key: input.key, input: { n: input.n }, ...(input.delayMs > 0 ? { delayMs: input.delayMs } : {}) });
+        ctx.genericSend({
+          service: 'counter',
+          handler: 'add',
+          key: input.key,
+          input: { n: input.n },
+          ...(input.delayMs > 0 ? { delayMs: input.delayMs } : {}),
+        });
         return 'sent';
       },
-      attachRun: async (ctx: Context, input: { key: string }) => ctx.genericCall<string>({ service: 'flow', handler: 'run', key: input.key }),
+      attachRun: async (ctx: Context, input: { key: string }) =>
+        ctx.genericCall<string>({ service: 'flow', handler: 'run', key: input.key }),
       callApprove: async (ctx: Context, input: { key: string; kind: 'resolve' | 'reject'; value: string }) =>
         ctx.genericCall<string>({ service: 'flow', handler: 'approve', key: input.key, input: { kind: input.kind, value: input.value } }),
       // Waits on an awakeable nobody resolves: only a cancellation ends it.
@@ -384,18 +392,42 @@ export function drawWorkload(rng: Prng, extras?: Prng): Workload {
     switch (kind) {
       case 'approval': {
         const l = label('approval');
-        invocations.push({ label: l, template: 'approval', service: 'sim', handler: 'approval', input: { tag: l }, startAt: at(), slots: { a: resolvers(rng, `${l}.a`, false) } });
+        invocations.push({
+          label: l,
+          template: 'approval',
+          service: 'sim',
+          handler: 'approval',
+          input: { tag: l },
+          startAt: at(),
+          slots: { a: resolvers(rng, `${l}.a`, false) },
+        });
         break;
       }
       case 'flaky': {
         const l = label('flaky');
-        invocations.push({ label: l, template: 'flaky', service: 'sim', handler: 'flaky', input: { tag: l, k: rng.between(0, 3), failOnce: rng.chance(0.5), backoffMs: rng.pick([20, 600]) }, startAt: at(), slots: {} });
+        invocations.push({
+          label: l,
+          template: 'flaky',
+          service: 'sim',
+          handler: 'flaky',
+          input: { tag: l, k: rng.between(0, 3), failOnce: rng.chance(0.5), backoffMs: rng.pick([20, 600]) },
+          startAt: at(),
+          slots: {},
+        });
         break;
       }
       case 'sleeper': {
         const l = label('sleeper');
         const input = { tag: l, sleepMs: rng.between(100, 20_000), timeoutMs: rng.between(500, 30_000) };
-        invocations.push({ label: l, template: 'sleeper', service: 'sim', handler: 'sleeper', input, startAt: at(), slots: { a: resolvers(rng, `${l}.a`, true) } });
+        invocations.push({
+          label: l,
+          template: 'sleeper',
+          service: 'sim',
+          handler: 'sleeper',
+          input,
+          startAt: at(),
+          slots: { a: resolvers(rng, `${l}.a`, true) },
+        });
         break;
       }
       case 'combo': {
@@ -413,7 +445,17 @@ export function drawWorkload(rng: Prng, extras?: Prng): Workload {
       }
       case 'flow': {
         const key = label('flow');
-        invocations.push({ label: key, template: 'flowRun', service: 'flow', handler: 'run', key, input: { tag: key }, startAt: at(), slots: {}, group: key });
+        invocations.push({
+          label: key,
+          template: 'flowRun',
+          service: 'flow',
+          handler: 'run',
+          key,
+          input: { tag: key },
+          startAt: at(),
+          slots: {},
+          group: key,
+        });
         const approvers = rng.weighted([
           [1, 3],
           [2, 3],
@@ -425,12 +467,41 @@ export function drawWorkload(rng: Prng, extras?: Prng): Workload {
           // Approve over HTTP, or from another handler through a call.
           invocations.push(
             rng.chance(0.7)
-              ? { label: `${key}.approve${i}`, template: 'flowApprove', service: 'flow', handler: 'approve', key, input: { kind, value }, startAt: at(), slots: {}, group: key }
-              : { label: `${key}.callApprove${i}`, template: 'callApprove', service: 'sim', handler: 'callApprove', input: { key, kind, value }, startAt: at(), slots: {}, group: key },
+              ? {
+                  label: `${key}.approve${i}`,
+                  template: 'flowApprove',
+                  service: 'flow',
+                  handler: 'approve',
+                  key,
+                  input: { kind, value },
+                  startAt: at(),
+                  slots: {},
+                  group: key,
+                }
+              : {
+                  label: `${key}.callApprove${i}`,
+                  template: 'callApprove',
+                  service: 'sim',
+                  handler: 'callApprove',
+                  input: { key, kind, value },
+                  startAt: at(),
+                  slots: {},
+                  group: key,
+                },
           );
         }
         // Another handler attaches to the run (sometimes before it exists) and gets its result.
-        if (rng.chance(0.4)) invocations.push({ label: `${key}.attach`, template: 'attachRun', service: 'sim', handler: 'attachRun', input: { key }, startAt: at(), slots: {}, group: key });
+        if (rng.chance(0.4))
+          invocations.push({
+            label: `${key}.attach`,
+            template: 'attachRun',
+            service: 'sim',
+            handler: 'attachRun',
+            input: { key },
+            startAt: at(),
+            slots: {},
+            group: key,
+          });
         break;
       }
       case 'counter': {
@@ -482,13 +553,40 @@ export function drawWorkload(rng: Prng, extras?: Prng): Workload {
     invocations.push({ label: tour, template: 'tour', service: 'ledger', handler: 'tour', key: tour, input: {}, startAt: at(), slots: {} });
     const flowRun = invocations.find((s) => s.template === 'flowRun');
     if (flowRun) {
-      invocations.push({ label: `${flowRun.key!}.peek`, template: 'flowPeek', service: 'flow', handler: 'peek', key: flowRun.key, input: {}, startAt: at(), slots: {}, group: flowRun.group });
+      invocations.push({
+        label: `${flowRun.key!}.peek`,
+        template: 'flowPeek',
+        service: 'flow',
+        handler: 'peek',
+        key: flowRun.key,
+        input: {},
+        startAt: at(),
+        slots: {},
+        group: flowRun.group,
+      });
     }
     // A handler rejecting another's awakeable (ctx.rejectAwakeable).
     const rejected = label('approval');
-    invocations.push({ label: rejected, template: 'approval', service: 'sim', handler: 'approval', input: { tag: rejected }, startAt: at(), slots: { a: [{ kind: 'reject', via: 'relay', value: `${rejected}.a.r`, delay: extras.between(0, 3_000) }] } });
+    invocations.push({
+      label: rejected,
+      template: 'approval',
+      service: 'sim',
+      handler: 'approval',
+      input: { tag: rejected },
+      startAt: at(),
+      slots: { a: [{ kind: 'reject', via: 'relay', value: `${rejected}.a.r`, delay: extras.between(0, 3_000) }] },
+    });
     const cancelled = label('cancelled');
-    invocations.push({ label: cancelled, template: 'cancelled', service: 'sim', handler: 'cancelled', input: { tag: cancelled }, startAt: at(), slots: { a: [] }, cancelAfter: extras.between(0, 4_000) });
+    invocations.push({
+      label: cancelled,
+      template: 'cancelled',
+      service: 'sim',
+      handler: 'cancelled',
+      input: { tag: cancelled },
+      startAt: at(),
+      slots: { a: [] },
+      cancelAfter: extras.between(0, 4_000),
+    });
   }
   return {
     invocations,

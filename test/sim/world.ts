@@ -87,7 +87,18 @@ export interface Faults {
 }
 
 /** The fault-free reference run. */
-export const NO_FAULTS: Faults = { crash: 0, zombie: 0, dupRecord: 0, delayRecord: 0, dupInvoke: 0, dupMessage: 0, dupStart: 0, steal: 0, maxCrashes: 0, faultyEvents: 0 };
+export const NO_FAULTS: Faults = {
+  crash: 0,
+  zombie: 0,
+  dupRecord: 0,
+  delayRecord: 0,
+  dupInvoke: 0,
+  dupMessage: 0,
+  dupStart: 0,
+  steal: 0,
+  maxCrashes: 0,
+  faultyEvents: 0,
+};
 
 /**
  * Draws fault rates for a seed. `steal` comes from a stream of its own
@@ -169,9 +180,20 @@ interface Job {
  * The store port's reads; every other method of the store is a write. Taken
  * from the store itself, so operations added to the port are covered.
  */
-const STORE_READS = new Set<string>(['getInvocation', 'load', 'getCompletion', 'existingCompletions', 'readState', 'readLock'] satisfies (keyof Store)[]);
+const STORE_READS = new Set<string>([
+  'getInvocation',
+  'load',
+  'getCompletion',
+  'existingCompletions',
+  'readState',
+  'readLock',
+] satisfies (keyof Store)[]);
 const STORE_OPS: string[] = Object.getOwnPropertyNames(MemoryStore.prototype).filter(
-  (name) => name !== 'constructor' && name !== 'onChange' && name !== 'items' && typeof (MemoryStore.prototype as unknown as Record<string, unknown>)[name] === 'function',
+  (name) =>
+    name !== 'constructor' &&
+    name !== 'onChange' &&
+    name !== 'items' &&
+    typeof (MemoryStore.prototype as unknown as Record<string, unknown>)[name] === 'function',
 );
 
 const EPOCH = Date.UTC(2026, 0, 1);
@@ -207,7 +229,20 @@ export class World implements SimHooks {
   readonly sched = new Scheduler();
   readonly signer = new IdSigner(SIGNING_KEY);
   readonly violations: Violation[] = [];
-  readonly stats: WorldStats = { events: 0, attempts: 0, crashes: 0, zombies: 0, dupRecords: 0, dupInvokes: 0, recoveries: 0, timeouts: 0, leaseHeld: 0, steps: 0, outcomes: {}, steals: {} };
+  readonly stats: WorldStats = {
+    events: 0,
+    attempts: 0,
+    crashes: 0,
+    zombies: 0,
+    dupRecords: 0,
+    dupInvokes: 0,
+    recoveries: 0,
+    timeouts: 0,
+    leaseHeld: 0,
+    steps: 0,
+    outcomes: {},
+    steals: {},
+  };
   /** Every invocation of the run, the workload's and the relays started on the way. */
   readonly specs: InvocationSpec[];
   /** Invocation id by label, from the ingress answers. */
@@ -278,7 +313,10 @@ export class World implements SimHooks {
         continue;
       }
       if (this.stats.events >= this.#maxEvents) {
-        this.#violation('no-quiescence', `still busy after ${this.stats.events} events at t=${this.#time()}: ${calls.length} calls, ${this.#jobs.length} jobs (${[...new Set(this.#jobs.map((j) => j.kind))].join(', ')})`);
+        this.#violation(
+          'no-quiescence',
+          `still busy after ${this.stats.events} events at t=${this.#time()}: ${calls.length} calls, ${this.#jobs.length} jobs (${[...new Set(this.#jobs.map((j) => j.kind))].join(', ')})`,
+        );
         return;
       }
       this.stats.events++;
@@ -336,7 +374,12 @@ export class World implements SimHooks {
       } else {
         const run: ResolverRun = { owner: tag, slot, spec, awakeableId, tries: 0 };
         this.resolverRuns.push(run);
-        this.#job('resolve', at, () => `${spec.kind} ${key} with '${spec.value}'`, () => this.#spawnResolver(run));
+        this.#job(
+          'resolve',
+          at,
+          () => `${spec.kind} ${key} with '${spec.value}'`,
+          () => this.#spawnResolver(run),
+        );
       }
     });
   }
@@ -409,7 +452,14 @@ export class World implements SimHooks {
         return;
       }
     }
-    if (this.#faulty && this.#faults.steal > 0 && actor.kind === 'attempt' && !actor.wasPaused && call.op === 'append' && this.#rng.chance(this.#faults.steal)) {
+    if (
+      this.#faulty &&
+      this.#faults.steal > 0 &&
+      actor.kind === 'attempt' &&
+      !actor.wasPaused &&
+      call.op === 'append' &&
+      this.#rng.chance(this.#faults.steal)
+    ) {
       this.#pause(actor, call, true);
       return;
     }
@@ -461,15 +511,25 @@ export class World implements SimHooks {
     this.sched.parked.push(call);
     const resumeAt = this.clock.now() + this.#workload.leaseMs + (stealing ? 600_000 : this.#rng.between(1, 120_000));
     this.#log(`PAUSE ${actor} at ${call.describe()} until ${this.#time(resumeAt)}`);
-    this.#job('resume', resumeAt, () => `resume ${actor}`, () => {
-      actor.stealing = false;
-      if (actor.state === 'paused') actor.state = 'running';
-    });
+    this.#job(
+      'resume',
+      resumeAt,
+      () => `resume ${actor}`,
+      () => {
+        actor.stealing = false;
+        if (actor.state === 'paused') actor.state = 'running';
+      },
+    );
     actor.onPause?.();
   }
 
   /** Starts an actor: `body` is real runtime code over the actor's store. */
-  #spawn<T>(kind: ActorKind, label: string, body: (actor: Actor, store: Store) => Promise<T>, done: (result: { ok: true; value: T } | { ok: false; error: unknown }) => void): Actor {
+  #spawn<T>(
+    kind: ActorKind,
+    label: string,
+    body: (actor: Actor, store: Store) => Promise<T>,
+    done: (result: { ok: true; value: T } | { ok: false; error: unknown }) => void,
+  ): Actor {
     const actor = new Actor(this.#actorSeq++, kind, label);
     this.live.add(actor);
     this.sched.activity++;
@@ -501,7 +561,8 @@ export class World implements SimHooks {
           async () => {
             const result = await method.apply(this.store, args);
             // A conditional write of an attempt lost to another attempt (see the check in #spawnAttempt).
-            if (actor.kind === 'attempt' && result === false && (op === 'append' || op === 'writeState')) actor.lostWrite ??= this.#describe(op, args);
+            if (actor.kind === 'attempt' && result === false && (op === 'append' || op === 'writeState'))
+              actor.lostWrite ??= this.#describe(op, args);
             return result;
           },
           args,
@@ -518,7 +579,12 @@ export class World implements SimHooks {
   // ---- Lambda ----------------------------------------------------------------
 
   #invoke(payload: { invocationId: string; epoch: number }, retriesLeft: number, at: number): void {
-    this.#job('invoke', at, () => `invoke ${this.name(payload.invocationId)}@${payload.epoch}${retriesLeft < 2 ? ` (retry, ${retriesLeft} left)` : ''}`, () => this.#spawnAttempt(payload, retriesLeft));
+    this.#job(
+      'invoke',
+      at,
+      () => `invoke ${this.name(payload.invocationId)}@${payload.epoch}${retriesLeft < 2 ? ` (retry, ${retriesLeft} left)` : ''}`,
+      () => this.#spawnAttempt(payload, retriesLeft),
+    );
   }
 
   /** An async invoke from the wake or recovery: at least once. */
@@ -566,7 +632,10 @@ export class World implements SimHooks {
         this.#log(`${actor} ended ${outcome.kind}${'reason' in outcome ? `: ${outcome.reason}` : ''}`);
         // Losing a write to another attempt is harmless and has one outcome: handed back, no retry counted, no failure.
         if (actor.lostWrite !== undefined && outcome.kind !== 'lost') {
-          this.#violation('lost-write-misread', `${actor} lost ${actor.lostWrite} to another attempt and ended ${outcome.kind}${'failure' in outcome ? ` (${outcome.failure.message})` : ''}; a lost write must end the attempt lost`);
+          this.#violation(
+            'lost-write-misread',
+            `${actor} lost ${actor.lostWrite} to another attempt and ended ${outcome.kind}${'failure' in outcome ? ` (${outcome.failure.message})` : ''}; a lost write must end the attempt lost`,
+          );
         }
       },
     );
@@ -597,8 +666,10 @@ export class World implements SimHooks {
     if (sk === META && invocationId) {
       const status = change.newItem?.status;
       const old = change.oldItem?.status;
-      if (old === 'completed' || old === 'failed') this.#violation('finished-invocation-changed', `${this.name(invocationId)}: ${String(old)} → ${String(status)}`);
-      if (old === 'running' && (status === 'completed' || status === 'failed')) this.finishes.set(invocationId, (this.finishes.get(invocationId) ?? 0) + 1);
+      if (old === 'completed' || old === 'failed')
+        this.#violation('finished-invocation-changed', `${this.name(invocationId)}: ${String(old)} → ${String(status)}`);
+      if (old === 'running' && (status === 'completed' || status === 'failed'))
+        this.finishes.set(invocationId, (this.finishes.get(invocationId) ?? 0) + 1);
     }
     // The wake sees what the deployed event filters let through, no more.
     if (!passesWakeFilter(change)) return;
@@ -613,12 +684,20 @@ export class World implements SimHooks {
 
   #describeChange(change: ItemChange): string {
     const id = invocationIdOf(change.pk);
-    const status = change.sk === META ? ` ${String(change.oldItem?.status ?? '∅')}→${String(change.newItem?.status)}@${String(change.newItem?.epoch)}` : '';
+    const status =
+      change.sk === META
+        ? ` ${String(change.oldItem?.status ?? '∅')}→${String(change.newItem?.status)}@${String(change.newItem?.epoch)}`
+        : '';
     return `${change.eventName} ${id ? this.name(id) : change.pk} ${change.sk}${status}`;
   }
 
   #record(change: ItemChange, at: number, note: string): void {
-    this.#job('record', at, () => `${this.#describeChange(change)}${note}`, () => this.#spawnWake(change));
+    this.#job(
+      'record',
+      at,
+      () => `${this.#describeChange(change)}${note}`,
+      () => this.#spawnWake(change),
+    );
   }
 
   #spawnWake(change: ItemChange): void {
@@ -630,8 +709,20 @@ export class World implements SimHooks {
         await executeWake(actions, {
           store,
           now: this.clock.now(),
-          invoke: (action) => this.#effect(a, 'lambda.invoke', () => `invoke ${this.name(action.invocationId)}@${action.epoch}`, () => this.#asyncInvoke(action)),
-          schedule: (action) => this.#effect(a, 'sqs.timer', () => `timer ${this.name(action.invocationId)} ${action.timer.key}`, () => this.#timerMessage(action.invocationId, action.timer)),
+          invoke: (action) =>
+            this.#effect(
+              a,
+              'lambda.invoke',
+              () => `invoke ${this.name(action.invocationId)}@${action.epoch}`,
+              () => this.#asyncInvoke(action),
+            ),
+          schedule: (action) =>
+            this.#effect(
+              a,
+              'sqs.timer',
+              () => `timer ${this.name(action.invocationId)} ${action.timer.key}`,
+              () => this.#timerMessage(action.invocationId, action.timer),
+            ),
         });
       },
       (result) => {
@@ -651,7 +742,8 @@ export class World implements SimHooks {
     const at = Math.max(timer.at, this.clock.now());
     const fire = () => this.#spawnTimer(invocationId, timer);
     this.#job('timer', at, () => `timer ${this.name(invocationId)} ${timer.key}`, fire);
-    if (this.#faulty && this.#rng.chance(this.#faults.dupMessage)) this.#job('timer', at + this.#rng.between(0, 10_000), () => `timer ${this.name(invocationId)} ${timer.key} (duplicate)`, fire);
+    if (this.#faulty && this.#rng.chance(this.#faults.dupMessage))
+      this.#job('timer', at + this.#rng.between(0, 10_000), () => `timer ${this.name(invocationId)} ${timer.key} (duplicate)`, fire);
   }
 
   #spawnTimer(invocationId: string, timer: Timer): void {
@@ -664,12 +756,29 @@ export class World implements SimHooks {
       },
     );
     // Visibility timeout, then SQS delivers it again.
-    actor.onCrash = () => this.#job('timer', this.clock.now() + 30_000, () => `timer ${this.name(invocationId)} ${timer.key} (redelivered)`, () => this.#spawnTimer(invocationId, timer));
+    actor.onCrash = () =>
+      this.#job(
+        'timer',
+        this.clock.now() + 30_000,
+        () => `timer ${this.name(invocationId)} ${timer.key} (redelivered)`,
+        () => this.#spawnTimer(invocationId, timer),
+      );
   }
 
   #recoverJob(invocationId: string, at: number): void {
-    this.#job('recover', at, () => `recover ${this.name(invocationId)}`, () => this.#spawnRecover(invocationId));
-    if (this.#faulty && this.#rng.chance(this.#faults.dupMessage)) this.#job('recover', at + this.#rng.between(0, 10_000), () => `recover ${this.name(invocationId)} (duplicate)`, () => this.#spawnRecover(invocationId));
+    this.#job(
+      'recover',
+      at,
+      () => `recover ${this.name(invocationId)}`,
+      () => this.#spawnRecover(invocationId),
+    );
+    if (this.#faulty && this.#rng.chance(this.#faults.dupMessage))
+      this.#job(
+        'recover',
+        at + this.#rng.between(0, 10_000),
+        () => `recover ${this.name(invocationId)} (duplicate)`,
+        () => this.#spawnRecover(invocationId),
+      );
   }
 
   /** The timer Lambda's handling of a recovery message: the real `recover` of lambda/timer.ts. */
@@ -689,11 +798,29 @@ export class World implements SimHooks {
   /** Lambda and SQS as the timer Lambda reaches them; each send is a scheduling point. */
   #dispatch(actor: Actor): Dispatch {
     return {
-      invoke: (_service, payload) => this.#effect(actor, 'lambda.invoke', () => `invoke ${this.name(payload.invocationId)}@${payload.epoch}`, () => this.#asyncInvoke(payload)),
-      schedule: (invocationId, timer) => this.#effect(actor, 'sqs.timer', () => `timer ${this.name(invocationId)} ${timer.key}`, () => this.#timerMessage(invocationId, timer)),
+      invoke: (_service, payload) =>
+        this.#effect(
+          actor,
+          'lambda.invoke',
+          () => `invoke ${this.name(payload.invocationId)}@${payload.epoch}`,
+          () => this.#asyncInvoke(payload),
+        ),
+      schedule: (invocationId, timer) =>
+        this.#effect(
+          actor,
+          'sqs.timer',
+          () => `timer ${this.name(invocationId)} ${timer.key}`,
+          () => this.#timerMessage(invocationId, timer),
+        ),
       send: (message) =>
-        this.#effect(actor, 'sqs.send', () => `${message.type} ${this.name(message.invocationId)} at ${this.#time(message.at)}`, () =>
-          message.type === 'recover' ? this.#recoverJob(message.invocationId, message.at) : this.#timerMessage(message.invocationId, { key: message.key, at: message.at }),
+        this.#effect(
+          actor,
+          'sqs.send',
+          () => `${message.type} ${this.name(message.invocationId)} at ${this.#time(message.at)}`,
+          () =>
+            message.type === 'recover'
+              ? this.#recoverJob(message.invocationId, message.at)
+              : this.#timerMessage(message.invocationId, { key: message.key, at: message.at }),
         ),
     };
   }
@@ -705,7 +832,12 @@ export class World implements SimHooks {
   }
 
   #startJob(spec: InvocationSpec, at: number, repeat: boolean): void {
-    this.#job('start', at, () => `start ${spec.label}${repeat ? ' (repeated)' : ''}`, () => this.#spawnStart(spec, repeat));
+    this.#job(
+      'start',
+      at,
+      () => `start ${spec.label}${repeat ? ' (repeated)' : ''}`,
+      () => this.#spawnStart(spec, repeat),
+    );
   }
 
   #spawnStart(spec: InvocationSpec, repeat: boolean): void {
@@ -730,12 +862,18 @@ export class World implements SimHooks {
         const known = this.ids.get(spec.label);
         if (known !== undefined && known !== id) this.#violation('start-not-idempotent', `${spec.label}: ${known} then ${id}`);
         if (known === undefined && spec.cancelAfter !== undefined) {
-          this.#job('cancel', Math.max(this.clock.now(), EPOCH + spec.startAt + spec.cancelAfter), () => `cancel ${spec.label}`, () => this.#spawnCanceller(spec.label, id));
+          this.#job(
+            'cancel',
+            Math.max(this.clock.now(), EPOCH + spec.startAt + spec.cancelAfter),
+            () => `cancel ${spec.label}`,
+            () => this.#spawnCanceller(spec.label, id),
+          );
         }
         this.ids.set(spec.label, id);
         this.#labels.set(id, spec.label);
         // A client that timed out repeats its request with the same idempotency key.
-        if (!repeat && this.#faulty && this.#rng.chance(this.#faults.dupStart)) this.#startJob(spec, this.clock.now() + this.#rng.between(0, 5_000), true);
+        if (!repeat && this.#faulty && this.#rng.chance(this.#faults.dupStart))
+          this.#startJob(spec, this.clock.now() + this.#rng.between(0, 5_000), true);
       },
     );
     actor.onCrash = () => this.#startJob(spec, this.clock.now() + this.#rng.between(500, 5_000), true);
@@ -753,13 +891,20 @@ export class World implements SimHooks {
       },
       (result) => {
         if (result.ok) run.answer = { status: 200, code: 'accepted' };
-        else if (result.error instanceof IngressError) run.answer = { status: result.error.status, code: result.error.code, details: result.error.details };
+        else if (result.error instanceof IngressError)
+          run.answer = { status: result.error.status, code: result.error.code, details: result.error.details };
         else this.#violation('resolver-threw', `${actor}: ${String(result.error)}`);
         this.#log(`${actor} answered ${run.answer?.status ?? '?'} ${run.answer?.code ?? ''}`);
       },
     );
     // The HTTP client saw a 5xx (or nothing): it tries again.
-    actor.onCrash = () => this.#job('resolve', this.clock.now() + this.#rng.between(1_000, 5_000), () => `${run.spec.kind} ${run.owner}/${run.slot} again`, () => this.#spawnResolver(run));
+    actor.onCrash = () =>
+      this.#job(
+        'resolve',
+        this.clock.now() + this.#rng.between(1_000, 5_000),
+        () => `${run.spec.kind} ${run.owner}/${run.slot} again`,
+        () => this.#spawnResolver(run),
+      );
   }
 
   /** A client cancelling an invocation over HTTP, retried after a crash. */
@@ -774,7 +919,13 @@ export class World implements SimHooks {
         if (!result.ok && !finished) this.#violation('canceller-refused', `${label}: ${String(result.error)}`);
       },
     );
-    actor.onCrash = () => this.#job('cancel', this.clock.now() + this.#rng.between(1_000, 5_000), () => `cancel ${label} again`, () => this.#spawnCanceller(label, id));
+    actor.onCrash = () =>
+      this.#job(
+        'cancel',
+        this.clock.now() + this.#rng.between(1_000, 5_000),
+        () => `cancel ${label} again`,
+        () => this.#spawnCanceller(label, id),
+      );
   }
 
   // ---- reporting -----------------------------------------------------------------
@@ -795,13 +946,15 @@ export class World implements SimHooks {
   #describe(op: string, args: unknown[]): string {
     const show = (v: unknown): string => {
       // An awakeable id carries random bits: show only what it names, so a seed's trace replays exactly.
-      if (typeof v === 'string') return v.startsWith('inv_') ? this.name(v) : v.startsWith('awk_') ? `${v.slice(0, 26)}…` : v.length > 40 ? `${v.slice(0, 37)}…` : v;
+      if (typeof v === 'string')
+        return v.startsWith('inv_') ? this.name(v) : v.startsWith('awk_') ? `${v.slice(0, 26)}…` : v.length > 40 ? `${v.slice(0, 37)}…` : v;
       if (v && typeof v === 'object') {
         const o = v as Record<string, unknown>;
         if (op === 'append') return `J#${String(o.index)} ${String(o.kind)}${o.name === undefined ? '' : ` '${show(o.name)}'`}`;
         if (op === 'complete') return `${String(o.key)}=${o.failure ? 'rejected' : String(o.value)}`;
         if (op === 'createInvocation') return `${this.name(String(o.id))} ${String(o.status)}`;
-        if ('epoch' in o || 'seenEpoch' in o) return `epoch ${String(o.epoch ?? o.seenEpoch)}${Array.isArray(o.awaiting) ? ` awaiting ${o.awaiting.join(',')}` : ''}`;
+        if ('epoch' in o || 'seenEpoch' in o)
+          return `epoch ${String(o.epoch ?? o.seenEpoch)}${Array.isArray(o.awaiting) ? ` awaiting ${o.awaiting.join(',')}` : ''}`;
         return Array.isArray(v) ? `[${v.map(show).join(',')}]` : '{…}';
       }
       return String(v);

@@ -16,7 +16,10 @@
  * });
  * ```
  */
-export function interceptCalls<S extends object>(target: S, around: (method: string, args: unknown[], call: () => Promise<unknown>) => Promise<unknown>): S {
+export function interceptCalls<S extends object>(
+  target: S,
+  around: (method: string, args: unknown[], call: () => Promise<unknown>) => Promise<unknown>,
+): S {
   return new Proxy(target, {
     get: (t, property, receiver) => {
       const value = Reflect.get(t, property, receiver) as unknown;

@@ -16,7 +16,9 @@ import { interceptCalls } from './intercept.ts';
  * ```
  */
 export function throttle(operation: string): Error {
-  return Object.assign(new Error(`${operation}: the level of configured provisioned throughput for the table was exceeded`), { name: 'ProvisionedThroughputExceededException' });
+  return Object.assign(new Error(`${operation}: the level of configured provisioned throughput for the table was exceeded`), {
+    name: 'ProvisionedThroughputExceededException',
+  });
 }
 
 type Rule = { method: string; when: (...args: any[]) => boolean; times: number; landed: boolean };
@@ -49,7 +51,15 @@ export class StoreFaults {
   }
 
   /** Makes the next `times` (default 1) calls of `method` that match `when` throw; with `landed`, after the write reached the store. */
-  fail<M extends keyof Store & string>(method: M, options: { when?: (...args: Parameters<Store[M]>) => boolean; times?: number; landed?: boolean } = {}): void {
-    this.#rules.push({ method, when: (options.when ?? (() => true)) as Rule['when'], times: options.times ?? 1, landed: options.landed ?? false });
+  fail<M extends keyof Store & string>(
+    method: M,
+    options: { when?: (...args: Parameters<Store[M]>) => boolean; times?: number; landed?: boolean } = {},
+  ): void {
+    this.#rules.push({
+      method,
+      when: (options.when ?? (() => true)) as Rule['when'],
+      times: options.times ?? 1,
+      landed: options.landed ?? false,
+    });
   }
 }

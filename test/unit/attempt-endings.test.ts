@@ -44,83 +44,97 @@ function review(runs: { notify: number; archive: number }) {
 }
 
 describe('attempt endings that fail in the store', () => {
-  it('a suspend that throws rejects runAttempt, naming the invocation and its wait; the next attempt suspends and completes, each step once', HANG, async () => {
-    // Prepare
-    const runs = { notify: 0, archive: 0 };
-    const { rt, faults } = faultyRuntime([review(runs)]);
-    faults.fail('suspend');
-    const id = await rt.start('review', 'request', '"doc-1"');
+  it(
+    'a suspend that throws rejects runAttempt, naming the invocation and its wait; the next attempt suspends and completes, each step once',
+    HANG,
+    async () => {
+      // Prepare
+      const runs = { notify: 0, archive: 0 };
+      const { rt, faults } = faultyRuntime([review(runs)]);
+      faults.fail('suspend');
+      const id = await rt.start('review', 'request', '"doc-1"');
 
-    // Act
-    const first = rt.settle();
+      // Act
+      const first = rt.settle();
 
-    // Assess: a prompt rejection that says what failed and what happens next
-    await expect(first).rejects.toMatchObject({ name: 'AttemptInterruptedError', invocationId: id, handedBack: true });
-    await expect(first).rejects.toThrow(new RegExp(`invocation ${id}: .*suspending on C#00000000.*ProvisionedThroughputExceeded.*handed back as pending`));
-    expect((await rt.status(id)).status).toBe('pending');
+      // Assess: a prompt rejection that says what failed and what happens next
+      await expect(first).rejects.toMatchObject({ name: 'AttemptInterruptedError', invocationId: id, handedBack: true });
+      await expect(first).rejects.toThrow(
+        new RegExp(`invocation ${id}: .*suspending on C#00000000.*ProvisionedThroughputExceeded.*handed back as pending`),
+      );
+      expect((await rt.status(id)).status).toBe('pending');
 
-    await rt.settle();
-    expect((await rt.status(id)).status).toBe('suspended');
-    const [awk] = await rt.awaitedAwakeables(id);
-    await rt.resolve(awk!, '"approved"');
-    await rt.settle();
-    expect(await rt.output(id)).toBe('doc-1: approved');
-    expect(runs).toEqual({ notify: 1, archive: 1 });
-    expect((await rt.journal(id)).map((e) => [e.index, e.kind, e.name])).toEqual([
-      [0, 'awakeable', undefined],
-      [1, 'run', 'notify reviewer'],
-      [2, 'run', 'archive'],
-    ]);
-  });
+      await rt.settle();
+      expect((await rt.status(id)).status).toBe('suspended');
+      const [awk] = await rt.awaitedAwakeables(id);
+      await rt.resolve(awk!, '"approved"');
+      await rt.settle();
+      expect(await rt.output(id)).toBe('doc-1: approved');
+      expect(runs).toEqual({ notify: 1, archive: 1 });
+      expect((await rt.journal(id)).map((e) => [e.index, e.kind, e.name])).toEqual([
+        [0, 'awakeable', undefined],
+        [1, 'run', 'notify reviewer'],
+        [2, 'run', 'archive'],
+      ]);
+    },
+  );
 
-  it('a finish that throws rejects runAttempt; the next attempt replays the journal and completes without re-running a step', HANG, async () => {
-    const runs = { notify: 0, archive: 0 };
-    const { rt, faults } = faultyRuntime([review(runs)]);
-    const id = await rt.start('review', 'request', '"doc-2"');
-    await rt.settle();
-    const [awk] = await rt.awaitedAwakeables(id);
-    await rt.resolve(awk!, '"approved"');
-    faults.fail('finish');
+  it(
+    'a finish that throws rejects runAttempt; the next attempt replays the journal and completes without re-running a step',
+    HANG,
+    async () => {
+      const runs = { notify: 0, archive: 0 };
+      const { rt, faults } = faultyRuntime([review(runs)]);
+      const id = await rt.start('review', 'request', '"doc-2"');
+      await rt.settle();
+      const [awk] = await rt.awaitedAwakeables(id);
+      await rt.resolve(awk!, '"approved"');
+      faults.fail('finish');
 
-    await expect(rt.settle()).rejects.toThrow(new RegExp(`invocation ${id}: .*recording its output`));
-    expect((await rt.status(id)).status).toBe('pending');
+      await expect(rt.settle()).rejects.toThrow(new RegExp(`invocation ${id}: .*recording its output`));
+      expect((await rt.status(id)).status).toBe('pending');
 
-    await rt.settle();
-    expect(await rt.output(id)).toBe('doc-2: approved');
-    expect(runs).toEqual({ notify: 1, archive: 1 });
-    expect((await rt.journal(id)).map((e) => e.kind)).toEqual(['awakeable', 'run', 'run']);
-  });
+      await rt.settle();
+      expect(await rt.output(id)).toBe('doc-2: approved');
+      expect(runs).toEqual({ notify: 1, archive: 1 });
+      expect((await rt.journal(id)).map((e) => e.kind)).toEqual(['awakeable', 'run', 'run']);
+    },
+  );
 
-  it('an append that throws mid-handler rejects at once; only the step whose result was not journaled runs again, and no retry is charged', HANG, async () => {
-    const bodies: string[] = [];
-    const { rt, faults } = faultyRuntime([
-      service({
-        name: 's',
-        handlers: {
-          h: async (ctx: Context) => {
-            const a = await ctx.run('a', () => (bodies.push('a'), 1));
-            const b = await ctx.run('b', () => (bodies.push('b'), 2));
-            const c = await ctx.run('c', () => (bodies.push('c'), 3));
-            return a + b + c;
+  it(
+    'an append that throws mid-handler rejects at once; only the step whose result was not journaled runs again, and no retry is charged',
+    HANG,
+    async () => {
+      const bodies: string[] = [];
+      const { rt, faults } = faultyRuntime([
+        service({
+          name: 's',
+          handlers: {
+            h: async (ctx: Context) => {
+              const a = await ctx.run('a', () => (bodies.push('a'), 1));
+              const b = await ctx.run('b', () => (bodies.push('b'), 2));
+              const c = await ctx.run('c', () => (bodies.push('c'), 3));
+              return a + b + c;
+            },
           },
-        },
-      }),
-    ]);
-    faults.fail('append', { when: (_id, entry) => entry.index === 1 });
-    const id = await rt.start('s', 'h');
+        }),
+      ]);
+      faults.fail('append', { when: (_id, entry) => entry.index === 1 });
+      const id = await rt.start('s', 'h');
 
-    await expect(rt.settle()).rejects.toThrow(new RegExp(`invocation ${id}: .*journaling entry 1 \\(run 'b'\\)`));
-    expect(bodies).toEqual(['a', 'b']); // step c never started on an unjournaled b
+      await expect(rt.settle()).rejects.toThrow(new RegExp(`invocation ${id}: .*journaling entry 1 \\(run 'b'\\)`));
+      expect(bodies).toEqual(['a', 'b']); // step c never started on an unjournaled b
 
-    await rt.settle();
-    expect(await rt.output(id)).toBe(6);
-    expect(bodies).toEqual(['a', 'b', 'b', 'c']);
-    expect((await rt.journal(id)).map((e) => e.name)).toEqual(['a', 'b', 'c']);
-    // A store failure is not the handler's failure: no invocation retry was spent on it.
-    const meta = await rt.store.getInvocation(id);
-    expect(meta?.retries).toBeUndefined();
-    expect(meta?.lastFailure).toBeUndefined();
-  });
+      await rt.settle();
+      expect(await rt.output(id)).toBe(6);
+      expect(bodies).toEqual(['a', 'b', 'b', 'c']);
+      expect((await rt.journal(id)).map((e) => e.name)).toEqual(['a', 'b', 'c']);
+      // A store failure is not the handler's failure: no invocation retry was spent on it.
+      const meta = await rt.store.getInvocation(id);
+      expect(meta?.retries).toBeUndefined();
+      expect(meta?.lastFailure).toBeUndefined();
+    },
+  );
 
   it("a step's long-backoff suspend that throws rejects, naming the step; the next attempt retries it", HANG, async () => {
     let calls = 0;
@@ -129,10 +143,14 @@ describe('attempt endings that fail in the store', () => {
         name: 's',
         handlers: {
           h: async (ctx: Context) =>
-            ctx.run('call partner', () => {
-              if (++calls < 2) throw new Error('partner down');
-              return 'up';
-            }, { retry: { initialIntervalMs: 60_000 } }),
+            ctx.run(
+              'call partner',
+              () => {
+                if (++calls < 2) throw new Error('partner down');
+                return 'up';
+              },
+              { retry: { initialIntervalMs: 60_000 } },
+            ),
         },
       }),
     ]);
@@ -193,7 +211,10 @@ describe('attempt endings that fail in the store', () => {
   });
 
   it('an always-replay hand-on whose release throws rejects', HANG, async () => {
-    const { rt, faults } = faultyRuntime([service({ name: 's', handlers: { h: async (ctx: Context) => (await ctx.run('a', () => 1)) + (await ctx.run('b', () => 2)) } })], { alwaysReplay: true });
+    const { rt, faults } = faultyRuntime(
+      [service({ name: 's', handlers: { h: async (ctx: Context) => (await ctx.run('a', () => 1)) + (await ctx.run('b', () => 2)) } })],
+      { alwaysReplay: true },
+    );
     faults.fail('release');
     const id = await rt.start('s', 'h');
 
@@ -204,16 +225,25 @@ describe('attempt endings that fail in the store', () => {
   });
 
   it('an exclusive call whose suspend on its object key throws rejects, and is handed back', HANG, async () => {
-    const { rt, faults } = faultyRuntime([object({ name: 'counter', handlers: { add: async (ctx: ObjectContext, n: number) => {
-      const v = ((await ctx.get<number>('n')) ?? 0) + n;
-      ctx.set('n', v);
-      return v;
-    } } })]);
+    const { rt, faults } = faultyRuntime([
+      object({
+        name: 'counter',
+        handlers: {
+          add: async (ctx: ObjectContext, n: number) => {
+            const v = ((await ctx.get<number>('n')) ?? 0) + n;
+            ctx.set('n', v);
+            return v;
+          },
+        },
+      }),
+    ]);
     faults.fail('suspend', { when: (_id, o) => o.awaiting.includes('C#lock') });
     const id = await rt.start('counter', 'add', '2', 'k');
 
     // Woken before the grant (a duplicate or stray invoke): it suspends on the key again, and that write fails.
-    await expect(runAttempt(rt.deps, { invocationId: id, epoch: 0 })).rejects.toThrow(new RegExp(`invocation ${id}: .*its object key \\(C#lock\\)`));
+    await expect(runAttempt(rt.deps, { invocationId: id, epoch: 0 })).rejects.toThrow(
+      new RegExp(`invocation ${id}: .*its object key \\(C#lock\\)`),
+    );
     expect((await rt.status(id)).status).toBe('pending');
     await rt.settle();
     expect(await rt.output(id)).toBe(2);
@@ -247,7 +277,11 @@ describe('attempt endings that fail in the store', () => {
     faults.fail('release');
     const id = await rt.start('review', 'request', '"doc-3"');
 
-    await expect(rt.settle()).rejects.toMatchObject({ name: 'AttemptInterruptedError', handedBack: false, message: expect.stringMatching(/stays running until its lease ends/) });
+    await expect(rt.settle()).rejects.toMatchObject({
+      name: 'AttemptInterruptedError',
+      handedBack: false,
+      message: expect.stringMatching(/stays running until its lease ends/),
+    });
     expect((await rt.status(id)).status).toBe('running');
 
     // Lambda's retry (or the on-failure recovery) after the lease takes over.

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { CancelledError, TerminalError, object, service, workflow, type Context, type ObjectContext, type WorkflowContext, type WorkflowSharedContext } from 'dormant';
+import {
+  CancelledError,
+  TerminalError,
+  object,
+  service,
+  workflow,
+  type Context,
+  type ObjectContext,
+  type WorkflowContext,
+  type WorkflowSharedContext,
+} from 'dormant';
 import { approver } from '../support/approver.ts';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 
@@ -176,7 +186,12 @@ describe('cancellation', () => {
     await rt.kill(killed);
     await rt.settle();
     // The stale INSERT record of the killed call arrives again, re-queuing it.
-    rt.changes.push({ eventName: 'INSERT', pk: `I#${killed}`, sk: 'meta', newItem: { ...insert, status: 'suspended', awaiting: ['C#lock'] } });
+    rt.changes.push({
+      eventName: 'INSERT',
+      pk: `I#${killed}`,
+      sk: 'meta',
+      newItem: { ...insert, status: 'suspended', awaiting: ['C#lock'] },
+    });
     await rt.settle();
     const later = await rt.start('blocker', 'next', '', 'k');
     await rt.settle();

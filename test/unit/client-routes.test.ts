@@ -15,10 +15,22 @@ const catalog = catalogOf([
 describe('client routes', () => {
   it('routes attach, workflow attach/output and the durable callback operations', () => {
     expect(route('GET', '/restate/invocation/inv_x/attach', catalog)).toEqual({ kind: 'attach', invocationId: 'inv_x' });
-    expect(route('GET', '/restate/workflow/reviewFlow/doc%207/attach', catalog)).toEqual({ kind: 'workflow-attach', workflow: 'reviewFlow', key: 'doc 7' });
-    expect(route('GET', '/restate/workflow/reviewFlow/doc-7/output', catalog)).toEqual({ kind: 'workflow-output', workflow: 'reviewFlow', key: 'doc-7' });
+    expect(route('GET', '/restate/workflow/reviewFlow/doc%207/attach', catalog)).toEqual({
+      kind: 'workflow-attach',
+      workflow: 'reviewFlow',
+      key: 'doc 7',
+    });
+    expect(route('GET', '/restate/workflow/reviewFlow/doc-7/output', catalog)).toEqual({
+      kind: 'workflow-output',
+      workflow: 'reviewFlow',
+      key: 'doc-7',
+    });
     for (const operation of ['succeed', 'fail', 'heartbeat']) {
-      expect(route('POST', `/2025-12-01/durable-execution-callbacks/awk_x/${operation}`, catalog)).toEqual({ kind: 'callback', operation, awakeableId: 'awk_x' });
+      expect(route('POST', `/2025-12-01/durable-execution-callbacks/awk_x/${operation}`, catalog)).toEqual({
+        kind: 'callback',
+        operation,
+        awakeableId: 'awk_x',
+      });
     }
   });
 
@@ -37,7 +49,9 @@ describe('client routes', () => {
   });
 
   it("marks a handler's failure as the invocation's, so Restate's client does not retry it", () => {
-    expect(outputAnswer({ failure: { name: 'TerminalError', message: 'no', code: 503 } }).headers).toMatchObject({ 'x-restate-error-source': 'invocation' });
+    expect(outputAnswer({ failure: { name: 'TerminalError', message: 'no', code: 503 } }).headers).toMatchObject({
+      'x-restate-error-source': 'invocation',
+    });
   });
 
   it("spells refusals of the callback API as the AWS SDK's typed errors", () => {

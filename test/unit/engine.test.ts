@@ -272,10 +272,14 @@ describe('replay engine', () => {
           handlers: {
             h: async (ctx: Context) => {
               try {
-                await ctx.run('always fails', () => {
-                  calls++;
-                  throw new Error('boom');
-                }, { retry: { maxAttempts: 3, initialIntervalMs: 1 } });
+                await ctx.run(
+                  'always fails',
+                  () => {
+                    calls++;
+                    throw new Error('boom');
+                  },
+                  { retry: { maxAttempts: 3, initialIntervalMs: 1 } },
+                );
               } catch (e) {
                 return (e as Error).message;
               }
@@ -401,7 +405,17 @@ describe('replay engine', () => {
 
   describe('timers and combinators', () => {
     it('ctx.sleep suspends with a timer and resumes when it fires, even for 30 days', async () => {
-      const rt = new MemoryRuntime([service({ name: 's', handlers: { h: async (ctx: Context) => { await ctx.sleep(30 * 86_400_000); return 'woke'; } } })]);
+      const rt = new MemoryRuntime([
+        service({
+          name: 's',
+          handlers: {
+            h: async (ctx: Context) => {
+              await ctx.sleep(30 * 86_400_000);
+              return 'woke';
+            },
+          },
+        }),
+      ]);
       const id = await rt.start('s', 'h');
       await rt.settle();
       expect((await rt.status(id)).awaiting[0]?.timerAt).toBeDefined();
@@ -433,7 +447,9 @@ describe('replay engine', () => {
     });
 
     it('orTimeout yields the value when resolved in time; the later timer wakes nobody', async () => {
-      const rt = new MemoryRuntime([service({ name: 's', handlers: { h: async (ctx: Context) => ctx.awakeable<string>().promise.orTimeout(60_000) } })]);
+      const rt = new MemoryRuntime([
+        service({ name: 's', handlers: { h: async (ctx: Context) => ctx.awakeable<string>().promise.orTimeout(60_000) } }),
+      ]);
       const id = await rt.start('s', 'h');
       await rt.settle();
       const [awk] = await rt.awaitedAwakeables(id);
@@ -571,14 +587,19 @@ describe('replay engine', () => {
       const rt = new MemoryRuntime([ledger]);
       const id = await rt.start('ledger', 'cheat', '', 'alice');
       await rt.settle();
-      await expect(rt.output(id)).rejects.toMatchObject({ failure: { code: 400, message: expect.stringContaining('not allowed in a shared handler') } });
+      await expect(rt.output(id)).rejects.toMatchObject({
+        failure: { code: 400, message: expect.stringContaining('not allowed in a shared handler') },
+      });
     });
   });
 
   describe('serde', () => {
     it('uses a custom serde per call and JSON by default, with undefined round-tripping', async () => {
       // Dates travel as JSON strings, so the same serde reads an HTTP resolve body.
-      const dates = { serialize: (d: Date) => JSON.stringify(d.toISOString()), deserialize: (s: string) => new Date(JSON.parse(s) as string) };
+      const dates = {
+        serialize: (d: Date) => JSON.stringify(d.toISOString()),
+        deserialize: (s: string) => new Date(JSON.parse(s) as string),
+      };
       const rt = new MemoryRuntime(
         [
           service({
@@ -589,7 +610,12 @@ describe('replay engine', () => {
                 const nothing = await ctx.run('nothing', () => undefined);
                 const a = ctx.awakeable<Date>({ serde: dates });
                 const resolved = await a.promise;
-                return { isDate: d instanceof Date && resolved instanceof Date, year: d.getUTCFullYear(), nothing: nothing === undefined, resolved: resolved.toISOString() };
+                return {
+                  isDate: d instanceof Date && resolved instanceof Date,
+                  year: d.getUTCFullYear(),
+                  nothing: nothing === undefined,
+                  resolved: resolved.toISOString(),
+                };
               },
             },
           }),

@@ -53,7 +53,12 @@ describe('matchesFilter', () => {
   });
 
   it('crushes lists out of the record: a pattern under a list matches if one element matches all of it', () => {
-    const callers = { L: [{ M: { invocationId: { S: 'inv_a' }, key: { S: 'C#00000001' } } }, { M: { invocationId: { S: 'inv_b' }, key: { S: 'C#00000002' } } }] };
+    const callers = {
+      L: [
+        { M: { invocationId: { S: 'inv_a' }, key: { S: 'C#00000001' } } },
+        { M: { invocationId: { S: 'inv_b' }, key: { S: 'C#00000002' } } },
+      ],
+    };
     const anyCaller = { callers: { L: { M: { invocationId: { S: [{ exists: true }] } } } } };
     const oneElement = (id: string, key: string) => ({ callers: { L: { M: { invocationId: { S: [id] }, key: { S: [key] } } } } });
 

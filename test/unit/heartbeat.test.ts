@@ -72,7 +72,11 @@ describe('awakeable heartbeats', () => {
 
     // Assess
     expect(await rt.output(id)).toBe('timed out: no heartbeat for 10000 ms');
-    await expect(rt.resolve(awakeableId, '"late"')).rejects.toMatchObject({ status: 409, code: 'already_completed', details: { existing: { rejected: 'no heartbeat for 10000 ms' } } });
+    await expect(rt.resolve(awakeableId, '"late"')).rejects.toMatchObject({
+      status: 409,
+      code: 'already_completed',
+      details: { existing: { rejected: 'no heartbeat for 10000 ms' } },
+    });
     await expect(heartbeatAwakeable(rt.ingress, awakeableId)).rejects.toBeInstanceOf(IngressError);
   });
 
@@ -91,7 +95,9 @@ describe('awakeable heartbeats', () => {
 
   it('refuses a heartbeat timeout that is not a positive number', async () => {
     // Prepare
-    const rt = new MemoryRuntime([service({ name: 'bad', handlers: { h: async (ctx: Context) => ctx.awakeable({ heartbeatTimeoutMs: 0 }).promise } })]);
+    const rt = new MemoryRuntime([
+      service({ name: 'bad', handlers: { h: async (ctx: Context) => ctx.awakeable({ heartbeatTimeoutMs: 0 }).promise } }),
+    ]);
 
     // Act
     const id = await rt.start('bad', 'h');

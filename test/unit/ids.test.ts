@@ -23,11 +23,15 @@ describe('IdSigner', () => {
   it('refuses any altered character as forged or malformed (rule 8)', () => {
     const id = signer.awakeableId(newInvocationId(), 7);
     fc.assert(
-      fc.property(fc.integer({ min: 4, max: id.length - 1 }), fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'), (pos, ch) => {
-        fc.pre(id[pos] !== ch);
-        const altered = id.slice(0, pos) + ch + id.slice(pos + 1);
-        expect(signer.verifyAwakeableId(altered).ok).toBe(false);
-      }),
+      fc.property(
+        fc.integer({ min: 4, max: id.length - 1 }),
+        fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'),
+        (pos, ch) => {
+          fc.pre(id[pos] !== ch);
+          const altered = id.slice(0, pos) + ch + id.slice(pos + 1);
+          expect(signer.verifyAwakeableId(altered).ok).toBe(false);
+        },
+      ),
     );
   });
 

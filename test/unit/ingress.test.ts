@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { IdSigner, MAX_PAYLOAD_BYTES, newInvocationId, object, service, startInvocation, workflow, type Context, type Store } from 'dormant';
+import {
+  IdSigner,
+  MAX_PAYLOAD_BYTES,
+  newInvocationId,
+  object,
+  service,
+  startInvocation,
+  workflow,
+  type Context,
+  type Store,
+} from 'dormant';
 import { META, invocationPk } from '../../src/store/keys.ts';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 
@@ -44,7 +54,11 @@ describe('ingress core', () => {
     it('rule 2: accepts the first resolve and answers a second with 409 and what it lost to', async () => {
       const { rt, id, awk } = await suspendedReview();
       await rt.resolve(awk, '"first"');
-      await expect(rt.resolve(awk, '"second"')).rejects.toMatchObject({ status: 409, code: 'already_completed', details: { existing: { resolved: 'first' } } });
+      await expect(rt.resolve(awk, '"second"')).rejects.toMatchObject({
+        status: 409,
+        code: 'already_completed',
+        details: { existing: { resolved: 'first' } },
+      });
       await expect(rt.reject(awk, 'late')).rejects.toMatchObject({ status: 409 });
       await rt.settle();
       expect(await rt.output(id)).toBe('first');
@@ -66,13 +80,19 @@ describe('ingress core', () => {
       const { rt, awk } = await suspendedReview();
       const before = rt.store.items();
       await expect(rt.resolve(awk, '{not json')).rejects.toMatchObject({ status: 400, code: 'invalid_json' });
-      await expect(rt.resolve(awk, JSON.stringify('x'.repeat(MAX_PAYLOAD_BYTES)))).rejects.toMatchObject({ status: 413, message: expect.stringContaining(`${MAX_PAYLOAD_BYTES}-byte limit`) });
+      await expect(rt.resolve(awk, JSON.stringify('x'.repeat(MAX_PAYLOAD_BYTES)))).rejects.toMatchObject({
+        status: 413,
+        message: expect.stringContaining(`${MAX_PAYLOAD_BYTES}-byte limit`),
+      });
       expect(rt.store.items()).toEqual(before);
     });
 
     it('answers 404 for a valid id whose invocation does not exist and 410 once it finished', async () => {
       const { rt, id, awk } = await suspendedReview();
-      await expect(rt.resolve(rt.signer.awakeableId(newInvocationId(), 0), '')).rejects.toMatchObject({ status: 404, code: 'unknown_invocation' });
+      await expect(rt.resolve(rt.signer.awakeableId(newInvocationId(), 0), '')).rejects.toMatchObject({
+        status: 404,
+        code: 'unknown_invocation',
+      });
       await rt.resolve(awk, '"done"');
       await rt.settle();
       expect((await rt.status(id)).status).toBe('completed');
@@ -86,7 +106,11 @@ describe('ingress core', () => {
   describe('startInvocation', () => {
     it('rule 7: refuses unknown services and handlers, missing and unexpected keys, bad JSON: nothing written', async () => {
       const rt = new MemoryRuntime(defs);
-      await expect(rt.start('nope', 'x')).rejects.toMatchObject({ status: 404, code: 'unknown_service', message: expect.stringContaining('flow, ledger, review') });
+      await expect(rt.start('nope', 'x')).rejects.toMatchObject({
+        status: 404,
+        code: 'unknown_service',
+        message: expect.stringContaining('flow, ledger, review'),
+      });
       await expect(rt.start('review', 'nope')).rejects.toMatchObject({ status: 404, code: 'unknown_handler' });
       await expect(rt.start('ledger', 'add', '1')).rejects.toMatchObject({ status: 400, code: 'missing_key' });
       await expect(rt.start('review', 'request', '', 'k')).rejects.toMatchObject({ status: 400, code: 'unexpected_key' });
@@ -100,7 +124,10 @@ describe('ingress core', () => {
       const a = await rt.start('review', 'request', '"x"', undefined, 'key-1');
       const b = await rt.start('review', 'request', '"x"', undefined, 'key-1');
       expect(b).toBe(a);
-      await expect(rt.start('review', 'request', '"y"', undefined, 'key-1')).rejects.toMatchObject({ status: 409, code: 'idempotency_key_reused' });
+      await expect(rt.start('review', 'request', '"y"', undefined, 'key-1')).rejects.toMatchObject({
+        status: 409,
+        code: 'idempotency_key_reused',
+      });
     });
 
     it("a workflow's run submitted again returns the existing invocation, or with ifExists 'fail' a 409 that writes nothing", async () => {
@@ -124,7 +151,8 @@ describe('ingress core', () => {
 
     it("with ifExists 'fail', a client retrying its own submit (same Idempotency-Key and body) gets its run; anyone else gets 409", async () => {
       const rt = new MemoryRuntime(defs);
-      const submit = (body: string, idempotencyKey?: string) => startInvocation(rt.ingress, { service: 'flow', handler: 'run', key: 'k', body, ifExists: 'fail', idempotencyKey });
+      const submit = (body: string, idempotencyKey?: string) =>
+        startInvocation(rt.ingress, { service: 'flow', handler: 'run', key: 'k', body, ifExists: 'fail', idempotencyKey });
       const first = await submit('1', 'attempt-1');
 
       expect(await submit('1', 'attempt-1')).toMatchObject({ invocationId: first.invocationId, created: false });
@@ -149,20 +177,36 @@ describe('ingress core', () => {
       const again = startInvocation(rt.ingress, { service: 'stamped', handler: 'run', key: 'k', body: '' });
       const retried = startInvocation(rt.ingress, { service: 'charge', handler: 'once', body: '', idempotencyKey: 'pay-1' });
 
-      await expect(again).rejects.toMatchObject({ status: 409, code: 'key_reused_after_expiry', details: { invocationId: run }, message: expect.stringMatching(/workflow stamped 'k' .*Use a new key/) });
-      await expect(retried).rejects.toMatchObject({ status: 409, code: 'key_reused_after_expiry', message: expect.stringMatching(/Idempotency-Key 'pay-1'/) });
+      await expect(again).rejects.toMatchObject({
+        status: 409,
+        code: 'key_reused_after_expiry',
+        details: { invocationId: run },
+        message: expect.stringMatching(/workflow stamped 'k' .*Use a new key/),
+      });
+      await expect(retried).rejects.toMatchObject({
+        status: 409,
+        code: 'key_reused_after_expiry',
+        message: expect.stringMatching(/Idempotency-Key 'pay-1'/),
+      });
       expect(rt.store.items()).toEqual(before);
       // A workflow that journaled nothing left nothing to replay: its key is free again.
       const flowRun = await rt.start('flow', 'run', '', 'free');
       await rt.settle();
       rt.store.expire(invocationPk(flowRun), META);
-      await expect(startInvocation(rt.ingress, { service: 'flow', handler: 'run', key: 'free', body: '' })).resolves.toMatchObject({ invocationId: flowRun, created: true });
+      await expect(startInvocation(rt.ingress, { service: 'flow', handler: 'run', key: 'free', body: '' })).resolves.toMatchObject({
+        invocationId: flowRun,
+        created: true,
+      });
     });
 
     it("refuses ifExists on anything but a workflow's run, and values other than fail and attach (400)", async () => {
       const rt = new MemoryRuntime(defs);
-      await expect(startInvocation(rt.ingress, { service: 'flow', handler: 'run', key: 'k', body: '', ifExists: 'never' as 'fail' })).rejects.toMatchObject({ status: 400, code: 'invalid_if_exists' });
-      await expect(startInvocation(rt.ingress, { service: 'ledger', handler: 'add', key: 'k', body: '', ifExists: 'fail' })).rejects.toMatchObject({ status: 400, code: 'if_exists_needs_workflow_run' });
+      await expect(
+        startInvocation(rt.ingress, { service: 'flow', handler: 'run', key: 'k', body: '', ifExists: 'never' as 'fail' }),
+      ).rejects.toMatchObject({ status: 400, code: 'invalid_if_exists' });
+      await expect(
+        startInvocation(rt.ingress, { service: 'ledger', handler: 'add', key: 'k', body: '', ifExists: 'fail' }),
+      ).rejects.toMatchObject({ status: 400, code: 'if_exists_needs_workflow_run' });
       expect(rt.store.items()).toEqual([]);
     });
 

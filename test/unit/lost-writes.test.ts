@@ -149,11 +149,20 @@ const CASES: Case[] = [
       await rt.settle();
       await rt.advance(10);
     },
-    output: 'slept' },
+    output: 'slept',
+  },
   { kind: 'combinator', start: (rt) => rt.start('tour', 'combinator'), output: [1, 2] },
   { kind: 'now', start: (rt) => rt.start('tour', 'now'), output: 'number' },
-  { kind: 'resolve-awakeable', start: async (rt) => rt.start('tour', 'resolveAwakeable', JSON.stringify(await parkedAwakeable(rt))), output: 'resolved' },
-  { kind: 'reject-awakeable', start: async (rt) => rt.start('tour', 'rejectAwakeable', JSON.stringify(await parkedAwakeable(rt))), output: 'rejected' },
+  {
+    kind: 'resolve-awakeable',
+    start: async (rt) => rt.start('tour', 'resolveAwakeable', JSON.stringify(await parkedAwakeable(rt))),
+    output: 'resolved',
+  },
+  {
+    kind: 'reject-awakeable',
+    start: async (rt) => rt.start('tour', 'rejectAwakeable', JSON.stringify(await parkedAwakeable(rt))),
+    output: 'rejected',
+  },
   {
     kind: 'cancel',
     start: (rt) => rt.start('tour', 'cancellable'),
@@ -176,44 +185,65 @@ const CASES: Case[] = [
 describe('a lost journal write ends the attempt as lost, whatever its kind', () => {
   it('covers every entry kind', () => {
     const kinds: Record<EntryKind, true> = {
-      run: true, call: true, send: true, cancel: true, awakeable: true, sleep: true, combinator: true, now: true,
-      'resolve-awakeable': true, 'reject-awakeable': true, get: true, set: true, clear: true, 'clear-all': true,
-      'state-keys': true, 'promise-peek': true, 'promise-resolve': true, 'promise-reject': true,
+      run: true,
+      call: true,
+      send: true,
+      cancel: true,
+      awakeable: true,
+      sleep: true,
+      combinator: true,
+      now: true,
+      'resolve-awakeable': true,
+      'reject-awakeable': true,
+      get: true,
+      set: true,
+      clear: true,
+      'clear-all': true,
+      'state-keys': true,
+      'promise-peek': true,
+      'promise-resolve': true,
+      'promise-reject': true,
     };
     expect(CASES.map((c) => c.kind).sort()).toEqual(Object.keys(kinds).sort());
   });
 
-  it.each(CASES)('$kind: a zombie wrote the entry first → lost, handed back, no retry, no failure; the next attempt finishes', async ({ kind, start, drive, output }) => {
-    // Prepare: the attempts' store lets "another attempt" write the entry of
-    // this kind just before this attempt's own append of it.
-    const rt = new MemoryRuntime([tour, callee, target, box, flow], { invocationRetry: { maxAttempts: 1 } });
-    let stolen: JournalEntry | undefined;
-    rt.deps.store = interceptCalls(rt.store, async (method, args, call) => {
-      const entry = args[1] as JournalEntry;
-      if (method === 'append' && entry.kind === kind && stolen === undefined) {
-        const zombies: JournalEntry = { ...entry };
-        stolen = zombies;
-        expect(await rt.store.append(args[0] as string, zombies)).toBe(true);
-      }
-      return call();
-    });
-    const id = await start(rt);
+  it.each(CASES)(
+    '$kind: a zombie wrote the entry first → lost, handed back, no retry, no failure; the next attempt finishes',
+    async ({ kind, start, drive, output }) => {
+      // Prepare: the attempts' store lets "another attempt" write the entry of
+      // this kind just before this attempt's own append of it.
+      const rt = new MemoryRuntime([tour, callee, target, box, flow], { invocationRetry: { maxAttempts: 1 } });
+      let stolen: JournalEntry | undefined;
+      rt.deps.store = interceptCalls(rt.store, async (method, args, call) => {
+        const entry = args[1] as JournalEntry;
+        if (method === 'append' && entry.kind === kind && stolen === undefined) {
+          const zombies: JournalEntry = { ...entry };
+          stolen = zombies;
+          expect(await rt.store.append(args[0] as string, zombies)).toBe(true);
+        }
+        return call();
+      });
+      const id = await start(rt);
 
-    // Act
-    if (drive) await drive(rt, id);
-    await rt.settle();
-    const lost = rt.outcomes.filter((o) => o.invocationId === id && o.kind !== 'suspended');
+      // Act
+      if (drive) await drive(rt, id);
+      await rt.settle();
+      const lost = rt.outcomes.filter((o) => o.invocationId === id && o.kind !== 'suspended');
 
-    // Assess: the loser ended lost and left no trace of a failure
-    expect(stolen, `no ${kind} entry was appended`).toBeDefined();
-    expect(lost[0]).toMatchObject({ kind: 'lost', reason: expect.stringMatching(new RegExp(`entry ${stolen!.index} .*already written`)) });
-    const status = await rt.status(id);
-    expect(status.lastFailure).toBeUndefined();
-    expect(status.retries ?? 0).toBe(0);
-    expect(status.status).toBe('completed');
-    expect(await rt.output(id)).toEqual(output);
-    expect(rt.outcomes.filter((o) => o.invocationId === id).map((o) => o.kind)).not.toContain('retrying');
-  });
+      // Assess: the loser ended lost and left no trace of a failure
+      expect(stolen, `no ${kind} entry was appended`).toBeDefined();
+      expect(lost[0]).toMatchObject({
+        kind: 'lost',
+        reason: expect.stringMatching(new RegExp(`entry ${stolen!.index} .*already written`)),
+      });
+      const status = await rt.status(id);
+      expect(status.lastFailure).toBeUndefined();
+      expect(status.retries ?? 0).toBe(0);
+      expect(status.status).toBe('completed');
+      expect(await rt.output(id)).toEqual(output);
+      expect(rt.outcomes.filter((o) => o.invocationId === id).map((o) => o.kind)).not.toContain('retrying');
+    },
+  );
 
   it('set: a state write fenced off by a newer attempt → lost, not a failure', async () => {
     // Prepare: before this attempt (epoch 1) writes entry 0's state, an

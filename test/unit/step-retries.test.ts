@@ -57,7 +57,7 @@ function countingLoads(store: Store): { store: Store; loads: CountedCompletions[
 }
 
 describe('ctx.run retry bookkeeping', () => {
-  it('each step resumes its own retry count and start time after suspensions, beside other steps\' retry timers', async () => {
+  it("each step resumes its own retry count and start time after suspensions, beside other steps' retry timers", async () => {
     const calls = { a: 0, b: 0 };
     const rt = new MemoryRuntime([
       service({
@@ -65,15 +65,23 @@ describe('ctx.run retry bookkeeping', () => {
         handlers: {
           h: async (ctx: Context) => {
             // a: fails twice, then succeeds; its two retry timers stay in the partition.
-            const a = await ctx.run('a', () => {
-              if (++calls.a < 3) throw new Error(`a down (${calls.a})`);
-              return 'a up';
-            }, { retry: { initialIntervalMs: 60_000, factor: 1, maxIntervalMs: 60_000 } });
+            const a = await ctx.run(
+              'a',
+              () => {
+                if (++calls.a < 3) throw new Error(`a down (${calls.a})`);
+                return 'a up';
+              },
+              { retry: { initialIntervalMs: 60_000, factor: 1, maxIntervalMs: 60_000 } },
+            );
             // b: its budget is counted from its own first attempt, not a's.
             try {
-              await ctx.run('b', () => {
-                throw new Error(`b down (${++calls.b})`);
-              }, { retry: { initialIntervalMs: 60_000, factor: 1, maxIntervalMs: 60_000, maxDurationMs: 150_000 } });
+              await ctx.run(
+                'b',
+                () => {
+                  throw new Error(`b down (${++calls.b})`);
+                },
+                { retry: { initialIntervalMs: 60_000, factor: 1, maxIntervalMs: 60_000, maxDurationMs: 150_000 } },
+              );
             } catch (e) {
               return `${a}; ${(e as Error).message}`;
             }
@@ -88,8 +96,16 @@ describe('ctx.run retry bookkeeping', () => {
     // b ran at 0, 60 s and 120 s after its start; a fourth try would end past 150 s.
     expect(await rt.output(id)).toBe("a up; step 'b' failed after 3 attempt(s): b down (3)");
     expect(calls).toEqual({ a: 3, b: 3 });
-    const keys = rt.store.items().map((i) => String(i.sk)).filter((k) => k.startsWith('C#t'));
-    expect(keys.map((k) => k.split('.').slice(0, 2).join('.'))).toEqual(['C#t00000000.0001', 'C#t00000000.0002', 'C#t00000001.0001', 'C#t00000001.0002']);
+    const keys = rt.store
+      .items()
+      .map((i) => String(i.sk))
+      .filter((k) => k.startsWith('C#t'));
+    expect(keys.map((k) => k.split('.').slice(0, 2).join('.'))).toEqual([
+      'C#t00000000.0001',
+      'C#t00000000.0002',
+      'C#t00000001.0001',
+      'C#t00000001.0002',
+    ]);
     expect(rt.outcomes.map((o) => o.kind)).toEqual(['suspended', 'suspended', 'suspended', 'suspended', 'completed']);
   });
 
@@ -100,9 +116,13 @@ describe('ctx.run retry bookkeeping', () => {
         name: 's',
         handlers: {
           h: async (ctx: Context) => {
-            await ctx.run('flaky', () => {
-              if (!resumed) throw new Error('partner down');
-            }, { retry: { initialIntervalMs: 60_000, maxIntervalMs: 60_000 } });
+            await ctx.run(
+              'flaky',
+              () => {
+                if (!resumed) throw new Error('partner down');
+              },
+              { retry: { initialIntervalMs: 60_000, maxIntervalMs: 60_000 } },
+            );
             let sum = 0;
             for (let i = 0; i < steps; i++) sum += await ctx.run(`step ${i}`, () => i);
             return sum;
@@ -128,10 +148,23 @@ describe('ctx.run retry bookkeeping', () => {
   it('the index takes the latest retry of each step at load, and learns later ones during the attempt', () => {
     const rt = new MemoryRuntime([]);
     const spec = service({ name: 's', handlers: { h: async () => undefined } }).handlers.h!;
-    const meta: InvocationMeta = { id: 'inv_x', service: 's', handler: 'h', kind: 'service', status: 'running', epoch: 1, input: '', createdAt: 0, updatedAt: 0 };
+    const meta: InvocationMeta = {
+      id: 'inv_x',
+      service: 's',
+      handler: 'h',
+      kind: 'service',
+      status: 'running',
+      epoch: 1,
+      input: '',
+      createdAt: 0,
+      updatedAt: 0,
+    };
     const at = 0;
     const completions = new Map<string, Completion>(
-      ['C#t00000002.0002.500', 'C#t00000002.0001.500', 'C#00000002', 'C#00000002.hb.9', 'C#t00000004.0001.700'].map((key) => [key, { key, at }]),
+      ['C#t00000002.0002.500', 'C#t00000002.0001.500', 'C#00000002', 'C#00000002.hb.9', 'C#t00000004.0001.700'].map((key) => [
+        key,
+        { key, at },
+      ]),
     );
     const attempt = new Attempt(rt.deps, meta, spec, { journal: new Map(), completions });
 
@@ -150,6 +183,7 @@ describe('ctx.run retry bookkeeping', () => {
     const retry = { entry: 12, attempt: 7, startedAt: Date.UTC(2026, 0, 1) };
     expect(stepRetryKey(retry)).toBe('C#t00000012.0007.1767225600000');
     expect(stepRetryOf(stepRetryKey(retry))).toEqual(retry);
-    for (const key of ['C#00000012', 'C#r00000001', 'C#cancel', 'C#lock', 'C#00000003.hb.1767225600000', 'P#review']) expect(stepRetryOf(key)).toBeUndefined();
+    for (const key of ['C#00000012', 'C#r00000001', 'C#cancel', 'C#lock', 'C#00000003.hb.1767225600000', 'P#review'])
+      expect(stepRetryOf(key)).toBeUndefined();
   });
 });

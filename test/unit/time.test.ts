@@ -44,7 +44,14 @@ describe('time: long handlers, linger, durable step backoff', () => {
 
   it('an attempt that starts inside the deadline margin still makes one step of progress (no livelock)', async () => {
     const rt = new MemoryRuntime(
-      [service({ name: 's', handlers: { h: async (ctx: Context) => (await ctx.run('a', () => 1)) + (await ctx.run('b', () => 2)) + (await ctx.run('c', () => 3)) } })],
+      [
+        service({
+          name: 's',
+          handlers: {
+            h: async (ctx: Context) => (await ctx.run('a', () => 1)) + (await ctx.run('b', () => 2)) + (await ctx.run('c', () => 3)),
+          },
+        }),
+      ],
       { remainingMs: () => 1_000, deadlineMarginMs: 5_000 },
     );
     const id = await rt.start('s', 'h');
@@ -85,7 +92,9 @@ describe('time: long handlers, linger, durable step backoff', () => {
   });
 
   it('linger gives up after lingerMs and suspends', async () => {
-    const rt = new MemoryRuntime([service({ name: 's', handlers: { h: async (ctx: Context) => ctx.awakeable().promise } })], { lingerMs: 500 });
+    const rt = new MemoryRuntime([service({ name: 's', handlers: { h: async (ctx: Context) => ctx.awakeable().promise } })], {
+      lingerMs: 500,
+    });
     const start = rt.clock.now();
     const id = await rt.start('s', 'h');
     await rt.settle();
@@ -136,9 +145,13 @@ describe('time: long handlers, linger, durable step backoff', () => {
         name: 's',
         handlers: {
           h: async (ctx: Context) =>
-            ctx.run('doomed', () => {
-              throw new Error(`nope ${++calls}`);
-            }, { retry: { initialIntervalMs: 10_000, factor: 1, maxAttempts: 3 } }),
+            ctx.run(
+              'doomed',
+              () => {
+                throw new Error(`nope ${++calls}`);
+              },
+              { retry: { initialIntervalMs: 10_000, factor: 1, maxAttempts: 3 } },
+            ),
         },
       }),
     ]);
@@ -174,7 +187,10 @@ describe('time: long handlers, linger, durable step backoff', () => {
     await rt.settle();
     const [approval] = await rt.awaitedAwakeables(id);
     await rt.advance(60_000);
-    await expect(rt.resolve(approval!, '"too late"')).rejects.toMatchObject({ status: 409, details: { existing: { rejected: 'timed out' } } });
+    await expect(rt.resolve(approval!, '"too late"')).rejects.toMatchObject({
+      status: 409,
+      details: { existing: { rejected: 'timed out' } },
+    });
     const [next] = await rt.awaitedAwakeables(id);
     await rt.resolve(next!, '"second"');
     await rt.settle();

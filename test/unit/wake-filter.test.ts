@@ -44,7 +44,8 @@ vi.mock('dormant', async (importOriginal) => {
 /** The change as Lambda's event source mapping delivers it (DynamoDB JSON images). */
 const passes = passesWakeFilter;
 const describeChange = (c: ItemChange) => `${c.eventName} ${c.pk} ${c.sk} ${JSON.stringify(c.newItem ?? {})}`;
-const isFinishedMeta = (c: ItemChange) => c.sk === 'meta' && c.eventName !== 'REMOVE' && (c.newItem?.status === 'completed' || c.newItem?.status === 'failed');
+const isFinishedMeta = (c: ItemChange) =>
+  c.sk === 'meta' && c.eventName !== 'REMOVE' && (c.newItem?.status === 'completed' || c.newItem?.status === 'failed');
 
 const plain = service({
   name: 'plain',
@@ -156,7 +157,8 @@ describe('the wake filters and the wake rule', () => {
     const kinds: WakeAction['type'][] = ['invoke', 'schedule', 'enqueue', 'release', 'grant', 'granted', 'deliver'];
     expect(new Set(decisions.flatMap((d) => d.actions.map((a) => a.type)))).toEqual(new Set(kinds));
     const acted = decisions.filter((d) => d.actions.length > 0);
-    for (const { change, actions } of acted) expect(passes(change), `${describeChange(change)} → ${actions.map((a) => a.type).join(', ')}`).toBe(true);
+    for (const { change, actions } of acted)
+      expect(passes(change), `${describeChange(change)} → ${actions.map((a) => a.type).join(', ')}`).toBe(true);
   });
 
   it('pass a finished meta exactly when the rule has a key to hand on or callers to answer', async () => {
