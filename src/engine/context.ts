@@ -20,12 +20,11 @@ import { TerminalError, ensureError, fromFailure, isTerminal, toFailure, type Fa
 import { json, type Serde } from '../api/serde.ts';
 import type { InvocationMeta, JournalEntry } from '../store/store.ts';
 import { completionKey, promiseKey, stateScope } from '../store/keys.ts';
-import { createHash } from 'node:crypto';
 import { newInvocationMeta } from '../runtime/invocations.ts';
 import { resultCompletion } from '../runtime/wake.ts';
 import type { Attempt } from './attempt.ts';
 import { recordedOutcome } from './attempt.ts';
-import { workflowInvocationId } from './ids.ts';
+import { derivedInvocationId, workflowInvocationId } from './ids.ts';
 import { Combinator, CompletionPromise, HeartbeatAwakeablePromise, StepPromise, type Durable, type Outcome } from './promises.ts';
 import { seededRand } from './rand.ts';
 import { backoffMs, mayRetry, stepRetryKey } from './retry.ts';
@@ -305,7 +304,7 @@ export class DurableContext implements WorkflowContext {
       const calleeId =
         definition.kind === 'workflow' && handler === 'run'
           ? workflowInvocationId(definition.name, key!)
-          : 'inv_' + createHash('sha256').update(`call\0${this.meta.id}\0${index}`).digest().subarray(0, 16).toString('base64url');
+          : derivedInvocationId('call', this.meta.id, index);
       const caller = { invocationId: this.meta.id, key: resultKey };
       if (mode === 'call') attempt.noteCallee(resultKey, calleeId);
       void attempt

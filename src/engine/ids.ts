@@ -1,9 +1,11 @@
 /**
  * Invocation ids and awakeable ids.
  *
- * An invocation id is `inv_` and 16 random bytes (base64url), or for a
- * workflow's `run`, 16 bytes derived from (workflow, key) so its durable
- * promises can be written before `run` exists.
+ * An invocation id is `inv_` and 16 random bytes (base64url), or 16 bytes
+ * derived from what identifies it (`derivedInvocationId`): a workflow's
+ * `run` from (workflow, key), so its durable promises can be written before
+ * `run` exists; a start with an Idempotency-Key from that key; a callee from
+ * (caller, entry), so a replay finds the callee it started.
  *
  * An awakeable id is a capability (DESIGN rule 8): `awk_` and base64url of
  *
@@ -35,6 +37,36 @@ export function newInvocationId(): string {
 }
 
 /**
+ * What a derived invocation id is derived for; the name is hashed with the
+ * parts, so two purposes never share an id.
+ *
+ * - `workflow`: a workflow's `run`, from (workflow, key).
+ * - `idempotency`: a start with an Idempotency-Key, from (service, handler, key or '', idempotency key).
+ * - `call`: a callee, from (caller invocation id, journal entry index).
+ */
+export type Derivation = 'workflow' | 'idempotency' | 'call';
+
+/**
+ * An invocation id derived from what identifies the invocation: `inv_` and
+ * the first 16 bytes (base64url) of SHA-256 over the purpose and the parts,
+ * joined by NUL. Every derived id comes from here. They are stored (a
+ * workflow's `P#` items, an Idempotency-Key's invocation, a callee id in its
+ * caller's journal), so the derivation never changes (DESIGN rule 13;
+ * `test/unit/ids.test.ts` pins each one).
+ *
+ * @example
+ * ```ts
+ * derivedInvocationId('call', 'inv_AAAAAAAAAAAAAAAAAAAAAA', 0) // the callee of entry 0, on every replay
+ * ```
+ */
+export function derivedInvocationId(purpose: Derivation, ...parts: (string | number)[]): string {
+  const digest = createHash('sha256')
+    .update([purpose, ...parts].join('\0'))
+    .digest();
+  return 'inv_' + digest.subarray(0, 16).toString('base64url');
+}
+
+/**
  * The invocation id of a workflow's `run` for a key: the same on every call.
  *
  * @example
@@ -43,8 +75,7 @@ export function newInvocationId(): string {
  * ```
  */
 export function workflowInvocationId(workflow: string, key: string): string {
-  const digest = createHash('sha256').update(`workflow\0${workflow}\0${key}`).digest();
-  return 'inv_' + digest.subarray(0, 16).toString('base64url');
+  return derivedInvocationId('workflow', workflow, key);
 }
 
 /**

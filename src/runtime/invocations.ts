@@ -3,10 +3,9 @@
  * awakeables, report status and output. Every refusal is an `IngressError`
  * with an HTTP status, raised before anything is written.
  */
-import { createHash } from 'node:crypto';
 import { TerminalError, toFailure, type Failure } from '../api/errors.ts';
 import type { Clock } from '../engine/clock.ts';
-import { newInvocationId, workflowInvocationId, isInvocationId, type IdSigner } from '../engine/ids.ts';
+import { derivedInvocationId, newInvocationId, workflowInvocationId, isInvocationId, type IdSigner } from '../engine/ids.ts';
 import { CANCEL, LOCK_GRANTED, START, completionKey, heartbeatKey, stateScope } from '../store/keys.ts';
 import { lockOrder, waitsForLock } from './wake.ts';
 import { MAX_PAYLOAD_BYTES, payloadBytes } from '../store/limits.ts';
@@ -176,7 +175,7 @@ export async function startInvocation(
   const id = workflowRun
     ? workflowInvocationId(req.service, req.key!)
     : req.idempotencyKey !== undefined
-      ? idempotentInvocationId(req)
+      ? derivedInvocationId('idempotency', req.service, req.handler, req.key ?? '', req.idempotencyKey)
       : newInvocationId();
   if (req.delayMs !== undefined && (!Number.isFinite(req.delayMs) || req.delayMs < 0)) {
     throw new IngressError(400, 'invalid_delay', `delay must be a non-negative number of milliseconds, got ${req.delayMs}`);
@@ -292,13 +291,6 @@ export function parseDelay(text: string): number {
     throw new IngressError(400, 'invalid_delay', `?delay=${text} is not a duration; use milliseconds like 1500ms (or s, m, h, d)`);
   const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 'ms') as 'ms'];
   return Math.round(Number(match[1]) * unit);
-}
-
-function idempotentInvocationId(req: StartRequest): string {
-  const digest = createHash('sha256')
-    .update(`idempotency\0${req.service}\0${req.handler}\0${req.key ?? ''}\0${req.idempotencyKey}`)
-    .digest();
-  return 'inv_' + digest.subarray(0, 16).toString('base64url');
 }
 
 function checkPayload(text: string, what: string): void {
