@@ -54,7 +54,8 @@ export interface AttemptDeps {
   apiUrl?: string | undefined;
   /**
    * Test mode after Restate's: end the attempt after every newly journaled
-   * step, so every step is replayed at least once. Flushes out non-determinism.
+   * entry, whatever its kind, so every entry is replayed at least once.
+   * Flushes out non-determinism.
    */
   alwaysReplay?: boolean;
   /**
@@ -494,10 +495,7 @@ export class Attempt implements PromiseHost {
 
   /** Appends an entry and resolves once it is durable. */
   appendNow(entry: JournalEntry): Promise<void> {
-    return this.enqueue(async () => {
-      await this.write(entry);
-      if (this.deps.alwaysReplay) this.#yield();
-    });
+    return this.enqueue(() => this.write(entry));
   }
 
   /**
@@ -508,6 +506,7 @@ export class Attempt implements PromiseHost {
   async write(entry: JournalEntry): Promise<void> {
     if (!(await this.deps.store.append(this.id, entry)))
       throw this.lostWrite(`entry ${entry.index} (${entry.kind}) was already written by another attempt`, entry);
+    if (this.deps.alwaysReplay) this.#yield();
   }
 
   /**
