@@ -1,6 +1,10 @@
 /**
- * The durable context handed to handlers: every method routes through the
- * attempt's journal (`allocate` → replay or run → `append`).
+ * The durable context handed to handlers. Every method follows the journal's
+ * one template (see `journal.ts`): allocate the next index; if an earlier
+ * attempt recorded it, decode that; otherwise journal a new entry through
+ * `Journal.append`, with the writes that must precede it in `before`. The
+ * context reaches the store only through the journal (`before`'s writes) and
+ * the attempt's reads.
  */
 import type {
   Awakeable,
@@ -22,9 +26,9 @@ import type { InvocationMeta, JournalEntry } from '../store/store.ts';
 import { completionKey, promiseKey, stateScope } from '../store/keys.ts';
 import { newInvocationMeta } from '../runtime/invocations.ts';
 import { resultCompletion } from '../runtime/wake.ts';
-import type { Attempt } from './attempt.ts';
-import { recordedOutcome } from './attempt.ts';
+import type { Attempt, AttemptDeps } from './attempt.ts';
 import { derivedInvocationId, workflowInvocationId } from './ids.ts';
+import { recordedOutcome, type Journal } from './journal.ts';
 import { Combinator, CompletionPromise, HeartbeatAwakeablePromise, StepPromise, type Durable, type Outcome } from './promises.ts';
 import { seededRand } from './rand.ts';
 import { backoffMs, mayRetry, stepRetryKey } from './retry.ts';
@@ -32,6 +36,9 @@ import { backoffMs, mayRetry, stepRetryKey } from './retry.ts';
 function decodeWith<T>(serde: Serde<T>) {
   return (c: { value?: string | undefined; failure?: Failure | undefined }): Outcome<T> => recordedOutcome(c, (t) => serde.deserialize(t));
 }
+
+/** What the context needs of the deployment besides its attempt; never the store. */
+export type ContextDeps = Pick<AttemptDeps, 'clock' | 'signer' | 'services' | 'apiUrl' | 'maxInAttemptBackoffMs'>;
 
 /**
  * Implements every context interface; which methods a handler may use is
@@ -41,13 +48,18 @@ export class DurableContext implements WorkflowContext {
   readonly rand: Rand;
   readonly date = { now: () => this.#now() };
   #state: Promise<Map<string, string>> | undefined;
+  readonly #journal: Journal;
 
   constructor(
     private readonly attempt: Attempt,
     private readonly meta: InvocationMeta,
     private readonly shared: boolean,
+    /** The object key's lock sequence (0 when not an exclusive object call): orders state writes. */
+    private readonly lockSeq: number,
+    private readonly deps: ContextDeps,
   ) {
     this.rand = seededRand(meta.id);
+    this.#journal = attempt.journal;
   }
 
   get key(): string {
@@ -66,31 +78,23 @@ export class DurableContext implements WorkflowContext {
 
   run<T>(name: string, fn: () => T | Promise<T>, options: RunOptions<T> = {}): DurablePromise<T> {
     const serde = options.serde ?? (json as Serde<T>);
-    const { index, recorded } = this.attempt.allocate('run', name);
-    if (recorded)
-      return new StepPromise(
-        this.attempt,
-        recordedOutcome(recorded, (t) => serde.deserialize(t)),
-      );
-    const attempt = this.attempt;
-    const outcome = attempt.inFlight(async (): Promise<Outcome<T>> => {
+    const decode = decodeWith(serde);
+    const { index, recorded } = this.#journal.allocate('run', name);
+    if (recorded) return new StepPromise(this.attempt, decode(recorded));
+    // If the attempt ends meanwhile (lost write, suspension elsewhere), `durable`
+    // and `append` never settle, nor does the step promise: the handler must
+    // not see a result that is not journaled.
+    const outcome = this.attempt.waiting.inFlight(async (): Promise<Outcome<T>> => {
       // A step never starts before earlier entries are durable.
-      await attempt.flush();
-      if (attempt.ended) return new Promise<never>(() => undefined);
+      await this.#journal.durable();
       const result = await this.#execute(index, name, fn, options);
       const entry: JournalEntry =
         'failure' in result
           ? { index, kind: 'run', name, failure: result.failure }
           : { index, kind: 'run', name, value: serde.serialize(result.value) };
-      await attempt.appendNow(entry);
-      return recordedOutcome(entry, (t) => serde.deserialize(t));
+      return decode(await this.#journal.append(entry));
     });
-    // If the attempt ends meanwhile (lost write, suspension elsewhere) the step
-    // promise never settles: the handler must not see a result that is not journaled.
-    return new StepPromise(
-      attempt,
-      outcome.then((o) => (attempt.ended ? new Promise<never>(() => undefined) : o)),
-    );
+    return new StepPromise(this.attempt, outcome);
   }
 
   /**
@@ -106,8 +110,8 @@ export class DurableContext implements WorkflowContext {
     options: RunOptions<T>,
   ): Promise<{ value: T } | { failure: Failure }> {
     const policy = options.retry ?? {};
-    const clock = this.attempt.deps.clock;
-    const resumed = this.attempt.stepRetry(index);
+    const clock = this.deps.clock;
+    const resumed = this.attempt.completions.stepRetry(index);
     const startedAt = resumed?.startedAt ?? clock.now();
     for (let attempt = (resumed?.attempt ?? 0) + 1; ; attempt++) {
       try {
@@ -121,9 +125,9 @@ export class DurableContext implements WorkflowContext {
           };
         }
         const delay = backoffMs(policy, attempt);
-        if (delay > (this.attempt.deps.maxInAttemptBackoffMs ?? 1_000)) {
+        if (delay > (this.deps.maxInAttemptBackoffMs ?? 1_000)) {
           const key = stepRetryKey({ entry: index, attempt, startedAt });
-          await this.attempt.suspendOnTimer({ key, at: clock.now() + delay }, toFailure(last), `step '${name}' (entry ${index})`);
+          await this.attempt.waiting.suspendOnTimer({ key, at: clock.now() + delay }, toFailure(last), `step '${name}' (entry ${index})`);
           return new Promise<never>(() => undefined);
         }
         await clock.sleep(delay);
@@ -132,10 +136,10 @@ export class DurableContext implements WorkflowContext {
   }
 
   #now(): Promise<number> {
-    const { index, recorded } = this.attempt.allocate('now');
+    const { index, recorded } = this.#journal.allocate('now');
     if (recorded) return Promise.resolve(Number(recorded.value));
-    const now = this.attempt.deps.clock.now();
-    this.attempt.append({ index, kind: 'now', value: String(now) });
+    const now = this.deps.clock.now();
+    void this.#journal.append({ index, kind: 'now', value: String(now) });
     return Promise.resolve(now);
   }
 
@@ -149,8 +153,8 @@ export class DurableContext implements WorkflowContext {
         { code: 400 },
       );
     }
-    const { index, recorded } = this.attempt.allocate('awakeable');
-    const id = recorded?.id ?? this.attempt.deps.signer.awakeableId(this.meta.id, index);
+    const { index, recorded } = this.#journal.allocate('awakeable');
+    const id = recorded?.id ?? this.deps.signer.awakeableId(this.meta.id, index);
     // A heartbeat timeout is journaled with the creation time it counts from.
     const heartbeat = recorded
       ? recorded.value === undefined
@@ -158,20 +162,20 @@ export class DurableContext implements WorkflowContext {
         : { since: recorded.at!, timeoutMs: Number(recorded.value) }
       : heartbeatTimeoutMs === undefined
         ? undefined
-        : { since: this.attempt.deps.clock.now(), timeoutMs: heartbeatTimeoutMs };
+        : { since: this.deps.clock.now(), timeoutMs: heartbeatTimeoutMs };
     if (!recorded)
-      this.attempt.append({
+      void this.#journal.append({
         index,
         kind: 'awakeable',
         id,
         ...(heartbeat ? { at: heartbeat.since, value: String(heartbeat.timeoutMs) } : {}),
       });
-    this.attempt.noteAwakeable(completionKey(index), id);
+    this.attempt.waiting.noteAwakeable(completionKey(index), id);
     const decode = decodeWith(options.serde ?? (json as Serde<T>));
     const promise = heartbeat
       ? new HeartbeatAwakeablePromise<T>(this.attempt, completionKey(index), decode, heartbeat.since, heartbeat.timeoutMs)
       : new CompletionPromise<T>(this.attempt, completionKey(index), decode, undefined, true);
-    const api = this.attempt.deps.apiUrl;
+    const api = this.deps.apiUrl;
     return api ? { id, promise, url: `${api.replace(/\/+$/, '')}/restate/awakeables/${id}/resolve` } : { id, promise };
   }
 
@@ -185,32 +189,33 @@ export class DurableContext implements WorkflowContext {
   }
 
   #completeAwakeable(kind: 'resolve-awakeable' | 'reject-awakeable', id: string, result: { value: string } | { failure: Failure }): void {
-    const { index, recorded } = this.attempt.allocate(kind, id);
+    const { index, recorded } = this.#journal.allocate(kind, id);
     if (recorded) return;
-    const verified = this.attempt.deps.signer.verifyAwakeableId(id);
+    const verified = this.deps.signer.verifyAwakeableId(id);
     if (!verified.ok)
       throw new TerminalError(
         `ctx.${kind === 'resolve-awakeable' ? 'resolveAwakeable' : 'rejectAwakeable'}: awakeable id is ${verified.problem}: ${id}`,
         { code: 400 },
       );
     const { invocationId, index: target } = verified.target;
-    const attempt = this.attempt;
-    void attempt
-      .enqueue(async () => {
+    void this.#journal.append(
+      { index, kind, name: id },
+      {
         // Completion first, entry second: a crash in between replays into a
         // lost (already written) completion, which is the same outcome.
-        await attempt.completeLocally(invocationId, { key: completionKey(target), at: attempt.deps.clock.now(), ...result });
-        await attempt.write({ index, kind, name: id });
-      })
-      .catch(() => undefined);
+        before: async (writes) => {
+          await writes.complete(invocationId, { key: completionKey(target), at: this.deps.clock.now(), ...result });
+        },
+      },
+    );
   }
 
   sleep(ms: number): DurablePromise<void> {
     if (!Number.isFinite(ms) || ms < 0)
       throw new TerminalError(`ctx.sleep(${ms}): the duration must be a non-negative number of milliseconds`, { code: 400 });
-    const { index, recorded } = this.attempt.allocate('sleep');
-    const at = recorded?.at ?? this.attempt.deps.clock.now() + ms;
-    if (!recorded) this.attempt.append({ index, kind: 'sleep', at });
+    const { index, recorded } = this.#journal.allocate('sleep');
+    const at = recorded?.at ?? this.deps.clock.now() + ms;
+    if (!recorded) void this.#journal.append({ index, kind: 'sleep', at });
     return new CompletionPromise<void>(this.attempt, completionKey(index), () => ({ ok: true, value: undefined }), at);
   }
 
@@ -251,7 +256,7 @@ export class DurableContext implements WorkflowContext {
   }
 
   #hosted(service: string): Definition {
-    const definition = this.attempt.deps.services.get(service);
+    const definition = this.deps.services.get(service);
     if (!definition)
       throw new TerminalError(
         `genericCall: no service '${service}' in this deployment; call it through a typed client made from its definition`,
@@ -296,47 +301,53 @@ export class DurableContext implements WorkflowContext {
     delayMs?: number,
   ): DurablePromise<unknown> | undefined {
     const spec = definition.handlers[handler]!;
-    const { index, recorded } = this.attempt.allocate(mode, `${definition.name}.${handler}`);
+    const name = `${definition.name}.${handler}`;
+    const { index, recorded } = this.#journal.allocate(mode, name);
     const resultKey = completionKey(index);
-    if (!recorded) {
-      const attempt = this.attempt;
+    if (recorded) {
+      if (mode === 'call' && recorded.value) this.attempt.waiting.noteCallee(resultKey, recorded.value);
+    } else {
       const text = spec.input.serialize(input);
       const calleeId =
         definition.kind === 'workflow' && handler === 'run'
           ? workflowInvocationId(definition.name, key!)
           : derivedInvocationId('call', this.meta.id, index);
       const caller = { invocationId: this.meta.id, key: resultKey };
-      if (mode === 'call') attempt.noteCallee(resultKey, calleeId);
-      void attempt
-        .enqueue(async () => {
-          const now = attempt.deps.clock.now();
-          const meta = newInvocationMeta({
-            id: calleeId,
-            service: definition.name,
-            handler,
-            kind: definition.kind,
-            shared: spec.shared,
-            key,
-            input: text,
-            now,
-            delayMs,
-            callers: mode === 'call' ? [caller] : undefined,
-          });
-          const created = await attempt.deps.store.createInvocation(meta);
-          if (
-            !created.created &&
-            mode === 'call' &&
-            !(created.existing.callers ?? []).some((c) => c.invocationId === caller.invocationId && c.key === caller.key)
-          ) {
-            // A workflow run that already exists: attach, or take its result now.
-            if (!(await attempt.deps.store.addCaller(calleeId, caller))) {
-              const finished = await attempt.deps.store.getInvocation(calleeId);
-              if (finished) await attempt.completeLocally(this.meta.id, resultCompletion(finished, resultKey, now));
+      if (mode === 'call') this.attempt.waiting.noteCallee(resultKey, calleeId);
+      void this.#journal.append(
+        { index, kind: mode, name, value: calleeId },
+        {
+          // Callee first, entry second: a crash in between replays into the
+          // same callee id, whose creation then finds it there.
+          before: async (writes) => {
+            const now = this.deps.clock.now();
+            const meta = newInvocationMeta({
+              id: calleeId,
+              service: definition.name,
+              handler,
+              kind: definition.kind,
+              shared: spec.shared,
+              key,
+              input: text,
+              now,
+              delayMs,
+              callers: mode === 'call' ? [caller] : undefined,
+            });
+            const created = await writes.createInvocation(meta);
+            if (
+              !created.created &&
+              mode === 'call' &&
+              !(created.existing.callers ?? []).some((c) => c.invocationId === caller.invocationId && c.key === caller.key)
+            ) {
+              // A workflow run that already exists: attach, or take its result now.
+              if (!(await writes.addCaller(calleeId, caller))) {
+                const finished = await this.attempt.reads.getInvocation(calleeId);
+                if (finished) await writes.complete(this.meta.id, resultCompletion(finished, resultKey, now));
+              }
             }
-          }
-          await attempt.write({ index, kind: mode, name: `${definition.name}.${handler}`, value: calleeId });
-        })
-        .catch(() => undefined);
+          },
+        },
+      );
     }
     if (mode === 'send') return undefined;
     return new CompletionPromise(this.attempt, resultKey, decodeWith(spec.output));
@@ -385,7 +396,7 @@ export class DurableContext implements WorkflowContext {
 
   #loadState(): Promise<Map<string, string>> {
     const scope = this.#scope();
-    this.#state ??= this.attempt.deps.store.readState(scope);
+    this.#state ??= this.attempt.reads.readState(scope);
     return this.#state;
   }
 
@@ -406,26 +417,26 @@ export class DurableContext implements WorkflowContext {
    */
   #fence(index: number): string {
     const pad = (n: number) => String(n).padStart(12, '0');
-    return `${pad(this.attempt.lockSeq)}:${pad(index)}:${pad(this.meta.epoch)}`;
+    return `${pad(this.lockSeq)}:${pad(index)}:${pad(this.meta.epoch)}`;
   }
 
   async get<T>(name: string, serde: Serde<T> = json as Serde<T>): Promise<T | undefined> {
     this.#scope();
-    const { index, recorded } = this.attempt.allocate('get', name);
+    const { index, recorded } = this.#journal.allocate('get', name);
     if (recorded) return recorded.value === undefined ? undefined : serde.deserialize(recorded.value);
-    await this.attempt.flush(); // earlier set/clear calls apply first
+    await this.#journal.durable(); // earlier set/clear calls apply first
     const value = (await this.#loadState()).get(name);
-    await this.attempt.appendNow({ index, kind: 'get', name, value });
+    await this.#journal.append({ index, kind: 'get', name, value });
     return value === undefined ? undefined : serde.deserialize(value);
   }
 
   async stateKeys(): Promise<string[]> {
     this.#scope();
-    const { index, recorded } = this.attempt.allocate('state-keys');
+    const { index, recorded } = this.#journal.allocate('state-keys');
     if (recorded) return JSON.parse(recorded.value ?? '[]') as string[];
-    await this.attempt.flush();
+    await this.#journal.durable();
     const keys = [...(await this.#loadState()).keys()].sort();
-    await this.attempt.appendNow({ index, kind: 'state-keys', value: JSON.stringify(keys) });
+    await this.#journal.append({ index, kind: 'state-keys', value: JSON.stringify(keys) });
     return keys;
   }
 
@@ -451,26 +462,25 @@ export class DurableContext implements WorkflowContext {
     name: string | undefined,
     changes: [string, string | undefined][] | 'all',
   ): void {
-    const { index, recorded } = this.attempt.allocate(kind, name);
+    const { index, recorded } = this.#journal.allocate(kind, name);
     if (recorded) return;
-    const attempt = this.attempt;
-    const store = attempt.deps.store;
     const state = this.#loadState();
-    void attempt
-      .enqueue(async () => {
-        const current = await state;
-        const writes = changes === 'all' ? [...current.keys()].map((k): [string, undefined] => [k, undefined]) : changes;
+    void this.#journal.append(
+      { index, kind, name },
+      {
         // State first, entry second: a crash in between re-runs the write with
         // the same value and fence.
-        for (const [k, v] of writes) {
-          if (!(await store.writeState(scope, k, v, this.#fence(index))))
-            throw attempt.lostWrite(`state '${k}' was written by a newer attempt`);
-          if (v === undefined) current.delete(k);
-          else current.set(k, v);
-        }
-        await attempt.write({ index, kind, name });
-      })
-      .catch(() => undefined);
+        before: async (writes) => {
+          const current = await state;
+          const changed = changes === 'all' ? [...current.keys()].map((k): [string, undefined] => [k, undefined]) : changes;
+          for (const [k, v] of changed) {
+            await writes.writeState(scope, k, v, this.#fence(index));
+            if (v === undefined) current.delete(k);
+            else current.set(k, v);
+          }
+        },
+      },
+    );
   }
 
   // ---- workflow promises -----------------------------------------------------
@@ -481,31 +491,31 @@ export class DurableContext implements WorkflowContext {
     }
     const owner = workflowInvocationId(this.meta.service, this.meta.key);
     const key = promiseKey(name);
-    const attempt = this.attempt;
     const inRun = owner === this.meta.id;
     const complete = async (
       kind: 'promise-resolve' | 'promise-reject',
       result: { value: string } | { failure: Failure },
     ): Promise<void> => {
-      const { index, recorded } = attempt.allocate(kind, name);
+      const { index, recorded } = this.#journal.allocate(kind, name);
       const entry: JournalEntry = recorded ?? { index, kind, name };
       if (!recorded) {
-        await attempt.enqueue(async () => {
+        await this.#journal.append(entry, {
           // Completion first, entry second. A crash in between replays into
           // a lost write, which must still read as won when the standing
           // completion is this entry's own (found by the simulator, seed 148):
           //
           //   approve: Put P#p ✓ ── crash ── retry: Put P#p ✗ (its own) → was 409
-          const by = `${attempt.id}#${index}`;
-          const { won, standing } = await attempt.completeLocally(owner, { key, at: attempt.deps.clock.now(), by, ...result });
-          if (!won && standing.by !== by) {
-            entry.failure = toFailure(
-              new TerminalError(`durable promise '${name}' of workflow ${this.meta.service}/${this.meta.key} was already completed`, {
-                code: 409,
-              }),
-            );
-          }
-          await attempt.write(entry);
+          before: async (writes) => {
+            const by = `${this.meta.id}#${index}`;
+            const { won, standing } = await writes.complete(owner, { key, at: this.deps.clock.now(), by, ...result });
+            if (!won && standing.by !== by) {
+              entry.failure = toFailure(
+                new TerminalError(`durable promise '${name}' of workflow ${this.meta.service}/${this.meta.key} was already completed`, {
+                  code: 409,
+                }),
+              );
+            }
+          },
         });
       }
       if (entry.failure) throw fromFailure(entry.failure);
@@ -517,13 +527,13 @@ export class DurableContext implements WorkflowContext {
             `durable promise '${name}': get() is available in the workflow's run handler; shared handlers use peek()`,
             { code: 400 },
           );
-        return new CompletionPromise<T>(attempt, key, decodeWith(serde));
+        return new CompletionPromise<T>(this.attempt, key, decodeWith(serde));
       },
       peek: async () => {
-        const { index, recorded } = attempt.allocate('promise-peek', name);
+        const { index, recorded } = this.#journal.allocate('promise-peek', name);
         let entry = recorded;
         if (!entry) {
-          const found = inRun ? attempt.completion(key) : await attempt.deps.store.getCompletion(owner, key);
+          const found = inRun ? this.attempt.completions.get(key) : await this.attempt.reads.getCompletion(owner, key);
           entry = {
             index,
             kind: 'promise-peek',
@@ -531,7 +541,7 @@ export class DurableContext implements WorkflowContext {
             value: found?.value ?? (found && !found.failure ? '' : undefined),
             failure: found?.failure,
           };
-          await attempt.appendNow(entry);
+          await this.#journal.append(entry);
         }
         if (entry.failure) throw fromFailure(entry.failure);
         return entry.value === undefined ? undefined : serde.deserialize(entry.value);

@@ -2,12 +2,13 @@
  * Durable promises: thenables whose outcome comes from the journal or from a
  * completion, so every replay settles them the same way. Awaiting one that is
  * not complete parks the handler; once nothing else can make progress the
- * attempt suspends (see `Attempt.block`).
+ * attempt suspends (see `Waiting`).
  */
 import type { DurablePromise } from '../api/context.ts';
 import { TimeoutError } from '../api/errors.ts';
 import { heartbeatDeadlineKey, heartbeatKey } from '../store/keys.ts';
 import type { Completion, JournalEntry, Timer } from '../store/store.ts';
+import type { Journal } from './journal.ts';
 
 /** A settled value or error. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -32,8 +33,8 @@ export interface PromiseHost {
   await<T>(promise: Durable<T>): Promise<T>;
   /** Reads one completion of this invocation again from the store (an awakeable's last heartbeat). */
   reload(key: string): Promise<void>;
-  allocate(kind: JournalEntry['kind'], name?: string): { index: number; recorded: JournalEntry | undefined };
-  append(entry: JournalEntry): void;
+  /** The journal: a combinator journals its decision through it like any primitive. */
+  readonly journal: Pick<Journal, 'allocate' | 'append'>;
   sleep(ms: number): Durable<void>;
 }
 
@@ -204,7 +205,7 @@ export class Combinator<T> extends Durable<T> {
       if (!(child instanceof Durable))
         throw new TypeError(`ctx.${kind}() takes durable promises (from ctx.run, ctx.awakeable, ctx.sleep, ctx.promise)`);
     }
-    ({ index: this.#index, recorded: this.#recorded } = host.allocate('combinator', kind));
+    ({ index: this.#index, recorded: this.#recorded } = host.journal.allocate('combinator', kind));
   }
 
   outcome(): Outcome<T> | undefined {
@@ -218,7 +219,7 @@ export class Combinator<T> extends Durable<T> {
     if (this.#mustClose()) return undefined;
     const decision = decide(this.kind, this.children.length, (p) => this.children[p]!.outcome());
     if (!decision) return undefined;
-    this.host.append({ index: this.#index, kind: 'combinator', name: this.kind, settled: decision.used });
+    void this.host.journal.append({ index: this.#index, kind: 'combinator', name: this.kind, settled: decision.used });
     this.#decided = decision.outcome as Outcome<T>;
     return this.#decided;
   }

@@ -3,7 +3,7 @@
  * it is not testing what it claims to.
  */
 import { decideWake } from 'dormant';
-import { Attempt } from '../../src/engine/attempt.ts';
+import { Journal } from '../../src/engine/journal.ts';
 import { META } from '../../src/store/keys.ts';
 import type { EntryKind } from '../../src/store/store.ts';
 import type { DecideWake } from './world.ts';
@@ -58,12 +58,12 @@ const WRITTEN_BY_CONTEXT = new Set<EntryKind>([
  */
 export const lostWriteAsFailure: Mutation = {
   patch: () => {
-    const original = Attempt.prototype.lostWrite;
-    Attempt.prototype.lostWrite = function (this: Attempt, reason: string, entry?: { kind: EntryKind }) {
+    const original = Journal.prototype.lostWrite;
+    Journal.prototype.lostWrite = function (this: Journal, reason: string, entry?: { kind: EntryKind }) {
       return entry === undefined || WRITTEN_BY_CONTEXT.has(entry.kind) ? new Error(reason) : original.call(this, reason, entry as never);
     };
     return () => {
-      Attempt.prototype.lostWrite = original;
+      Journal.prototype.lostWrite = original;
     };
   },
 };

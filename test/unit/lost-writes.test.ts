@@ -271,3 +271,74 @@ describe('a lost journal write ends the attempt as lost, whatever its kind', () 
     expect(await rt.output(id)).toBe('set');
   });
 });
+
+/** What the handlers below saw, in order: `<label> returned` or `<label> caught <error>`. */
+const seen: string[] = [];
+
+/** A handler that awaits `body` and records whether it returned or threw. */
+function watched<C>(label: string, body: (ctx: C) => PromiseLike<unknown>) {
+  return async (ctx: C) => {
+    try {
+      const value = await body(ctx);
+      seen.push(`${label} returned`);
+      return value;
+    } catch (e) {
+      seen.push(`${label} caught ${(e as Error).name}`);
+      return 'carried on';
+    }
+  };
+}
+
+const awaits = service({
+  name: 'awaits',
+  handlers: { run: watched('run', (ctx: Context) => ctx.run('a', () => 1)) },
+});
+const awaitsState = object({
+  name: 'awaitsState',
+  handlers: {
+    get: watched('get', (ctx: ObjectContext) => ctx.get('n')),
+    stateKeys: watched('state-keys', (ctx: ObjectContext) => ctx.stateKeys()),
+  },
+});
+const awaitsPromise = workflow({
+  name: 'awaitsPromise',
+  handlers: {
+    run: async (ctx: WorkflowContext, op: 'promise-peek' | 'promise-resolve' | 'promise-reject') => {
+      const p = ctx.promise<string>('p');
+      return watched(op, () => (op === 'promise-peek' ? p.peek() : op === 'promise-resolve' ? p.resolve('v') : p.reject('r')))(ctx);
+    },
+  },
+});
+
+describe('a lost write the handler awaits never reaches the handler', () => {
+  it.each([
+    { kind: 'run', start: (rt: MemoryRuntime) => rt.start('awaits', 'run') },
+    { kind: 'get', start: (rt: MemoryRuntime) => rt.start('awaitsState', 'get', '', 'k') },
+    { kind: 'state-keys', start: (rt: MemoryRuntime) => rt.start('awaitsState', 'stateKeys', '', 'k') },
+    { kind: 'promise-peek', start: (rt: MemoryRuntime) => rt.start('awaitsPromise', 'run', '"promise-peek"', 'w1') },
+    { kind: 'promise-resolve', start: (rt: MemoryRuntime) => rt.start('awaitsPromise', 'run', '"promise-resolve"', 'w2') },
+    { kind: 'promise-reject', start: (rt: MemoryRuntime) => rt.start('awaitsPromise', 'run', '"promise-reject"', 'w3') },
+  ])('$kind: the losing attempt neither returns past the await nor sees an error it could catch', async ({ kind, start }) => {
+    // Prepare: "another attempt" writes the entry just before this attempt's append of it
+    const rt = new MemoryRuntime([awaits, awaitsState, awaitsPromise]);
+    let stolen = false;
+    rt.deps.store = interceptCalls(rt.store, async (method, args, call) => {
+      const entry = args[1] as JournalEntry;
+      if (method === 'append' && entry.kind === kind && !stolen) {
+        stolen = true;
+        expect(await rt.store.append(args[0] as string, { ...entry })).toBe(true);
+      }
+      return call();
+    });
+    seen.length = 0;
+    const id = await start(rt);
+
+    // Act
+    await rt.settle();
+
+    // Assess: the loser ended lost and its handler stopped at the await; only the fresh attempt returned
+    expect(stolen).toBe(true);
+    expect(rt.outcomes.filter((o) => o.invocationId === id).map((o) => o.kind)).toEqual(['lost', 'completed']);
+    expect(seen).toEqual([`${kind} returned`]);
+  });
+});

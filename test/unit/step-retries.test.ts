@@ -5,9 +5,9 @@
  * scanning every completion: a long handler stays linear in its completions.
  */
 import { describe, expect, it } from 'vitest';
-import { service, type Completion, type Context, type InvocationMeta, type Store } from 'dormant';
+import { service, type Completion, type Context, type Store } from 'dormant';
 import type { LoadedInvocation } from '../../src/store/store.ts';
-import { Attempt } from '../../src/engine/attempt.ts';
+import { Completions } from '../../src/engine/completions.ts';
 import { stepRetryKey, stepRetryOf } from '../../src/engine/retry.ts';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 
@@ -147,36 +147,24 @@ describe('ctx.run retry bookkeeping', () => {
 
   it('the index takes the latest retry of each step at load, and learns later ones during the attempt', () => {
     const rt = new MemoryRuntime([]);
-    const spec = service({ name: 's', handlers: { h: async () => undefined } }).handlers.h!;
-    const meta: InvocationMeta = {
-      id: 'inv_x',
-      service: 's',
-      handler: 'h',
-      kind: 'service',
-      status: 'running',
-      epoch: 1,
-      input: '',
-      createdAt: 0,
-      updatedAt: 0,
-    };
     const at = 0;
-    const completions = new Map<string, Completion>(
+    const loaded = new Map<string, Completion>(
       ['C#t00000002.0002.500', 'C#t00000002.0001.500', 'C#00000002', 'C#00000002.hb.9', 'C#t00000004.0001.700'].map((key) => [
         key,
         { key, at },
       ]),
     );
-    const attempt = new Attempt(rt.deps, meta, spec, { journal: new Map(), completions });
+    const completions = new Completions(rt.store, 'inv_x', loaded);
 
-    expect(attempt.stepRetry(2)).toEqual({ entry: 2, attempt: 2, startedAt: 500 });
-    expect(attempt.stepRetry(4)).toEqual({ entry: 4, attempt: 1, startedAt: 700 });
-    expect(attempt.stepRetry(3)).toBeUndefined();
-    attempt.learn({ key: stepRetryKey({ entry: 3, attempt: 1, startedAt: 900 }), at });
-    attempt.learn({ key: 'C#t00000002.0003.500', at });
-    attempt.learn({ key: 'C#t00000004.0001.700', at }); // a duplicate changes nothing
-    expect(attempt.stepRetry(3)).toEqual({ entry: 3, attempt: 1, startedAt: 900 });
-    expect(attempt.stepRetry(2)).toEqual({ entry: 2, attempt: 3, startedAt: 500 });
-    expect(attempt.stepRetry(4)).toEqual({ entry: 4, attempt: 1, startedAt: 700 });
+    expect(completions.stepRetry(2)).toEqual({ entry: 2, attempt: 2, startedAt: 500 });
+    expect(completions.stepRetry(4)).toEqual({ entry: 4, attempt: 1, startedAt: 700 });
+    expect(completions.stepRetry(3)).toBeUndefined();
+    completions.learn({ key: stepRetryKey({ entry: 3, attempt: 1, startedAt: 900 }), at });
+    completions.learn({ key: 'C#t00000002.0003.500', at });
+    completions.learn({ key: 'C#t00000004.0001.700', at }); // a duplicate changes nothing
+    expect(completions.stepRetry(3)).toEqual({ entry: 3, attempt: 1, startedAt: 900 });
+    expect(completions.stepRetry(2)).toEqual({ entry: 2, attempt: 3, startedAt: 500 });
+    expect(completions.stepRetry(4)).toEqual({ entry: 4, attempt: 1, startedAt: 700 });
   });
 
   it('step retry keys read back as written; other completion keys are not step retries', () => {
