@@ -13,9 +13,9 @@
  * A `ctx` primitive follows one template:
  *
  * ```ts
- * const { index, recorded } = journal.allocate('sleep');     // replay-checks kind and name
- * if (recorded) return decode(recorded);                      // replay: the journal decides
- * void journal.append({ index, kind: 'sleep', at });          // new: queued, first writer wins
+ * const { index, recorded } = journal.allocate('sleep');           // the next index; replay-checks kind and name
+ * const at = recorded?.at ?? clock.now() + ms;                      // replay: the journal decides
+ * if (!recorded) void journal.append({ index, kind: 'sleep', at }); // new: queued, first writer wins
  * ```
  *
  * with `append(entry, { before })` for writes that must land before the
