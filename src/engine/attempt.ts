@@ -202,7 +202,7 @@ export class Attempt implements PromiseHost {
     const store = this.ending.store;
     this.completions = new Completions(store, meta.id, loaded.completions);
     this.journal = new Journal(meta.id, loaded.journal, store, this.ending, this.completions, deps.alwaysReplay ?? false);
-    this.waiting = new Waiting(meta.id, deps, store, this.journal, this.completions, this.ending);
+    this.waiting = new Waiting(meta.id, deps, deps.store, this.journal, this.completions, this.ending);
     this.reads = store;
     const { clock, signer, services, apiUrl, maxInAttemptBackoffMs } = deps;
     this.context = new DurableContext(this, meta, handler.shared, lockSeq, { clock, signer, services, apiUrl, maxInAttemptBackoffMs });

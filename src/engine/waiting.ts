@@ -36,7 +36,7 @@ export class Waiting {
   constructor(
     private readonly invocationId: string,
     private readonly deps: { clock: Clock; lingerMs?: number | undefined },
-    /** The attempt's store (its failures interrupt the attempt). */
+    /** The store as given: a failed poll while lingering interrupts the attempt saying so (see `#suspendWhenIdle`). */
     private readonly store: Store,
     private readonly journal: Journal,
     private readonly completions: Completions,

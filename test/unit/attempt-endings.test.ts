@@ -136,6 +136,28 @@ describe('attempt endings that fail in the store', () => {
     },
   );
 
+  it('a poll while lingering that throws rejects, naming the poll; the next attempt suspends and completes', HANG, async () => {
+    // Prepare: attempts linger before suspending, and the first poll fails
+    const runs = { notify: 0, archive: 0 };
+    const { rt, faults } = faultyRuntime([review(runs)], { lingerMs: 300 });
+    faults.fail('existingCompletions');
+    const id = await rt.start('review', 'request', '"doc-3"');
+
+    // Act
+    const first = rt.settle();
+
+    // Assess: the error says the attempt was polling, not which store call it was
+    await expect(first).rejects.toThrow(
+      new RegExp(`invocation ${id}: the store failed while polling C#00000000, C#cancel before suspending .*handed back as pending`),
+    );
+    await rt.settle();
+    expect((await rt.status(id)).status).toBe('suspended');
+    await rt.resolve((await rt.awaitedAwakeables(id))[0]!, '"approved"');
+    await rt.settle();
+    expect(await rt.output(id)).toBe('doc-3: approved');
+    expect(runs).toEqual({ notify: 1, archive: 1 });
+  });
+
   it("a step's long-backoff suspend that throws rejects, naming the step; the next attempt retries it", HANG, async () => {
     let calls = 0;
     const { rt, faults } = faultyRuntime([
