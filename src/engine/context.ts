@@ -317,8 +317,11 @@ export class DurableContext implements WorkflowContext {
       void this.#journal.append(
         { index, kind: mode, name, value: calleeId },
         {
-          // Callee first, entry second: a crash in between replays into the
-          // same callee id, whose creation then finds it there.
+          // Callee first, entry second. A crash in between replays the call as
+          // new, with the same callee id (derived from caller and entry):
+          //
+          //   attempt 1:  create callee ✓ ── crash
+          //   attempt 2:  create callee ✗ (it exists, listing this caller) → append J#i ✓
           before: async (writes) => {
             const now = this.deps.clock.now();
             const meta = newInvocationMeta({

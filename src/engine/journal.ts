@@ -89,6 +89,7 @@ export class Journal {
       complete: (id, completion) => completions.complete(id, completion),
       createInvocation: (meta) => store.createInvocation(meta),
       addCaller: (id, caller) => store.addCaller(id, caller),
+      // The fence orders state writes by (lock, entry, epoch); its timeline is at `DurableContext#fence`.
       writeState: async (scope, name, value, fence) => {
         if (!(await store.writeState(scope, name, value, fence))) throw this.lostWrite(`state '${name}' was written by a newer attempt`);
       },
@@ -145,6 +146,11 @@ export class Journal {
     const { before } = options;
     const written = this.#enqueue(async () => {
       if (before) await before(this.#writes);
+      // First writer wins; the loser stops without side effects (DESIGN rule 1):
+      //
+      //   zombie (epoch 1):  … append J#i ✓
+      //   this   (epoch 2):  … append J#i ✗ → lost: handed back, no retry counted
+      //   fresh  (epoch 3):  replays J#i as the zombie wrote it, carries on
       if (!(await this.store.append(this.invocationId, entry)))
         throw this.lostWrite(`entry ${entry.index} (${entry.kind}) was already written by another attempt`, entry);
       if (this.alwaysReplay) this.ending.handOn();
