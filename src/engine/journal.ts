@@ -105,7 +105,8 @@ export class Journal {
    * Takes the next journal index. On replay, checks the recorded entry's kind
    * and name: a mismatch fails the invocation with a `NonDeterminismError`
    * naming both, and the journal stays untouched. A new entry may not start
-   * past the lease or near the Lambda deadline: the attempt hands on instead.
+   * past the lease, nor near the Lambda deadline once this attempt has made
+   * one: the attempt hands on instead.
    */
   allocate(kind: JournalEntry['kind'], name?: string): Allocation {
     if (this.ending.ended) throw new TerminalError(`invocation ${this.invocationId}: the attempt has ended`);
