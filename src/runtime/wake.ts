@@ -23,6 +23,7 @@
 import type { Completion, InvocationMeta, ItemChange, ObjectLock, Store, Timer } from '../store/store.ts';
 import { LOCK, LOCK_GRANTED, META, invocationIdOf, isCompletionSk } from '../store/keys.ts';
 import { itemToMeta } from '../store/items.ts';
+import { resultCompletion } from '../store/invocation.ts';
 
 /**
  * What the wake role does about a change.
@@ -104,20 +105,6 @@ function onFinished(meta: InvocationMeta): WakeAction[] {
     actions.push({ type: 'deliver', invocationId: caller.invocationId, completion: resultCompletion(meta, caller.key, meta.updatedAt) });
   }
   return actions;
-}
-
-/**
- * A finished invocation's result as a completion for a caller.
- *
- * @example
- * ```ts
- * resultCompletion(meta, 'C#00000003', Date.now()) // { key: 'C#00000003', value: '"hi"', at: … }
- * ```
- */
-export function resultCompletion(meta: InvocationMeta, key: string, at: number): Completion {
-  return meta.status === 'failed'
-    ? { key, failure: meta.failure ?? { name: 'TerminalError', message: 'failed', code: 500 }, at }
-    : { key, value: meta.output ?? '', at };
 }
 
 function onLock(scope: string, item: Record<string, unknown>, old: Record<string, unknown> | undefined): WakeAction[] {
