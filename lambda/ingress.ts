@@ -263,7 +263,7 @@ function header(event: APIGatewayProxyEvent, name: string): string | undefined {
 export const handler = createIngressHandler(
   once(async () => {
     const config = loadConfig('ingress');
-    const signer = new IdSigner(await signingKey(config.signing!));
-    return { store: dynamoDbStore(config), signer, clock: systemClock, catalog: config.catalog!, waitMs: config.ingressWaitMs };
+    const signer = new IdSigner(await signingKey(config.signing));
+    return { store: dynamoDbStore(config), signer, clock: systemClock, catalog: config.catalog, waitMs: config.ingressWaitMs };
   }),
 );

@@ -7,7 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { systemClock, type Clock } from '../src/engine/clock.ts';
-import { sqsClientOptions, type DormantConfig } from '../src/runtime/config.ts';
+import { sqsClientOptions, type DormantConfig, type RoleConfig } from '../src/runtime/config.ts';
 import { DynamoDbStore } from '../src/store/dynamodb.ts';
 import type { Timer } from '../src/store/store.ts';
 
@@ -171,7 +171,7 @@ export function nextHop(hop: {
  *
  * @example
  * ```ts
- * const dispatch = awsDispatch({ lambda, sqs, routes: config.routes, timerQueueUrl: config.timerQueueUrl!, clock: systemClock });
+ * const dispatch = awsDispatch({ lambda, sqs, routes: config.routes, timerQueueUrl: config.timerQueueUrl, clock: systemClock });
  * await dispatch.invoke('review', { invocationId, epoch: 2 });
  * ```
  */
@@ -284,9 +284,7 @@ function inFlightGauge(sqs: SQSClient, queueUrl: string): () => Promise<number> 
  * const dispatch = deployedDispatch(loadConfig('wake'));
  * ```
  */
-export function deployedDispatch(config: Pick<DormantConfig, 'routes' | 'timerQueueUrl' | 'longTimerQueueUrl'>): Dispatch {
-  if (!config.timerQueueUrl)
-    throw new Error('DORMANT_TIMER_QUEUE_URL is not set: the wake and timer Lambdas need the timer queue (the CDK app sets it)');
+export function deployedDispatch(config: Pick<RoleConfig<'wake' | 'timer'>, 'routes' | 'timerQueueUrl' | 'longTimerQueueUrl'>): Dispatch {
   return awsDispatch({
     lambda: new LambdaClient({}),
     sqs: new SQSClient(sqsClientOptions()),

@@ -259,7 +259,7 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
       lambda: lambdaClient,
       sqs,
       routes: wakeConfig.routes,
-      timerQueueUrl: wakeConfig.timerQueueUrl!,
+      timerQueueUrl: wakeConfig.timerQueueUrl,
       longTimerQueueUrl: wakeConfig.longTimerQueueUrl,
       clock,
       maxHopSeconds: clock === systemClock ? undefined : TEST_CLOCK_HOP_SECONDS,
@@ -268,7 +268,7 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
     const timer = createTimerHandler({ store, dispatch, clock, streams, log });
     const ingressConfig = loadConfig('ingress', env);
     api.setHandler(
-      createIngressHandler({ store, signer, clock, catalog: ingressConfig.catalog!, waitMs: ingressConfig.ingressWaitMs, log }),
+      createIngressHandler({ store, signer, clock, catalog: ingressConfig.catalog, waitMs: ingressConfig.ingressWaitMs, log }),
     );
 
     const streamPoller: StreamPoller = startStreamPoller({
