@@ -3,13 +3,14 @@
  * code path. DynamoDB Local and the SQS emulator stand in for their AWS
  * services; this module stands in for the three managed pieces that cannot
  * run here (API Gateway, Lambda's Invoke API, and the stream and SQS event
- * source mappings) and calls the same entry points the Lambdas run:
+ * source mappings) and calls the same role cores the Lambda entry points
+ * run (src/runtime), built from the same configuration loader:
  *
  * ```
- *  curl ─HTTP─▶ api-gateway ─proxy event─▶ lambda/ingress ─▶ DynamoDB Local
- *                                                               │ stream
- *  stream-poller ─DynamoDBStreamEvent─▶ lambda/wake ─Invoke API─▶ lambda-service ─▶ lambdaHandler({ services })
- *  sqs-poller ─SQSEvent─▶ lambda/timer ◀─ timer and recovery queues (fauxqs) ◀─ on-failure records
+ *  curl ─HTTP─▶ api-gateway ─proxy event─▶ ingress ─▶ DynamoDB Local
+ *                                                        │ stream
+ *  stream-poller ─DynamoDBStreamEvent─▶ wake ─Invoke API─▶ lambda-service ─▶ lambdaHandler({ services })
+ *  sqs-poller ─SQSEvent─▶ timer ◀─ timer and recovery queues (fauxqs) ◀─ on-failure records
  * ```
  *
  * SQS is kept in memory, so a restart would lose queued timers and recovery
@@ -32,10 +33,11 @@ import { lambdaHandler, type HandlerResult } from '../runtime/lambda-handler.ts'
 import { catalogOf, registry, type Catalog } from '../runtime/registry.ts';
 import { DynamoDbStore, ensureTable } from '../store/dynamodb.ts';
 import { META } from '../store/keys.ts';
-import { createIngressHandler } from '../../lambda/ingress.ts';
-import { awsDispatch, LONG_TIMER_QUEUE_MAX_RECEIVES, type Log } from '../../lambda/support.ts';
-import { createTimerHandler } from '../../lambda/timer.ts';
-import { createWakeHandler } from '../../lambda/wake.ts';
+import { awsDispatch, LONG_TIMER_QUEUE_MAX_RECEIVES } from '../runtime/dispatch.ts';
+import { createIngressHandler } from '../runtime/ingress.ts';
+import type { Log } from '../runtime/log.ts';
+import { createTimerHandler } from '../runtime/timer.ts';
+import { createWakeHandler } from '../runtime/wake-handler.ts';
 import { startApiGateway } from './api-gateway.ts';
 import { localClientConfig, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
 import { loadEntry } from './entry.ts';
