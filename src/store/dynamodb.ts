@@ -37,7 +37,7 @@ import type {
   SuspendOptions,
 } from './store.ts';
 import { LOCK, META, invocationPk, isCompletionSk, stateSk } from './keys.ts';
-import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToMeta, metaToItem, type Item } from './items.ts';
+import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToLock, itemToMeta, metaToItem, type Item } from './items.ts';
 import { MAX_ITEM_BYTES, MAX_PAYLOAD_BYTES, PayloadTooLargeError, assertItemFits, itemBytes } from './limits.ts';
 
 /**
@@ -417,7 +417,7 @@ export class DynamoDbStore implements Store {
         { pk: scope, sk: LOCK },
       );
       if (taken.ok) return 'held';
-      const seen = taken.existing && lockOf(taken.existing);
+      const seen = taken.existing && itemToLock(taken.existing);
       if (seen?.holder === invocationId) return 'held';
       if (seen?.waiting[invocationId] !== undefined) return 'queued';
 
@@ -433,7 +433,7 @@ export class DynamoDbStore implements Store {
         { pk: scope, sk: LOCK },
       );
       if (queued.ok) return 'queued';
-      const now = queued.existing && lockOf(queued.existing);
+      const now = queued.existing && itemToLock(queued.existing);
       if (now?.holder === invocationId) return 'held';
       if (now?.waiting[invocationId] !== undefined) return 'queued';
       // The lock was freed between the two requests: try to take it again.
@@ -453,7 +453,7 @@ export class DynamoDbStore implements Store {
       pk: scope,
       sk: LOCK,
     });
-    if (result.ok) return result.output ? lockOf(result.output) : undefined;
+    if (result.ok) return result.output ? itemToLock(result.output) : undefined;
     // Not the holder: if it still waits, it ended before its turn (killed
     // while queued) and leaves the queue, or it would be granted a key it
     // can never release.
@@ -463,7 +463,7 @@ export class DynamoDbStore implements Store {
       pk: scope,
       sk: LOCK,
     });
-    return left.ok && left.output ? lockOf(left.output) : undefined;
+    return left.ok && left.output ? itemToLock(left.output) : undefined;
   }
 
   async grantLock(scope: string, next: string): Promise<boolean> {
@@ -485,7 +485,7 @@ export class DynamoDbStore implements Store {
 
   async readLock(scope: string): Promise<ObjectLock | undefined> {
     const item = await this.#get('readLock', scope, scope, LOCK);
-    return item && lockOf(item);
+    return item && itemToLock(item);
   }
 
   async writeState(scope: string, name: string, value: string | undefined, fence: string): Promise<boolean> {
@@ -692,14 +692,6 @@ export class DynamoDbStore implements Store {
     }
     this.#onCapacity(operation, units);
   }
-}
-
-function lockOf(item: Item): ObjectLock {
-  return {
-    holder: typeof item.holder === 'string' ? item.holder : undefined,
-    seq: Number(item.seq ?? 0),
-    waiting: (item.waiting ?? {}) as Record<string, string>,
-  };
 }
 
 function isConditionFailure(error: unknown): boolean {
