@@ -21,7 +21,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -31,8 +31,8 @@ import { IdSigner } from '../engine/ids.ts';
 import { loadConfig, ENV } from '../runtime/config.ts';
 import { lambdaHandler, type HandlerResult } from '../runtime/lambda-handler.ts';
 import { catalogOf, registry, type Catalog } from '../runtime/registry.ts';
-import { DynamoDbStore, ensureTable } from '../store/dynamodb.ts';
-import { META } from '../store/keys.ts';
+import type { ChangeFeed } from '../store/changes.ts';
+import { DynamoDbStore, ensureTable, unfinishedInvocationIds } from '../store/dynamodb.ts';
 import { awsDispatch, LONG_TIMER_QUEUE_MAX_RECEIVES } from '../runtime/dispatch.ts';
 import { createIngressHandler } from '../runtime/ingress.ts';
 import type { Log } from '../runtime/log.ts';
@@ -116,6 +116,11 @@ export interface LocalPlane {
   readonly tableName: string;
   /** Invocation ids with a handler execution in flight right now. */
   inflight(): string[];
+  /**
+   * The table's item changes as its stream delivers them (read them with
+   * `decodeChange`), for tools and tests that watch invocations move.
+   */
+  readonly changes: ChangeFeed;
   /** `tryIt(url)` lines of the entry module, if it has them. */
   readonly tryIt: string[] | undefined;
   /** Stops everything, in order; resolves once all is down. Safe to call twice. */
@@ -314,6 +319,7 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
       tableName,
       endpoints: { dynamodb: dynamoEndpoint, sqs: sqsLocal.endpoint, lambda: lambda.endpoint },
       inflight: () => lambda.inflight(),
+      changes: { onChange: (listener) => streamPoller.onChange(listener) },
       tryIt: loaded.tryIt?.(api.url),
       stop: () => (stopping ??= stopAll()),
     };
@@ -361,39 +367,16 @@ async function keptSigningKey(dataDir: string): Promise<string> {
 }
 
 /**
- * Finds every unfinished invocation (a Scan is fine for local data) and hands
- * each to `recover`: the emulated queues lost their messages with the last
- * process, and the recovery path re-invokes, re-schedules or re-checks later.
+ * Hands every unfinished invocation to `recover`: the emulated queues lost
+ * their messages with the last process, and the recovery path re-invokes,
+ * re-schedules or re-checks later.
  */
 async function sweep(dynamodb: DynamoDBClient, tableName: string, recover: (invocationId: string) => Promise<void>): Promise<number> {
   let count = 0;
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await dynamodb.send(
-      new ScanCommand({
-        TableName: tableName,
-        ConsistentRead: true,
-        FilterExpression: 'sk = :meta AND #status IN (:pending, :running, :suspended)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':meta': { S: META },
-          ':pending': { S: 'pending' },
-          ':running': { S: 'running' },
-          ':suspended': { S: 'suspended' },
-        },
-        ProjectionExpression: 'pk',
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      const pk = item.pk?.S;
-      if (pk?.startsWith('I#')) {
-        await recover(pk.slice(2));
-        count++;
-      }
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for await (const invocationId of unfinishedInvocationIds(dynamodb, tableName)) {
+    await recover(invocationId);
+    count++;
+  }
   return count;
 }
 

@@ -16,6 +16,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  ScanCommand,
   UpdateItemCommand,
   UpdateTimeToLiveCommand,
   type AttributeValue,
@@ -30,13 +31,14 @@ import type {
   CompleteResult,
   Completion,
   InvocationMeta,
+  InvocationStatus,
   JournalEntry,
   LoadedInvocation,
   ObjectLock,
   Store,
   SuspendOptions,
 } from './store.ts';
-import { LOCK, META, invocationPk, isCompletionSk, stateSk } from './keys.ts';
+import { LOCK, META, invocationIdOf, invocationPk, isCompletionSk, stateSk } from './keys.ts';
 import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToLock, itemToMeta, metaToItem, type Item } from './items.ts';
 import { MAX_ITEM_BYTES, MAX_PAYLOAD_BYTES, PayloadTooLargeError, assertItemFits, itemBytes } from './limits.ts';
 
@@ -804,6 +806,45 @@ export async function ensureTable(
     }
   }
   return { created, streamArn: table.LatestStreamArn };
+}
+
+/**
+ * The ids of every unfinished invocation (pending, running or suspended), by
+ * a strongly consistent Scan of the whole table, a page at a time. For the
+ * local plane, whose emulated queues lose their timer and recovery messages
+ * with the process, to re-check each on restart; never for a deployed table
+ * (a Scan reads everything, and no role is granted it).
+ *
+ * @example
+ * ```ts
+ * for await (const id of unfinishedInvocationIds(client, 'dormant')) await recover(id);
+ * ```
+ */
+export async function* unfinishedInvocationIds(client: DynamoDBClient, tableName: string): AsyncGenerator<string> {
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        ConsistentRead: true,
+        FilterExpression: 'sk = :meta AND #status IN (:pending, :running, :suspended)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':meta': { S: META },
+          ':pending': { S: 'pending' satisfies InvocationStatus },
+          ':running': { S: 'running' satisfies InvocationStatus },
+          ':suspended': { S: 'suspended' satisfies InvocationStatus },
+        },
+        ProjectionExpression: 'pk',
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const id = invocationIdOf(item.pk?.S ?? '');
+      if (id !== undefined) yield id;
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
 }
 
 async function describe(client: DynamoDBClient, tableName: string): Promise<TableDescription | undefined> {
