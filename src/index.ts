@@ -46,6 +46,7 @@ export type { Store, InvocationMeta, InvocationStatus, JournalEntry, Completion,
 export { MemoryStore } from './store/memory.ts';
 export { MAX_PAYLOAD_BYTES } from './store/limits.ts';
 export { newInvocationMeta } from './store/invocation.ts';
+export { decodeChange, type ChangeFeed, type StoreChange } from './store/changes.ts';
 
 export { registry, catalogOf, type Catalog, type CatalogEntry } from './runtime/registry.ts';
 export { decideWake, executeWake, type WakeAction, type WakeEffects } from './runtime/wake.ts';
