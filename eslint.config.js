@@ -53,6 +53,27 @@ const LAYERS = [
   },
 ];
 
+// The CDK app, the benchmarks and the tests use the role cores of src/runtime;
+// lambda/ only wires them to the environment (its own test imports it).
+const ENTRY_FILES = {
+  files: ['cdk/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],
+  ignores: ['test/unit/lambda-entries.test.ts'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            regex: folder(['lambda']),
+            message:
+              'lambda/ holds entry files only: import the role core from src/runtime (ingress.ts, wake-handler.ts, timer.ts, dispatch.ts).',
+          },
+        ],
+      },
+    ],
+  },
+};
+
 /**
  * One config per folder, each with its whole list: for a rule, the last
  * matching config's options win, so a folder repeats what holds for all of src/.
@@ -108,6 +129,7 @@ export default defineConfig(
     },
   },
   ...layers,
+  ENTRY_FILES,
   {
     // Plain JavaScript (this file, scripts) is not part of tsconfig: lint it
     // without type information.

@@ -1,7 +1,8 @@
 /**
  * The import-boundary rule of eslint.config.js (imports point down: api ←
  * engine ← runtime ← lambda/local/cdk, the store below the engine, nothing in
- * src/ reaching out of the library) on snippets that break it and on ones
+ * src/ reaching out of the library, and only lambda/'s own test importing
+ * the entry files) on snippets that break it and on ones
  * that keep it, through ESLint's Node API with the repository's own config.
  * `npm run lint` proves the tree keeps it; this proves the rule can fail.
  */
@@ -42,6 +43,9 @@ describe('imports point down (eslint.config.js, no-restricted-imports)', () => {
     ['src/store/keys.ts', "import { newInvocationId } from '../engine/ids.ts';", 'src/store may not import src/engine'],
     ['src/store/keys.ts', "import type { WakeAction } from '../runtime/wake.ts';", 'src/store may not import'],
     ['src/runtime/wake.ts', "import { passesWakeFilter } from '../local/event-filter.ts';", 'src/runtime may not import src/local'],
+    ['cdk/lib/durable-runtime.ts', "import { handler } from '../../lambda/wake.ts';", 'lambda/ holds entry files only'],
+    ['bench/load.ts', "import { handler } from '../lambda/timer.ts';", 'lambda/ holds entry files only'],
+    ['test/sim/world.ts', "import { handler } from '../../lambda/timer.ts';", 'lambda/ holds entry files only'],
   ])('refuses %s importing: %s', async (file, code, direction) => {
     // Act
     const messages = await refusals(file, code);
@@ -61,7 +65,8 @@ describe('imports point down (eslint.config.js, no-restricted-imports)', () => {
     ['src/local/plane.ts', "import { createWakeHandler } from '../runtime/wake-handler.ts';"],
     ['lambda/wake.ts', "import { createWakeHandler } from '../src/runtime/wake-handler.ts';"],
     ['cdk/lib/durable-runtime.ts', "import { LONG_TIMER_QUEUE_MAX_RECEIVES } from '../../src/runtime/dispatch.ts';"],
-    ['test/unit/objects.test.ts', "import { handler } from '../../lambda/wake.ts';"],
+    ['test/unit/lambda-entries.test.ts', "import { handler } from '../../lambda/wake.ts';"],
+    ['test/unit/objects.test.ts', "import { createWakeHandler } from '../../src/runtime/wake-handler.ts';"],
   ])('lets %s import: %s', async (file, code) => {
     expect(await refusals(file, code)).toEqual([]);
   });
