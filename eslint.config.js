@@ -6,6 +6,83 @@ import js from '@eslint/js'; // ships with eslint, pinned by its version
 import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
+// Imports point down (docs/architecture.md, "Layers"): api ← engine ←
+// runtime ← lambda/local/cdk, the store below the engine, and nothing in src/
+// reaches out of the library. Patterns match the import as written: a
+// relative path whose first folder after the `../`s (and an optional `src/`)
+// is the one named.
+const folder = (names) => `^(\\.{1,2}/)+(src/)?(${names.join('|')})(/|$)`;
+const OUT_OF_SRC = [
+  {
+    regex: folder(['lambda', 'cdk', 'test', 'bench', 'examples']),
+    message:
+      'src/ is the library: it may not import lambda/, cdk/, test/, bench/ or examples/ (they import src/; a role core belongs in src/runtime).',
+  },
+  { regex: '^dormant(/|$)', message: 'src/ is the package itself: import the module by its relative path, not by the package name.' },
+];
+const below = (layer, names, why) => ({ regex: folder(names), message: `src/${layer} may not import src/${names.join(', src/')}: ${why}` });
+const LAYERS = [
+  { files: ['src/**/*.ts'], forbid: [] },
+  {
+    files: ['src/api/**/*.ts'],
+    forbid: [
+      below(
+        'api',
+        ['engine', 'runtime', 'store', 'local'],
+        'the programming model is the top of the stack and depends on nothing of Dormant.',
+      ),
+    ],
+  },
+  {
+    files: ['src/engine/**/*.ts'],
+    forbid: [
+      below(
+        'engine',
+        ['runtime', 'local'],
+        'the engine runs one attempt below the roles; move what it needs into src/store or src/engine.',
+      ),
+    ],
+  },
+  {
+    files: ['src/store/**/*.ts'],
+    forbid: [below('store', ['engine', 'runtime', 'local'], 'the store is below the engine and the roles; it may use src/api types only.')],
+  },
+  {
+    files: ['src/runtime/**/*.ts'],
+    forbid: [below('runtime', ['local'], 'the roles run on AWS; the local plane is built on them, not the other way round.')],
+  },
+];
+
+// The CDK app, the benchmarks and the tests use the role cores of src/runtime;
+// lambda/ only wires them to the environment (its own test imports it).
+const ENTRY_FILES = {
+  files: ['cdk/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],
+  ignores: ['test/unit/lambda-entries.test.ts'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            regex: folder(['lambda']),
+            message:
+              'lambda/ holds entry files only: import the role core from src/runtime (ingress.ts, wake-handler.ts, timer.ts, dispatch.ts).',
+          },
+        ],
+      },
+    ],
+  },
+};
+
+/**
+ * One config per folder, each with its whole list: for a rule, the last
+ * matching config's options win, so a folder repeats what holds for all of src/.
+ */
+const layers = LAYERS.map(({ files, forbid }) => ({
+  files,
+  rules: { 'no-restricted-imports': ['error', { patterns: [...OUT_OF_SRC, ...forbid] }] },
+}));
+
 export default defineConfig(
   globalIgnores(['**/node_modules/', '**/cdk.out/', '**/dist/', '**/.dormant/', 'coverage/', 'test-results/']),
   js.configs.recommended,
@@ -51,6 +128,8 @@ export default defineConfig(
       eqeqeq: ['error', 'smart'],
     },
   },
+  ...layers,
+  ENTRY_FILES,
   {
     // Plain JavaScript (this file, scripts) is not part of tsconfig: lint it
     // without type information.

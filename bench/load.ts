@@ -27,7 +27,7 @@ import { TerminalError, service, type Context } from '../src/index.ts';
 import { startLocalPlane } from '../src/local/plane.ts';
 import { NOT_READY } from '../src/runtime/http.ts';
 import { Prng } from '../test/sim/prng.ts';
-import type { Log } from '../lambda/support.ts';
+import type { Log } from '../src/runtime/log.ts';
 import { fmt, printTable, progress, round, since } from './report.ts';
 
 /**

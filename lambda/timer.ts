@@ -1,296 +1,23 @@
 /**
- * The timer Lambda: SQS batches from the timer, long-timer and recovery queues.
- *
- * - A **timer** due in more than 15 minutes rides the long-timer queue, and
- *   while it is not due it is parked there: hidden again for up to 11¾ hours
- *   (SQS allows 12 from the receive) and reported failed, so the same
- *   message comes back later. It is sent afresh every 4 days (SQS drops
- *   messages at 14, in the dead-letter queue too), or with 15-minute delays
- *   while too many are in flight. A 30-day sleep costs about 69 receives of
- *   8 messages. Short timers and recovery messages use the timer queue,
- *   which never parks, so a crowded long-timer queue cannot hold them up.
- *   A due timer writes its completion, and the stream wakes the invocation.
- * - A failed **asynchronous invoke** of a handler (Lambda's on-failure
- *   destination record, `requestPayload` = `{ invocationId, epoch }`) or a
- *   **recover** message re-reads `meta` and re-invokes what is runnable:
- *   pending, suspended with an awaited completion present, or running past
- *   its lease. This is the path that brings back crashed attempts
- *   (DESIGN.md, "Lost attempts"); without it the model finds lost wake-ups.
- * - A stream batch the wake gave up on (the event source mapping's
- *   on-failure record, `DDBStreamBatchInfo`) is read back from the stream and
- *   its records are woken again.
- *
- * Anything else is reported as failed, so it ends in the dead-letter queue.
+ * The timer Lambda: SQS batches from the timer, long-timer and recovery
+ * queues (due timers, parked long timers, recovery of lost attempts, stream
+ * batches the wake gave up on). The role is `createTimerHandler`
+ * (src/runtime/timer.ts); this file builds its dependencies from the
+ * environment once per cold start (`DORMANT_TABLE_NAME`, `DORMANT_ROUTES`,
+ * `DORMANT_TIMER_QUEUE_URL`, optionally `DORMANT_LONG_TIMER_QUEUE_URL`).
  */
-import { DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { systemClock } from '../src/engine/clock.ts';
-import { isInvocationId } from '../src/engine/ids.ts';
-import { loadConfig, once } from '../src/runtime/config.ts';
-import { toItemChange } from '../src/store/dynamodb-stream.ts';
-import type { Store } from '../src/store/store.ts';
-import { deployedDispatch, dynamoDbStore, logLine, nextHop, type TimerMessage } from './support.ts';
-import { wakeOn, type WakeHandlerDeps } from './wake.ts';
+import { loadConfig, once, sqsClientOptions } from '../src/runtime/config.ts';
+import { awsDispatch } from '../src/runtime/dispatch.ts';
+import { createTimerHandler } from '../src/runtime/timer.ts';
+import { DynamoDbStore } from '../src/store/dynamodb.ts';
 
 /**
- * What the timer role needs: the wake's dependencies (it re-wakes stream
- * batches) with the whole store, and a Streams client for reading those
- * batches back.
- *
- * @example
- * ```ts
- * const deps: TimerHandlerDeps = { store, dispatch, clock: systemClock, streams: new DynamoDBStreamsClient({}) };
- * ```
- */
-export interface TimerHandlerDeps extends WakeHandlerDeps {
-  store: Store;
-  streams?: DynamoDBStreamsClient;
-}
-
-/**
- * The stream batch an event source mapping gave up on, as its on-failure
- * record names it.
- *
- * @example
- * ```ts
- * const b: StreamBatchInfo = { shardId: 'shardId-…', startSequenceNumber: '100', endSequenceNumber: '180', streamArn: 'arn:aws:dynamodb:…/stream/…' };
- * ```
- */
-export interface StreamBatchInfo {
-  shardId: string;
-  startSequenceNumber: string;
-  endSequenceNumber: string;
-  streamArn: string;
-}
-
-type Work =
-  | { kind: 'timer'; invocationId: string; key: string; at: number }
-  | { kind: 'recover'; invocationId: string; at: number }
-  | { kind: 'stream-batch'; batch: StreamBatchInfo };
-
-/**
- * Reads a queue message: a timer, a recovery request (ours, or Lambda's
- * on-failure record of an asynchronous invoke), or a stream batch to re-wake.
- * Returns why it is none of these otherwise.
- *
- * @example
- * ```ts
- * parseMessage('{"type":"timer","invocationId":"inv_…","key":"C#00000004","at":1767225600000}')
- * ```
- */
-export function parseMessage(body: string): Work | { kind: 'unknown'; reason: string } {
-  let m: Record<string, any>;
-  try {
-    m = JSON.parse(body) as Record<string, any>;
-  } catch {
-    return { kind: 'unknown', reason: 'the body is not JSON' };
-  }
-  if (m === null || typeof m !== 'object') return { kind: 'unknown', reason: 'the body is not a JSON object' };
-  if (m.type === 'timer') {
-    if (!isInvocationId(String(m.invocationId)) || typeof m.key !== 'string' || !m.key.startsWith('C#') || !Number.isFinite(m.at)) {
-      return { kind: 'unknown', reason: 'a timer message needs invocationId, key (C#…) and at (epoch ms)' };
-    }
-    return { kind: 'timer', invocationId: m.invocationId, key: m.key, at: m.at };
-  }
-  if (m.type === 'recover') {
-    if (!isInvocationId(String(m.invocationId))) return { kind: 'unknown', reason: 'a recover message needs an invocationId' };
-    return { kind: 'recover', invocationId: m.invocationId, at: Number.isFinite(m.at) ? m.at : 0 };
-  }
-  if (m.requestContext && 'requestPayload' in m) {
-    // Lambda's on-failure destination record of an asynchronous invoke.
-    const payload = typeof m.requestPayload === 'string' ? safeJson(m.requestPayload) : m.requestPayload;
-    const invocationId = String(payload?.invocationId);
-    if (!isInvocationId(invocationId)) return { kind: 'unknown', reason: 'an on-failure record whose requestPayload names no invocation' };
-    return { kind: 'recover', invocationId, at: 0 };
-  }
-  const batch = m.DDBStreamBatchInfo as Partial<StreamBatchInfo> | undefined;
-  if (batch && typeof batch === 'object') {
-    if (!batch.shardId || !batch.startSequenceNumber || !batch.endSequenceNumber || !batch.streamArn) {
-      return { kind: 'unknown', reason: 'a DDBStreamBatchInfo record without shard, sequence range or stream' };
-    }
-    return { kind: 'stream-batch', batch: batch as StreamBatchInfo };
-  }
-  return { kind: 'unknown', reason: 'not a timer, recover, on-failure or stream-batch message' };
-}
-
-function safeJson(text: string): any {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Re-reads an invocation and brings it back if it is runnable: invokes it
- * when pending, when suspended with an awaited completion present, or when
- * running past its lease; re-schedules its timers when suspended on them
- * (duplicates are harmless: a completion is written once); checks again at
- * lease expiry when an attempt still owns it.
- *
- * @example
- * ```ts
- * await recover(deps, 'inv_…'); // 'invoked' | 'rescheduled' | 'later' | 'nothing'
- * ```
- */
-export async function recover(deps: TimerHandlerDeps, invocationId: string): Promise<'invoked' | 'rescheduled' | 'later' | 'nothing'> {
-  const meta = await deps.store.getInvocation(invocationId);
-  if (!meta) return 'nothing';
-  const invoke = async () => {
-    await deps.dispatch.invoke(meta.service, { invocationId: meta.id, epoch: meta.epoch });
-    return 'invoked' as const;
-  };
-  switch (meta.status) {
-    case 'completed':
-    case 'failed':
-      return 'nothing';
-    case 'pending':
-      return invoke();
-    case 'suspended': {
-      const awaiting = meta.awaiting ?? [];
-      if (awaiting.length > 0 && (await deps.store.existingCompletions(meta.id, awaiting)).length > 0) return invoke();
-      for (const timer of meta.timers ?? []) await deps.dispatch.schedule(meta.id, timer);
-      return meta.timers?.length ? 'rescheduled' : 'nothing';
-    }
-    case 'running': {
-      const lease = meta.lease ?? 0;
-      if (lease < deps.clock.now()) return invoke();
-      // An attempt may still be alive: look again once its lease is over.
-      await deps.dispatch.send({ type: 'recover', invocationId, at: lease + 1_000 });
-      return 'later';
-    }
-  }
-}
-
-/**
- * Reads a stream batch back and wakes each of its records again.
- *
- * @example
- * ```ts
- * await rewakeStreamBatch(deps, { shardId, startSequenceNumber, endSequenceNumber, streamArn });
- * ```
- */
-export async function rewakeStreamBatch(deps: TimerHandlerDeps, batch: StreamBatchInfo): Promise<number> {
-  if (!deps.streams) throw new Error('stream batch recovery needs a DynamoDB Streams client');
-  const end = BigInt(batch.endSequenceNumber);
-  let iterator = (
-    await deps.streams.send(
-      new GetShardIteratorCommand({
-        StreamArn: batch.streamArn,
-        ShardId: batch.shardId,
-        ShardIteratorType: 'AT_SEQUENCE_NUMBER',
-        SequenceNumber: batch.startSequenceNumber,
-      }),
-    )
-  ).ShardIterator;
-  let woken = 0;
-  // An open shard can answer empty pages before the records we know exist.
-  for (let empty = 0; iterator && empty < 5;) {
-    const page = await deps.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 100 }));
-    const records = page.Records ?? [];
-    if (records.length === 0) empty++;
-    for (const record of records) {
-      if (BigInt(record.dynamodb?.SequenceNumber ?? '0') > end) return woken;
-      const change = toItemChange(record);
-      if (change) {
-        await wakeOn(change, deps);
-        woken++;
-      }
-    }
-    iterator = page.NextShardIterator;
-  }
-  return woken;
-}
-
-/** A message put back to come round again later: a failure to SQS, not an error. */
-const PARKED = 'parked';
-
-async function work(deps: TimerHandlerDeps, record: SQSRecord): Promise<void | typeof PARKED> {
-  const message = parseMessage(record.body);
-  const now = deps.clock.now();
-  switch (message.kind) {
-    case 'timer':
-    case 'recover': {
-      if (message.at > now) return later(deps, record, message);
-      if (message.kind === 'recover') {
-        await recover(deps, message.invocationId);
-        return;
-      }
-      // First writer wins; a timer that lost to an earlier hop's duplicate is fine.
-      await deps.store.complete(message.invocationId, { key: message.key, at: now });
-      return;
-    }
-    case 'stream-batch':
-      await rewakeStreamBatch(deps, message.batch);
-      return;
-    case 'unknown':
-      throw new Error(`unreadable message: ${message.reason}`);
-  }
-}
-
-/**
- * A message that is not due: park it (the same message comes back after up
- * to 11¾ hours) or, when it is too old to park or parking is not possible,
- * send it again with the next delay.
- */
-async function later(
-  deps: TimerHandlerDeps,
-  record: SQSRecord,
-  message: Extract<Work, { kind: 'timer' | 'recover' }>,
-): Promise<void | typeof PARKED> {
-  // Message age is SQS's own time, so the system clock, not the (maybe test) clock.
-  const ageMs = Math.max(0, systemClock.now() - Number(record.attributes?.SentTimestamp ?? systemClock.now()));
-  const receives = Number(record.attributes?.ApproximateReceiveCount ?? 1);
-  const hop = nextHop({ at: message.at, now: deps.clock.now(), ageMs, receives, maxSeconds: deps.dispatch.maxHopSeconds });
-  if (hop.kind === 'park' && deps.dispatch.park && record.receiptHandle && (await deps.dispatch.park(record, hop.seconds))) {
-    logLine(
-      deps.log,
-      'info',
-      `timer: ${message.kind} of ${message.invocationId} is due ${new Date(message.at).toISOString()}; parked for ${hop.seconds} s`,
-    );
-    return PARKED;
-  }
-  const again: TimerMessage =
-    message.kind === 'timer'
-      ? { type: 'timer', invocationId: message.invocationId, key: message.key, at: message.at }
-      : { type: 'recover', invocationId: message.invocationId, at: message.at };
-  await deps.dispatch.send(again);
-}
-
-/**
- * Builds a timer handler over ready dependencies, or over a function that
- * builds them on first use. Messages are independent: each failure is
- * reported alone and retried by SQS (then dead-lettered).
- *
- * @example
- * ```ts
- * const timer = createTimerHandler({ store, dispatch, clock: systemClock });
- * const { batchItemFailures } = await timer({ Records: records });
- * ```
- */
-export function createTimerHandler(
-  deps: TimerHandlerDeps | (() => Promise<TimerHandlerDeps>),
-): (event: SQSEvent) => Promise<SQSBatchResponse> {
-  const ready = typeof deps === 'function' ? deps : async () => deps;
-  return async (event) => {
-    const d = await ready();
-    const failed = await Promise.all(
-      (event.Records ?? []).map(async (record) => {
-        try {
-          return (await work(d, record)) === PARKED ? { itemIdentifier: record.messageId } : undefined;
-        } catch (error) {
-          logLine(d.log, 'error', `timer: message ${record.messageId} failed`, error);
-          return { itemIdentifier: record.messageId };
-        }
-      }),
-    );
-    return { batchItemFailures: failed.filter((f) => f !== undefined) };
-  };
-}
-
-/**
- * The Lambda entry point, configured from the environment at cold start
- * (`DORMANT_TABLE_NAME`, `DORMANT_ROUTES`, `DORMANT_TIMER_QUEUE_URL`).
+ * The Lambda entry point.
  *
  * @example
  * ```ts
@@ -300,7 +27,10 @@ export function createTimerHandler(
 export const handler = createTimerHandler(
   once(async () => {
     const config = loadConfig('timer');
-    const dispatch = deployedDispatch(config);
-    return { store: dynamoDbStore(config), dispatch, clock: systemClock, streams: new DynamoDBStreamsClient({}) };
+    const clients = { lambda: new LambdaClient({}), sqs: new SQSClient(sqsClientOptions()) };
+    // The config names routes and the timer queues as awsDispatch does.
+    const dispatch = awsDispatch({ ...clients, ...config, clock: systemClock });
+    const store = new DynamoDbStore({ client: new DynamoDBClient({}), tableName: config.tableName });
+    return { store, dispatch, clock: systemClock, streams: new DynamoDBStreamsClient({}) };
   }),
 );

@@ -1,99 +1,21 @@
 /**
- * The wake Lambda: DynamoDB stream batches in, handler invocations and
- * timer messages out. The decisions are `decideWake` (src/runtime/wake.ts);
- * this file feeds it records in shard order and reports the first record
- * that failed, so Lambda retries from there (bisecting, then sending what
- * still fails to the recovery queue).
- */
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { systemClock, type Clock } from '../src/engine/clock.ts';
-import { loadConfig, once } from '../src/runtime/config.ts';
-import { decideWake, executeWake, type WakeEffects, type WakeReader } from '../src/runtime/wake.ts';
-import { toItemChange } from '../src/store/dynamodb-stream.ts';
-import type { ItemChange } from '../src/store/store.ts';
-import { deployedDispatch, dynamoDbStore, logLine, type Dispatch, type Log } from './support.ts';
-
-/**
- * What the wake role needs.
- *
- * @example
- * ```ts
- * const deps: WakeHandlerDeps = { store, dispatch, clock: systemClock };
- * ```
- */
-export interface WakeHandlerDeps {
-  /** Reads for the decisions, writes for object-lock steps. */
-  store: WakeReader & WakeEffects['store'];
-  dispatch: Dispatch;
-  clock: Clock;
-  log?: Log;
-}
-
-/**
- * Decides and carries out what one changed item means: invoke a handler,
- * schedule a timer, take a lock step. Idempotent, so a retried record is
- * harmless.
- *
- * @example
- * ```ts
- * const change = toItemChange(record);
- * if (change) await wakeOn(change, deps);
- * ```
- */
-export async function wakeOn(change: ItemChange, deps: WakeHandlerDeps): Promise<void> {
-  const actions = await decideWake(change, deps.store);
-  if (actions.length === 0) return;
-  await executeWake(actions, {
-    store: deps.store,
-    now: deps.clock.now(),
-    invoke: (a) => deps.dispatch.invoke(a.service, { invocationId: a.invocationId, epoch: a.epoch }),
-    schedule: (a) => deps.dispatch.schedule(a.invocationId, a.timer),
-  });
-}
-
-/**
- * Builds a wake handler over ready dependencies, or over a function that
- * builds them on first use.
- *
- * @example
- * ```ts
- * const wake = createWakeHandler({ store, dispatch, clock: systemClock });
- * const { batchItemFailures } = await wake({ Records: records });
- * ```
- */
-export function createWakeHandler(
-  deps: WakeHandlerDeps | (() => Promise<WakeHandlerDeps>),
-): (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse> {
-  const ready = typeof deps === 'function' ? deps : async () => deps;
-  return async (event) => {
-    const d = await ready();
-    for (const record of event.Records ?? []) {
-      try {
-        const change = toItemChange(record);
-        if (change) await wakeOn(change, d);
-      } catch (error) {
-        // Records of a shard are ordered: report this one and stop, and
-        // Lambda resumes the shard from it (records before it are done).
-        logLine(d.log, 'error', `wake: record ${sequenceNumber(record)} (${record.eventName} ${keysOf(record)}) failed`, error);
-        return { batchItemFailures: [{ itemIdentifier: sequenceNumber(record) }] };
-      }
-    }
-    return { batchItemFailures: [] };
-  };
-}
-
-function sequenceNumber(record: DynamoDBRecord): string {
-  return record.dynamodb?.SequenceNumber ?? record.eventID ?? '';
-}
-
-function keysOf(record: DynamoDBRecord): string {
-  const keys = record.dynamodb?.Keys;
-  return keys ? `${keys.pk?.S ?? '?'} ${keys.sk?.S ?? '?'}` : '?';
-}
-
-/**
- * The Lambda entry point, configured from the environment at cold start
+ * The wake Lambda: DynamoDB stream batches in, handler invocations and timer
+ * messages out. The role is `createWakeHandler` (src/runtime/wake-handler.ts,
+ * deciding by the wake rule in src/runtime/wake.ts); this file builds its
+ * dependencies from the environment once per cold start
  * (`DORMANT_TABLE_NAME`, `DORMANT_ROUTES`, `DORMANT_TIMER_QUEUE_URL`).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { systemClock } from '../src/engine/clock.ts';
+import { loadConfig, once, sqsClientOptions } from '../src/runtime/config.ts';
+import { awsDispatch } from '../src/runtime/dispatch.ts';
+import { createWakeHandler } from '../src/runtime/wake-handler.ts';
+import { DynamoDbStore } from '../src/store/dynamodb.ts';
+
+/**
+ * The Lambda entry point.
  *
  * @example
  * ```ts
@@ -103,7 +25,9 @@ function keysOf(record: DynamoDBRecord): string {
 export const handler = createWakeHandler(
   once(async () => {
     const config = loadConfig('wake');
-    const dispatch = deployedDispatch(config);
-    return { store: dynamoDbStore(config), dispatch, clock: systemClock };
+    const clients = { lambda: new LambdaClient({}), sqs: new SQSClient(sqsClientOptions()) };
+    // The config names routes and the timer queues as awsDispatch does.
+    const dispatch = awsDispatch({ ...clients, ...config, clock: systemClock });
+    return { store: new DynamoDbStore({ client: new DynamoDBClient({}), tableName: config.tableName }), dispatch, clock: systemClock };
   }),
 );

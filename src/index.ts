@@ -45,6 +45,8 @@ export { IdSigner, newInvocationId, workflowInvocationId, isInvocationId } from 
 export type { Store, InvocationMeta, InvocationStatus, JournalEntry, Completion, ItemChange, ObjectLock, Timer } from './store/store.ts';
 export { MemoryStore } from './store/memory.ts';
 export { MAX_PAYLOAD_BYTES } from './store/limits.ts';
+export { newInvocationMeta } from './store/invocation.ts';
+export { decodeChange, type ChangeFeed, type StoreChange } from './store/changes.ts';
 
 export { registry, catalogOf, type Catalog, type CatalogEntry } from './runtime/registry.ts';
 export { decideWake, executeWake, type WakeAction, type WakeEffects } from './runtime/wake.ts';
@@ -57,7 +59,6 @@ export {
   getOutput,
   cancelInvocation,
   killInvocation,
-  newInvocationMeta,
   type IngressDeps,
   type StartRequest,
   type InvocationStatusView,

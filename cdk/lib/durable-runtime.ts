@@ -20,7 +20,7 @@ import { Construct } from 'constructs';
 import type { Definition } from '../../src/api/definitions.ts';
 import { catalogOf, type Catalog, type CatalogEntry } from '../../src/runtime/registry.ts';
 import { WAKE_FILTER_PATTERNS } from '../../src/runtime/wake-filter.ts';
-import { LONG_TIMER_QUEUE_MAX_RECEIVES } from '../../lambda/support.ts';
+import { LONG_TIMER_QUEUE_MAX_RECEIVES } from '../../src/runtime/dispatch.ts';
 import { ApiBaseUrl } from './api-base-url.ts';
 import { BundledFunction } from './bundled-function.ts';
 import { DormantEnv } from './environment.ts';
@@ -260,7 +260,7 @@ export class DurableRuntime extends Construct {
     };
     this.timerQueue = new Queue(this, 'TimerQueue', consumedQueue);
     // Timers due in more than 15 minutes wait here, parked up to 11¾ hours a
-    // receive (lambda/timer.ts). Their own queue: parked messages are in
+    // receive (src/runtime/timer.ts). Their own queue: parked messages are in
     // flight, and a full queue must not hold up due timers or recovery.
     this.longTimerQueue = new Queue(this, 'LongTimerQueue', {
       ...consumedQueue,

@@ -24,8 +24,7 @@ import { TerminalError, ensureError, fromFailure, isTerminal, toFailure, type Fa
 import { json, type Serde } from '../api/serde.ts';
 import type { InvocationMeta, JournalEntry } from '../store/store.ts';
 import { completionKey, promiseKey, stateScope } from '../store/keys.ts';
-import { newInvocationMeta } from '../runtime/invocations.ts';
-import { resultCompletion } from '../runtime/wake.ts';
+import { newInvocationMeta, resultCompletion } from '../store/invocation.ts';
 import type { Attempt, AttemptDeps } from './attempt.ts';
 import { derivedInvocationId, workflowInvocationId } from './ids.ts';
 import { recordedOutcome, type Journal } from './journal.ts';

@@ -3,13 +3,14 @@
  * code path. DynamoDB Local and the SQS emulator stand in for their AWS
  * services; this module stands in for the three managed pieces that cannot
  * run here (API Gateway, Lambda's Invoke API, and the stream and SQS event
- * source mappings) and calls the same entry points the Lambdas run:
+ * source mappings) and calls the same role cores the Lambda entry points
+ * run (src/runtime), built from the same configuration loader:
  *
  * ```
- *  curl ─HTTP─▶ api-gateway ─proxy event─▶ lambda/ingress ─▶ DynamoDB Local
- *                                                               │ stream
- *  stream-poller ─DynamoDBStreamEvent─▶ lambda/wake ─Invoke API─▶ lambda-service ─▶ lambdaHandler({ services })
- *  sqs-poller ─SQSEvent─▶ lambda/timer ◀─ timer and recovery queues (fauxqs) ◀─ on-failure records
+ *  curl ─HTTP─▶ api-gateway ─proxy event─▶ ingress ─▶ DynamoDB Local
+ *                                                        │ stream
+ *  stream-poller ─DynamoDBStreamEvent─▶ wake ─Invoke API─▶ lambda-service ─▶ lambdaHandler({ services })
+ *  sqs-poller ─SQSEvent─▶ timer ◀─ timer and recovery queues (fauxqs) ◀─ on-failure records
  * ```
  *
  * SQS is kept in memory, so a restart would lose queued timers and recovery
@@ -20,7 +21,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -30,12 +31,13 @@ import { IdSigner } from '../engine/ids.ts';
 import { loadConfig, ENV } from '../runtime/config.ts';
 import { lambdaHandler, type HandlerResult } from '../runtime/lambda-handler.ts';
 import { catalogOf, registry, type Catalog } from '../runtime/registry.ts';
-import { DynamoDbStore, ensureTable } from '../store/dynamodb.ts';
-import { META } from '../store/keys.ts';
-import { createIngressHandler } from '../../lambda/ingress.ts';
-import { awsDispatch, LONG_TIMER_QUEUE_MAX_RECEIVES, type Log } from '../../lambda/support.ts';
-import { createTimerHandler } from '../../lambda/timer.ts';
-import { createWakeHandler } from '../../lambda/wake.ts';
+import type { ChangeFeed } from '../store/changes.ts';
+import { DynamoDbStore, ensureTable, unfinishedInvocationIds } from '../store/dynamodb.ts';
+import { awsDispatch, LONG_TIMER_QUEUE_MAX_RECEIVES } from '../runtime/dispatch.ts';
+import { createIngressHandler } from '../runtime/ingress.ts';
+import type { Log } from '../runtime/log.ts';
+import { createTimerHandler } from '../runtime/timer.ts';
+import { createWakeHandler } from '../runtime/wake-handler.ts';
 import { startApiGateway } from './api-gateway.ts';
 import { localClientConfig, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
 import { loadEntry } from './entry.ts';
@@ -114,6 +116,11 @@ export interface LocalPlane {
   readonly tableName: string;
   /** Invocation ids with a handler execution in flight right now. */
   inflight(): string[];
+  /**
+   * The table's item changes as its stream delivers them (read them with
+   * `decodeChange`), for tools and tests that watch invocations move.
+   */
+  readonly changes: ChangeFeed;
   /** `tryIt(url)` lines of the entry module, if it has them. */
   readonly tryIt: string[] | undefined;
   /** Stops everything, in order; resolves once all is down. Safe to call twice. */
@@ -259,7 +266,7 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
       lambda: lambdaClient,
       sqs,
       routes: wakeConfig.routes,
-      timerQueueUrl: wakeConfig.timerQueueUrl!,
+      timerQueueUrl: wakeConfig.timerQueueUrl,
       longTimerQueueUrl: wakeConfig.longTimerQueueUrl,
       clock,
       maxHopSeconds: clock === systemClock ? undefined : TEST_CLOCK_HOP_SECONDS,
@@ -268,7 +275,7 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
     const timer = createTimerHandler({ store, dispatch, clock, streams, log });
     const ingressConfig = loadConfig('ingress', env);
     api.setHandler(
-      createIngressHandler({ store, signer, clock, catalog: ingressConfig.catalog!, waitMs: ingressConfig.ingressWaitMs, log }),
+      createIngressHandler({ store, signer, clock, catalog: ingressConfig.catalog, waitMs: ingressConfig.ingressWaitMs, log }),
     );
 
     const streamPoller: StreamPoller = startStreamPoller({
@@ -312,6 +319,7 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
       tableName,
       endpoints: { dynamodb: dynamoEndpoint, sqs: sqsLocal.endpoint, lambda: lambda.endpoint },
       inflight: () => lambda.inflight(),
+      changes: { onChange: (listener) => streamPoller.onChange(listener) },
       tryIt: loaded.tryIt?.(api.url),
       stop: () => (stopping ??= stopAll()),
     };
@@ -359,39 +367,16 @@ async function keptSigningKey(dataDir: string): Promise<string> {
 }
 
 /**
- * Finds every unfinished invocation (a Scan is fine for local data) and hands
- * each to `recover`: the emulated queues lost their messages with the last
- * process, and the recovery path re-invokes, re-schedules or re-checks later.
+ * Hands every unfinished invocation to `recover`: the emulated queues lost
+ * their messages with the last process, and the recovery path re-invokes,
+ * re-schedules or re-checks later.
  */
 async function sweep(dynamodb: DynamoDBClient, tableName: string, recover: (invocationId: string) => Promise<void>): Promise<number> {
   let count = 0;
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await dynamodb.send(
-      new ScanCommand({
-        TableName: tableName,
-        ConsistentRead: true,
-        FilterExpression: 'sk = :meta AND #status IN (:pending, :running, :suspended)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':meta': { S: META },
-          ':pending': { S: 'pending' },
-          ':running': { S: 'running' },
-          ':suspended': { S: 'suspended' },
-        },
-        ProjectionExpression: 'pk',
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      const pk = item.pk?.S;
-      if (pk?.startsWith('I#')) {
-        await recover(pk.slice(2));
-        count++;
-      }
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for await (const invocationId of unfinishedInvocationIds(dynamodb, tableName)) {
+    await recover(invocationId);
+    count++;
+  }
   return count;
 }
 

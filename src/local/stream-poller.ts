@@ -35,6 +35,9 @@ import {
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { LOCAL_REGION } from './dynamodb-local.ts';
 import { WAKE_FILTER_PATTERNS } from '../runtime/wake-filter.ts';
+import type { ChangeFeed } from '../store/changes.ts';
+import { toItemChange } from '../store/dynamodb-stream.ts';
+import type { ItemChange } from '../store/store.ts';
 import { matchesFilter } from './event-filter.ts';
 
 /**
@@ -91,15 +94,19 @@ export interface StreamPollerOptions {
 }
 
 /**
- * A running stream poller.
+ * A running stream poller. It is also the table's {@link ChangeFeed}: every
+ * record it reads, before the wake's filters and whatever the handler makes
+ * of it, is reported as an item change, in shard order (at least once, as
+ * the stream: a restarted plane re-reads from its checkpoint).
  *
  * @example
  * ```ts
  * const poller = startStreamPoller(options);
+ * poller.onChange((change) => console.log(decodeChange(change).kind));
  * await poller.stop();
  * ```
  */
-export interface StreamPoller {
+export interface StreamPoller extends ChangeFeed {
   /** Records delivered to the handler so far (after filtering). */
   delivered(): number;
   /** Stops polling; resolves once the current batch is done. */
@@ -138,6 +145,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   let describedAt = 0;
   let delivered = 0;
   let saved: Record<string, string> | undefined;
+  const listeners = new Set<(change: ItemChange) => void>();
 
   const loadCheckpoints = async (): Promise<Record<string, string>> => {
     if (!options.checkpointFile) return {};
@@ -217,6 +225,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       abortSignal: abort.signal,
     });
     const records = page.Records ?? [];
+    report(records);
     if (records.length > 0) {
       await deliver(shard, records);
       await saveCheckpoints();
@@ -224,6 +233,22 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     shard.iterator = page.NextShardIterator;
     if (!shard.iterator) shard.drained = true;
     return records.length > 0;
+  };
+
+  /** Tells the feed's listeners what was read; a listener that throws is logged, and the poller carries on. */
+  const report = (records: StreamRecord[]): void => {
+    if (listeners.size === 0) return;
+    for (const record of records) {
+      const change = toItemChange(record);
+      if (!change) continue;
+      for (const listener of listeners) {
+        try {
+          listener(change);
+        } catch (error) {
+          log('warn', 'stream: a change listener failed', error);
+        }
+      }
+    }
   };
 
   const wanted = (record: DynamoDBRecord): boolean => filters.some((pattern) => matchesFilter(pattern, record));
@@ -364,6 +389,10 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
 
   return {
     delivered: () => delivered,
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     async stop() {
       abort.abort();
       await loop;

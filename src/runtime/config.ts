@@ -101,23 +101,49 @@ export class ConfigError extends Error {
 const DEFAULT_RETENTION_HOURS = 24;
 const DEFAULT_INGRESS_WAIT_MS = 10_000;
 
-const REQUIRES: Record<Role, { timerQueue: boolean; signing: boolean; routes: boolean; catalog: boolean }> = {
-  ingress: { timerQueue: false, signing: true, routes: false, catalog: true },
-  wake: { timerQueue: true, signing: false, routes: true, catalog: false },
-  timer: { timerQueue: true, signing: false, routes: true, catalog: false },
-  handler: { timerQueue: false, signing: true, routes: false, catalog: false },
-};
+/**
+ * What each role cannot run without, by field of {@link DormantConfig}. The
+ * loader refuses a configuration that lacks one, and {@link RoleConfig}
+ * declares the same fields present, so the two cannot drift apart.
+ */
+const REQUIRES = {
+  ingress: ['signing', 'catalog'],
+  wake: ['timerQueueUrl', 'routes'],
+  timer: ['timerQueueUrl', 'routes'],
+  handler: ['signing'],
+} as const satisfies Record<Role, readonly (keyof DormantConfig)[]>;
 
 /**
- * Reads and checks the configuration an entry point needs.
+ * The configuration as one role sees it: what that role requires is
+ * present (`loadConfig('ingress').catalog` is a `Catalog`, not
+ * `Catalog | undefined`). For the union `Role`, the union of the roles'
+ * configurations.
+ *
+ * @example
+ * ```ts
+ * const config: RoleConfig<'wake'> = loadConfig('wake');
+ * config.timerQueueUrl.length // a string: the loader refused its absence
+ * ```
+ */
+export type RoleConfig<R extends Role> = R extends Role
+  ? DormantConfig & { [K in (typeof REQUIRES)[R][number]]-?: NonNullable<DormantConfig[K]> }
+  : never;
+
+/**
+ * Reads and checks the configuration an entry point needs. A variable the
+ * role requires that is missing or unusable is a {@link ConfigError} naming
+ * it (every problem at once); the result types what the role requires as
+ * present.
  *
  * @example
  * ```ts
  * const config = loadConfig('ingress', { DORMANT_TABLE_NAME: 't', DORMANT_SIGNING_KEY: 'k'.repeat(32), DORMANT_SERVICES: '{}' });
+ * config.catalog // {}: typed Catalog, no `!` needed
  * ```
  */
-export function loadConfig(role: Role, env: Readonly<Record<string, string | undefined>> = process.env): DormantConfig {
-  const needs = REQUIRES[role];
+export function loadConfig<R extends Role>(role: R, env: Readonly<Record<string, string | undefined>> = process.env): RoleConfig<R> {
+  const requires: readonly (keyof DormantConfig)[] = REQUIRES[role];
+  const needs = (field: keyof DormantConfig): boolean => requires.includes(field);
   const problems: string[] = [];
   const text = (name: string): string | undefined => {
     const value = env[name]?.trim();
@@ -158,20 +184,20 @@ export function loadConfig(role: Role, env: Readonly<Record<string, string | und
   };
 
   const tableName = required(ENV.TABLE_NAME, true);
-  const timerQueueUrl = required(ENV.TIMER_QUEUE_URL, needs.timerQueue);
+  const timerQueueUrl = required(ENV.TIMER_QUEUE_URL, needs('timerQueueUrl'));
   const longTimerQueueUrl = text(ENV.LONG_TIMER_QUEUE_URL);
   const key = text(ENV.SIGNING_KEY);
   const secretArn = text(ENV.SIGNING_SECRET_ARN);
   let signing: SigningSource | undefined;
   if (key !== undefined) signing = { key };
   else if (secretArn !== undefined) signing = { secretArn };
-  else if (needs.signing)
+  else if (needs('signing'))
     problems.push(`neither ${ENV.SIGNING_SECRET_ARN} nor ${ENV.SIGNING_KEY} is set (awakeable ids need the signing key)`);
   const routes =
-    jsonObject<Record<string, string>>(ENV.ROUTES, needs.routes, (o) =>
+    jsonObject<Record<string, string>>(ENV.ROUTES, needs('routes'), (o) =>
       Object.entries(o).find(([, fn]) => typeof fn !== 'string' || fn === '') ? 'every value must be a function name or ARN' : undefined,
     ) ?? {};
-  const catalog = jsonObject<Catalog>(ENV.SERVICES, needs.catalog, (o) => {
+  const catalog = jsonObject<Catalog>(ENV.SERVICES, needs('catalog'), (o) => {
     for (const [name, entry] of Object.entries(o)) {
       const e = entry as { kind?: unknown; handlers?: unknown } | null;
       if (!e || !['service', 'object', 'workflow'].includes(String(e.kind)) || typeof e.handlers !== 'object' || e.handlers === null) {
@@ -185,7 +211,7 @@ export function loadConfig(role: Role, env: Readonly<Record<string, string | und
   const apiUrl = text(ENV.API_URL)?.replace(/\/+$/, '');
 
   if (problems.length > 0) throw new ConfigError(role, problems);
-  return {
+  const config: DormantConfig = {
     tableName: tableName!,
     timerQueueUrl,
     longTimerQueueUrl,
@@ -196,6 +222,8 @@ export function loadConfig(role: Role, env: Readonly<Record<string, string | und
     retentionMs: retentionHours * 3_600_000,
     ingressWaitMs,
   };
+  // Every field REQUIRES names for this role was checked present above.
+  return config as RoleConfig<R>;
 }
 
 /**
@@ -204,7 +232,7 @@ export function loadConfig(role: Role, env: Readonly<Record<string, string | und
  *
  * @example
  * ```ts
- * const key = await signingKey(config.signing!, () => new SecretsManagerClient({}));
+ * const key = await signingKey(config.signing, () => new SecretsManagerClient({}));
  * const signer = new IdSigner(key);
  * ```
  */

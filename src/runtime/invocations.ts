@@ -6,8 +6,9 @@
 import { TerminalError, toFailure, type Failure } from '../api/errors.ts';
 import type { Clock } from '../engine/clock.ts';
 import { derivedInvocationId, newInvocationId, workflowInvocationId, isInvocationId, type IdSigner } from '../engine/ids.ts';
-import { CANCEL, LOCK_GRANTED, START, completionKey, heartbeatKey, stateScope } from '../store/keys.ts';
+import { CANCEL, LOCK_GRANTED, completionKey, heartbeatKey } from '../store/keys.ts';
 import { lockOrder, waitsForLock } from './wake.ts';
+import { newInvocationMeta } from '../store/invocation.ts';
 import { MAX_PAYLOAD_BYTES, payloadBytes } from '../store/limits.ts';
 import type { Completion, InvocationMeta, Store } from '../store/store.ts';
 import type { Catalog } from './registry.ts';
@@ -71,51 +72,6 @@ export interface StartRequest {
    * `workflow_already_submitted`.
    */
   ifExists?: 'attach' | 'fail' | undefined;
-}
-
-/**
- * The `meta` item of a new invocation. An exclusive object call is born
- * suspended on its key's lock; a delayed one on its start timer (the wake
- * rule schedules it: the insert is the outbox).
- *
- * @example
- * ```ts
- * newInvocationMeta({ id, service: 'greeter', handler: 'greet', kind: 'service', shared: false, input: '"Ada"', now: Date.now() }).status // 'pending'
- * ```
- */
-export function newInvocationMeta(o: {
-  id: string;
-  service: string;
-  handler: string;
-  kind: InvocationMeta['kind'];
-  shared: boolean;
-  key?: string | undefined;
-  input: string;
-  now: number;
-  delayMs?: number | undefined;
-  idempotencyKey?: string | undefined;
-  callers?: { invocationId: string; key: string }[] | undefined;
-}): InvocationMeta {
-  const lockScope = o.kind === 'object' && !o.shared ? stateScope(o.service, o.key!) : undefined;
-  const delayed = o.delayMs !== undefined && o.delayMs > 0;
-  const waitFor = delayed ? START : lockScope ? LOCK_GRANTED : undefined;
-  return {
-    id: o.id,
-    service: o.service,
-    handler: o.handler,
-    kind: o.kind,
-    key: o.key,
-    status: waitFor ? 'suspended' : 'pending',
-    epoch: 0,
-    awaiting: waitFor ? [waitFor] : undefined,
-    timers: delayed ? [{ key: START, at: o.now + o.delayMs! }] : undefined,
-    lockScope,
-    callers: o.callers,
-    input: o.input,
-    idempotencyKey: o.idempotencyKey,
-    createdAt: o.now,
-    updatedAt: o.now,
-  };
 }
 
 /**

@@ -105,7 +105,7 @@ export function lambdaHandler(options: LambdaHandlerOptions): (event: unknown, c
             const config = loadConfig('handler');
             return {
               store: new DynamoDbStore({ client: new DynamoDBClient({}), tableName: config.tableName }),
-              signer: new IdSigner(await signingKey(config.signing!)),
+              signer: new IdSigner(await signingKey(config.signing)),
               apiUrl: config.apiUrl,
               retentionMs: config.retentionMs,
             };

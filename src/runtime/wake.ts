@@ -21,8 +21,9 @@
  * crash between any two of them loses nothing.
  */
 import type { Completion, InvocationMeta, ItemChange, ObjectLock, Store, Timer } from '../store/store.ts';
-import { LOCK, LOCK_GRANTED, META, invocationIdOf, isCompletionSk } from '../store/keys.ts';
-import { itemToMeta } from '../store/items.ts';
+import { decodeChange } from '../store/changes.ts';
+import { LOCK_GRANTED } from '../store/keys.ts';
+import { resultCompletion } from '../store/invocation.ts';
 
 /**
  * What the wake role does about a change.
@@ -54,35 +55,41 @@ export type WakeReader = Pick<Store, 'getInvocation' | 'existingCompletions'>;
  * ```
  */
 export async function decideWake(change: ItemChange, reader: WakeReader): Promise<WakeAction[]> {
-  if (change.eventName === 'REMOVE' || !change.newItem) return [];
-  if (change.sk === LOCK) return onLock(change.pk, change.newItem, change.oldItem);
-  const invocationId = invocationIdOf(change.pk);
-  if (!invocationId) return [];
-
-  if (change.sk === META) {
-    const meta = itemToMeta(change.newItem);
-    const old = change.oldItem && itemToMeta(change.oldItem);
-    const entered = !old || old.status !== meta.status || old.epoch !== meta.epoch;
-    if (!entered) return [];
-    if (meta.status === 'pending') return [invoke(meta)];
-    if (meta.status === 'suspended') {
-      const actions = await onSuspended(meta, reader);
-      return waitsForLock(meta)
-        ? [{ type: 'enqueue', scope: meta.lockScope!, invocationId: meta.id, order: lockOrder(meta) }, ...actions]
-        : actions;
-    }
-    if (meta.status === 'completed' || meta.status === 'failed') return onFinished(meta);
-    return [];
+  const c = decodeChange(change);
+  switch (c.kind) {
+    case 'lock':
+      return onLock(c.scope, c.lock, c.old);
+    case 'meta':
+      return onMeta(c.meta, c.old, reader);
+    case 'completion':
+      return c.event === 'INSERT' ? onCompletion(c.invocationId, c.completion.key, reader) : [];
+    default:
+      return [];
   }
+}
 
-  if (isCompletionSk(change.sk) && change.eventName === 'INSERT') {
-    const meta = await reader.getInvocation(invocationId);
-    if (meta?.status === 'suspended' && meta.awaiting?.includes(change.sk)) return [invoke(meta)];
-    // A key granted to a call that already ended (killed while queued, then
-    // queued again by a stale record): hand the key on, or it is held forever.
-    if (change.sk === LOCK_GRANTED && meta?.lockScope && (meta.status === 'completed' || meta.status === 'failed')) {
-      return [{ type: 'release', scope: meta.lockScope, invocationId: meta.id }];
-    }
+async function onMeta(meta: InvocationMeta, old: InvocationMeta | undefined, reader: WakeReader): Promise<WakeAction[]> {
+  const entered = !old || old.status !== meta.status || old.epoch !== meta.epoch;
+  if (!entered) return [];
+  if (meta.status === 'pending') return [invoke(meta)];
+  if (meta.status === 'suspended') {
+    const actions = await onSuspended(meta, reader);
+    return waitsForLock(meta)
+      ? [{ type: 'enqueue', scope: meta.lockScope!, invocationId: meta.id, order: lockOrder(meta) }, ...actions]
+      : actions;
+  }
+  if (meta.status === 'completed' || meta.status === 'failed') return onFinished(meta);
+  return [];
+}
+
+/** A completion written first: wake its invocation if it is suspended awaiting it. */
+async function onCompletion(invocationId: string, key: string, reader: WakeReader): Promise<WakeAction[]> {
+  const meta = await reader.getInvocation(invocationId);
+  if (meta?.status === 'suspended' && meta.awaiting?.includes(key)) return [invoke(meta)];
+  // A key granted to a call that already ended (killed while queued, then
+  // queued again by a stale record): hand the key on, or it is held forever.
+  if (key === LOCK_GRANTED && meta?.lockScope && (meta.status === 'completed' || meta.status === 'failed')) {
+    return [{ type: 'release', scope: meta.lockScope, invocationId: meta.id }];
   }
   return [];
 }
@@ -106,26 +113,11 @@ function onFinished(meta: InvocationMeta): WakeAction[] {
   return actions;
 }
 
-/**
- * A finished invocation's result as a completion for a caller.
- *
- * @example
- * ```ts
- * resultCompletion(meta, 'C#00000003', Date.now()) // { key: 'C#00000003', value: '"hi"', at: … }
- * ```
- */
-export function resultCompletion(meta: InvocationMeta, key: string, at: number): Completion {
-  return meta.status === 'failed'
-    ? { key, failure: meta.failure ?? { name: 'TerminalError', message: 'failed', code: 500 }, at }
-    : { key, value: meta.output ?? '', at };
-}
-
-function onLock(scope: string, item: Record<string, unknown>, old: Record<string, unknown> | undefined): WakeAction[] {
-  const lock = item as unknown as ObjectLock;
+function onLock(scope: string, lock: ObjectLock, old: ObjectLock | undefined): WakeAction[] {
   if (lock.holder !== undefined) {
-    return lock.holder !== old?.holder ? [{ type: 'granted', scope, invocationId: lock.holder, seq: Number(lock.seq) }] : [];
+    return lock.holder !== old?.holder ? [{ type: 'granted', scope, invocationId: lock.holder, seq: lock.seq }] : [];
   }
-  const waiting = Object.entries(lock.waiting ?? {}).sort(([, a], [, b]) => a.localeCompare(b));
+  const waiting = Object.entries(lock.waiting).sort(([, a], [, b]) => a.localeCompare(b));
   return waiting.length > 0 ? [{ type: 'grant', scope, next: waiting[0]![0] }] : [];
 }
 

@@ -16,6 +16,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  ScanCommand,
   UpdateItemCommand,
   UpdateTimeToLiveCommand,
   type AttributeValue,
@@ -30,14 +31,15 @@ import type {
   CompleteResult,
   Completion,
   InvocationMeta,
+  InvocationStatus,
   JournalEntry,
   LoadedInvocation,
   ObjectLock,
   Store,
   SuspendOptions,
 } from './store.ts';
-import { LOCK, META, invocationPk, isCompletionSk, stateSk } from './keys.ts';
-import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToMeta, metaToItem, type Item } from './items.ts';
+import { LOCK, META, invocationIdOf, invocationPk, isCompletionSk, stateSk } from './keys.ts';
+import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToLock, itemToMeta, metaToItem, type Item } from './items.ts';
 import { MAX_ITEM_BYTES, MAX_PAYLOAD_BYTES, PayloadTooLargeError, assertItemFits, itemBytes } from './limits.ts';
 
 /**
@@ -417,7 +419,7 @@ export class DynamoDbStore implements Store {
         { pk: scope, sk: LOCK },
       );
       if (taken.ok) return 'held';
-      const seen = taken.existing && lockOf(taken.existing);
+      const seen = taken.existing && itemToLock(taken.existing);
       if (seen?.holder === invocationId) return 'held';
       if (seen?.waiting[invocationId] !== undefined) return 'queued';
 
@@ -433,7 +435,7 @@ export class DynamoDbStore implements Store {
         { pk: scope, sk: LOCK },
       );
       if (queued.ok) return 'queued';
-      const now = queued.existing && lockOf(queued.existing);
+      const now = queued.existing && itemToLock(queued.existing);
       if (now?.holder === invocationId) return 'held';
       if (now?.waiting[invocationId] !== undefined) return 'queued';
       // The lock was freed between the two requests: try to take it again.
@@ -453,7 +455,7 @@ export class DynamoDbStore implements Store {
       pk: scope,
       sk: LOCK,
     });
-    if (result.ok) return result.output ? lockOf(result.output) : undefined;
+    if (result.ok) return result.output ? itemToLock(result.output) : undefined;
     // Not the holder: if it still waits, it ended before its turn (killed
     // while queued) and leaves the queue, or it would be granted a key it
     // can never release.
@@ -463,7 +465,7 @@ export class DynamoDbStore implements Store {
       pk: scope,
       sk: LOCK,
     });
-    return left.ok && left.output ? lockOf(left.output) : undefined;
+    return left.ok && left.output ? itemToLock(left.output) : undefined;
   }
 
   async grantLock(scope: string, next: string): Promise<boolean> {
@@ -485,7 +487,7 @@ export class DynamoDbStore implements Store {
 
   async readLock(scope: string): Promise<ObjectLock | undefined> {
     const item = await this.#get('readLock', scope, scope, LOCK);
-    return item && lockOf(item);
+    return item && itemToLock(item);
   }
 
   async writeState(scope: string, name: string, value: string | undefined, fence: string): Promise<boolean> {
@@ -694,14 +696,6 @@ export class DynamoDbStore implements Store {
   }
 }
 
-function lockOf(item: Item): ObjectLock {
-  return {
-    holder: typeof item.holder === 'string' ? item.holder : undefined,
-    seq: Number(item.seq ?? 0),
-    waiting: (item.waiting ?? {}) as Record<string, string>,
-  };
-}
-
 function isConditionFailure(error: unknown): boolean {
   return (error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
 }
@@ -812,6 +806,45 @@ export async function ensureTable(
     }
   }
   return { created, streamArn: table.LatestStreamArn };
+}
+
+/**
+ * The ids of every unfinished invocation (pending, running or suspended), by
+ * a strongly consistent Scan of the whole table, a page at a time. For the
+ * local plane, whose emulated queues lose their timer and recovery messages
+ * with the process, to re-check each on restart; never for a deployed table
+ * (a Scan reads everything, and no role is granted it).
+ *
+ * @example
+ * ```ts
+ * for await (const id of unfinishedInvocationIds(client, 'dormant')) await recover(id);
+ * ```
+ */
+export async function* unfinishedInvocationIds(client: DynamoDBClient, tableName: string): AsyncGenerator<string> {
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        ConsistentRead: true,
+        FilterExpression: 'sk = :meta AND #status IN (:pending, :running, :suspended)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':meta': { S: META },
+          ':pending': { S: 'pending' satisfies InvocationStatus },
+          ':running': { S: 'running' satisfies InvocationStatus },
+          ':suspended': { S: 'suspended' satisfies InvocationStatus },
+        },
+        ProjectionExpression: 'pk',
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const id = invocationIdOf(item.pk?.S ?? '');
+      if (id !== undefined) yield id;
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
 }
 
 async function describe(client: DynamoDBClient, tableName: string): Promise<TableDescription | undefined> {

@@ -3,7 +3,7 @@
  * (which reads stream images). Items are plain objects, as `unmarshall` gives
  * them; absent fields are left out rather than stored as null.
  */
-import type { Completion, InvocationMeta, JournalEntry } from './store.ts';
+import type { Completion, InvocationMeta, JournalEntry, ObjectLock } from './store.ts';
 import { META, invocationIdOf, invocationPk, journalSk } from './keys.ts';
 import type { Failure } from '../api/errors.ts';
 
@@ -48,4 +48,21 @@ export function completionToItem(invocationId: string, completion: Completion): 
 export function itemToCompletion(item: Item): Completion {
   const { pk: _pk, sk, ...rest } = item;
   return { key: String(sk), ...(rest as { value?: string; failure?: Failure; at: number; ttl?: number }) };
+}
+
+/**
+ * An object key's lock from its item: nobody waiting and no grant yet read
+ * as an empty queue and sequence number 0.
+ *
+ * @example
+ * ```ts
+ * itemToLock({ pk: 'O#ledger#a', sk: 'L#lock', holder: 'inv_a', seq: 2 }) // { holder: 'inv_a', seq: 2, waiting: {} }
+ * ```
+ */
+export function itemToLock(item: Item): ObjectLock {
+  return {
+    holder: typeof item.holder === 'string' ? item.holder : undefined,
+    seq: Number(item.seq ?? 0),
+    waiting: (item.waiting ?? {}) as Record<string, string>,
+  };
 }

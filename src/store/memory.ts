@@ -15,9 +15,10 @@ import type {
   SuspendOptions,
 } from './store.ts';
 import { LOCK, META, invocationPk, isCompletionSk, stateSk } from './keys.ts';
-import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToMeta, metaToItem, type Item } from './items.ts';
+import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToLock, itemToMeta, metaToItem, type Item } from './items.ts';
 import type { Failure } from '../api/errors.ts';
 import { assertItemFits } from './limits.ts';
+import type { ChangeFeed } from './changes.ts';
 
 /**
  * A `Store` held in process memory.
@@ -28,11 +29,11 @@ import { assertItemFits } from './limits.ts';
  * store.onChange((change) => queue.push(change)); // feeds the wake rule, like a DynamoDB stream
  * ```
  */
-export class MemoryStore implements Store {
+export class MemoryStore implements Store, ChangeFeed {
   readonly #partitions = new Map<string, Map<string, Item>>();
   readonly #listeners = new Set<(change: ItemChange) => void>();
 
-  /** Subscribes to item changes (INSERT / MODIFY / REMOVE with both images). Returns an unsubscribe function. */
+  /** Subscribes to item changes (INSERT / MODIFY / REMOVE with both images), reported as each write happens. Returns an unsubscribe function. */
   onChange(listener: (change: ItemChange) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -255,13 +256,9 @@ export class MemoryStore implements Store {
 
   #lock(scope: string): ObjectLock | undefined {
     const item = this.#get(scope, LOCK);
-    return (
-      item && {
-        holder: item.holder as string | undefined,
-        seq: Number(item.seq ?? 0),
-        waiting: copyOf((item.waiting ?? {}) as Record<string, string>),
-      }
-    );
+    if (!item) return undefined;
+    const lock = itemToLock(item);
+    return { ...lock, waiting: copyOf(lock.waiting) };
   }
 
   async writeState(scope: string, name: string, value: string | undefined, fence: string): Promise<boolean> {

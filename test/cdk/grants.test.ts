@@ -5,11 +5,12 @@ import { PROJECT_ROOT } from '../../cdk/lib/bundled-function.ts';
 import { TABLE_ITEM_ACTIONS } from '../../cdk/lib/durable-runtime.ts';
 
 /**
- * Table-admin commands the code may send only from the local plane's
- * `ensureTable` (DynamoDB Local); on AWS the stack creates the table, and no
- * role may alter it.
+ * Commands the code may send only from the local plane's helpers in the
+ * DynamoDB store (DynamoDB Local): `ensureTable`'s table administration (on
+ * AWS the stack creates the table, and no role may alter it) and the restart
+ * sweep's Scan (`unfinishedInvocationIds`; no role reads the whole table).
  */
-const LOCAL_ONLY = new Set(['CreateTable', 'DescribeTable', 'DescribeTimeToLive', 'UpdateTimeToLive', 'ListTables']);
+const LOCAL_ONLY = new Set(['CreateTable', 'DescribeTable', 'DescribeTimeToLive', 'UpdateTimeToLive', 'ListTables', 'Scan']);
 
 /** TypeScript files that run in a Lambda function: `lambda/` and `src/` outside the local plane. */
 function lambdaSources(): string[] {
@@ -62,7 +63,7 @@ describe('table grants against the code', () => {
     expect([...TABLE_ITEM_ACTIONS].sort()).toEqual([...new Set(used)].sort());
   });
 
-  it('never lets a role run table-admin requests outside the local plane', () => {
+  it('never lets a role run table-admin requests or scans outside the local plane', () => {
     const adminOutsideStoreSetup = [...dynamoDbRequests(lambdaSources())]
       .filter(([name]) => LOCAL_ONLY.has(name))
       .flatMap(([, files]) => files)

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLE_SERVICES } from '../../cdk/lib/example-stack.ts';
 import { matchesFilter } from '../../src/local/event-filter.ts';
 import { catalogOf } from '../../src/runtime/registry.ts';
-import { MAX_PARK_SECONDS, MAX_PARKS, TIMER_MESSAGE_MAX_AGE_MS, LONG_TIMER_QUEUE_MAX_RECEIVES } from '../../lambda/support.ts';
+import { MAX_PARK_SECONDS, MAX_PARKS, TIMER_MESSAGE_MAX_AGE_MS, LONG_TIMER_QUEUE_MAX_RECEIVES } from '../../src/runtime/dispatch.ts';
 import { SYNTH_HOOK_TIMEOUT_MS, actions, allows, logicalId, statements, synthExampleApp } from './support.ts';
 
 /** What every role may do to table items: the requests the DynamoDB store makes, and nothing else. */

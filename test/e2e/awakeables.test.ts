@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { greeter } from '../../examples/greeter.ts';
 import { review } from '../../examples/review.ts';
 import type { LocalPlane } from '../../src/local/plane.ts';
+import { decodeChange } from '../../src/store/changes.ts';
 import {
   E2E_SIGNING_KEY,
   call,
@@ -97,6 +98,33 @@ describe('awakeables over HTTP', () => {
     expect(output.status).toBe(200);
     expect(output.json).toEqual({ title: 'Q3 report', approved: true, comment: 'ship it' });
     expect((await call(plane, 'GET', `/restate/invocation/${invocationId}`)).json.status).toBe('completed');
+  });
+
+  it("reports the life of an invocation on the plane's change feed, decoded", async () => {
+    // Prepare
+    const statuses: string[] = [];
+    const journaled: string[] = [];
+    const stop = plane.changes.onChange((change) => {
+      const c = decodeChange(change);
+      if (c.kind === 'meta' && c.meta.service === 'greeter') statuses.push(`${c.meta.id} ${c.meta.status}`);
+      if (c.kind === 'entry') journaled.push(`${c.invocationId} ${c.entry.kind} ${c.entry.name}`);
+    });
+
+    // Act
+    const invocationId = await send(plane, '/greeter/greet', 'Feed');
+    try {
+      await eventually(async () => (statuses.includes(`${invocationId} completed`) ? true : undefined), 'the completion on the feed');
+    } finally {
+      stop();
+    }
+
+    // Assess
+    expect(statuses.filter((s) => s.startsWith(invocationId))).toEqual([
+      `${invocationId} pending`,
+      `${invocationId} running`,
+      `${invocationId} completed`,
+    ]);
+    expect(journaled.filter((e) => e.startsWith(invocationId))).toEqual([`${invocationId} run greeting`]);
   });
 
   it('accepts the short /restate/a/{id} form and a body API Gateway hands over base64-encoded', async () => {

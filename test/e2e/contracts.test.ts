@@ -4,11 +4,12 @@
  * src/runtime/wake-filter.ts, used by the CDK mapping and the local stream
  * poller) as the local matcher applies them.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { DormantEnv } from '../../cdk/lib/environment.ts';
 import { matchesFilter } from '../../src/local/event-filter.ts';
 import { WAKE_FILTER_PATTERNS } from '../../src/runtime/wake-filter.ts';
-import { ConfigError, ENV, loadConfig } from '../../src/runtime/config.ts';
+import { ConfigError, ENV, loadConfig, type Role, type SigningSource } from '../../src/runtime/config.ts';
+import type { Catalog } from '../../src/runtime/registry.ts';
 
 describe('contracts between the CDK app and the runtime', () => {
   it('reads every variable the CDK app sets', () => {
@@ -69,5 +70,69 @@ describe('loadConfig', () => {
       ingressWaitMs: 10_000,
     });
     expect(config.catalog?.greeter?.kind).toBe('service');
+  });
+
+  const problemsOf = (role: Role, env: Record<string, string>): readonly string[] => {
+    try {
+      loadConfig(role, env);
+    } catch (e) {
+      if (e instanceof ConfigError) return e.problems;
+      throw e;
+    }
+    return [];
+  };
+
+  it.each([
+    [
+      'ingress',
+      [
+        'DORMANT_TABLE_NAME is not set',
+        'neither DORMANT_SIGNING_SECRET_ARN nor DORMANT_SIGNING_KEY is set (awakeable ids need the signing key)',
+        'DORMANT_SERVICES is not set',
+      ],
+    ],
+    ['wake', ['DORMANT_TABLE_NAME is not set', 'DORMANT_TIMER_QUEUE_URL is not set', 'DORMANT_ROUTES is not set']],
+    ['timer', ['DORMANT_TABLE_NAME is not set', 'DORMANT_TIMER_QUEUE_URL is not set', 'DORMANT_ROUTES is not set']],
+    [
+      'handler',
+      [
+        'DORMANT_TABLE_NAME is not set',
+        'neither DORMANT_SIGNING_SECRET_ARN nor DORMANT_SIGNING_KEY is set (awakeable ids need the signing key)',
+      ],
+    ],
+  ] as const)('refuses an empty environment for the %s role, naming each variable it requires', (role, expected) => {
+    // Act
+    const problems = problemsOf(role, {});
+
+    // Assess: exactly what this role needs, no more (the others' variables are optional to it)
+    expect(problems).toEqual(expected);
+  });
+
+  it('accepts each role with only the variables it requires', () => {
+    // Prepare
+    const table = { DORMANT_TABLE_NAME: 'journal' };
+    const signing = { DORMANT_SIGNING_KEY: 'k'.repeat(32) };
+    const queue = { DORMANT_TIMER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/timers', DORMANT_ROUTES: '{"review":"fn"}' };
+
+    // Act
+    const ingress = loadConfig('ingress', { ...table, ...signing, DORMANT_SERVICES: '{}' });
+    const wake = loadConfig('wake', { ...table, ...queue });
+    const timer = loadConfig('timer', { ...table, ...queue });
+    const handler = loadConfig('handler', { ...table, ...signing });
+
+    // Assess: present at run time, and typed present (checked by the typecheck), so no role needs `!`
+    expect(ingress.catalog).toEqual({});
+    expect(ingress.signing).toEqual({ key: 'k'.repeat(32) });
+    expect(wake.timerQueueUrl).toBe(queue.DORMANT_TIMER_QUEUE_URL);
+    expect(timer.routes).toEqual({ review: 'fn' });
+    expect(handler.signing.key).toBe('k'.repeat(32));
+    expectTypeOf(ingress.catalog).toEqualTypeOf<Catalog>();
+    expectTypeOf(ingress.signing).toEqualTypeOf<SigningSource>();
+    expectTypeOf(wake.timerQueueUrl).toEqualTypeOf<string>();
+    expectTypeOf(timer.timerQueueUrl).toEqualTypeOf<string>();
+    expectTypeOf(handler.signing).toEqualTypeOf<SigningSource>();
+    // What a role does not require stays optional to it.
+    expectTypeOf(wake.catalog).toEqualTypeOf<Catalog | undefined>();
+    expectTypeOf(handler.timerQueueUrl).toEqualTypeOf<string | undefined>();
   });
 });

@@ -1,6 +1,6 @@
 /**
- * The wake, timer and handler entry points (lambda/wake.ts, lambda/timer.ts,
- * lambdaHandler) on the in-memory store with a recording dispatch: the parts
+ * The wake, timer and handler role cores (src/runtime/wake-handler.ts,
+ * src/runtime/timer.ts, lambdaHandler) on the in-memory store with a recording dispatch: the parts
  * of their contract the HTTP tests cannot reach on purpose (lost attempts,
  * leases, poison messages, a failing record in a stream batch, bad payloads).
  */
@@ -17,9 +17,9 @@ import {
   type Dispatch,
   type InvokePayload,
   type TimerMessage,
-} from '../../lambda/support.ts';
-import { createTimerHandler, parseMessage } from '../../lambda/timer.ts';
-import { createWakeHandler } from '../../lambda/wake.ts';
+} from '../../src/runtime/dispatch.ts';
+import { createTimerHandler, parseMessage } from '../../src/runtime/timer.ts';
+import { createWakeHandler } from '../../src/runtime/wake-handler.ts';
 import { metaToItem } from '../../src/store/items.ts';
 
 const NOW = Date.UTC(2026, 0, 1);

@@ -12,13 +12,18 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import type { InvocationMeta } from 'dormant';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Dispatch, InvokePayload } from '../../lambda/support.ts';
-import { rewakeStreamBatch } from '../../lambda/timer.ts';
+import type { Dispatch, InvokePayload } from '../../src/runtime/dispatch.ts';
+import { rewakeStreamBatch } from '../../src/runtime/timer.ts';
 import { DynamoDbLocalError, localClientConfig } from '../../src/local/dynamodb-local.ts';
 import { startLocalLambda, type AsyncFailureRecord, type LocalLambda } from '../../src/local/lambda-service.ts';
 import { startLocalPlane } from '../../src/local/plane.ts';
 import { startStreamPoller, type StreamFailureRecord } from '../../src/local/stream-poller.ts';
-import { DynamoDbStore, ensureTable } from '../../src/store/dynamodb.ts';
+import { decodeChange, type StoreChange } from '../../src/store/changes.ts';
+import { DynamoDbStore, ensureTable, unfinishedInvocationIds } from '../../src/store/dynamodb.ts';
+import { newInvocationMeta } from '../../src/store/invocation.ts';
+import { stateScope } from '../../src/store/keys.ts';
+import { MemoryStore } from '../../src/store/memory.ts';
+import type { Store } from '../../src/store/store.ts';
 import { dynamoDbConfig, uniqueTableName } from '../support/dynamodb-local.ts';
 import { eventually } from './support.ts';
 
@@ -212,6 +217,94 @@ describe('the local stream event source mapping', () => {
     // Assess
     expect(woken).toBe(1);
     expect(invokes).toEqual([{ invocationId: meta.id, epoch: 0 }]);
+  });
+});
+
+describe('the table as a change feed', () => {
+  const dynamodb = new DynamoDBClient(dynamoDbConfig());
+  const streams = new DynamoDBStreamsClient(dynamoDbConfig());
+
+  afterAll(() => {
+    dynamodb.destroy();
+    streams.destroy();
+  });
+
+  const meta = (id: string, service = 'review') =>
+    newInvocationMeta({ id, service, handler: 'request', kind: 'service', shared: false, input: '1', now: 1 });
+  const A = 'inv_AAAAAAAAAAAAAAAAAAAAAA';
+  const B = 'inv_BBBBBBBBBBBBBBBBBBBBBB';
+
+  /** One run of store operations of every kind whose changes the wake decodes. */
+  async function operations(store: Store): Promise<void> {
+    await store.createInvocation(meta(A));
+    await store.acquire(A, { seenEpoch: 0, now: 2, leaseMs: 1_000 });
+    await store.append(A, { index: 0, kind: 'awakeable', id: 'awk_x' });
+    await store.suspend(A, { epoch: 1, now: 3, awaiting: ['C#00000000'], timers: [] });
+    await store.complete(A, { key: 'C#00000000', value: '"ok"', at: 4 });
+    await store.enqueueLock(stateScope('ledger', 'k'), A, '1');
+    await store.enqueueLock(stateScope('ledger', 'k'), B, '2');
+    await store.releaseLock(stateScope('ledger', 'k'), A);
+  }
+
+  it("decodes the records of DynamoDB Local's stream, as the poller reports them, to the changes the in-memory store reports", async () => {
+    // Prepare
+    const tableName = uniqueTableName('feed');
+    await ensureTable(dynamodb, tableName);
+    const memory = new MemoryStore();
+    const fromMemory: StoreChange[] = [];
+    memory.onChange((c) => fromMemory.push(decodeChange(c)));
+    const fromStream: StoreChange[] = [];
+    const poller = startStreamPoller({ dynamodb, streams, tableName, idleMs: 50, handler: async () => ({ batchItemFailures: [] }) });
+    poller.onChange((c) => fromStream.push(decodeChange(c)));
+
+    // Act
+    try {
+      await operations(memory);
+      await operations(new DynamoDbStore({ client: dynamodb, tableName }));
+      await eventually(async () => (fromStream.length >= fromMemory.length ? true : undefined), 'every record', 20_000);
+    } finally {
+      await poller.stop();
+    }
+
+    // Assess: the same kinds in the same order, with the same decoded values
+    // (but the expiry the DynamoDB store stamps on journal items; memory keeps them)
+    const withoutTtl = (c: StoreChange): StoreChange =>
+      c.kind === 'entry'
+        ? { ...c, entry: { ...c.entry, ttl: undefined } as typeof c.entry }
+        : c.kind === 'completion'
+          ? { ...c, completion: { ...c.completion, ttl: undefined } }
+          : c;
+    expect(fromMemory.map((c) => c.kind)).toEqual(['meta', 'meta', 'entry', 'meta', 'completion', 'lock', 'lock', 'lock']);
+    expect(fromStream.map(withoutTtl)).toEqual(fromMemory);
+  });
+
+  it('lists the unfinished invocations for the restart sweep, and nothing else', async () => {
+    // Prepare: pending, running, suspended, completed and failed invocations, and items that are not meta
+    const tableName = uniqueTableName('sweep');
+    await ensureTable(dynamodb, tableName);
+    const store = new DynamoDbStore({ client: dynamodb, tableName });
+    const ids = [
+      'inv_PPPPPPPPPPPPPPPPPPPPPP',
+      'inv_RRRRRRRRRRRRRRRRRRRRRR',
+      'inv_SSSSSSSSSSSSSSSSSSSSSS',
+      'inv_CCCCCCCCCCCCCCCCCCCCCC',
+      'inv_FFFFFFFFFFFFFFFFFFFFFF',
+    ];
+    const [pending, running, suspended, completed, failed] = ids as [string, string, string, string, string];
+    for (const id of ids) await store.createInvocation(meta(id));
+    for (const id of [running, suspended, completed, failed]) await store.acquire(id, { seenEpoch: 0, now: 2, leaseMs: 1_000 });
+    await store.suspend(suspended, { epoch: 1, now: 3, awaiting: ['C#00000000'], timers: [] });
+    await store.finish(completed, { epoch: 1, now: 3, output: '1', ttl: 9 });
+    await store.finish(failed, { epoch: 1, now: 3, failure: { name: 'TerminalError', message: 'no', code: 500 }, ttl: 9 });
+    await store.complete(pending, { key: 'C#00000000', at: 3 });
+    await store.enqueueLock(stateScope('ledger', 'k'), pending, '1');
+
+    // Act
+    const found: string[] = [];
+    for await (const id of unfinishedInvocationIds(dynamodb, tableName)) found.push(id);
+
+    // Assess
+    expect(found.sort()).toEqual([pending, running, suspended].sort());
   });
 });
 

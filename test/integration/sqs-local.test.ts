@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { awsDispatch } from '../../lambda/support.ts';
+import { awsDispatch } from '../../src/runtime/dispatch.ts';
 import { systemClock } from '../../src/engine/clock.ts';
 import { startSqsLocal, type SqsLocal } from '../support/sqs-local.ts';
 

@@ -11,7 +11,7 @@
  *   delayed and reordered; a crashed wake is retried like a stream batch.
  * - **SQS**: timer messages (scheduled by the wake, fired when virtual time
  *   passes) and recovery messages (re-read `meta`, re-invoke what is
- *   runnable; as `lambda/timer.ts` does), both at least once.
+ *   runnable; as the timer role, `src/runtime/timer.ts`, does), both at least once.
  * - **Clients**: ingress requests (starts, resolves, rejects) retried after a
  *   crash, as an HTTP client retries a 5xx.
  *
@@ -42,8 +42,8 @@ import {
 } from 'dormant';
 import { passesWakeFilter } from '../../src/local/event-filter.ts';
 import { META, invocationIdOf } from '../../src/store/keys.ts';
-import type { Dispatch } from '../../lambda/support.ts';
-import { recover } from '../../lambda/timer.ts';
+import type { Dispatch } from '../../src/runtime/dispatch.ts';
+import { recover } from '../../src/runtime/timer.ts';
 import type { Prng } from './prng.ts';
 import { Actor, Scheduler, SimClock, type ActorKind, type ParkedCall } from './scheduler.ts';
 import { definitions, type InvocationSpec, type ResolverSpec, type SimHooks, type Workload } from './workload.ts';
@@ -781,7 +781,7 @@ export class World implements SimHooks {
       );
   }
 
-  /** The timer Lambda's handling of a recovery message: the real `recover` of lambda/timer.ts. */
+  /** The timer Lambda's handling of a recovery message: the real `recover` of src/runtime/timer.ts. */
   #spawnRecover(invocationId: string): void {
     const actor = this.#spawn(
       'recover',

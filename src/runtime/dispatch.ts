@@ -1,58 +1,13 @@
 /**
- * What the wake and timer entry points share: how a handler Lambda is
- * invoked, how a timer rides the queue, the queue's message formats, and a
- * log line. Clients are passed in; nothing is created at import time.
+ * How the wake and timer roles reach the outside: a handler Lambda invoked
+ * asynchronously, a timer riding the queue in hops (SQS delays are at most
+ * 15 minutes; long timers are parked), and the queue's message formats.
+ * Clients are passed in; nothing is created at import time.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { systemClock, type Clock } from '../src/engine/clock.ts';
-import { sqsClientOptions, type DormantConfig } from '../src/runtime/config.ts';
-import { DynamoDbStore } from '../src/store/dynamodb.ts';
-import type { Timer } from '../src/store/store.ts';
-
-/**
- * Where log lines go. In Lambda, one JSON line per call on stdout or
- * stderr; the local plane prints them its own way.
- *
- * @example
- * ```ts
- * const log: Log = (level, message, details) => console.log(level, message, details);
- * ```
- */
-export type Log = (level: 'info' | 'warn' | 'error', message: string, details?: unknown) => void;
-
-/**
- * Writes a log line through `log`, or as JSON on the console.
- *
- * @example
- * ```ts
- * logLine(deps.log, 'warn', 'wake: record failed', error);
- * ```
- */
-export function logLine(log: Log | undefined, level: 'info' | 'warn' | 'error', message: string, details?: unknown): void {
-  if (log) {
-    log(level, message, details);
-    return;
-  }
-  const detail = details instanceof Error ? { error: details.name, reason: details.message } : details;
-  const line = JSON.stringify({ level, message, ...(detail === undefined ? {} : { details: detail }) });
-  if (level === 'error') console.error(line);
-  else console.log(line);
-}
-
-/**
- * The DynamoDB store for a configuration, with a client that honours
- * `AWS_ENDPOINT_URL` (the SDK reads it itself).
- *
- * @example
- * ```ts
- * const store = dynamoDbStore(loadConfig('wake'));
- * ```
- */
-export function dynamoDbStore(config: Pick<DormantConfig, 'tableName'>, client: DynamoDBClient = new DynamoDBClient({})): DynamoDbStore {
-  return new DynamoDbStore({ client, tableName: config.tableName });
-}
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Clock } from '../engine/clock.ts';
+import type { Timer } from '../store/store.ts';
 
 /**
  * What a handler Lambda is invoked with: ids only, never payloads.
@@ -171,7 +126,7 @@ export function nextHop(hop: {
  *
  * @example
  * ```ts
- * const dispatch = awsDispatch({ lambda, sqs, routes: config.routes, timerQueueUrl: config.timerQueueUrl!, clock: systemClock });
+ * const dispatch = awsDispatch({ lambda, sqs, routes: config.routes, timerQueueUrl: config.timerQueueUrl, clock: systemClock });
  * await dispatch.invoke('review', { invocationId, epoch: 2 });
  * ```
  */
@@ -273,26 +228,4 @@ function inFlightGauge(sqs: SQSClient, queueUrl: string): () => Promise<number> 
     }
     return cached.value;
   };
-}
-
-/**
- * The {@link Dispatch} of a deployed wake or timer Lambda: AWS clients from
- * the environment, routes and the timer queue from its configuration.
- *
- * @example
- * ```ts
- * const dispatch = deployedDispatch(loadConfig('wake'));
- * ```
- */
-export function deployedDispatch(config: Pick<DormantConfig, 'routes' | 'timerQueueUrl' | 'longTimerQueueUrl'>): Dispatch {
-  if (!config.timerQueueUrl)
-    throw new Error('DORMANT_TIMER_QUEUE_URL is not set: the wake and timer Lambdas need the timer queue (the CDK app sets it)');
-  return awsDispatch({
-    lambda: new LambdaClient({}),
-    sqs: new SQSClient(sqsClientOptions()),
-    routes: config.routes,
-    timerQueueUrl: config.timerQueueUrl,
-    longTimerQueueUrl: config.longTimerQueueUrl,
-    clock: systemClock,
-  });
 }

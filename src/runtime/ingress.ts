@@ -1,0 +1,250 @@
+/**
+ * The ingress role: API Gateway (REST, proxy integration) events in, HTTP
+ * answers out. Routing is `./http.ts`; what each route does is
+ * `./invocations.ts`. This module waits for outputs (bounded polling for
+ * request-response calls and attach), reads the request (delay, cancel
+ * mode, AWS's callback bodies) and dispatches each route to its answer.
+ *
+ * The ingress writes to the table and nothing else: a started invocation or
+ * a resolved awakeable is woken by the table's stream (DESIGN.md, "Why a
+ * stream").
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { workflowInvocationId } from '../engine/ids.ts';
+import {
+  CALLBACK_API_VERSION,
+  NOT_READY,
+  awsErrorAnswer,
+  errorAnswer,
+  jsonAnswer,
+  outputAnswer,
+  route,
+  type HttpAnswer,
+  type Route,
+} from './http.ts';
+import {
+  IngressError,
+  cancelInvocation,
+  killInvocation,
+  getOutput,
+  getStatus,
+  heartbeatAwakeable,
+  parseDelay,
+  rejectAwakeable,
+  resolveAwakeable,
+  startInvocation,
+  type IngressDeps,
+} from './invocations.ts';
+import { logLine, type Log } from './log.ts';
+
+/**
+ * What the ingress needs besides the core's dependencies.
+ *
+ * @example
+ * ```ts
+ * const deps: IngressHandlerDeps = { store, signer, clock: systemClock, catalog, waitMs: 10_000 };
+ * ```
+ */
+export interface IngressHandlerDeps extends IngressDeps {
+  /**
+   * How long `POST /{service}/{handler}` waits for the output before
+   * answering 202, and `…/attach` before answering 503 (Restate's client
+   * retries that, when its retries are on).
+   */
+  waitMs: number;
+  log?: Log;
+}
+
+/** First and largest pause between two reads of an awaited output. */
+const POLL_FIRST_MS = 20;
+const POLL_MAX_MS = 500;
+
+/**
+ * Builds an ingress handler over ready dependencies, or over a function that
+ * builds them on first use.
+ *
+ * @example
+ * ```ts
+ * const ingress = createIngressHandler({ store, signer, clock: systemClock, catalog: catalogOf([review]), waitMs: 5_000 });
+ * const answer = await ingress(event);
+ * ```
+ */
+export function createIngressHandler(
+  deps: IngressHandlerDeps | (() => Promise<IngressHandlerDeps>),
+): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
+  const ready = typeof deps === 'function' ? deps : async () => deps;
+  return async (event) => {
+    let d: IngressHandlerDeps;
+    try {
+      d = await ready();
+    } catch (error) {
+      logLine(undefined, 'error', 'ingress: configuration failed', error);
+      return jsonAnswer(500, { code: 'misconfigured', message: 'the ingress is not configured correctly; see its logs' });
+    }
+    const target = route(event.httpMethod, event.path, d.catalog, event.queryStringParameters);
+    // AWS's SDK parses its own error shape; everything else gets ours.
+    const refuse = event.path.startsWith(`/${CALLBACK_API_VERSION}/`) ? awsErrorAnswer : errorAnswer;
+    if (target instanceof IngressError) return refuse(target);
+    try {
+      return await answer(d, event, target);
+    } catch (error) {
+      if (error instanceof IngressError) return refuse(error);
+      logLine(d.log, 'error', `ingress: ${event.httpMethod} ${event.path} failed`, error);
+      return jsonAnswer(500, { code: 'internal_error', message: 'the request could not be carried out; it is safe to retry' });
+    }
+  };
+}
+
+async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, target: Route): Promise<HttpAnswer> {
+  const body = bodyOf(event);
+  switch (target.kind) {
+    case 'start': {
+      const delay = event.queryStringParameters?.delay;
+      if (delay !== undefined && !target.send) {
+        throw new IngressError(400, 'delay_needs_send', `?delay= only applies to one-way sends: POST ${event.path}/send?delay=${delay}`);
+      }
+      const started = await startInvocation(deps, {
+        service: target.service,
+        handler: target.handler,
+        key: target.key,
+        body,
+        idempotencyKey: header(event, 'idempotency-key'),
+        delayMs: delay === undefined ? undefined : parseDelay(delay),
+        ifExists: target.ifExists,
+      });
+      if (target.send) {
+        return jsonAnswer(202, { invocationId: started.invocationId, status: started.created ? 'Accepted' : 'PreviouslyAccepted' });
+      }
+      return awaitOutput(deps, started.invocationId);
+    }
+    case 'status':
+      return jsonAnswer(200, await getStatus(deps, target.invocationId));
+    case 'cancel': {
+      const mode = target.mode === 'query' ? (event.queryStringParameters?.mode ?? 'cancel') : target.mode;
+      if (mode !== 'cancel' && mode !== 'kill') throw new IngressError(400, 'invalid_mode', `mode must be cancel or kill, got '${mode}'`);
+      if (mode === 'kill') await killInvocation(deps, target.invocationId);
+      else await cancelInvocation(deps, target.invocationId);
+      return jsonAnswer(202, { invocationId: target.invocationId, status: mode === 'kill' ? 'Killed' : 'Cancelling' });
+    }
+    case 'output': {
+      const result = await getOutput(deps, target.invocationId);
+      if (!result.ready) {
+        return jsonAnswer(NOT_READY, {
+          code: 'not_ready',
+          message: `invocation ${target.invocationId} is ${result.status}; its output is not ready yet`,
+          status: result.status,
+        });
+      }
+      return outputAnswer(result, target.invocationId);
+    }
+    case 'workflow-output': {
+      const invocationId = workflowInvocationId(target.workflow, target.key);
+      const result = await getOutput(deps, invocationId, `workflow ${target.workflow} '${target.key}' was never submitted`);
+      if (!result.ready) {
+        return jsonAnswer(NOT_READY, {
+          code: 'not_ready',
+          message: `workflow ${target.workflow} '${target.key}' is ${result.status}; its output is not ready yet`,
+          status: result.status,
+        });
+      }
+      return outputAnswer(result, invocationId);
+    }
+    case 'attach':
+      return attach(deps, target.invocationId);
+    case 'workflow-attach':
+      return attach(
+        deps,
+        workflowInvocationId(target.workflow, target.key),
+        `workflow ${target.workflow} '${target.key}' was never submitted`,
+      );
+    case 'callback':
+      if (target.operation === 'succeed') await resolveAwakeable(deps, target.awakeableId, asJson(body));
+      else if (target.operation === 'fail') await rejectAwakeable(deps, target.awakeableId, failureReason(body));
+      else await heartbeatAwakeable(deps, target.awakeableId);
+      // The SDK expects 200 with an empty body for all three.
+      return { statusCode: 200, headers: {}, body: '' };
+    case 'resolve':
+      await resolveAwakeable(deps, target.awakeableId, body);
+      return { statusCode: 202, headers: {}, body: '' };
+    case 'reject':
+      await rejectAwakeable(deps, target.awakeableId, body);
+      return { statusCode: 202, headers: {}, body: '' };
+  }
+}
+
+/**
+ * `…/attach`: the result once it is there (waiting up to `waitMs`), else 503
+ * with `retry-after`, which Restate's client retries when its retries are on
+ * (an API Gateway integration cannot hold a request past 29 s anyway).
+ */
+async function attach(deps: IngressHandlerDeps, invocationId: string, unknown?: string): Promise<HttpAnswer> {
+  const waited = await awaitOutput(deps, invocationId, unknown);
+  if (waited.statusCode !== 202) return waited;
+  return jsonAnswer(
+    503,
+    { code: 'not_ready', message: `invocation ${invocationId} has not finished within ${deps.waitMs} ms; attach again`, invocationId },
+    { 'retry-after': '1', 'x-restate-error-source': 'ingress' },
+  );
+}
+
+/** AWS sends the callback's result as raw bytes: JSON stays as it is, other text becomes a JSON string. */
+function asJson(body: string): string {
+  if (body === '') return body;
+  try {
+    JSON.parse(body);
+    return body;
+  } catch {
+    return JSON.stringify(body);
+  }
+}
+
+/** The reason of a rejection from AWS's `ErrorObject` (`ErrorType: ErrorMessage`). */
+function failureReason(body: string): string {
+  let error: { ErrorMessage?: unknown; ErrorType?: unknown } = {};
+  try {
+    error = body === '' ? {} : (JSON.parse(body) as typeof error);
+  } catch {
+    throw new IngressError(
+      400,
+      'invalid_json',
+      'the failure body is not a JSON ErrorObject ({ ErrorMessage, ErrorType, ErrorData, StackTrace })',
+    );
+  }
+  const message = typeof error.ErrorMessage === 'string' ? error.ErrorMessage : '';
+  const type = typeof error.ErrorType === 'string' ? error.ErrorType : '';
+  return type && message ? `${type}: ${message}` : message || type || 'failed';
+}
+
+/**
+ * Waits a bounded time for a started invocation's output (one consistent
+ * read per poll, backing off), then answers 202 with where to look.
+ */
+async function awaitOutput(deps: IngressHandlerDeps, invocationId: string, unknown?: string): Promise<HttpAnswer> {
+  const deadline = deps.clock.now() + deps.waitMs;
+  let pause = POLL_FIRST_MS;
+  for (;;) {
+    const result = await getOutput(deps, invocationId, unknown);
+    if (result.ready) return outputAnswer(result, invocationId);
+    const left = deadline - deps.clock.now();
+    if (left <= 0) {
+      return jsonAnswer(202, { invocationId, status: result.status }, { location: `/restate/invocation/${invocationId}/output` });
+    }
+    await deps.clock.sleep(Math.min(pause, left));
+    pause = Math.min(pause * 2, POLL_MAX_MS);
+  }
+}
+
+function bodyOf(event: APIGatewayProxyEvent): string {
+  if (event.body === null || event.body === undefined) return '';
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+}
+
+function header(event: APIGatewayProxyEvent, name: string): string | undefined {
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === name && value !== undefined && value !== '') return value;
+  }
+  for (const [key, values] of Object.entries(event.multiValueHeaders ?? {})) {
+    if (key.toLowerCase() === name && values?.[0]) return values[0];
+  }
+  return undefined;
+}
