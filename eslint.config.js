@@ -18,7 +18,10 @@ const OUT_OF_SRC = [
     message:
       'src/ is the library: it may not import lambda/, cdk/, test/, bench/ or examples/ (they import src/; a role core belongs in src/runtime).',
   },
-  { regex: '^dormant(/|$)', message: 'src/ is the package itself: import the module by its relative path, not by the package name.' },
+  {
+    regex: '^dormant-lambda(/|$)',
+    message: 'src/ is the package itself: import the module by its relative path, not by the package name.',
+  },
 ];
 const below = (layer, names, why) => ({ regex: folder(names), message: `src/${layer} may not import src/${names.join(', src/')}: ${why}` });
 const LAYERS = [

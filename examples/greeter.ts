@@ -8,7 +8,7 @@
  * # "Hello, Ada!"
  * ```
  */
-import { service, type Context } from 'dormant';
+import { service, type Context } from 'dormant-lambda';
 
 export const greeter = service({
   name: 'greeter',

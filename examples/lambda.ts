@@ -6,7 +6,7 @@
  * // cdk: new DurableFunction(this, 'Examples', { runtime, entry: 'examples/lambda.ts', services: ['greeter', 'review', 'reviewFlow', 'signoff'] })
  * ```
  */
-import { lambdaHandler } from 'dormant';
+import { lambdaHandler } from 'dormant-lambda';
 import examples from './index.ts';
 
 export const handler = lambdaHandler({ services: examples });

@@ -11,7 +11,7 @@
  * curl -X POST localhost:8080/reviewFlow/doc-7/run                        # the result (run executes once per key)
  * ```
  */
-import { handlers, workflow, type WorkflowContext, type WorkflowSharedContext } from 'dormant';
+import { handlers, workflow, type WorkflowContext, type WorkflowSharedContext } from 'dormant-lambda';
 import type { Verdict } from './review.ts';
 
 export const reviewFlow = workflow({

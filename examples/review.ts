@@ -12,7 +12,7 @@
  * curl localhost:8080/restate/invocation/inv_…/output   # {"title":"Q3 report","approved":true,"comment":"ship it"}
  * ```
  */
-import { TerminalError, service, type Context } from 'dormant';
+import { TerminalError, service, type Context } from 'dormant-lambda';
 
 /** What a reviewer sends back. */
 export interface Verdict {

@@ -11,7 +11,7 @@
  * curl -X POST localhost:8080/signoff/doc-7/signatures                  # []
  * ```
  */
-import { handlers, object, type ObjectContext, type ObjectSharedContext } from 'dormant';
+import { handlers, object, type ObjectContext, type ObjectSharedContext } from 'dormant-lambda';
 
 export const signoff = object({
   name: 'signoff',

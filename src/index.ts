@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { service, type Context } from 'dormant';
+ * import { service, type Context } from 'dormant-lambda';
  * export const review = service({ name: 'review', handlers: {
  *   request: async (ctx: Context, doc: string) => {
  *     const { id, promise } = ctx.awakeable<string>();

@@ -89,7 +89,7 @@ const LEASE_MARGIN_MS = 2_000;
  * @example
  * ```ts
  * // src/handlers.ts, deployed with DurableFunction({ entry: 'src/handlers.ts', services: ['review'] })
- * import { lambdaHandler } from 'dormant';
+ * import { lambdaHandler } from 'dormant-lambda';
  * import { review } from './review.ts';
  * export const handler = lambdaHandler({ services: [review] });
  * ```

@@ -3,7 +3,7 @@
  * (suspend, resolve, reject, read the output) and every refusal of the
  * callback endpoints, each leaving the stored state as it was.
  */
-import { IdSigner, TerminalError, newInvocationId, service, type Context } from 'dormant';
+import { IdSigner, TerminalError, newInvocationId, service, type Context } from 'dormant-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { greeter } from '../../examples/greeter.ts';
 import { review } from '../../examples/review.ts';

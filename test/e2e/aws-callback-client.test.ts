@@ -12,7 +12,7 @@ import {
   SendDurableExecutionCallbackSuccessCommand,
 } from '@aws-sdk/client-lambda';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TimeoutError, service, type Context } from 'dormant';
+import { TimeoutError, service, type Context } from 'dormant-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { review } from '../../examples/review.ts';
 import type { LocalPlane } from '../../src/local/plane.ts';

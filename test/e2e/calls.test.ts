@@ -2,7 +2,7 @@
  * Calls between handlers, idempotent starts and cancellation over HTTP on the
  * local plane.
  */
-import { CancelledError, service, type Context } from 'dormant';
+import { CancelledError, service, type Context } from 'dormant-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalPlane } from '../../src/local/plane.ts';
 import { approver } from '../support/approver.ts';

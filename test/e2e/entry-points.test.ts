@@ -6,7 +6,16 @@
  */
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, SQSRecord } from 'aws-lambda';
-import { IdSigner, MemoryStore, lambdaHandler, newInvocationId, service, type Context, type InvocationMeta, type Timer } from 'dormant';
+import {
+  IdSigner,
+  MemoryStore,
+  lambdaHandler,
+  newInvocationId,
+  service,
+  type Context,
+  type InvocationMeta,
+  type Timer,
+} from 'dormant-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   hopDelaySeconds,

@@ -5,7 +5,7 @@
  * through a shared handler and attached to.
  */
 import * as restate from '@restatedev/restate-sdk-clients';
-import { TerminalError, service, type Context } from 'dormant';
+import { TerminalError, service, type Context } from 'dormant-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { greeter } from '../../examples/greeter.ts';
 import { reviewFlow } from '../../examples/review-flow.ts';

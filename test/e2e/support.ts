@@ -4,7 +4,7 @@
  * it, and waiting for an invocation to reach a state.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Definition } from 'dormant';
+import type { Definition } from 'dormant-lambda';
 import { startLocalPlane, type LocalPlane, type LocalPlaneOptions } from '../../src/local/plane.ts';
 import { dynamoDbEndpoint, uniqueTableName } from '../support/dynamodb-local.ts';
 

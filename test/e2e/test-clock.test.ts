@@ -5,7 +5,7 @@
  * the clock passes its due time. Nothing runs while it waits.
  */
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { service, type Context } from 'dormant';
+import { service, type Context } from 'dormant-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localClientConfig } from '../../src/local/dynamodb-local.ts';
 import type { LocalPlane } from '../../src/local/plane.ts';

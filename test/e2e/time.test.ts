@@ -4,7 +4,7 @@
  * resolve after a timeout, a long ctx.run backoff spent with nothing in
  * flight, and a handler that outlives one Lambda deadline.
  */
-import { TimeoutError, service, type Context } from 'dormant';
+import { TimeoutError, service, type Context } from 'dormant-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalPlane } from '../../src/local/plane.ts';
 import { call, eventually, expectDormant, send, untilAwakeable, untilOutput } from './support.ts';

@@ -14,7 +14,7 @@ import {
   type Store,
   type WorkflowContext,
   type WorkflowSharedContext,
-} from 'dormant';
+} from 'dormant-lambda';
 import { META, stateScope } from '../../src/store/keys.ts';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 

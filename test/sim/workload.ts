@@ -23,7 +23,7 @@ import {
   type RunOptions,
   type WorkflowContext,
   type WorkflowSharedContext,
-} from 'dormant';
+} from 'dormant-lambda';
 import type { Prng } from './prng.ts';
 
 /** What handler code tells the world. */

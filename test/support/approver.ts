@@ -3,7 +3,7 @@
  * local plane: `approve` waits on an awakeable (its id is journaled by the
  * step 'ask'), `fail` fails terminally with 422.
  */
-import { TerminalError, service, type Context } from 'dormant';
+import { TerminalError, service, type Context } from 'dormant-lambda';
 
 /**
  * @example

@@ -26,7 +26,7 @@ import {
   type IngressDeps,
   type ItemChange,
   type Timer,
-} from 'dormant';
+} from 'dormant-lambda';
 
 /**
  * A clock the test moves. `sleep` advances it instantly (in-attempt backoff).

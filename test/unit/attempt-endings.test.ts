@@ -8,7 +8,7 @@
  * Every test has a short timeout: a hung attempt fails it.
  */
 import { describe, expect, it } from 'vitest';
-import { object, runAttempt, service, type Context, type Definition, type ObjectContext } from 'dormant';
+import { object, runAttempt, service, type Context, type Definition, type ObjectContext } from 'dormant-lambda';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 import { StoreFaults } from '../support/store-faults.ts';
 

@@ -9,7 +9,7 @@ import {
   type ObjectContext,
   type WorkflowContext,
   type WorkflowSharedContext,
-} from 'dormant';
+} from 'dormant-lambda';
 import { approver } from '../support/approver.ts';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 

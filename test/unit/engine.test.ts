@@ -12,7 +12,7 @@ import {
   type ObjectSharedContext,
   type WorkflowContext,
   type WorkflowSharedContext,
-} from 'dormant';
+} from 'dormant-lambda';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 
 /** The seeds' human review: an awakeable whose id leaves through a step. */

@@ -4,7 +4,7 @@
  * a TimeoutError and closes the awakeable.
  */
 import { describe, expect, it } from 'vitest';
-import { TimeoutError, service, type Context } from 'dormant';
+import { TimeoutError, service, type Context } from 'dormant-lambda';
 import { IngressError, heartbeatAwakeable } from '../../src/runtime/invocations.ts';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { IdSigner, isInvocationId, newInvocationId, object, service, workflow, workflowInvocationId, type Context } from 'dormant';
+import { IdSigner, isInvocationId, newInvocationId, object, service, workflow, workflowInvocationId, type Context } from 'dormant-lambda';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 
 const signer = new IdSigner('a-signing-key-of-at-least-16-bytes');

@@ -9,7 +9,7 @@ import {
   workflow,
   type Context,
   type Store,
-} from 'dormant';
+} from 'dormant-lambda';
 import { META, invocationPk } from '../../src/store/keys.ts';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 

@@ -36,7 +36,7 @@ describe('imports point down (eslint.config.js, no-restricted-imports)', () => {
     ['src/runtime/config.ts', "import { DurableRuntime } from '../../cdk/lib/index.ts';", 'may not import lambda/, cdk/'],
     ['src/store/keys.ts', "import { MemoryRuntime } from '../../test/support/memory-runtime.ts';", 'test/'],
     ['src/index.ts', "import { prices } from '../bench/prices.ts';", 'bench/'],
-    ['src/runtime/wake.ts', "import { service } from 'dormant';", 'not by the package name'],
+    ['src/runtime/wake.ts', "import { service } from 'dormant-lambda';", 'not by the package name'],
     ['src/api/serde.ts', "import type { Clock } from '../engine/clock.ts';", 'src/api may not import src/engine'],
     ['src/api/serde.ts', "import type { Store } from '../store/store.ts';", 'src/api may not import'],
     ['src/api/serde.ts', "import type { Catalog } from '../runtime/registry.ts';", 'src/api may not import'],

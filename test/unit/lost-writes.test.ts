@@ -21,7 +21,7 @@ import {
   type JournalEntry,
   type ObjectContext,
   type WorkflowContext,
-} from 'dormant';
+} from 'dormant-lambda';
 import type { EntryKind } from '../../src/store/store.ts';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 import { interceptCalls } from '../support/intercept.ts';

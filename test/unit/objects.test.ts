@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { handlers, object, type ObjectContext, type ObjectSharedContext } from 'dormant';
+import { handlers, object, type ObjectContext, type ObjectSharedContext } from 'dormant-lambda';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 
 const counter = object({
@@ -50,7 +50,7 @@ describe('virtual objects', () => {
       name: 'boom',
       handlers: {
         fail: async () => {
-          throw new (await import('dormant')).TerminalError('nope');
+          throw new (await import('dormant-lambda')).TerminalError('nope');
         },
         ok: async () => 'ran',
       },

@@ -5,7 +5,7 @@
  * scanning every completion: a long handler stays linear in its completions.
  */
 import { describe, expect, it } from 'vitest';
-import { service, type Completion, type Context, type Store } from 'dormant';
+import { service, type Completion, type Context, type Store } from 'dormant-lambda';
 import type { LoadedInvocation } from '../../src/store/store.ts';
 import { Completions } from '../../src/engine/completions.ts';
 import { stepRetryKey, stepRetryOf } from '../../src/engine/retry.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { service, type Context } from 'dormant';
+import { service, type Context } from 'dormant-lambda';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 
 describe('time: long handlers, linger, durable step backoff', () => {

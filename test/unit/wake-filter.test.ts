@@ -20,7 +20,7 @@ import {
   type WakeAction,
   type WorkflowContext,
   type WorkflowSharedContext,
-} from 'dormant';
+} from 'dormant-lambda';
 import { passesWakeFilter } from '../../src/local/event-filter.ts';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 
@@ -29,8 +29,8 @@ const decisions = vi.hoisted(() => [] as { change: ItemChange; actions: WakeActi
 
 // The runtime decides through the package's `decideWake`; record each
 // decision when it is made, so its reads see the store as the wake would.
-vi.mock('dormant', async (importOriginal) => {
-  const dormant = await importOriginal<typeof import('dormant')>();
+vi.mock('dormant-lambda', async (importOriginal) => {
+  const dormant = await importOriginal<typeof import('dormant-lambda')>();
   return {
     ...dormant,
     decideWake: async (...args: Parameters<typeof dormant.decideWake>) => {
