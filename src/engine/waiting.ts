@@ -9,7 +9,7 @@
  * at the same place on every replay.
  */
 import { CancelledError, type Failure } from '../api/errors.ts';
-import { CANCEL, completionKey } from '../store/keys.ts';
+import { CANCEL } from '../store/keys.ts';
 import type { Completion, Store, Timer } from '../store/store.ts';
 import type { Clock } from './clock.ts';
 import type { Completions } from './completions.ts';
@@ -122,15 +122,20 @@ export class Waiting {
     const { index } = this.journal.allocate('cancel', position);
     this.#cancelDelivered = true;
     if (!recorded) {
-      // Propagate to callees still running, then journal the delivery.
-      const callees = [...this.journal.recorded.values()].filter(
-        (e) => e.kind === 'call' && e.value && !this.completions.has(completionKey(e.index)),
-      );
+      // Propagate to callees still running, then journal the delivery. The
+      // callees this attempt knows (replayed calls and new ones alike), not
+      // only the loaded journal's: a call made in this very attempt
+      //
+      //   replay sleep → call approver (new entry) → await → cancel delivered
+      //
+      // would otherwise be left waiting forever. Its entry is queued ahead of
+      // this one, so the callee exists when the cancel is written.
+      const callees = [...this.#callees].filter(([key]) => !this.completions.has(key)).map(([, calleeId]) => calleeId);
       void this.journal.append(
         { index, kind: 'cancel', name: position },
         {
           before: async (writes) => {
-            for (const callee of callees) await writes.complete(callee.value!, { key: CANCEL, at: this.deps.clock.now() });
+            for (const callee of callees) await writes.complete(callee, { key: CANCEL, at: this.deps.clock.now() });
           },
         },
       );

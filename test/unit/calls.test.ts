@@ -55,6 +55,10 @@ const caller = service({
       return 'sent';
     },
     attachToRun: async (ctx: Context) => ctx.workflowClient(flow, 'k').run('doc'),
+    sleepThenCall: async (ctx: Context) => {
+      await ctx.sleep(10);
+      return ctx.serviceClient(approver).approve('late');
+    },
     compensating: async (ctx: Context) => {
       const steps: string[] = [];
       try {
@@ -161,6 +165,27 @@ describe('cancellation', () => {
     expect(journal[3]).toMatchObject({ name: 'unbook', value: '"unbooked"' });
     await expect(rt.output(callee)).rejects.toMatchObject({ failure: { name: 'CancelledError' } });
     await expect(rt.cancel(id)).rejects.toMatchObject({ status: 409 });
+  });
+
+  it('reaches a callee started in the same attempt that delivers the cancellation', async () => {
+    // Prepare: suspended on its sleep; the cancel lands before the timer's attempt
+    //
+    //   attempt 1: sleep → suspend
+    //   cancel, timer fires
+    //   attempt 2: replay sleep → call approver (new) → await → cancel delivered:
+    //              the new callee must be cancelled too, not left waiting forever
+    const rt = new MemoryRuntime(all);
+    const id = await rt.start('caller', 'sleepThenCall');
+    await rt.settle();
+    await rt.cancel(id);
+
+    // Act
+    await rt.advance(10);
+
+    // Assess
+    await expect(rt.output(id)).rejects.toMatchObject({ failure: { name: 'CancelledError' } });
+    const callee = (await rt.journal(id)).find((e) => e.kind === 'call')!.value!;
+    await expect(rt.output(callee)).rejects.toMatchObject({ failure: { name: 'CancelledError' } });
   });
 
   it('kill ends an invocation without running its code and releases its object key', async () => {
