@@ -50,6 +50,8 @@ const KEPT = [
     seed: 2226,
     bug: 'a zombie resumed past its lease ran the body of a step a newer attempt had journaled (step-rerun); attempts now start nothing new past their lease',
   },
+  { seed: 36, bug: 'a lingering attempt that saw C#cancel arrive woke no waiter and hung (actor-hung)' },
+  { seed: 3, bug: 'a cancellation did not reach a callee started in the attempt that delivered it (stuck-suspended)' },
 ];
 
 const describeViolations = (seed: number, violations: { kind: string; detail: string }[]) =>

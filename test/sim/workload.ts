@@ -207,8 +207,19 @@ export function definitions(hooks: SimHooks): Definition[] {
         ctx.genericCall<string>({ service: 'flow', handler: 'run', key: input.key }),
       callApprove: async (ctx: Context, input: { key: string; kind: 'resolve' | 'reject'; value: string }) =>
         ctx.genericCall<string>({ service: 'flow', handler: 'approve', key: input.key, input: { kind: input.kind, value: input.value } }),
-      // Waits on an awakeable nobody resolves: only a cancellation ends it.
-      cancelled: async (ctx: Context, input: { tag: string }) => {
+      // Waits on an awakeable nobody resolves, or on a callee that does the
+      // same (after a sleep, so the call may be new in the attempt that
+      // delivers the cancellation): only a cancellation ends it, and it must
+      // reach the callee too.
+      cancelled: async (ctx: Context, input: { tag: string; sleepMs?: number; child?: string }) => {
+        if (input.child) {
+          try {
+            if (input.sleepMs) await ctx.sleep(input.sleepMs);
+            return await ctx.genericCall<string>({ service: 'sim', handler: 'cancelled', input: { tag: input.child } });
+          } catch (e) {
+            return e instanceof CancelledError ? 'cancelled' : `rejected:${message(e)}`;
+          }
+        }
         const a = ctx.awakeable<string>();
         await step(hooks, ctx, 'send', () => hooks.send(input.tag, 'a', a.id));
         try {
@@ -582,7 +593,7 @@ export function drawWorkload(rng: Prng, extras?: Prng): Workload {
       template: 'cancelled',
       service: 'sim',
       handler: 'cancelled',
-      input: { tag: cancelled },
+      input: extras.chance(0.5) ? { tag: cancelled } : { tag: cancelled, sleepMs: extras.between(100, 3_000), child: `${cancelled}.child` },
       startAt: at(),
       slots: { a: [] },
       cancelAfter: extras.between(0, 4_000),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { service, type Context } from 'dormant-lambda';
+import { CancelledError, service, type Context } from 'dormant-lambda';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 
 describe('time: long handlers, linger, durable step backoff', () => {
@@ -88,6 +88,41 @@ describe('time: long handlers, linger, durable step backoff', () => {
     const id = await rt.start('s', 'h');
     await rt.settle();
     expect(await rt.output(id)).toBe('quick');
+    expect(rt.outcomes.map((o) => o.kind)).toEqual(['completed']);
+  });
+
+  it('linger delivers a cancellation that arrives while it waits, instead of hanging (simulator seed 36)', { timeout: 3_000 }, async () => {
+    // Prepare: the cancel lands during the linger's second poll
+    const rt = new MemoryRuntime(
+      [
+        service({
+          name: 's',
+          handlers: {
+            h: async (ctx: Context) => {
+              try {
+                return await ctx.awakeable<string>().promise;
+              } catch (e) {
+                return e instanceof CancelledError ? 'cancelled' : 'other';
+              }
+            },
+          },
+        }),
+      ],
+      { lingerMs: 1_000 },
+    );
+    const id = await rt.start('s', 'h');
+    const sleep = rt.clock.sleep.bind(rt.clock);
+    let sleeps = 0;
+    rt.clock.sleep = async (ms: number) => {
+      if (++sleeps === 2) await rt.cancel(id);
+      return sleep(ms);
+    };
+
+    // Act
+    await rt.settle();
+
+    // Assess: one attempt, no suspension
+    expect(await rt.output(id)).toBe('cancelled');
     expect(rt.outcomes.map((o) => o.kind)).toEqual(['completed']);
   });
 
