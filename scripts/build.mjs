@@ -47,7 +47,7 @@ for (const role of ['ingress', 'wake', 'timer']) {
 }
 
 const size = (file) => `${Math.round(statSync(join(dist, file)).size / 1024)} KiB`;
-console.log(
+console.error(
   `build: dist/ in ${((performance.now() - started) / 1000).toFixed(1)} s; functions: ${['ingress', 'wake', 'timer']
     .map((r) => `${r} ${size(`functions/${r}/index.mjs`)}`)
     .join(', ')}`,
