@@ -3,7 +3,7 @@
  * jest, with no Java, no ports and no AWS. {@link TestRuntime} runs the real
  * engine, wake rule and ingress over an in-memory store with a test clock: a
  * test starts an invocation, sees it suspend with the awakeable ids it
- * awaits, resolves or rejects one by id, lets time pass over sleeps and
+ * awaits, resolves, rejects or heartbeats one by id, lets time pass over sleeps and
  * timeouts (`advance`, or `skipTime`), calls objects and workflows (shared
  * handlers too), reads state and the output; `alwaysReplay` replays every
  * step so non-determinism fails the test. {@link MemoryRuntime} is the same

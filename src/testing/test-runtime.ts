@@ -8,7 +8,7 @@ import type { Definition, HandlersOf, InputOf, OutputOf } from '../api/definitio
 import { fromFailure, type Failure } from '../api/errors.ts';
 import { json, type Serde } from '../api/serde.ts';
 import type { AttemptDeps } from '../engine/attempt.ts';
-import type { InvocationStatusView } from '../runtime/invocations.ts';
+import { heartbeatAwakeable, type InvocationStatusView } from '../runtime/invocations.ts';
 import { CANCEL, stateScope } from '../store/keys.ts';
 import type { JournalEntry } from '../store/store.ts';
 import { MemoryRuntime, TestClock } from './memory-runtime.ts';
@@ -232,6 +232,22 @@ export class TestRuntime {
    */
   async rejectAwakeable(awakeableId: string, reason: string): Promise<void> {
     await this.runtime.reject(awakeableId, reason);
+    await this.settle();
+  }
+
+  /**
+   * Heartbeats an awakeable made with `heartbeatTimeoutMs` (AWS's
+   * `SendDurableExecutionCallbackHeartbeat`): it stays open until that long
+   * after the last heartbeat, by the test clock.
+   *
+   * @example
+   * ```ts
+   * await rt.advance(50_000);
+   * await rt.heartbeatAwakeable(id); // the job is still working on it
+   * ```
+   */
+  async heartbeatAwakeable(awakeableId: string): Promise<void> {
+    await heartbeatAwakeable(this.runtime.ingress, awakeableId);
     await this.settle();
   }
 

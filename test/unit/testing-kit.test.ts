@@ -227,6 +227,27 @@ describe('TestRuntime (dormant-lambda/testing)', () => {
     expect((await run.details()).lastFailure?.name).toBe('NonDeterminismError');
   });
 
+  it('heartbeats keep an awakeable with heartbeatTimeoutMs open; without them it times out', async () => {
+    const worker = service({
+      name: 'worker',
+      handlers: { job: async (ctx: Context) => ctx.awakeable<string>({ heartbeatTimeoutMs: 60_000 }).promise },
+    });
+    const rt = new TestRuntime([worker]);
+    const beating = await rt.start(worker, 'job');
+    const [id] = await beating.awakeables();
+    for (let i = 0; i < 3; i++) {
+      await rt.advance(50_000);
+      await rt.heartbeatAwakeable(id!);
+    }
+    expect(await beating.status()).toBe('suspended');
+    await rt.resolveAwakeable(id!, 'done');
+    expect(await beating.output()).toBe('done');
+
+    const silent = await rt.start(worker, 'job');
+    await rt.advance(60_000);
+    await expect(silent.output()).rejects.toThrow(TimeoutError);
+  });
+
   it('cancel: the handler sees a CancelledError at its await', async () => {
     const rt = new TestRuntime([review]);
     const run = await rt.start(review, 'request', { title: 'Q3' });
