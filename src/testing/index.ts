@@ -1,6 +1,6 @@
 /**
- * `dormant-lambda/testing`: unit tests of your own handlers in vitest or
- * jest, with no Java, no ports and no AWS. {@link TestRuntime} runs the real
+ * `dormant-lambda/testing`: unit tests of your own handlers in vitest (or
+ * jest in its ES module mode), with no Java, no ports and no AWS. {@link TestRuntime} runs the real
  * engine, wake rule and ingress over an in-memory store with a test clock: a
  * test starts an invocation, sees it suspend with the awakeable ids it
  * awaits, resolves, rejects or heartbeats one by id, lets time pass over sleeps and

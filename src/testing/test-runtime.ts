@@ -80,7 +80,7 @@ const MAX_SKIPPED_TIMERS = 10_000;
 
 /**
  * The Dormant runtime in memory, for unit tests of your handlers in vitest
- * or jest: no Java, no ports, no AWS. The engine, the wake rule and the
+ * (or jest in its ES module mode): no Java, no ports, no AWS. The engine, the wake rule and the
  * ingress are the production code; the DynamoDB table is the in-memory
  * store, its stream a queue, and time a {@link TestClock} that moves only
  * when the test says so ({@link advance}) or, with `skipTime`, by itself.
