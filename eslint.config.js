@@ -31,7 +31,7 @@ const LAYERS = [
     forbid: [
       below(
         'api',
-        ['engine', 'runtime', 'store', 'local'],
+        ['engine', 'runtime', 'store', 'local', 'testing'],
         'the programming model is the top of the stack and depends on nothing of Dormant.',
       ),
     ],
@@ -41,18 +41,34 @@ const LAYERS = [
     forbid: [
       below(
         'engine',
-        ['runtime', 'local'],
+        ['runtime', 'local', 'testing'],
         'the engine runs one attempt below the roles; move what it needs into src/store or src/engine.',
       ),
     ],
   },
   {
     files: ['src/store/**/*.ts'],
-    forbid: [below('store', ['engine', 'runtime', 'local'], 'the store is below the engine and the roles; it may use src/api types only.')],
+    forbid: [
+      below(
+        'store',
+        ['engine', 'runtime', 'local', 'testing'],
+        'the store is below the engine and the roles; it may use src/api types only.',
+      ),
+    ],
   },
   {
     files: ['src/runtime/**/*.ts'],
-    forbid: [below('runtime', ['local'], 'the roles run on AWS; the local plane is built on them, not the other way round.')],
+    forbid: [
+      below(
+        'runtime',
+        ['local', 'testing'],
+        'the roles run on AWS; the local plane and the testing kit are built on them, not the other way round.',
+      ),
+    ],
+  },
+  {
+    files: ['src/testing/**/*.ts'],
+    forbid: [below('testing', ['local'], 'the testing kit runs in memory: no emulators, no ports.')],
   },
 ];
 

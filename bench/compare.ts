@@ -30,7 +30,7 @@ import { fmt, median, percentile, printTable, progress } from './report.ts';
 
 type ReplayModule = typeof import('./replay.ts');
 type StepModule = typeof import('./step-overhead.ts');
-type EngineModule = typeof import('../src/index.ts');
+type EngineModule = typeof import('../src/store/memory.ts');
 
 /** One build of the engine, with the bench functions of its own tree. */
 interface Build {
@@ -73,7 +73,7 @@ async function load(label: string, dir: string): Promise<Build> {
   const at = (path: string) => pathToFileURL(join(dir, path)).href;
   return {
     label,
-    engine: (await import(at('src/index.ts'))) as EngineModule,
+    engine: (await import(at('src/store/memory.ts'))) as EngineModule,
     replay: (await import(at('bench/replay.ts'))) as ReplayModule,
     step: (await import(at('bench/step-overhead.ts'))) as StepModule,
   };

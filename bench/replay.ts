@@ -31,7 +31,7 @@ import {
   type AttemptDeps,
   type IngressDeps,
   type Store,
-} from '../src/index.ts';
+} from '../src/internal.ts';
 import { DEFAULT_JOURNAL_TTL_SECONDS } from '../src/store/dynamodb.ts';
 import { invocationPk, META } from '../src/store/keys.ts';
 import { CapacityLedger } from './dynamodb.ts';

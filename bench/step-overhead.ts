@@ -18,7 +18,7 @@ import {
   systemClock,
   type AttemptDeps,
   type IngressDeps,
-} from '../src/index.ts';
+} from '../src/internal.ts';
 import { median, since } from './report.ts';
 import { BENCH_SERVICES, stepBody } from './workflows.ts';
 

@@ -32,7 +32,7 @@ import {
   type AttemptOutcome,
   type IngressDeps,
   type WakeAction,
-} from '../src/index.ts';
+} from '../src/internal.ts';
 import type { CapacityUnits } from '../src/store/dynamodb.ts';
 import { CapacityLedger, type BenchDynamoDb, type BenchTable, type Charge, type ReadRecord } from './dynamodb.ts';
 import { median, since } from './report.ts';

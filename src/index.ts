@@ -1,10 +1,15 @@
 /**
  * Dormant: durable TypeScript handlers on AWS Lambda with awakeables and
- * durable promises.
+ * durable promises. This entry is what handlers are written against: the
+ * programming model (`service`, `object`, `workflow`, the context types),
+ * errors, serde, and `lambdaHandler`, which a Lambda function exports.
+ * The CDK constructs are `dormant-lambda/cdk`, the testing kit
+ * `dormant-lambda/testing`.
  *
  * @example
  * ```ts
- * import { service, type Context } from 'dormant-lambda';
+ * import { lambdaHandler, service, type Context } from 'dormant-lambda';
+ *
  * export const review = service({ name: 'review', handlers: {
  *   request: async (ctx: Context, doc: string) => {
  *     const { id, promise } = ctx.awakeable<string>();
@@ -12,6 +17,8 @@
  *     return promise;
  *   },
  * } });
+ *
+ * export const handler = lambdaHandler({ services: [review] });
  * ```
  */
 export { service, object, workflow, handlers } from './api/definitions.ts';
@@ -37,32 +44,7 @@ export type {
 export { TerminalError, TimeoutError, CancelledError, NonDeterminismError } from './api/errors.ts';
 export type { Failure } from './api/errors.ts';
 export { json, type Serde } from './api/serde.ts';
-
-export { AttemptInterruptedError, runAttempt, type AttemptDeps, type AttemptOutcome, type AttemptRequest } from './engine/attempt.ts';
-export { systemClock, type Clock } from './engine/clock.ts';
-export { IdSigner, newInvocationId, workflowInvocationId, isInvocationId } from './engine/ids.ts';
-
-export type { Store, InvocationMeta, InvocationStatus, JournalEntry, Completion, ItemChange, ObjectLock, Timer } from './store/store.ts';
-export { MemoryStore } from './store/memory.ts';
 export { MAX_PAYLOAD_BYTES } from './store/limits.ts';
-export { newInvocationMeta } from './store/invocation.ts';
-export { decodeChange, type ChangeFeed, type StoreChange } from './store/changes.ts';
-
-export { registry, catalogOf, type Catalog, type CatalogEntry } from './runtime/registry.ts';
-export { decideWake, executeWake, type WakeAction, type WakeEffects } from './runtime/wake.ts';
-export {
-  IngressError,
-  startInvocation,
-  resolveAwakeable,
-  rejectAwakeable,
-  getStatus,
-  getOutput,
-  cancelInvocation,
-  killInvocation,
-  type IngressDeps,
-  type StartRequest,
-  type InvocationStatusView,
-} from './runtime/invocations.ts';
 
 export {
   lambdaHandler,

@@ -10,7 +10,7 @@ import type { DurableRuntime } from './durable-runtime.ts';
  * it serves.
  *
  * @example
- * const props: DurableFunctionProps = { runtime, entry: 'examples/lambda.ts', services: ['greeter'] };
+ * const props: DurableFunctionProps = { runtime, entry: 'src/lambda.ts', services: [greeter] };
  */
 export interface DurableFunctionProps extends BundledFunctionProps {
   /** The runtime that routes to, wakes and grants this function. */
@@ -23,9 +23,11 @@ export interface DurableFunctionProps extends BundledFunctionProps {
 }
 
 /**
- * A handler Lambda: the entry exports `handler = lambdaHandler({ services })`.
- * Bundled like the runtime's own functions (`nodejs22.x`, arm64, local
- * esbuild, own log group and role) and registered on the runtime in one
+ * A handler Lambda: the entry, a file of your project, exports
+ * `handler = lambdaHandler({ services })`. Bundled from your project (the
+ * nearest directory up from the CDK app's with a lock file, or
+ * `projectRoot`) by its esbuild, as an ES module for `nodejs22.x` on arm64,
+ * with its own log group and role, and registered on the runtime in one
  * step (environment, routes, grants, async retries and recovery), as
  * {@link DurableRuntime.addService} does.
  *
@@ -35,7 +37,7 @@ export interface DurableFunctionProps extends BundledFunctionProps {
  *
  * @example
  * const runtime = new DurableRuntime(this, 'Runtime');
- * new DurableFunction(this, 'Greeter', { runtime, entry: 'examples/lambda.ts', services: [greeter] });
+ * new DurableFunction(this, 'Greeter', { runtime, entry: 'src/lambda.ts', services: [greeter] });
  */
 export class DurableFunction extends BundledFunction {
   constructor(scope: Construct, id: string, props: DurableFunctionProps) {

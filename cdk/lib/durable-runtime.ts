@@ -22,7 +22,7 @@ import { catalogOf, type Catalog, type CatalogEntry } from '../../src/runtime/re
 import { WAKE_FILTER_PATTERNS } from '../../src/runtime/wake-filter.ts';
 import { LONG_TIMER_QUEUE_MAX_RECEIVES } from '../../src/runtime/dispatch.ts';
 import { ApiBaseUrl } from './api-base-url.ts';
-import { BundledFunction } from './bundled-function.ts';
+import { BundledFunction, PROJECT_ROOT, PrebuiltFunction, prebuiltFunctionDirectory } from './bundled-function.ts';
 import { DormantEnv } from './environment.ts';
 
 /**
@@ -44,18 +44,19 @@ export const TABLE_ITEM_ACTIONS: readonly string[] = [
 ];
 
 /**
- * Paths of the entry files of the runtime's own Lambda functions, each
- * exporting `handler`. Relative paths are taken from the project root.
+ * Entry files of the runtime's own Lambda functions, each exporting
+ * `handler`, to bundle instead of the package's (for a fork or a wrapper).
+ * Relative paths are taken from `projectRoot`.
  *
  * @example
- * const entries: RuntimeEntries = { wake: 'lambda/wake.ts' };
+ * const entries: RuntimeEntries = { wake: 'src/my-wake.ts' };
  */
 export interface RuntimeEntries {
-  /** API Gateway proxy events → HTTP responses. @default 'lambda/ingress.ts' */
+  /** API Gateway proxy events → HTTP responses. @default the package's pre-bundled ingress (`lambda/ingress.ts`) */
   readonly ingress?: string;
-  /** DynamoDB stream batches → `{ batchItemFailures }`. @default 'lambda/wake.ts' */
+  /** DynamoDB stream batches → `{ batchItemFailures }`. @default the package's pre-bundled wake (`lambda/wake.ts`) */
   readonly wake?: string;
-  /** SQS batches (timers and recovery) → `{ batchItemFailures }`. @default 'lambda/timer.ts' */
+  /** SQS batches (timers and recovery) → `{ batchItemFailures }`. @default the package's pre-bundled timer (`lambda/timer.ts`) */
   readonly timer?: string;
 }
 
@@ -67,11 +68,15 @@ export interface RuntimeEntries {
  */
 export interface DurableRuntimeProps {
   /**
-   * Directory with `package-lock.json` and `node_modules` (and the entries).
-   * @default the Dormant repository root
+   * Directory with the lock file and `node_modules` where `entries` are
+   * bundled.
+   * @default the nearest directory up from the working directory with a lock file
    */
   readonly projectRoot?: string;
-  /** Entry files of the ingress, wake and timer functions. @default the files in `lambda/` */
+  /**
+   * Entry files to bundle for the ingress, wake and timer functions.
+   * @default the functions the package ships pre-bundled (`dist/functions/`); from the repository's sources, `lambda/*.ts`
+   */
   readonly entries?: RuntimeEntries;
   /**
    * How long a finished invocation is kept before its items expire through
@@ -170,7 +175,7 @@ const MAX_CATALOG_CHARS = 2_500;
  *
  * @example
  * const runtime = new DurableRuntime(this, 'Runtime');
- * const fn = new DurableFunction(this, 'Greeter', { runtime, entry: 'examples/lambda.ts', services: ['greeter'] });
+ * const fn = new DurableFunction(this, 'Greeter', { runtime, entry: 'src/lambda.ts', services: [greeter] });
  * new CfnOutput(this, 'ApiUrl', { value: runtime.apiUrl });
  */
 export class DurableRuntime extends Construct {
@@ -193,11 +198,11 @@ export class DurableRuntime extends Construct {
   /** The REST API in front of the ingress. */
   readonly api: RestApi;
   /** Serves every route of the API. */
-  readonly ingress: BundledFunction;
+  readonly ingress: LambdaFunction;
   /** Triggered by the table's stream; invokes handler functions. */
-  readonly wake: BundledFunction;
+  readonly wake: LambdaFunction;
   /** Consumes the timer, long-timer and recovery queues. */
-  readonly timer: BundledFunction;
+  readonly timer: LambdaFunction;
   /** Base URL of the API with its stage, no trailing slash (`DORMANT_API_URL`). */
   readonly apiUrl: string;
   /** `${apiUrl}/restate/awakeables/{id}/resolve`: where a webhook resolves an awakeable. */
@@ -213,7 +218,6 @@ export class DurableRuntime extends Construct {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
-    const entries = { ingress: 'lambda/ingress.ts', wake: 'lambda/wake.ts', timer: 'lambda/timer.ts', ...props.entries };
     const stageName = props.stageName ?? 'prod';
     this.retentionHours = (props.retention ?? Duration.hours(24)).toHours();
     this.handlerRetryAttempts = props.handlerRetryAttempts ?? 2;
@@ -302,10 +306,9 @@ export class DurableRuntime extends Construct {
         ),
     });
     const catalog = Lazy.string({ produce: () => this.catalogJson() });
-    const runtimeFunction = (name: 'ingress' | 'wake' | 'timer', timeout: Duration, memorySize: number, description: string) =>
-      new BundledFunction(this, name[0]!.toUpperCase() + name.slice(1), {
-        entry: entries[name],
-        projectRoot: props.projectRoot,
+    const runtimeFunction = (name: 'ingress' | 'wake' | 'timer', timeout: Duration, memorySize: number, description: string) => {
+      const id = name[0]!.toUpperCase() + name.slice(1);
+      const options = {
         logRetention,
         timeout,
         memorySize,
@@ -316,7 +319,15 @@ export class DurableRuntime extends Construct {
           // The ingress does not load user code: it routes by this catalog.
           ...(name === 'ingress' ? { [DormantEnv.SERVICES]: catalog } : {}),
         },
-      });
+      };
+      // An entry of the user's own, else the package's pre-bundled function,
+      // else (the constructs run from the repository's sources) lambda/ bundled now.
+      const entry = props.entries?.[name];
+      if (entry) return new BundledFunction(this, id, { ...options, entry, projectRoot: props.projectRoot });
+      const prebuilt = prebuiltFunctionDirectory(name);
+      if (prebuilt) return new PrebuiltFunction(this, id, { ...options, directory: prebuilt });
+      return new BundledFunction(this, id, { ...options, entry: `lambda/${name}.ts`, projectRoot: PROJECT_ROOT });
+    };
 
     // API Gateway gives up after 29 s; running longer would only hide the failure.
     this.ingress = runtimeFunction('ingress', Duration.seconds(29), 512, 'Dormant ingress: HTTP API of invocations and awakeables');

@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import examples from '../../examples/index.ts';
 import type { Definition } from '../../src/api/definitions.ts';
 import { ApiBaseUrl } from './api-base-url.ts';
+import { PROJECT_ROOT } from './bundled-function.ts';
 import { DurableFunction } from './durable-function.ts';
 import { DurableRuntime, type RuntimeEntries } from './durable-runtime.ts';
 
@@ -61,9 +62,12 @@ export class DormantExampleStack extends Stack {
     });
     this.examples = new DurableFunction(this, 'Examples', {
       runtime: this.runtime,
-      projectRoot: props.projectRoot,
+      projectRoot: props.projectRoot ?? PROJECT_ROOT,
       entry: props.examplesEntry ?? 'examples/lambda.ts',
       services: EXAMPLE_SERVICES,
+      // The examples import `dormant-lambda` by name: bundle the repository's
+      // sources, as its tests run them, not a build in dist/.
+      bundling: { esbuildArgs: { '--conditions': 'dormant-source' } },
     });
 
     new CfnOutput(this, 'ApiUrl', {

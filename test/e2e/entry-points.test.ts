@@ -6,16 +6,8 @@
  */
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, SQSRecord } from 'aws-lambda';
-import {
-  IdSigner,
-  MemoryStore,
-  lambdaHandler,
-  newInvocationId,
-  service,
-  type Context,
-  type InvocationMeta,
-  type Timer,
-} from 'dormant-lambda';
+import { lambdaHandler, service, type Context } from 'dormant-lambda';
+import { IdSigner, MemoryStore, newInvocationId, type InvocationMeta, type Timer } from 'dormant-lambda/internal';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   hopDelaySeconds,

@@ -10,7 +10,7 @@ import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import type { InvocationMeta } from 'dormant-lambda';
+import type { InvocationMeta } from 'dormant-lambda/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dispatch, InvokePayload } from '../../src/runtime/dispatch.ts';
 import { rewakeStreamBatch } from '../../src/runtime/timer.ts';

@@ -3,7 +3,8 @@
  * the path and the catalog. Unit tests; the e2e files drive the same routes
  * over HTTP.
  */
-import { IngressError, catalogOf, handlers, object, service, workflow } from 'dormant-lambda';
+import { handlers, object, service, workflow } from 'dormant-lambda';
+import { IngressError, catalogOf } from 'dormant-lambda/internal';
 import { describe, expect, it } from 'vitest';
 import { errorAnswer, outputAnswer, route } from '../../src/runtime/http.ts';
 

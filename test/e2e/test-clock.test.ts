@@ -9,7 +9,7 @@ import { service, type Context } from 'dormant-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localClientConfig } from '../../src/local/dynamodb-local.ts';
 import type { LocalPlane } from '../../src/local/plane.ts';
-import { TestClock } from '../support/memory-runtime.ts';
+import { TestClock } from 'dormant-lambda/testing';
 import { call, eventually, expectDormant, send, untilOutput, untilStatus } from './support.ts';
 import { startTestPlane } from './support.ts';
 

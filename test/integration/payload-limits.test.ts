@@ -6,7 +6,8 @@
  * retried forever and an oversized output left the invocation running.
  */
 import { describe, expect, it } from 'vitest';
-import { runAttempt, service, startInvocation, type Context } from '../../src/index.ts';
+import { service, type Context } from '../../src/index.ts';
+import { runAttempt, startInvocation } from '../../src/internal.ts';
 import { BACKENDS, useBackend } from '../race/support.ts';
 
 const big = service({

@@ -6,7 +6,8 @@
  * resumption, and of resolving it, printed as a table.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { resolveAwakeable, runAttempt, service, startInvocation, type Context } from '../../src/index.ts';
+import { service, type Context } from '../../src/index.ts';
+import { resolveAwakeable, runAttempt, startInvocation } from '../../src/internal.ts';
 import type { CapacityUnits, StoreOperation } from '../../src/store/dynamodb.ts';
 import { entryToItem } from '../../src/store/items.ts';
 import { itemBytes } from '../../src/store/limits.ts';

@@ -9,7 +9,7 @@
  * needs Docker, which CI and our development machines do not have.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { IdSigner, newInvocationId } from 'dormant-lambda';
+import { IdSigner, newInvocationId } from 'dormant-lambda/internal';
 import { describe, expect, it } from 'vitest';
 import type { LocalPlane } from '../../src/local/plane.ts';
 import { call, send, untilOutput, untilStatus } from '../e2e/support.ts';

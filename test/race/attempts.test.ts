@@ -5,7 +5,8 @@
  * finish or write state. Each interleaving is fixed by gates on the store.
  */
 import { describe, expect, it } from 'vitest';
-import { runAttempt, service, startInvocation, workflow, type AttemptDeps, type Context, type WorkflowContext } from '../../src/index.ts';
+import { service, workflow, type Context, type WorkflowContext } from '../../src/index.ts';
+import { runAttempt, startInvocation, type AttemptDeps } from '../../src/internal.ts';
 import { stateScope } from '../../src/store/keys.ts';
 import type { JournalEntry, Store } from '../../src/store/store.ts';
 import { BACKENDS, Gates, attempt, useBackend } from './support.ts';

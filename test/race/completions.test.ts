@@ -5,6 +5,7 @@
  * together, so they race inside the store.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { service, TerminalError, type Context } from '../../src/index.ts';
 import {
   IdSigner,
   IngressError,
@@ -13,16 +14,13 @@ import {
   rejectAwakeable,
   resolveAwakeable,
   runAttempt,
-  service,
   startInvocation,
-  TerminalError,
-  type Context,
   type IngressDeps,
-} from '../../src/index.ts';
+} from '../../src/internal.ts';
 import { completionKey } from '../../src/store/keys.ts';
 import type { Store } from '../../src/store/store.ts';
 import { BACKENDS, Gates, SIGNER, Waker, invokes, useBackend, type Backend } from './support.ts';
-import { TestClock } from '../support/memory-runtime.ts';
+import { TestClock } from '../../src/testing/index.ts';
 
 const approval = service({
   name: 'approval',

@@ -19,7 +19,7 @@ import type { ItemChange, Store } from '../../src/store/store.ts';
 import { decideWake, type WakeAction } from '../../src/runtime/wake.ts';
 import { openTable, type CapacityLedger, type LocalTable } from '../contract/harness.ts';
 import { interceptCalls } from '../support/intercept.ts';
-import { TestClock } from '../support/memory-runtime.ts';
+import { TestClock } from '../../src/testing/index.ts';
 
 /**
  * A call held at a gate: `reached` resolves (with the call's arguments) when

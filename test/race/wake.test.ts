@@ -4,7 +4,8 @@
  * with the wake rule fed the real stream records when it would see them.
  */
 import { describe, expect, it } from 'vitest';
-import { resolveAwakeable, runAttempt, service, startInvocation, type Context } from '../../src/index.ts';
+import { service, type Context } from '../../src/index.ts';
+import { resolveAwakeable, runAttempt, startInvocation } from '../../src/internal.ts';
 import { META, completionKey } from '../../src/store/keys.ts';
 import type { ItemChange } from '../../src/store/store.ts';
 import { BACKENDS, Gates, Waker, attempt, invokes, useBackend } from './support.ts';

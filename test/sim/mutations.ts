@@ -2,7 +2,7 @@
  * Deliberately broken runtime rules: the simulator must catch each one, or
  * it is not testing what it claims to.
  */
-import { decideWake } from 'dormant-lambda';
+import { decideWake } from 'dormant-lambda/internal';
 import { Journal } from '../../src/engine/journal.ts';
 import { META } from '../../src/store/keys.ts';
 import type { EntryKind } from '../../src/store/store.ts';

@@ -4,19 +4,10 @@
  * simulator changes). The seeds that found them are kept in sim.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  object,
-  runAttempt,
-  service,
-  workflow,
-  type ItemChange,
-  type ObjectContext,
-  type Store,
-  type WorkflowContext,
-  type WorkflowSharedContext,
-} from 'dormant-lambda';
+import { object, service, workflow, type ObjectContext, type WorkflowContext, type WorkflowSharedContext } from 'dormant-lambda';
+import { runAttempt, type ItemChange, type Store } from 'dormant-lambda/internal';
 import { META, stateScope } from '../../src/store/keys.ts';
-import { MemoryRuntime } from '../support/memory-runtime.ts';
+import { MemoryRuntime } from 'dormant-lambda/testing';
 
 /** A view of `store` whose `op` calls wait until `open()`; `reached` resolves at the first such call. */
 function gated(store: Store, op: keyof Store) {

@@ -8,7 +8,7 @@
  * recovery message). Crashing it drops its parked calls and every later call
  * it makes: its promises never settle, as if the process died.
  */
-import type { Clock } from 'dormant-lambda';
+import type { Clock } from 'dormant-lambda/internal';
 
 /**
  * Virtual time: `sleep` (in-attempt backoff) advances it at once.

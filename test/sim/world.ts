@@ -39,7 +39,7 @@ import {
   type JournalEntry,
   type Store,
   type Timer,
-} from 'dormant-lambda';
+} from 'dormant-lambda/internal';
 import { passesWakeFilter } from '../../src/local/event-filter.ts';
 import { META, invocationIdOf } from '../../src/store/keys.ts';
 import type { Dispatch } from '../../src/runtime/dispatch.ts';

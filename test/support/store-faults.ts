@@ -4,7 +4,7 @@
  * does not reach the table, so nothing is written, unless it is told the
  * write landed and only its reply was lost.
  */
-import type { Store } from 'dormant-lambda';
+import type { Store } from 'dormant-lambda/internal';
 import { interceptCalls } from './intercept.ts';
 
 /**

@@ -8,8 +8,9 @@
  * Every test has a short timeout: a hung attempt fails it.
  */
 import { describe, expect, it } from 'vitest';
-import { object, runAttempt, service, type Context, type Definition, type ObjectContext } from 'dormant-lambda';
-import { MemoryRuntime } from '../support/memory-runtime.ts';
+import { object, service, type Context, type Definition, type ObjectContext } from 'dormant-lambda';
+import { runAttempt } from 'dormant-lambda/internal';
+import { MemoryRuntime } from 'dormant-lambda/testing';
 import { StoreFaults } from '../support/store-faults.ts';
 
 const HANG = { timeout: 3_000 };

@@ -11,7 +11,7 @@ import {
   type WorkflowSharedContext,
 } from 'dormant-lambda';
 import { approver } from '../support/approver.ts';
-import { MemoryRuntime } from '../support/memory-runtime.ts';
+import { MemoryRuntime } from 'dormant-lambda/testing';
 
 const ledger = object({
   name: 'ledger',

@@ -2,7 +2,8 @@
  * The routes Restate's ingress client and AWS's durable callback client use,
  * as the pure router and answer helpers see them.
  */
-import { IngressError, catalogOf, handlers, service, workflow } from 'dormant-lambda';
+import { handlers, service, workflow } from 'dormant-lambda';
+import { IngressError, catalogOf } from 'dormant-lambda/internal';
 import { describe, expect, it } from 'vitest';
 import { awsErrorAnswer, outputAnswer, route } from '../../src/runtime/http.ts';
 import { parseDelay } from '../../src/runtime/invocations.ts';

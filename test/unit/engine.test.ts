@@ -13,7 +13,7 @@ import {
   type WorkflowContext,
   type WorkflowSharedContext,
 } from 'dormant-lambda';
-import { MemoryRuntime } from '../support/memory-runtime.ts';
+import { MemoryRuntime } from 'dormant-lambda/testing';
 
 /** The seeds' human review: an awakeable whose id leaves through a step. */
 function reviewService(sent: string[], runs: { count: number }) {

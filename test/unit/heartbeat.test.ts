@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { TimeoutError, service, type Context } from 'dormant-lambda';
 import { IngressError, heartbeatAwakeable } from '../../src/runtime/invocations.ts';
-import { MemoryRuntime } from '../support/memory-runtime.ts';
+import { MemoryRuntime } from 'dormant-lambda/testing';
 
 const bodies: string[] = [];
 

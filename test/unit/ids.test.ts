@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { IdSigner, isInvocationId, newInvocationId, object, service, workflow, workflowInvocationId, type Context } from 'dormant-lambda';
-import { MemoryRuntime } from '../support/memory-runtime.ts';
+import { object, service, workflow, type Context } from 'dormant-lambda';
+import { IdSigner, isInvocationId, newInvocationId, workflowInvocationId } from 'dormant-lambda/internal';
+import { MemoryRuntime } from 'dormant-lambda/testing';
 
 const signer = new IdSigner('a-signing-key-of-at-least-16-bytes');
 

@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  IdSigner,
-  MAX_PAYLOAD_BYTES,
-  newInvocationId,
-  object,
-  service,
-  startInvocation,
-  workflow,
-  type Context,
-  type Store,
-} from 'dormant-lambda';
+import { MAX_PAYLOAD_BYTES, object, service, workflow, type Context } from 'dormant-lambda';
+import { IdSigner, newInvocationId, startInvocation, type Store } from 'dormant-lambda/internal';
 import { META, invocationPk } from '../../src/store/keys.ts';
-import { MemoryRuntime } from '../support/memory-runtime.ts';
+import { MemoryRuntime } from 'dormant-lambda/testing';
 
 const defs = [
   service({

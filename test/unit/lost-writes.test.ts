@@ -12,18 +12,10 @@
  * a lost write mistaken for a handler failure would fail the invocation.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  CancelledError,
-  object,
-  service,
-  workflow,
-  type Context,
-  type JournalEntry,
-  type ObjectContext,
-  type WorkflowContext,
-} from 'dormant-lambda';
+import { CancelledError, object, service, workflow, type Context, type ObjectContext, type WorkflowContext } from 'dormant-lambda';
+import { type JournalEntry } from 'dormant-lambda/internal';
 import type { EntryKind } from '../../src/store/store.ts';
-import { MemoryRuntime } from '../support/memory-runtime.ts';
+import { MemoryRuntime } from 'dormant-lambda/testing';
 import { interceptCalls } from '../support/intercept.ts';
 
 const callee = service({ name: 'callee', handlers: { echo: async (_ctx: Context, n: number) => n } });

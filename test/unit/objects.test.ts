@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { handlers, object, type ObjectContext, type ObjectSharedContext } from 'dormant-lambda';
-import { MemoryRuntime } from '../support/memory-runtime.ts';
+import { MemoryRuntime } from 'dormant-lambda/testing';
 
 const counter = object({
   name: 'counter',

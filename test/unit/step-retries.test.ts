@@ -5,11 +5,12 @@
  * scanning every completion: a long handler stays linear in its completions.
  */
 import { describe, expect, it } from 'vitest';
-import { service, type Completion, type Context, type Store } from 'dormant-lambda';
+import { service, type Context } from 'dormant-lambda';
+import { type Completion, type Store } from 'dormant-lambda/internal';
 import type { LoadedInvocation } from '../../src/store/store.ts';
 import { Completions } from '../../src/engine/completions.ts';
 import { stepRetryKey, stepRetryOf } from '../../src/engine/retry.ts';
-import { MemoryRuntime } from '../support/memory-runtime.ts';
+import { MemoryRuntime } from 'dormant-lambda/testing';
 
 /** A completions map that counts how often it is walked in full. */
 class CountedCompletions extends Map<string, Completion> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CancelledError, service, type Context } from 'dormant-lambda';
-import { MemoryRuntime } from '../support/memory-runtime.ts';
+import { MemoryRuntime } from 'dormant-lambda/testing';
 
 describe('time: long handlers, linger, durable step backoff', () => {
   it('rule 6: a handler that outlives one Lambda deadline continues in fresh attempts, each step journaled once', async () => {

@@ -15,26 +15,25 @@ import {
   service,
   workflow,
   type Context,
-  type ItemChange,
   type ObjectContext,
-  type WakeAction,
   type WorkflowContext,
   type WorkflowSharedContext,
 } from 'dormant-lambda';
+import { type ItemChange, type WakeAction } from 'dormant-lambda/internal';
 import { passesWakeFilter } from '../../src/local/event-filter.ts';
-import { MemoryRuntime } from '../support/memory-runtime.ts';
+import { MemoryRuntime } from 'dormant-lambda/testing';
 
 /** Every decision of the runtime's wake loop, with the change it decided on. */
 const decisions = vi.hoisted(() => [] as { change: ItemChange; actions: WakeAction[] }[]);
 
-// The runtime decides through the package's `decideWake`; record each
+// The runtime decides through the wake rule's `decideWake`; record each
 // decision when it is made, so its reads see the store as the wake would.
-vi.mock('dormant-lambda', async (importOriginal) => {
-  const dormant = await importOriginal<typeof import('dormant-lambda')>();
+vi.mock('../../src/runtime/wake.ts', async (importOriginal) => {
+  const wake = await importOriginal<typeof import('../../src/runtime/wake.ts')>();
   return {
-    ...dormant,
-    decideWake: async (...args: Parameters<typeof dormant.decideWake>) => {
-      const actions = await dormant.decideWake(...args);
+    ...wake,
+    decideWake: async (...args: Parameters<typeof wake.decideWake>) => {
+      const actions = await wake.decideWake(...args);
       decisions.push({ change: args[0], actions });
       return actions;
     },
