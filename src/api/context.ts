@@ -4,6 +4,7 @@
  */
 import type { Serde } from './serde.ts';
 import type { Definition, HandlersOf, InputOf, OutputOf } from './definitions.ts';
+import type { Duration } from './duration.ts';
 
 /**
  * How `ctx.run` retries a failing step. A `TerminalError` is never retried.
@@ -31,17 +32,40 @@ export interface RetryPolicy {
 }
 
 /**
- * Options of `ctx.run`.
+ * Options of `ctx.run`: Dormant's `retry` policy, or Restate's flat retry
+ * options (`maxRetryAttempts`, `initialRetryInterval`, …), which mean the
+ * same; given both, the flat ones win.
  *
  * @example
  * ```ts
  * await ctx.run('fetch', () => fetchQuote(), { retry: { maxAttempts: 3 }, serde: json });
+ * await ctx.run(() => fetchQuote(), { maxRetryAttempts: 3, initialRetryInterval: { seconds: 1 } });
  * ```
  */
 export interface RunOptions<T> {
   retry?: RetryPolicy;
   serde?: Serde<T>;
+  /** Total attempts including the first (Restate's name for `retry.maxAttempts`). */
+  maxRetryAttempts?: number;
+  /** Give up once this much time has passed since the first attempt (`retry.maxDurationMs`). */
+  maxRetryDuration?: Duration | number;
+  /** Delay before the second attempt (`retry.initialIntervalMs`). */
+  initialRetryInterval?: Duration | number;
+  /** Upper bound of one delay (`retry.maxIntervalMs`). */
+  maxRetryInterval?: Duration | number;
+  /** Growth of the delay per attempt (`retry.factor`). */
+  retryIntervalFactor?: number;
 }
+
+/**
+ * The body of a `ctx.run` step.
+ *
+ * @example
+ * ```ts
+ * const charge: RunAction<string> = () => psp.charge(order);
+ * ```
+ */
+export type RunAction<T> = (() => Promise<T>) | (() => T);
 
 /**
  * A value that will be known durably: an awakeable's, a timer's, a workflow
@@ -55,10 +79,11 @@ export interface RunOptions<T> {
  */
 export interface DurablePromise<T> extends PromiseLike<T> {
   /**
-   * Rejects with a `TimeoutError` unless this settles within `ms`
-   * (a durable timer: the wait may span many Lambda invocations).
+   * Rejects with a `TimeoutError` unless this settles within the timeout,
+   * in milliseconds or as a {@link Duration} (a durable timer: the wait may
+   * span many Lambda invocations).
    */
-  orTimeout(ms: number): DurablePromise<T>;
+  orTimeout(timeout: Duration | number): DurablePromise<T>;
   /** Like `Promise.prototype.catch`. */
   catch<R = never>(onrejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R>;
   /** Like `Promise.prototype.finally`. */
@@ -154,6 +179,8 @@ export type SendClient<H> = {
 export interface SendOptions {
   /** Start the target this much later, through a durable timer. */
   delayMs?: number;
+  /** The same as `delayMs`, in milliseconds or as a {@link Duration} (Restate's name). */
+  delay?: Duration | number;
 }
 
 /**
@@ -183,8 +210,19 @@ export interface GenericCall {
  * ```
  */
 export interface Context {
-  /** Runs `fn` once and journals its result; on replay the result comes back without running it. */
-  run<T>(name: string, fn: () => T | Promise<T>, options?: RunOptions<T>): DurablePromise<T>;
+  /**
+   * Runs `fn` once and journals its result; on replay the result comes back
+   * without running it. The name is optional: an unnamed step is known by
+   * its position in the journal, which replay checks like a name.
+   *
+   * @example
+   * ```ts
+   * const ref = await ctx.run('pay', () => psp.charge(order));
+   * const id = await ctx.run(() => crm.createUser(user), { maxRetryAttempts: 5 });
+   * ```
+   */
+  run<T>(name: string, fn: RunAction<T>, options?: RunOptions<T>): DurablePromise<T>;
+  run<T>(fn: RunAction<T>, options?: RunOptions<T>): DurablePromise<T>;
   /**
    * Creates an awakeable. With `heartbeatTimeoutMs`, the wait fails with a
    * `TimeoutError` once that long passes without a heartbeat
@@ -201,8 +239,16 @@ export interface Context {
   resolveAwakeable<T>(id: string, value?: T, options?: { serde?: Serde<T> }): void;
   /** Completes an awakeable (of any invocation) with a terminal failure. */
   rejectAwakeable(id: string, reason: string): void;
-  /** A durable timer. */
-  sleep(ms: number): DurablePromise<void>;
+  /**
+   * A durable timer, in milliseconds or as a {@link Duration}. `name` labels
+   * it in logs only (as in Restate).
+   *
+   * @example
+   * ```ts
+   * await ctx.sleep({ days: 1 });
+   * ```
+   */
+  sleep(duration: Duration | number, name?: string): DurablePromise<void>;
   /** Settles when all settle, or rejects with the first rejection (deterministic on replay). */
   all<const P extends readonly DurablePromise<unknown>[]>(promises: P): DurablePromise<{ -readonly [K in keyof P]: Awaited<P[K]> }>;
   /** Settles like the first to settle. */
@@ -215,6 +261,17 @@ export interface Context {
   ): DurablePromise<{ -readonly [K in keyof P]: PromiseSettledResult<Awaited<P[K]>> }>;
   /** Deterministic randomness. */
   readonly rand: Rand;
+  /**
+   * A console that prints only when the handler runs new code, not while it
+   * replays its journal, so a line shows once per invocation instead of once
+   * per attempt.
+   *
+   * @example
+   * ```ts
+   * ctx.console.log(`charging ${order.id}`);
+   * ```
+   */
+  readonly console: Console;
   /** A clock that replays: `now()` is journaled. */
   readonly date: { now(): Promise<number> };
   /** The current request. */
@@ -238,17 +295,50 @@ export interface Context {
 }
 
 /**
- * Read access to the state of a virtual object or workflow key.
+ * The state of an object or workflow key, typed: names are its keys, values
+ * its value types.
+ *
+ * @example
+ * ```ts
+ * type Cart = { items: string[]; total: number };
+ * const add = async (ctx: ObjectContext<Cart>, item: string) => ctx.set('items', [...((await ctx.get('items')) ?? []), item]);
+ * ```
+ */
+export type TypedState = Record<string, any>;
+
+/**
+ * State without declared types (the default): any name, the value type given per call.
+ *
+ * @example
+ * ```ts
+ * const n = (await (ctx as ObjectContext<UntypedState>).get<number>('n')) ?? 0;
+ * ```
+ */
+export type UntypedState = { _: never };
+
+/** The name a state call takes: any string, or a key of the declared state. */
+export type StateName<S, K> = S extends UntypedState ? string : K;
+/** The value of a state name: the call's type argument, or the declared type. */
+export type StateValue<S, T, K> = S extends UntypedState ? T : K extends keyof S ? S[K] : never;
+
+/**
+ * Read access to the state of a virtual object or workflow key. With a
+ * declared state (`ObjectContext<{ total: number }>`), names and values are
+ * checked against it.
  *
  * @example
  * ```ts
  * const total = (await ctx.get<number>('total')) ?? 0;
  * ```
  */
-export interface StateReader {
+export interface StateReader<S extends TypedState = UntypedState> {
   /** The key of this object or workflow. */
   readonly key: string;
-  get<T>(name: string, serde?: Serde<T>): Promise<T | undefined>;
+  /** The value, or `null` when there is none (as in Restate). */
+  get<T = unknown, K extends keyof S = keyof S>(
+    name: StateName<S, K>,
+    serde?: Serde<StateValue<S, T, K>>,
+  ): Promise<StateValue<S, T, K> | null>;
   stateKeys(): Promise<string[]>;
 }
 
@@ -260,9 +350,13 @@ export interface StateReader {
  * ctx.set('total', total + amount);
  * ```
  */
-export interface StateWriter {
-  set<T>(name: string, value: T, serde?: Serde<T>): void;
-  clear(name: string): void;
+export interface StateWriter<S extends TypedState = UntypedState> {
+  set<T = unknown, K extends keyof S = keyof S>(
+    name: StateName<S, K>,
+    value: StateValue<S, T, K>,
+    serde?: Serde<StateValue<S, T, K>>,
+  ): void;
+  clear<K extends keyof S = keyof S>(name: StateName<S, K>): void;
   clearAll(): void;
 }
 
@@ -274,17 +368,17 @@ export interface StateWriter {
  * balance: handlers.object.shared(async (ctx: ObjectSharedContext) => (await ctx.get<number>('balance')) ?? 0),
  * ```
  */
-export interface ObjectSharedContext extends Context, StateReader {}
+export interface ObjectSharedContext<S extends TypedState = UntypedState> extends Context, StateReader<S> {}
 
 /**
  * The context of an exclusive handler of a virtual object: one at a time per key.
  *
  * @example
  * ```ts
- * add: async (ctx: ObjectContext, n: number) => { const v = ((await ctx.get<number>('v')) ?? 0) + n; ctx.set('v', v); return v; },
+ * add: async (ctx: ObjectContext<{ v: number }>, n: number) => { const v = ((await ctx.get('v')) ?? 0) + n; ctx.set('v', v); return v; },
  * ```
  */
-export interface ObjectContext extends ObjectSharedContext, StateWriter {}
+export interface ObjectContext<S extends TypedState = UntypedState> extends ObjectSharedContext<S>, StateWriter<S> {}
 
 /**
  * A workflow's durable promise, shared between `run` and its shared handlers.
@@ -315,7 +409,7 @@ export interface WorkflowPromise<T> {
  *   ctx.promise<string>('review').resolve(verdict)),
  * ```
  */
-export interface WorkflowSharedContext extends ObjectSharedContext {
+export interface WorkflowSharedContext<S extends TypedState = UntypedState> extends ObjectSharedContext<S> {
   promise<T = unknown>(name: string, serde?: Serde<T>): WorkflowPromise<T>;
 }
 
@@ -327,4 +421,4 @@ export interface WorkflowSharedContext extends ObjectSharedContext {
  * run: async (ctx: WorkflowContext, doc: string) => { ctx.set('status', 'in review'); return ctx.promise<string>('review').get(); },
  * ```
  */
-export interface WorkflowContext extends WorkflowSharedContext, StateWriter {}
+export interface WorkflowContext<S extends TypedState = UntypedState> extends WorkflowSharedContext<S>, StateWriter<S> {}

@@ -81,8 +81,13 @@ function wrap<C>(shared: boolean) {
  */
 export const handlers = {
   handler: wrap<Context>(false),
-  object: { exclusive: wrap<ObjectContext>(false), shared: wrap<ObjectSharedContext>(true) },
-  workflow: { shared: wrap<WorkflowSharedContext>(true), run: wrap<WorkflowContext>(false) },
+  // `any` state: a handler may declare its own (`ObjectContext<Cart>`).
+  object: { exclusive: wrap<ObjectContext<any>>(false), shared: wrap<ObjectSharedContext<any>>(true) },
+  workflow: {
+    shared: wrap<WorkflowSharedContext<any>>(true),
+    run: wrap<WorkflowContext<any>>(false),
+    workflow: wrap<WorkflowContext<any>>(false),
+  },
 };
 
 type HandlerEntry<C> = HandlerFn<C> | HandlerSpec<C>;
@@ -162,7 +167,7 @@ export function service<H extends Record<string, HandlerEntry<Context>>>(def: { 
  * } });
  * ```
  */
-export function object<H extends Record<string, HandlerEntry<ObjectContext> | HandlerEntry<ObjectSharedContext>>>(def: {
+export function object<H extends Record<string, HandlerEntry<ObjectContext<any>> | HandlerEntry<ObjectSharedContext<any>>>>(def: {
   name: string;
   handlers: H;
 }): Definition<'object', H> {
@@ -181,7 +186,7 @@ export function object<H extends Record<string, HandlerEntry<ObjectContext> | Ha
  * } });
  * ```
  */
-export function workflow<H extends { run: HandlerEntry<WorkflowContext> } & Record<string, HandlerEntry<any>>>(def: {
+export function workflow<H extends { run: HandlerEntry<WorkflowContext<any>> } & Record<string, HandlerEntry<any>>>(def: {
   name: string;
   handlers: H;
 }): Definition<'workflow', H> {

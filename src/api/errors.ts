@@ -20,9 +20,25 @@ export class TerminalError extends Error {
   override name = 'TerminalError';
   /** HTTP-style status code; 500 unless given. */
   readonly code: number;
-  constructor(message: string, options: { code?: number; cause?: unknown } = {}) {
+  /** Restate's extra details of a failure; kept in memory only (the journal stores name, message and code). */
+  readonly metadata: Record<string, string>;
+  /**
+   * `errorCode` is Restate's name for `code`; either sets it.
+   *
+   * @example
+   * ```ts
+   * new TerminalError('no such order', { errorCode: 404 }).code // 404
+   * ```
+   */
+  constructor(message: string, options: { code?: number; errorCode?: number; cause?: unknown; metadata?: Record<string, string> } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = options.code ?? 500;
+    this.code = options.code ?? options.errorCode ?? 500;
+    this.metadata = options.metadata ?? {};
+  }
+
+  /** Restate's name for `code`. */
+  get errorCode(): number {
+    return this.code;
   }
 }
 
@@ -89,7 +105,8 @@ export class NonDeterminismError extends Error {
 }
 
 function describe(call: { kind: string; name?: string | undefined }): string {
-  return call.name === undefined ? call.kind : `${call.kind} '${call.name}'`;
+  if (call.name === undefined) return call.kind === 'run' ? 'an unnamed run' : call.kind;
+  return `${call.kind} '${call.name}'`;
 }
 
 /**

@@ -13,6 +13,8 @@ import type {
   GenericCall,
   Rand,
   Request,
+  RetryPolicy,
+  RunAction,
   RunOptions,
   SendClient,
   SendOptions,
@@ -22,6 +24,7 @@ import type {
 import type { Definition, HandlersOf } from '../api/definitions.ts';
 import { TerminalError, ensureError, fromFailure, isTerminal, toFailure, type Failure } from '../api/errors.ts';
 import { json, type Serde } from '../api/serde.ts';
+import { durationMs, show, type Duration } from '../api/duration.ts';
 import type { InvocationMeta, JournalEntry } from '../store/store.ts';
 import { completionKey, promiseKey, stateScope } from '../store/keys.ts';
 import { newInvocationMeta, resultCompletion } from '../store/invocation.ts';
@@ -36,6 +39,38 @@ function decodeWith<T>(serde: Serde<T>) {
   return (c: { value?: string | undefined; failure?: Failure | undefined }): Outcome<T> => recordedOutcome(c, (t) => serde.deserialize(t));
 }
 
+/** Whether a value is a serde (Restate passes one where Dormant takes `{ serde }`). */
+function isSerde<T>(value: unknown): value is Serde<T> {
+  const v = value as Partial<Serde<T>> | null | undefined;
+  return !!v && typeof v === 'object' && typeof v.serialize === 'function' && typeof v.deserialize === 'function';
+}
+
+/** How messages name a step: by its name, or an unnamed one by its journal position. */
+function stepLabel(name: string | undefined, index: number): string {
+  return name === undefined ? `at entry ${index}` : `'${name}'`;
+}
+
+const PREFIXED = new Set(['log', 'info', 'warn', 'error', 'debug', 'trace']);
+
+/**
+ * The global console, silent while `journal` replays, with the invocation's
+ * prefix on every line (a line that starts with a format string keeps it).
+ */
+function quietWhileReplaying(journal: Pick<Journal, 'replaying'>, prefix: string): Console {
+  return new Proxy(console, {
+    get: (target, key, receiver) => {
+      const value = Reflect.get(target, key, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (journal.replaying) return undefined;
+        if (typeof key === 'string' && PREFIXED.has(key))
+          args = typeof args[0] === 'string' ? [`${prefix} ${args[0]}`, ...args.slice(1)] : [prefix, ...args];
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
 /** What the context needs of the deployment besides its attempt; never the store. */
 export type ContextDeps = Pick<AttemptDeps, 'clock' | 'signer' | 'services' | 'apiUrl' | 'maxInAttemptBackoffMs'>;
 
@@ -45,7 +80,9 @@ export type ContextDeps = Pick<AttemptDeps, 'clock' | 'signer' | 'services' | 'a
  */
 export class DurableContext implements WorkflowContext {
   readonly rand: Rand;
-  readonly date = { now: () => this.#now() };
+  readonly date = { now: () => this.#now(), toJSON: async () => new Date(await this.#now()).toJSON() };
+  /** Prints only past the replayed part of the journal (see `Journal.replaying`). */
+  readonly console: Console;
   #state: Promise<Map<string, string>> | undefined;
   readonly #journal: Journal;
 
@@ -59,6 +96,7 @@ export class DurableContext implements WorkflowContext {
   ) {
     this.rand = seededRand(meta.id);
     this.#journal = attempt.journal;
+    this.console = quietWhileReplaying(this.#journal, `[${meta.service}/${meta.handler}][${meta.id}]`);
   }
 
   get key(): string {
@@ -75,25 +113,91 @@ export class DurableContext implements WorkflowContext {
 
   // ---- steps -----------------------------------------------------------------
 
-  run<T>(name: string, fn: () => T | Promise<T>, options: RunOptions<T> = {}): DurablePromise<T> {
-    const serde = options.serde ?? (json as Serde<T>);
+  run<T>(name: string, fn: RunAction<T>, options?: RunOptions<T>): DurablePromise<T>;
+  run<T>(fn: RunAction<T>, options?: RunOptions<T>): DurablePromise<T>;
+  run<T>(first: string | RunAction<T>, second?: RunAction<T> | RunOptions<T>, third?: RunOptions<T>): DurablePromise<T> {
+    // Restate's shapes: run(fn), run(fn, options), run(name, fn), run(name, fn, options).
+    const named = typeof first === 'string';
+    const name = named ? first : undefined;
+    const fn = named ? second : first;
+    const given = named ? third : second;
+    if (typeof fn !== 'function')
+      throw this.#misuse(
+        'ctx.run',
+        named
+          ? `the step body must be a function: ctx.run(name, fn), got ${show(fn)}`
+          : `expected ctx.run(fn), ctx.run(fn, options) or ctx.run(name, fn, options), got a first argument ${show(first)}`,
+      );
+    if (given !== undefined && (given === null || typeof given !== 'object'))
+      throw this.#misuse('ctx.run', `options must be an object, got ${show(given)}`);
+    const options = given;
+    const policy = this.#retryPolicy(options ?? {});
+    const serde = options?.serde ?? (json as Serde<T>);
     const decode = decodeWith(serde);
+    // An unnamed step's entry has no name: replay checks its kind and position,
+    // and no named entry of an older journal can stand in for it (a name is
+    // always present there).
     const { index, recorded } = this.#journal.allocate('run', name);
     if (recorded) return new StepPromise(this.attempt, decode(recorded));
+    const label = stepLabel(name, index);
     // If the attempt ends meanwhile (lost write, suspension elsewhere), `durable`
     // and `append` never settle, nor does the step promise: the handler must
     // not see a result that is not journaled.
     const outcome = this.attempt.waiting.inFlight(async (): Promise<Outcome<T>> => {
       // A step never starts before earlier entries are durable.
       await this.#journal.durable();
-      const result = await this.#execute(index, name, fn, options);
-      const entry: JournalEntry =
-        'failure' in result
-          ? { index, kind: 'run', name, failure: result.failure }
-          : { index, kind: 'run', name, value: serde.serialize(result.value) };
+      const result = await this.#execute(index, label, fn, policy);
+      const entry: JournalEntry = { index, kind: 'run', name };
+      if ('failure' in result) entry.failure = result.failure;
+      else {
+        try {
+          entry.value = serde.serialize(result.value);
+        } catch (error) {
+          // The same value fails the same way on every retry: journal it as the step's terminal failure.
+          entry.failure = toFailure(
+            new TerminalError(
+              `ctx.run ${label}${name === undefined ? '' : ` (entry ${index})`} of invocation ${this.meta.id}: its result could not be serialized: ${ensureError(error).message}`,
+              { code: 400 },
+            ),
+          );
+        }
+      }
       return decode(await this.#journal.append(entry));
     });
     return new StepPromise(this.attempt, outcome);
+  }
+
+  /** `ctx.run`'s retry policy: Dormant's `retry`, overridden by Restate's flat options where given. */
+  #retryPolicy(options: RunOptions<unknown>): RetryPolicy {
+    const ms = (value: Duration | number | undefined, option: string) =>
+      value === undefined ? undefined : durationMs(value, `ctx.run option ${option}`);
+    const flat: RetryPolicy = {
+      maxAttempts: options.maxRetryAttempts,
+      maxDurationMs: ms(options.maxRetryDuration, 'maxRetryDuration'),
+      initialIntervalMs: ms(options.initialRetryInterval, 'initialRetryInterval'),
+      maxIntervalMs: ms(options.maxRetryInterval, 'maxRetryInterval'),
+      factor: options.retryIntervalFactor,
+    };
+    const policy: RetryPolicy = { ...options.retry };
+    for (const [k, v] of Object.entries(flat)) if (v !== undefined) policy[k as keyof RetryPolicy] = v;
+    if (policy.maxAttempts !== undefined && !(Number.isInteger(policy.maxAttempts) && policy.maxAttempts >= 1))
+      throw this.#misuse('ctx.run', `maxAttempts must be a whole number of at least 1, got ${show(policy.maxAttempts)}`);
+    if (policy.factor !== undefined && !(Number.isFinite(policy.factor) && policy.factor >= 1))
+      throw this.#misuse('ctx.run', `the retry interval factor must be a number of at least 1, got ${show(policy.factor)}`);
+    return policy;
+  }
+
+  /**
+   * A call made with arguments of the wrong shape: a terminal failure (400)
+   * naming the call and the journal position it would have taken, so the
+   * invocation fails once with a clear message instead of being retried.
+   * Nothing is journaled, so a replay meets the same error at the same place.
+   */
+  #misuse(call: string, problem: string): TerminalError {
+    return new TerminalError(
+      `${call} at journal entry ${this.#journal.cursor} of ${this.meta.service}.${this.meta.handler} (invocation ${this.meta.id}): ${problem}`,
+      { code: 400 },
+    );
   }
 
   /**
@@ -102,13 +206,7 @@ export class DurableContext implements WorkflowContext {
    * the attempt count and start time (`C#t<index>.<attempt>.<startedAt>`),
    * so the count survives across Lambda invocations at no extra write.
    */
-  async #execute<T>(
-    index: number,
-    name: string,
-    fn: () => T | Promise<T>,
-    options: RunOptions<T>,
-  ): Promise<{ value: T } | { failure: Failure }> {
-    const policy = options.retry ?? {};
+  async #execute<T>(index: number, label: string, fn: RunAction<T>, policy: RetryPolicy): Promise<{ value: T } | { failure: Failure }> {
     const clock = this.deps.clock;
     const resumed = this.attempt.completions.stepRetry(index);
     const startedAt = resumed?.startedAt ?? clock.now();
@@ -120,13 +218,17 @@ export class DurableContext implements WorkflowContext {
         const last = ensureError(error);
         if (!mayRetry(policy, attempt, startedAt, clock.now())) {
           return {
-            failure: toFailure(new TerminalError(`step '${name}' failed after ${attempt} attempt(s): ${last.message}`, { cause: last })),
+            failure: toFailure(new TerminalError(`step ${label} failed after ${attempt} attempt(s): ${last.message}`, { cause: last })),
           };
         }
         const delay = backoffMs(policy, attempt);
         if (delay > (this.deps.maxInAttemptBackoffMs ?? 1_000)) {
           const key = stepRetryKey({ entry: index, attempt, startedAt });
-          await this.attempt.waiting.suspendOnTimer({ key, at: clock.now() + delay }, toFailure(last), `step '${name}' (entry ${index})`);
+          await this.attempt.waiting.suspendOnTimer(
+            { key, at: clock.now() + delay },
+            toFailure(last),
+            `step ${label}${label.startsWith('at entry') ? '' : ` (entry ${index})`}`,
+          );
           return new Promise<never>(() => undefined);
         }
         await clock.sleep(delay);
@@ -144,9 +246,16 @@ export class DurableContext implements WorkflowContext {
 
   // ---- awakeables and timers -------------------------------------------------
 
-  awakeable<T = unknown>(options: { serde?: Serde<T>; heartbeatTimeoutMs?: number } = {}): Awakeable<T> {
-    const { heartbeatTimeoutMs } = options;
-    if (heartbeatTimeoutMs !== undefined && (!Number.isFinite(heartbeatTimeoutMs) || heartbeatTimeoutMs <= 0)) {
+  awakeable<T = unknown>(options: Serde<T> | { serde?: Serde<T>; heartbeatTimeoutMs?: number } = {}): Awakeable<T> {
+    // Restate passes the serde itself: ctx.awakeable(serde).
+    const given = isSerde(options) ? { serde: options } : (options ?? {});
+    if (typeof given !== 'object')
+      throw this.#misuse('ctx.awakeable', `expected a serde or { serde, heartbeatTimeoutMs }, got ${show(options)}`);
+    const { heartbeatTimeoutMs } = given as { heartbeatTimeoutMs?: number };
+    if (
+      heartbeatTimeoutMs !== undefined &&
+      (typeof heartbeatTimeoutMs !== 'number' || !Number.isFinite(heartbeatTimeoutMs) || heartbeatTimeoutMs <= 0)
+    ) {
       throw new TerminalError(
         `ctx.awakeable({ heartbeatTimeoutMs: ${heartbeatTimeoutMs} }): the timeout must be a positive number of milliseconds`,
         { code: 400 },
@@ -170,7 +279,7 @@ export class DurableContext implements WorkflowContext {
         ...(heartbeat ? { at: heartbeat.since, value: String(heartbeat.timeoutMs) } : {}),
       });
     this.attempt.waiting.noteAwakeable(completionKey(index), id);
-    const decode = decodeWith(options.serde ?? (json as Serde<T>));
+    const decode = decodeWith((given as { serde?: Serde<T> }).serde ?? (json as Serde<T>));
     const promise = heartbeat
       ? new HeartbeatAwakeablePromise<T>(this.attempt, completionKey(index), decode, heartbeat.since, heartbeat.timeoutMs)
       : new CompletionPromise<T>(this.attempt, completionKey(index), decode, undefined, true);
@@ -178,24 +287,41 @@ export class DurableContext implements WorkflowContext {
     return api ? { id, promise, url: `${api.replace(/\/+$/, '')}/restate/awakeables/${id}/resolve` } : { id, promise };
   }
 
-  resolveAwakeable<T>(id: string, value?: T, options: { serde?: Serde<T> } = {}): void {
-    const text = (options.serde ?? (json as Serde<T>)).serialize(value as T);
+  resolveAwakeable<T>(id: string, value?: T, options: Serde<T> | { serde?: Serde<T> } = {}): void {
+    // Restate passes the serde itself: ctx.resolveAwakeable(id, value, serde).
+    const serde = (isSerde(options) ? options : options?.serde) ?? (json as Serde<T>);
+    const text = this.#serialize('ctx.resolveAwakeable', serde, value as T);
     this.#completeAwakeable('resolve-awakeable', id, { value: text });
   }
 
-  rejectAwakeable(id: string, reason: string): void {
-    this.#completeAwakeable('reject-awakeable', id, { failure: toFailure(new TerminalError(reason)) });
+  rejectAwakeable(id: string, reason: string | Error): void {
+    if (typeof reason !== 'string' && !(reason instanceof Error))
+      throw this.#misuse('ctx.rejectAwakeable', `the reason must be a string or an error, got ${show(reason)}`);
+    // A TerminalError keeps its code; anything else becomes a TerminalError with the reason as its message.
+    const failure = toFailure(
+      reason instanceof TerminalError ? reason : new TerminalError(typeof reason === 'string' ? reason : reason.message),
+    );
+    this.#completeAwakeable('reject-awakeable', id, { failure });
+  }
+
+  /** Serializes a value a call journals or sends; a value the serde refuses is a misuse of the call. */
+  #serialize<T>(call: string, serde: Serde<T>, value: T): string {
+    try {
+      return serde.serialize(value);
+    } catch (error) {
+      throw this.#misuse(call, `the value could not be serialized: ${ensureError(error).message}`);
+    }
   }
 
   #completeAwakeable(kind: 'resolve-awakeable' | 'reject-awakeable', id: string, result: { value: string } | { failure: Failure }): void {
+    const call = kind === 'resolve-awakeable' ? 'ctx.resolveAwakeable' : 'ctx.rejectAwakeable';
+    if (typeof id !== 'string') throw this.#misuse(call, `the awakeable id must be a string, got ${show(id)}`);
+    // The id is checked after its index is taken, as it always was: a journal
+    // that went on past a refused id keeps its positions.
     const { index, recorded } = this.#journal.allocate(kind, id);
     if (recorded) return;
     const verified = this.deps.signer.verifyAwakeableId(id);
-    if (!verified.ok)
-      throw new TerminalError(
-        `ctx.${kind === 'resolve-awakeable' ? 'resolveAwakeable' : 'rejectAwakeable'}: awakeable id is ${verified.problem}: ${id}`,
-        { code: 400 },
-      );
+    if (!verified.ok) throw new TerminalError(`${call}: awakeable id is ${verified.problem}: ${id}`, { code: 400 });
     const { invocationId, index: target } = verified.target;
     void this.#journal.append(
       { index, kind, name: id },
@@ -209,9 +335,8 @@ export class DurableContext implements WorkflowContext {
     );
   }
 
-  sleep(ms: number): DurablePromise<void> {
-    if (!Number.isFinite(ms) || ms < 0)
-      throw new TerminalError(`ctx.sleep(${ms}): the duration must be a non-negative number of milliseconds`, { code: 400 });
+  sleep(duration: Duration | number, _name?: string): DurablePromise<void> {
+    const ms = durationMs(duration, `ctx.sleep at journal entry ${this.#journal.cursor} of invocation ${this.meta.id}`);
     const { index, recorded } = this.#journal.allocate('sleep');
     const at = recorded?.at ?? this.deps.clock.now() + ms;
     if (!recorded) void this.#journal.append({ index, kind: 'sleep', at });
@@ -279,10 +404,19 @@ export class DurableContext implements WorkflowContext {
           if (typeof handler !== 'string') return undefined;
           const spec = definition.handlers[handler];
           if (!spec) throw new TerminalError(`${definition.kind} '${definition.name}' has no handler '${handler}'`, { code: 404 });
-          return (input?: unknown) => this.#call(definition, handler, key, input, mode, options.delayMs);
+          return (input?: unknown) => this.#call(definition, handler, key, input, mode, this.#delayMs(options));
         },
       },
     );
+  }
+
+  /** A send's delay: `delay` (milliseconds or a duration) or `delayMs`. */
+  #delayMs(options: SendOptions): number | undefined {
+    if (options.delay !== undefined)
+      return durationMs(options.delay, `send delay at journal entry ${this.#journal.cursor} of invocation ${this.meta.id}`);
+    if (options.delayMs !== undefined)
+      return durationMs(options.delayMs, `send delayMs at journal entry ${this.#journal.cursor} of invocation ${this.meta.id}`);
+    return undefined;
   }
 
   /**
@@ -422,14 +556,21 @@ export class DurableContext implements WorkflowContext {
     return `${pad(this.lockSeq)}:${pad(index)}:${pad(this.meta.epoch)}`;
   }
 
-  async get<T>(name: string, serde: Serde<T> = json as Serde<T>): Promise<T | undefined> {
+  /** A missing value reads as `null`, as in Restate. */
+  async get<T>(name: string, serde: Serde<T> = json as Serde<T>): Promise<T | null> {
     this.#scope();
+    this.#stateName('ctx.get', name);
     const { index, recorded } = this.#journal.allocate('get', name);
-    if (recorded) return recorded.value === undefined ? undefined : serde.deserialize(recorded.value);
+    if (recorded) return recorded.value === undefined ? null : serde.deserialize(recorded.value);
     await this.#journal.durable(); // earlier set/clear calls apply first
     const value = (await this.#loadState()).get(name);
     await this.#journal.append({ index, kind: 'get', name, value });
-    return value === undefined ? undefined : serde.deserialize(value);
+    return value === undefined ? null : serde.deserialize(value);
+  }
+
+  /** A state name must be a string (typed state keys are, at run time). */
+  #stateName(call: string, name: unknown): void {
+    if (typeof name !== 'string') throw this.#misuse(call, `the state name must be a string, got ${show(name)}`);
   }
 
   async stateKeys(): Promise<string[]> {
@@ -444,12 +585,14 @@ export class DurableContext implements WorkflowContext {
 
   set<T>(name: string, value: T, serde: Serde<T> = json as Serde<T>): void {
     const scope = this.#writable('set');
-    const text = serde.serialize(value);
+    this.#stateName('ctx.set', name);
+    const text = this.#serialize(`ctx.set('${name}')`, serde, value);
     this.#write(scope, 'set', name, [[name, text]]);
   }
 
   clear(name: string): void {
     const scope = this.#writable('clear');
+    this.#stateName('ctx.clear', name);
     this.#write(scope, 'clear', name, [[name, undefined]]);
   }
 

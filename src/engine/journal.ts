@@ -73,6 +73,8 @@ export class Journal {
   #queue: Promise<void> = Promise.resolve();
   #newSteps = 0;
   readonly #writes: SideWrites;
+  /** The highest index an earlier attempt wrote (-1: none): below it, the handler replays. */
+  readonly #lastRecorded: number;
 
   constructor(
     private readonly invocationId: string,
@@ -85,6 +87,9 @@ export class Journal {
     /** Test mode: hand on after every new entry, so each one is replayed (see `AttemptDeps.alwaysReplay`). */
     private readonly alwaysReplay: boolean,
   ) {
+    let last = -1;
+    for (const index of recorded.keys()) if (index > last) last = index;
+    this.#lastRecorded = last;
     this.#writes = {
       complete: (id, completion) => completions.complete(id, completion),
       createInvocation: (meta) => store.createInvocation(meta),
@@ -99,6 +104,11 @@ export class Journal {
   /** The index the next allocation takes. */
   get cursor(): number {
     return this.#next;
+  }
+
+  /** Whether the handler is still replaying what earlier attempts journaled (`ctx.console` is quiet then). */
+  get replaying(): boolean {
+    return this.#next <= this.#lastRecorded;
   }
 
   /**

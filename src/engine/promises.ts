@@ -6,6 +6,7 @@
  */
 import type { DurablePromise } from '../api/context.ts';
 import { TimeoutError } from '../api/errors.ts';
+import { durationMs, type Duration } from '../api/duration.ts';
 import { heartbeatDeadlineKey, heartbeatKey } from '../store/keys.ts';
 import type { Completion, JournalEntry, Timer } from '../store/store.ts';
 import type { Journal } from './journal.ts';
@@ -67,8 +68,8 @@ export abstract class Durable<T> implements DurablePromise<T> {
     return Promise.resolve(this).finally(onfinally);
   }
 
-  orTimeout(ms: number): DurablePromise<T> {
-    const timer = this.host.sleep(ms);
+  orTimeout(timeout: Duration | number): DurablePromise<T> {
+    const timer = this.host.sleep(durationMs(timeout, 'orTimeout'));
     return new Combinator<T>(this.host, 'timeout', [this, timer]);
   }
 }
