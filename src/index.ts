@@ -14,13 +14,31 @@
  * } });
  * ```
  */
-export { service, object, workflow, handlers } from './api/definitions.ts';
-export type { Definition, HandlerFn, HandlerOptions, HandlerSpec, HandlersOf, InputOf, OutputOf, ServiceKind } from './api/definitions.ts';
+export { service, object, workflow, handlers, isDefinition } from './api/definitions.ts';
+export type {
+  Definition,
+  HandlerFn,
+  HandlerOptions,
+  HandlerSpec,
+  HandlersOf,
+  InputOf,
+  OutputOf,
+  ServiceKind,
+  ServiceDefinition,
+  VirtualObjectDefinition,
+  WorkflowDefinition,
+} from './api/definitions.ts';
 export type {
   Awakeable,
   Client,
+  ClientTarget,
   Context,
   GenericCall,
+  RestateGenericCall,
+  RestateGenericSend,
+  InvocationHandle,
+  InvocationId,
+  InvocationPromise,
   SendClient,
   SendOptions,
   DurablePromise,
@@ -29,14 +47,20 @@ export type {
   Rand,
   Request,
   RetryPolicy,
+  RunAction,
   RunOptions,
+  TypedState,
+  UntypedState,
   WorkflowContext,
   WorkflowPromise,
   WorkflowSharedContext,
 } from './api/context.ts';
 export { TerminalError, TimeoutError, CancelledError, NonDeterminismError } from './api/errors.ts';
 export type { Failure } from './api/errors.ts';
-export { json, type Serde } from './api/serde.ts';
+export { json, bytes, empty, serde, schemaSerde, type Serde, type StandardSchema } from './api/serde.ts';
+export { rpc, Opts, SendOpts, type CallOptions, type SendCallOptions } from './api/rpc.ts';
+export { RestatePromise } from './api/promise.ts';
+export type { Duration } from './api/duration.ts';
 
 export { AttemptInterruptedError, runAttempt, type AttemptDeps, type AttemptOutcome, type AttemptRequest } from './engine/attempt.ts';
 export { systemClock, type Clock } from './engine/clock.ts';

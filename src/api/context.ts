@@ -3,8 +3,10 @@
  * the engine implements them in `src/engine/context.ts`.
  */
 import type { Serde } from './serde.ts';
-import type { Definition, HandlersOf, InputOf, OutputOf } from './definitions.ts';
+import type { HandlersOf, InputOf, OutputOf } from './definitions.ts';
 import type { Duration } from './duration.ts';
+import type { TerminalError } from './errors.ts';
+import type { Opts, SendOpts } from './rpc.ts';
 
 /**
  * How `ctx.run` retries a failing step. A `TerminalError` is never retried.
@@ -77,18 +79,61 @@ export type RunAction<T> = (() => Promise<T>) | (() => T);
  * const approved = await ctx.awakeable<boolean>().promise.orTimeout(86_400_000);
  * ```
  */
-export interface DurablePromise<T> extends PromiseLike<T> {
+export interface DurablePromise<T> extends Promise<T> {
   /**
    * Rejects with a `TimeoutError` unless this settles within the timeout,
    * in milliseconds or as a {@link Duration} (a durable timer: the wait may
    * span many Lambda invocations).
    */
   orTimeout(timeout: Duration | number): DurablePromise<T>;
-  /** Like `Promise.prototype.catch`. */
-  catch<R = never>(onrejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R>;
-  /** Like `Promise.prototype.finally`. */
-  finally(onfinally?: (() => void) | null): Promise<T>;
+  /**
+   * A durable promise of what `mapper` makes of this one's outcome: called
+   * with the value, or with the failure (then the value is `undefined`).
+   * It runs again on every replay, so keep it free of side effects. The
+   * result combines and times out like any durable promise.
+   *
+   * @example
+   * ```ts
+   * const verdict = ctx.awakeable<boolean>().promise.map((ok, failure) => (failure ? 'rejected' : ok ? 'yes' : 'no'));
+   * ```
+   */
+  map<U>(mapper: (value?: T, failure?: TerminalError) => U): DurablePromise<U>;
 }
+
+/**
+ * An invocation id (`inv_…`).
+ *
+ * @example
+ * ```ts
+ * const id: InvocationId = ctx.request().id;
+ * ```
+ */
+export type InvocationId = string;
+
+/**
+ * What a send returns, and a call besides its result: the id of the
+ * invocation it started (or found), to cancel or attach to later.
+ *
+ * @example
+ * ```ts
+ * const handle = ctx.serviceSendClient(reports).build(spec);
+ * ctx.set('report', await handle.invocationId);
+ * ```
+ */
+export interface InvocationHandle {
+  readonly invocationId: Promise<InvocationId>;
+}
+
+/**
+ * A call's durable result, with the callee's invocation id.
+ *
+ * @example
+ * ```ts
+ * const call = ctx.serviceClient(reports).build(spec);
+ * const [id, report] = [await call.invocationId, await call];
+ * ```
+ */
+export type InvocationPromise<T> = DurablePromise<T> & InvocationHandle;
 
 /**
  * An awakeable: a durable promise that something outside completes through
@@ -135,15 +180,37 @@ export interface Rand {
  */
 export interface Request {
   /** The invocation id. */
-  id: string;
+  id: InvocationId;
   /** Attempt counter: 1 on the first attempt, higher on replays. */
   attempt: number;
+  /** What was called. */
+  target: { service: string; handler: string; key?: string | undefined; toString(): string };
+  /**
+   * Headers of the request that started the invocation: the HTTP request's
+   * (without credentials, cookies and what API Gateway adds), or a caller's
+   * `rpc.opts({ headers })`. Names are lowercase.
+   */
+  headers: ReadonlyMap<string, string>;
+  /** Restate's headers of the current attempt's request to the endpoint: a Lambda invoke has none, so always empty. */
+  attemptHeaders: ReadonlyMap<string, string | string[] | undefined>;
+  /** The input as it arrived (UTF-8 bytes of its serialized text). */
+  body: Uint8Array;
+  /** Extra handler arguments (Restate's); always empty. */
+  extraArgs: unknown[];
+  /** The Idempotency-Key the invocation was started with, if any. */
+  idempotencyKey?: string | undefined;
+  /** Aborted when this attempt ends (suspended, finished, handed on): stop work a step started. */
+  attemptCompletedSignal: AbortSignal;
 }
+
+type ArgsOf<E> = undefined extends InputOf<E> ? [input?: InputOf<E>] : [input: InputOf<E>];
+type Handler<H, K extends keyof H> = H[K] extends ((...args: any[]) => any) | { fn: (...args: any[]) => any } ? K : never;
 
 /**
  * A typed request-response client: one method per handler of the target;
  * each call is journaled and its result completes the caller like an
- * awakeable (the caller suspends while the callee runs).
+ * awakeable (the caller suspends while the callee runs). The last argument
+ * may be `rpc.opts(...)`.
  *
  * @example
  * ```ts
@@ -151,25 +218,26 @@ export interface Request {
  * ```
  */
 export type Client<H> = {
-  [K in keyof H]: (
-    ...input: undefined extends InputOf<H[K]> ? [input?: InputOf<H[K]>] : [input: InputOf<H[K]>]
-  ) => DurablePromise<OutputOf<H[K]>>;
+  [K in keyof H as Handler<H, K>]: (
+    ...args: [...ArgsOf<H[K]>, opts?: Opts<InputOf<H[K]>, OutputOf<H[K]>>]
+  ) => InvocationPromise<OutputOf<H[K]>>;
 };
 
 /**
- * A typed one-way client: starts the target and does not wait for it.
+ * A typed one-way client: starts the target and does not wait for it. The
+ * last argument may be `rpc.sendOpts(...)`.
  *
  * @example
  * ```ts
- * ctx.objectSendClient(ledger, 'alice', { delayMs: 60_000 }).add(5);
+ * ctx.objectSendClient(ledger, 'alice').add(5, rpc.sendOpts({ delay: { minutes: 1 } }));
  * ```
  */
 export type SendClient<H> = {
-  [K in keyof H]: (...input: undefined extends InputOf<H[K]> ? [input?: InputOf<H[K]>] : [input: InputOf<H[K]>]) => void;
+  [K in keyof H as Handler<H, K>]: (...args: [...ArgsOf<H[K]>, opts?: SendOpts<InputOf<H[K]>>]) => InvocationHandle;
 };
 
 /**
- * Options of a one-way send.
+ * Options of a one-way client, for every send it makes.
  *
  * @example
  * ```ts
@@ -182,6 +250,19 @@ export interface SendOptions {
   /** The same as `delayMs`, in milliseconds or as a {@link Duration} (Restate's name). */
   delay?: Duration | number;
 }
+
+/**
+ * What a client is made from: a definition (`service(...)` and the others),
+ * or Restate's `{ name }` stub of one, found by name among the services
+ * this function serves. The type argument types the client:
+ * `ctx.serviceClient<typeof greeter>({ name: 'greeter' })`.
+ *
+ * @example
+ * ```ts
+ * const target: ClientTarget<typeof greeter> = { name: 'greeter' };
+ * ```
+ */
+export type ClientTarget<D> = D | { readonly name: string };
 
 /**
  * A call by name, for targets without a definition at hand. The input is
@@ -197,6 +278,40 @@ export interface GenericCall {
   handler: string;
   key?: string;
   input?: unknown;
+}
+
+/**
+ * A call by name as Restate writes it: `method` and `parameter`, with
+ * serdes. Without `inputSerde` the parameter is bytes (`Uint8Array` of the
+ * serialized input), and without `outputSerde` the result is too.
+ *
+ * @example
+ * ```ts
+ * const n = await ctx.genericCall({ service: 'ledger', method: 'add', key: 'alice', parameter: 5, inputSerde: serde.json, outputSerde: serde.json });
+ * ```
+ */
+export interface RestateGenericCall<I = Uint8Array, O = Uint8Array> {
+  service: string;
+  method: string;
+  parameter: I;
+  key?: string;
+  headers?: Record<string, string>;
+  inputSerde?: Serde<I>;
+  outputSerde?: Serde<O>;
+  idempotencyKey?: string;
+  name?: string;
+}
+
+/**
+ * A one-way send by name as Restate writes it.
+ *
+ * @example
+ * ```ts
+ * ctx.genericSend({ service: 'mailer', method: 'send', parameter: mail, inputSerde: serde.json, delay: { hours: 1 } });
+ * ```
+ */
+export interface RestateGenericSend<I = Uint8Array> extends Omit<RestateGenericCall<I, never>, 'outputSerde'> {
+  delay?: Duration | number;
 }
 
 /**
@@ -277,21 +392,23 @@ export interface Context {
   /** The current request. */
   request(): Request;
   /** A request-response client for a service. */
-  serviceClient<D extends Definition<'service', any>>(definition: D): Client<HandlersOf<D>>;
+  serviceClient<D>(target: ClientTarget<D>): Client<HandlersOf<D>>;
   /** A request-response client for one key of a virtual object. */
-  objectClient<D extends Definition<'object', any>>(definition: D, key: string): Client<HandlersOf<D>>;
+  objectClient<D>(target: ClientTarget<D>, key: string): Client<HandlersOf<D>>;
   /** A request-response client for one key of a workflow (`run` attaches if it already runs). */
-  workflowClient<D extends Definition<'workflow', any>>(definition: D, key: string): Client<HandlersOf<D>>;
+  workflowClient<D>(target: ClientTarget<D>, key: string): Client<HandlersOf<D>>;
   /** A one-way client for a service. */
-  serviceSendClient<D extends Definition<'service', any>>(definition: D, options?: SendOptions): SendClient<HandlersOf<D>>;
+  serviceSendClient<D>(target: ClientTarget<D>, options?: SendOptions): SendClient<HandlersOf<D>>;
   /** A one-way client for one key of a virtual object. */
-  objectSendClient<D extends Definition<'object', any>>(definition: D, key: string, options?: SendOptions): SendClient<HandlersOf<D>>;
+  objectSendClient<D>(target: ClientTarget<D>, key: string, options?: SendOptions): SendClient<HandlersOf<D>>;
   /** A one-way client for one key of a workflow. */
-  workflowSendClient<D extends Definition<'workflow', any>>(definition: D, key: string, options?: SendOptions): SendClient<HandlersOf<D>>;
-  /** Calls a handler this deployment hosts, by name. */
-  genericCall<O = unknown>(call: GenericCall): DurablePromise<O>;
-  /** Starts a handler this deployment hosts, by name, without waiting. */
-  genericSend(call: GenericCall & SendOptions): void;
+  workflowSendClient<D>(target: ClientTarget<D>, key: string, options?: SendOptions): SendClient<HandlersOf<D>>;
+  /** Calls a handler this function serves, by name (Dormant's shape or Restate's). */
+  genericCall<O = unknown>(call: GenericCall): InvocationPromise<O>;
+  genericCall<I = Uint8Array, O = Uint8Array>(call: RestateGenericCall<I, O>): InvocationPromise<O>;
+  /** Starts a handler this function serves, by name, without waiting. */
+  genericSend(call: GenericCall & SendOptions): InvocationHandle;
+  genericSend<I = Uint8Array>(call: RestateGenericSend<I>): InvocationHandle;
 }
 
 /**

@@ -97,8 +97,57 @@ type FnOf<E> = E extends { fn: infer F } ? F : E;
 export type InputOf<E> = FnOf<E> extends (ctx: any, input: infer I) => any ? I : never;
 /** The output type of a handler as written. */
 export type OutputOf<E> = FnOf<E> extends (...args: any[]) => infer R ? Awaited<R> : never;
-/** The handler map of a definition. */
-export type HandlersOf<D> = D extends Definition<any, infer H> ? H : never;
+/**
+ * The handlers a client of `D` offers: a definition's handlers, or, for a
+ * Restate-style API type (an interface of handler functions, or a
+ * `ServiceDefinition<'name', Api>`), the API itself.
+ */
+export type HandlersOf<D> = D extends { readonly types?: infer H }
+  ? IsAny<H> extends true
+    ? H
+    : unknown extends H
+      ? Omit<D, 'name' | 'types'>
+      : H
+  : D;
+type IsAny<T> = 0 extends 1 & T ? true : false;
+
+/**
+ * Restate's stub of a service: its name, and its handlers as a type only.
+ * `{ name: 'greeter' }` is one; clients made from it find the service by
+ * name among those this function serves.
+ *
+ * @example
+ * ```ts
+ * type Greeter = ServiceDefinition<'greeter', { greet(ctx: Context, name: string): Promise<string> }>;
+ * const Greeter: Greeter = { name: 'greeter' };
+ * const hi = await ctx.serviceClient(Greeter).greet('Ada');
+ * ```
+ */
+export interface ServiceDefinition<P extends string = string, M = unknown> {
+  readonly name: P;
+  /** The handler types (never set at run time). */
+  readonly types?: M;
+}
+
+/**
+ * Restate's stub of a virtual object.
+ *
+ * @example
+ * ```ts
+ * const Counter: VirtualObjectDefinition<'counter', { add(ctx: ObjectContext, n: number): Promise<number> }> = { name: 'counter' };
+ * ```
+ */
+export type VirtualObjectDefinition<P extends string = string, M = unknown> = ServiceDefinition<P, M>;
+
+/**
+ * Restate's stub of a workflow.
+ *
+ * @example
+ * ```ts
+ * const Signup: WorkflowDefinition<'signup', { run(ctx: WorkflowContext, email: string): Promise<boolean> }> = { name: 'signup' };
+ * ```
+ */
+export type WorkflowDefinition<P extends string = string, M = unknown> = ServiceDefinition<P, M>;
 
 /**
  * A registered service, object or workflow.
@@ -115,6 +164,28 @@ export interface Definition<K extends ServiceKind = ServiceKind, H = Record<stri
   readonly handlers: Readonly<Record<string, HandlerSpec>>;
   /** The handler functions as written, kept for typed clients. */
   readonly types?: H;
+}
+
+/**
+ * Whether a value is a definition made by `service()`, `object()` or
+ * `workflow()` (and not a `{ name }` stub).
+ *
+ * @example
+ * ```ts
+ * isDefinition(service({ name: 'a', handlers: {} })) // true
+ * isDefinition({ name: 'a' })                        // false
+ * ```
+ */
+export function isDefinition(value: unknown): value is Definition {
+  const v = value as Partial<Definition> | null;
+  return (
+    !!v &&
+    typeof v === 'object' &&
+    typeof v.name === 'string' &&
+    (v.kind === 'service' || v.kind === 'object' || v.kind === 'workflow') &&
+    !!v.handlers &&
+    typeof v.handlers === 'object'
+  );
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;

@@ -9,8 +9,13 @@
 import type {
   Awakeable,
   Client,
+  ClientTarget,
   DurablePromise,
   GenericCall,
+  InvocationHandle,
+  InvocationPromise,
+  RestateGenericCall,
+  RestateGenericSend,
   Rand,
   Request,
   RetryPolicy,
@@ -21,9 +26,10 @@ import type {
   WorkflowContext,
   WorkflowPromise,
 } from '../api/context.ts';
-import type { Definition, HandlersOf } from '../api/definitions.ts';
+import { isDefinition, type Definition, type HandlersOf } from '../api/definitions.ts';
+import { clientArguments, type CallOptions, type SendCallOptions } from '../api/rpc.ts';
 import { TerminalError, ensureError, fromFailure, isTerminal, toFailure, type Failure } from '../api/errors.ts';
-import { json, type Serde } from '../api/serde.ts';
+import { bytes, json, type Serde } from '../api/serde.ts';
 import { durationMs, show, type Duration } from '../api/duration.ts';
 import type { InvocationMeta, JournalEntry } from '../store/store.ts';
 import { completionKey, promiseKey, stateScope } from '../store/keys.ts';
@@ -108,7 +114,18 @@ export class DurableContext implements WorkflowContext {
   }
 
   request(): Request {
-    return { id: this.meta.id, attempt: this.meta.epoch };
+    const { id, service, handler, key, epoch, input, headers, idempotencyKey } = this.meta;
+    return {
+      id,
+      attempt: epoch,
+      target: { service, handler, key, toString: () => (key === undefined ? `${service}/${handler}` : `${service}/${key}/${handler}`) },
+      headers: new Map(Object.entries(headers ?? {})),
+      attemptHeaders: new Map(),
+      body: new TextEncoder().encode(input),
+      extraArgs: [],
+      idempotencyKey,
+      attemptCompletedSignal: this.attempt.completed,
+    };
   }
 
   // ---- steps -----------------------------------------------------------------
@@ -345,106 +362,184 @@ export class DurableContext implements WorkflowContext {
 
   // ---- calls -----------------------------------------------------------------
 
-  serviceClient<D extends Definition<'service', any>>(definition: D): Client<HandlersOf<D>> {
-    return this.#client(definition, undefined, 'call') as Client<HandlersOf<D>>;
+  serviceClient<D>(target: ClientTarget<D>): Client<HandlersOf<D>> {
+    return this.#client('ctx.serviceClient', 'service', target, undefined, 'call') as unknown as Client<HandlersOf<D>>;
   }
 
-  objectClient<D extends Definition<'object', any>>(definition: D, key: string): Client<HandlersOf<D>> {
-    return this.#client(definition, key, 'call') as Client<HandlersOf<D>>;
+  objectClient<D>(target: ClientTarget<D>, key: string): Client<HandlersOf<D>> {
+    return this.#client('ctx.objectClient', 'object', target, key, 'call') as unknown as Client<HandlersOf<D>>;
   }
 
-  workflowClient<D extends Definition<'workflow', any>>(definition: D, key: string): Client<HandlersOf<D>> {
-    return this.#client(definition, key, 'call') as Client<HandlersOf<D>>;
+  workflowClient<D>(target: ClientTarget<D>, key: string): Client<HandlersOf<D>> {
+    return this.#client('ctx.workflowClient', 'workflow', target, key, 'call') as unknown as Client<HandlersOf<D>>;
   }
 
-  serviceSendClient<D extends Definition<'service', any>>(definition: D, options?: SendOptions): SendClient<HandlersOf<D>> {
-    return this.#client(definition, undefined, 'send', options) as SendClient<HandlersOf<D>>;
+  serviceSendClient<D>(target: ClientTarget<D>, options?: SendOptions): SendClient<HandlersOf<D>> {
+    return this.#client('ctx.serviceSendClient', 'service', target, undefined, 'send', options) as unknown as SendClient<HandlersOf<D>>;
   }
 
-  objectSendClient<D extends Definition<'object', any>>(definition: D, key: string, options?: SendOptions): SendClient<HandlersOf<D>> {
-    return this.#client(definition, key, 'send', options) as SendClient<HandlersOf<D>>;
+  objectSendClient<D>(target: ClientTarget<D>, key: string, options?: SendOptions): SendClient<HandlersOf<D>> {
+    return this.#client('ctx.objectSendClient', 'object', target, key, 'send', options) as unknown as SendClient<HandlersOf<D>>;
   }
 
-  workflowSendClient<D extends Definition<'workflow', any>>(definition: D, key: string, options?: SendOptions): SendClient<HandlersOf<D>> {
-    return this.#client(definition, key, 'send', options) as SendClient<HandlersOf<D>>;
+  workflowSendClient<D>(target: ClientTarget<D>, key: string, options?: SendOptions): SendClient<HandlersOf<D>> {
+    return this.#client('ctx.workflowSendClient', 'workflow', target, key, 'send', options) as unknown as SendClient<HandlersOf<D>>;
   }
 
-  genericCall<O = unknown>(call: GenericCall): DurablePromise<O> {
-    const definition = this.#hosted(call.service);
-    return this.#client(definition, call.key, 'call')[call.handler]!(call.input) as DurablePromise<O>;
+  genericCall<O = unknown>(call: GenericCall): InvocationPromise<O>;
+  genericCall<I = Uint8Array, O = Uint8Array>(call: RestateGenericCall<I, O>): InvocationPromise<O>;
+  genericCall(call: GenericCall | RestateGenericCall<unknown, unknown>): InvocationPromise<unknown> {
+    return this.#generic('ctx.genericCall', call, 'call') as InvocationPromise<unknown>;
   }
 
-  genericSend(call: GenericCall & SendOptions): void {
-    const definition = this.#hosted(call.service);
-    this.#client(definition, call.key, 'send', call)[call.handler]!(call.input);
+  genericSend(call: GenericCall & SendOptions): InvocationHandle;
+  genericSend<I = Uint8Array>(call: RestateGenericSend<I>): InvocationHandle;
+  genericSend(call: (GenericCall & SendOptions) | RestateGenericSend<unknown>): InvocationHandle {
+    return this.#generic('ctx.genericSend', call, 'send');
   }
 
-  #hosted(service: string): Definition {
+  /**
+   * A call by name: Dormant's `{ handler, input }` (JSON), or Restate's
+   * `{ method, parameter }` whose parameter and result are bytes unless
+   * serdes are given.
+   */
+  #generic(
+    call: string,
+    request: (GenericCall & SendOptions) | (RestateGenericSend<unknown> & { outputSerde?: Serde<unknown> }),
+    mode: 'call' | 'send',
+  ): InvocationHandle {
+    if (!request || typeof request !== 'object' || typeof request.service !== 'string')
+      throw this.#misuse(call, `expected { service, handler, key?, input? } or { service, method, parameter, key? }, got ${show(request)}`);
+    const definition = this.#hosted(call, request.service);
+    const restateShape = 'method' in request;
+    const handler = restateShape ? request.method : request.handler;
+    if (typeof handler !== 'string') throw this.#misuse(call, `the handler (method) must be a string, got ${show(handler)}`);
+    const options: CallOptions & SendCallOptions = restateShape
+      ? {
+          input: request.inputSerde ?? bytes,
+          output: request.outputSerde ?? bytes,
+          headers: request.headers,
+          idempotencyKey: request.idempotencyKey,
+          delay: request.delay,
+        }
+      : { delay: request.delay ?? request.delayMs };
+    const input = restateShape ? request.parameter : request.input;
+    return this.#invoke(call, definition, handler, request.key, mode, input, options);
+  }
+
+  /** A service this function serves, found by name. */
+  #hosted(call: string, service: string): Definition {
     const definition = this.deps.services.get(service);
     if (!definition)
       throw new TerminalError(
-        `genericCall: no service '${service}' in this deployment; call it through a typed client made from its definition`,
+        `${call}: no service '${service}' is served by this function (it serves ${[...this.deps.services.keys()].sort().join(', ')}); ` +
+          'to call one another function serves, make the client from its imported definition',
         { code: 404 },
       );
     return definition;
   }
 
+  /** The definition a client is made from: the definition itself, or the one a `{ name }` stub names. */
+  #target(call: string, kind: Definition['kind'], target: unknown): Definition {
+    let definition: Definition;
+    if (isDefinition(target)) definition = target;
+    else if (target && typeof target === 'object' && typeof (target as { name?: unknown }).name === 'string')
+      definition = this.#hosted(`${call}({ name: '${(target as { name: string }).name}' })`, (target as { name: string }).name);
+    else throw this.#misuse(call, `expected a definition or a { name } stub of one, got ${show(target)}`);
+    if (definition.kind !== kind) {
+      const maker = { service: 'serviceClient', object: 'objectClient', workflow: 'workflowClient' }[definition.kind];
+      throw this.#misuse(
+        call,
+        `'${definition.name}' is a ${definition.kind === 'object' ? 'virtual object' : definition.kind}: use ctx.${maker} (or its send client)`,
+      );
+    }
+    return definition;
+  }
+
   #client(
-    definition: Definition,
-    key: string | undefined,
+    call: string,
+    kind: Definition['kind'],
+    target: unknown,
+    key: unknown,
     mode: 'call' | 'send',
     options: SendOptions = {},
-  ): Record<string, (input?: unknown) => unknown> {
-    if (definition.kind !== 'service' && (key === undefined || key === ''))
-      throw new TerminalError(`calling ${definition.kind} '${definition.name}' needs a key`, { code: 400 });
+  ): Record<string, (...args: unknown[]) => unknown> {
+    const definition = this.#target(call, kind, target);
+    if (kind !== 'service' && (typeof key !== 'string' || key === ''))
+      throw this.#misuse(call, `calling ${kind} '${definition.name}' needs a key (a non-empty string), got ${show(key)}`);
+    if (options === null || typeof options !== 'object') throw this.#misuse(call, `options must be an object, got ${show(options)}`);
     return new Proxy(
       {},
       {
         get: (_target, handler) => {
           if (typeof handler !== 'string') return undefined;
-          const spec = definition.handlers[handler];
-          if (!spec) throw new TerminalError(`${definition.kind} '${definition.name}' has no handler '${handler}'`, { code: 404 });
-          return (input?: unknown) => this.#call(definition, handler, key, input, mode, this.#delayMs(options));
+          // A thenable check (`await client`) must not look like a missing handler.
+          if (handler === 'then' && !definition.handlers.then) return undefined;
+          return (...args: unknown[]) => {
+            const parsed = clientArguments(args);
+            if ('problem' in parsed) throw this.#misuse(`${definition.name}.${handler}`, parsed.problem);
+            const perCall = { ...parsed.options, delay: parsed.options.delay ?? options.delay ?? options.delayMs };
+            return this.#invoke(
+              `${definition.name}.${handler}`,
+              definition,
+              handler,
+              key as string | undefined,
+              mode,
+              parsed.input,
+              perCall,
+            );
+          };
         },
       },
     );
   }
 
-  /** A send's delay: `delay` (milliseconds or a duration) or `delayMs`. */
-  #delayMs(options: SendOptions): number | undefined {
-    if (options.delay !== undefined)
-      return durationMs(options.delay, `send delay at journal entry ${this.#journal.cursor} of invocation ${this.meta.id}`);
-    if (options.delayMs !== undefined)
-      return durationMs(options.delayMs, `send delayMs at journal entry ${this.#journal.cursor} of invocation ${this.meta.id}`);
-    return undefined;
+  /** A send's delay in milliseconds, if it has one. */
+  #delayMs(call: string, delay: unknown): number | undefined {
+    return delay === undefined
+      ? undefined
+      : durationMs(delay, `${call} send delay at journal entry ${this.#journal.cursor} of invocation ${this.meta.id}`);
   }
 
   /**
    * Starts a callee. Its id is derived from (caller, entry), so a replay or a
-   * retried attempt finds the same callee instead of starting another. The
-   * callee's result comes back as completion `C#<entry>` (the wake rule
-   * delivers it when the callee's `meta` turns finished).
+   * retried attempt finds the same callee instead of starting another; a
+   * workflow's `run` has its key's id, and a call with an idempotency key
+   * the id the ingress gives that key. The callee's result comes back as
+   * completion `C#<entry>` (the wake rule delivers it when the callee's
+   * `meta` turns finished).
    */
-  #call(
+  #invoke(
+    call: string,
     definition: Definition,
     handler: string,
     key: string | undefined,
-    input: unknown,
     mode: 'call' | 'send',
-    delayMs?: number,
-  ): DurablePromise<unknown> | undefined {
-    const spec = definition.handlers[handler]!;
+    input: unknown,
+    options: CallOptions & SendCallOptions,
+  ): InvocationPromise<unknown> | InvocationHandle {
+    const spec = definition.handlers[handler];
+    if (!spec) throw new TerminalError(`${call}: ${definition.kind} '${definition.name}' has no handler '${handler}'`, { code: 404 });
+    const headers = this.#headers(call, options.headers);
+    const idempotencyKey = options.idempotencyKey;
+    if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey === ''))
+      throw this.#misuse(call, `the idempotency key must be a non-empty string, got ${show(idempotencyKey)}`);
+    const delayMs = mode === 'send' ? this.#delayMs(call, options.delay) : undefined;
+    const text = this.#serialize(call, options.input ?? spec.input, input);
     const name = `${definition.name}.${handler}`;
     const { index, recorded } = this.#journal.allocate(mode, name);
     const resultKey = completionKey(index);
+    let calleeId: string;
     if (recorded) {
+      calleeId = recorded.value ?? '';
       if (mode === 'call' && recorded.value) this.attempt.waiting.noteCallee(resultKey, recorded.value);
     } else {
-      const text = spec.input.serialize(input);
-      const calleeId =
+      calleeId =
         definition.kind === 'workflow' && handler === 'run'
           ? workflowInvocationId(definition.name, key!)
-          : derivedInvocationId('call', this.meta.id, index);
+          : idempotencyKey !== undefined
+            ? derivedInvocationId('idempotency', definition.name, handler, key ?? '', idempotencyKey)
+            : derivedInvocationId('call', this.meta.id, index);
       const caller = { invocationId: this.meta.id, key: resultKey };
       if (mode === 'call') this.attempt.waiting.noteCallee(resultKey, calleeId);
       void this.#journal.append(
@@ -457,6 +552,17 @@ export class DurableContext implements WorkflowContext {
           //   attempt 2:  create callee ✗ (it exists, listing this caller) → append J#i ✓
           before: async (writes) => {
             const now = this.deps.clock.now();
+            if (idempotencyKey !== undefined && (await this.#expiredKey(calleeId))) {
+              // As at the ingress: a new invocation under the key would replay the expired one's journal.
+              const failure = toFailure(
+                new TerminalError(
+                  `${call}: idempotency key '${idempotencyKey}' was used by invocation ${calleeId}, whose result has expired while its journal is still kept; use a new key`,
+                  { code: 409 },
+                ),
+              );
+              if (mode === 'call') await writes.complete(this.meta.id, { key: resultKey, failure, at: now });
+              return;
+            }
             const meta = newInvocationMeta({
               id: calleeId,
               service: definition.name,
@@ -467,6 +573,8 @@ export class DurableContext implements WorkflowContext {
               input: text,
               now,
               delayMs,
+              idempotencyKey,
+              headers,
               callers: mode === 'call' ? [caller] : undefined,
             });
             const created = await writes.createInvocation(meta);
@@ -475,7 +583,7 @@ export class DurableContext implements WorkflowContext {
               mode === 'call' &&
               !(created.existing.callers ?? []).some((c) => c.invocationId === caller.invocationId && c.key === caller.key)
             ) {
-              // A workflow run that already exists: attach, or take its result now.
+              // A workflow run, or an invocation of this idempotency key, that already exists: attach, or take its result now.
               if (!(await writes.addCaller(calleeId, caller))) {
                 const finished = await this.attempt.reads.getInvocation(calleeId);
                 if (finished) await writes.complete(this.meta.id, resultCompletion(finished, resultKey, now));
@@ -485,8 +593,27 @@ export class DurableContext implements WorkflowContext {
         },
       );
     }
-    if (mode === 'send') return undefined;
-    return new CompletionPromise(this.attempt, resultKey, decodeWith(spec.output));
+    const invocationId = Promise.resolve(calleeId);
+    if (mode === 'send') return { invocationId };
+    return Object.assign(new CompletionPromise(this.attempt, resultKey, decodeWith(options.output ?? spec.output)), { invocationId });
+  }
+
+  /** Whether an idempotency key's invocation has expired while its journal lives on (one keys-only read, one more if so). */
+  async #expiredKey(id: string): Promise<boolean> {
+    return (await this.attempt.reads.hasJournal(id)) && !(await this.attempt.reads.getInvocation(id));
+  }
+
+  /** Headers a call passes on, checked: string names and values; names lowercased. */
+  #headers(call: string, headers: unknown): Record<string, string> | undefined {
+    if (headers === undefined) return undefined;
+    if (headers === null || typeof headers !== 'object')
+      throw this.#misuse(call, `headers must be an object of strings, got ${show(headers)}`);
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(headers)) {
+      if (typeof value !== 'string') throw this.#misuse(call, `header '${name}' must be a string, got ${show(value)}`);
+      out[name.toLowerCase()] = value;
+    }
+    return out;
   }
 
   // ---- combinators -----------------------------------------------------------

@@ -68,6 +68,8 @@ export interface InvocationMeta {
   /** The last retryable failure, for status pages. */
   lastFailure?: Failure | undefined;
   idempotencyKey?: string | undefined;
+  /** Headers of the request that started it (lowercase names), for `ctx.request().headers`; absent when none (and on items older than this field). */
+  headers?: Record<string, string> | undefined;
   /** Invocations awaiting this one's result: each gets it as a completion under `key`. */
   callers?: { invocationId: string; key: string }[] | undefined;
   /** Exclusive object handlers: the state scope whose lock this invocation holds or waits for. */
