@@ -498,23 +498,32 @@ export interface ObjectSharedContext<S extends TypedState = UntypedState> extend
 export interface ObjectContext<S extends TypedState = UntypedState> extends ObjectSharedContext<S>, StateWriter<S> {}
 
 /**
- * A workflow's durable promise, shared between `run` and its shared handlers.
+ * A workflow's durable promise, shared between `run` and its shared
+ * handlers. Await it (or its `get()`) to wait for it, in `run` or in a
+ * shared handler; `peek()` looks without waiting; `resolve` and `reject`
+ * complete it, once. (A `PromiseLike`, not a `Promise`: type-aware lint
+ * would read its `reject` as `Promise.reject`.)
  *
  * @example
  * ```ts
- * const review = await ctx.promise<string>('review').get();    // in run
- * await ctx.promise<string>('review').resolve('approved');    // in a shared handler
+ * const review = await ctx.promise<string>('review');          // in run, or a shared handler
+ * await ctx.promise<string>('review').resolve('approved');     // in a shared handler
+ * const verdict = await ctx.promise<string>('review').get().orTimeout({ minutes: 5 });
  * ```
  */
-export interface WorkflowPromise<T> {
-  /** Awaits the promise (suspending until someone completes it). */
+export interface WorkflowPromise<T> extends PromiseLike<T> {
+  /** Like `Promise.prototype.catch`. */
+  catch<R = never>(onrejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R>;
+  /** Like `Promise.prototype.finally`. */
+  finally(onfinally?: (() => void) | null): Promise<T>;
+  /** Waits for the promise (suspending until someone completes it), as a durable promise that combines and times out. */
   get(): DurablePromise<T>;
   /** The value if already resolved, `undefined` if not yet completed; rejects if it was rejected. */
   peek(): Promise<T | undefined>;
   /** Completes it; a promise completes once, and a later resolve throws a 409 `TerminalError`. */
   resolve(value?: T): Promise<void>;
-  /** Completes it with a failure. */
-  reject(reason: string): Promise<void>;
+  /** Completes it with a failure: a reason, or a `TerminalError` (its code is kept). */
+  reject(reason: string | Error): Promise<void>;
 }
 
 /**

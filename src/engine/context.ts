@@ -31,7 +31,7 @@ import { clientArguments, type CallOptions, type SendCallOptions } from '../api/
 import { TerminalError, ensureError, fromFailure, isTerminal, toFailure, type Failure } from '../api/errors.ts';
 import { bytes, json, type Serde } from '../api/serde.ts';
 import { durationMs, show, type Duration } from '../api/duration.ts';
-import type { InvocationMeta, JournalEntry } from '../store/store.ts';
+import type { Completion, InvocationMeta, JournalEntry } from '../store/store.ts';
 import { completionKey, promiseKey, stateScope } from '../store/keys.ts';
 import { newInvocationMeta, resultCompletion } from '../store/invocation.ts';
 import type { Attempt, AttemptDeps } from './attempt.ts';
@@ -761,9 +761,11 @@ export class DurableContext implements WorkflowContext {
     if (this.meta.kind !== 'workflow' || this.meta.key === undefined) {
       throw new TerminalError(`${this.meta.service}.${this.meta.handler}: durable promises belong to workflows`, { code: 400 });
     }
+    if (typeof name !== 'string') throw this.#misuse('ctx.promise', `the promise name must be a string, got ${show(name)}`);
     const owner = workflowInvocationId(this.meta.service, this.meta.key);
     const key = promiseKey(name);
     const inRun = owner === this.meta.id;
+    const decode = decodeWith(serde);
     const complete = async (
       kind: 'promise-resolve' | 'promise-reject',
       result: { value: string } | { failure: Failure },
@@ -792,15 +794,10 @@ export class DurableContext implements WorkflowContext {
       }
       if (entry.failure) throw fromFailure(entry.failure);
     };
-    return {
-      get: () => {
-        if (!inRun)
-          throw new TerminalError(
-            `durable promise '${name}': get() is available in the workflow's run handler; shared handlers use peek()`,
-            { code: 400 },
-          );
-        return new CompletionPromise<T>(this.attempt, key, decodeWith(serde));
-      },
+    return new NamedPromise<T>({
+      // `run` waits on the promise itself (it is in its own partition);
+      // a shared handler waits on a copy delivered to its own partition.
+      get: () => (inRun ? new CompletionPromise<T>(this.attempt, key, decode) : this.#awaitPromise(owner, name, decode)),
       peek: async () => {
         const { index, recorded } = this.#journal.allocate('promise-peek', name);
         let entry = recorded;
@@ -818,8 +815,90 @@ export class DurableContext implements WorkflowContext {
         if (entry.failure) throw fromFailure(entry.failure);
         return entry.value === undefined ? undefined : serde.deserialize(entry.value);
       },
-      resolve: (value?: T) => complete('promise-resolve', { value: serde.serialize(value as T) }),
-      reject: (reason: string) => complete('promise-reject', { failure: toFailure(new TerminalError(reason)) }),
-    };
+      resolve: (value?: T) => complete('promise-resolve', { value: this.#serialize(`ctx.promise('${name}').resolve`, serde, value as T) }),
+      reject: (reason: string | Error) =>
+        complete('promise-reject', {
+          failure: toFailure(
+            reason instanceof TerminalError ? reason : new TerminalError(typeof reason === 'string' ? reason : reason.message),
+          ),
+        }),
+    });
+  }
+
+  /**
+   * A shared workflow handler waits on the run's durable promise: it records
+   * itself as a waiter beside the promise, then looks at the promise. The
+   * promise's outcome reaches completion `C#<entry>` of this invocation,
+   * which it awaits like any other: written here if the promise was already
+   * complete, else by the wake rule when the promise's item lands (it hands
+   * the outcome to every waiter). Whichever of the two lands second sees the
+   * other (both reads are strongly consistent):
+   *
+   *   shared:    put waiter ── read P#name: absent ─────────────────────────── suspend on C#i
+   *   resolver:                               put P#name ── record ── wake: waiters ▶ put C#i ▶ wake shared
+   *
+   *   shared:    put waiter ─────────────── read P#name: there ▶ put C#i itself
+   *   resolver:             put P#name ── record ── wake: waiters ▶ put C#i ✗ (the same outcome, first writer wins)
+   *
+   * A crash before the entry re-runs all of it: the waiter is written once,
+   * and `C#i` completes once.
+   */
+  #awaitPromise<T>(owner: string, name: string, decode: (c: Completion) => Outcome<T>): DurablePromise<T> {
+    const { index, recorded } = this.#journal.allocate('promise-await', name);
+    const own = completionKey(index);
+    if (!recorded)
+      void this.#journal.append(
+        { index, kind: 'promise-await', name },
+        {
+          before: async (writes) => {
+            await writes.addPromiseWaiter(owner, name, { invocationId: this.meta.id, key: own });
+            const standing = await this.attempt.reads.getCompletion(owner, promiseKey(name));
+            if (standing)
+              await writes.complete(this.meta.id, {
+                key: own,
+                value: standing.value,
+                failure: standing.failure,
+                at: this.deps.clock.now(),
+              });
+          },
+        },
+      );
+    return new CompletionPromise<T>(this.attempt, own, decode);
+  }
+}
+
+/**
+ * `ctx.promise(name)`: awaitable itself (as in Restate: `await ctx.promise(name)`
+ * waits for it, once however often it is awaited), with `get`, `peek`,
+ * `resolve` and `reject`.
+ */
+class NamedPromise<T> implements WorkflowPromise<T> {
+  #awaited: DurablePromise<T> | undefined;
+  constructor(private readonly ops: Pick<WorkflowPromise<T>, 'get' | 'peek' | 'resolve' | 'reject'>) {}
+
+  get(): DurablePromise<T> {
+    return this.ops.get();
+  }
+  peek(): Promise<T | undefined> {
+    return this.ops.peek();
+  }
+  resolve(value?: T): Promise<void> {
+    return this.ops.resolve(value);
+  }
+  reject(reason: string | Error): Promise<void> {
+    return this.ops.reject(reason);
+  }
+  then<A = T, B = never>(
+    onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: any) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    this.#awaited ??= this.ops.get();
+    return this.#awaited.then(onfulfilled, onrejected);
+  }
+  catch<R = never>(onrejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return this.then(undefined, onrejected);
+  }
+  finally(onfinally?: (() => void) | null): Promise<T> {
+    return this.then().finally(onfinally);
   }
 }

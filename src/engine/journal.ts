@@ -47,6 +47,8 @@ export interface SideWrites {
   createInvocation: Store['createInvocation'];
   /** Adds a caller to be handed an existing invocation's result; false once it has finished. */
   addCaller: Store['addCaller'];
+  /** Records a shared handler's invocation as a waiter on a workflow's durable promise (idempotent). */
+  addPromiseWaiter: Store['addPromiseWaiter'];
   /**
    * Writes one state value under `fence`. Fenced off by a newer write, it is
    * the lost-write outcome: the attempt ends `lost` and the entry is not
@@ -94,6 +96,7 @@ export class Journal {
       complete: (id, completion) => completions.complete(id, completion),
       createInvocation: (meta) => store.createInvocation(meta),
       addCaller: (id, caller) => store.addCaller(id, caller),
+      addPromiseWaiter: (id, name, waiter) => store.addPromiseWaiter(id, name, waiter),
       // The fence orders state writes by (lock, entry, epoch); its timeline is at `DurableContext#fence`.
       writeState: async (scope, name, value, fence) => {
         if (!(await store.writeState(scope, name, value, fence))) throw this.lostWrite(`state '${name}' was written by a newer attempt`);

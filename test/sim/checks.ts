@@ -7,7 +7,8 @@
  * - each awakeable was completed once: at most one resolver was accepted, the
  *   accepted one is what is stored, the others got 409 naming what they lost
  *   to (or 410 once the invocation had finished);
- * - each workflow promise has one winner, told so;
+ * - each workflow promise has one winner, told so, and every shared handler
+ *   waiting on it gets its outcome;
  * - outputs follow from the completions that won (races are judged by their
  *   winner), and exclusive calls on an object key are linearizable with the
  *   key's final state.
@@ -166,6 +167,7 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
         expectOneOf(spec, ['cancelled'], 'only a cancellation can end it');
         break;
       case 'flowPeek':
+      case 'flowWait':
       case 'flowRun':
       case 'flowApprove':
       case 'callApprove':
@@ -197,6 +199,8 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
     expectOneOf(run, [okOrRejected(winner)], `the promise was ${show(winner)}`);
     for (const attach of specs.filter((s) => s.template === 'attachRun'))
       expectOneOf(attach, [okOrRejected(winner)], 'an attached caller gets the run’s result');
+    for (const wait of specs.filter((s) => s.template === 'flowWait'))
+      expectOneOf(wait, [okOrRejected(winner)], 'a shared handler waiting on the promise gets its outcome');
     for (const peek of specs.filter((s) => s.template === 'flowPeek')) {
       facts.racy.set(peek.label, true); // it races the approvers
       expectOneOf(peek, ['pending', okOrRejected(winner)], 'a peek sees nothing yet or the winner');

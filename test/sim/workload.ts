@@ -68,6 +68,7 @@ export type Template =
   | 'relay'
   | 'tour'
   | 'flowPeek'
+  | 'flowWait'
   | 'cancelled';
 
 /** One invocation of a workload. */
@@ -252,6 +253,14 @@ export function definitions(hooks: SimHooks): Definition[] {
           );
         return seen;
       },
+      // Waits on the run's promise from a shared handler (a waiter beside the promise, the outcome relayed to it).
+      wait: async (ctx: WorkflowSharedContext) => {
+        try {
+          return `ok:${await ctx.promise<string>('approval')}`;
+        } catch (e) {
+          return `rejected:${message(e)}`;
+        }
+      },
       approve: async (ctx: WorkflowSharedContext, input: { kind: 'resolve' | 'reject'; value: string }) => {
         try {
           if (input.kind === 'reject') await ctx.promise<string>('approval').reject(input.value);
@@ -365,8 +374,9 @@ function resolvers(rng: Prng, prefix: string, allowNone: boolean): ResolverSpec[
  * the draws of `rng` and the kept seeds stay as they were) adds, on half the
  * seeds, one invocation of each journal entry kind the main templates lack
  * or draw rarely: the journaled clock and every state operation (`tour`), a
- * shared handler's `peek` of a workflow promise, a handler rejecting
- * another's awakeable, and a cancellation.
+ * shared handler's `peek` of a workflow promise, a shared handler waiting
+ * on each workflow's promise, a handler rejecting another's awakeable, and
+ * a cancellation.
  *
  * @example
  * ```ts
@@ -563,6 +573,20 @@ export function drawWorkload(rng: Prng, extras?: Prng): Workload {
         startAt: at(),
         slots: {},
         group: flowRun.group,
+      });
+    }
+    // Shared handlers waiting on each workflow's promise, sometimes before its run exists.
+    for (const run of invocations.filter((s) => s.template === 'flowRun')) {
+      invocations.push({
+        label: `${run.key!}.wait`,
+        template: 'flowWait',
+        service: 'flow',
+        handler: 'wait',
+        key: run.key,
+        input: {},
+        startAt: at(),
+        slots: {},
+        group: run.group,
       });
     }
     // A handler rejecting another's awakeable (ctx.rejectAwakeable).

@@ -184,6 +184,7 @@ const STORE_READS = new Set<string>([
   'getInvocation',
   'load',
   'getCompletion',
+  'promiseWaiters',
   'existingCompletions',
   'readState',
   'readLock',

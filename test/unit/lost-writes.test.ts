@@ -21,6 +21,7 @@ import {
   type JournalEntry,
   type ObjectContext,
   type WorkflowContext,
+  type WorkflowSharedContext,
 } from 'dormant-lambda';
 import type { EntryKind } from '../../src/store/store.ts';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
@@ -111,6 +112,8 @@ const flow = workflow({
       else await p.reject('r');
       return op;
     },
+    // A shared handler waits on the run's promise (resolved by then, or not yet).
+    wait: async (ctx: WorkflowSharedContext) => `waited ${await ctx.promise<string>('p')}`,
   },
 });
 
@@ -180,6 +183,15 @@ const CASES: Case[] = [
   { kind: 'promise-peek', start: (rt) => rt.start('flow', 'run', '"peek"', 'w1'), output: 'nothing yet' },
   { kind: 'promise-resolve', start: (rt) => rt.start('flow', 'run', '"resolve"', 'w2'), output: 'resolve' },
   { kind: 'promise-reject', start: (rt) => rt.start('flow', 'run', '"reject"', 'w3'), output: 'reject' },
+  {
+    kind: 'promise-await',
+    start: (rt) => rt.start('flow', 'wait', '', 'w4'),
+    drive: async (rt) => {
+      await rt.settle();
+      await rt.start('flow', 'run', '"resolve"', 'w4');
+    },
+    output: 'waited v',
+  },
 ];
 
 describe('a lost journal write ends the attempt as lost, whatever its kind', () => {
@@ -203,6 +215,7 @@ describe('a lost journal write ends the attempt as lost, whatever its kind', () 
       'promise-peek': true,
       'promise-resolve': true,
       'promise-reject': true,
+      'promise-await': true,
     };
     expect(CASES.map((c) => c.kind).sort()).toEqual(Object.keys(kinds).sort());
   });
