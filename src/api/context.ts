@@ -406,6 +406,29 @@ export interface Context {
   /** Calls a handler this function serves, by name (Dormant's shape or Restate's). */
   genericCall<O = unknown>(call: GenericCall): InvocationPromise<O>;
   genericCall<I = Uint8Array, O = Uint8Array>(call: RestateGenericCall<I, O>): InvocationPromise<O>;
+  /**
+   * Cancels another invocation: it sees a `CancelledError` at its next
+   * await (and may compensate), as `DELETE /restate/invocation/{id}` does.
+   * Fire and forget: an invocation that has finished, or does not exist,
+   * is left alone.
+   *
+   * @example
+   * ```ts
+   * ctx.cancel(await ctx.get<string>('report'));
+   * ```
+   */
+  cancel(invocationId: InvocationId): void;
+  /**
+   * Waits for another invocation's result (its output, or its failure as a
+   * `TerminalError`), suspending meanwhile; an unknown id fails with a 404
+   * `TerminalError`.
+   *
+   * @example
+   * ```ts
+   * const report = await ctx.attach<Report>(reportInvocationId);
+   * ```
+   */
+  attach<T = unknown>(invocationId: InvocationId, serde?: Serde<T>): DurablePromise<T>;
   /** Starts a handler this function serves, by name, without waiting. */
   genericSend(call: GenericCall & SendOptions): InvocationHandle;
   genericSend<I = Uint8Array>(call: RestateGenericSend<I>): InvocationHandle;

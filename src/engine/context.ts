@@ -13,6 +13,7 @@ import type {
   DurablePromise,
   GenericCall,
   InvocationHandle,
+  InvocationId,
   InvocationPromise,
   RestateGenericCall,
   RestateGenericSend,
@@ -32,10 +33,10 @@ import { TerminalError, ensureError, fromFailure, isTerminal, toFailure, type Fa
 import { bytes, json, type Serde } from '../api/serde.ts';
 import { durationMs, show, type Duration } from '../api/duration.ts';
 import type { Completion, InvocationMeta, JournalEntry } from '../store/store.ts';
-import { completionKey, promiseKey, stateScope } from '../store/keys.ts';
+import { CANCEL, completionKey, promiseKey, stateScope } from '../store/keys.ts';
 import { newInvocationMeta, resultCompletion } from '../store/invocation.ts';
 import type { Attempt, AttemptDeps } from './attempt.ts';
-import { derivedInvocationId, workflowInvocationId } from './ids.ts';
+import { derivedInvocationId, isInvocationId, workflowInvocationId } from './ids.ts';
 import { recordedOutcome, type Journal } from './journal.ts';
 import { Combinator, CompletionPromise, HeartbeatAwakeablePromise, StepPromise, type Durable, type Outcome } from './promises.ts';
 import { seededRand } from './rand.ts';
@@ -614,6 +615,63 @@ export class DurableContext implements WorkflowContext {
       out[name.toLowerCase()] = value;
     }
     return out;
+  }
+
+  // ---- other invocations -----------------------------------------------------
+
+  cancel(invocationId: InvocationId): void {
+    this.#otherInvocation('ctx.cancel', invocationId);
+    const { index, recorded } = this.#journal.allocate('cancel-invocation', invocationId);
+    if (recorded) return;
+    void this.#journal.append(
+      { index, kind: 'cancel-invocation', name: invocationId },
+      {
+        // The request first, the entry second; a repeat finds it in place.
+        // Only into an unfinished invocation: a cancellation of an id nobody
+        // started would lie in wait for whoever gets that id later.
+        before: async (writes) => {
+          const target = await this.attempt.reads.getInvocation(invocationId);
+          if (target && target.status !== 'completed' && target.status !== 'failed')
+            await writes.complete(invocationId, { key: CANCEL, at: this.deps.clock.now() });
+        },
+      },
+    );
+  }
+
+  attach<T = unknown>(invocationId: InvocationId, serde: Serde<T> = json as Serde<T>): DurablePromise<T> {
+    this.#otherInvocation('ctx.attach', invocationId);
+    const { index, recorded } = this.#journal.allocate('attach', invocationId);
+    const own = completionKey(index);
+    this.attempt.waiting.noteCallee(own, invocationId);
+    if (!recorded)
+      void this.#journal.append(
+        { index, kind: 'attach', name: invocationId },
+        {
+          // Listed as a caller first, then a look: a target that finished
+          // before it could list this one hands its result over here; one
+          // that finishes after has it delivered by the wake (its callers).
+          before: async (writes) => {
+            if (await writes.addCaller(invocationId, { invocationId: this.meta.id, key: own })) return;
+            const target = await this.attempt.reads.getInvocation(invocationId);
+            const now = this.deps.clock.now();
+            if (target) await writes.complete(this.meta.id, resultCompletion(target, own, now));
+            else {
+              const failure = toFailure(
+                new TerminalError(`ctx.attach: no invocation ${invocationId} (never started, or its result has expired)`, { code: 404 }),
+              );
+              await writes.complete(this.meta.id, { key: own, failure, at: now });
+            }
+          },
+        },
+      );
+    return new CompletionPromise<T>(this.attempt, own, decodeWith(serde));
+  }
+
+  /** An invocation id given to `ctx.cancel` or `ctx.attach`: well formed, and not this invocation's own. */
+  #otherInvocation(call: string, invocationId: unknown): void {
+    if (typeof invocationId !== 'string' || !isInvocationId(invocationId))
+      throw this.#misuse(call, `expected an invocation id (inv_…), got ${show(invocationId)}`);
+    if (invocationId === this.meta.id) throw this.#misuse(call, 'an invocation cannot do this to itself');
   }
 
   // ---- combinators -----------------------------------------------------------

@@ -100,7 +100,9 @@ export type EntryKind =
   | 'promise-peek'
   | 'promise-resolve'
   | 'promise-reject'
-  | 'promise-await';
+  | 'promise-await'
+  | 'cancel-invocation'
+  | 'attach';
 
 /**
  * One journal entry (`J#` + index). Written once, never changed.

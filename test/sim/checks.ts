@@ -152,6 +152,15 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
         }
         break;
       }
+      case 'attachTo': {
+        // It gets what the invocation it attached to returned.
+        facts.racy.set(spec.label, true);
+        const target = facts.outputs.get(spec.label.slice(0, -'.attachTo'.length));
+        if (target !== undefined && !target.startsWith('(') && !target.startsWith('FAILED'))
+          expectOneOf(spec, [JSON.parse(target)], 'the output it attached to');
+        break;
+      }
+      case 'cancelOther':
       case 'relay':
       case 'sendAdd':
         facts.racy.set(spec.label, false);

@@ -29,6 +29,8 @@ const ENTRY_KINDS = Object.keys({
   'promise-resolve': 0,
   'promise-reject': 0,
   'promise-await': 0,
+  'cancel-invocation': 0,
+  attach: 0,
 } satisfies Record<EntryKind, 0>);
 
 /** How many seeds `npm test` runs (from seed 1); `DORMANT_SIM_SEEDS` overrides. */

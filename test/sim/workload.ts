@@ -69,7 +69,9 @@ export type Template =
   | 'tour'
   | 'flowPeek'
   | 'flowWait'
-  | 'cancelled';
+  | 'cancelled'
+  | 'cancelOther'
+  | 'attachTo';
 
 /** One invocation of a workload. */
 export interface InvocationSpec {
@@ -87,6 +89,10 @@ export interface InvocationSpec {
   group?: string | undefined;
   /** Cancel it over HTTP this many virtual ms after it started (`cancelled`). */
   cancelAfter?: number | undefined;
+  /** Cancel it from another handler (`ctx.cancel`) instead of over HTTP. */
+  cancelFromHandler?: boolean | undefined;
+  /** Once its id is known, start a handler that attaches to it (`ctx.attach`) this many virtual ms later. */
+  attachAfter?: number | undefined;
 }
 
 /** What one seed runs. */
@@ -218,6 +224,17 @@ export function definitions(hooks: SimHooks): Definition[] {
           if (!(e instanceof CancelledError)) return `rejected:${message(e)}`;
           await step(hooks, ctx, 'compensate', () => 'undone');
           return 'cancelled';
+        }
+      },
+      cancelOther: async (ctx: Context, input: { id: string }) => {
+        ctx.cancel(input.id);
+        return 'sent';
+      },
+      attachTo: async (ctx: Context, input: { id: string }) => {
+        try {
+          return await ctx.attach<string>(input.id);
+        } catch (e) {
+          return `failed:${message(e)}`;
         }
       },
       relay: async (ctx: Context, input: { id: string; kind: 'resolve' | 'reject'; value: string }) => {
@@ -375,8 +392,9 @@ function resolvers(rng: Prng, prefix: string, allowNone: boolean): ResolverSpec[
  * seeds, one invocation of each journal entry kind the main templates lack
  * or draw rarely: the journaled clock and every state operation (`tour`), a
  * shared handler's `peek` of a workflow promise, a shared handler waiting
- * on each workflow's promise, a handler rejecting another's awakeable, and
- * a cancellation.
+ * on each workflow's promise, handlers rejecting and resolving another's
+ * awakeable and one attaching to the first, and a cancellation (over HTTP, or from a
+ * handler).
  *
  * @example
  * ```ts
@@ -599,6 +617,19 @@ export function drawWorkload(rng: Prng, extras?: Prng): Workload {
       input: { tag: rejected },
       startAt: at(),
       slots: { a: [{ kind: 'reject', via: 'relay', value: `${rejected}.a.r`, delay: extras.between(0, 3_000) }] },
+      // Another handler attaches to it (ctx.attach), before or after it finishes.
+      attachAfter: extras.between(0, 6_000),
+    });
+    // And one resolving another's awakeable (ctx.resolveAwakeable), which the main draws make rarely.
+    const resolved = label('approval');
+    invocations.push({
+      label: resolved,
+      template: 'approval',
+      service: 'sim',
+      handler: 'approval',
+      input: { tag: resolved },
+      startAt: at(),
+      slots: { a: [{ kind: 'resolve', via: 'relay', value: `${resolved}.a.r`, delay: extras.between(0, 3_000) }] },
     });
     const cancelled = label('cancelled');
     invocations.push({
@@ -610,6 +641,7 @@ export function drawWorkload(rng: Prng, extras?: Prng): Workload {
       startAt: at(),
       slots: { a: [] },
       cancelAfter: extras.between(0, 4_000),
+      cancelFromHandler: extras.chance(0.5),
     });
   }
   return {

@@ -71,6 +71,11 @@ const tour = service({
       ctx.rejectAwakeable(id, 'no');
       return 'rejected';
     },
+    cancelOther: async (ctx: Context, id: string) => {
+      ctx.cancel(id);
+      return 'cancelled it';
+    },
+    attachTo: async (ctx: Context, id: string) => ctx.attach<number>(id),
     cancellable: async (ctx: Context) => {
       try {
         await ctx.awakeable<string>().promise;
@@ -184,6 +189,24 @@ const CASES: Case[] = [
   { kind: 'promise-resolve', start: (rt) => rt.start('flow', 'run', '"resolve"', 'w2'), output: 'resolve' },
   { kind: 'promise-reject', start: (rt) => rt.start('flow', 'run', '"reject"', 'w3'), output: 'reject' },
   {
+    kind: 'cancel-invocation',
+    start: async (rt) => {
+      const waiter = await rt.start('target', 'wait');
+      await rt.settle();
+      return rt.start('tour', 'cancelOther', JSON.stringify(waiter));
+    },
+    output: 'cancelled it',
+  },
+  {
+    kind: 'attach',
+    start: async (rt) => {
+      const echoed = await rt.start('callee', 'echo', '5');
+      await rt.settle();
+      return rt.start('tour', 'attachTo', JSON.stringify(echoed));
+    },
+    output: 5,
+  },
+  {
     kind: 'promise-await',
     start: (rt) => rt.start('flow', 'wait', '', 'w4'),
     drive: async (rt) => {
@@ -216,6 +239,8 @@ describe('a lost journal write ends the attempt as lost, whatever its kind', () 
       'promise-resolve': true,
       'promise-reject': true,
       'promise-await': true,
+      'cancel-invocation': true,
+      attach: true,
     };
     expect(CASES.map((c) => c.kind).sort()).toEqual(Object.keys(kinds).sort());
   });

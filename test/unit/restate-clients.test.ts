@@ -233,6 +233,60 @@ describe("Restate's clients and promises", () => {
     expect(signal?.aborted).toBe(true);
   });
 
+  it('ctx.cancel cancels another invocation at its next await; ctx.attach waits for a result, before or after it is there', async () => {
+    // Prepare: a worker parked on an awakeable, with compensation when cancelled
+    const rt = new MemoryRuntime([
+      echo,
+      service({
+        name: 'worker',
+        handlers: {
+          work: async (ctx: Context) => {
+            try {
+              return await ctx.awakeable<string>().promise;
+            } catch (e) {
+              await ctx.run('undo', () => 'undone');
+              throw e;
+            }
+          },
+        },
+      }),
+      service({
+        name: 'boss',
+        handlers: {
+          cancel: async (ctx: Context, id: string) => void ctx.cancel(id),
+          attach: async (ctx: Context, id: string) => {
+            try {
+              return { got: await ctx.attach<string>(id) };
+            } catch (e) {
+              return { failed: `${(e as TerminalError).code} ${(e as Error).message}` };
+            }
+          },
+        },
+      }),
+    ]);
+    const worker = await rt.start('worker', 'work');
+    const done = await rt.start('echo', 'hello', '"Ada"');
+    await rt.settle();
+    const early = await rt.start('boss', 'attach', JSON.stringify(worker)); // attaches while the worker waits
+    const late = await rt.start('boss', 'attach', JSON.stringify(done)); // after echo finished
+    const unknown = await rt.start('boss', 'attach', '"inv_AAAAAAAAAAAAAAAAAAAAAA"');
+    await rt.settle();
+    expect((await rt.status(early)).status).toBe('suspended');
+
+    // Act
+    await rt.start('boss', 'cancel', JSON.stringify(worker));
+    await rt.settle();
+
+    // Assess
+    expect((await rt.status(worker)).failure).toMatchObject({ name: 'CancelledError' });
+    expect((await rt.journal(worker)).map((e) => e.name)).toContain('undo');
+    expect(await rt.output(early)).toEqual({ failed: `409 invocation ${worker} was cancelled` });
+    expect(await rt.output(late)).toEqual({ got: 'hello Ada' });
+    expect(await rt.output(unknown)).toEqual({
+      failed: '404 ctx.attach: no invocation inv_AAAAAAAAAAAAAAAAAAAAAA (never started, or its result has expired)',
+    });
+  });
+
   it('checks input against serde.schema, failing the invocation once with a 400 when it does not match', async () => {
     // Prepare: a hand-written Standard Schema (what zod and others provide)
     const Name: StandardSchema<unknown, { name: string }> = {
