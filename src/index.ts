@@ -14,8 +14,10 @@
  * } });
  * ```
  */
-export { service, object, workflow, handlers, isDefinition } from './api/definitions.ts';
+export { service, object, workflow, handlers, isDefinition, definitionOf } from './api/definitions.ts';
 export type {
+  AnyDefinition,
+  DefinitionInput,
   Definition,
   HandlerFn,
   HandlerOptions,
@@ -61,6 +63,22 @@ export { json, bytes, empty, serde, schemaSerde, type Serde, type StandardSchema
 export { rpc, Opts, SendOpts, type CallOptions, type SendCallOptions } from './api/rpc.ts';
 export { RestatePromise } from './api/promise.ts';
 export type { Duration } from './api/duration.ts';
+export {
+  serve,
+  endpoint,
+  createEndpointHandler,
+  type Endpoint,
+  type EndpointHandler,
+  type EndpointOptions,
+  type ServeOptions,
+} from './endpoint.ts';
+export {
+  createServiceHandler,
+  createObjectHandler,
+  createObjectSharedHandler,
+  createWorkflowHandler,
+  createWorkflowSharedHandler,
+} from './api/definitions.ts';
 
 export { AttemptInterruptedError, runAttempt, type AttemptDeps, type AttemptOutcome, type AttemptRequest } from './engine/attempt.ts';
 export { systemClock, type Clock } from './engine/clock.ts';

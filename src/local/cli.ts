@@ -118,7 +118,16 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-function banner(plane: LocalPlane, ms: number): string {
+/**
+ * What the plane prints once it is up: where it listens, its data, its
+ * routes, and lines to try.
+ *
+ * @example
+ * ```ts
+ * console.log(banner(plane, 2_300));
+ * ```
+ */
+export function banner(plane: LocalPlane, ms: number): string {
   const u = plane.url;
   const data = plane.dataDir
     ? `data in ${relative(process.cwd(), plane.dataDir) || '.'}/ (kept between runs; --in-memory to start empty)`

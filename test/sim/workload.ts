@@ -17,7 +17,7 @@ import {
   service,
   workflow,
   type Context,
-  type Definition,
+  type AnyDefinition,
   type ObjectContext,
   type ObjectSharedContext,
   type RunOptions,
@@ -130,7 +130,7 @@ const message = (e: unknown): string => (e instanceof Error ? e.message : String
  * const services = definitions(world);
  * ```
  */
-export function definitions(hooks: SimHooks): Definition[] {
+export function definitions(hooks: SimHooks): AnyDefinition[] {
   const sim = service({
     name: 'sim',
     handlers: {

@@ -22,7 +22,7 @@ import {
   type AttemptDeps,
   type AttemptOutcome,
   type Clock,
-  type Definition,
+  type AnyDefinition,
   type IngressDeps,
   type ItemChange,
   type Timer,
@@ -70,7 +70,7 @@ export class MemoryRuntime {
   readonly outcomes: AttemptOutcome[] = [];
   readonly #invokes: { invocationId: string; epoch: number }[] = [];
 
-  constructor(definitions: Definition[], options: Partial<AttemptDeps> = {}) {
+  constructor(definitions: AnyDefinition[], options: Partial<AttemptDeps> = {}) {
     const services = registry(definitions);
     this.deps = { store: this.store, signer: this.signer, clock: this.clock, services, ...options };
     this.ingress = { store: this.store, signer: this.signer, clock: this.clock, catalog: catalogOf(services) };

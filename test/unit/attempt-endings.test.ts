@@ -8,14 +8,14 @@
  * Every test has a short timeout: a hung attempt fails it.
  */
 import { describe, expect, it } from 'vitest';
-import { object, runAttempt, service, type Context, type Definition, type ObjectContext } from 'dormant-lambda';
+import { object, runAttempt, service, type Context, type AnyDefinition, type ObjectContext } from 'dormant-lambda';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 import { StoreFaults } from '../support/store-faults.ts';
 
 const HANG = { timeout: 3_000 };
 
 /** A runtime whose attempts (not its ingress or wake) go through a store with faults. */
-function faultyRuntime(definitions: Definition[], options: ConstructorParameters<typeof MemoryRuntime>[1] = {}) {
+function faultyRuntime(definitions: AnyDefinition[], options: ConstructorParameters<typeof MemoryRuntime>[1] = {}) {
   const rt = new MemoryRuntime(definitions, options);
   const faults = new StoreFaults(rt.store);
   rt.deps.store = faults.store;
