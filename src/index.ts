@@ -41,6 +41,7 @@ export type {
   InvocationHandle,
   InvocationId,
   InvocationPromise,
+  InvocationReference,
   SendClient,
   SendOptions,
   DurablePromise,
@@ -57,7 +58,8 @@ export type {
   WorkflowPromise,
   WorkflowSharedContext,
 } from './api/context.ts';
-export { TerminalError, TimeoutError, CancelledError, NonDeterminismError } from './api/errors.ts';
+export { TerminalError, TimeoutError, CancelledError, RetryableError, NonDeterminismError } from './api/errors.ts';
+export { InvocationIdParser } from './api/context.ts';
 export type { Failure } from './api/errors.ts';
 export { json, bytes, empty, serde, schemaSerde, type Serde, type StandardSchema } from './api/serde.ts';
 export { rpc, Opts, SendOpts, type CallOptions, type SendCallOptions } from './api/rpc.ts';

@@ -111,6 +111,23 @@ export interface DurablePromise<T> extends Promise<T> {
 export type InvocationId = string;
 
 /**
+ * Reads an invocation id from text (Restate's helper): Dormant's ids are
+ * `inv_` and 22 URL-safe base64 characters; anything else is refused.
+ *
+ * @example
+ * ```ts
+ * ctx.cancel(InvocationIdParser.fromString(request.jobId));
+ * ```
+ */
+export const InvocationIdParser = {
+  fromString(id: string): InvocationId {
+    if (typeof id !== 'string' || !/^inv_[A-Za-z0-9_-]{22}$/.test(id))
+      throw new TypeError(`expected an invocation id (inv_ and 22 characters), got ${JSON.stringify(id)}`);
+    return id;
+  },
+};
+
+/**
  * What a send returns, and a call besides its result: the id of the
  * invocation it started (or found), to cancel or attach to later.
  *
@@ -122,6 +139,21 @@ export type InvocationId = string;
  */
 export interface InvocationHandle {
   readonly invocationId: Promise<InvocationId>;
+}
+
+/**
+ * Another invocation, by id.
+ *
+ * @example
+ * ```ts
+ * const report = await ctx.invocation(reportId).attach<Report>();
+ * ```
+ */
+export interface InvocationReference {
+  cancel(): void;
+  attach<T = unknown>(serde?: Serde<T>): DurablePromise<T>;
+  /** Refused: see `Context.signal`. */
+  signal(name: string): never;
 }
 
 /**
@@ -429,6 +461,36 @@ export interface Context {
    * ```
    */
   attach<T = unknown>(invocationId: InvocationId, serde?: Serde<T>): DurablePromise<T>;
+  /**
+   * Another invocation by id (Restate's shape): `cancel()` and `attach()`
+   * as `ctx.cancel` and `ctx.attach`; `signal()` throws (see `ctx.signal`).
+   *
+   * @example
+   * ```ts
+   * ctx.invocation(jobId).cancel();
+   * ```
+   */
+  invocation(invocationId: InvocationId): InvocationReference;
+  /**
+   * Restate's scoped calls: refused with a `TerminalError` (400), since
+   * Dormant has no scopes; make clients on `ctx` itself.
+   *
+   * @example
+   * ```ts
+   * ctx.scope('tenant-1'); // throws: use ctx.serviceClient(...) directly
+   * ```
+   */
+  scope(scopeKey: string): never;
+  /**
+   * Restate's named signals: refused with a `TerminalError` (400); use an
+   * awakeable, or a workflow's durable promise.
+   *
+   * @example
+   * ```ts
+   * ctx.signal('approved'); // throws: use ctx.awakeable() or ctx.promise('approved')
+   * ```
+   */
+  signal(name: string): never;
   /** Starts a handler this function serves, by name, without waiting. */
   genericSend(call: GenericCall & SendOptions): InvocationHandle;
   genericSend<I = Uint8Array>(call: RestateGenericSend<I>): InvocationHandle;

@@ -43,6 +43,28 @@ export class TerminalError extends Error {
 }
 
 /**
+ * A failure to retry after a given delay (Restate's): thrown from a
+ * `ctx.run` body, the step's next attempt waits `retryAfter` instead of its
+ * policy's backoff (the attempt count and the limits still apply).
+ *
+ * @example
+ * ```ts
+ * if (res.status === 429) throw new RetryableError('rate limited', { retryAfter: { seconds: Number(res.headers.get('retry-after')) } });
+ * ```
+ */
+export class RetryableError extends Error {
+  override name = 'RetryableError';
+  /** Milliseconds, or a `{ days, hours, minutes, seconds, milliseconds }` duration. */
+  readonly retryAfter: number | { days?: number; hours?: number; minutes?: number; seconds?: number; milliseconds?: number } | undefined;
+  readonly code: number;
+  constructor(message: string, options: { retryAfter?: RetryableError['retryAfter']; errorCode?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.retryAfter = options.retryAfter;
+    this.code = options.errorCode ?? 500;
+  }
+}
+
+/**
  * A durable wait ran out of time: a `promise.orTimeout(ms)` whose timer fired
  * first. It is terminal, so a handler can catch it and compensate.
  *

@@ -15,6 +15,7 @@ import type {
   InvocationHandle,
   InvocationId,
   InvocationPromise,
+  InvocationReference,
   RestateGenericCall,
   RestateGenericSend,
   Rand,
@@ -29,7 +30,7 @@ import type {
 } from '../api/context.ts';
 import { isDefinition, type Definition, type HandlersOf } from '../api/definitions.ts';
 import { clientArguments, type CallOptions, type SendCallOptions } from '../api/rpc.ts';
-import { TerminalError, ensureError, fromFailure, isTerminal, toFailure, type Failure } from '../api/errors.ts';
+import { RetryableError, TerminalError, ensureError, fromFailure, isTerminal, toFailure, type Failure } from '../api/errors.ts';
 import { bytes, json, type Serde } from '../api/serde.ts';
 import { durationMs, show, type Duration } from '../api/duration.ts';
 import type { Completion, InvocationMeta, JournalEntry } from '../store/store.ts';
@@ -239,7 +240,11 @@ export class DurableContext implements WorkflowContext {
             failure: toFailure(new TerminalError(`step ${label} failed after ${attempt} attempt(s): ${last.message}`, { cause: last })),
           };
         }
-        const delay = backoffMs(policy, attempt);
+        // Restate's RetryableError names its own delay; the attempt count and limits still hold.
+        const delay =
+          error instanceof RetryableError && error.retryAfter !== undefined
+            ? durationMs(error.retryAfter, `RetryableError.retryAfter of step ${label}`)
+            : backoffMs(policy, attempt);
         if (delay > (this.deps.maxInAttemptBackoffMs ?? 1_000)) {
           const key = stepRetryKey({ entry: index, attempt, startedAt });
           await this.attempt.waiting.suspendOnTimer(
@@ -665,6 +670,28 @@ export class DurableContext implements WorkflowContext {
         },
       );
     return new CompletionPromise<T>(this.attempt, own, decodeWith(serde));
+  }
+
+  invocation(invocationId: InvocationId): InvocationReference {
+    return {
+      cancel: () => this.cancel(invocationId),
+      attach: <T>(serde?: Serde<T>) => this.attach<T>(invocationId, serde),
+      signal: (name: string) => this.signal(name),
+    };
+  }
+
+  scope(scopeKey: string): never {
+    throw this.#misuse(
+      `ctx.scope('${String(scopeKey)}')`,
+      "Restate's scoped calls (concurrency limits per scope) have no Dormant equivalent; make clients on ctx itself, and limit concurrency with a virtual object key",
+    );
+  }
+
+  signal(name: string): never {
+    throw this.#misuse(
+      `ctx.signal('${String(name)}')`,
+      "Restate's named signals have no Dormant equivalent; use an awakeable (ctx.awakeable(), completed by id) or, in a workflow, a durable promise (ctx.promise(name))",
+    );
   }
 
   /** An invocation id given to `ctx.cancel` or `ctx.attach`: well formed, and not this invocation's own. */

@@ -6,7 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  InvocationIdParser,
   RestatePromise,
+  RetryableError,
   TerminalError,
   handlers,
   object,
@@ -285,6 +287,68 @@ describe("Restate's clients and promises", () => {
     expect(await rt.output(unknown)).toEqual({
       failed: '404 ctx.attach: no invocation inv_AAAAAAAAAAAAAAAAAAAAAA (never started, or its result has expired)',
     });
+  });
+
+  it("refuses Restate's scopes and signals once, naming what to use; ctx.invocation(id) cancels and attaches", async () => {
+    // Prepare
+    const rt = new MemoryRuntime([
+      echo,
+      service({
+        name: 's',
+        handlers: {
+          scope: async (ctx: Context) => ctx.scope('tenant-1'),
+          signal: async (ctx: Context) => ctx.signal('go'),
+          attachBy: async (ctx: Context, id: string) => ctx.invocation(InvocationIdParser.fromString(id)).attach<string>(),
+        },
+      }),
+    ]);
+    const done = await rt.start('echo', 'hello', '"Bo"');
+    const scope = await rt.start('s', 'scope');
+    const signal = await rt.start('s', 'signal');
+    const attached = await rt.start('s', 'attachBy', JSON.stringify(done));
+
+    // Act
+    await rt.settle();
+
+    // Assess
+    expect((await rt.status(scope)).failure?.message).toContain("ctx.scope('tenant-1') at journal entry 0");
+    expect((await rt.status(scope)).failure?.message).toContain('make clients on ctx itself');
+    expect((await rt.status(signal)).failure?.message).toContain('use an awakeable (ctx.awakeable(), completed by id)');
+    expect(rt.outcomes.filter((o) => o.invocationId === scope || o.invocationId === signal).map((o) => o.kind)).toEqual([
+      'failed',
+      'failed',
+    ]);
+    expect(await rt.output(attached)).toBe('hello Bo');
+    expect(() => InvocationIdParser.fromString('job-7')).toThrow('expected an invocation id');
+  });
+
+  it("honours RetryableError's retryAfter in a step, within its attempt limit", async () => {
+    // Prepare
+    const tries: number[] = [];
+    const rt = new MemoryRuntime([
+      service({
+        name: 's',
+        handlers: {
+          h: async (ctx: Context) =>
+            ctx.run(
+              () => {
+                tries.push(rt.clock.now());
+                if (tries.length < 3) throw new RetryableError('busy', { retryAfter: { milliseconds: 700 } });
+                return 'done';
+              },
+              { maxRetryAttempts: 3 },
+            ),
+        },
+      }),
+    ]);
+
+    // Act
+    const id = await rt.start('s', 'h');
+    await rt.settle();
+
+    // Assess: 700 ms between attempts, not the 50 ms default backoff
+    expect(await rt.output(id)).toBe('done');
+    expect(tries.slice(1).map((t, i) => t - tries[i]!)).toEqual([700, 700]);
   });
 
   it('checks input against serde.schema, failing the invocation once with a 400 when it does not match', async () => {
