@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TerminalError, object, service, type Context, type ObjectContext } from 'dormant-lambda';
-import { journalSk } from '../../src/store/keys.ts';
+import { completionKey, journalSk } from '../../src/store/keys.ts';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 
 describe("Restate's call shapes", () => {
@@ -100,6 +100,43 @@ describe("Restate's call shapes", () => {
       unnamed = false;
       await rt.advance(60_000);
       expect(await rt.output(id)).toBe('old');
+    });
+
+    it('replays a journal as the previous release wrote it, items put in place by hand', async () => {
+      // Prepare: entries and a completion in the item shapes of the release before this one
+      const bodies: string[] = [];
+      const rt = new MemoryRuntime([
+        service({
+          name: 's',
+          handlers: {
+            h: async (ctx: Context) => {
+              const charged = await ctx.run('charge', () => void bodies.push('charge'));
+              const verdict = await ctx.awakeable<string>().promise;
+              const more = await ctx.run(() => {
+                bodies.push('unnamed');
+                return 'new step';
+              });
+              return { charged, verdict, more };
+            },
+          },
+        }),
+      ]);
+      const id = await rt.start('s', 'h');
+      expect(await rt.store.append(id, { index: 0, kind: 'run', name: 'charge', value: '"charged before"' })).toBe(true);
+      expect(await rt.store.append(id, { index: 1, kind: 'awakeable', id: rt.signer.awakeableId(id, 1) })).toBe(true);
+      await rt.store.complete(id, { key: completionKey(1), value: '"approved"', at: rt.clock.now() });
+
+      // Act
+      await rt.settle();
+
+      // Assess: the recorded step did not run again; the new one, past the journal, did
+      expect(await rt.output(id)).toEqual({ charged: 'charged before', verdict: 'approved', more: 'new step' });
+      expect(bodies).toEqual(['unnamed']);
+      expect((await rt.journal(id)).map((e) => [e.index, e.kind, e.name])).toEqual([
+        [0, 'run', 'charge'],
+        [1, 'awakeable', undefined],
+        [2, 'run', undefined],
+      ]);
     });
 
     it('takes the step result from the journal on replay, whatever the body would return now', async () => {
