@@ -21,13 +21,34 @@
  * export const handler = lambdaHandler({ services: [review] });
  * ```
  */
-export { service, object, workflow, handlers } from './api/definitions.ts';
-export type { Definition, HandlerFn, HandlerOptions, HandlerSpec, HandlersOf, InputOf, OutputOf, ServiceKind } from './api/definitions.ts';
+export { service, object, workflow, handlers, isDefinition, definitionOf } from './api/definitions.ts';
+export type {
+  AnyDefinition,
+  DefinitionInput,
+  Definition,
+  HandlerFn,
+  HandlerOptions,
+  HandlerSpec,
+  HandlersOf,
+  InputOf,
+  OutputOf,
+  ServiceKind,
+  ServiceDefinition,
+  VirtualObjectDefinition,
+  WorkflowDefinition,
+} from './api/definitions.ts';
 export type {
   Awakeable,
   Client,
+  ClientTarget,
   Context,
   GenericCall,
+  RestateGenericCall,
+  RestateGenericSend,
+  InvocationHandle,
+  InvocationId,
+  InvocationPromise,
+  InvocationReference,
   SendClient,
   SendOptions,
   DurablePromise,
@@ -36,14 +57,38 @@ export type {
   Rand,
   Request,
   RetryPolicy,
+  RunAction,
   RunOptions,
+  TypedState,
+  UntypedState,
   WorkflowContext,
   WorkflowPromise,
   WorkflowSharedContext,
 } from './api/context.ts';
-export { TerminalError, TimeoutError, CancelledError, NonDeterminismError } from './api/errors.ts';
+export { TerminalError, TimeoutError, CancelledError, RetryableError, NonDeterminismError } from './api/errors.ts';
+export { InvocationIdParser } from './api/context.ts';
 export type { Failure } from './api/errors.ts';
-export { json, type Serde } from './api/serde.ts';
+export { json, bytes, empty, serde, schemaSerde, type Serde, type StandardSchema } from './api/serde.ts';
+export { rpc, Opts, SendOpts, type CallOptions, type SendCallOptions } from './api/rpc.ts';
+export { RestatePromise } from './api/promise.ts';
+export type { Duration } from './api/duration.ts';
+export {
+  serve,
+  endpoint,
+  createEndpointHandler,
+  type Endpoint,
+  type EndpointHandler,
+  type EndpointOptions,
+  type ServeOptions,
+} from './endpoint.ts';
+export {
+  createServiceHandler,
+  createObjectHandler,
+  createObjectSharedHandler,
+  createWorkflowHandler,
+  createWorkflowSharedHandler,
+} from './api/definitions.ts';
+
 export { MAX_PAYLOAD_BYTES } from './store/limits.ts';
 
 export {

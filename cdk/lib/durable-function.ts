@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import type { Definition } from '../../src/api/definitions.ts';
+import type { AnyDefinition } from '../../src/api/definitions.ts';
 import type { Construct } from 'constructs';
 import { BundledFunction, type BundledFunctionProps } from './bundled-function.ts';
 import type { DurableRuntime } from './durable-runtime.ts';
@@ -19,7 +19,7 @@ export interface DurableFunctionProps extends BundledFunctionProps {
    * The definitions the entry's `lambdaHandler({ services })` serves (or their
    * names; see `AddServiceOptions.services`).
    */
-  readonly services: readonly (Definition | string)[];
+  readonly services: readonly (AnyDefinition | string)[];
 }
 
 /**

@@ -17,7 +17,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { Definition } from '../../src/api/definitions.ts';
+import type { AnyDefinition } from '../../src/api/definitions.ts';
 import { catalogOf, type Catalog, type CatalogEntry } from '../../src/runtime/registry.ts';
 import { WAKE_FILTER_PATTERNS } from '../../src/runtime/wake-filter.ts';
 import { LONG_TIMER_QUEUE_MAX_RECEIVES } from '../../src/runtime/dispatch.ts';
@@ -136,7 +136,7 @@ export interface AddServiceOptions {
    * routed by the wake and timer (calls from other handlers reach it) but
    * the ingress answers 404 for it, unless `catalog` describes it.
    */
-  readonly services: readonly (Definition | string)[];
+  readonly services: readonly (AnyDefinition | string)[];
   /**
    * Ingress catalog entries for services given by name, as `catalogOf()`
    * makes them.

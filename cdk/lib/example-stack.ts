@@ -1,7 +1,7 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import examples from '../../examples/index.ts';
-import type { Definition } from '../../src/api/definitions.ts';
+import type { AnyDefinition } from '../../src/api/definitions.ts';
 import { ApiBaseUrl } from './api-base-url.ts';
 import { PROJECT_ROOT } from './bundled-function.ts';
 import { DurableFunction } from './durable-function.ts';
@@ -15,7 +15,7 @@ import { DurableRuntime, type RuntimeEntries } from './durable-runtime.ts';
  * @example
  * EXAMPLE_SERVICES.map((d) => d.name) // ['greeter', 'review', 'reviewFlow', 'signoff']
  */
-export const EXAMPLE_SERVICES: readonly Definition[] = examples;
+export const EXAMPLE_SERVICES: readonly AnyDefinition[] = examples;
 
 /**
  * Props of {@link DormantExampleStack}.

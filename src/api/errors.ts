@@ -20,9 +20,47 @@ export class TerminalError extends Error {
   override name = 'TerminalError';
   /** HTTP-style status code; 500 unless given. */
   readonly code: number;
-  constructor(message: string, options: { code?: number; cause?: unknown } = {}) {
+  /** Restate's extra details of a failure; kept in memory only (the journal stores name, message and code). */
+  readonly metadata: Record<string, string>;
+  /**
+   * `errorCode` is Restate's name for `code`; either sets it.
+   *
+   * @example
+   * ```ts
+   * new TerminalError('no such order', { errorCode: 404 }).code // 404
+   * ```
+   */
+  constructor(message: string, options: { code?: number; errorCode?: number; cause?: unknown; metadata?: Record<string, string> } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = options.code ?? 500;
+    this.code = options.code ?? options.errorCode ?? 500;
+    this.metadata = options.metadata ?? {};
+  }
+
+  /** Restate's name for `code`. */
+  get errorCode(): number {
+    return this.code;
+  }
+}
+
+/**
+ * A failure to retry after a given delay (Restate's): thrown from a
+ * `ctx.run` body, the step's next attempt waits `retryAfter` instead of its
+ * policy's backoff (the attempt count and the limits still apply).
+ *
+ * @example
+ * ```ts
+ * if (res.status === 429) throw new RetryableError('rate limited', { retryAfter: { seconds: Number(res.headers.get('retry-after')) } });
+ * ```
+ */
+export class RetryableError extends Error {
+  override name = 'RetryableError';
+  /** Milliseconds, or a `{ days, hours, minutes, seconds, milliseconds }` duration. */
+  readonly retryAfter: number | { days?: number; hours?: number; minutes?: number; seconds?: number; milliseconds?: number } | undefined;
+  readonly code: number;
+  constructor(message: string, options: { retryAfter?: RetryableError['retryAfter']; errorCode?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.retryAfter = options.retryAfter;
+    this.code = options.errorCode ?? 500;
   }
 }
 
@@ -89,7 +127,8 @@ export class NonDeterminismError extends Error {
 }
 
 function describe(call: { kind: string; name?: string | undefined }): string {
-  return call.name === undefined ? call.kind : `${call.kind} '${call.name}'`;
+  if (call.name === undefined) return call.kind === 'run' ? 'an unnamed run' : call.kind;
+  return `${call.kind} '${call.name}'`;
 }
 
 /**

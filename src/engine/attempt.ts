@@ -179,7 +179,7 @@ export async function runAttempt(deps: AttemptDeps, request: AttemptRequest): Pr
 }
 
 /** The store reads the durable context makes (through the attempt's store: a failure interrupts the attempt). */
-export type StoreReads = Pick<Store, 'readState' | 'getCompletion' | 'getInvocation'>;
+export type StoreReads = Pick<Store, 'readState' | 'getCompletion' | 'getInvocation' | 'hasJournal'>;
 
 /** One attempt: its units, composed, and the handler run over them. */
 export class Attempt implements PromiseHost {
@@ -189,6 +189,8 @@ export class Attempt implements PromiseHost {
   readonly waiting: Waiting;
   readonly reads: StoreReads;
   readonly context: DurableContext;
+  /** Aborted once the attempt has ended (`ctx.request().attemptCompletedSignal`). */
+  readonly completed: AbortSignal;
 
   constructor(
     private readonly deps: AttemptDeps,
@@ -199,6 +201,10 @@ export class Attempt implements PromiseHost {
     lockSeq = 0,
   ) {
     this.ending = new Ending(deps, meta, () => this.journal.flush());
+    const completed = new AbortController();
+    this.completed = completed.signal;
+    const abort = () => completed.abort(new Error(`attempt ${meta.epoch} of invocation ${meta.id} has ended`));
+    void this.ending.outcome.then(abort, abort);
     const store = this.ending.store;
     this.completions = new Completions(store, meta.id, loaded.completions);
     this.journal = new Journal(meta.id, loaded.journal, store, this.ending, this.completions, deps.alwaysReplay ?? false);
@@ -214,8 +220,21 @@ export class Attempt implements PromiseHost {
 
   async execute(): Promise<AttemptOutcome> {
     const done = (async (): Promise<Outcome<unknown>> => {
+      let input: unknown;
       try {
-        const input = this.handler.input.deserialize(this.meta.input);
+        input = this.handler.input.deserialize(this.meta.input);
+      } catch (error) {
+        // The same input fails the same way on every retry: fail once, saying why.
+        const why = ensureError(error).message;
+        const failure = new TerminalError(
+          `invocation ${this.id}: the input of ${this.meta.service}.${this.meta.handler} could not be read: ${why}`,
+          {
+            code: 400,
+          },
+        );
+        return { ok: false, error: failure };
+      }
+      try {
         return { ok: true, value: await this.handler.fn(this.context, input) };
       } catch (error) {
         return { ok: false, error };
@@ -265,6 +284,6 @@ export class Attempt implements PromiseHost {
   }
 
   sleep(ms: number): Durable<void> {
-    return this.context.sleep(ms) as Durable<void>;
+    return this.context.sleep(ms) as unknown as Durable<void>;
   }
 }

@@ -47,6 +47,8 @@ export interface SideWrites {
   createInvocation: Store['createInvocation'];
   /** Adds a caller to be handed an existing invocation's result; false once it has finished. */
   addCaller: Store['addCaller'];
+  /** Records a shared handler's invocation as a waiter on a workflow's durable promise (idempotent). */
+  addPromiseWaiter: Store['addPromiseWaiter'];
   /**
    * Writes one state value under `fence`. Fenced off by a newer write, it is
    * the lost-write outcome: the attempt ends `lost` and the entry is not
@@ -73,6 +75,8 @@ export class Journal {
   #queue: Promise<void> = Promise.resolve();
   #newSteps = 0;
   readonly #writes: SideWrites;
+  /** The highest index an earlier attempt wrote (-1: none): below it, the handler replays. */
+  readonly #lastRecorded: number;
 
   constructor(
     private readonly invocationId: string,
@@ -85,10 +89,14 @@ export class Journal {
     /** Test mode: hand on after every new entry, so each one is replayed (see `AttemptDeps.alwaysReplay`). */
     private readonly alwaysReplay: boolean,
   ) {
+    let last = -1;
+    for (const index of recorded.keys()) if (index > last) last = index;
+    this.#lastRecorded = last;
     this.#writes = {
       complete: (id, completion) => completions.complete(id, completion),
       createInvocation: (meta) => store.createInvocation(meta),
       addCaller: (id, caller) => store.addCaller(id, caller),
+      addPromiseWaiter: (id, name, waiter) => store.addPromiseWaiter(id, name, waiter),
       // The fence orders state writes by (lock, entry, epoch); its timeline is at `DurableContext#fence`.
       writeState: async (scope, name, value, fence) => {
         if (!(await store.writeState(scope, name, value, fence))) throw this.lostWrite(`state '${name}' was written by a newer attempt`);
@@ -99,6 +107,11 @@ export class Journal {
   /** The index the next allocation takes. */
   get cursor(): number {
     return this.#next;
+  }
+
+  /** Whether the handler is still replaying what earlier attempts journaled (`ctx.console` is quiet then). */
+  get replaying(): boolean {
+    return this.#next <= this.#lastRecorded;
   }
 
   /**

@@ -5,7 +5,9 @@
  * attempt suspends (see `Waiting`).
  */
 import type { DurablePromise } from '../api/context.ts';
-import { TimeoutError } from '../api/errors.ts';
+import { TerminalError, TimeoutError } from '../api/errors.ts';
+import { COMBINE, type Combine } from '../api/promise.ts';
+import { durationMs, show, type Duration } from '../api/duration.ts';
 import { heartbeatDeadlineKey, heartbeatKey } from '../store/keys.ts';
 import type { Completion, JournalEntry, Timer } from '../store/store.ts';
 import type { Journal } from './journal.ts';
@@ -34,7 +36,7 @@ export interface PromiseHost {
   /** Reads one completion of this invocation again from the store (an awakeable's last heartbeat). */
   reload(key: string): Promise<void>;
   /** The journal: a combinator journals its decision through it like any primitive. */
-  readonly journal: Pick<Journal, 'allocate' | 'append'>;
+  readonly journal: Pick<Journal, 'allocate' | 'append' | 'cursor'>;
   sleep(ms: number): Durable<void>;
 }
 
@@ -44,6 +46,7 @@ export interface PromiseHost {
  */
 export abstract class Durable<T> implements DurablePromise<T> {
   #settled?: Promise<T>;
+  readonly [Symbol.toStringTag] = 'DurablePromise';
   constructor(protected readonly host: PromiseHost) {}
 
   /** The outcome if it is known now (a combinator may journal its decision here). */
@@ -67,9 +70,49 @@ export abstract class Durable<T> implements DurablePromise<T> {
     return Promise.resolve(this).finally(onfinally);
   }
 
-  orTimeout(ms: number): DurablePromise<T> {
-    const timer = this.host.sleep(ms);
+  orTimeout(timeout: Duration | number): DurablePromise<T> {
+    const timer = this.host.sleep(durationMs(timeout, 'orTimeout'));
     return new Combinator<T>(this.host, 'timeout', [this, timer]);
+  }
+
+  map<U>(mapper: (value?: T, failure?: TerminalError) => U): DurablePromise<U> {
+    return new Mapped(this.host, this, mapper);
+  }
+
+  /** `RestatePromise.all` and the others combine through the first durable promise they are given. */
+  [COMBINE]: Combine = (kind, promises) => new Combinator(this.host, kind, promises as unknown as Durable<unknown>[]);
+}
+
+/**
+ * `promise.map(mapper)`: settles as `mapper` makes of the inner outcome. It
+ * journals nothing: the inner outcome is durable, and the mapper runs again
+ * on replay.
+ */
+export class Mapped<T, U> extends Durable<U> {
+  #outcome: Outcome<U> | undefined;
+  constructor(
+    host: PromiseHost,
+    private readonly inner: Durable<T>,
+    private readonly mapper: (value?: T, failure?: TerminalError) => U,
+  ) {
+    super(host);
+  }
+
+  outcome(): Outcome<U> | undefined {
+    if (this.#outcome) return this.#outcome;
+    const inner = this.inner.outcome();
+    if (!inner) return undefined;
+    try {
+      const value = inner.ok ? this.mapper(inner.value, undefined) : this.mapper(undefined, inner.error as TerminalError);
+      this.#outcome = { ok: true, value };
+    } catch (error) {
+      this.#outcome = { ok: false, error };
+    }
+    return this.#outcome;
+  }
+
+  blockers(): Blockers {
+    return this.inner.blockers();
   }
 }
 
@@ -203,7 +246,10 @@ export class Combinator<T> extends Durable<T> {
     super(host);
     for (const child of children) {
       if (!(child instanceof Durable))
-        throw new TypeError(`ctx.${kind}() takes durable promises (from ctx.run, ctx.awakeable, ctx.sleep, ctx.promise)`);
+        throw new TerminalError(
+          `${kind === 'timeout' ? 'orTimeout' : `ctx.${kind}()`} at journal entry ${host.journal.cursor} takes durable promises (from ctx.run, ctx.awakeable, ctx.sleep, ctx.promise, a client call), got ${show(child)}`,
+          { code: 400 },
+        );
     }
     ({ index: this.#index, recorded: this.#recorded } = host.journal.allocate('combinator', kind));
   }

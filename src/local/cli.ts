@@ -161,7 +161,16 @@ async function init(args: string[], from: string | undefined): Promise<number> {
   }
 }
 
-function banner(plane: LocalPlane, ms: number): string {
+/**
+ * What the plane prints once it is up: where it listens, its data, its
+ * routes, and lines to try.
+ *
+ * @example
+ * ```ts
+ * console.log(banner(plane, 2_300));
+ * ```
+ */
+export function banner(plane: LocalPlane, ms: number): string {
   const u = plane.url;
   const data = plane.dataDir
     ? `data in ${relative(process.cwd(), plane.dataDir) || '.'}/ (kept between runs; --in-memory to start empty)`

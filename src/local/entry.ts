@@ -3,7 +3,8 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Definition } from '../api/definitions.ts';
+import { isDefinition, type Definition } from '../api/definitions.ts';
+import { collectingServe } from '../endpoint.ts';
 
 /**
  * What an entry module gives the local plane.
@@ -17,27 +18,16 @@ export interface LoadedEntry {
   services: Definition[];
   /** Lines to print after start, if the module exports `tryIt(url)` (or a list of lines). */
   tryIt?: (url: string) => string[];
+  /** Tells the module's `serve()` calls, if it made any, on which port the plane serves them. */
+  served?: (port: number) => void;
 }
 
-/**
- * Whether a value is a service, object or workflow definition.
- *
- * @example
- * ```ts
- * isDefinition(service({ name: 'a', handlers: {} })) // true
- * ```
- */
-export function isDefinition(value: unknown): value is Definition {
-  const v = value as Partial<Definition> | null;
-  return (
-    !!v && typeof v === 'object' && typeof v.name === 'string' && ['service', 'object', 'workflow'].includes(String(v.kind)) && !!v.handlers
-  );
-}
+export { isDefinition };
 
 /**
- * Imports an entry module and collects its definitions: the default export
- * and every named export that is a definition or a list of them (one
- * service, or an array), each once.
+ * Imports an entry module and collects its definitions: the default export,
+ * every named export that is a definition or a list of them (one service,
+ * or an array), and what its `serve()` calls name, each once.
  *
  * @example
  * ```ts
@@ -47,8 +37,15 @@ export function isDefinition(value: unknown): value is Definition {
 export async function loadEntry(entry: string): Promise<LoadedEntry> {
   const path = resolve(entry);
   let module: Record<string, unknown>;
+  // A Restate-style module serves its definitions itself (serve(), endpoint().listen()): take what it names.
+  const served: Definition[] = [];
+  const waiting: ((port: number) => void)[] = [];
+  const collect = (services: readonly Definition[]) => {
+    served.push(...services);
+    return new Promise<number>((resolvePort) => waiting.push(resolvePort));
+  };
   try {
-    module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    module = await collectingServe(collect, async () => (await import(pathToFileURL(path).href)) as Record<string, unknown>);
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(path)) {
@@ -68,14 +65,16 @@ export async function loadEntry(entry: string): Promise<LoadedEntry> {
   };
   take(module.default);
   for (const [name, value] of Object.entries(module)) if (name !== 'default') take(value);
+  take(served);
   if (found.size === 0) {
     throw new Error(
-      `entry ${entry} exports no services: export what service(), object() or workflow() return (as a named or default export, one or an array)`,
+      `entry ${entry} exports no services: export what service(), object() or workflow() return (as a named or default export, one or an array), or serve them with serve({ services })`,
     );
   }
   const tryIt = module.tryIt;
   return {
     services: [...found],
+    ...(waiting.length > 0 ? { served: (port: number) => waiting.forEach((tell) => tell(port)) } : {}),
     ...(typeof tryIt === 'function'
       ? { tryIt: (url: string) => (tryIt as (u: string) => string[])(url) }
       : Array.isArray(tryIt)

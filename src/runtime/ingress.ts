@@ -109,6 +109,7 @@ async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, tar
         key: target.key,
         body,
         idempotencyKey: header(event, 'idempotency-key'),
+        headers: handlerHeaders(event),
         delayMs: delay === undefined ? undefined : parseDelay(delay),
         ifExists: target.ifExists,
       });
@@ -238,6 +239,39 @@ function bodyOf(event: APIGatewayProxyEvent): string {
   if (event.body === null || event.body === undefined) return '';
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
 }
+
+/**
+ * Headers that `ctx.request().headers` shows the handler: the request's,
+ * lowercased, without credentials (they would be stored in the table),
+ * cookies, and what the transport, the client library and API Gateway add
+ * (kept out of `meta`, whose size every update pays for).
+ */
+function handlerHeaders(event: APIGatewayProxyEvent): Record<string, string> | undefined {
+  const kept: Record<string, string> = {};
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    const name = key.toLowerCase();
+    if (value === undefined || NOT_FOR_HANDLERS.has(name) || /^(x-amz|x-amzn|x-forwarded|cloudfront)-/.test(name)) continue;
+    kept[name] = value;
+  }
+  return Object.keys(kept).length > 0 ? kept : undefined;
+}
+
+const NOT_FOR_HANDLERS = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'x-api-key',
+  'host',
+  'connection',
+  'content-length',
+  'content-type',
+  'accept',
+  'accept-encoding',
+  'user-agent',
+  'via',
+  'x-real-ip',
+  'idempotency-key',
+]);
 
 function header(event: APIGatewayProxyEvent, name: string): string | undefined {
   for (const [key, value] of Object.entries(event.headers ?? {})) {

@@ -66,6 +66,8 @@ export interface StartRequest {
   idempotencyKey?: string | undefined;
   /** Start this much later, through a durable timer. */
   delayMs?: number | undefined;
+  /** Request headers the handler may read (`ctx.request().headers`). */
+  headers?: Record<string, string> | undefined;
   /**
    * A workflow's `run` submitted again for the same key: `attach` (the
    * default) returns the existing invocation, `fail` refuses with 409
@@ -148,6 +150,7 @@ export async function startInvocation(
     now,
     delayMs: req.delayMs,
     idempotencyKey: req.idempotencyKey,
+    headers: req.headers,
   });
   // The create is conditional: a refused second submit has written nothing.
   const created = await deps.store.createInvocation(meta);

@@ -5,7 +5,7 @@
  * compute is billed while it waits.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Definition } from '../api/definitions.ts';
+import type { AnyDefinition } from '../api/definitions.ts';
 import type { RetryPolicy } from '../api/context.ts';
 import { runAttempt, type AttemptDeps, type AttemptOutcome } from '../engine/attempt.ts';
 import { systemClock, type Clock } from '../engine/clock.ts';
@@ -42,7 +42,7 @@ export interface HandlerRuntime {
  */
 export interface LambdaHandlerOptions {
   /** The services, objects and workflows this function runs. */
-  services: readonly Definition[];
+  services: readonly AnyDefinition[];
   /** Ready dependencies; by default built at cold start from `DORMANT_*` variables. */
   runtime?: HandlerRuntime | (() => Promise<HandlerRuntime>);
   /** Backoff between attempts after a retryable handler failure. */

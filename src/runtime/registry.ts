@@ -3,7 +3,7 @@
  * routes by (the ingress Lambda does not load user code, so it gets a
  * serializable summary of the definitions).
  */
-import type { Definition, ServiceKind } from '../api/definitions.ts';
+import { definitionOf, type AnyDefinition, type Definition, type ServiceKind } from '../api/definitions.ts';
 import { json } from '../api/serde.ts';
 
 /**
@@ -12,14 +12,18 @@ import { json } from '../api/serde.ts';
  * @example
  * ```ts
  * const services = registry([greeter, ledger, reviewFlow]);
- * services.get('greeter')?.handlers.greet
+ * services.get('greeter')?.handlers.greet?.shared // false
  * ```
  */
-export function registry(definitions: readonly Definition[]): ReadonlyMap<string, Definition> {
+export function registry(definitions: readonly AnyDefinition[]): ReadonlyMap<string, Definition> {
   const byName = new Map<string, Definition>();
-  for (const def of definitions) {
-    if (!def || typeof def.name !== 'string' || !def.handlers)
-      throw new TypeError('registry() takes definitions made by service(), object() or workflow()');
+  for (const given of definitions) {
+    let def: Definition;
+    try {
+      def = definitionOf(given);
+    } catch (error) {
+      throw new TypeError(`registry() takes definitions made by service(), object() or workflow(): ${(error as Error).message}`);
+    }
     if (byName.has(def.name)) throw new TypeError(`two definitions are named '${def.name}'`);
     byName.set(def.name, def);
   }
@@ -51,9 +55,9 @@ export type Catalog = Record<string, CatalogEntry>;
  * process.env.DORMANT_SERVICES = JSON.stringify(catalogOf([greeter]));
  * ```
  */
-export function catalogOf(definitions: readonly Definition[] | ReadonlyMap<string, Definition>): Catalog {
+export function catalogOf(definitions: readonly AnyDefinition[] | ReadonlyMap<string, Definition>): Catalog {
   const catalog: Catalog = {};
-  for (const def of definitions.values()) {
+  for (const def of (Array.isArray(definitions) ? registry(definitions) : (definitions as ReadonlyMap<string, Definition>)).values()) {
     const handlers: CatalogEntry['handlers'] = {};
     for (const [name, spec] of Object.entries(def.handlers)) handlers[name] = { shared: spec.shared, json: spec.input === json };
     catalog[def.name] = { kind: def.kind, handlers };

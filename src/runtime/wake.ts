@@ -14,6 +14,11 @@
  * and in the other order record B finds meta suspended awaiting C#2. Both
  * may fire; the epoch in the invoke makes the second a no-op.
  *
+ * A workflow promise (`P#name`) also goes to the shared handlers waiting
+ * on it: the wake reads their waiter items (beside the promise) and writes
+ * each one the outcome as a completion of its own, which wakes it the same
+ * way. A waiter that registers after that read finds the promise itself.
+ *
  * Object keys use the same outbox: an exclusive call is born suspended on
  * `C#lock`; the wake queues it on the key's lock item, a free lock is granted
  * to the earliest waiter, a grant becomes the `C#lock` completion that wakes
@@ -22,7 +27,7 @@
  */
 import type { Completion, InvocationMeta, ItemChange, ObjectLock, Store, Timer } from '../store/store.ts';
 import { decodeChange } from '../store/changes.ts';
-import { LOCK_GRANTED } from '../store/keys.ts';
+import { LOCK_GRANTED, promiseNameOf } from '../store/keys.ts';
 import { resultCompletion } from '../store/invocation.ts';
 
 /**
@@ -41,7 +46,8 @@ export type WakeAction =
   | { type: 'release'; scope: string; invocationId: string }
   | { type: 'grant'; scope: string; next: string }
   | { type: 'granted'; scope: string; invocationId: string; seq: number }
-  | { type: 'deliver'; invocationId: string; completion: Completion };
+  | { type: 'deliver'; invocationId: string; completion: Completion }
+  | { type: 'relay'; invocationId: string; name: string; completion: Completion };
 
 /** The reads the wake rule may make (one per change at most). */
 export type WakeReader = Pick<Store, 'getInvocation' | 'existingCompletions'>;
@@ -61,8 +67,13 @@ export async function decideWake(change: ItemChange, reader: WakeReader): Promis
       return onLock(c.scope, c.lock, c.old);
     case 'meta':
       return onMeta(c.meta, c.old, reader);
-    case 'completion':
-      return c.event === 'INSERT' ? onCompletion(c.invocationId, c.completion.key, reader) : [];
+    case 'completion': {
+      if (c.event !== 'INSERT') return [];
+      const actions = await onCompletion(c.invocationId, c.completion.key, reader);
+      // A workflow promise also reaches the shared handlers waiting on it.
+      const name = promiseNameOf(c.completion.key);
+      return name === undefined ? actions : [...actions, { type: 'relay', invocationId: c.invocationId, name, completion: c.completion }];
+    }
     default:
       return [];
   }
@@ -141,7 +152,7 @@ export function lockOrder(meta: Pick<InvocationMeta, 'createdAt' | 'id'>): strin
  * ```
  */
 export interface WakeEffects {
-  store: Pick<Store, 'enqueueLock' | 'releaseLock' | 'grantLock' | 'complete'>;
+  store: Pick<Store, 'enqueueLock' | 'releaseLock' | 'grantLock' | 'complete' | 'promiseWaiters'>;
   now: number;
   invoke(action: Extract<WakeAction, { type: 'invoke' }>): Promise<void>;
   schedule(action: Extract<WakeAction, { type: 'schedule' }>): Promise<void>;
@@ -196,6 +207,15 @@ export async function executeWake(actions: WakeAction[], effects: WakeEffects): 
       case 'deliver':
         await effects.store.complete(action.invocationId, action.completion);
         break;
+      case 'relay': {
+        // Each waiter registered before this read gets the outcome; one that
+        // registers after it finds the promise itself (see `#awaitPromise` in
+        // the engine's context). A repeat of the record writes nothing new.
+        const { value, failure } = action.completion;
+        for (const waiter of await effects.store.promiseWaiters(action.invocationId, action.name))
+          await effects.store.complete(waiter.invocationId, { key: waiter.key, value, failure, at: effects.now });
+        break;
+      }
     }
   }
 }

@@ -35,10 +35,11 @@ import type {
   JournalEntry,
   LoadedInvocation,
   ObjectLock,
+  PromiseWaiter,
   Store,
   SuspendOptions,
 } from './store.ts';
-import { LOCK, META, invocationIdOf, invocationPk, isCompletionSk, stateSk } from './keys.ts';
+import { LOCK, META, invocationIdOf, invocationPk, isCompletionSk, promiseWaiterSk, promiseWaitersPrefix, stateSk } from './keys.ts';
 import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToLock, itemToMeta, metaToItem, type Item } from './items.ts';
 import { MAX_ITEM_BYTES, MAX_PAYLOAD_BYTES, PayloadTooLargeError, assertItemFits, itemBytes } from './limits.ts';
 
@@ -65,6 +66,8 @@ export type StoreOperation =
   | 'addCaller'
   | 'kill'
   | 'getCompletion'
+  | 'addPromiseWaiter'
+  | 'promiseWaiters'
   | 'existingCompletions'
   | 'readState'
   | 'writeState'
@@ -369,6 +372,32 @@ export class DynamoDbStore implements Store {
     return item && itemToCompletion(item);
   }
 
+  async addPromiseWaiter(id: string, name: string, waiter: PromiseWaiter): Promise<void> {
+    // Written once (a replay of the subscribing step loses harmlessly), with
+    // the journal's expiry: it must outlive the waiter's suspension.
+    const now = Date.now();
+    const item = {
+      pk: invocationPk(id),
+      sk: promiseWaiterSk(name, waiter),
+      waiter: waiter.invocationId,
+      waiterKey: waiter.key,
+      at: now,
+      ttl: this.#expiry(now),
+    };
+    await this.#put('addPromiseWaiter', id, item);
+  }
+
+  async promiseWaiters(id: string, name: string): Promise<PromiseWaiter[]> {
+    const waiters: PromiseWaiter[] = [];
+    for await (const item of this.#query('promiseWaiters', id, '#pk = :pk AND begins_with(#sk, :prefix)', {
+      ':pk': invocationPk(id),
+      ':prefix': promiseWaitersPrefix(name),
+    })) {
+      waiters.push({ invocationId: String(item.waiter), key: String(item.waiterKey) });
+    }
+    return waiters;
+  }
+
   async existingCompletions(id: string, keys: string[]): Promise<string[]> {
     const unique = [...new Set(keys)];
     if (unique.length === 0) return [];
@@ -618,7 +647,7 @@ export class DynamoDbStore implements Store {
   }
 
   async *#query(
-    operation: 'load' | 'readState',
+    operation: 'load' | 'readState' | 'promiseWaiters',
     target: string,
     keyCondition: string,
     values: Record<string, string>,

@@ -29,6 +29,8 @@ export function newInvocationMeta(o: {
   now: number;
   delayMs?: number | undefined;
   idempotencyKey?: string | undefined;
+  /** Headers the handler reads from `ctx.request().headers` (left out when none). */
+  headers?: Record<string, string> | undefined;
   callers?: { invocationId: string; key: string }[] | undefined;
 }): InvocationMeta {
   const lockScope = o.kind === 'object' && !o.shared ? stateScope(o.service, o.key!) : undefined;
@@ -48,6 +50,7 @@ export function newInvocationMeta(o: {
     callers: o.callers,
     input: o.input,
     idempotencyKey: o.idempotencyKey,
+    headers: o.headers && Object.keys(o.headers).length > 0 ? o.headers : undefined,
     createdAt: o.now,
     updatedAt: o.now,
   };

@@ -16,6 +16,7 @@
  * | step retry timer     | `I#<invocationId>`    | `C#t<i>.<attempt>.<t0>` |
  * | awakeable heartbeat  | `I#<invocationId>`    | `C#<i, 8 digits>.beat`  |
  * | heartbeat deadline   | `I#<invocationId>`    | `C#<i, 8 digits>.hb.<t>`|
+ * | promise waiter       | `I#<runInvocationId>` | `waiter#<name>#<id>#<key>` |
  *
  * One partition per invocation means one strongly consistent Query loads the
  * journal with everything that completes it.
@@ -52,6 +53,11 @@ export function retryKey(n: number): string {
 /** Key of a workflow's durable promise. @example promiseKey('review') // 'P#review' */
 export function promiseKey(name: string): string {
   return `P#${name}`;
+}
+
+/** The promise name of a `P#` key; `undefined` for any other key. @example promiseNameOf('P#review') // 'review' */
+export function promiseNameOf(key: string): string | undefined {
+  return key.startsWith('P#') ? key.slice(2) : undefined;
 }
 
 /** Partition of an object's or workflow's state. @example stateScope('ledger', 'a') // 'O#ledger#a' */
@@ -97,4 +103,20 @@ export function heartbeatKey(awakeableKey: string): string {
  */
 export function heartbeatDeadlineKey(awakeableKey: string, at: number): string {
   return `${awakeableKey}.hb.${at}`;
+}
+
+/**
+ * Sort key of a shared handler's invocation waiting on a workflow promise
+ * (in the run's partition, beside the promise). It sorts after `meta`, so
+ * the journal load (`sk < "meta"`) never reads it; the name is URI-encoded,
+ * so one promise's waiters are never another's.
+ * @example promiseWaiterSk('review', { invocationId: 'inv_s', key: 'C#00000002' }) // 'waiter#review#inv_s#C#00000002'
+ */
+export function promiseWaiterSk(name: string, waiter: { invocationId: string; key: string }): string {
+  return `${promiseWaitersPrefix(name)}${waiter.invocationId}#${waiter.key}`;
+}
+
+/** The sort-key prefix of one promise's waiters. @example promiseWaitersPrefix('a#b') // 'waiter#a%23b#' */
+export function promiseWaitersPrefix(name: string): string {
+  return `waiter#${encodeURIComponent(name)}#`;
 }

@@ -11,10 +11,11 @@ import type {
   JournalEntry,
   LoadedInvocation,
   ObjectLock,
+  PromiseWaiter,
   Store,
   SuspendOptions,
 } from './store.ts';
-import { LOCK, META, invocationPk, isCompletionSk, stateSk } from './keys.ts';
+import { LOCK, META, invocationPk, isCompletionSk, promiseWaiterSk, promiseWaitersPrefix, stateSk } from './keys.ts';
 import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToLock, itemToMeta, metaToItem, type Item } from './items.ts';
 import type { Failure } from '../api/errors.ts';
 import { assertItemFits } from './limits.ts';
@@ -202,6 +203,20 @@ export class MemoryStore implements Store, ChangeFeed {
   async getCompletion(id: string, key: string): Promise<Completion | undefined> {
     const item = this.#get(invocationPk(id), key);
     return item && copyBelow(itemToCompletion(item));
+  }
+
+  async addPromiseWaiter(id: string, name: string, waiter: PromiseWaiter): Promise<void> {
+    const sk = promiseWaiterSk(name, waiter);
+    if (this.#get(invocationPk(id), sk)) return;
+    this.#put({ pk: invocationPk(id), sk, waiter: waiter.invocationId, waiterKey: waiter.key });
+  }
+
+  async promiseWaiters(id: string, name: string): Promise<PromiseWaiter[]> {
+    const prefix = promiseWaitersPrefix(name);
+    return [...(this.#partitions.get(invocationPk(id)) ?? [])]
+      .filter(([sk]) => sk.startsWith(prefix))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, item]) => ({ invocationId: String(item.waiter), key: String(item.waiterKey) }));
   }
 
   async existingCompletions(id: string, keys: string[]): Promise<string[]> {

@@ -68,6 +68,8 @@ export interface InvocationMeta {
   /** The last retryable failure, for status pages. */
   lastFailure?: Failure | undefined;
   idempotencyKey?: string | undefined;
+  /** Headers of the request that started it (lowercase names), for `ctx.request().headers`; absent when none (and on items older than this field). */
+  headers?: Record<string, string> | undefined;
   /** Invocations awaiting this one's result: each gets it as a completion under `key`. */
   callers?: { invocationId: string; key: string }[] | undefined;
   /** Exclusive object handlers: the state scope whose lock this invocation holds or waits for. */
@@ -97,7 +99,10 @@ export type EntryKind =
   | 'state-keys'
   | 'promise-peek'
   | 'promise-resolve'
-  | 'promise-reject';
+  | 'promise-reject'
+  | 'promise-await'
+  | 'cancel-invocation'
+  | 'attach';
 
 /**
  * One journal entry (`J#` + index). Written once, never changed.
@@ -145,6 +150,21 @@ export interface Completion {
    * did: its replay after a crash recognizes its own write as won.
    */
   by?: string | undefined;
+}
+
+/**
+ * A shared workflow handler's invocation waiting on the workflow's durable
+ * promise, and the completion key of its own partition that gets the
+ * promise's outcome.
+ *
+ * @example
+ * ```ts
+ * const w: PromiseWaiter = { invocationId: 'inv_shared…', key: 'C#00000001' };
+ * ```
+ */
+export interface PromiseWaiter {
+  invocationId: string;
+  key: string;
 }
 
 /**
@@ -287,6 +307,14 @@ export interface Store {
   kill(id: string, options: { now: number; failure: Failure; ttl: number }): Promise<boolean>;
   /** Reads one completion (or workflow promise). */
   getCompletion(id: string, key: string): Promise<Completion | undefined>;
+  /**
+   * Records that `waiter` waits on durable promise `name` of workflow run
+   * `id` (idempotent: the first record stands). The wake rule hands the
+   * promise's outcome to every waiter when it completes.
+   */
+  addPromiseWaiter(id: string, name: string, waiter: PromiseWaiter): Promise<void>;
+  /** The waiters of durable promise `name` of workflow run `id` (one strongly consistent Query). */
+  promiseWaiters(id: string, name: string): Promise<PromiseWaiter[]>;
   /** Which of `keys` exist as completions (the wake rule's one read after a suspension). */
   existingCompletions(id: string, keys: string[]): Promise<string[]>;
   /** All state of an object or workflow key. */

@@ -7,7 +7,7 @@
  * front) drives one of these; the runtime's own unit tests and simulator use
  * it directly, to control every step.
  */
-import type { Definition } from '../api/definitions.ts';
+import type { AnyDefinition } from '../api/definitions.ts';
 import { runAttempt, type AttemptDeps, type AttemptOutcome } from '../engine/attempt.ts';
 import type { Clock } from '../engine/clock.ts';
 import { IdSigner } from '../engine/ids.ts';
@@ -102,7 +102,7 @@ export class MemoryRuntime {
    * @param definitions what it serves
    * @param options the attempt's dependencies to override (`alwaysReplay`, `leaseMs`, `lingerMs`, …)
    */
-  constructor(definitions: readonly Definition[], options: Partial<AttemptDeps> = {}) {
+  constructor(definitions: readonly AnyDefinition[], options: Partial<AttemptDeps> = {}) {
     const services = registry(definitions);
     this.deps = { store: this.store, signer: this.signer, clock: this.clock, services, ...options };
     this.ingress = { store: this.store, signer: this.signer, clock: this.clock, catalog: catalogOf(services) };

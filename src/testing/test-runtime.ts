@@ -4,7 +4,7 @@
  * invocation has finished or is suspended), so a test reads as a story:
  * start, see it wait, complete what it waits for, read the output.
  */
-import type { Definition, HandlersOf, InputOf, OutputOf } from '../api/definitions.ts';
+import { definitionOf, type AnyDefinition, type Definition, type HandlersOf, type InputOf, type OutputOf } from '../api/definitions.ts';
 import { fromFailure, type Failure } from '../api/errors.ts';
 import { json, type Serde } from '../api/serde.ts';
 import type { AttemptDeps } from '../engine/attempt.ts';
@@ -70,7 +70,7 @@ export interface StartOptions {
 }
 
 /** What a definition's handler takes and returns, for typed calls. */
-type HandlerName<D> = D extends Definition ? Extract<keyof HandlersOf<D>, string> & string : never;
+type HandlerName<D> = D extends AnyDefinition ? Extract<keyof HandlersOf<D>, string> & string : never;
 type In<D, H> = H extends keyof HandlersOf<D> ? InputOf<HandlersOf<D>[H]> : unknown;
 type Out<D, H> = H extends keyof HandlersOf<D> ? OutputOf<HandlersOf<D>[H]> : unknown;
 
@@ -127,7 +127,7 @@ export class TestRuntime {
   /**
    * @param services the services, objects and workflows to serve (those the handlers call too)
    */
-  constructor(services: readonly Definition[], options: TestRuntimeOptions = {}) {
+  constructor(services: readonly AnyDefinition[], options: TestRuntimeOptions = {}) {
     const deps: Partial<AttemptDeps> = {
       alwaysReplay: options.alwaysReplay ?? false,
       apiUrl: options.apiUrl ?? DEFAULT_API_URL,
@@ -136,7 +136,7 @@ export class TestRuntime {
     this.runtime = new MemoryRuntime(services, deps);
     this.clock = this.runtime.clock;
     if (options.now !== undefined) this.clock.time = options.now instanceof Date ? options.now.getTime() : options.now;
-    this.#definitions = new Map(services.map((d) => [d.name, d]));
+    this.#definitions = new Map(services.map((d) => [d.name, definitionOf(d)]));
     this.#skipTime = options.skipTime ?? false;
   }
 
@@ -158,14 +158,14 @@ export class TestRuntime {
    * const flow = await rt.start(reviewFlow, 'run', doc, { key: 'doc-7' });
    * ```
    */
-  async start<D extends Definition, H extends HandlerName<D>>(
+  async start<D extends AnyDefinition, H extends HandlerName<D>>(
     service: D,
     handler: H,
     input?: In<D, H>,
     options?: StartOptions,
   ): Promise<TestInvocation<Out<D, H>>>;
   async start(service: string, handler: string, input?: unknown, options?: StartOptions): Promise<TestInvocation>;
-  async start(service: Definition | string, handler: string, input?: unknown, options: StartOptions = {}): Promise<TestInvocation<any>> {
+  async start(service: AnyDefinition | string, handler: string, input?: unknown, options: StartOptions = {}): Promise<TestInvocation<any>> {
     const definition = this.#definition(service);
     const spec = definition.handlers[handler];
     if (!spec)
@@ -188,14 +188,14 @@ export class TestRuntime {
    * expect(await rt.call(counter, 'get', undefined, { key: 'clicks' })).toBe(5);
    * ```
    */
-  async call<D extends Definition, H extends HandlerName<D>>(
+  async call<D extends AnyDefinition, H extends HandlerName<D>>(
     service: D,
     handler: H,
     input?: In<D, H>,
     options?: StartOptions,
   ): Promise<Out<D, H>>;
   async call(service: string, handler: string, input?: unknown, options?: StartOptions): Promise<unknown>;
-  async call(service: Definition | string, handler: string, input?: unknown, options: StartOptions = {}): Promise<unknown> {
+  async call(service: AnyDefinition | string, handler: string, input?: unknown, options: StartOptions = {}): Promise<unknown> {
     return (await this.start(service as string, handler, input, options)).output();
   }
 
@@ -317,7 +317,7 @@ export class TestRuntime {
    * expect(await rt.state(counter, 'clicks')).toEqual({ count: 5 });
    * ```
    */
-  async state(service: Definition | string, key: string): Promise<Record<string, unknown>> {
+  async state(service: AnyDefinition | string, key: string): Promise<Record<string, unknown>> {
     const name = typeof service === 'string' ? service : service.name;
     const raw = await this.runtime.store.readState(stateScope(name, key));
     return Object.fromEntries([...raw].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, json.deserialize(v)]));
@@ -362,7 +362,7 @@ export class TestRuntime {
     return next;
   }
 
-  #definition(service: Definition | string): Definition {
+  #definition(service: AnyDefinition | string): Definition {
     const name = typeof service === 'string' ? service : service.name;
     const definition = this.#definitions.get(name);
     if (!definition)

@@ -504,6 +504,30 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
       });
     });
 
+    describe('promise waiters', () => {
+      it('records each waiter once, lists one promise’s waiters in key order, and keeps them out of the journal load', async () => {
+        // Prepare
+        const run = await running({ kind: 'workflow', key: 'doc' });
+        const a = { invocationId: 'inv_AAAAAAAAAAAAAAAAAAAAAA', key: completionKey(0) };
+        const b = { invocationId: 'inv_BBBBBBBBBBBBBBBBBBBBBB', key: completionKey(3) };
+
+        // Act
+        await store.addPromiseWaiter(run.id, 'review', b);
+        await store.addPromiseWaiter(run.id, 'review', a);
+        await store.addPromiseWaiter(run.id, 'review', a); // a replayed step records itself again
+        await store.addPromiseWaiter(run.id, 'review#2', b);
+
+        // Assess
+        await expect(store.promiseWaiters(run.id, 'review')).resolves.toEqual([a, b]);
+        await expect(store.promiseWaiters(run.id, 'review#2')).resolves.toEqual([b]);
+        await expect(store.promiseWaiters(run.id, 'other')).resolves.toEqual([]);
+        await expect(store.promiseWaiters(newInvocationId(), 'review')).resolves.toEqual([]);
+        const loaded = await store.load(run.id);
+        expect([loaded.journal.size, loaded.completions.size]).toEqual([0, 0]);
+        await expect(store.hasJournal(run.id)).resolves.toBe(false);
+      });
+    });
+
     describe('existingCompletions', () => {
       it('names which of the keys exist, in the order asked, across C# and P# keys', async () => {
         const id = newInvocationId();

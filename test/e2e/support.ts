@@ -4,7 +4,7 @@
  * it, and waiting for an invocation to reach a state.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Definition } from 'dormant-lambda';
+import type { AnyDefinition } from 'dormant-lambda';
 import { startLocalPlane, type LocalPlane, type LocalPlaneOptions } from '../../src/local/plane.ts';
 import { dynamoDbEndpoint, uniqueTableName } from '../support/dynamodb-local.ts';
 
@@ -20,7 +20,7 @@ export const E2E_SIGNING_KEY = 'e2e-signing-key-0123456789abcdef';
  * const plane = await startTestPlane([review]);
  * ```
  */
-export function startTestPlane(services: readonly Definition[], options: Partial<LocalPlaneOptions> = {}): Promise<LocalPlane> {
+export function startTestPlane(services: readonly AnyDefinition[], options: Partial<LocalPlaneOptions> = {}): Promise<LocalPlane> {
   return startLocalPlane({
     services,
     port: 0,

@@ -8,7 +8,7 @@
  * would have arrived.
  */
 import { afterAll, beforeAll } from 'vitest';
-import type { Definition } from '../../src/api/definitions.ts';
+import type { AnyDefinition } from '../../src/api/definitions.ts';
 import { runAttempt, type AttemptDeps, type AttemptOutcome, type AttemptRequest } from '../../src/engine/attempt.ts';
 import { IdSigner } from '../../src/engine/ids.ts';
 import type { IngressDeps } from '../../src/runtime/invocations.ts';
@@ -220,7 +220,7 @@ export interface BackendRuntime<B extends Backend = Backend> {
  */
 export function useBackend<B extends Backend>(
   open: () => Promise<B>,
-  definitions: Definition[],
+  definitions: AnyDefinition[],
   options: Partial<AttemptDeps> = {},
 ): BackendRuntime<B> {
   const rt = {} as BackendRuntime<B>;

@@ -7,7 +7,8 @@
  * - each awakeable was completed once: at most one resolver was accepted, the
  *   accepted one is what is stored, the others got 409 naming what they lost
  *   to (or 410 once the invocation had finished);
- * - each workflow promise has one winner, told so;
+ * - each workflow promise has one winner, told so, and every shared handler
+ *   waiting on it gets its outcome;
  * - outputs follow from the completions that won (races are judged by their
  *   winner), and exclusive calls on an object key are linearizable with the
  *   key's final state.
@@ -151,6 +152,15 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
         }
         break;
       }
+      case 'attachTo': {
+        // It gets what the invocation it attached to returned.
+        facts.racy.set(spec.label, true);
+        const target = facts.outputs.get(spec.label.slice(0, -'.attachTo'.length));
+        if (target !== undefined && !target.startsWith('(') && !target.startsWith('FAILED'))
+          expectOneOf(spec, [JSON.parse(target)], 'the output it attached to');
+        break;
+      }
+      case 'cancelOther':
       case 'relay':
       case 'sendAdd':
         facts.racy.set(spec.label, false);
@@ -166,6 +176,7 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
         expectOneOf(spec, ['cancelled'], 'only a cancellation can end it');
         break;
       case 'flowPeek':
+      case 'flowWait':
       case 'flowRun':
       case 'flowApprove':
       case 'callApprove':
@@ -197,6 +208,8 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
     expectOneOf(run, [okOrRejected(winner)], `the promise was ${show(winner)}`);
     for (const attach of specs.filter((s) => s.template === 'attachRun'))
       expectOneOf(attach, [okOrRejected(winner)], 'an attached caller gets the run’s result');
+    for (const wait of specs.filter((s) => s.template === 'flowWait'))
+      expectOneOf(wait, [okOrRejected(winner)], 'a shared handler waiting on the promise gets its outcome');
     for (const peek of specs.filter((s) => s.template === 'flowPeek')) {
       facts.racy.set(peek.label, true); // it races the approvers
       expectOneOf(peek, ['pending', okOrRejected(winner)], 'a peek sees nothing yet or the winner');

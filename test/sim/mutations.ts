@@ -4,6 +4,7 @@
  */
 import { decideWake } from 'dormant-lambda/internal';
 import { Journal } from '../../src/engine/journal.ts';
+import { MemoryStore } from '../../src/store/memory.ts';
 import { META } from '../../src/store/keys.ts';
 import type { EntryKind } from '../../src/store/store.ts';
 import type { DecideWake } from './world.ts';
@@ -68,8 +69,42 @@ export const lostWriteAsFailure: Mutation = {
   },
 };
 
+/**
+ * The wake rule without the relay of a workflow promise to the shared
+ * handlers waiting on it: a waiter that recorded itself before the promise
+ * landed is never handed its outcome.
+ *
+ *   shared:    record waiter ── read P#p: absent ── suspend on C#i
+ *   resolver:                                   put P#p ──▶ record: (broken) run woken, waiters not
+ */
+export const wakeWithoutRelay: DecideWake = async (change, reader) =>
+  (await decideWake(change, reader)).filter((action) => action.type !== 'relay');
+
+/**
+ * A shared handler that records itself as a waiter but never looks at the
+ * promise: one that comes after the promise landed (and after its record
+ * was relayed) waits forever. The patch hides workflow promises from
+ * single reads (which only waiters and shared `peek`s make).
+ *
+ *   resolver:  put P#p ──▶ record: no waiters yet
+ *   shared:                         record waiter ── read P#p: (broken) absent ── suspend on C#i
+ */
+export const waiterNotLooking: Mutation = {
+  patch: () => {
+    const original = MemoryStore.prototype.getCompletion;
+    MemoryStore.prototype.getCompletion = async function (this: MemoryStore, id: string, key: string) {
+      return key.startsWith('P#') ? undefined : original.call(this, id, key);
+    };
+    return () => {
+      MemoryStore.prototype.getCompletion = original;
+    };
+  },
+};
+
 /** Broken rules by name, for `npm run sim -- --break NAME`. */
 export const MUTATIONS: Record<string, Mutation> = {
   'suspend-after-completion': { decideWake: wakeIgnoringEarlierCompletions },
   'lost-write-as-failure': lostWriteAsFailure,
+  'promise-without-relay': { decideWake: wakeWithoutRelay },
+  'waiter-not-looking': waiterNotLooking,
 };

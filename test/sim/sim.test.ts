@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { EntryKind } from '../../src/store/store.ts';
-import { lostWriteAsFailure, wakeIgnoringEarlierCompletions } from './mutations.ts';
+import { lostWriteAsFailure, waiterNotLooking, wakeIgnoringEarlierCompletions, wakeWithoutRelay } from './mutations.ts';
 import { runSeed } from './simulate.ts';
 
 /** Every journal entry kind, as the store declares them (the record type makes a missing one a type error). */
@@ -28,6 +28,9 @@ const ENTRY_KINDS = Object.keys({
   'promise-peek': 0,
   'promise-resolve': 0,
   'promise-reject': 0,
+  'promise-await': 0,
+  'cancel-invocation': 0,
+  attach: 0,
 } satisfies Record<EntryKind, 0>);
 
 /** How many seeds `npm test` runs (from seed 1); `DORMANT_SIM_SEEDS` overrides. */
@@ -96,6 +99,33 @@ describe('deterministic simulation', () => {
     // The patch is undone after each seed: the engine is whole again.
     expect((await runSeed(caughtAt!, { reference: false })).violations).toEqual([]);
   }, 60_000);
+
+  it.each([
+    { half: 'the wake relaying a promise to the waiters recorded before it', mutation: { decideWake: wakeWithoutRelay } },
+    { half: 'a waiter looking at the promise after recording itself', mutation: waiterNotLooking },
+  ])(
+    'catches a shared handler’s wait on a workflow promise without $half, within 500 seeds',
+    async ({ half, mutation }) => {
+      // Prepare: one half of the protocol removed (see mutations.ts)
+      let caughtAt: number | undefined;
+      let example = '';
+
+      // Act
+      for (let seed = 1; seed <= 500 && caughtAt === undefined; seed++) {
+        const { violations } = await runSeed(seed, { mutation, reference: false });
+        const lost = violations.find((v) => v.kind === 'stuck-suspended' || v.kind === 'lost-wakeup');
+        if (lost) {
+          caughtAt = seed;
+          example = lost.detail;
+        }
+      }
+
+      // Assess
+      console.log(`waiting without ${half} caught at seed ${caughtAt}: ${example}`);
+      expect(caughtAt).toBeDefined();
+    },
+    120_000,
+  );
 
   it('replays a seed exactly: the same trace, event for event', async () => {
     const traces: string[][] = [[], []];

@@ -17,7 +17,7 @@ import {
   service,
   workflow,
   type Context,
-  type Definition,
+  type AnyDefinition,
   type ObjectContext,
   type ObjectSharedContext,
   type RunOptions,
@@ -68,7 +68,10 @@ export type Template =
   | 'relay'
   | 'tour'
   | 'flowPeek'
-  | 'cancelled';
+  | 'flowWait'
+  | 'cancelled'
+  | 'cancelOther'
+  | 'attachTo';
 
 /** One invocation of a workload. */
 export interface InvocationSpec {
@@ -86,6 +89,10 @@ export interface InvocationSpec {
   group?: string | undefined;
   /** Cancel it over HTTP this many virtual ms after it started (`cancelled`). */
   cancelAfter?: number | undefined;
+  /** Cancel it from another handler (`ctx.cancel`) instead of over HTTP. */
+  cancelFromHandler?: boolean | undefined;
+  /** Once its id is known, start a handler that attaches to it (`ctx.attach`) this many virtual ms later. */
+  attachAfter?: number | undefined;
 }
 
 /** What one seed runs. */
@@ -123,7 +130,7 @@ const message = (e: unknown): string => (e instanceof Error ? e.message : String
  * const services = definitions(world);
  * ```
  */
-export function definitions(hooks: SimHooks): Definition[] {
+export function definitions(hooks: SimHooks): AnyDefinition[] {
   const sim = service({
     name: 'sim',
     handlers: {
@@ -230,6 +237,17 @@ export function definitions(hooks: SimHooks): Definition[] {
           return 'cancelled';
         }
       },
+      cancelOther: async (ctx: Context, input: { id: string }) => {
+        ctx.cancel(input.id);
+        return 'sent';
+      },
+      attachTo: async (ctx: Context, input: { id: string }) => {
+        try {
+          return await ctx.attach<string>(input.id);
+        } catch (e) {
+          return `failed:${message(e)}`;
+        }
+      },
       relay: async (ctx: Context, input: { id: string; kind: 'resolve' | 'reject'; value: string }) => {
         if (input.kind === 'reject') ctx.rejectAwakeable(input.id, input.value);
         else ctx.resolveAwakeable(input.id, input.value);
@@ -262,6 +280,14 @@ export function definitions(hooks: SimHooks): Definition[] {
             (e: unknown) => `rejected:${message(e)}`,
           );
         return seen;
+      },
+      // Waits on the run's promise from a shared handler (a waiter beside the promise, the outcome relayed to it).
+      wait: async (ctx: WorkflowSharedContext) => {
+        try {
+          return `ok:${await ctx.promise<string>('approval')}`;
+        } catch (e) {
+          return `rejected:${message(e)}`;
+        }
       },
       approve: async (ctx: WorkflowSharedContext, input: { kind: 'resolve' | 'reject'; value: string }) => {
         try {
@@ -376,8 +402,10 @@ function resolvers(rng: Prng, prefix: string, allowNone: boolean): ResolverSpec[
  * the draws of `rng` and the kept seeds stay as they were) adds, on half the
  * seeds, one invocation of each journal entry kind the main templates lack
  * or draw rarely: the journaled clock and every state operation (`tour`), a
- * shared handler's `peek` of a workflow promise, a handler rejecting
- * another's awakeable, and a cancellation.
+ * shared handler's `peek` of a workflow promise, a shared handler waiting
+ * on each workflow's promise, handlers rejecting and resolving another's
+ * awakeable and one attaching to the first, and a cancellation (over HTTP, or from a
+ * handler).
  *
  * @example
  * ```ts
@@ -576,6 +604,20 @@ export function drawWorkload(rng: Prng, extras?: Prng): Workload {
         group: flowRun.group,
       });
     }
+    // Shared handlers waiting on each workflow's promise, sometimes before its run exists.
+    for (const run of invocations.filter((s) => s.template === 'flowRun')) {
+      invocations.push({
+        label: `${run.key!}.wait`,
+        template: 'flowWait',
+        service: 'flow',
+        handler: 'wait',
+        key: run.key,
+        input: {},
+        startAt: at(),
+        slots: {},
+        group: run.group,
+      });
+    }
     // A handler rejecting another's awakeable (ctx.rejectAwakeable).
     const rejected = label('approval');
     invocations.push({
@@ -586,6 +628,19 @@ export function drawWorkload(rng: Prng, extras?: Prng): Workload {
       input: { tag: rejected },
       startAt: at(),
       slots: { a: [{ kind: 'reject', via: 'relay', value: `${rejected}.a.r`, delay: extras.between(0, 3_000) }] },
+      // Another handler attaches to it (ctx.attach), before or after it finishes.
+      attachAfter: extras.between(0, 6_000),
+    });
+    // And one resolving another's awakeable (ctx.resolveAwakeable), which the main draws make rarely.
+    const resolved = label('approval');
+    invocations.push({
+      label: resolved,
+      template: 'approval',
+      service: 'sim',
+      handler: 'approval',
+      input: { tag: resolved },
+      startAt: at(),
+      slots: { a: [{ kind: 'resolve', via: 'relay', value: `${resolved}.a.r`, delay: extras.between(0, 3_000) }] },
     });
     const cancelled = label('cancelled');
     invocations.push({
@@ -597,6 +652,7 @@ export function drawWorkload(rng: Prng, extras?: Prng): Workload {
       startAt: at(),
       slots: { a: [] },
       cancelAfter: extras.between(0, 4_000),
+      cancelFromHandler: extras.chance(0.5),
     });
   }
   return {

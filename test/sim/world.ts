@@ -184,6 +184,7 @@ const STORE_READS = new Set<string>([
   'getInvocation',
   'load',
   'getCompletion',
+  'promiseWaiters',
   'existingCompletions',
   'readState',
   'readLock',
@@ -862,13 +863,18 @@ export class World implements SimHooks {
         const known = this.ids.get(spec.label);
         if (known !== undefined && known !== id) this.#violation('start-not-idempotent', `${spec.label}: ${known} then ${id}`);
         if (known === undefined && spec.cancelAfter !== undefined) {
-          this.#job(
-            'cancel',
-            Math.max(this.clock.now(), EPOCH + spec.startAt + spec.cancelAfter),
-            () => `cancel ${spec.label}`,
-            () => this.#spawnCanceller(spec.label, id),
-          );
+          const at = Math.max(this.clock.now(), EPOCH + spec.startAt + spec.cancelAfter);
+          if (spec.cancelFromHandler) this.#startHelper(spec, 'cancelOther', id, at);
+          else
+            this.#job(
+              'cancel',
+              at,
+              () => `cancel ${spec.label}`,
+              () => this.#spawnCanceller(spec.label, id),
+            );
         }
+        if (known === undefined && spec.attachAfter !== undefined)
+          this.#startHelper(spec, 'attachTo', id, this.clock.now() + spec.attachAfter);
         this.ids.set(spec.label, id);
         this.#labels.set(id, spec.label);
         // A client that timed out repeats its request with the same idempotency key.
@@ -905,6 +911,22 @@ export class World implements SimHooks {
         () => `${run.spec.kind} ${run.owner}/${run.slot} again`,
         () => this.#spawnResolver(run),
       );
+  }
+
+  /** Starts a `sim` handler that acts on another invocation by id (`ctx.cancel`, `ctx.attach`), labelled after it. */
+  #startHelper(target: InvocationSpec, template: 'cancelOther' | 'attachTo', id: string, at: number): void {
+    const helper: InvocationSpec = {
+      label: `${target.label}.${template}`,
+      template,
+      service: 'sim',
+      handler: template,
+      input: { id },
+      startAt: at - EPOCH,
+      slots: {},
+    };
+    this.specs.push(helper);
+    this.#bySpecLabel.set(helper.label, helper);
+    this.#startJob(helper, at, false);
   }
 
   /** A client cancelling an invocation over HTTP, retried after a crash. */

@@ -8,7 +8,7 @@
  * Every test has a short timeout: a hung attempt fails it.
  */
 import { describe, expect, it } from 'vitest';
-import { object, service, type Context, type Definition, type ObjectContext } from 'dormant-lambda';
+import { object, service, type Context, type AnyDefinition, type ObjectContext } from 'dormant-lambda';
 import { runAttempt } from 'dormant-lambda/internal';
 import { MemoryRuntime } from 'dormant-lambda/testing';
 import { StoreFaults } from '../support/store-faults.ts';
@@ -16,7 +16,7 @@ import { StoreFaults } from '../support/store-faults.ts';
 const HANG = { timeout: 3_000 };
 
 /** A runtime whose attempts (not its ingress or wake) go through a store with faults. */
-function faultyRuntime(definitions: Definition[], options: ConstructorParameters<typeof MemoryRuntime>[1] = {}) {
+function faultyRuntime(definitions: AnyDefinition[], options: ConstructorParameters<typeof MemoryRuntime>[1] = {}) {
   const rt = new MemoryRuntime(definitions, options);
   const faults = new StoreFaults(rt.store);
   rt.deps.store = faults.store;

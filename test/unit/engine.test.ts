@@ -514,10 +514,13 @@ describe('replay engine', () => {
           },
         }),
       ]);
-      // ctx.sleep(...).then() is a plain promise, not durable: combinators refuse it.
+      // ctx.sleep(...).then() is a plain promise, not durable: combinators refuse it,
+      // once and for good (a programming error; .map() is the durable way).
       const id = await rt.start('s', 'h');
       await rt.settle();
-      expect(rt.outcomes.at(-1)?.kind).toBe('retrying');
+      const refused = rt.outcomes.at(-1);
+      expect(refused?.kind).toBe('failed');
+      expect(refused?.kind === 'failed' && refused.failure.message).toContain('ctx.race() at journal entry 2 takes durable promises');
       const rt2 = new MemoryRuntime([
         service({
           name: 's',

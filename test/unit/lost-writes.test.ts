@@ -12,7 +12,16 @@
  * a lost write mistaken for a handler failure would fail the invocation.
  */
 import { describe, expect, it } from 'vitest';
-import { CancelledError, object, service, workflow, type Context, type ObjectContext, type WorkflowContext } from 'dormant-lambda';
+import {
+  CancelledError,
+  object,
+  service,
+  workflow,
+  type Context,
+  type ObjectContext,
+  type WorkflowContext,
+  type WorkflowSharedContext,
+} from 'dormant-lambda';
 import { type JournalEntry } from 'dormant-lambda/internal';
 import type { EntryKind } from '../../src/store/store.ts';
 import { MemoryRuntime } from 'dormant-lambda/testing';
@@ -62,6 +71,11 @@ const tour = service({
       ctx.rejectAwakeable(id, 'no');
       return 'rejected';
     },
+    cancelOther: async (ctx: Context, id: string) => {
+      ctx.cancel(id);
+      return 'cancelled it';
+    },
+    attachTo: async (ctx: Context, id: string) => ctx.attach<number>(id),
     cancellable: async (ctx: Context) => {
       try {
         await ctx.awakeable<string>().promise;
@@ -103,6 +117,8 @@ const flow = workflow({
       else await p.reject('r');
       return op;
     },
+    // A shared handler waits on the run's promise (resolved by then, or not yet).
+    wait: async (ctx: WorkflowSharedContext) => `waited ${await ctx.promise<string>('p')}`,
   },
 });
 
@@ -172,6 +188,33 @@ const CASES: Case[] = [
   { kind: 'promise-peek', start: (rt) => rt.start('flow', 'run', '"peek"', 'w1'), output: 'nothing yet' },
   { kind: 'promise-resolve', start: (rt) => rt.start('flow', 'run', '"resolve"', 'w2'), output: 'resolve' },
   { kind: 'promise-reject', start: (rt) => rt.start('flow', 'run', '"reject"', 'w3'), output: 'reject' },
+  {
+    kind: 'cancel-invocation',
+    start: async (rt) => {
+      const waiter = await rt.start('target', 'wait');
+      await rt.settle();
+      return rt.start('tour', 'cancelOther', JSON.stringify(waiter));
+    },
+    output: 'cancelled it',
+  },
+  {
+    kind: 'attach',
+    start: async (rt) => {
+      const echoed = await rt.start('callee', 'echo', '5');
+      await rt.settle();
+      return rt.start('tour', 'attachTo', JSON.stringify(echoed));
+    },
+    output: 5,
+  },
+  {
+    kind: 'promise-await',
+    start: (rt) => rt.start('flow', 'wait', '', 'w4'),
+    drive: async (rt) => {
+      await rt.settle();
+      await rt.start('flow', 'run', '"resolve"', 'w4');
+    },
+    output: 'waited v',
+  },
 ];
 
 describe('a lost journal write ends the attempt as lost, whatever its kind', () => {
@@ -195,6 +238,9 @@ describe('a lost journal write ends the attempt as lost, whatever its kind', () 
       'promise-peek': true,
       'promise-resolve': true,
       'promise-reject': true,
+      'promise-await': true,
+      'cancel-invocation': true,
+      attach: true,
     };
     expect(CASES.map((c) => c.kind).sort()).toEqual(Object.keys(kinds).sort());
   });

@@ -98,6 +98,7 @@ const flow = workflow({
   handlers: {
     run: async (ctx: WorkflowContext) => ctx.promise<string>('go').get(),
     go: async (ctx: WorkflowSharedContext, v: string) => ctx.promise<string>('go').resolve(v),
+    wait: async (ctx: WorkflowSharedContext) => ctx.promise<string>('go').get(),
   },
 });
 
@@ -133,8 +134,9 @@ async function everyKindOfWake(rt: MemoryRuntime): Promise<void> {
   await rt.resolve(approval!, '"yes"');
   await rt.settle();
 
-  // A durable promise resolved by a shared handler.
+  // A durable promise resolved by a shared handler, relayed to another that waits on it.
   await rt.start('flow', 'run', '', 'f');
+  await rt.start('flow', 'wait', '', 'f');
   await rt.settle();
   await rt.start('flow', 'go', '"now"', 'f');
   await rt.settle();
@@ -153,7 +155,7 @@ describe('the wake filters and the wake rule', () => {
     await everyKindOfWake(rt);
 
     // Assess: the workload reached every branch, so the check below covers them all.
-    const kinds: WakeAction['type'][] = ['invoke', 'schedule', 'enqueue', 'release', 'grant', 'granted', 'deliver'];
+    const kinds: WakeAction['type'][] = ['invoke', 'schedule', 'enqueue', 'release', 'grant', 'granted', 'deliver', 'relay'];
     expect(new Set(decisions.flatMap((d) => d.actions.map((a) => a.type)))).toEqual(new Set(kinds));
     const acted = decisions.filter((d) => d.actions.length > 0);
     for (const { change, actions } of acted)
