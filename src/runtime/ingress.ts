@@ -36,6 +36,7 @@ import {
   type IngressDeps,
 } from './invocations.ts';
 import { logLine, type Log } from './log.ts';
+import { ItemRefusedError, KeyTooLongError } from '../store/limits.ts';
 
 /**
  * What the ingress needs besides the core's dependencies.
@@ -89,6 +90,8 @@ export function createIngressHandler(
       return await answer(d, event, target);
     } catch (error) {
       if (error instanceof IngressError) return refuse(error);
+      // A key or payload the table cannot hold, met below the checks above: refused, never a 500.
+      if (error instanceof ItemRefusedError) return refuse(new IngressError(error.code, refusedCode(error), error.message));
       logLine(d.log, 'error', `ingress: ${event.httpMethod} ${event.path} failed`, error);
       return jsonAnswer(500, { code: 'internal_error', message: 'the request could not be carried out; it is safe to retry' });
     }
@@ -232,6 +235,10 @@ async function awaitOutput(deps: IngressHandlerDeps, invocationId: string, unkno
     await deps.clock.sleep(Math.min(pause, left));
     pause = Math.min(pause * 2, POLL_MAX_MS);
   }
+}
+
+function refusedCode(error: ItemRefusedError): string {
+  return error instanceof KeyTooLongError ? 'key_too_long' : 'payload_too_large';
 }
 
 function bodyOf(event: APIGatewayProxyEvent): string {

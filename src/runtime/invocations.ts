@@ -9,7 +9,14 @@ import { derivedInvocationId, newInvocationId, workflowInvocationId, isInvocatio
 import { CANCEL, LOCK_GRANTED, completionKey, heartbeatKey } from '../store/keys.ts';
 import { lockOrder, waitsForLock } from './wake.ts';
 import { newInvocationMeta } from '../store/invocation.ts';
-import { MAX_PAYLOAD_BYTES, payloadBytes } from '../store/limits.ts';
+import {
+  MAX_IDEMPOTENCY_KEY_BYTES,
+  MAX_OBJECT_KEY_BYTES,
+  MAX_PAYLOAD_BYTES,
+  KeyTooLongError,
+  checkKeyBytes,
+  payloadBytes,
+} from '../store/limits.ts';
 import type { Completion, InvocationMeta, Store } from '../store/store.ts';
 import type { Catalog } from './registry.ts';
 
@@ -119,6 +126,11 @@ export async function startInvocation(
   const workflowRun = entry.kind === 'workflow' && req.handler === 'run';
   const ifExistsRefused = ifExistsProblem(req.ifExists, { kind: entry.kind, service: req.service, handler: req.handler });
   if (ifExistsRefused) throw ifExistsRefused;
+  // Every limit before the first read or write: a key the table cannot hold
+  // would be written into meta and then fail every wake-up (DESIGN rule 11).
+  if (req.key !== undefined) checkKey(`${entry.kind} key`, req.key, MAX_OBJECT_KEY_BYTES);
+  if (req.idempotencyKey !== undefined) checkKey('Idempotency-Key', req.idempotencyKey, MAX_IDEMPOTENCY_KEY_BYTES);
+  if (req.delayMs !== undefined) checkDelay(req.delayMs);
   checkPayload(req.body, 'request body');
   if (handler.json && req.body !== '') {
     try {
@@ -133,9 +145,6 @@ export async function startInvocation(
     : req.idempotencyKey !== undefined
       ? derivedInvocationId('idempotency', req.service, req.handler, req.key ?? '', req.idempotencyKey)
       : newInvocationId();
-  if (req.delayMs !== undefined && (!Number.isFinite(req.delayMs) || req.delayMs < 0)) {
-    throw new IngressError(400, 'invalid_delay', `delay must be a non-negative number of milliseconds, got ${req.delayMs}`);
-  }
   if (workflowRun || req.idempotencyKey !== undefined) await refuseExpiredReuse(deps, id, req, workflowRun);
   const meta = newInvocationMeta({
     id,
@@ -232,21 +241,55 @@ async function refuseExpiredReuse(deps: Pick<IngressDeps, 'store'>, id: string, 
 }
 
 /**
+ * The longest delay of a delayed send: 365 days, as long as its journal
+ * items live (a longer wait would outlive what it needs).
+ */
+export const MAX_DELAY_MS = 365 * 86_400_000;
+
+/**
  * Parses a `?delay=` of a send: Restate's client sends `<n>ms`; plain
- * milliseconds and `s`, `m`, `h`, `d` suffixes are accepted too.
+ * milliseconds and `s`, `m`, `h`, `d` suffixes are accepted too. At most
+ * {@link MAX_DELAY_MS}, in whole milliseconds (a safe integer); anything
+ * else is a 400.
  *
  * @example
  * ```ts
  * parseDelay('1500ms') // 1500
  * parseDelay('2m')     // 120000
+ * parseDelay('400d')   // IngressError 400 invalid_delay
  * ```
  */
 export function parseDelay(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  const match = /^(\d{1,16}(?:\.\d{1,9})?)(ms|s|m|h|d)?$/.exec(text.trim());
   if (!match)
-    throw new IngressError(400, 'invalid_delay', `?delay=${text} is not a duration; use milliseconds like 1500ms (or s, m, h, d)`);
+    throw new IngressError(
+      400,
+      'invalid_delay',
+      `?delay=${text.slice(0, 40)} is not a duration; use milliseconds like 1500ms (or s, m, h, d), at most 365 days`,
+    );
   const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 'ms') as 'ms'];
-  return Math.round(Number(match[1]) * unit);
+  const ms = Math.round(Number(match[1]) * unit);
+  checkDelay(ms);
+  return ms;
+}
+
+function checkDelay(ms: number): void {
+  if (!Number.isSafeInteger(ms) || ms < 0 || ms > MAX_DELAY_MS) {
+    throw new IngressError(
+      400,
+      'invalid_delay',
+      `delay must be a whole number of milliseconds from 0 to ${MAX_DELAY_MS} (365 days), got ${String(ms).slice(0, 40)}`,
+    );
+  }
+}
+
+function checkKey(what: string, value: string, limit: number): void {
+  try {
+    checkKeyBytes(what, value, limit);
+  } catch (error) {
+    if (error instanceof KeyTooLongError) throw new IngressError(400, 'key_too_long', error.message, { limit, bytes: error.bytes });
+    throw error;
+  }
 }
 
 function checkPayload(text: string, what: string): void {

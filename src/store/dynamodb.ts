@@ -40,7 +40,7 @@ import type {
 } from './store.ts';
 import { LOCK, META, invocationIdOf, invocationPk, isCompletionSk, stateSk } from './keys.ts';
 import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToLock, itemToMeta, metaToItem, type Item } from './items.ts';
-import { MAX_ITEM_BYTES, MAX_PAYLOAD_BYTES, PayloadTooLargeError, assertItemFits, itemBytes } from './limits.ts';
+import { MAX_ITEM_BYTES, MAX_PAYLOAD_BYTES, PayloadTooLargeError, assertItemFits, assertKeysFit, itemBytes } from './limits.ts';
 
 /**
  * The store operations, as named in capacity reports.
@@ -566,6 +566,8 @@ export class DynamoDbStore implements Store {
     returnValues: 'ALL_NEW' | 'NONE',
     key: { pk: string; sk: string } = { pk: invocationPk(target), sk: META },
   ): Promise<Conditional<Item | undefined>> {
+    // A key DynamoDB would refuse is refused here, as the same error every time (not a retryable StoreError).
+    assertKeysFit(key.pk, key.sk);
     return this.#conditional(operation, target, async () => {
       const out = await this.#client.send(
         new UpdateItemCommand({

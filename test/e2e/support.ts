@@ -4,7 +4,10 @@
  * it, and waiting for an invocation to reach a state.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Definition } from 'dormant-lambda';
+import { localClientConfig } from '../../src/local/dynamodb-local.ts';
 import { startLocalPlane, type LocalPlane, type LocalPlaneOptions } from '../../src/local/plane.ts';
 import { dynamoDbEndpoint, uniqueTableName } from '../support/dynamodb-local.ts';
 
@@ -195,4 +198,34 @@ export async function expectDormant(plane: LocalPlane, invocationId: string, qui
   }
   const view = (await call(plane, 'GET', `/restate/invocation/${invocationId}`)).json;
   if (view?.status !== 'suspended') throw new Error(`${invocationId} is ${view?.status}, not suspended`);
+}
+
+/**
+ * Every item of the plane's table, sorted by key, as JSON lines: compare two
+ * snapshots to show a refused request wrote nothing.
+ *
+ * @example
+ * ```ts
+ * const before = await tableSnapshot(plane);
+ * await call(plane, 'POST', '/signoff/' + 'x'.repeat(3000) + '/sign/send', '{}');
+ * expect(await tableSnapshot(plane)).toEqual(before);
+ * ```
+ */
+export async function tableSnapshot(plane: LocalPlane): Promise<string[]> {
+  const client = new DynamoDBClient(localClientConfig(plane.endpoints.dynamodb));
+  try {
+    const items: string[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await client.send(new ScanCommand({ TableName: plane.tableName, ConsistentRead: true, ExclusiveStartKey: start }));
+      for (const item of page.Items ?? []) {
+        const plain = unmarshall(item);
+        items.push(JSON.stringify(Object.fromEntries(Object.entries(plain).sort(([a], [b]) => a.localeCompare(b)))));
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items.sort();
+  } finally {
+    client.destroy();
+  }
 }
