@@ -32,3 +32,34 @@ export function logLine(log: Log | undefined, level: 'info' | 'warn' | 'error', 
   if (level === 'error') console.error(line);
   else console.log(line);
 }
+
+/** How much of an awakeable id a log line keeps: the prefix and 6 characters, never enough to use it. */
+const SHOWN_ID_CHARS = 10;
+
+/**
+ * An awakeable id as logs may print it: its first characters and an
+ * ellipsis. A whole id is a capability (DESIGN rule 10); logs are read by
+ * more people than hold it.
+ *
+ * @example
+ * ```ts
+ * shortId('awk_AgAAAAEx…(82 characters)') // 'awk_AgAAAA…'
+ * ```
+ */
+export function shortId(id: string): string {
+  return id.length <= SHOWN_ID_CHARS ? id : `${id.slice(0, SHOWN_ID_CHARS)}…`;
+}
+
+/**
+ * Text for a log line: every awakeable id in it shortened (`shortId`), and
+ * at most `max` characters (a 3,000-character key is not worth a log line).
+ *
+ * @example
+ * ```ts
+ * forLog('POST /restate/awakeables/awk_AgAAAAEx…/resolve') // 'POST /restate/awakeables/awk_AgAAAA…/resolve'
+ * ```
+ */
+export function forLog(text: string, max = 200): string {
+  const redacted = text.replace(/awk_[A-Za-z0-9_-]+/g, shortId);
+  return redacted.length <= max ? redacted : `${redacted.slice(0, max)}… (${redacted.length} characters)`;
+}
