@@ -257,7 +257,11 @@ export function jsonAnswer(statusCode: number, value: unknown, headers: Record<s
  */
 export function errorAnswer(error: IngressError): HttpAnswer {
   const { allow, ...details } = error.details ?? {};
-  return jsonAnswer(error.status, { code: error.code, message: error.message, ...details }, typeof allow === 'string' ? { allow } : {});
+  return jsonAnswer(
+    error.status,
+    { code: error.code, message: error.message, ...details },
+    { ...(typeof allow === 'string' ? { allow } : {}), ...error.headers },
+  );
 }
 
 /**

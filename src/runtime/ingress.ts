@@ -36,7 +36,7 @@ import {
   type IngressDeps,
 } from './invocations.ts';
 import { logLine, type Log } from './log.ts';
-import { ItemRefusedError, KeyTooLongError } from '../store/limits.ts';
+import { ItemRefusedError, KeyTooLongError, LockQueueFullError } from '../store/limits.ts';
 
 /**
  * What the ingress needs besides the core's dependencies.
@@ -238,7 +238,8 @@ async function awaitOutput(deps: IngressHandlerDeps, invocationId: string, unkno
 }
 
 function refusedCode(error: ItemRefusedError): string {
-  return error instanceof KeyTooLongError ? 'key_too_long' : 'payload_too_large';
+  if (error instanceof KeyTooLongError) return 'key_too_long';
+  return error instanceof LockQueueFullError ? 'lock_queue_full' : 'payload_too_large';
 }
 
 function bodyOf(event: APIGatewayProxyEvent): string {

@@ -10,7 +10,9 @@ import { CANCEL, LOCK_GRANTED, completionKey, heartbeatKey } from '../store/keys
 import { lockOrder, waitsForLock } from './wake.ts';
 import { newInvocationMeta } from '../store/invocation.ts';
 import {
+  LockQueueFullError,
   MAX_IDEMPOTENCY_KEY_BYTES,
+  MAX_LOCK_QUEUE,
   MAX_OBJECT_KEY_BYTES,
   MAX_PAYLOAD_BYTES,
   KeyTooLongError,
@@ -36,6 +38,8 @@ export class IngressError extends Error {
     readonly code: string,
     message: string,
     readonly details?: Record<string, unknown>,
+    /** Headers of the answer (`retry-after`, `www-authenticate`). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
@@ -158,6 +162,7 @@ export async function startInvocation(
     delayMs: req.delayMs,
     idempotencyKey: req.idempotencyKey,
   });
+  if (waitsForLock(meta)) await refuseFullQueue(deps, meta);
   // The create is conditional: a refused second submit has written nothing.
   const created = await deps.store.createInvocation(meta);
   const existing = created.created ? meta : created.existing;
@@ -173,7 +178,7 @@ export async function startInvocation(
   }
   // Queue in request order here; the wake rule repeats it (idempotently) in
   // case this Lambda dies between the two writes.
-  if (waitsForLock(existing)) await deps.store.enqueueLock(existing.lockScope!, id, lockOrder(existing));
+  if (waitsForLock(existing)) await enqueue(deps, existing, created.created);
   if (created.created) return { invocationId: id, created: true, meta };
   if (req.idempotencyKey !== undefined && existing.input !== req.body) {
     throw new IngressError(
@@ -218,6 +223,47 @@ export function ifExistsProblem(
     );
   }
   return undefined;
+}
+
+/**
+ * An exclusive call on a key whose queue is full is refused (429) before
+ * anything is written: one key's flood cannot grow its lock item without
+ * bound (one read of the lock, 1 read unit while the queue is short). A
+ * client retrying a call already queued (same id) is not refused.
+ */
+async function refuseFullQueue(deps: Pick<IngressDeps, 'store'>, meta: InvocationMeta): Promise<void> {
+  const lock = await deps.store.readLock(meta.lockScope!);
+  if (!lock || Object.keys(lock.waiting).length < MAX_LOCK_QUEUE || lock.waiting[meta.id] !== undefined) return;
+  throw queueFull(meta);
+}
+
+/**
+ * Queues a new exclusive call. The lock item refuses a full queue itself
+ * (`LockQueueFullError`), which only concurrent starts past the check above
+ * can meet; the call just created then fails at once (429), so it never
+ * waits for a turn it cannot get.
+ */
+async function enqueue(deps: Pick<IngressDeps, 'store' | 'clock'>, meta: InvocationMeta, created: boolean): Promise<void> {
+  try {
+    await deps.store.enqueueLock(meta.lockScope!, meta.id, lockOrder(meta));
+  } catch (error) {
+    if (!(error instanceof LockQueueFullError)) throw error;
+    if (created) {
+      const now = deps.clock.now();
+      await deps.store.kill(meta.id, { now, failure: toFailure(error), ttl: Math.floor(now / 1000) + 24 * 3_600 });
+    }
+    throw queueFull(meta);
+  }
+}
+
+function queueFull(meta: InvocationMeta): IngressError {
+  return new IngressError(
+    429,
+    'lock_queue_full',
+    `${MAX_LOCK_QUEUE} calls already wait for ${meta.service} '${meta.key}' (its handlers run one at a time per key); try again once some have run`,
+    { limit: MAX_LOCK_QUEUE },
+    { 'retry-after': '1' },
+  );
 }
 
 /**

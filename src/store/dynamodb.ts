@@ -40,7 +40,16 @@ import type {
 } from './store.ts';
 import { LOCK, META, invocationIdOf, invocationPk, isCompletionSk, stateSk } from './keys.ts';
 import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToLock, itemToMeta, metaToItem, type Item } from './items.ts';
-import { MAX_ITEM_BYTES, MAX_PAYLOAD_BYTES, PayloadTooLargeError, assertItemFits, assertKeysFit, itemBytes } from './limits.ts';
+import {
+  LockQueueFullError,
+  MAX_ITEM_BYTES,
+  MAX_PAYLOAD_BYTES,
+  MAX_STORED_LOCK_WAITERS,
+  PayloadTooLargeError,
+  assertItemFits,
+  assertKeysFit,
+  itemBytes,
+} from './limits.ts';
 
 /**
  * The store operations, as named in capacity reports.
@@ -396,13 +405,19 @@ export class DynamoDbStore implements Store {
     return state;
   }
 
-  async enqueueLock(scope: string, invocationId: string, order: string): Promise<'held' | 'queued'> {
+  async enqueueLock(scope: string, invocationId: string, order: string, maxWaiting = MAX_STORED_LOCK_WAITERS): Promise<'held' | 'queued'> {
     // Two calls on a free key at once: both try to take it, one condition
     // holds, the other meets a holder and queues.
     //
     //   call A: take (free, nobody waits) ✓ ─────────────────────────▶ held
     //   call B: take ✗ (ALL_OLD: held by A) ── queue (someone holds) ✓ ▶ queued
     //   call B, if A released in between: queue ✗ (free) ── take again ✓
+    //
+    // A full queue refuses the newcomer in the same condition, so two calls
+    // that both saw room cannot grow it past `maxWaiting`:
+    //
+    //   call X: queue (size 3999 < 4000) ✓
+    //   call Y: queue (size 4000 < 4000) ✗ ── ALL_OLD: full ▶ LockQueueFullError
     for (let round = 0; round < LOCK_ROUNDS; round++) {
       const take = new Expression();
       const holder = take.name('holder');
@@ -429,7 +444,7 @@ export class DynamoDbStore implements Store {
         'enqueueLock',
         scope,
         `SET ${entry} = ${queue.value(order)}`,
-        `attribute_exists(${queue.name('waiting')}) AND (attribute_exists(${queue.name('holder')}) OR size(${queue.name('waiting')}) > ${queue.value(0)}) AND attribute_not_exists(${entry})`,
+        `attribute_exists(${queue.name('waiting')}) AND (attribute_exists(${queue.name('holder')}) OR size(${queue.name('waiting')}) > ${queue.value(0)}) AND attribute_not_exists(${entry}) AND size(${queue.name('waiting')}) < ${queue.value(maxWaiting)}`,
         queue,
         'NONE',
         { pk: scope, sk: LOCK },
@@ -438,6 +453,7 @@ export class DynamoDbStore implements Store {
       const now = queued.existing && itemToLock(queued.existing);
       if (now?.holder === invocationId) return 'held';
       if (now?.waiting[invocationId] !== undefined) return 'queued';
+      if (now && Object.keys(now.waiting).length >= maxWaiting) throw new LockQueueFullError(scope, maxWaiting);
       // The lock was freed between the two requests: try to take it again.
     }
     throw new StoreError(

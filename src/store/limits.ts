@@ -222,3 +222,39 @@ export function assertKeysFit(pk: string, sk: string): void {
   checkKeyBytes('partition key', pk, MAX_PARTITION_KEY_BYTES);
   checkKeyBytes(sk.startsWith('S#') ? 'state key' : sk.startsWith('P#') ? 'durable promise name' : 'sort key', sk, MAX_SORT_KEY_BYTES);
 }
+
+/**
+ * How many calls may wait for one object key (exclusive handlers run one at
+ * a time per key). A call past it is refused with 429 before anything is
+ * written, so a flood on one key cannot grow its lock item without bound.
+ */
+export const MAX_LOCK_QUEUE = 1_000;
+
+/**
+ * What the lock item itself refuses to hold, whatever the caller checked:
+ * four times {@link MAX_LOCK_QUEUE}, about 280 KB of waiters, inside
+ * DynamoDB's 400 KB item limit. Only concurrent starts that all read a
+ * queue just under the limit can pass {@link MAX_LOCK_QUEUE}.
+ */
+export const MAX_STORED_LOCK_WAITERS = 4 * MAX_LOCK_QUEUE;
+
+/**
+ * An object key's queue is full: the call was not queued. Code 429.
+ *
+ * @example
+ * ```ts
+ * try { await store.enqueueLock(scope, id, order); }
+ * catch (e) { if (e instanceof LockQueueFullError) console.error(e.scope, e.limit); }
+ * ```
+ */
+export class LockQueueFullError extends ItemRefusedError {
+  override name = 'LockQueueFullError';
+  constructor(
+    /** The key's state partition (`O#<service>#<key>`). */
+    readonly scope: string,
+    /** How many may wait. */
+    readonly limit: number,
+  ) {
+    super(`${limit} calls already wait for this object key; try again once some have run`, { code: 429 });
+  }
+}

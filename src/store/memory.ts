@@ -17,7 +17,7 @@ import type {
 import { LOCK, META, invocationPk, isCompletionSk, stateSk } from './keys.ts';
 import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToLock, itemToMeta, metaToItem, type Item } from './items.ts';
 import type { Failure } from '../api/errors.ts';
-import { assertItemFits } from './limits.ts';
+import { LockQueueFullError, MAX_STORED_LOCK_WAITERS, assertItemFits, assertKeysFit } from './limits.ts';
 import type { ChangeFeed } from './changes.ts';
 
 /**
@@ -216,15 +216,18 @@ export class MemoryStore implements Store, ChangeFeed {
     return state;
   }
 
-  async enqueueLock(scope: string, invocationId: string, order: string): Promise<'held' | 'queued'> {
+  async enqueueLock(scope: string, invocationId: string, order: string, maxWaiting = MAX_STORED_LOCK_WAITERS): Promise<'held' | 'queued'> {
+    assertKeysFit(scope, LOCK);
     const lock = this.#lock(scope) ?? { seq: 0, waiting: {} };
     if (lock.holder === invocationId) return 'held';
     if (lock.holder === undefined && Object.keys(lock.waiting).length === 0) {
       this.#put({ pk: scope, sk: LOCK, ...lock, holder: invocationId, seq: lock.seq + 1 });
       return 'held';
     }
-    if (lock.waiting[invocationId] === undefined)
+    if (lock.waiting[invocationId] === undefined) {
+      if (Object.keys(lock.waiting).length >= maxWaiting) throw new LockQueueFullError(scope, maxWaiting);
       this.#put({ pk: scope, sk: LOCK, ...lock, waiting: { ...lock.waiting, [invocationId]: order } });
+    }
     return 'queued';
   }
 

@@ -294,8 +294,10 @@ export interface Store {
   /**
    * Joins an object key's lock: takes it if it is free and nobody waits,
    * otherwise queues (idempotent: a holder or waiter stays where it is).
+   * A queue of `maxWaiting` (default `MAX_STORED_LOCK_WAITERS`) takes no
+   * newcomer: `LockQueueFullError`.
    */
-  enqueueLock(scope: string, invocationId: string, order: string): Promise<'held' | 'queued'>;
+  enqueueLock(scope: string, invocationId: string, order: string, maxWaiting?: number): Promise<'held' | 'queued'>;
   /**
    * Frees the lock if `invocationId` holds it, or takes it off the queue if
    * it waits (it ended before its turn); returns the lock as left.

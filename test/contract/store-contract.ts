@@ -630,6 +630,30 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
 
         await expect(store.readLock(scope)).resolves.toEqual({ seq: 1, waiting: { inv_b: '2#b', inv_c: '3#c' } });
       });
+
+      it('a full queue refuses a newcomer (LockQueueFullError, 429) and changes nothing; holder and waiters stay idempotent', async () => {
+        const scope = stateScope('counter', newInvocationId());
+        await store.enqueueLock(scope, 'inv_a', '1#a', 2);
+        await store.enqueueLock(scope, 'inv_b', '2#b', 2);
+        await store.enqueueLock(scope, 'inv_c', '3#c', 2);
+        const before = await store.readLock(scope);
+
+        await expect(store.enqueueLock(scope, 'inv_d', '4#d', 2)).rejects.toMatchObject({ name: 'LockQueueFullError', code: 429 });
+
+        await expect(store.enqueueLock(scope, 'inv_b', '2#b', 2)).resolves.toBe('queued');
+        await expect(store.enqueueLock(scope, 'inv_a', '1#a', 2)).resolves.toBe('held');
+        await expect(store.readLock(scope)).resolves.toEqual(before);
+        await store.releaseLock(scope, 'inv_a');
+        await store.grantLock(scope, 'inv_b');
+        await expect(store.enqueueLock(scope, 'inv_d', '4#d', 2)).resolves.toBe('queued');
+      });
+
+      it('refuses a lock partition over 2,048 bytes before any request (KeyTooLongError)', async () => {
+        await expect(store.enqueueLock(stateScope('counter', 'k'.repeat(3_000)), 'inv_a', '1#a')).rejects.toMatchObject({
+          name: 'KeyTooLongError',
+          code: 400,
+        });
+      });
     });
 
     describe('change feed (the table stream)', () => {

@@ -16,7 +16,7 @@ import {
   type WorkflowSharedContext,
 } from 'dormant-lambda';
 import { MAX_DELAY_MS, parseDelay } from '../../src/runtime/invocations.ts';
-import { MAX_NAME_BYTES, MAX_OBJECT_KEY_BYTES, assertKeysFit, KeyTooLongError } from '../../src/store/limits.ts';
+import { MAX_LOCK_QUEUE, MAX_NAME_BYTES, MAX_OBJECT_KEY_BYTES, assertKeysFit, KeyTooLongError } from '../../src/store/limits.ts';
 import { MemoryRuntime } from '../support/memory-runtime.ts';
 
 const ledger = object({ name: 'ledger', handlers: { add: async (_ctx: ObjectContext, n: number) => n } });
@@ -113,5 +113,66 @@ describe('limits before any write (rule 11)', () => {
     for (const bad of ['366d', '31536000001', '9007199254740993', '1e3', 'Infinity', '-1', 'NaN', '', '0x10', '1'.repeat(400)]) {
       expect(() => parseDelay(bad), bad).toThrow(expect.objectContaining({ status: 400, code: 'invalid_delay' }));
     }
+  });
+});
+
+describe('the per-key lock queue is bounded (rule 11)', () => {
+  const sheet = object({
+    name: 'sheet',
+    handlers: {
+      sign: async (ctx: ObjectContext) => ctx.awakeable<string>().promise,
+      quick: async () => 'ok',
+    },
+  });
+
+  it(`queues at most ${MAX_LOCK_QUEUE} calls per key; the next gets 429 and nothing is written, other keys are not held up`, async () => {
+    // Prepare: one call holds the key on its awakeable, MAX_LOCK_QUEUE wait behind it
+    const rt = new MemoryRuntime([sheet]);
+    const holder = await rt.start('sheet', 'sign', '', 'doc-1');
+    await rt.settle();
+    for (let i = 0; i < MAX_LOCK_QUEUE; i++) await rt.start('sheet', 'quick', '', 'doc-1', `q-${i}`);
+    await rt.settle();
+    const before = rt.store.items();
+
+    // Act
+    const refused = rt.start('sheet', 'quick', '', 'doc-1');
+    const retry = rt.start('sheet', 'quick', '', 'doc-1', 'q-7'); // already queued: its own retry is answered
+
+    // Assess
+    await expect(refused).rejects.toMatchObject({ status: 429, code: 'lock_queue_full', headers: { 'retry-after': '1' } });
+    await expect(retry).resolves.toMatch(/^inv_/);
+    expect(rt.store.items()).toEqual(before);
+    const other = await rt.start('sheet', 'quick', '', 'doc-2');
+    await rt.settle();
+    expect(await rt.output(other)).toBe('ok');
+
+    // Once the holder finishes, the queue moves and takes newcomers again.
+    const [awk] = await rt.awaitedAwakeables(holder);
+    await rt.resolve(awk!, '"signed"');
+    await rt.settle();
+    expect(await rt.output(holder)).toBe('signed');
+    const later = await rt.start('sheet', 'quick', '', 'doc-1');
+    await rt.settle();
+    expect(await rt.output(later)).toBe('ok');
+  }, 60_000);
+
+  it('a start that raced past the check meets the lock item refusing it: 429, and the call it created fails at once instead of waiting', async () => {
+    // Prepare: a full queue, and a store whose check read an older lock (another start raced it)
+    const rt = new MemoryRuntime([sheet]);
+    await rt.start('sheet', 'sign', '', 'doc-1');
+    await rt.settle();
+    const full = 3;
+    for (let i = 0; i < full; i++) await rt.store.enqueueLock('O#sheet#doc-1', `inv_waiter${i}`, `9#${i}`);
+    rt.store.readLock = async () => undefined;
+    const enqueue = rt.store.enqueueLock.bind(rt.store);
+    rt.store.enqueueLock = (scope, id, order) => enqueue(scope, id, order, full);
+
+    // Act
+    const refused = await rt.start('sheet', 'quick', '', 'doc-1', 'raced').catch((e: unknown) => e);
+
+    // Assess
+    expect(refused).toMatchObject({ status: 429, code: 'lock_queue_full' });
+    const created = rt.store.items().find((item) => item.idempotencyKey === 'raced');
+    expect(created).toMatchObject({ status: 'failed', failure: { name: 'LockQueueFullError', code: 429 } });
   });
 });
