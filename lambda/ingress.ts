@@ -7,8 +7,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { systemClock } from '../src/engine/clock.ts';
-import { IdSigner } from '../src/engine/ids.ts';
-import { loadConfig, once, signingKey } from '../src/runtime/config.ts';
+import { loadConfig, once, signerFor } from '../src/runtime/config.ts';
 import { createIngressHandler } from '../src/runtime/ingress.ts';
 import { DynamoDbStore } from '../src/store/dynamodb.ts';
 
@@ -25,7 +24,7 @@ export const handler = createIngressHandler(
     const config = loadConfig('ingress');
     return {
       store: new DynamoDbStore({ client: new DynamoDBClient({}), tableName: config.tableName }),
-      signer: new IdSigner(await signingKey(config.signing)),
+      signer: await signerFor(config.signing),
       clock: systemClock,
       catalog: config.catalog,
       waitMs: config.ingressWaitMs,

@@ -40,11 +40,19 @@ export { json, type Serde } from './api/serde.ts';
 
 export { AttemptInterruptedError, runAttempt, type AttemptDeps, type AttemptOutcome, type AttemptRequest } from './engine/attempt.ts';
 export { systemClock, type Clock } from './engine/clock.ts';
-export { IdSigner, newInvocationId, workflowInvocationId, isInvocationId } from './engine/ids.ts';
+export { IdSigner, newInvocationId, workflowInvocationId, isInvocationId, type SigningKeys, type IdSignerOptions } from './engine/ids.ts';
 
 export type { Store, InvocationMeta, InvocationStatus, JournalEntry, Completion, ItemChange, ObjectLock, Timer } from './store/store.ts';
 export { MemoryStore } from './store/memory.ts';
-export { MAX_PAYLOAD_BYTES } from './store/limits.ts';
+export {
+  MAX_PAYLOAD_BYTES,
+  MAX_OBJECT_KEY_BYTES,
+  MAX_IDEMPOTENCY_KEY_BYTES,
+  MAX_NAME_BYTES,
+  MAX_LOCK_QUEUE,
+  KeyTooLongError,
+  LockQueueFullError,
+} from './store/limits.ts';
 export { newInvocationMeta } from './store/invocation.ts';
 export { decodeChange, type ChangeFeed, type StoreChange } from './store/changes.ts';
 
@@ -62,6 +70,7 @@ export {
   type IngressDeps,
   type StartRequest,
   type InvocationStatusView,
+  type CompletionAnswer,
 } from './runtime/invocations.ts';
 
 export {

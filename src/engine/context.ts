@@ -26,7 +26,7 @@ import type { InvocationMeta, JournalEntry } from '../store/store.ts';
 import { completionKey, promiseKey, stateScope } from '../store/keys.ts';
 import { newInvocationMeta, resultCompletion } from '../store/invocation.ts';
 import type { Attempt, AttemptDeps } from './attempt.ts';
-import { derivedInvocationId, workflowInvocationId } from './ids.ts';
+import { derivedInvocationId, shortId, workflowInvocationId } from './ids.ts';
 import { recordedOutcome, type Journal } from './journal.ts';
 import { Combinator, CompletionPromise, HeartbeatAwakeablePromise, StepPromise, type Durable, type Outcome } from './promises.ts';
 import { seededRand } from './rand.ts';
@@ -191,11 +191,13 @@ export class DurableContext implements WorkflowContext {
     const { index, recorded } = this.#journal.allocate(kind, id);
     if (recorded) return;
     const verified = this.deps.signer.verifyAwakeableId(id);
-    if (!verified.ok)
-      throw new TerminalError(
-        `ctx.${kind === 'resolve-awakeable' ? 'resolveAwakeable' : 'rejectAwakeable'}: awakeable id is ${verified.problem}: ${id}`,
-        { code: 400 },
-      );
+    const method = kind === 'resolve-awakeable' ? 'resolveAwakeable' : 'rejectAwakeable';
+    if (!verified.ok && verified.problem === 'unknown_key') {
+      // Minted under a secret this function has not read yet (a rotation reached another function first): retry after a refresh.
+      void this.deps.signer.refresh();
+      throw new Error(`ctx.${method}: awakeable id ${shortId(id)} names a signing key this function does not know yet; retrying`);
+    }
+    if (!verified.ok) throw new TerminalError(`ctx.${method}: awakeable id is ${verified.problem}: ${shortId(id)}`, { code: 400 });
     const { invocationId, index: target } = verified.target;
     void this.#journal.append(
       { index, kind, name: id },

@@ -303,7 +303,7 @@ export function outputAnswer(result: { output: string } | { failure: Failure }, 
  *
  * @example
  * ```ts
- * awsErrorAnswer(new IngressError(409, 'already_completed', 'awakeable awk_… was already resolved'))
+ * awsErrorAnswer(new IngressError(409, 'already_completed', 'the awakeable was already resolved at …'))
  * // 400, x-amzn-errortype: CallbackTimeoutException
  * ```
  */
@@ -314,7 +314,7 @@ export function awsErrorAnswer(error: IngressError): HttpAnswer {
     message: error.message,
     Message: error.message,
     code: error.code,
-    ...(error.details?.existing ? { existing: error.details.existing } : {}),
+    ...(error.details?.outcome ? { outcome: error.details.outcome, completedAt: error.details.completedAt } : {}),
   };
   return jsonAnswer(status, body, { 'x-amzn-errortype': type });
 }

@@ -350,14 +350,24 @@ function checkPayload(text: string, what: string): void {
 }
 
 /**
- * Resolves an awakeable with a JSON body (empty means `undefined`).
+ * What a resolve or reject did: completed the awakeable, or met exactly the
+ * same completion already there (a webhook's or SDK's redelivery), which is
+ * answered as a success too (DESIGN rule 2).
+ */
+export type CompletionAnswer = 'completed' | 'redelivered';
+
+/**
+ * Resolves an awakeable with a JSON body (empty means `undefined`). A second,
+ * different completion is refused with 409 naming whether the awakeable was
+ * resolved or rejected, and when, never the value; the same resolve again
+ * answers `'redelivered'`.
  *
  * @example
  * ```ts
- * await resolveAwakeable(deps, 'awk_…', '{"approved":true}'); // throws IngressError 409 if already completed
+ * await resolveAwakeable(deps, 'awk_…', '{"approved":true}'); // 'completed'; IngressError 409 if completed otherwise
  * ```
  */
-export function resolveAwakeable(deps: IngressDeps, awakeableId: string, body: string): Promise<void> {
+export function resolveAwakeable(deps: IngressDeps, awakeableId: string, body: string): Promise<CompletionAnswer> {
   return completeAwakeable(deps, awakeableId, () => {
     checkPayload(body, 'resolve body');
     if (body !== '') {
@@ -379,27 +389,28 @@ export function resolveAwakeable(deps: IngressDeps, awakeableId: string, body: s
  * await rejectAwakeable(deps, 'awk_…', 'the reviewer declined');
  * ```
  */
-export function rejectAwakeable(deps: IngressDeps, awakeableId: string, reason: string): Promise<void> {
+export function rejectAwakeable(deps: IngressDeps, awakeableId: string, reason: string): Promise<CompletionAnswer> {
   return completeAwakeable(deps, awakeableId, () => {
     checkPayload(reason, 'reject reason');
     return { failure: toFailure(new TerminalError(reason || 'rejected')) };
   });
 }
 
-function verifiedAwakeable(deps: IngressDeps, awakeableId: string): { invocationId: string; index: number } {
-  // The tag is checked before any read: a forged id costs no table access.
-  const verified = deps.signer.verifyAwakeableId(awakeableId);
+async function verifiedAwakeable(deps: IngressDeps, awakeableId: string): Promise<{ invocationId: string; index: number }> {
+  // Checked before any read: a forged id costs no table access (at most a
+  // rate-limited re-read of the signing secrets, for an unknown key id).
+  const verified = await deps.signer.verify(awakeableId);
   if (!verified.ok) {
     throw verified.problem === 'forged'
       ? new IngressError(
           403,
           'forged_awakeable_id',
-          'the awakeable id has a valid shape but its signature does not match: it was not issued by this deployment, or it was altered',
+          'the awakeable id has a valid shape but does not authenticate: it was not issued by this deployment (under its current or previous signing secret), or it was altered',
         )
       : new IngressError(
           400,
           'malformed_awakeable_id',
-          "not an awakeable id: ids look like 'awk_' followed by 71 base64url characters, as ctx.awakeable() returns them",
+          "not an awakeable id: ids look like 'awk_' followed by base64url characters, as ctx.awakeable() returns them",
         );
   }
   return verified.target;
@@ -409,26 +420,33 @@ function verifiedAwakeable(deps: IngressDeps, awakeableId: string): { invocation
  * The awakeable an id names, if it can still be completed: its invocation
  * exists (else 404) and has not finished (else 409 with the completion that
  * finished it, or 410). One read of `meta`, one more only when finished.
+ * Nothing in these answers names the invocation: the id's holder learns
+ * nothing but the fate of its own awakeable (DESIGN rule 10).
  */
-async function openAwakeable(deps: IngressDeps, awakeableId: string, invocationId: string, index: number): Promise<string> {
+async function openAwakeable(
+  deps: IngressDeps,
+  invocationId: string,
+  index: number,
+  mine?: Pick<Completion, 'value' | 'failure'>,
+): Promise<string> {
   const meta = await deps.store.getInvocation(invocationId);
   if (!meta)
     throw new IngressError(
       404,
-      'unknown_invocation',
-      `awakeable ${awakeableId} belongs to invocation ${invocationId}, which does not exist (or has expired)`,
+      'unknown_awakeable',
+      'nothing awaits this awakeable: its invocation does not exist (it finished and its record expired, or it was purged)',
     );
   const key = completionKey(index);
   if (meta.status === 'completed' || meta.status === 'failed') {
     // Finished since an earlier completion of this awakeable woke it: that
     // completion is what this one lost to (409), not a 410.
     const earlier = await deps.store.getCompletion(invocationId, key);
-    if (earlier) throw alreadyCompleted(awakeableId, earlier);
+    if (earlier && mine && sameCompletion(earlier, mine)) return 'redelivered';
+    if (earlier) throw alreadyCompleted(earlier);
     throw new IngressError(
       410,
       'invocation_finished',
-      `invocation ${invocationId} has already ${meta.status}; nothing awaits this awakeable any more`,
-      { invocationId, status: meta.status },
+      'the invocation that awaited this awakeable has finished; nothing awaits it any more',
     );
   }
   return key;
@@ -438,13 +456,34 @@ async function completeAwakeable(
   deps: IngressDeps,
   awakeableId: string,
   result: () => { value: string } | { failure: Failure },
-): Promise<void> {
-  const { invocationId, index } = verifiedAwakeable(deps, awakeableId);
+): Promise<CompletionAnswer> {
+  const { invocationId, index } = await verifiedAwakeable(deps, awakeableId);
   const payload = result();
-  const key = await openAwakeable(deps, awakeableId, invocationId, index);
+  const key = await openAwakeable(deps, invocationId, index, payload);
+  if (key === 'redelivered') return key;
   const completion: Completion = { key, at: deps.clock.now(), ...payload };
   const written = await deps.store.complete(invocationId, completion);
-  if (!written.won) throw alreadyCompleted(awakeableId, written.existing);
+  if (written.won) return 'completed';
+  // Two deliveries of one webhook: the second finds the first, the same.
+  //
+  //   delivery 1 ── Put C#2 ✓ ─────────────────────────────▶ 202
+  //   delivery 2 ──────── Put C#2 ✗ (ALL_OLD: same value) ───▶ 202, redelivered
+  //   other party ─────────── Put C#2 ✗ (ALL_OLD: differs) ──▶ 409 resolved at …
+  if (sameCompletion(written.existing, payload)) return 'redelivered';
+  throw alreadyCompleted(written.existing);
+}
+
+/** Whether a completion is exactly the outcome another delivery carries: same kind, same body or reason. */
+function sameCompletion(existing: Pick<Completion, 'value' | 'failure'>, mine: Pick<Completion, 'value' | 'failure'>): boolean {
+  if (existing.failure || mine.failure) {
+    return (
+      existing.failure !== undefined &&
+      mine.failure !== undefined &&
+      existing.failure.name === mine.failure.name &&
+      existing.failure.message === mine.failure.message
+    );
+  }
+  return (existing.value ?? '') === (mine.value ?? '');
 }
 
 /**
@@ -459,26 +498,25 @@ async function completeAwakeable(
  * ```
  */
 export async function heartbeatAwakeable(deps: IngressDeps, awakeableId: string): Promise<void> {
-  const { invocationId, index } = verifiedAwakeable(deps, awakeableId);
-  const key = await openAwakeable(deps, awakeableId, invocationId, index);
+  const { invocationId, index } = await verifiedAwakeable(deps, awakeableId);
+  const key = await openAwakeable(deps, invocationId, index);
   // A heartbeat writes no completion, so it looks for one itself: a closed callback refuses it (409).
   const earlier = await deps.store.getCompletion(invocationId, key);
-  if (earlier) throw alreadyCompleted(awakeableId, earlier);
+  if (earlier) throw alreadyCompleted(earlier);
   await deps.store.heartbeat(invocationId, heartbeatKey(key), deps.clock.now());
 }
 
-function alreadyCompleted(awakeableId: string, lost: Completion): IngressError {
-  return new IngressError(
-    409,
-    'already_completed',
-    `awakeable ${awakeableId} was already ${lost.failure ? 'rejected' : 'resolved'}; the first completion stands`,
-    {
-      existing: lost.failure
-        ? { rejected: lost.failure.message }
-        : { resolved: lost.value === '' || lost.value === undefined ? null : JSON.parse(lost.value) },
-      completedAt: new Date(lost.at).toISOString(),
-    },
-  );
+/**
+ * The 409 of a completion that lost: whether the awakeable was resolved or
+ * rejected, and when; never the winner's value or reason (DESIGN rule 2).
+ */
+function alreadyCompleted(lost: Completion): IngressError {
+  const outcome = lost.failure ? 'rejected' : 'resolved';
+  const completedAt = new Date(lost.at).toISOString();
+  return new IngressError(409, 'already_completed', `the awakeable was already ${outcome} at ${completedAt}; the first completion stands`, {
+    outcome,
+    completedAt,
+  });
 }
 
 /**

@@ -1,3 +1,7 @@
+import { shortId } from '../engine/ids.ts';
+
+export { shortId };
+
 /**
  * Log lines of the roles. In Lambda, one JSON line per call on stdout or
  * stderr; the local plane passes a `Log` of its own and prints them its way.
@@ -31,23 +35,6 @@ export function logLine(log: Log | undefined, level: 'info' | 'warn' | 'error', 
   const line = JSON.stringify({ level, message, ...(detail === undefined ? {} : { details: detail }) });
   if (level === 'error') console.error(line);
   else console.log(line);
-}
-
-/** How much of an awakeable id a log line keeps: the prefix and 6 characters, never enough to use it. */
-const SHOWN_ID_CHARS = 10;
-
-/**
- * An awakeable id as logs may print it: its first characters and an
- * ellipsis. A whole id is a capability (DESIGN rule 10); logs are read by
- * more people than hold it.
- *
- * @example
- * ```ts
- * shortId('awk_AgAAAAEx…(82 characters)') // 'awk_AgAAAA…'
- * ```
- */
-export function shortId(id: string): string {
-  return id.length <= SHOWN_ID_CHARS ? id : `${id.slice(0, SHOWN_ID_CHARS)}…`;
 }
 
 /**

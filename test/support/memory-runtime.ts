@@ -22,6 +22,7 @@ import {
   type AttemptDeps,
   type AttemptOutcome,
   type Clock,
+  type CompletionAnswer,
   type Definition,
   type IngressDeps,
   type ItemChange,
@@ -82,11 +83,11 @@ export class MemoryRuntime {
     return (await startInvocation(this.ingress, { service, handler, body, key, idempotencyKey, delayMs })).invocationId;
   }
 
-  resolve(awakeableId: string, body = ''): Promise<void> {
+  resolve(awakeableId: string, body = ''): Promise<CompletionAnswer> {
     return resolveAwakeable(this.ingress, awakeableId, body);
   }
 
-  reject(awakeableId: string, reason: string): Promise<void> {
+  reject(awakeableId: string, reason: string): Promise<CompletionAnswer> {
     return rejectAwakeable(this.ingress, awakeableId, reason);
   }
 
