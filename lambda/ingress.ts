@@ -3,7 +3,8 @@
  * answers out. The role is `createIngressHandler` (src/runtime/ingress.ts);
  * this file builds its dependencies from the environment once per cold start
  * (`DORMANT_TABLE_NAME`, `DORMANT_SERVICES`, the signing key, and optionally
- * `DORMANT_INGRESS_WAIT_MS`).
+ * `DORMANT_INGRESS_WAIT_MS`, `DORMANT_INGRESS_AUTH`, `DORMANT_INGRESS_SERVES`:
+ * the same file runs the callback function of a deployed stack).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { systemClock } from '../src/engine/clock.ts';
@@ -28,6 +29,7 @@ export const handler = createIngressHandler(
       clock: systemClock,
       catalog: config.catalog,
       waitMs: config.ingressWaitMs,
+      access: config.ingressAccess,
     };
   }),
 );

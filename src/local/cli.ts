@@ -9,13 +9,17 @@ import { DynamoDbLocalError } from './dynamodb-local.ts';
 import { startLocalPlane, type LocalPlane } from './plane.ts';
 import type { Catalog } from '../runtime/registry.ts';
 
-const USAGE = `usage: dormant dev [entry] [--port N] [--in-memory] [--data-dir DIR] [--quiet]
+const USAGE = `usage: dormant dev [entry] [--port N] [--in-memory] [--data-dir DIR] [--api-key KEY] [--quiet]
 
   entry        a module exporting your services (named or default export,
                one or an array); default: src/index.ts
   --port N     HTTP port of the API (default: $PORT, else 8080; 0 = any free port)
   --in-memory  keep nothing between runs (default: data in .dormant/)
   --data-dir   where data is kept (default: .dormant)
+  --api-key    close the invocation routes (start, status, output, cancel,
+               kill, purge) to callers without x-api-key: KEY or
+               Authorization: Bearer KEY (default: $DORMANT_API_KEY, else
+               open); callback routes never need it
   --quiet      print only warnings and errors`;
 
 /**
@@ -36,6 +40,7 @@ export async function main(argv: string[]): Promise<number> {
         port: { type: 'string' },
         'in-memory': { type: 'boolean' },
         'data-dir': { type: 'string' },
+        'api-key': { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -95,6 +100,8 @@ export async function main(argv: string[]): Promise<number> {
       inMemory: values['in-memory'] ?? false,
       dataDir: values['data-dir'],
       signingKey: process.env.DORMANT_SIGNING_KEY || undefined,
+      previousSigningKeys: process.env.DORMANT_SIGNING_KEY_PREVIOUS ? [process.env.DORMANT_SIGNING_KEY_PREVIOUS] : undefined,
+      apiKey: values['api-key'] || process.env.DORMANT_API_KEY || undefined,
       log: (level, message, details) => {
         if (quiet && level === 'info') return;
         const detail =
@@ -112,13 +119,13 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   if (stopRequested) stop();
-  else console.log(banner(plane, Math.round(performance.now() - started)));
+  else console.log(banner(plane, Math.round(performance.now() - started), Boolean(values['api-key'] || process.env.DORMANT_API_KEY)));
   await stopped;
   console.log('dormant: stopped');
   return 0;
 }
 
-function banner(plane: LocalPlane, ms: number): string {
+function banner(plane: LocalPlane, ms: number, closed = false): string {
   const u = plane.url;
   const data = plane.dataDir
     ? `data in ${relative(process.cwd(), plane.dataDir) || '.'}/ (kept between runs; --in-memory to start empty)`
@@ -138,6 +145,7 @@ function banner(plane: LocalPlane, ms: number): string {
       `  curl ${u}/restate/invocation/<invocationId>/output`,
     ]),
     '',
+    ...(closed ? ['Invocation routes need the API key: add -H "x-api-key: $DORMANT_API_KEY" (callback routes need none).', ''] : []),
     'Ctrl-C stops.',
   ];
   return lines.join('\n');

@@ -45,6 +45,15 @@ export const ENV = {
   RETENTION_HOURS: 'DORMANT_RETENTION_HOURS',
   /** How long `POST /{service}/{handler}` waits for the output before answering 202. Default 10 000. */
   INGRESS_WAIT_MS: 'DORMANT_INGRESS_WAIT_MS',
+  /**
+   * How API Gateway authorizes the invocation routes in front of this
+   * ingress: `iam`, `api-key`, `authorizer`, or `none`. Anything but `none`
+   * means every invocation caller was authorized before the request got here
+   * (a status then shows capability ids). Unset counts as `none`.
+   */
+  INGRESS_AUTH: 'DORMANT_INGRESS_AUTH',
+  /** Which routes this ingress function answers: `all` (default), `callbacks` or `invocations`. */
+  INGRESS_SERVES: 'DORMANT_INGRESS_SERVES',
 } as const;
 
 /** Which entry point loads the configuration; each needs different variables. */
@@ -86,6 +95,8 @@ export interface DormantConfig {
   retentionMs: number;
   /** How long a request-response call waits for the output, in milliseconds. */
   ingressWaitMs: number;
+  /** Which routes the ingress answers, and whether API Gateway authorized its invocation callers. */
+  ingressAccess: { serves: 'all' | 'callbacks' | 'invocations'; callersAuthenticated: boolean };
 }
 
 /**
@@ -227,6 +238,15 @@ export function loadConfig<R extends Role>(role: R, env: Readonly<Record<string,
   const retentionHours = number(ENV.RETENTION_HOURS, DEFAULT_RETENTION_HOURS);
   const ingressWaitMs = number(ENV.INGRESS_WAIT_MS, DEFAULT_INGRESS_WAIT_MS);
   const apiUrl = text(ENV.API_URL)?.replace(/\/+$/, '');
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    problems.push(`${name} must be one of ${allowed.join(', ')}, not '${raw}'`);
+    return fallback;
+  };
+  const ingressAuth = oneOf(ENV.INGRESS_AUTH, ['iam', 'api-key', 'authorizer', 'none'] as const, 'none');
+  const serves = oneOf(ENV.INGRESS_SERVES, ['all', 'callbacks', 'invocations'] as const, 'all');
 
   if (problems.length > 0) throw new ConfigError(role, problems);
   const config: DormantConfig = {
@@ -239,6 +259,7 @@ export function loadConfig<R extends Role>(role: R, env: Readonly<Record<string,
     apiUrl,
     retentionMs: retentionHours * 3_600_000,
     ingressWaitMs,
+    ingressAccess: { serves, callersAuthenticated: ingressAuth !== 'none' },
   };
   // Every field REQUIRES names for this role was checked present above.
   return config as RoleConfig<R>;

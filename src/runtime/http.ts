@@ -73,6 +73,57 @@ export const CALLBACK_API_VERSION = '2025-12-01';
 export const NOT_READY = 470;
 
 /**
+ * The two kinds of route (DESIGN rule 9). `callback` routes complete or
+ * heartbeat one awakeable and are public: the capability in the URL is the
+ * authorization. `invocation` routes act for the deployment's owner (start,
+ * status, output, attach, cancel, kill, purge, workflow output, shared
+ * handlers, and any path nobody serves) and need authorization.
+ *
+ * @example
+ * ```ts
+ * const kind: RouteKind = routeKind('/restate/awakeables/awk_…/resolve'); // 'callback'
+ * ```
+ */
+export type RouteKind = 'callback' | 'invocation';
+
+/** Path prefixes of the callback routes; every other path is an invocation route. */
+export const CALLBACK_PREFIXES: readonly string[] = ['/restate/awakeables/', '/restate/a/', `/${CALLBACK_API_VERSION}/`];
+
+/**
+ * Which kind of route a path is, from its prefix alone (before routing, so
+ * an unknown path under a callback prefix is still public and gets its 404,
+ * and an unknown path elsewhere needs authorization before it gets one).
+ *
+ * @example
+ * ```ts
+ * routeKind('/2025-12-01/durable-execution-callbacks/awk_…/succeed') // 'callback'
+ * routeKind('/restate/invocation/inv_…')                            // 'invocation'
+ * ```
+ */
+export function routeKind(path: string): RouteKind {
+  // The router's own reading of the path, so the two can never disagree
+  // ('/restate%2Fawakeables/…' is one segment to both).
+  const segments = splitPath(path);
+  if (segments instanceof IngressError) return 'invocation';
+  const [first, second] = segments;
+  if (first === 'restate' && (second === 'awakeables' || second === 'a')) return 'callback';
+  return first === CALLBACK_API_VERSION ? 'callback' : 'invocation';
+}
+
+/**
+ * Whether a route completes or heartbeats an awakeable (what a callback
+ * route may lead to).
+ *
+ * @example
+ * ```ts
+ * isCallbackRoute({ kind: 'resolve', awakeableId: 'awk_…' }) // true
+ * ```
+ */
+export function isCallbackRoute(route: Route): boolean {
+  return route.kind === 'resolve' || route.kind === 'reject' || route.kind === 'callback';
+}
+
+/**
  * Finds the route of a request, or the error that answers it: 404 for paths
  * and services nobody serves, 405 (with the allowed method) for known paths
  * called with another method, 400 for undecodable paths and for an
@@ -91,7 +142,10 @@ export function route(
   path: string,
   catalog: Catalog,
   query?: Readonly<Record<string, string | undefined>> | null,
+  /** `names: false`: 404s do not list the deployment's services and handlers (an unauthenticated caller). */
+  options: { names?: boolean } = {},
 ): Route | IngressError {
+  const list = (names: string[]): string => (options.names === false ? '' : ` (this deployment has: ${names.sort().join(', ') || 'none'})`);
   const segments = splitPath(path);
   if (segments instanceof IngressError) return segments;
   const verb = method.toUpperCase();
@@ -117,13 +171,11 @@ export function route(
         return new IngressError(
           404,
           'unknown_workflow',
-          `no workflow named '${id}' (this deployment has: ${
+          `no workflow named '${id}'${list(
             Object.entries(catalog)
               .filter(([, e]) => e.kind === 'workflow')
-              .map(([name]) => name)
-              .sort()
-              .join(', ') || 'none'
-          })`,
+              .map(([name]) => name),
+          )}`,
         );
       }
       return expect('GET', { kind: op === 'output' ? 'workflow-output' : 'workflow-attach', workflow: id, key: action });
@@ -152,18 +204,14 @@ export function route(
   if (service === undefined || second === undefined || rest.length > 0) return notFound(path);
   const entry = catalog[service];
   if (!entry) {
-    return new IngressError(
-      404,
-      'unknown_service',
-      `no service named '${service}' (this deployment has: ${Object.keys(catalog).sort().join(', ') || 'none'})`,
-    );
+    return new IngressError(404, 'unknown_service', `no service named '${service}'${list(Object.keys(catalog))}`);
   }
   const start = (handler: string, key: string | undefined, send: boolean): Route | IngressError => {
     if (!entry.handlers[handler]) {
       return new IngressError(
         404,
         'unknown_handler',
-        `${entry.kind} '${service}' has no handler '${handler}' (it has: ${Object.keys(entry.handlers).sort().join(', ')})`,
+        `${entry.kind} '${service}' has no handler '${handler}'${options.names === false ? '' : ` (it has: ${Object.keys(entry.handlers).sort().join(', ')})`}`,
       );
     }
     const ifExists = query?.ifExists;

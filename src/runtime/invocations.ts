@@ -557,14 +557,24 @@ export interface InvocationStatusView {
 }
 
 /**
- * Reads an invocation's status.
+ * Reads an invocation's status. What it waits for names capabilities and
+ * other invocations (an awakeable's id, the callee, the call holding its
+ * object key): those are shown only with `reveal` (the caller was
+ * authenticated as the deployment's owner, or the plane is its developer's
+ * own); otherwise they are left out (DESIGN rule 10).
  *
  * @example
  * ```ts
  * (await getStatus(deps, 'inv_…')).status // 'completed'
+ * (await getStatus(deps, 'inv_…', { reveal: false })).awaiting[0].awakeableId // undefined
  * ```
  */
-export async function getStatus(deps: Pick<IngressDeps, 'store'>, invocationId: string): Promise<InvocationStatusView> {
+export async function getStatus(
+  deps: Pick<IngressDeps, 'store'>,
+  invocationId: string,
+  options: { reveal?: boolean } = {},
+): Promise<InvocationStatusView> {
+  const reveal = options.reveal ?? true;
   const meta = await readMeta(deps, invocationId);
   const timers = new Map((meta.timers ?? []).map((t) => [t.key, t.at]));
   const lock = meta.lockScope && meta.awaiting?.includes(LOCK_GRANTED) ? await deps.store.readLock(meta.lockScope) : undefined;
@@ -583,10 +593,12 @@ export async function getStatus(deps: Pick<IngressDeps, 'store'>, invocationId: 
       .filter((key) => key !== CANCEL)
       .map((key) => ({
         key,
-        awakeableId: meta.awakeables?.[key],
-        callee: meta.callees?.[key],
+        awakeableId: reveal ? meta.awakeables?.[key] : undefined,
+        callee: reveal ? meta.callees?.[key] : undefined,
         timerAt: timers.has(key) ? new Date(timers.get(key)!).toISOString() : undefined,
-        ...(key === LOCK_GRANTED && lock ? { lockHeldBy: lock.holder, queuePosition: queue.indexOf(meta.id) + 1 || undefined } : {}),
+        ...(key === LOCK_GRANTED && lock
+          ? { lockHeldBy: reveal ? lock.holder : undefined, queuePosition: queue.indexOf(meta.id) + 1 || undefined }
+          : {}),
       })),
     attempts: meta.epoch,
     retries: meta.retries ?? 0,
