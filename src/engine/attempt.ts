@@ -189,6 +189,7 @@ export class Attempt implements PromiseHost {
   readonly waiting: Waiting;
   readonly reads: StoreReads;
   readonly context: DurableContext;
+  readonly #input: string;
 
   constructor(
     private readonly deps: AttemptDeps,
@@ -198,6 +199,8 @@ export class Attempt implements PromiseHost {
     /** The object key's lock sequence (0 when not an exclusive object call): orders state writes. */
     lockSeq = 0,
   ) {
+    // An input over 1 KiB lives in an item of its own, which the load's Query read.
+    this.#input = meta.input ?? loaded.input ?? '';
     this.ending = new Ending(deps, meta, () => this.journal.flush());
     const store = this.ending.store;
     this.completions = new Completions(store, meta.id, loaded.completions);
@@ -215,7 +218,7 @@ export class Attempt implements PromiseHost {
   async execute(): Promise<AttemptOutcome> {
     const done = (async (): Promise<Outcome<unknown>> => {
       try {
-        const input = this.handler.input.deserialize(this.meta.input);
+        const input = this.handler.input.deserialize(this.#input);
         return { ok: true, value: await this.handler.fn(this.context, input) };
       } catch (error) {
         return { ok: false, error };

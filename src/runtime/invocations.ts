@@ -9,6 +9,7 @@ import { derivedInvocationId, newInvocationId, workflowInvocationId, isInvocatio
 import { CANCEL, LOCK_GRANTED, completionKey, heartbeatKey } from '../store/keys.ts';
 import { lockOrder, waitsForLock } from './wake.ts';
 import { newInvocationMeta } from '../store/invocation.ts';
+import { sameInput } from '../store/items.ts';
 import {
   LockQueueFullError,
   MAX_IDEMPOTENCY_KEY_BYTES,
@@ -167,7 +168,7 @@ export async function startInvocation(
   const created = await deps.store.createInvocation(meta);
   const existing = created.created ? meta : created.existing;
   // A client retrying its own submit (same Idempotency-Key and body) gets its run back, not a 409.
-  const ownRetry = req.idempotencyKey !== undefined && existing.idempotencyKey === req.idempotencyKey && existing.input === req.body;
+  const ownRetry = req.idempotencyKey !== undefined && existing.idempotencyKey === req.idempotencyKey && sameInput(existing, req.body);
   if (!created.created && workflowRun && req.ifExists === 'fail' && !ownRetry) {
     throw new IngressError(
       409,
@@ -180,7 +181,7 @@ export async function startInvocation(
   // case this Lambda dies between the two writes.
   if (waitsForLock(existing)) await enqueue(deps, existing, created.created);
   if (created.created) return { invocationId: id, created: true, meta };
-  if (req.idempotencyKey !== undefined && existing.input !== req.body) {
+  if (req.idempotencyKey !== undefined && !sameInput(existing, req.body)) {
     throw new IngressError(
       409,
       'idempotency_key_reused',

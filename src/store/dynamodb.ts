@@ -17,6 +17,7 @@ import {
   PutItemCommand,
   QueryCommand,
   ScanCommand,
+  TransactWriteItemsCommand,
   UpdateItemCommand,
   UpdateTimeToLiveCommand,
   type AttributeValue,
@@ -38,8 +39,17 @@ import type {
   Store,
   SuspendOptions,
 } from './store.ts';
-import { LOCK, META, invocationIdOf, invocationPk, isCompletionSk, stateSk } from './keys.ts';
-import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToLock, itemToMeta, metaToItem, type Item } from './items.ts';
+import { INPUT, LOCK, META, invocationIdOf, invocationPk, isCompletionSk, stateSk } from './keys.ts';
+import {
+  completionToItem,
+  entryToItem,
+  itemToCompletion,
+  itemToEntry,
+  itemToLock,
+  itemToMeta,
+  newInvocationItems,
+  type Item,
+} from './items.ts';
 import {
   LockQueueFullError,
   MAX_ITEM_BYTES,
@@ -205,8 +215,9 @@ export class DynamoDbStore implements Store {
   }
 
   async createInvocation(meta: InvocationMeta): Promise<{ created: true } | { created: false; existing: InvocationMeta }> {
-    const item = metaToItem(meta);
+    const [item, inputItem] = newInvocationItems(meta);
     assertItemFits(item);
+    if (inputItem) return this.#createWithInput(meta, item, { ...inputItem, ttl: this.#expiry(meta.createdAt) });
     const result = await this.#put('createInvocation', meta.id, item);
     if (result.ok) return { created: true };
     if (result.existing) return { created: false, existing: itemToMeta(result.existing) };
@@ -214,6 +225,52 @@ export class DynamoDbStore implements Store {
     const existing = await this.getInvocation(meta.id);
     if (!existing) throw new StoreError('createInvocation', meta.id, this.#table, new Error('the condition failed but no item exists'));
     return { created: false, existing };
+  }
+
+  /**
+   * A new invocation whose input lives in an item of its own: both items in
+   * one transaction, so there is never a `meta` without its input (an
+   * attempt could not run it) nor a second submit's input under the first's
+   * `meta`. The input item is written unconditionally: a stale one (its
+   * `meta` expired) is replaced, and a lost `meta` condition cancels both.
+   */
+  async #createWithInput(
+    meta: InvocationMeta,
+    item: Item,
+    inputItem: Item,
+  ): Promise<{ created: true } | { created: false; existing: InvocationMeta }> {
+    assertItemFits(inputItem);
+    try {
+      const out = await this.#client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.#table,
+                Item: marshall(item, { removeUndefinedValues: true }),
+                ConditionExpression: 'attribute_not_exists(#pk)',
+                ExpressionAttributeNames: { '#pk': 'pk' },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+            { Put: { TableName: this.#table, Item: marshall(inputItem, { removeUndefinedValues: true }) } },
+          ],
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      this.#report('createInvocation', 'write', out.ConsumedCapacity);
+      return { created: true };
+    } catch (error) {
+      const reasons = (error as { name?: string; CancellationReasons?: { Code?: string; Item?: Record<string, AttributeValue> }[] })
+        .CancellationReasons;
+      if ((error as { name?: string }).name !== 'TransactionCanceledException' || reasons?.[0]?.Code !== 'ConditionalCheckFailed') {
+        throw new StoreError('createInvocation', meta.id, this.#table, error);
+      }
+      this.#onCapacity?.('createInvocation', { read: 0, write: 1 });
+      const existing = reasons[0].Item ? itemToMeta(unmarshall(reasons[0].Item)) : await this.getInvocation(meta.id);
+      if (!existing) throw new StoreError('createInvocation', meta.id, this.#table, new Error('the condition failed but no item exists'));
+      return { created: false, existing };
+    }
   }
 
   async getInvocation(id: string): Promise<InvocationMeta | undefined> {
@@ -271,6 +328,7 @@ export class DynamoDbStore implements Store {
   async load(id: string): Promise<LoadedInvocation> {
     const journal = new Map<number, JournalEntry>();
     const completions = new Map<string, Completion>();
+    let input: string | undefined;
     // `meta` sorts after every `C#`, `J#` and `P#` key; the attempt holds it
     // from acquire already, so the Query stops short of it and reads nothing twice.
     for await (const item of this.#query('load', id, '#pk = :pk AND #sk < :meta', { ':pk': invocationPk(id), ':meta': META })) {
@@ -281,9 +339,11 @@ export class DynamoDbStore implements Store {
         journal.set(parsed.index, parsed);
       } else if (isCompletionSk(sk)) {
         completions.set(sk, itemToCompletion(item));
+      } else if (sk === INPUT && typeof item.input === 'string') {
+        input = item.input;
       }
     }
-    return { journal, completions };
+    return { journal, completions, ...(input === undefined ? {} : { input }) };
   }
 
   async append(id: string, entry: JournalEntry): Promise<boolean> {

@@ -14,8 +14,18 @@ import type {
   Store,
   SuspendOptions,
 } from './store.ts';
-import { LOCK, META, invocationPk, isCompletionSk, stateSk } from './keys.ts';
-import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToLock, itemToMeta, metaToItem, type Item } from './items.ts';
+import { INPUT, LOCK, META, invocationPk, isCompletionSk, stateSk } from './keys.ts';
+import {
+  completionToItem,
+  entryToItem,
+  itemToCompletion,
+  itemToEntry,
+  itemToLock,
+  itemToMeta,
+  metaToItem,
+  newInvocationItems,
+  type Item,
+} from './items.ts';
 import type { Failure } from '../api/errors.ts';
 import { LockQueueFullError, MAX_STORED_LOCK_WAITERS, assertItemFits, assertKeysFit } from './limits.ts';
 import type { ChangeFeed } from './changes.ts';
@@ -47,7 +57,11 @@ export class MemoryStore implements Store, ChangeFeed {
   async createInvocation(meta: InvocationMeta): Promise<{ created: true } | { created: false; existing: InvocationMeta }> {
     const existing = this.#get(invocationPk(meta.id), META);
     if (existing) return { created: false, existing: itemToMeta(existing) };
-    this.#put(metaToItem(meta));
+    const [metaItem, inputItem] = newInvocationItems(meta);
+    if (inputItem) assertItemFits(inputItem);
+    assertItemFits(metaItem);
+    if (inputItem) this.#put(inputItem);
+    this.#put(metaItem);
     return { created: true };
   }
 
@@ -93,7 +107,8 @@ export class MemoryStore implements Store, ChangeFeed {
         completions.set(sk, copyBelow(itemToCompletion(item)));
       }
     });
-    return { journal, completions };
+    const input = this.#get(invocationPk(id), INPUT)?.input;
+    return { journal, completions, ...(typeof input === 'string' ? { input } : {}) };
   }
 
   async hasJournal(id: string): Promise<boolean> {

@@ -57,8 +57,16 @@ export interface InvocationMeta {
   awakeables?: Record<string, string> | undefined;
   /** While suspended: the invocation ids of callees whose results are among `awaiting`, by completion key (for status pages). */
   callees?: Record<string, string> | undefined;
-  /** Serialized input. */
-  input: string;
+  /**
+   * Serialized input, when it is kept on `meta` (up to
+   * `INLINE_INPUT_MAX_BYTES`, and every input of an earlier release).
+   * A larger one lives in an item of its own (`input`), so reading `meta`
+   * (a status, each poll of a waiting call) costs the same whatever the
+   * input's size; `load` returns it, and `inputSha256` stands for it.
+   */
+  input?: string | undefined;
+  /** SHA-256 (base64url) of the input, when the input lives in its own item: a retry's body is compared with it. */
+  inputSha256?: string | undefined;
   /** Serialized output once completed. */
   output?: string | undefined;
   /** Terminal failure once failed. */
@@ -173,6 +181,8 @@ export interface LoadedInvocation {
   journal: Map<number, JournalEntry>;
   /** Completions and workflow promises by key. */
   completions: Map<string, Completion>;
+  /** The input, when it lives in an item of its own rather than on `meta`. */
+  input?: string | undefined;
 }
 
 /**

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newInvocationId } from '../../src/engine/ids.ts';
 import { LOCK, META, completionKey, invocationPk, journalSk, promiseKey, stateScope, stateSk } from '../../src/store/keys.ts';
-import { metaToItem } from '../../src/store/items.ts';
+import { inputSha256, metaToItem, sameInput } from '../../src/store/items.ts';
 import { PayloadTooLargeError } from '../../src/store/limits.ts';
 import type { Completion, InvocationMeta, ItemChange, JournalEntry, Store } from '../../src/store/store.ts';
 import { withoutTtl } from './harness.ts';
@@ -111,6 +111,31 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
         await expect(store.createInvocation(meta)).rejects.toThrow(PayloadTooLargeError);
 
         await expect(store.getInvocation(meta.id)).resolves.toBeUndefined();
+      });
+
+      it('keeps an input over 1 KiB in an item of its own: meta carries its digest, load returns it, a second create meets the first', async () => {
+        // Prepare
+        const input = JSON.stringify('i'.repeat(100 * 1024));
+        const meta = pendingMeta({ input });
+
+        // Act
+        await expect(store.createInvocation(meta)).resolves.toEqual({ created: true });
+        const again = await store.createInvocation({ ...meta, input: '"another body"' });
+
+        // Assess
+        const stored = await store.getInvocation(meta.id);
+        expect(stored?.input).toBeUndefined();
+        expect(stored?.inputSha256).toBe(inputSha256(input));
+        expect((await store.load(meta.id)).input).toBe(input);
+        expect(again).toMatchObject({ created: false, existing: { inputSha256: inputSha256(input) } });
+        expect((await store.load(meta.id)).input).toBe(input);
+        expect(sameInput(stored!, input)).toBe(true);
+        expect(sameInput(stored!, '"another body"')).toBe(false);
+        // A small input stays on meta, as before.
+        const small = pendingMeta({ input: '"small"' });
+        await store.createInvocation(small);
+        expect((await store.getInvocation(small.id))?.input).toBe('"small"');
+        expect((await store.load(small.id)).input).toBeUndefined();
       });
     });
 

@@ -132,7 +132,11 @@ describe('a plane closed by an API key, attacked (rule 9, rule 10)', () => {
     expect((await call(owner, 'DELETE', `/restate/invocation/${cancelled}`)).json).toMatchObject({ status: 'Cancelling' });
     expect((await call(owner, 'PATCH', `/restate/invocation/${killed}/kill`)).json).toMatchObject({ status: 'Killed' });
     // The review catches the CancelledError at its await and reports it.
-    expect((await untilOutput(owner, cancelled)).json).toMatchObject({ title: 'c', approved: false, rejected: expect.stringMatching(/cancel/) });
+    expect((await untilOutput(owner, cancelled)).json).toMatchObject({
+      title: 'c',
+      approved: false,
+      rejected: expect.stringMatching(/cancel/),
+    });
     expect((await untilOutput(owner, killed)).json).toMatchObject({ code: 'CancelledError', message: 'killed' });
   });
 
