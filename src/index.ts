@@ -80,3 +80,5 @@ export {
   type HandlerResult,
   type LambdaContextLike,
 } from './runtime/lambda-handler.ts';
+
+export { sigv4Fetch, type SigV4FetchOptions, type SigningCredentials } from './client/sigv4-fetch.ts';
