@@ -67,6 +67,7 @@ export {
   getOutput,
   cancelInvocation,
   killInvocation,
+  purgeInvocation,
   type IngressDeps,
   type StartRequest,
   type InvocationStatusView,

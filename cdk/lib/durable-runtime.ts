@@ -44,6 +44,17 @@ export const TABLE_ITEM_ACTIONS: readonly string[] = [
 ];
 
 /**
+ * What a purge of a finished invocation needs besides the item actions
+ * (`DELETE` of its items, `PATCH /restate/invocation/{id}/purge`): granted
+ * to the function serving invocation routes only, never to handlers, the
+ * wake, the timer or the callback function.
+ *
+ * @example
+ * table.grant(ingress, ...TABLE_ITEM_ACTIONS, ...PURGE_ITEM_ACTIONS);
+ */
+export const PURGE_ITEM_ACTIONS: readonly string[] = ['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+/**
  * Paths of the entry files of the runtime's own Lambda functions, each
  * exporting `handler`. Relative paths are taken from the project root.
  *
@@ -324,7 +335,7 @@ export class DurableRuntime extends Construct {
     this.timer = runtimeFunction('timer', timerTimeout, 256, 'Dormant timer: due timers and recovery of lost attempts');
 
     // --- ingress: writes to the table only; the stream does the waking.
-    this.table.grant(this.ingress, ...TABLE_ITEM_ACTIONS);
+    this.table.grant(this.ingress, ...TABLE_ITEM_ACTIONS, ...PURGE_ITEM_ACTIONS);
     this.timerQueue.grantSendMessages(this.ingress);
     this.signingSecret.grantRead(this.ingress);
     const integration = new LambdaIntegration(this.ingress, { allowTestInvoke: false });

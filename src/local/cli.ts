@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { relative } from 'node:path';
 import { DynamoDbLocalError } from './dynamodb-local.ts';
 import { startLocalPlane, type LocalPlane } from './plane.ts';
+import { PURGE_USAGE, purgeCommand } from './purge-command.ts';
 import type { Catalog } from '../runtime/registry.ts';
 
 const USAGE = `usage: dormant dev [entry] [--port N] [--in-memory] [--data-dir DIR] [--api-key KEY] [--quiet]
@@ -20,7 +21,9 @@ const USAGE = `usage: dormant dev [entry] [--port N] [--in-memory] [--data-dir D
                kill, purge) to callers without x-api-key: KEY or
                Authorization: Bearer KEY (default: $DORMANT_API_KEY, else
                open); callback routes never need it
-  --quiet      print only warnings and errors`;
+  --quiet      print only warnings and errors
+
+${PURGE_USAGE}`;
 
 /**
  * Runs the CLI with `argv` (without `node` and the script).
@@ -31,6 +34,7 @@ const USAGE = `usage: dormant dev [entry] [--port N] [--in-memory] [--data-dir D
  * ```
  */
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'purge') return purgeCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({

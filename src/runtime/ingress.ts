@@ -33,6 +33,7 @@ import {
   getStatus,
   heartbeatAwakeable,
   parseDelay,
+  purgeInvocation,
   rejectAwakeable,
   resolveAwakeable,
   startInvocation,
@@ -201,6 +202,10 @@ async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, tar
       if (mode === 'kill') await killInvocation(deps, target.invocationId);
       else await cancelInvocation(deps, target.invocationId);
       return jsonAnswer(202, { invocationId: target.invocationId, status: mode === 'kill' ? 'Killed' : 'Cancelling' });
+    }
+    case 'purge': {
+      const { purged } = await purgeInvocation(deps, target.invocationId);
+      return jsonAnswer(200, { invocationId: target.invocationId, status: 'Purged', purged });
     }
     case 'output': {
       const result = await getOutput(deps, target.invocationId);

@@ -692,3 +692,25 @@ export async function killInvocation(
     throw new IngressError(409, 'already_finished', `invocation ${invocationId} has already finished; there is nothing to kill`);
   }
 }
+
+/**
+ * Deletes a finished invocation's data for good: its journal (every step
+ * result and state change it recorded), completions, promises, input and
+ * output; a workflow's run takes the workflow's state with it. For data that
+ * must not stay until it expires. 409 while it has not finished (cancel or
+ * kill it first), 404 when there is nothing.
+ *
+ * @example
+ * ```ts
+ * await purgeInvocation(deps, 'inv_…'); // { purged: 12 }
+ * ```
+ */
+export async function purgeInvocation(deps: Pick<IngressDeps, 'store'>, invocationId: string): Promise<{ purged: number }> {
+  await readMeta(deps, invocationId);
+  const result = await deps.store.purge(invocationId);
+  if (result === 'unknown')
+    throw new IngressError(404, 'unknown_invocation', `no invocation ${invocationId} (it never existed, or it expired or was purged)`);
+  if (result === 'unfinished')
+    throw new IngressError(409, 'not_finished', `invocation ${invocationId} has not finished; cancel or kill it first, then purge it`);
+  return result;
+}

@@ -10,7 +10,9 @@
  */
 import {
   BatchGetItemCommand,
+  BatchWriteItemCommand,
   CreateTableCommand,
+  DeleteItemCommand,
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   GetItemCommand,
@@ -25,6 +27,7 @@ import {
   type CreateTableCommandInput,
   type DynamoDBClient,
   type TableDescription,
+  type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ensureError, type Failure } from '../api/errors.ts';
@@ -39,7 +42,7 @@ import type {
   Store,
   SuspendOptions,
 } from './store.ts';
-import { INPUT, LOCK, META, invocationIdOf, invocationPk, isCompletionSk, stateSk } from './keys.ts';
+import { INPUT, LOCK, META, invocationIdOf, invocationPk, isCompletionSk, stateScope, stateSk } from './keys.ts';
 import {
   completionToItem,
   entryToItem,
@@ -90,7 +93,8 @@ export type StoreOperation =
   | 'enqueueLock'
   | 'releaseLock'
   | 'grantLock'
-  | 'readLock';
+  | 'readLock'
+  | 'purge';
 
 /**
  * Request units one DynamoDB request consumed.
@@ -179,6 +183,8 @@ const META_RESERVE_BYTES = MAX_PAYLOAD_BYTES + 8 * 1024;
 
 /** BatchGetItem takes at most 100 keys per request. */
 const BATCH_GET_LIMIT = 100;
+/** BatchWriteItem takes at most 25 requests. */
+const BATCH_WRITE_LIMIT = 25;
 const UNPROCESSED_RETRIES = 8;
 /** Take-or-queue rounds before giving up on an object lock that keeps changing. */
 const LOCK_ROUNDS = 8;
@@ -564,6 +570,88 @@ export class DynamoDbStore implements Store {
   async readLock(scope: string): Promise<ObjectLock | undefined> {
     const item = await this.#get('readLock', scope, scope, LOCK);
     return item && itemToLock(item);
+  }
+
+  async purge(id: string): Promise<{ purged: number } | 'unfinished' | 'unknown'> {
+    const meta = await this.getInvocation(id);
+    if (!meta) return 'unknown';
+    if (meta.status !== 'completed' && meta.status !== 'failed') return 'unfinished';
+    const pk = invocationPk(id);
+    let purged = await this.#deleteAll('purge', id, pk, (sk) => sk !== META);
+    if (meta.kind === 'workflow' && meta.handler === 'run' && meta.key !== undefined) {
+      purged += await this.#deleteAll('purge', id, stateScope(meta.service, meta.key), (sk) => sk.startsWith('S#'));
+    }
+    // Meta last, and only while finished: a purge cut short leaves a finished
+    // meta, so running it again completes the job, and a derived id (workflow
+    // key, Idempotency-Key) is free again only once nothing of the old run
+    // is left to replay.
+    const e = new Expression();
+    const status = e.name('status');
+    const deleted = await this.#conditional('purge', id, async () => {
+      const out = await this.#client.send(
+        new DeleteItemCommand({
+          TableName: this.#table,
+          Key: marshall({ pk, sk: META }),
+          ConditionExpression: `${status} IN (${e.value('completed')}, ${e.value('failed')})`,
+          ...e.attributes(),
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      this.#report('purge', 'write', out.ConsumedCapacity);
+    });
+    return { purged: purged + (deleted.ok ? 1 : 0) };
+  }
+
+  /** Deletes the items of a partition whose sort key `wanted` picks (a keys-only Query, then BatchWriteItem by 25). */
+  async #deleteAll(operation: StoreOperation, target: string, pk: string, wanted: (sk: string) => boolean): Promise<number> {
+    const keys: Record<string, AttributeValue>[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      let out;
+      try {
+        out = await this.#client.send(
+          new QueryCommand({
+            TableName: this.#table,
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+            ExpressionAttributeValues: marshall({ ':pk': pk }),
+            ProjectionExpression: '#pk, #sk',
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        );
+      } catch (error) {
+        throw new StoreError(operation, target, this.#table, error);
+      }
+      this.#report(operation, 'read', out.ConsumedCapacity);
+      for (const item of out.Items ?? []) if (wanted(item.sk?.S ?? '')) keys.push({ pk: item.pk!, sk: item.sk! });
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    for (let i = 0; i < keys.length; i += BATCH_WRITE_LIMIT) {
+      let requests: WriteRequest[] | undefined = keys.slice(i, i + BATCH_WRITE_LIMIT).map((Key) => ({ DeleteRequest: { Key } }));
+      for (let round = 0; requests && requests.length > 0; round++) {
+        if (round > UNPROCESSED_RETRIES)
+          throw new StoreError(
+            operation,
+            target,
+            this.#table,
+            new Error(`${requests.length} deletes stayed unprocessed after ${UNPROCESSED_RETRIES} retries`),
+          );
+        if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** round)));
+        let out;
+        try {
+          out = await this.#client.send(
+            new BatchWriteItemCommand({ RequestItems: { [this.#table]: requests }, ReturnConsumedCapacity: 'TOTAL' }),
+          );
+        } catch (error) {
+          throw new StoreError(operation, target, this.#table, error);
+        }
+        this.#report(operation, 'write', out.ConsumedCapacity);
+        requests = out.UnprocessedItems?.[this.#table];
+      }
+    }
+    return keys.length;
   }
 
   async writeState(scope: string, name: string, value: string | undefined, fence: string): Promise<boolean> {

@@ -14,7 +14,7 @@ import type {
   Store,
   SuspendOptions,
 } from './store.ts';
-import { INPUT, LOCK, META, invocationPk, isCompletionSk, stateSk } from './keys.ts';
+import { INPUT, LOCK, META, invocationPk, isCompletionSk, stateScope, stateSk } from './keys.ts';
 import {
   completionToItem,
   entryToItem,
@@ -277,6 +277,27 @@ export class MemoryStore implements Store, ChangeFeed {
     if (!item) return undefined;
     const lock = itemToLock(item);
     return { ...lock, waiting: copyOf(lock.waiting) };
+  }
+
+  async purge(id: string): Promise<{ purged: number } | 'unfinished' | 'unknown'> {
+    const pk = invocationPk(id);
+    const metaItem = this.#get(pk, META);
+    if (!metaItem) return 'unknown';
+    const meta = itemToMeta(metaItem);
+    if (meta.status !== 'completed' && meta.status !== 'failed') return 'unfinished';
+    let purged = 0;
+    const remove = (partition: string, keep: (sk: string) => boolean) => {
+      for (const sk of [...(this.#partitions.get(partition)?.keys() ?? [])]) {
+        if (keep(sk)) continue;
+        this.expire(partition, sk);
+        purged++;
+      }
+    };
+    remove(pk, (sk) => sk === META);
+    if (meta.kind === 'workflow' && meta.handler === 'run' && meta.key !== undefined)
+      remove(stateScope(meta.service, meta.key), (sk) => !sk.startsWith('S#'));
+    this.expire(pk, META);
+    return { purged: purged + 1 };
   }
 
   async writeState(scope: string, name: string, value: string | undefined, fence: string): Promise<boolean> {

@@ -318,6 +318,15 @@ export interface Store {
   /** Reads an object key's lock (status pages). */
   readLock(scope: string): Promise<ObjectLock | undefined>;
   /**
+   * Deletes a finished invocation's items: its journal (with every state
+   * change and step result it recorded), completions, promises, input, and
+   * last its `meta` with the output (so a purge cut short is finished by
+   * running it again). A workflow's `run` takes its workflow's state with
+   * it; an object call leaves the object's state (it belongs to the key).
+   * `unfinished` and `unknown` delete nothing.
+   */
+  purge(id: string): Promise<{ purged: number } | 'unfinished' | 'unknown'>;
+  /**
    * Writes (or with `undefined`, clears) one state value, unless a newer
    * writer (a larger `fence`) already wrote it: zombies cannot roll state back.
    */

@@ -237,10 +237,12 @@ describe('REST API and ingress', () => {
     });
   });
 
-  it('grants the ingress item reads and writes, a timer send and the secret, and no Lambda invoke', () => {
+  it("grants the ingress item reads and writes, the purge's deletes, a timer send and the secret, and no Lambda invoke", () => {
     const ingress = statements(template, roles.ingress);
     const granted = actions(ingress);
-    expect(granted.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(ITEM_ACTIONS);
+    expect(granted.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(
+      [...ITEM_ACTIONS, 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'].sort(),
+    );
     expect(allows(ingress, 'sqs:SendMessage', { 'Fn::GetAtt': [ids.timerQueue, 'Arn'] })).toBe(true);
     expect(allows(ingress, 'secretsmanager:GetSecretValue', { Ref: ids.secret })).toBe(true);
     expect(granted.filter((a) => a.startsWith('lambda:'))).toEqual([]);

@@ -604,6 +604,51 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
       });
     });
 
+    describe('purge', () => {
+      it("deletes a finished invocation's journal, completions, input and meta; a workflow run takes its state; an object's state stays", async () => {
+        // Prepare: a finished workflow run with a big input, journal, a completion, a promise and state; an object's state
+        const run = pendingMeta({
+          kind: 'workflow',
+          service: 'flow',
+          handler: 'run',
+          key: 'doc-1',
+          input: JSON.stringify('i'.repeat(2_000)),
+        });
+        await store.createInvocation(run);
+        const acquired = (await store.acquire(run.id, { seenEpoch: 0, now: T0 + 1, leaseMs: LEASE }))!;
+        for (let i = 0; i < 30; i++) await store.append(run.id, { index: i, kind: 'set', name: `s${i}`, value: '"secret"' });
+        await store.complete(run.id, { key: completionKey(40), value: '"personal data"', at: T0 });
+        await store.complete(run.id, { key: promiseKey('review'), value: '"approved"', at: T0 });
+        await store.writeState(stateScope('flow', 'doc-1'), 'total', '"secret"', '1');
+        await store.writeState(stateScope('ledger', 'alice'), 'total', '7', '1');
+        await store.finish(run.id, { epoch: acquired.epoch, now: T0 + 2, output: '"the output"', ttl: 9_999_999_999 });
+
+        // Act
+        const result = await store.purge(run.id);
+
+        // Assess: 30 entries, 2 completions, the input, one state value, meta
+        expect(result).toEqual({ purged: 35 });
+        await expect(store.getInvocation(run.id)).resolves.toBeUndefined();
+        const left = await store.load(run.id);
+        expect([...left.journal.keys(), ...left.completions.keys(), left.input]).toEqual([undefined]);
+        await expect(store.hasJournal(run.id)).resolves.toBe(false);
+        expect((await store.readState(stateScope('flow', 'doc-1'))).size).toBe(0);
+        expect(await store.readState(stateScope('ledger', 'alice'))).toEqual(new Map([['total', '7']]));
+        await expect(store.purge(run.id)).resolves.toBe('unknown');
+      });
+
+      it('deletes nothing of an invocation that has not finished', async () => {
+        const meta = pendingMeta();
+        await store.createInvocation(meta);
+        await store.append(meta.id, { index: 0, kind: 'run', name: 'r', value: '1' });
+
+        await expect(store.purge(meta.id)).resolves.toBe('unfinished');
+
+        await expect(store.getInvocation(meta.id)).resolves.toMatchObject({ status: 'pending' });
+        expect((await store.load(meta.id)).journal.size).toBe(1);
+      });
+    });
+
     describe('object locks', () => {
       it('the first caller holds a free key, later ones queue, each idempotently', async () => {
         const scope = stateScope('counter', newInvocationId());
