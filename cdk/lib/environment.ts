@@ -36,6 +36,10 @@ export const DormantEnv = {
   API_URL: 'DORMANT_API_URL',
   /** Hours a finished invocation is kept before its items expire (TTL). */
   RETENTION_HOURS: 'DORMANT_RETENTION_HOURS',
+  /** How API Gateway authorizes the invocation routes (`iam`, `api-key`, `authorizer`, `none`); set on the ingress functions. */
+  INGRESS_AUTH: 'DORMANT_INGRESS_AUTH',
+  /** Which routes an ingress function answers: `invocations` or `callbacks`. */
+  INGRESS_SERVES: 'DORMANT_INGRESS_SERVES',
 } as const;
 
 /** One of the environment variable names in {@link DormantEnv}. */
