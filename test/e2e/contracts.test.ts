@@ -161,6 +161,22 @@ describe('loadConfig', () => {
   });
 });
 
+describe('what the ingress is told about its callers', () => {
+  const base = { DORMANT_TABLE_NAME: 't', DORMANT_SERVICES: '{}', DORMANT_SIGNING_KEY: 'k'.repeat(32) };
+
+  it("reads DORMANT_INGRESS_AUTH and DORMANT_INGRESS_SERVES; unset counts as unauthenticated callers ('none'), every route served", () => {
+    expect(loadConfig('ingress', base).ingressAccess).toEqual({ serves: 'all', callersAuthenticated: false });
+    expect(loadConfig('ingress', { ...base, DORMANT_INGRESS_AUTH: 'none' }).ingressAccess.callersAuthenticated).toBe(false);
+    for (const mode of ['iam', 'api-key', 'authorizer']) {
+      expect(loadConfig('ingress', { ...base, DORMANT_INGRESS_AUTH: mode }).ingressAccess.callersAuthenticated).toBe(true);
+    }
+    expect(loadConfig('ingress', { ...base, DORMANT_INGRESS_SERVES: 'callbacks' }).ingressAccess.serves).toBe('callbacks');
+    expect(() => loadConfig('ingress', { ...base, DORMANT_INGRESS_AUTH: 'IAM ', DORMANT_INGRESS_SERVES: 'some' })).toThrow(
+      /DORMANT_INGRESS_AUTH must be one of iam, api-key, authorizer, none, not 'IAM'[\s\S]*DORMANT_INGRESS_SERVES must be one of all, callbacks, invocations, not 'some'/,
+    );
+  });
+});
+
 describe('signing secrets from Secrets Manager', () => {
   /** Secrets Manager cannot run here: a client answering GetSecretValue by version stage, as the service does. */
   const secretsWith = (stages: Record<string, string>, asked: string[] = []) =>
