@@ -281,12 +281,16 @@ describe('the local stream event source mapping', () => {
     };
 
     // Act: the first try meets a throttled invoke of B as well; SQS tries the message again
-    const first = await Promise.allSettled(given.map((r) => rewakeStreamBatch(deps, r.DDBStreamBatchInfo)));
-    const second = await Promise.all(given.map((r) => rewakeStreamBatch(deps, r.DDBStreamBatchInfo)));
+    // (The poller may have given the three up in more than one batch: each is a message of its own.)
+    const first: PromiseSettledResult<number>[] = [];
+    for (const r of given) first.push(...(await Promise.allSettled([rewakeStreamBatch(deps, r.DDBStreamBatchInfo)])));
+    const second: number[] = [];
+    for (const r of given) second.push(await rewakeStreamBatch(deps, r.DDBStreamBatchInfo));
 
     // Assess: A woken at once, B on the retry, the poison given up (on each try), never blocking the others
     expect(first.some((r) => r.status === 'rejected' && /1 record\(s\) of the batch failed/.test(String(r.reason)))).toBe(true);
-    expect(invokes).toEqual([a, a, b]);
+    expect([...invokes].sort()).toEqual([a, a, b]);
+    expect(invokes.slice(-1)).toEqual([b]);
     expect(second.reduce((n, w) => n + w, 0)).toBe(2);
     expect(lines.filter((m) => m.includes('gave up stream record'))).toHaveLength(2);
     expect(lines.join('\n')).not.toContain(longKey);
