@@ -108,7 +108,7 @@ export interface DurableRuntimeProps {
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
-   * A secret whose string value is the HMAC key for awakeable ids.
+   * A secret whose string value is the signing secret of awakeable ids (rotate by putting a new version).
    * @default a secret generated at deploy time (64 random alphanumerics)
    */
   readonly signingSecret?: ISecret;
@@ -218,7 +218,9 @@ const MAX_CATALOG_CHARS = 2_500;
  *   queue (failed stream batches and failed handler attempts);
  * - a dead-letter queue behind both queues (redrive with
  *   `aws sqs start-message-move-task`);
- * - the HMAC key for awakeable ids in Secrets Manager;
+ * - the signing secret of awakeable ids in Secrets Manager;
+ * - a second function for the callback routes, open while the invocation
+ *   routes are behind `ingressAuth` (IAM by default);
  * - log groups with retention and least-privilege roles.
  *
  * Register handler functions with {@link addService} or build them with
@@ -232,7 +234,7 @@ const MAX_CATALOG_CHARS = 2_500;
 export class DurableRuntime extends Construct {
   /** Journals, completions, promises, state and locks. */
   readonly table: Table;
-  /** Its string value is the HMAC key for awakeable ids. */
+  /** Its string value is the signing secret of awakeable ids. */
   readonly signingSecret: ISecret;
   /** Durable timers as delayed messages (at most 15 minutes each, chained). */
   readonly timerQueue: Queue;

@@ -334,7 +334,7 @@ describe('every function', () => {
 });
 
 describe('secret and outputs', () => {
-  it('generates the HMAC key at deploy time', () => {
+  it('generates the signing secret at deploy time', () => {
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       GenerateSecretString: Match.objectLike({ PasswordLength: 64, ExcludePunctuation: true }),
       SecretString: Match.absent(),
