@@ -546,7 +546,8 @@ interface Client {
 /**
  * HTTP to the plane (fetch keeps connections alive). A network error or a
  * 5xx is sent again, up to three times, as a careful client would: starts
- * carry an idempotency key, and a repeated completion gets a definite 409.
+ * carry an idempotency key, and a completion sent again gets 202 if it is
+ * the one that stands (a redelivery), a definite 409 otherwise.
  */
 function client(url: string, signal: AbortSignal | undefined): Client {
   let retries = 0;
