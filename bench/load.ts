@@ -130,8 +130,11 @@ export interface LoadResult {
   problems: string[];
 }
 
-/** The outcome a handler returns and a 409 reports as `existing`. */
+/** The outcome a handler returns. */
 type Outcome = { resolved: string } | { rejected: string };
+
+/** What a 409 says the awakeable's outcome was (never the value: DESIGN rule 2). */
+type OutcomeKind = 'resolved' | 'rejected';
 
 /** One invocation's plan and what happened to it. */
 interface Tracked {
@@ -142,8 +145,8 @@ interface Tracked {
   duplicate?: DuplicateKind;
   /** Completions that got 202 (or whose retry found its own value in place). */
   accepted: Outcome[];
-  /** `existing` of every 409. */
-  conflicts: Outcome[];
+  /** `outcome` of every 409. */
+  conflicts: OutcomeKind[];
   output?: { status: number; text: string };
 }
 
@@ -317,13 +320,10 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadResult> {
       const headers = { 'content-type': operation === 'resolve' ? 'application/json' : 'text/plain' };
       const answer = await http.send('POST', `/restate/awakeables/${t.awakeableId}/${operation}`, body, headers);
       answers[answer.status] = (answers[answer.status] ?? 0) + 1;
+      // A retry (after a lost answer) that finds its own completion in place is answered 202 too (a redelivery).
       if (answer.status === 202) t.accepted.push(outcome);
-      else if (answer.status === 409) {
-        const existing = (JSON.parse(answer.text) as { existing: Outcome }).existing;
-        // A retry (after a lost answer) that finds its own value in place was accepted the first time.
-        if (answer.retried && same(existing, outcome)) t.accepted.push(outcome);
-        else t.conflicts.push(existing);
-      } else problem(`${t.invocationId}: ${operation} answered ${answer.status}: ${answer.text.slice(0, 200)}`);
+      else if (answer.status === 409) t.conflicts.push((JSON.parse(answer.text) as { outcome: OutcomeKind }).outcome);
+      else problem(`${t.invocationId}: ${operation} answered ${answer.status}: ${answer.text.slice(0, 200)}`);
       return answer.status;
     };
     const order = random.shuffled(tracked.filter((t) => t.awakeableId));
@@ -391,7 +391,7 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadResult> {
       const doubled =
         t.accepted.length > 1 ||
         (stepRuns !== undefined && (stepRuns.handOut > 1 || stepRuns.record > 1)) ||
-        (winner !== undefined && t.conflicts.some((c) => !same(c, winner)));
+        (winner !== undefined && t.conflicts.some((c) => c !== ('resolved' in winner ? 'resolved' : 'rejected')));
       if (doubled) {
         duplicatedCount++;
         problem(
@@ -546,7 +546,8 @@ interface Client {
 /**
  * HTTP to the plane (fetch keeps connections alive). A network error or a
  * 5xx is sent again, up to three times, as a careful client would: starts
- * carry an idempotency key, and a repeated completion gets a definite 409.
+ * carry an idempotency key, and a completion sent again gets 202 if it is
+ * the one that stands (a redelivery), a definite 409 otherwise.
  */
 function client(url: string, signal: AbortSignal | undefined): Client {
   let retries = 0;

@@ -3,12 +3,12 @@
  * answers out. The role is `createIngressHandler` (src/runtime/ingress.ts);
  * this file builds its dependencies from the environment once per cold start
  * (`DORMANT_TABLE_NAME`, `DORMANT_SERVICES`, the signing key, and optionally
- * `DORMANT_INGRESS_WAIT_MS`).
+ * `DORMANT_INGRESS_WAIT_MS`, `DORMANT_INGRESS_AUTH`, `DORMANT_INGRESS_SERVES`:
+ * the same file runs the callback function of a deployed stack).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { systemClock } from '../src/engine/clock.ts';
-import { IdSigner } from '../src/engine/ids.ts';
-import { loadConfig, once, signingKey } from '../src/runtime/config.ts';
+import { loadConfig, once, signerFor } from '../src/runtime/config.ts';
 import { createIngressHandler } from '../src/runtime/ingress.ts';
 import { DynamoDbStore } from '../src/store/dynamodb.ts';
 
@@ -25,10 +25,11 @@ export const handler = createIngressHandler(
     const config = loadConfig('ingress');
     return {
       store: new DynamoDbStore({ client: new DynamoDBClient({}), tableName: config.tableName }),
-      signer: new IdSigner(await signingKey(config.signing)),
+      signer: await signerFor(config.signing),
       clock: systemClock,
       catalog: config.catalog,
       waitMs: config.ingressWaitMs,
+      access: config.ingressAccess,
     };
   }),
 );

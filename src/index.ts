@@ -89,7 +89,15 @@ export {
   createWorkflowSharedHandler,
 } from './api/definitions.ts';
 
-export { MAX_PAYLOAD_BYTES } from './store/limits.ts';
+export {
+  MAX_PAYLOAD_BYTES,
+  MAX_OBJECT_KEY_BYTES,
+  MAX_IDEMPOTENCY_KEY_BYTES,
+  MAX_NAME_BYTES,
+  MAX_LOCK_QUEUE,
+  KeyTooLongError,
+  LockQueueFullError,
+} from './store/limits.ts';
 
 export {
   lambdaHandler,
@@ -98,3 +106,5 @@ export {
   type HandlerResult,
   type LambdaContextLike,
 } from './runtime/lambda-handler.ts';
+
+export { sigv4Fetch, type SigV4FetchOptions, type SigningCredentials } from './client/sigv4-fetch.ts';

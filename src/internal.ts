@@ -14,7 +14,7 @@
  */
 export { AttemptInterruptedError, runAttempt, type AttemptDeps, type AttemptOutcome, type AttemptRequest } from './engine/attempt.ts';
 export { systemClock, type Clock } from './engine/clock.ts';
-export { IdSigner, newInvocationId, workflowInvocationId, isInvocationId } from './engine/ids.ts';
+export { IdSigner, newInvocationId, workflowInvocationId, isInvocationId, type SigningKeys, type IdSignerOptions } from './engine/ids.ts';
 
 export type { Store, InvocationMeta, InvocationStatus, JournalEntry, Completion, ItemChange, ObjectLock, Timer } from './store/store.ts';
 export { MemoryStore } from './store/memory.ts';
@@ -32,7 +32,9 @@ export {
   getOutput,
   cancelInvocation,
   killInvocation,
+  purgeInvocation,
   type IngressDeps,
   type StartRequest,
   type InvocationStatusView,
+  type CompletionAnswer,
 } from './runtime/invocations.ts';

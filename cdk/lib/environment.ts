@@ -13,7 +13,7 @@ export const DormantEnv = {
   TIMER_QUEUE_URL: 'DORMANT_TIMER_QUEUE_URL',
   /** URL of the SQS queue where timers due in more than 15 minutes are parked until due. */
   LONG_TIMER_QUEUE_URL: 'DORMANT_LONG_TIMER_QUEUE_URL',
-  /** ARN of the Secrets Manager secret whose string is the HMAC key for awakeable ids. */
+  /** ARN of the Secrets Manager secret whose string is the signing secret of awakeable ids (AWSCURRENT mints, AWSPREVIOUS still verifies). */
   SIGNING_SECRET_ARN: 'DORMANT_SIGNING_SECRET_ARN',
   /**
    * JSON object mapping a service name to the name of the Lambda function
@@ -36,6 +36,10 @@ export const DormantEnv = {
   API_URL: 'DORMANT_API_URL',
   /** Hours a finished invocation is kept before its items expire (TTL). */
   RETENTION_HOURS: 'DORMANT_RETENTION_HOURS',
+  /** How API Gateway authorizes the invocation routes (`iam`, `api-key`, `authorizer`, `none`); set on the ingress functions. */
+  INGRESS_AUTH: 'DORMANT_INGRESS_AUTH',
+  /** Which routes an ingress function answers: `invocations` or `callbacks`. */
+  INGRESS_SERVES: 'DORMANT_INGRESS_SERVES',
 } as const;
 
 /** One of the environment variable names in {@link DormantEnv}. */

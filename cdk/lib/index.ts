@@ -41,4 +41,5 @@ export {
   type RuntimeEntries,
 } from './durable-runtime.ts';
 export { DormantEnv, type DormantEnvName } from './environment.ts';
+export { IngressAuth } from './ingress-auth.ts';
 export { WAKE_FILTER_PATTERNS } from '../../src/runtime/wake-filter.ts';

@@ -191,6 +191,7 @@ export class Attempt implements PromiseHost {
   readonly context: DurableContext;
   /** Aborted once the attempt has ended (`ctx.request().attemptCompletedSignal`). */
   readonly completed: AbortSignal;
+  readonly #input: string;
 
   constructor(
     private readonly deps: AttemptDeps,
@@ -200,6 +201,8 @@ export class Attempt implements PromiseHost {
     /** The object key's lock sequence (0 when not an exclusive object call): orders state writes. */
     lockSeq = 0,
   ) {
+    // An input over 1 KiB lives in an item of its own, which the load's Query read.
+    this.#input = meta.input ?? loaded.input ?? '';
     this.ending = new Ending(deps, meta, () => this.journal.flush());
     const completed = new AbortController();
     this.completed = completed.signal;
@@ -222,7 +225,7 @@ export class Attempt implements PromiseHost {
     const done = (async (): Promise<Outcome<unknown>> => {
       let input: unknown;
       try {
-        input = this.handler.input.deserialize(this.meta.input);
+        input = this.handler.input.deserialize(this.#input);
       } catch (error) {
         // The same input fails the same way on every retry: fail once, saying why.
         const why = ensureError(error).message;

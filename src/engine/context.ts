@@ -37,7 +37,7 @@ import type { Completion, InvocationMeta, JournalEntry } from '../store/store.ts
 import { CANCEL, completionKey, promiseKey, stateScope } from '../store/keys.ts';
 import { newInvocationMeta, resultCompletion } from '../store/invocation.ts';
 import type { Attempt, AttemptDeps } from './attempt.ts';
-import { derivedInvocationId, isInvocationId, workflowInvocationId } from './ids.ts';
+import { derivedInvocationId, isInvocationId, shortId, workflowInvocationId } from './ids.ts';
 import { recordedOutcome, type Journal } from './journal.ts';
 import { Combinator, CompletionPromise, HeartbeatAwakeablePromise, StepPromise, type Durable, type Outcome } from './promises.ts';
 import { seededRand } from './rand.ts';
@@ -344,7 +344,12 @@ export class DurableContext implements WorkflowContext {
     const { index, recorded } = this.#journal.allocate(kind, id);
     if (recorded) return;
     const verified = this.deps.signer.verifyAwakeableId(id);
-    if (!verified.ok) throw new TerminalError(`${call}: awakeable id is ${verified.problem}: ${id}`, { code: 400 });
+    if (!verified.ok && verified.problem === 'unknown_key') {
+      // Minted under a secret this function has not read yet (a rotation reached another function first): retry after a refresh.
+      void this.deps.signer.refresh();
+      throw new Error(`${call}: awakeable id ${shortId(id)} names a signing key this function does not know yet; retrying`);
+    }
+    if (!verified.ok) throw new TerminalError(`${call}: awakeable id is ${verified.problem}: ${shortId(id)}`, { code: 400 });
     const { invocationId, index: target } = verified.target;
     void this.#journal.append(
       { index, kind, name: id },

@@ -10,7 +10,7 @@
 import { ensureError, toFailure, type Failure } from '../api/errors.ts';
 import type { RetryPolicy } from '../api/context.ts';
 import { retryKey } from '../store/keys.ts';
-import { PayloadTooLargeError } from '../store/limits.ts';
+import { ItemRefusedError, PayloadTooLargeError } from '../store/limits.ts';
 import type { Completion, InvocationMeta, JournalEntry, Store, SuspendOptions } from '../store/store.ts';
 import type { AttemptDeps, AttemptOutcome } from './attempt.ts';
 import { backoffMs, mayRetry } from './retry.ts';
@@ -290,8 +290,8 @@ export class Ending {
     const failure = toFailure(error);
     const policy = this.deps.invocationRetry ?? DEFAULT_INVOCATION_RETRY;
     const retries = (this.meta.retries ?? 0) + 1;
-    // A step result too large to journal is too large on every retry: fail now.
-    if (!mayRetry(policy, retries, this.meta.createdAt, now) || error instanceof PayloadTooLargeError) {
+    // A step result too large to journal (or a key too long) is refused on every retry: fail now.
+    if (!mayRetry(policy, retries, this.meta.createdAt, now) || error instanceof ItemRefusedError) {
       return this.#stop(`recording its failure (${failure.message})`, async () => {
         await this.drain();
         return this.#record({ failure });
@@ -383,7 +383,7 @@ export class Ending {
             call = Promise.reject(ensureError(error));
           }
           return call.catch((error: unknown) => {
-            if (error instanceof PayloadTooLargeError) throw error;
+            if (error instanceof ItemRefusedError) throw error;
             this.interrupt(describeCall(operation, args, this.meta.id), error);
             return new Promise<never>(() => undefined);
           });

@@ -7,22 +7,47 @@
  * `run` exists; a start with an Idempotency-Key from that key; a callee from
  * (caller, entry), so a replay finds the callee it started.
  *
- * An awakeable id is a capability (DESIGN rule 8): `awk_` and base64url of
+ * An awakeable id is a capability (DESIGN rules 8 and 10): it lets its
+ * holder complete or heartbeat one awakeable, and reveals nothing else.
+ * Version 2, minted since release 0.2, is `awk_` and base64url of
  *
- *   version(1) | invocation(16) | entry index(4, big-endian) | nonce(16 random) | tag(16)
+ *   version(1) = 2 | key id(4) | nonce(12 random) | ciphertext(28) | tag(16)
  *
- * where tag = HMAC-SHA256(signing key, everything before it), truncated to
- * 128 bits. It says which invocation and entry it completes, carries 128
- * random bits of its own, and a forged or altered id is refused without a
- * table read.
+ * where the ciphertext is AES-256-GCM of invocation(16) | entry index(4,
+ * big-endian) | 8 random bytes, under a key derived (HKDF-SHA256) from the
+ * signing secret, with the version and key id as associated data. The holder
+ * learns neither invocation nor entry (160 random bits, and nothing to
+ * decode); a forged or altered id fails GCM's tag and is refused without a
+ * table read. The key id names the secret it was minted under, so a
+ * deployment accepts its current and previous secrets while it rotates them.
+ * GCM with a random nonce is safe here: an id is minted once per awakeable
+ * and journaled, so nonces never repeat in practice (2^-32 collision odds
+ * after 2^32 ids under one key).
+ *
+ * Version 1, minted by earlier releases and still accepted (DESIGN rule 13),
+ * is `awk_` and base64url of
+ *
+ *   version(1) = 1 | invocation(16) | entry index(4) | nonce(16 random) | tag(16)
+ *
+ * with tag = HMAC-SHA256(signing secret, everything before it), truncated.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const INVOCATION = /^inv_[A-Za-z0-9_-]{22}$/;
 const AWAKEABLE_PREFIX = 'awk_';
-const VERSION = 1;
-const BODY = 1 + 16 + 4 + 16;
-const TAG = 16;
+/** Version 1: HMAC-tagged, invocation and entry in plain bytes. Verified, never minted. */
+const V1 = 1;
+const V1_BODY = 1 + 16 + 4 + 16;
+const V1_TAG = 16;
+/** Version 2: AES-256-GCM, with a key id. */
+const V2 = 2;
+const KEY_ID = 4;
+const NONCE = 12;
+const PLAIN = 16 + 4 + 8;
+const GCM_TAG = 16;
+const V2_HEADER = 1 + KEY_ID;
+const V2_LENGTH = V2_HEADER + NONCE + PLAIN + GCM_TAG;
+const HKDF_SALT = 'dormant awakeable ids';
 
 /**
  * A fresh random invocation id.
@@ -90,8 +115,25 @@ export function isInvocationId(id: string): boolean {
   return INVOCATION.test(id);
 }
 
-/** Why an awakeable id was refused. */
-export type AwakeableIdProblem = 'malformed' | 'forged';
+/** How much of an awakeable id a message keeps: the prefix and 6 characters, never enough to use it. */
+const SHOWN_ID_CHARS = 10;
+
+/**
+ * An awakeable id as logs and messages may print it: its first characters
+ * and an ellipsis. A whole id is a capability (DESIGN rule 10); logs are
+ * read by more people than hold it.
+ *
+ * @example
+ * ```ts
+ * shortId('awk_AgAAAAEx…(86 characters)') // 'awk_AgAAAA…'
+ * ```
+ */
+export function shortId(id: string): string {
+  return id.length <= SHOWN_ID_CHARS ? id : `${id.slice(0, SHOWN_ID_CHARS)}…`;
+}
+
+/** Why an awakeable id was refused: not an id at all, or not issued (or altered) under a key this deployment knows. */
+export type AwakeableIdProblem = 'malformed' | 'forged' | 'unknown_key';
 
 /**
  * What a valid awakeable id names.
@@ -108,7 +150,62 @@ export interface AwakeableTarget {
 }
 
 /**
- * Mints and checks awakeable ids with an HMAC key from configuration.
+ * The signing secrets a deployment knows: the one it mints under, and the
+ * ones it still accepts (Secrets Manager's `AWSCURRENT` and `AWSPREVIOUS`).
+ *
+ * @example
+ * ```ts
+ * const keys: SigningKeys = { current: 'the-new-secret…', previous: ['the-old-secret…'] };
+ * ```
+ */
+export interface SigningKeys {
+  current: string | Uint8Array;
+  previous?: readonly (string | Uint8Array)[];
+}
+
+/**
+ * Options of {@link IdSigner}.
+ *
+ * @example
+ * ```ts
+ * const options: IdSignerOptions = { refresh: () => readSigningKeys(source), refreshEveryMs: 60_000 };
+ * ```
+ */
+export interface IdSignerOptions {
+  /**
+   * Reads the secrets again. Called when an id names a key id this signer
+   * does not know (another function may have seen a rotation first), at most
+   * once per `refreshEveryMs`, so ids with made-up key ids cost at most that.
+   */
+  refresh?: () => Promise<SigningKeys>;
+  /** Least time between two refreshes. Default 60 000 ms. */
+  refreshEveryMs?: number;
+  /** Where time comes from. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** One signing secret and what is derived from it. */
+interface Secret {
+  /** The secret itself: the HMAC key of version 1 ids. */
+  raw: Buffer;
+  /** Version 2: the key id (4 bytes) and the AES-256 key. */
+  keyId: Buffer;
+  aes: Buffer;
+}
+
+function secretOf(key: string | Uint8Array): Secret {
+  const raw = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key);
+  if (raw.length < 16) {
+    throw new Error('awakeable signing key is too short: it needs at least 16 bytes (set DORMANT_SIGNING_KEY to a long random string)');
+  }
+  const derive = (info: string, length: number) => Buffer.from(hkdfSync('sha256', raw, HKDF_SALT, info, length));
+  return { raw, keyId: derive('key id v2', KEY_ID), aes: derive('aes-256-gcm v2', 32) };
+}
+
+/**
+ * Mints and checks awakeable ids under the deployment's signing secrets.
+ * New ids are version 2 (encrypted) under the current secret; ids of both
+ * versions verify under the current or any previous secret.
  *
  * @example
  * ```ts
@@ -118,47 +215,134 @@ export interface AwakeableTarget {
  * ```
  */
 export class IdSigner {
-  readonly #key: Buffer;
+  #current: Secret;
+  #known: Secret[];
+  readonly #refresh: IdSignerOptions['refresh'];
+  readonly #refreshEveryMs: number;
+  readonly #now: () => number;
+  #refreshedAt = Number.NEGATIVE_INFINITY;
+  #refreshing: Promise<void> | undefined;
 
-  constructor(key: string | Uint8Array) {
-    const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key);
-    if (bytes.length < 16) {
-      throw new Error('awakeable signing key is too short: it needs at least 16 bytes (set DORMANT_SIGNING_KEY to a long random string)');
-    }
-    this.#key = bytes;
+  constructor(keys: string | Uint8Array | SigningKeys, options: IdSignerOptions = {}) {
+    this.#refresh = options.refresh;
+    this.#refreshEveryMs = options.refreshEveryMs ?? 60_000;
+    this.#now = options.now ?? Date.now;
+    [this.#current, this.#known] = IdSigner.#load(keys);
   }
 
-  /** Mints a new awakeable id for entry `index` of an invocation. */
+  static #load(keys: string | Uint8Array | SigningKeys): [Secret, Secret[]] {
+    const given = typeof keys === 'string' || keys instanceof Uint8Array ? { current: keys } : keys;
+    const current = secretOf(given.current);
+    return [current, [current, ...(given.previous ?? []).map(secretOf)]];
+  }
+
+  /** Key ids (hex) of the secrets this signer accepts, the current first: what a log may show of them. */
+  get keyIds(): string[] {
+    return this.#known.map((s) => s.keyId.toString('hex'));
+  }
+
+  /** Mints a new awakeable id for entry `index` of an invocation (version 2, current secret). */
   awakeableId(invocationId: string, index: number): string {
     if (!isInvocationId(invocationId)) throw new TypeError(`not an invocation id: ${invocationId}`);
-    const body = Buffer.alloc(BODY);
-    body.writeUInt8(VERSION, 0);
-    Buffer.from(invocationId.slice(4), 'base64url').copy(body, 1);
-    body.writeUInt32BE(index, 17);
-    randomBytes(16).copy(body, 21);
-    return AWAKEABLE_PREFIX + Buffer.concat([body, this.#tag(body)]).toString('base64url');
+    const header = Buffer.alloc(V2_HEADER);
+    header.writeUInt8(V2, 0);
+    this.#current.keyId.copy(header, 1);
+    const plain = Buffer.alloc(PLAIN);
+    Buffer.from(invocationId.slice(4), 'base64url').copy(plain, 0);
+    plain.writeUInt32BE(index, 16);
+    randomBytes(8).copy(plain, 20);
+    const nonce = randomBytes(NONCE);
+    const cipher = createCipheriv('aes-256-gcm', this.#current.aes, nonce, { authTagLength: GCM_TAG });
+    cipher.setAAD(header);
+    const sealed = Buffer.concat([header, nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+    return AWAKEABLE_PREFIX + sealed.toString('base64url');
   }
 
-  /** Checks an id's shape and tag; names the invocation and entry it completes. */
+  /**
+   * Checks an id's shape and authenticity, without I/O; names the invocation
+   * and entry it completes. `unknown_key`: a well-formed version 2 id under a
+   * key id this signer does not know (see {@link verify}, which refreshes).
+   */
   verifyAwakeableId(id: string): { ok: true; target: AwakeableTarget } | { ok: false; problem: AwakeableIdProblem } {
-    if (typeof id !== 'string' || !id.startsWith(AWAKEABLE_PREFIX) || !/^[A-Za-z0-9_-]+$/.test(id.slice(4))) {
+    if (typeof id !== 'string' || !id.startsWith(AWAKEABLE_PREFIX) || !/^[A-Za-z0-9_-]+$/.test(id.slice(4)) || id.length > 200) {
       return { ok: false, problem: 'malformed' };
     }
     const raw = Buffer.from(id.slice(4), 'base64url');
     // Canonical encoding only: the spare bits of the last character must not
     // give one id several spellings.
-    if (raw.length !== BODY + TAG || raw.readUInt8(0) !== VERSION || raw.toString('base64url') !== id.slice(4)) {
-      return { ok: false, problem: 'malformed' };
-    }
-    const body = raw.subarray(0, BODY);
-    if (!timingSafeEqual(raw.subarray(BODY), this.#tag(body))) return { ok: false, problem: 'forged' };
-    return {
-      ok: true,
-      target: { invocationId: 'inv_' + body.subarray(1, 17).toString('base64url'), index: body.readUInt32BE(17) },
-    };
+    if (raw.toString('base64url') !== id.slice(4)) return { ok: false, problem: 'malformed' };
+    if (raw.length === V2_LENGTH && raw.readUInt8(0) === V2) return this.#openV2(raw);
+    if (raw.length === V1_BODY + V1_TAG && raw.readUInt8(0) === V1) return this.#checkV1(raw);
+    return { ok: false, problem: 'malformed' };
   }
 
-  #tag(body: Buffer): Buffer {
-    return createHmac('sha256', this.#key).update(body).digest().subarray(0, TAG);
+  /**
+   * {@link verifyAwakeableId}, and on an unknown key id, reads the secrets
+   * again (at most once per `refreshEveryMs`) before refusing: a function
+   * that has not seen a rotation yet still accepts ids minted under the new
+   * secret. An id still unknown after that is `forged`.
+   *
+   * @example
+   * ```ts
+   * const v = await signer.verify(id);
+   * if (!v.ok) throw new IngressError(v.problem === 'malformed' ? 400 : 403, …);
+   * ```
+   */
+  async verify(id: string): Promise<{ ok: true; target: AwakeableTarget } | { ok: false; problem: 'malformed' | 'forged' }> {
+    const first = this.verifyAwakeableId(id);
+    if (first.ok || first.problem !== 'unknown_key') return first as { ok: false; problem: 'malformed' | 'forged' };
+    await this.refresh();
+    const second = this.verifyAwakeableId(id);
+    return second.ok || second.problem !== 'unknown_key'
+      ? (second as { ok: false; problem: 'malformed' | 'forged' })
+      : { ok: false, problem: 'forged' };
+  }
+
+  /**
+   * Reads the secrets again through `refresh`, unless that happened less
+   * than `refreshEveryMs` ago (then it waits for nothing). A failed read
+   * keeps the secrets as they were.
+   */
+  async refresh(): Promise<void> {
+    if (!this.#refresh) return;
+    if (this.#refreshing) return this.#refreshing;
+    if (this.#now() - this.#refreshedAt < this.#refreshEveryMs) return;
+    this.#refreshedAt = this.#now();
+    this.#refreshing = this.#refresh()
+      .then((keys) => {
+        [this.#current, this.#known] = IdSigner.#load(keys);
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.#refreshing = undefined;
+      });
+    return this.#refreshing;
+  }
+
+  #openV2(raw: Buffer): { ok: true; target: AwakeableTarget } | { ok: false; problem: AwakeableIdProblem } {
+    const keyId = raw.subarray(1, V2_HEADER);
+    const secret = this.#known.find((s) => s.keyId.equals(keyId));
+    if (!secret) return { ok: false, problem: 'unknown_key' };
+    const nonce = raw.subarray(V2_HEADER, V2_HEADER + NONCE);
+    const sealed = raw.subarray(V2_HEADER + NONCE, V2_LENGTH - GCM_TAG);
+    const decipher = createDecipheriv('aes-256-gcm', secret.aes, nonce, { authTagLength: GCM_TAG });
+    decipher.setAAD(raw.subarray(0, V2_HEADER));
+    decipher.setAuthTag(raw.subarray(V2_LENGTH - GCM_TAG));
+    let plain: Buffer;
+    try {
+      plain = Buffer.concat([decipher.update(sealed), decipher.final()]);
+    } catch {
+      return { ok: false, problem: 'forged' };
+    }
+    return { ok: true, target: { invocationId: 'inv_' + plain.subarray(0, 16).toString('base64url'), index: plain.readUInt32BE(16) } };
+  }
+
+  #checkV1(raw: Buffer): { ok: true; target: AwakeableTarget } | { ok: false; problem: AwakeableIdProblem } {
+    const body = raw.subarray(0, V1_BODY);
+    const tag = raw.subarray(V1_BODY);
+    // No key id in version 1: any secret this deployment knows may have tagged it.
+    const valid = this.#known.some((s) => timingSafeEqual(tag, createHmac('sha256', s.raw).update(body).digest().subarray(0, V1_TAG)));
+    if (!valid) return { ok: false, problem: 'forged' };
+    return { ok: true, target: { invocationId: 'inv_' + body.subarray(1, 17).toString('base64url'), index: body.readUInt32BE(17) } };
   }
 }

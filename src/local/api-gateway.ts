@@ -91,6 +91,21 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
     res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
   }
 
+  // A request the HTTP parser refuses (headers or URL over 16 KB, a malformed
+  // request line) gets a JSON {code, message} too, as every refusal does.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return;
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const body = JSON.stringify(
+      tooLarge
+        ? { code: 'request_too_large', message: 'the request line and headers are over 16 KB' }
+        : { code: 'bad_request', message: 'the request is not valid HTTP' },
+    );
+    socket.end(
+      `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '127.0.0.1', () => {

@@ -8,9 +8,10 @@ import { relative } from 'node:path';
 import { DynamoDbLocalError } from './dynamodb-local.ts';
 import { initProject } from './init.ts';
 import { startLocalPlane, type LocalPlane } from './plane.ts';
+import { PURGE_USAGE, purgeCommand } from './purge-command.ts';
 import type { Catalog } from '../runtime/registry.ts';
 
-const USAGE = `usage: dormant dev [entry] [--port N] [--in-memory] [--data-dir DIR] [--quiet]
+const USAGE = `usage: dormant dev [entry] [--port N] [--in-memory] [--data-dir DIR] [--api-key KEY] [--quiet]
        dormant init [dir] [--from <tarball or version>]
 
 dev: serves your services on this machine (DynamoDB Local, an SQS emulator,
@@ -21,13 +22,19 @@ the ingress, wake and timer, with the production code path)
   --port N     HTTP port of the API (default: $PORT, else 8080; 0 = any free port)
   --in-memory  keep nothing between runs (default: data in .dormant/)
   --data-dir   where data is kept (default: .dormant)
+  --api-key    close the invocation routes (start, status, output, cancel,
+               kill, purge) to callers without x-api-key: KEY or
+               Authorization: Bearer KEY (default: $DORMANT_API_KEY, else
+               open); callback routes never need it
   --quiet      print only warnings and errors
 
 init: writes a starter project into dir (default: the current directory,
 which must be empty): a service with an awakeable, its Lambda entry, a unit
 test, a CDK app; then npm install && npm start, or npm install && npm test
   --from       what the project depends on: a packed tarball
-               (./dormant-lambda-0.2.0.tgz) or a version (default: this one)`;
+               (./dormant-lambda-0.2.0.tgz) or a version (default: this one)
+
+${PURGE_USAGE}`;
 
 /**
  * Runs the CLI with `argv` (without `node` and the script).
@@ -38,6 +45,7 @@ test, a CDK app; then npm install && npm start, or npm install && npm test
  * ```
  */
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'purge') return purgeCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({
@@ -47,6 +55,7 @@ export async function main(argv: string[]): Promise<number> {
         port: { type: 'string' },
         'in-memory': { type: 'boolean' },
         'data-dir': { type: 'string' },
+        'api-key': { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
         from: { type: 'string' },
@@ -112,6 +121,8 @@ export async function main(argv: string[]): Promise<number> {
       inMemory: values['in-memory'] ?? false,
       dataDir: values['data-dir'],
       signingKey: process.env.DORMANT_SIGNING_KEY || undefined,
+      previousSigningKeys: process.env.DORMANT_SIGNING_KEY_PREVIOUS ? [process.env.DORMANT_SIGNING_KEY_PREVIOUS] : undefined,
+      apiKey: values['api-key'] || process.env.DORMANT_API_KEY || undefined,
       log: (level, message, details) => {
         if (quiet && level === 'info') return;
         const detail =
@@ -129,7 +140,7 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   if (stopRequested) stop();
-  else console.log(banner(plane, Math.round(performance.now() - started)));
+  else console.log(banner(plane, Math.round(performance.now() - started), Boolean(values['api-key'] || process.env.DORMANT_API_KEY)));
   await stopped;
   console.log('dormant: stopped');
   return 0;
@@ -170,7 +181,7 @@ async function init(args: string[], from: string | undefined): Promise<number> {
  * console.log(banner(plane, 2_300));
  * ```
  */
-export function banner(plane: LocalPlane, ms: number): string {
+export function banner(plane: LocalPlane, ms: number, closed = false): string {
   const u = plane.url;
   const data = plane.dataDir
     ? `data in ${relative(process.cwd(), plane.dataDir) || '.'}/ (kept between runs; --in-memory to start empty)`
@@ -190,6 +201,7 @@ export function banner(plane: LocalPlane, ms: number): string {
       `  curl ${u}/restate/invocation/<invocationId>/output`,
     ]),
     '',
+    ...(closed ? ['Invocation routes need the API key: add -H "x-api-key: $DORMANT_API_KEY" (callback routes need none).', ''] : []),
     'Ctrl-C stops.',
   ];
   return lines.join('\n');

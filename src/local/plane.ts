@@ -35,7 +35,7 @@ import type { ChangeFeed } from '../store/changes.ts';
 import { DynamoDbStore, ensureTable, unfinishedInvocationIds } from '../store/dynamodb.ts';
 import { awsDispatch, LONG_TIMER_QUEUE_MAX_RECEIVES } from '../runtime/dispatch.ts';
 import { createIngressHandler } from '../runtime/ingress.ts';
-import type { Log } from '../runtime/log.ts';
+import { forLog, type Log } from '../runtime/log.ts';
 import { createTimerHandler } from '../runtime/timer.ts';
 import { createWakeHandler } from '../runtime/wake-handler.ts';
 import { startApiGateway } from './api-gateway.ts';
@@ -72,8 +72,18 @@ export interface LocalPlaneOptions {
   dynamoDbEndpoint?: string;
   /** Default `dormant`. */
   tableName?: string;
-  /** HMAC key for awakeable ids. Default: kept in `<dataDir>/signing-key`, or random in memory. */
+  /** Signing secret of awakeable ids. Default: kept in `<dataDir>/signing-key`, or random in memory. */
   signingKey?: string;
+  /** Secrets `signingKey` replaced, whose ids still verify (a rotation). */
+  previousSigningKeys?: readonly string[];
+  /**
+   * Close the invocation routes (start, status, output, cancel, kill,
+   * purge…) to callers without `x-api-key: <apiKey>` or
+   * `Authorization: Bearer <apiKey>` (401). Callback routes stay open: the
+   * awakeable id is their authorization. Default: open, as a developer's own
+   * plane on loopback.
+   */
+  apiKey?: string;
   /** Timeout of the handler function (and so the lease of an attempt). Default 60 000 ms. */
   functionTimeoutMs?: number;
   /** How long `POST /{service}/{handler}` waits for the output. Default 10 000 ms. */
@@ -159,6 +169,7 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
       ? await loadEntry(options.entry)
       : undefined;
   if (!loaded) throw new TypeError('startLocalPlane: give services or an entry module');
+  if (options.apiKey !== undefined && options.apiKey.trim() === '') throw new TypeError('startLocalPlane: apiKey is empty');
   const services = registry(loaded.services);
   const catalog = catalogOf(services);
   const tableName = options.tableName ?? 'dormant';
@@ -185,7 +196,7 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
         headers: { 'content-type': 'application/json' },
         body: '{"code":"starting","message":"the local plane is starting"}',
       }),
-      onRequest: (r) => log('info', `${r.method} ${r.path} → ${r.status} (${r.ms} ms)`),
+      onRequest: (r) => log('info', `${r.method} ${forLog(r.path)} → ${r.status} (${r.ms} ms)`),
     }).catch((error: unknown) => {
       if ((error as { code?: string }).code === 'EADDRINUSE') {
         throw new Error(`port ${options.port ?? 8080} is in use: stop what listens there, or pick another with --port (or PORT)`, {
@@ -237,7 +248,7 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
       [ENV.INGRESS_WAIT_MS]: String(options.ingressWaitMs ?? DEFAULT_INGRESS_WAIT_MS),
     };
     const store = new DynamoDbStore({ client: dynamodb, tableName });
-    const signer = new IdSigner(signingKey);
+    const signer = new IdSigner({ current: signingKey, previous: options.previousSigningKeys ?? [] });
 
     const handlerConfig = loadConfig('handler', env);
     const runAttempts = lambdaHandler({
@@ -279,7 +290,16 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
     const timer = createTimerHandler({ store, dispatch, clock, streams, log });
     const ingressConfig = loadConfig('ingress', env);
     api.setHandler(
-      createIngressHandler({ store, signer, clock, catalog: ingressConfig.catalog, waitMs: ingressConfig.ingressWaitMs, log }),
+      createIngressHandler({
+        store,
+        signer,
+        clock,
+        catalog: ingressConfig.catalog,
+        waitMs: ingressConfig.ingressWaitMs,
+        log,
+        // Open by default (the developer's own loopback plane), or closed by an API key.
+        access: { apiKey: options.apiKey, callersAuthenticated: true },
+      }),
     );
 
     const streamPoller: StreamPoller = startStreamPoller({

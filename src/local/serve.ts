@@ -41,6 +41,8 @@ export async function serveLocally(options: { services: Definition[]; requestedP
       dynamoDbEndpoint: process.env.DORMANT_DYNAMODB_ENDPOINT || undefined,
       tableName: process.env.DORMANT_TABLE_NAME || undefined,
       signingKey: process.env.DORMANT_SIGNING_KEY || undefined,
+      previousSigningKeys: process.env.DORMANT_SIGNING_KEY_PREVIOUS ? [process.env.DORMANT_SIGNING_KEY_PREVIOUS] : undefined,
+      apiKey: process.env.DORMANT_API_KEY || undefined,
       log: (level, message, details) => {
         if (level === 'info' && process.env.DORMANT_QUIET) return;
         const detail = details instanceof Error ? `: ${details.message}` : details === undefined ? '' : `: ${JSON.stringify(details)}`;
@@ -59,7 +61,7 @@ export async function serveLocally(options: { services: Definition[]; requestedP
     console.log(
       `dormant: port ${options.requestedPort} is where Restate's endpoint would listen for its server; Dormant has none in between, so the API (Restate's ingress) is on ${plane.url}`,
     );
-  console.log(banner(plane, Math.round(performance.now() - started)));
+  console.log(banner(plane, Math.round(performance.now() - started), Boolean(process.env.DORMANT_API_KEY)));
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {

@@ -7,6 +7,7 @@
  * configuration before a test or the local plane could set it.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { IdSigner, type SigningKeys } from '../engine/ids.ts';
 import type { Catalog } from './registry.ts';
 
 /**
@@ -24,10 +25,16 @@ export const ENV = {
   TIMER_QUEUE_URL: 'DORMANT_TIMER_QUEUE_URL',
   /** URL of the queue where timers due in more than 15 minutes are parked (SQS). Optional: without it they hop on the timer queue. */
   LONG_TIMER_QUEUE_URL: 'DORMANT_LONG_TIMER_QUEUE_URL',
-  /** ARN of a Secrets Manager secret whose string is the HMAC key for awakeable ids (AWS). */
+  /**
+   * ARN of a Secrets Manager secret whose string is the signing secret of
+   * awakeable ids (AWS). Its `AWSCURRENT` version mints ids; ids minted under
+   * `AWSPREVIOUS` still verify, so the secret can be rotated.
+   */
   SIGNING_SECRET_ARN: 'DORMANT_SIGNING_SECRET_ARN',
-  /** The HMAC key itself (local and development use). */
+  /** The signing secret itself (local and development use). Setting it beside `DORMANT_SIGNING_SECRET_ARN` is an error. */
   SIGNING_KEY: 'DORMANT_SIGNING_KEY',
+  /** With `DORMANT_SIGNING_KEY`: the secret it replaced, whose ids still verify (a rotation by hand). */
+  SIGNING_KEY_PREVIOUS: 'DORMANT_SIGNING_KEY_PREVIOUS',
   /** JSON: service name → name or ARN of the Lambda function that runs it. */
   ROUTES: 'DORMANT_ROUTES',
   /** JSON: the catalog of services (`catalogOf(definitions)`), for the ingress. */
@@ -38,20 +45,31 @@ export const ENV = {
   RETENTION_HOURS: 'DORMANT_RETENTION_HOURS',
   /** How long `POST /{service}/{handler}` waits for the output before answering 202. Default 10 000. */
   INGRESS_WAIT_MS: 'DORMANT_INGRESS_WAIT_MS',
+  /**
+   * How API Gateway authorizes the invocation routes in front of this
+   * ingress: `iam`, `api-key`, `authorizer`, or `none`. Anything but `none`
+   * means every invocation caller was authorized before the request got here
+   * (a status then shows capability ids). Unset counts as `none`.
+   */
+  INGRESS_AUTH: 'DORMANT_INGRESS_AUTH',
+  /** Which routes this ingress function answers: `all` (default), `callbacks` or `invocations`. */
+  INGRESS_SERVES: 'DORMANT_INGRESS_SERVES',
 } as const;
 
 /** Which entry point loads the configuration; each needs different variables. */
 export type Role = 'ingress' | 'wake' | 'timer' | 'handler';
 
 /**
- * Where the HMAC key for awakeable ids comes from.
+ * Where the signing secret of awakeable ids comes from: given (with the one
+ * it replaced, if any), or a Secrets Manager secret.
  *
  * @example
  * ```ts
  * const s: SigningSource = { key: 'a-long-random-development-key' };
  * ```
  */
-export type SigningSource = { key: string; secretArn?: never } | { secretArn: string; key?: never };
+export type SigningSource =
+  { key: string; previousKey?: string | undefined; secretArn?: never } | { secretArn: string; key?: never; previousKey?: never };
 
 /**
  * The configuration of a Dormant deployment, as the entry points see it.
@@ -77,6 +95,8 @@ export interface DormantConfig {
   retentionMs: number;
   /** How long a request-response call waits for the output, in milliseconds. */
   ingressWaitMs: number;
+  /** Which routes the ingress answers, and whether API Gateway authorized its invocation callers. */
+  ingressAccess: { serves: 'all' | 'callbacks' | 'invocations'; callersAuthenticated: boolean };
 }
 
 /**
@@ -187,12 +207,21 @@ export function loadConfig<R extends Role>(role: R, env: Readonly<Record<string,
   const timerQueueUrl = required(ENV.TIMER_QUEUE_URL, needs('timerQueueUrl'));
   const longTimerQueueUrl = text(ENV.LONG_TIMER_QUEUE_URL);
   const key = text(ENV.SIGNING_KEY);
+  const previousKey = text(ENV.SIGNING_KEY_PREVIOUS);
   const secretArn = text(ENV.SIGNING_SECRET_ARN);
   let signing: SigningSource | undefined;
-  if (key !== undefined) signing = { key };
+  // Two sources would make one silently win: a function could mint under one
+  // secret and its neighbour verify under the other.
+  if (key !== undefined && secretArn !== undefined)
+    problems.push(
+      `both ${ENV.SIGNING_KEY} and ${ENV.SIGNING_SECRET_ARN} are set: set exactly one (the key for local use, the secret on AWS)`,
+    );
+  else if (key !== undefined) signing = { key, previousKey };
   else if (secretArn !== undefined) signing = { secretArn };
   else if (needs('signing'))
     problems.push(`neither ${ENV.SIGNING_SECRET_ARN} nor ${ENV.SIGNING_KEY} is set (awakeable ids need the signing key)`);
+  if (previousKey !== undefined && key === undefined)
+    problems.push(`${ENV.SIGNING_KEY_PREVIOUS} is set without ${ENV.SIGNING_KEY} (a secret ARN keeps its previous version itself)`);
   const routes =
     jsonObject<Record<string, string>>(ENV.ROUTES, needs('routes'), (o) =>
       Object.entries(o).find(([, fn]) => typeof fn !== 'string' || fn === '') ? 'every value must be a function name or ARN' : undefined,
@@ -209,6 +238,15 @@ export function loadConfig<R extends Role>(role: R, env: Readonly<Record<string,
   const retentionHours = number(ENV.RETENTION_HOURS, DEFAULT_RETENTION_HOURS);
   const ingressWaitMs = number(ENV.INGRESS_WAIT_MS, DEFAULT_INGRESS_WAIT_MS);
   const apiUrl = text(ENV.API_URL)?.replace(/\/+$/, '');
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    problems.push(`${name} must be one of ${allowed.join(', ')}, not '${raw}'`);
+    return fallback;
+  };
+  const ingressAuth = oneOf(ENV.INGRESS_AUTH, ['iam', 'api-key', 'authorizer', 'none'] as const, 'none');
+  const serves = oneOf(ENV.INGRESS_SERVES, ['all', 'callbacks', 'invocations'] as const, 'all');
 
   if (problems.length > 0) throw new ConfigError(role, problems);
   const config: DormantConfig = {
@@ -221,30 +259,74 @@ export function loadConfig<R extends Role>(role: R, env: Readonly<Record<string,
     apiUrl,
     retentionMs: retentionHours * 3_600_000,
     ingressWaitMs,
+    ingressAccess: { serves, callersAuthenticated: ingressAuth !== 'none' },
   };
   // Every field REQUIRES names for this role was checked present above.
   return config as RoleConfig<R>;
 }
 
 /**
- * The HMAC key for awakeable ids: the configured key, or the secret's string
- * read from Secrets Manager (once per cold start: callers keep the promise).
+ * The signing secret of awakeable ids: the configured key, or the secret's
+ * current string read from Secrets Manager.
  *
  * @example
  * ```ts
  * const key = await signingKey(config.signing, () => new SecretsManagerClient({}));
- * const signer = new IdSigner(key);
  * ```
  */
 export async function signingKey(
   source: SigningSource,
   secrets: () => SecretsManagerClient = () => new SecretsManagerClient({}),
 ): Promise<string> {
-  if (source.key !== undefined) return source.key;
+  return String((await signingKeys(source, secrets)).current);
+}
+
+/**
+ * The signing secrets of awakeable ids: the current one, and the previous
+ * one whose ids still verify (`DORMANT_SIGNING_KEY_PREVIOUS`, or the
+ * secret's `AWSPREVIOUS` version when it has one).
+ *
+ * @example
+ * ```ts
+ * const { current, previous } = await signingKeys({ secretArn }, () => new SecretsManagerClient({}));
+ * ```
+ */
+export async function signingKeys(
+  source: SigningSource,
+  secrets: () => SecretsManagerClient = () => new SecretsManagerClient({}),
+): Promise<SigningKeys> {
+  if (source.key !== undefined) return { current: source.key, previous: source.previousKey ? [source.previousKey] : [] };
   const client = secrets();
-  const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: source.secretArn }));
-  if (!SecretString) throw new Error(`the signing secret ${source.secretArn} has no string value (store the HMAC key as a SecretString)`);
-  return SecretString;
+  const read = async (stage: 'AWSCURRENT' | 'AWSPREVIOUS'): Promise<string | undefined> => {
+    try {
+      const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: source.secretArn, VersionStage: stage }));
+      return SecretString || undefined;
+    } catch (error) {
+      // A secret never rotated has no AWSPREVIOUS version.
+      if (stage === 'AWSPREVIOUS' && (error as { name?: unknown }).name === 'ResourceNotFoundException') return undefined;
+      throw error;
+    }
+  };
+  const [current, previous] = await Promise.all([read('AWSCURRENT'), read('AWSPREVIOUS')]);
+  if (!current) throw new Error(`the signing secret ${source.secretArn} has no string value (store the signing secret as a SecretString)`);
+  return { current, previous: previous && previous !== current ? [previous] : [] };
+}
+
+/**
+ * The id signer of a role: its secrets read once (callers keep the
+ * promise), and read again when an id names a key id it does not know
+ * (another function saw a rotation first), at most once a minute.
+ *
+ * @example
+ * ```ts
+ * const signer = await signerFor(config.signing);
+ * ```
+ */
+export async function signerFor(
+  source: SigningSource,
+  secrets: () => SecretsManagerClient = () => new SecretsManagerClient({}),
+): Promise<IdSigner> {
+  return new IdSigner(await signingKeys(source, secrets), { refresh: () => signingKeys(source, secrets) });
 }
 
 /**

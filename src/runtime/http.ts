@@ -15,6 +15,7 @@
  * | `/restate/invocation/{id}/attach`                 | GET    | wait a bounded time for the result    |
  * | `/restate/invocation/{id}`                        | DELETE | cancel (`?mode=kill`: kill)           |
  * | `/restate/invocation/{id}/cancel` / `/kill`       | PATCH  | cancel / kill                         |
+ * | `/restate/invocation/{id}/purge`                  | PATCH  | delete a finished invocation's data   |
  * | `/restate/workflow/{name}/{key}/output\|attach`    | GET    | the same for a workflow's run         |
  * | `/restate/awakeables/{id}/resolve` (`/restate/a/…`) | POST | resolve with a JSON body              |
  * | `/restate/awakeables/{id}/reject` (`/restate/a/…`)  | POST | reject with a text reason             |
@@ -48,6 +49,7 @@ export type Route =
   | { kind: 'output'; invocationId: string }
   | { kind: 'attach'; invocationId: string }
   | { kind: 'cancel'; invocationId: string; mode: 'cancel' | 'kill' | 'query' }
+  | { kind: 'purge'; invocationId: string }
   | { kind: 'workflow-output'; workflow: string; key: string }
   | { kind: 'workflow-attach'; workflow: string; key: string }
   | { kind: 'callback'; operation: 'succeed' | 'fail' | 'heartbeat'; awakeableId: string }
@@ -73,6 +75,57 @@ export const CALLBACK_API_VERSION = '2025-12-01';
 export const NOT_READY = 470;
 
 /**
+ * The two kinds of route (DESIGN rule 9). `callback` routes complete or
+ * heartbeat one awakeable and are public: the capability in the URL is the
+ * authorization. `invocation` routes act for the deployment's owner (start,
+ * status, output, attach, cancel, kill, purge, workflow output, shared
+ * handlers, and any path nobody serves) and need authorization.
+ *
+ * @example
+ * ```ts
+ * const kind: RouteKind = routeKind('/restate/awakeables/awk_…/resolve'); // 'callback'
+ * ```
+ */
+export type RouteKind = 'callback' | 'invocation';
+
+/** Path prefixes of the callback routes; every other path is an invocation route. */
+export const CALLBACK_PREFIXES: readonly string[] = ['/restate/awakeables/', '/restate/a/', `/${CALLBACK_API_VERSION}/`];
+
+/**
+ * Which kind of route a path is, from its prefix alone (before routing, so
+ * an unknown path under a callback prefix is still public and gets its 404,
+ * and an unknown path elsewhere needs authorization before it gets one).
+ *
+ * @example
+ * ```ts
+ * routeKind('/2025-12-01/durable-execution-callbacks/awk_…/succeed') // 'callback'
+ * routeKind('/restate/invocation/inv_…')                            // 'invocation'
+ * ```
+ */
+export function routeKind(path: string): RouteKind {
+  // The router's own reading of the path, so the two can never disagree
+  // ('/restate%2Fawakeables/…' is one segment to both).
+  const segments = splitPath(path);
+  if (segments instanceof IngressError) return 'invocation';
+  const [first, second] = segments;
+  if (first === 'restate' && (second === 'awakeables' || second === 'a')) return 'callback';
+  return first === CALLBACK_API_VERSION ? 'callback' : 'invocation';
+}
+
+/**
+ * Whether a route completes or heartbeats an awakeable (what a callback
+ * route may lead to).
+ *
+ * @example
+ * ```ts
+ * isCallbackRoute({ kind: 'resolve', awakeableId: 'awk_…' }) // true
+ * ```
+ */
+export function isCallbackRoute(route: Route): boolean {
+  return route.kind === 'resolve' || route.kind === 'reject' || route.kind === 'callback';
+}
+
+/**
  * Finds the route of a request, or the error that answers it: 404 for paths
  * and services nobody serves, 405 (with the allowed method) for known paths
  * called with another method, 400 for undecodable paths and for an
@@ -91,7 +144,10 @@ export function route(
   path: string,
   catalog: Catalog,
   query?: Readonly<Record<string, string | undefined>> | null,
+  /** `names: false`: 404s do not list the deployment's services and handlers (an unauthenticated caller). */
+  options: { names?: boolean } = {},
 ): Route | IngressError {
+  const list = (names: string[]): string => (options.names === false ? '' : ` (this deployment has: ${names.sort().join(', ') || 'none'})`);
   const segments = splitPath(path);
   if (segments instanceof IngressError) return segments;
   const verb = method.toUpperCase();
@@ -107,6 +163,7 @@ export function route(
       if (action === undefined && verb === 'DELETE') return { kind: 'cancel', invocationId: id, mode: 'query' };
       if (action === undefined) return expect('GET', { kind: 'status', invocationId: id });
       if (action === 'cancel' || action === 'kill') return expect('PATCH', { kind: 'cancel', invocationId: id, mode: action });
+      if (action === 'purge') return expect('PATCH', { kind: 'purge', invocationId: id });
       if (action === 'output') return expect('GET', { kind: 'output', invocationId: id });
       if (action === 'attach') return expect('GET', { kind: 'attach', invocationId: id });
     }
@@ -117,13 +174,11 @@ export function route(
         return new IngressError(
           404,
           'unknown_workflow',
-          `no workflow named '${id}' (this deployment has: ${
+          `no workflow named '${id}'${list(
             Object.entries(catalog)
               .filter(([, e]) => e.kind === 'workflow')
-              .map(([name]) => name)
-              .sort()
-              .join(', ') || 'none'
-          })`,
+              .map(([name]) => name),
+          )}`,
         );
       }
       return expect('GET', { kind: op === 'output' ? 'workflow-output' : 'workflow-attach', workflow: id, key: action });
@@ -152,18 +207,14 @@ export function route(
   if (service === undefined || second === undefined || rest.length > 0) return notFound(path);
   const entry = catalog[service];
   if (!entry) {
-    return new IngressError(
-      404,
-      'unknown_service',
-      `no service named '${service}' (this deployment has: ${Object.keys(catalog).sort().join(', ') || 'none'})`,
-    );
+    return new IngressError(404, 'unknown_service', `no service named '${service}'${list(Object.keys(catalog))}`);
   }
   const start = (handler: string, key: string | undefined, send: boolean): Route | IngressError => {
     if (!entry.handlers[handler]) {
       return new IngressError(
         404,
         'unknown_handler',
-        `${entry.kind} '${service}' has no handler '${handler}' (it has: ${Object.keys(entry.handlers).sort().join(', ')})`,
+        `${entry.kind} '${service}' has no handler '${handler}'${options.names === false ? '' : ` (it has: ${Object.keys(entry.handlers).sort().join(', ')})`}`,
       );
     }
     const ifExists = query?.ifExists;
@@ -217,7 +268,7 @@ function notFound(path: string): IngressError {
   return new IngressError(
     404,
     'not_found',
-    `nothing here: ${path} (routes: POST /{service}/{handler}[/send], POST /{object-or-workflow}/{key}/{handler}[/send], GET /restate/invocation/{id}[/output|/attach], GET /restate/workflow/{name}/{key}/output|attach, POST /restate/awakeables/{id}/resolve|reject, POST /2025-12-01/durable-execution-callbacks/{id}/succeed|fail|heartbeat)`,
+    `nothing here: ${path} (routes: POST /{service}/{handler}[/send], POST /{object-or-workflow}/{key}/{handler}[/send], GET /restate/invocation/{id}[/output|/attach], PATCH /restate/invocation/{id}/cancel|kill|purge, GET /restate/workflow/{name}/{key}/output|attach, POST /restate/awakeables/{id}/resolve|reject, POST /2025-12-01/durable-execution-callbacks/{id}/succeed|fail|heartbeat)`,
   );
 }
 
@@ -257,7 +308,11 @@ export function jsonAnswer(statusCode: number, value: unknown, headers: Record<s
  */
 export function errorAnswer(error: IngressError): HttpAnswer {
   const { allow, ...details } = error.details ?? {};
-  return jsonAnswer(error.status, { code: error.code, message: error.message, ...details }, typeof allow === 'string' ? { allow } : {});
+  return jsonAnswer(
+    error.status,
+    { code: error.code, message: error.message, ...details },
+    { ...(typeof allow === 'string' ? { allow } : {}), ...error.headers },
+  );
 }
 
 /**
@@ -299,7 +354,7 @@ export function outputAnswer(result: { output: string } | { failure: Failure }, 
  *
  * @example
  * ```ts
- * awsErrorAnswer(new IngressError(409, 'already_completed', 'awakeable awk_… was already resolved'))
+ * awsErrorAnswer(new IngressError(409, 'already_completed', 'the awakeable was already resolved at …'))
  * // 400, x-amzn-errortype: CallbackTimeoutException
  * ```
  */
@@ -310,7 +365,7 @@ export function awsErrorAnswer(error: IngressError): HttpAnswer {
     message: error.message,
     Message: error.message,
     code: error.code,
-    ...(error.details?.existing ? { existing: error.details.existing } : {}),
+    ...(error.details?.outcome ? { outcome: error.details.outcome, completedAt: error.details.completedAt } : {}),
   };
   return jsonAnswer(status, body, { 'x-amzn-errortype': type });
 }

@@ -11,14 +11,17 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { workflowInvocationId } from '../engine/ids.ts';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   CALLBACK_API_VERSION,
   NOT_READY,
   awsErrorAnswer,
   errorAnswer,
+  isCallbackRoute,
   jsonAnswer,
   outputAnswer,
   route,
+  routeKind,
   type HttpAnswer,
   type Route,
 } from './http.ts';
@@ -30,12 +33,14 @@ import {
   getStatus,
   heartbeatAwakeable,
   parseDelay,
+  purgeInvocation,
   rejectAwakeable,
   resolveAwakeable,
   startInvocation,
   type IngressDeps,
 } from './invocations.ts';
-import { logLine, type Log } from './log.ts';
+import { forLog, logLine, type Log } from './log.ts';
+import { ItemRefusedError, KeyTooLongError, LockQueueFullError } from '../store/limits.ts';
 
 /**
  * What the ingress needs besides the core's dependencies.
@@ -53,6 +58,38 @@ export interface IngressHandlerDeps extends IngressDeps {
    */
   waitMs: number;
   log?: Log;
+  /** Who may call what (DESIGN rule 9). Default: every route, callers trusted (the open local plane). */
+  access?: IngressAccess;
+}
+
+/**
+ * Who may call which routes of this ingress.
+ *
+ * - `serves`: the routes this function answers. A deployed stack runs two
+ *   functions, one for the public callback routes and one for the invocation
+ *   routes, so a flood of one kind cannot starve the other; each answers 404
+ *   for the other kind. Default `'all'`.
+ * - `apiKey`: invocation routes require `x-api-key: <key>` or
+ *   `Authorization: Bearer <key>`, else 401 (the local plane's
+ *   `--api-key`). Callback routes never do: the capability in the URL is
+ *   their authorization.
+ * - `callersAuthenticated`: whether invocation callers were authorized
+ *   before the request got here (API Gateway's IAM, API key or authorizer).
+ *   Only then, or past `apiKey`, does a status show capability ids and other
+ *   invocations' ids, and a 404 list the services. Default `true` (the open
+ *   local plane, its developer's own); a deployed `ingressAuth: 'none'` is
+ *   `false`.
+ *
+ * @example
+ * ```ts
+ * const access: IngressAccess = { serves: 'callbacks' };
+ * const local: IngressAccess = { apiKey: process.env.DORMANT_API_KEY };
+ * ```
+ */
+export interface IngressAccess {
+  serves?: 'all' | 'callbacks' | 'invocations';
+  apiKey?: string | undefined;
+  callersAuthenticated?: boolean;
 }
 
 /** First and largest pause between two reads of an awaited output. */
@@ -81,21 +118,61 @@ export function createIngressHandler(
       logLine(undefined, 'error', 'ingress: configuration failed', error);
       return jsonAnswer(500, { code: 'misconfigured', message: 'the ingress is not configured correctly; see its logs' });
     }
-    const target = route(event.httpMethod, event.path, d.catalog, event.queryStringParameters);
+    const kind = routeKind(event.path);
+    const serves = d.access?.serves ?? 'all';
     // AWS's SDK parses its own error shape; everything else gets ours.
-    const refuse = event.path.startsWith(`/${CALLBACK_API_VERSION}/`) ? awsErrorAnswer : errorAnswer;
+    const refuse =
+      kind === 'callback' && event.path.replace(/^\/+/, '').startsWith(`${CALLBACK_API_VERSION}/`) ? awsErrorAnswer : errorAnswer;
+    if ((serves === 'callbacks' && kind !== 'callback') || (serves === 'invocations' && kind !== 'invocation')) {
+      return refuse(
+        new IngressError(
+          404,
+          'not_found',
+          `nothing here: this function serves ${serves === 'callbacks' ? 'callback' : 'invocation'} routes only`,
+        ),
+      );
+    }
+    const authorized = kind === 'callback' || authorize(d.access, event);
+    if (authorized instanceof IngressError) return errorAnswer(authorized);
+    // Past the API key, or behind API Gateway's authorization (or on the open local plane).
+    const owner = kind === 'invocation' && (d.access?.apiKey !== undefined || (d.access?.callersAuthenticated ?? true));
+    const target = route(event.httpMethod, event.path, d.catalog, event.queryStringParameters, { names: owner });
     if (target instanceof IngressError) return refuse(target);
+    if (kind === 'callback' && !isCallbackRoute(target)) return refuse(new IngressError(404, 'not_found', 'nothing here'));
     try {
-      return await answer(d, event, target);
+      return await answer(d, event, target, owner);
     } catch (error) {
       if (error instanceof IngressError) return refuse(error);
-      logLine(d.log, 'error', `ingress: ${event.httpMethod} ${event.path} failed`, error);
+      // A key or payload the table cannot hold, met below the checks above: refused, never a 500.
+      if (error instanceof ItemRefusedError) return refuse(new IngressError(error.code, refusedCode(error), error.message));
+      logLine(d.log, 'error', `ingress: ${event.httpMethod} ${forLog(event.path)} failed`, error);
       return jsonAnswer(500, { code: 'internal_error', message: 'the request could not be carried out; it is safe to retry' });
     }
   };
 }
 
-async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, target: Route): Promise<HttpAnswer> {
+/**
+ * The local plane's API key on an invocation route: `x-api-key: <key>` or
+ * `Authorization: Bearer <key>`, compared in constant time; else 401.
+ */
+function authorize(access: IngressAccess | undefined, event: APIGatewayProxyEvent): true | IngressError {
+  if (access?.apiKey === undefined) return true;
+  const bearer = /^Bearer\s+(.+)$/i.exec(header(event, 'authorization') ?? '')?.[1]?.trim();
+  const given = header(event, 'x-api-key') ?? bearer;
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  if (given !== undefined && timingSafeEqual(digest(given), digest(access.apiKey))) return true;
+  return new IngressError(
+    401,
+    'unauthorized',
+    given === undefined
+      ? 'this route acts for the deployment owner: send the API key as x-api-key: <key> or Authorization: Bearer <key> (callback routes need none)'
+      : 'the API key does not match',
+    undefined,
+    { 'www-authenticate': 'Bearer realm="dormant"' },
+  );
+}
+
+async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, target: Route, owner: boolean): Promise<HttpAnswer> {
   const body = bodyOf(event);
   switch (target.kind) {
     case 'start': {
@@ -119,13 +196,17 @@ async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, tar
       return awaitOutput(deps, started.invocationId);
     }
     case 'status':
-      return jsonAnswer(200, await getStatus(deps, target.invocationId));
+      return jsonAnswer(200, await getStatus(deps, target.invocationId, { reveal: owner }));
     case 'cancel': {
       const mode = target.mode === 'query' ? (event.queryStringParameters?.mode ?? 'cancel') : target.mode;
       if (mode !== 'cancel' && mode !== 'kill') throw new IngressError(400, 'invalid_mode', `mode must be cancel or kill, got '${mode}'`);
       if (mode === 'kill') await killInvocation(deps, target.invocationId);
       else await cancelInvocation(deps, target.invocationId);
       return jsonAnswer(202, { invocationId: target.invocationId, status: mode === 'kill' ? 'Killed' : 'Cancelling' });
+    }
+    case 'purge': {
+      const { purged } = await purgeInvocation(deps, target.invocationId);
+      return jsonAnswer(200, { invocationId: target.invocationId, status: 'Purged', purged });
     }
     case 'output': {
       const result = await getOutput(deps, target.invocationId);
@@ -233,6 +314,11 @@ async function awaitOutput(deps: IngressHandlerDeps, invocationId: string, unkno
     await deps.clock.sleep(Math.min(pause, left));
     pause = Math.min(pause * 2, POLL_MAX_MS);
   }
+}
+
+function refusedCode(error: ItemRefusedError): string {
+  if (error instanceof KeyTooLongError) return 'key_too_long';
+  return error instanceof LockQueueFullError ? 'lock_queue_full' : 'payload_too_large';
 }
 
 function bodyOf(event: APIGatewayProxyEvent): string {

@@ -9,7 +9,17 @@ import { derivedInvocationId, newInvocationId, workflowInvocationId, isInvocatio
 import { CANCEL, LOCK_GRANTED, completionKey, heartbeatKey } from '../store/keys.ts';
 import { lockOrder, waitsForLock } from './wake.ts';
 import { newInvocationMeta } from '../store/invocation.ts';
-import { MAX_PAYLOAD_BYTES, payloadBytes } from '../store/limits.ts';
+import { sameInput } from '../store/items.ts';
+import {
+  LockQueueFullError,
+  MAX_IDEMPOTENCY_KEY_BYTES,
+  MAX_LOCK_QUEUE,
+  MAX_OBJECT_KEY_BYTES,
+  MAX_PAYLOAD_BYTES,
+  KeyTooLongError,
+  checkKeyBytes,
+  payloadBytes,
+} from '../store/limits.ts';
 import type { Completion, InvocationMeta, Store } from '../store/store.ts';
 import type { Catalog } from './registry.ts';
 
@@ -29,6 +39,8 @@ export class IngressError extends Error {
     readonly code: string,
     message: string,
     readonly details?: Record<string, unknown>,
+    /** Headers of the answer (`retry-after`, `www-authenticate`). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
@@ -121,6 +133,11 @@ export async function startInvocation(
   const workflowRun = entry.kind === 'workflow' && req.handler === 'run';
   const ifExistsRefused = ifExistsProblem(req.ifExists, { kind: entry.kind, service: req.service, handler: req.handler });
   if (ifExistsRefused) throw ifExistsRefused;
+  // Every limit before the first read or write: a key the table cannot hold
+  // would be written into meta and then fail every wake-up (DESIGN rule 11).
+  if (req.key !== undefined) checkKey(`${entry.kind} key`, req.key, MAX_OBJECT_KEY_BYTES);
+  if (req.idempotencyKey !== undefined) checkKey('Idempotency-Key', req.idempotencyKey, MAX_IDEMPOTENCY_KEY_BYTES);
+  if (req.delayMs !== undefined) checkDelay(req.delayMs);
   checkPayload(req.body, 'request body');
   if (handler.json && req.body !== '') {
     try {
@@ -135,9 +152,6 @@ export async function startInvocation(
     : req.idempotencyKey !== undefined
       ? derivedInvocationId('idempotency', req.service, req.handler, req.key ?? '', req.idempotencyKey)
       : newInvocationId();
-  if (req.delayMs !== undefined && (!Number.isFinite(req.delayMs) || req.delayMs < 0)) {
-    throw new IngressError(400, 'invalid_delay', `delay must be a non-negative number of milliseconds, got ${req.delayMs}`);
-  }
   if (workflowRun || req.idempotencyKey !== undefined) await refuseExpiredReuse(deps, id, req, workflowRun);
   const meta = newInvocationMeta({
     id,
@@ -152,11 +166,12 @@ export async function startInvocation(
     idempotencyKey: req.idempotencyKey,
     headers: req.headers,
   });
+  if (waitsForLock(meta)) await refuseFullQueue(deps, meta);
   // The create is conditional: a refused second submit has written nothing.
   const created = await deps.store.createInvocation(meta);
   const existing = created.created ? meta : created.existing;
   // A client retrying its own submit (same Idempotency-Key and body) gets its run back, not a 409.
-  const ownRetry = req.idempotencyKey !== undefined && existing.idempotencyKey === req.idempotencyKey && existing.input === req.body;
+  const ownRetry = req.idempotencyKey !== undefined && existing.idempotencyKey === req.idempotencyKey && sameInput(existing, req.body);
   if (!created.created && workflowRun && req.ifExists === 'fail' && !ownRetry) {
     throw new IngressError(
       409,
@@ -167,9 +182,9 @@ export async function startInvocation(
   }
   // Queue in request order here; the wake rule repeats it (idempotently) in
   // case this Lambda dies between the two writes.
-  if (waitsForLock(existing)) await deps.store.enqueueLock(existing.lockScope!, id, lockOrder(existing));
+  if (waitsForLock(existing)) await enqueue(deps, existing, created.created);
   if (created.created) return { invocationId: id, created: true, meta };
-  if (req.idempotencyKey !== undefined && existing.input !== req.body) {
+  if (req.idempotencyKey !== undefined && !sameInput(existing, req.body)) {
     throw new IngressError(
       409,
       'idempotency_key_reused',
@@ -215,6 +230,47 @@ export function ifExistsProblem(
 }
 
 /**
+ * An exclusive call on a key whose queue is full is refused (429) before
+ * anything is written: one key's flood cannot grow its lock item without
+ * bound (one read of the lock, 1 read unit while the queue is short). A
+ * client retrying a call already queued (same id) is not refused.
+ */
+async function refuseFullQueue(deps: Pick<IngressDeps, 'store'>, meta: InvocationMeta): Promise<void> {
+  const lock = await deps.store.readLock(meta.lockScope!);
+  if (!lock || Object.keys(lock.waiting).length < MAX_LOCK_QUEUE || lock.waiting[meta.id] !== undefined) return;
+  throw queueFull(meta);
+}
+
+/**
+ * Queues a new exclusive call. The lock item refuses a full queue itself
+ * (`LockQueueFullError`), which only concurrent starts past the check above
+ * can meet; the call just created then fails at once (429), so it never
+ * waits for a turn it cannot get.
+ */
+async function enqueue(deps: Pick<IngressDeps, 'store' | 'clock'>, meta: InvocationMeta, created: boolean): Promise<void> {
+  try {
+    await deps.store.enqueueLock(meta.lockScope!, meta.id, lockOrder(meta));
+  } catch (error) {
+    if (!(error instanceof LockQueueFullError)) throw error;
+    if (created) {
+      const now = deps.clock.now();
+      await deps.store.kill(meta.id, { now, failure: toFailure(error), ttl: Math.floor(now / 1000) + 24 * 3_600 });
+    }
+    throw queueFull(meta);
+  }
+}
+
+function queueFull(meta: InvocationMeta): IngressError {
+  return new IngressError(
+    429,
+    'lock_queue_full',
+    `${MAX_LOCK_QUEUE} calls already wait for ${meta.service} '${meta.key}' (its handlers run one at a time per key); try again once some have run`,
+    { limit: MAX_LOCK_QUEUE },
+    { 'retry-after': '1' },
+  );
+}
+
+/**
  * A derived id (workflow key, Idempotency-Key) names the same partition
  * every time. Once a finished run's `meta` has expired, its journal lives on
  * (it must outlive any suspension), and a new invocation under the id would
@@ -235,21 +291,55 @@ async function refuseExpiredReuse(deps: Pick<IngressDeps, 'store'>, id: string, 
 }
 
 /**
+ * The longest delay of a delayed send: 365 days, as long as its journal
+ * items live (a longer wait would outlive what it needs).
+ */
+export const MAX_DELAY_MS = 365 * 86_400_000;
+
+/**
  * Parses a `?delay=` of a send: Restate's client sends `<n>ms`; plain
- * milliseconds and `s`, `m`, `h`, `d` suffixes are accepted too.
+ * milliseconds and `s`, `m`, `h`, `d` suffixes are accepted too. At most
+ * {@link MAX_DELAY_MS}, in whole milliseconds (a safe integer); anything
+ * else is a 400.
  *
  * @example
  * ```ts
  * parseDelay('1500ms') // 1500
  * parseDelay('2m')     // 120000
+ * parseDelay('400d')   // IngressError 400 invalid_delay
  * ```
  */
 export function parseDelay(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  const match = /^(\d{1,16}(?:\.\d{1,9})?)(ms|s|m|h|d)?$/.exec(text.trim());
   if (!match)
-    throw new IngressError(400, 'invalid_delay', `?delay=${text} is not a duration; use milliseconds like 1500ms (or s, m, h, d)`);
+    throw new IngressError(
+      400,
+      'invalid_delay',
+      `?delay=${text.slice(0, 40)} is not a duration; use milliseconds like 1500ms (or s, m, h, d), at most 365 days`,
+    );
   const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 'ms') as 'ms'];
-  return Math.round(Number(match[1]) * unit);
+  const ms = Math.round(Number(match[1]) * unit);
+  checkDelay(ms);
+  return ms;
+}
+
+function checkDelay(ms: number): void {
+  if (!Number.isSafeInteger(ms) || ms < 0 || ms > MAX_DELAY_MS) {
+    throw new IngressError(
+      400,
+      'invalid_delay',
+      `delay must be a whole number of milliseconds from 0 to ${MAX_DELAY_MS} (365 days), got ${String(ms).slice(0, 40)}`,
+    );
+  }
+}
+
+function checkKey(what: string, value: string, limit: number): void {
+  try {
+    checkKeyBytes(what, value, limit);
+  } catch (error) {
+    if (error instanceof KeyTooLongError) throw new IngressError(400, 'key_too_long', error.message, { limit, bytes: error.bytes });
+    throw error;
+  }
 }
 
 function checkPayload(text: string, what: string): void {
@@ -264,14 +354,24 @@ function checkPayload(text: string, what: string): void {
 }
 
 /**
- * Resolves an awakeable with a JSON body (empty means `undefined`).
+ * What a resolve or reject did: completed the awakeable, or met exactly the
+ * same completion already there (a webhook's or SDK's redelivery), which is
+ * answered as a success too (DESIGN rule 2).
+ */
+export type CompletionAnswer = 'completed' | 'redelivered';
+
+/**
+ * Resolves an awakeable with a JSON body (empty means `undefined`). A second,
+ * different completion is refused with 409 naming whether the awakeable was
+ * resolved or rejected, and when, never the value; the same resolve again
+ * answers `'redelivered'`.
  *
  * @example
  * ```ts
- * await resolveAwakeable(deps, 'awk_…', '{"approved":true}'); // throws IngressError 409 if already completed
+ * await resolveAwakeable(deps, 'awk_…', '{"approved":true}'); // 'completed'; IngressError 409 if completed otherwise
  * ```
  */
-export function resolveAwakeable(deps: IngressDeps, awakeableId: string, body: string): Promise<void> {
+export function resolveAwakeable(deps: IngressDeps, awakeableId: string, body: string): Promise<CompletionAnswer> {
   return completeAwakeable(deps, awakeableId, () => {
     checkPayload(body, 'resolve body');
     if (body !== '') {
@@ -293,27 +393,28 @@ export function resolveAwakeable(deps: IngressDeps, awakeableId: string, body: s
  * await rejectAwakeable(deps, 'awk_…', 'the reviewer declined');
  * ```
  */
-export function rejectAwakeable(deps: IngressDeps, awakeableId: string, reason: string): Promise<void> {
+export function rejectAwakeable(deps: IngressDeps, awakeableId: string, reason: string): Promise<CompletionAnswer> {
   return completeAwakeable(deps, awakeableId, () => {
     checkPayload(reason, 'reject reason');
     return { failure: toFailure(new TerminalError(reason || 'rejected')) };
   });
 }
 
-function verifiedAwakeable(deps: IngressDeps, awakeableId: string): { invocationId: string; index: number } {
-  // The tag is checked before any read: a forged id costs no table access.
-  const verified = deps.signer.verifyAwakeableId(awakeableId);
+async function verifiedAwakeable(deps: IngressDeps, awakeableId: string): Promise<{ invocationId: string; index: number }> {
+  // Checked before any read: a forged id costs no table access (at most a
+  // rate-limited re-read of the signing secrets, for an unknown key id).
+  const verified = await deps.signer.verify(awakeableId);
   if (!verified.ok) {
     throw verified.problem === 'forged'
       ? new IngressError(
           403,
           'forged_awakeable_id',
-          'the awakeable id has a valid shape but its signature does not match: it was not issued by this deployment, or it was altered',
+          'the awakeable id has a valid shape but does not authenticate: it was not issued by this deployment (under its current or previous signing secret), or it was altered',
         )
       : new IngressError(
           400,
           'malformed_awakeable_id',
-          "not an awakeable id: ids look like 'awk_' followed by 71 base64url characters, as ctx.awakeable() returns them",
+          "not an awakeable id: ids look like 'awk_' followed by base64url characters, as ctx.awakeable() returns them",
         );
   }
   return verified.target;
@@ -323,26 +424,33 @@ function verifiedAwakeable(deps: IngressDeps, awakeableId: string): { invocation
  * The awakeable an id names, if it can still be completed: its invocation
  * exists (else 404) and has not finished (else 409 with the completion that
  * finished it, or 410). One read of `meta`, one more only when finished.
+ * Nothing in these answers names the invocation: the id's holder learns
+ * nothing but the fate of its own awakeable (DESIGN rule 10).
  */
-async function openAwakeable(deps: IngressDeps, awakeableId: string, invocationId: string, index: number): Promise<string> {
+async function openAwakeable(
+  deps: IngressDeps,
+  invocationId: string,
+  index: number,
+  mine?: Pick<Completion, 'value' | 'failure'>,
+): Promise<string> {
   const meta = await deps.store.getInvocation(invocationId);
   if (!meta)
     throw new IngressError(
       404,
-      'unknown_invocation',
-      `awakeable ${awakeableId} belongs to invocation ${invocationId}, which does not exist (or has expired)`,
+      'unknown_awakeable',
+      'nothing awaits this awakeable: its invocation does not exist (it finished and its record expired, or it was purged)',
     );
   const key = completionKey(index);
   if (meta.status === 'completed' || meta.status === 'failed') {
     // Finished since an earlier completion of this awakeable woke it: that
     // completion is what this one lost to (409), not a 410.
     const earlier = await deps.store.getCompletion(invocationId, key);
-    if (earlier) throw alreadyCompleted(awakeableId, earlier);
+    if (earlier && mine && sameCompletion(earlier, mine)) return 'redelivered';
+    if (earlier) throw alreadyCompleted(earlier);
     throw new IngressError(
       410,
       'invocation_finished',
-      `invocation ${invocationId} has already ${meta.status}; nothing awaits this awakeable any more`,
-      { invocationId, status: meta.status },
+      'the invocation that awaited this awakeable has finished; nothing awaits it any more',
     );
   }
   return key;
@@ -352,13 +460,34 @@ async function completeAwakeable(
   deps: IngressDeps,
   awakeableId: string,
   result: () => { value: string } | { failure: Failure },
-): Promise<void> {
-  const { invocationId, index } = verifiedAwakeable(deps, awakeableId);
+): Promise<CompletionAnswer> {
+  const { invocationId, index } = await verifiedAwakeable(deps, awakeableId);
   const payload = result();
-  const key = await openAwakeable(deps, awakeableId, invocationId, index);
+  const key = await openAwakeable(deps, invocationId, index, payload);
+  if (key === 'redelivered') return key;
   const completion: Completion = { key, at: deps.clock.now(), ...payload };
   const written = await deps.store.complete(invocationId, completion);
-  if (!written.won) throw alreadyCompleted(awakeableId, written.existing);
+  if (written.won) return 'completed';
+  // Two deliveries of one webhook: the second finds the first, the same.
+  //
+  //   delivery 1 ── Put C#2 ✓ ─────────────────────────────▶ 202
+  //   delivery 2 ──────── Put C#2 ✗ (ALL_OLD: same value) ───▶ 202, redelivered
+  //   other party ─────────── Put C#2 ✗ (ALL_OLD: differs) ──▶ 409 resolved at …
+  if (sameCompletion(written.existing, payload)) return 'redelivered';
+  throw alreadyCompleted(written.existing);
+}
+
+/** Whether a completion is exactly the outcome another delivery carries: same kind, same body or reason. */
+function sameCompletion(existing: Pick<Completion, 'value' | 'failure'>, mine: Pick<Completion, 'value' | 'failure'>): boolean {
+  if (existing.failure || mine.failure) {
+    return (
+      existing.failure !== undefined &&
+      mine.failure !== undefined &&
+      existing.failure.name === mine.failure.name &&
+      existing.failure.message === mine.failure.message
+    );
+  }
+  return (existing.value ?? '') === (mine.value ?? '');
 }
 
 /**
@@ -373,26 +502,25 @@ async function completeAwakeable(
  * ```
  */
 export async function heartbeatAwakeable(deps: IngressDeps, awakeableId: string): Promise<void> {
-  const { invocationId, index } = verifiedAwakeable(deps, awakeableId);
-  const key = await openAwakeable(deps, awakeableId, invocationId, index);
+  const { invocationId, index } = await verifiedAwakeable(deps, awakeableId);
+  const key = await openAwakeable(deps, invocationId, index);
   // A heartbeat writes no completion, so it looks for one itself: a closed callback refuses it (409).
   const earlier = await deps.store.getCompletion(invocationId, key);
-  if (earlier) throw alreadyCompleted(awakeableId, earlier);
+  if (earlier) throw alreadyCompleted(earlier);
   await deps.store.heartbeat(invocationId, heartbeatKey(key), deps.clock.now());
 }
 
-function alreadyCompleted(awakeableId: string, lost: Completion): IngressError {
-  return new IngressError(
-    409,
-    'already_completed',
-    `awakeable ${awakeableId} was already ${lost.failure ? 'rejected' : 'resolved'}; the first completion stands`,
-    {
-      existing: lost.failure
-        ? { rejected: lost.failure.message }
-        : { resolved: lost.value === '' || lost.value === undefined ? null : JSON.parse(lost.value) },
-      completedAt: new Date(lost.at).toISOString(),
-    },
-  );
+/**
+ * The 409 of a completion that lost: whether the awakeable was resolved or
+ * rejected, and when; never the winner's value or reason (DESIGN rule 2).
+ */
+function alreadyCompleted(lost: Completion): IngressError {
+  const outcome = lost.failure ? 'rejected' : 'resolved';
+  const completedAt = new Date(lost.at).toISOString();
+  return new IngressError(409, 'already_completed', `the awakeable was already ${outcome} at ${completedAt}; the first completion stands`, {
+    outcome,
+    completedAt,
+  });
 }
 
 /**
@@ -433,14 +561,24 @@ export interface InvocationStatusView {
 }
 
 /**
- * Reads an invocation's status.
+ * Reads an invocation's status. What it waits for names capabilities and
+ * other invocations (an awakeable's id, the callee, the call holding its
+ * object key): those are shown only with `reveal` (the caller was
+ * authenticated as the deployment's owner, or the plane is its developer's
+ * own); otherwise they are left out (DESIGN rule 10).
  *
  * @example
  * ```ts
  * (await getStatus(deps, 'inv_…')).status // 'completed'
+ * (await getStatus(deps, 'inv_…', { reveal: false })).awaiting[0].awakeableId // undefined
  * ```
  */
-export async function getStatus(deps: Pick<IngressDeps, 'store'>, invocationId: string): Promise<InvocationStatusView> {
+export async function getStatus(
+  deps: Pick<IngressDeps, 'store'>,
+  invocationId: string,
+  options: { reveal?: boolean } = {},
+): Promise<InvocationStatusView> {
+  const reveal = options.reveal ?? true;
   const meta = await readMeta(deps, invocationId);
   const timers = new Map((meta.timers ?? []).map((t) => [t.key, t.at]));
   const lock = meta.lockScope && meta.awaiting?.includes(LOCK_GRANTED) ? await deps.store.readLock(meta.lockScope) : undefined;
@@ -459,10 +597,12 @@ export async function getStatus(deps: Pick<IngressDeps, 'store'>, invocationId: 
       .filter((key) => key !== CANCEL)
       .map((key) => ({
         key,
-        awakeableId: meta.awakeables?.[key],
-        callee: meta.callees?.[key],
+        awakeableId: reveal ? meta.awakeables?.[key] : undefined,
+        callee: reveal ? meta.callees?.[key] : undefined,
         timerAt: timers.has(key) ? new Date(timers.get(key)!).toISOString() : undefined,
-        ...(key === LOCK_GRANTED && lock ? { lockHeldBy: lock.holder, queuePosition: queue.indexOf(meta.id) + 1 || undefined } : {}),
+        ...(key === LOCK_GRANTED && lock
+          ? { lockHeldBy: reveal ? lock.holder : undefined, queuePosition: queue.indexOf(meta.id) + 1 || undefined }
+          : {}),
       })),
     attempts: meta.epoch,
     retries: meta.retries ?? 0,
@@ -554,4 +694,26 @@ export async function killInvocation(
   if (!(await deps.store.kill(meta.id, { now, failure, ttl: Math.floor((now + retentionMs) / 1000) }))) {
     throw new IngressError(409, 'already_finished', `invocation ${invocationId} has already finished; there is nothing to kill`);
   }
+}
+
+/**
+ * Deletes a finished invocation's data for good: its journal (every step
+ * result and state change it recorded), completions, promises, input and
+ * output; a workflow's run takes the workflow's state with it. For data that
+ * must not stay until it expires. 409 while it has not finished (cancel or
+ * kill it first), 404 when there is nothing.
+ *
+ * @example
+ * ```ts
+ * await purgeInvocation(deps, 'inv_…'); // { purged: 12 }
+ * ```
+ */
+export async function purgeInvocation(deps: Pick<IngressDeps, 'store'>, invocationId: string): Promise<{ purged: number }> {
+  await readMeta(deps, invocationId);
+  const result = await deps.store.purge(invocationId);
+  if (result === 'unknown')
+    throw new IngressError(404, 'unknown_invocation', `no invocation ${invocationId} (it never existed, or it expired or was purged)`);
+  if (result === 'unfinished')
+    throw new IngressError(409, 'not_finished', `invocation ${invocationId} has not finished; cancel or kill it first, then purge it`);
+  return result;
 }

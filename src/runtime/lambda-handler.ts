@@ -9,10 +9,10 @@ import type { AnyDefinition } from '../api/definitions.ts';
 import type { RetryPolicy } from '../api/context.ts';
 import { runAttempt, type AttemptDeps, type AttemptOutcome } from '../engine/attempt.ts';
 import { systemClock, type Clock } from '../engine/clock.ts';
-import { IdSigner } from '../engine/ids.ts';
+import type { IdSigner } from '../engine/ids.ts';
 import { DynamoDbStore } from '../store/dynamodb.ts';
 import type { Store } from '../store/store.ts';
-import { loadConfig, once, signingKey } from './config.ts';
+import { loadConfig, once, signerFor } from './config.ts';
 import { registry } from './registry.ts';
 
 /**
@@ -105,7 +105,7 @@ export function lambdaHandler(options: LambdaHandlerOptions): (event: unknown, c
             const config = loadConfig('handler');
             return {
               store: new DynamoDbStore({ client: new DynamoDBClient({}), tableName: config.tableName }),
-              signer: new IdSigner(await signingKey(config.signing)),
+              signer: await signerFor(config.signing),
               apiUrl: config.apiUrl,
               retentionMs: config.retentionMs,
             };

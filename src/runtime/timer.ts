@@ -22,15 +22,20 @@
  *
  * Anything else is reported as failed, so it ends in the dead-letter queue.
  */
-import { GetRecordsCommand, GetShardIteratorCommand, type DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type DynamoDBStreamsClient,
+  type _Record as StreamRecord,
+} from '@aws-sdk/client-dynamodb-streams';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { systemClock } from '../engine/clock.ts';
 import { isInvocationId } from '../engine/ids.ts';
 import { toItemChange } from '../store/dynamodb-stream.ts';
 import type { Store } from '../store/store.ts';
 import { nextHop, type TimerMessage } from './dispatch.ts';
-import { logLine } from './log.ts';
-import { wakeOn, type WakeHandlerDeps } from './wake-handler.ts';
+import { forLog, logLine } from './log.ts';
+import { isPoison, wakeOn, type WakeHandlerDeps } from './wake-handler.ts';
 
 /**
  * What the timer role needs: the wake's dependencies (it re-wakes stream
@@ -163,7 +168,11 @@ export async function recover(deps: TimerHandlerDeps, invocationId: string): Pro
 }
 
 /**
- * Reads a stream batch back and wakes each of its records again.
+ * Reads a stream batch back and wakes each of its records again, each on its
+ * own: a record that fails does not keep the ones after it from waking
+ * (DESIGN rule 11). A poison record (`isPoison`) is given up alone and
+ * logged; if any other record failed, the whole message fails after the
+ * rest were woken, so SQS tries the batch again (waking twice is harmless).
  *
  * @example
  * ```ts
@@ -184,20 +193,38 @@ export async function rewakeStreamBatch(deps: TimerHandlerDeps, batch: StreamBat
     )
   ).ShardIterator;
   let woken = 0;
+  const failed: { sequenceNumber: string; error: unknown }[] = [];
+  const wake = async (record: StreamRecord): Promise<void> => {
+    const change = toItemChange(record);
+    if (!change) return;
+    const sequence = record.dynamodb?.SequenceNumber ?? '?';
+    try {
+      await wakeOn(change, deps);
+      woken++;
+    } catch (error) {
+      if (isPoison(error)) {
+        logLine(deps.log, 'error', `timer: gave up stream record ${sequence} (${forLog(`${change.pk} ${change.sk}`, 120)}) alone`, error);
+      } else {
+        failed.push({ sequenceNumber: sequence, error });
+      }
+    }
+  };
   // An open shard can answer empty pages before the records we know exist.
-  for (let empty = 0; iterator && empty < 5;) {
+  pages: for (let empty = 0; iterator && empty < 5;) {
     const page = await deps.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 100 }));
     const records = page.Records ?? [];
     if (records.length === 0) empty++;
     for (const record of records) {
-      if (BigInt(record.dynamodb?.SequenceNumber ?? '0') > end) return woken;
-      const change = toItemChange(record);
-      if (change) {
-        await wakeOn(change, deps);
-        woken++;
-      }
+      if (BigInt(record.dynamodb?.SequenceNumber ?? '0') > end) break pages;
+      await wake(record);
     }
     iterator = page.NextShardIterator;
+  }
+  if (failed.length > 0) {
+    throw new Error(
+      `${failed.length} record(s) of the batch failed (first: ${failed[0]!.sequenceNumber}: ${String((failed[0]!.error as Error)?.message ?? failed[0]!.error)}); the others were woken`,
+      { cause: failed[0]!.error },
+    );
   }
   return woken;
 }

@@ -4,13 +4,20 @@
  * this module feeds it records in shard order and reports the first record
  * that failed, so Lambda retries from there (bisecting, then sending what
  * still fails to the recovery queue).
+ *
+ * A poison record, one whose wake fails the same way on every try (a key or
+ * item the table refuses: {@link isPoison}), is given up alone at once and
+ * logged: the records after it still wake (DESIGN rule 11). Any other
+ * failure may pass (throttling, a network error), so it keeps its place.
  */
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { Clock } from '../engine/clock.ts';
 import { toItemChange } from '../store/dynamodb-stream.ts';
 import type { ItemChange } from '../store/store.ts';
 import type { Dispatch } from './dispatch.ts';
-import { logLine, type Log } from './log.ts';
+import { StoreError } from '../store/dynamodb.ts';
+import { ItemRefusedError } from '../store/limits.ts';
+import { forLog, logLine, type Log } from './log.ts';
 import { decideWake, executeWake, type WakeEffects, type WakeReader } from './wake.ts';
 
 /**
@@ -72,6 +79,11 @@ export function createWakeHandler(
         const change = toItemChange(record);
         if (change) await wakeOn(change, d);
       } catch (error) {
+        if (isPoison(error)) {
+          // Every retry would fail the same way, and hold up the shard behind it.
+          logLine(d.log, 'error', `wake: gave up record ${sequenceNumber(record)} (${record.eventName} ${keysOf(record)}) alone`, error);
+          continue;
+        }
         // Records of a shard are ordered: report this one and stop, and
         // Lambda resumes the shard from it (records before it are done).
         logLine(d.log, 'error', `wake: record ${sequenceNumber(record)} (${record.eventName} ${keysOf(record)}) failed`, error);
@@ -82,11 +94,31 @@ export function createWakeHandler(
   };
 }
 
-function sequenceNumber(record: DynamoDBRecord): string {
+/** A record's place in its shard, as Lambda's `batchItemFailures` names it. */
+export function sequenceNumber(record: DynamoDBRecord): string {
   return record.dynamodb?.SequenceNumber ?? record.eventID ?? '';
+}
+
+/**
+ * Whether waking on a record failed for good: the same record fails the
+ * same way on every try, so retrying it only holds up the records behind
+ * it. A key or item the table refuses (`ItemRefusedError`, DynamoDB's
+ * `ValidationException`) is; throttling, timeouts, a missing function or
+ * permission may pass, and are not.
+ *
+ * @example
+ * ```ts
+ * isPoison(new KeyTooLongError('partition key', 3009, 2048)) // true
+ * isPoison(new StoreError('getInvocation', 'inv_…', 'dormant', throttled)) // false
+ * ```
+ */
+export function isPoison(error: unknown): boolean {
+  if (error instanceof ItemRefusedError) return true;
+  const cause = error instanceof StoreError ? (error.cause as { name?: unknown } | undefined) : undefined;
+  return cause?.name === 'ValidationException';
 }
 
 function keysOf(record: DynamoDBRecord): string {
   const keys = record.dynamodb?.Keys;
-  return keys ? `${keys.pk?.S ?? '?'} ${keys.sk?.S ?? '?'}` : '?';
+  return keys ? forLog(`${keys.pk?.S ?? '?'} ${keys.sk?.S ?? '?'}`, 120) : '?';
 }

@@ -10,13 +10,16 @@
  */
 import {
   BatchGetItemCommand,
+  BatchWriteItemCommand,
   CreateTableCommand,
+  DeleteItemCommand,
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
   ScanCommand,
+  TransactWriteItemsCommand,
   UpdateItemCommand,
   UpdateTimeToLiveCommand,
   type AttributeValue,
@@ -24,6 +27,7 @@ import {
   type CreateTableCommandInput,
   type DynamoDBClient,
   type TableDescription,
+  type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ensureError, type Failure } from '../api/errors.ts';
@@ -39,9 +43,38 @@ import type {
   Store,
   SuspendOptions,
 } from './store.ts';
-import { LOCK, META, invocationIdOf, invocationPk, isCompletionSk, promiseWaiterSk, promiseWaitersPrefix, stateSk } from './keys.ts';
-import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToLock, itemToMeta, metaToItem, type Item } from './items.ts';
-import { MAX_ITEM_BYTES, MAX_PAYLOAD_BYTES, PayloadTooLargeError, assertItemFits, itemBytes } from './limits.ts';
+import {
+  INPUT,
+  LOCK,
+  META,
+  invocationIdOf,
+  invocationPk,
+  isCompletionSk,
+  promiseWaiterSk,
+  promiseWaitersPrefix,
+  stateScope,
+  stateSk,
+} from './keys.ts';
+import {
+  completionToItem,
+  entryToItem,
+  itemToCompletion,
+  itemToEntry,
+  itemToLock,
+  itemToMeta,
+  newInvocationItems,
+  type Item,
+} from './items.ts';
+import {
+  LockQueueFullError,
+  MAX_ITEM_BYTES,
+  MAX_PAYLOAD_BYTES,
+  MAX_STORED_LOCK_WAITERS,
+  PayloadTooLargeError,
+  assertItemFits,
+  assertKeysFit,
+  itemBytes,
+} from './limits.ts';
 
 /**
  * The store operations, as named in capacity reports.
@@ -74,7 +107,8 @@ export type StoreOperation =
   | 'enqueueLock'
   | 'releaseLock'
   | 'grantLock'
-  | 'readLock';
+  | 'readLock'
+  | 'purge';
 
 /**
  * Request units one DynamoDB request consumed.
@@ -163,6 +197,8 @@ const META_RESERVE_BYTES = MAX_PAYLOAD_BYTES + 8 * 1024;
 
 /** BatchGetItem takes at most 100 keys per request. */
 const BATCH_GET_LIMIT = 100;
+/** BatchWriteItem takes at most 25 requests. */
+const BATCH_WRITE_LIMIT = 25;
 const UNPROCESSED_RETRIES = 8;
 /** Take-or-queue rounds before giving up on an object lock that keeps changing. */
 const LOCK_ROUNDS = 8;
@@ -199,8 +235,9 @@ export class DynamoDbStore implements Store {
   }
 
   async createInvocation(meta: InvocationMeta): Promise<{ created: true } | { created: false; existing: InvocationMeta }> {
-    const item = metaToItem(meta);
+    const [item, inputItem] = newInvocationItems(meta);
     assertItemFits(item);
+    if (inputItem) return this.#createWithInput(meta, item, { ...inputItem, ttl: this.#expiry(meta.createdAt) });
     const result = await this.#put('createInvocation', meta.id, item);
     if (result.ok) return { created: true };
     if (result.existing) return { created: false, existing: itemToMeta(result.existing) };
@@ -208,6 +245,52 @@ export class DynamoDbStore implements Store {
     const existing = await this.getInvocation(meta.id);
     if (!existing) throw new StoreError('createInvocation', meta.id, this.#table, new Error('the condition failed but no item exists'));
     return { created: false, existing };
+  }
+
+  /**
+   * A new invocation whose input lives in an item of its own: both items in
+   * one transaction, so there is never a `meta` without its input (an
+   * attempt could not run it) nor a second submit's input under the first's
+   * `meta`. The input item is written unconditionally: a stale one (its
+   * `meta` expired) is replaced, and a lost `meta` condition cancels both.
+   */
+  async #createWithInput(
+    meta: InvocationMeta,
+    item: Item,
+    inputItem: Item,
+  ): Promise<{ created: true } | { created: false; existing: InvocationMeta }> {
+    assertItemFits(inputItem);
+    try {
+      const out = await this.#client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.#table,
+                Item: marshall(item, { removeUndefinedValues: true }),
+                ConditionExpression: 'attribute_not_exists(#pk)',
+                ExpressionAttributeNames: { '#pk': 'pk' },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+            { Put: { TableName: this.#table, Item: marshall(inputItem, { removeUndefinedValues: true }) } },
+          ],
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      this.#report('createInvocation', 'write', out.ConsumedCapacity);
+      return { created: true };
+    } catch (error) {
+      const reasons = (error as { name?: string; CancellationReasons?: { Code?: string; Item?: Record<string, AttributeValue> }[] })
+        .CancellationReasons;
+      if ((error as { name?: string }).name !== 'TransactionCanceledException' || reasons?.[0]?.Code !== 'ConditionalCheckFailed') {
+        throw new StoreError('createInvocation', meta.id, this.#table, error);
+      }
+      this.#onCapacity?.('createInvocation', { read: 0, write: 1 });
+      const existing = reasons[0].Item ? itemToMeta(unmarshall(reasons[0].Item)) : await this.getInvocation(meta.id);
+      if (!existing) throw new StoreError('createInvocation', meta.id, this.#table, new Error('the condition failed but no item exists'));
+      return { created: false, existing };
+    }
   }
 
   async getInvocation(id: string): Promise<InvocationMeta | undefined> {
@@ -265,6 +348,7 @@ export class DynamoDbStore implements Store {
   async load(id: string): Promise<LoadedInvocation> {
     const journal = new Map<number, JournalEntry>();
     const completions = new Map<string, Completion>();
+    let input: string | undefined;
     // `meta` sorts after every `C#`, `J#` and `P#` key; the attempt holds it
     // from acquire already, so the Query stops short of it and reads nothing twice.
     for await (const item of this.#query('load', id, '#pk = :pk AND #sk < :meta', { ':pk': invocationPk(id), ':meta': META })) {
@@ -275,9 +359,11 @@ export class DynamoDbStore implements Store {
         journal.set(parsed.index, parsed);
       } else if (isCompletionSk(sk)) {
         completions.set(sk, itemToCompletion(item));
+      } else if (sk === INPUT && typeof item.input === 'string') {
+        input = item.input;
       }
     }
-    return { journal, completions };
+    return { journal, completions, ...(input === undefined ? {} : { input }) };
   }
 
   async append(id: string, entry: JournalEntry): Promise<boolean> {
@@ -425,13 +511,19 @@ export class DynamoDbStore implements Store {
     return state;
   }
 
-  async enqueueLock(scope: string, invocationId: string, order: string): Promise<'held' | 'queued'> {
+  async enqueueLock(scope: string, invocationId: string, order: string, maxWaiting = MAX_STORED_LOCK_WAITERS): Promise<'held' | 'queued'> {
     // Two calls on a free key at once: both try to take it, one condition
     // holds, the other meets a holder and queues.
     //
     //   call A: take (free, nobody waits) ✓ ─────────────────────────▶ held
     //   call B: take ✗ (ALL_OLD: held by A) ── queue (someone holds) ✓ ▶ queued
     //   call B, if A released in between: queue ✗ (free) ── take again ✓
+    //
+    // A full queue refuses the newcomer in the same condition, so two calls
+    // that both saw room cannot grow it past `maxWaiting`:
+    //
+    //   call X: queue (size 3999 < 4000) ✓
+    //   call Y: queue (size 4000 < 4000) ✗ ── ALL_OLD: full ▶ LockQueueFullError
     for (let round = 0; round < LOCK_ROUNDS; round++) {
       const take = new Expression();
       const holder = take.name('holder');
@@ -458,7 +550,7 @@ export class DynamoDbStore implements Store {
         'enqueueLock',
         scope,
         `SET ${entry} = ${queue.value(order)}`,
-        `attribute_exists(${queue.name('waiting')}) AND (attribute_exists(${queue.name('holder')}) OR size(${queue.name('waiting')}) > ${queue.value(0)}) AND attribute_not_exists(${entry})`,
+        `attribute_exists(${queue.name('waiting')}) AND (attribute_exists(${queue.name('holder')}) OR size(${queue.name('waiting')}) > ${queue.value(0)}) AND attribute_not_exists(${entry}) AND size(${queue.name('waiting')}) < ${queue.value(maxWaiting)}`,
         queue,
         'NONE',
         { pk: scope, sk: LOCK },
@@ -467,6 +559,7 @@ export class DynamoDbStore implements Store {
       const now = queued.existing && itemToLock(queued.existing);
       if (now?.holder === invocationId) return 'held';
       if (now?.waiting[invocationId] !== undefined) return 'queued';
+      if (now && Object.keys(now.waiting).length >= maxWaiting) throw new LockQueueFullError(scope, maxWaiting);
       // The lock was freed between the two requests: try to take it again.
     }
     throw new StoreError(
@@ -517,6 +610,88 @@ export class DynamoDbStore implements Store {
   async readLock(scope: string): Promise<ObjectLock | undefined> {
     const item = await this.#get('readLock', scope, scope, LOCK);
     return item && itemToLock(item);
+  }
+
+  async purge(id: string): Promise<{ purged: number } | 'unfinished' | 'unknown'> {
+    const meta = await this.getInvocation(id);
+    if (!meta) return 'unknown';
+    if (meta.status !== 'completed' && meta.status !== 'failed') return 'unfinished';
+    const pk = invocationPk(id);
+    let purged = await this.#deleteAll('purge', id, pk, (sk) => sk !== META);
+    if (meta.kind === 'workflow' && meta.handler === 'run' && meta.key !== undefined) {
+      purged += await this.#deleteAll('purge', id, stateScope(meta.service, meta.key), (sk) => sk.startsWith('S#'));
+    }
+    // Meta last, and only while finished: a purge cut short leaves a finished
+    // meta, so running it again completes the job, and a derived id (workflow
+    // key, Idempotency-Key) is free again only once nothing of the old run
+    // is left to replay.
+    const e = new Expression();
+    const status = e.name('status');
+    const deleted = await this.#conditional('purge', id, async () => {
+      const out = await this.#client.send(
+        new DeleteItemCommand({
+          TableName: this.#table,
+          Key: marshall({ pk, sk: META }),
+          ConditionExpression: `${status} IN (${e.value('completed')}, ${e.value('failed')})`,
+          ...e.attributes(),
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      this.#report('purge', 'write', out.ConsumedCapacity);
+    });
+    return { purged: purged + (deleted.ok ? 1 : 0) };
+  }
+
+  /** Deletes the items of a partition whose sort key `wanted` picks (a keys-only Query, then BatchWriteItem by 25). */
+  async #deleteAll(operation: StoreOperation, target: string, pk: string, wanted: (sk: string) => boolean): Promise<number> {
+    const keys: Record<string, AttributeValue>[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      let out;
+      try {
+        out = await this.#client.send(
+          new QueryCommand({
+            TableName: this.#table,
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+            ExpressionAttributeValues: marshall({ ':pk': pk }),
+            ProjectionExpression: '#pk, #sk',
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        );
+      } catch (error) {
+        throw new StoreError(operation, target, this.#table, error);
+      }
+      this.#report(operation, 'read', out.ConsumedCapacity);
+      for (const item of out.Items ?? []) if (wanted(item.sk?.S ?? '')) keys.push({ pk: item.pk!, sk: item.sk! });
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    for (let i = 0; i < keys.length; i += BATCH_WRITE_LIMIT) {
+      let requests: WriteRequest[] | undefined = keys.slice(i, i + BATCH_WRITE_LIMIT).map((Key) => ({ DeleteRequest: { Key } }));
+      for (let round = 0; requests && requests.length > 0; round++) {
+        if (round > UNPROCESSED_RETRIES)
+          throw new StoreError(
+            operation,
+            target,
+            this.#table,
+            new Error(`${requests.length} deletes stayed unprocessed after ${UNPROCESSED_RETRIES} retries`),
+          );
+        if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** round)));
+        let out;
+        try {
+          out = await this.#client.send(
+            new BatchWriteItemCommand({ RequestItems: { [this.#table]: requests }, ReturnConsumedCapacity: 'TOTAL' }),
+          );
+        } catch (error) {
+          throw new StoreError(operation, target, this.#table, error);
+        }
+        this.#report(operation, 'write', out.ConsumedCapacity);
+        requests = out.UnprocessedItems?.[this.#table];
+      }
+    }
+    return keys.length;
   }
 
   async writeState(scope: string, name: string, value: string | undefined, fence: string): Promise<boolean> {
@@ -595,6 +770,8 @@ export class DynamoDbStore implements Store {
     returnValues: 'ALL_NEW' | 'NONE',
     key: { pk: string; sk: string } = { pk: invocationPk(target), sk: META },
   ): Promise<Conditional<Item | undefined>> {
+    // A key DynamoDB would refuse is refused here, as the same error every time (not a retryable StoreError).
+    assertKeysFit(key.pk, key.sk);
     return this.#conditional(operation, target, async () => {
       const out = await this.#client.send(
         new UpdateItemCommand({

@@ -6,12 +6,19 @@
  * itself). Pure functions over store types, below the engine and the roles.
  */
 import { LOCK_GRANTED, START, stateScope } from './keys.ts';
+import { MAX_IDEMPOTENCY_KEY_BYTES, MAX_OBJECT_KEY_BYTES, checkKeyBytes } from './limits.ts';
 import type { Completion, InvocationMeta } from './store.ts';
 
 /**
  * The `meta` item of a new invocation. An exclusive object call is born
  * suspended on its key's lock; a delayed one on its start timer (the wake
  * rule schedules it: the insert is the outbox).
+ *
+ * An object or workflow key over {@link MAX_OBJECT_KEY_BYTES} or an
+ * Idempotency-Key over {@link MAX_IDEMPOTENCY_KEY_BYTES} is refused here
+ * (`KeyTooLongError`, code 400), before anything is written: its state
+ * partition or lock could never be written, and a `meta` naming it would
+ * fail every wake-up.
  *
  * @example
  * ```ts
@@ -33,6 +40,8 @@ export function newInvocationMeta(o: {
   headers?: Record<string, string> | undefined;
   callers?: { invocationId: string; key: string }[] | undefined;
 }): InvocationMeta {
+  if (o.key !== undefined) checkKeyBytes(`${o.kind} key`, o.key, MAX_OBJECT_KEY_BYTES);
+  if (o.idempotencyKey !== undefined) checkKeyBytes('Idempotency-Key', o.idempotencyKey, MAX_IDEMPOTENCY_KEY_BYTES);
   const lockScope = o.kind === 'object' && !o.shared ? stateScope(o.service, o.key!) : undefined;
   const delayed = o.delayMs !== undefined && o.delayMs > 0;
   const waitFor = delayed ? START : lockScope ? LOCK_GRANTED : undefined;

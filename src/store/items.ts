@@ -4,7 +4,9 @@
  * them; absent fields are left out rather than stored as null.
  */
 import type { Completion, InvocationMeta, JournalEntry, ObjectLock } from './store.ts';
-import { META, invocationIdOf, invocationPk, journalSk } from './keys.ts';
+import { createHash } from 'node:crypto';
+import { INPUT, META, invocationIdOf, invocationPk, journalSk } from './keys.ts';
+import { payloadBytes } from './limits.ts';
 import type { Failure } from '../api/errors.ts';
 
 /** A table item. */
@@ -19,6 +21,56 @@ function compact(item: Item): Item {
 export function metaToItem(meta: InvocationMeta): Item {
   const { id, ...rest } = meta;
   return compact({ pk: invocationPk(id), sk: META, ...rest });
+}
+
+/**
+ * Largest input kept on `meta`, in bytes. A larger one goes to an item of
+ * its own, so that `meta` stays within one read unit (4 KB, strongly
+ * consistent) and a poll of a waiting call, a status or an acquire costs
+ * the same for a 100-byte and a 128 KB input.
+ */
+export const INLINE_INPUT_MAX_BYTES = 1024;
+
+/**
+ * The items of a new invocation: its `meta` and, for an input over
+ * {@link INLINE_INPUT_MAX_BYTES}, an `input` item beside it (then `meta`
+ * carries the input's SHA-256 instead).
+ *
+ * @example
+ * ```ts
+ * const [meta, input] = newInvocationItems(m); // input is undefined for a small input
+ * ```
+ */
+export function newInvocationItems(meta: InvocationMeta): [Item, Item | undefined] {
+  const input = meta.input ?? '';
+  if (payloadBytes(input) <= INLINE_INPUT_MAX_BYTES) return [metaToItem(meta), undefined];
+  const item = metaToItem({ ...meta, input: undefined, inputSha256: inputSha256(input) });
+  return [item, { pk: item.pk, sk: INPUT, input }];
+}
+
+/**
+ * The digest a `meta` keeps of an input that lives in its own item.
+ *
+ * @example
+ * ```ts
+ * inputSha256('{"title":"Q3"}') // 43 base64url characters
+ * ```
+ */
+export function inputSha256(input: string): string {
+  return createHash('sha256').update(input, 'utf8').digest('base64url');
+}
+
+/**
+ * Whether a request body is the input an invocation was started with
+ * (kept on `meta`, or in its own item and compared by digest).
+ *
+ * @example
+ * ```ts
+ * sameInput(existing, req.body) // an Idempotency-Key retried with the same body
+ * ```
+ */
+export function sameInput(meta: Pick<InvocationMeta, 'input' | 'inputSha256'>, body: string): boolean {
+  return meta.input !== undefined ? meta.input === body : meta.inputSha256 === inputSha256(body);
 }
 
 /** An invocation's meta from its item. @example itemToMeta(metaToItem(meta)).id === meta.id */

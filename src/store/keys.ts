@@ -4,6 +4,7 @@
  * | item                 | pk                    | sk                      |
  * |----------------------|-----------------------|-------------------------|
  * | invocation meta      | `I#<invocationId>`    | `meta`                  |
+ * | input over 1 KiB     | `I#<invocationId>`    | `input`                 |
  * | journal entry i      | `I#<invocationId>`    | `J#<i, 8 digits>`       |
  * | completion of entry i| `I#<invocationId>`    | `C#<i, 8 digits>`       |
  * | invocation retry     | `I#<invocationId>`    | `C#r<n, 8 digits>`      |
@@ -34,6 +35,9 @@ export function invocationIdOf(pk: string): string | undefined {
 
 /** Sort key of the meta item. */
 export const META = 'meta';
+
+/** Sort key of an input kept in an item of its own (sorts before `meta`, so `load`'s Query reads it). */
+export const INPUT = 'input';
 
 /** Sort key of journal entry `index`. @example journalSk(3) // 'J#00000003' */
 export function journalSk(index: number): string {

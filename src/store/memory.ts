@@ -15,10 +15,20 @@ import type {
   Store,
   SuspendOptions,
 } from './store.ts';
-import { LOCK, META, invocationPk, isCompletionSk, promiseWaiterSk, promiseWaitersPrefix, stateSk } from './keys.ts';
-import { completionToItem, entryToItem, itemToCompletion, itemToEntry, itemToLock, itemToMeta, metaToItem, type Item } from './items.ts';
+import { INPUT, LOCK, META, invocationPk, isCompletionSk, promiseWaiterSk, promiseWaitersPrefix, stateScope, stateSk } from './keys.ts';
+import {
+  completionToItem,
+  entryToItem,
+  itemToCompletion,
+  itemToEntry,
+  itemToLock,
+  itemToMeta,
+  metaToItem,
+  newInvocationItems,
+  type Item,
+} from './items.ts';
 import type { Failure } from '../api/errors.ts';
-import { assertItemFits } from './limits.ts';
+import { LockQueueFullError, MAX_STORED_LOCK_WAITERS, assertItemFits, assertKeysFit } from './limits.ts';
 import type { ChangeFeed } from './changes.ts';
 
 /**
@@ -48,7 +58,11 @@ export class MemoryStore implements Store, ChangeFeed {
   async createInvocation(meta: InvocationMeta): Promise<{ created: true } | { created: false; existing: InvocationMeta }> {
     const existing = this.#get(invocationPk(meta.id), META);
     if (existing) return { created: false, existing: itemToMeta(existing) };
-    this.#put(metaToItem(meta));
+    const [metaItem, inputItem] = newInvocationItems(meta);
+    if (inputItem) assertItemFits(inputItem);
+    assertItemFits(metaItem);
+    if (inputItem) this.#put(inputItem);
+    this.#put(metaItem);
     return { created: true };
   }
 
@@ -94,7 +108,8 @@ export class MemoryStore implements Store, ChangeFeed {
         completions.set(sk, copyBelow(itemToCompletion(item)));
       }
     });
-    return { journal, completions };
+    const input = this.#get(invocationPk(id), INPUT)?.input;
+    return { journal, completions, ...(typeof input === 'string' ? { input } : {}) };
   }
 
   async hasJournal(id: string): Promise<boolean> {
@@ -231,15 +246,18 @@ export class MemoryStore implements Store, ChangeFeed {
     return state;
   }
 
-  async enqueueLock(scope: string, invocationId: string, order: string): Promise<'held' | 'queued'> {
+  async enqueueLock(scope: string, invocationId: string, order: string, maxWaiting = MAX_STORED_LOCK_WAITERS): Promise<'held' | 'queued'> {
+    assertKeysFit(scope, LOCK);
     const lock = this.#lock(scope) ?? { seq: 0, waiting: {} };
     if (lock.holder === invocationId) return 'held';
     if (lock.holder === undefined && Object.keys(lock.waiting).length === 0) {
       this.#put({ pk: scope, sk: LOCK, ...lock, holder: invocationId, seq: lock.seq + 1 });
       return 'held';
     }
-    if (lock.waiting[invocationId] === undefined)
+    if (lock.waiting[invocationId] === undefined) {
+      if (Object.keys(lock.waiting).length >= maxWaiting) throw new LockQueueFullError(scope, maxWaiting);
       this.#put({ pk: scope, sk: LOCK, ...lock, waiting: { ...lock.waiting, [invocationId]: order } });
+    }
     return 'queued';
   }
 
@@ -274,6 +292,27 @@ export class MemoryStore implements Store, ChangeFeed {
     if (!item) return undefined;
     const lock = itemToLock(item);
     return { ...lock, waiting: copyOf(lock.waiting) };
+  }
+
+  async purge(id: string): Promise<{ purged: number } | 'unfinished' | 'unknown'> {
+    const pk = invocationPk(id);
+    const metaItem = this.#get(pk, META);
+    if (!metaItem) return 'unknown';
+    const meta = itemToMeta(metaItem);
+    if (meta.status !== 'completed' && meta.status !== 'failed') return 'unfinished';
+    let purged = 0;
+    const remove = (partition: string, keep: (sk: string) => boolean) => {
+      for (const sk of [...(this.#partitions.get(partition)?.keys() ?? [])]) {
+        if (keep(sk)) continue;
+        this.expire(partition, sk);
+        purged++;
+      }
+    };
+    remove(pk, (sk) => sk === META);
+    if (meta.kind === 'workflow' && meta.handler === 'run' && meta.key !== undefined)
+      remove(stateScope(meta.service, meta.key), (sk) => !sk.startsWith('S#'));
+    this.expire(pk, META);
+    return { purged: purged + 1 };
   }
 
   async writeState(scope: string, name: string, value: string | undefined, fence: string): Promise<boolean> {

@@ -57,8 +57,16 @@ export interface InvocationMeta {
   awakeables?: Record<string, string> | undefined;
   /** While suspended: the invocation ids of callees whose results are among `awaiting`, by completion key (for status pages). */
   callees?: Record<string, string> | undefined;
-  /** Serialized input. */
-  input: string;
+  /**
+   * Serialized input, when it is kept on `meta` (up to
+   * `INLINE_INPUT_MAX_BYTES`, and every input of an earlier release).
+   * A larger one lives in an item of its own (`input`), so reading `meta`
+   * (a status, each poll of a waiting call) costs the same whatever the
+   * input's size; `load` returns it, and `inputSha256` stands for it.
+   */
+  input?: string | undefined;
+  /** SHA-256 (base64url) of the input, when the input lives in its own item: a retry's body is compared with it. */
+  inputSha256?: string | undefined;
   /** Serialized output once completed. */
   output?: string | undefined;
   /** Terminal failure once failed. */
@@ -193,6 +201,8 @@ export interface LoadedInvocation {
   journal: Map<number, JournalEntry>;
   /** Completions and workflow promises by key. */
   completions: Map<string, Completion>;
+  /** The input, when it lives in an item of its own rather than on `meta`. */
+  input?: string | undefined;
 }
 
 /**
@@ -322,8 +332,10 @@ export interface Store {
   /**
    * Joins an object key's lock: takes it if it is free and nobody waits,
    * otherwise queues (idempotent: a holder or waiter stays where it is).
+   * A queue of `maxWaiting` (default `MAX_STORED_LOCK_WAITERS`) takes no
+   * newcomer: `LockQueueFullError`.
    */
-  enqueueLock(scope: string, invocationId: string, order: string): Promise<'held' | 'queued'>;
+  enqueueLock(scope: string, invocationId: string, order: string, maxWaiting?: number): Promise<'held' | 'queued'>;
   /**
    * Frees the lock if `invocationId` holds it, or takes it off the queue if
    * it waits (it ended before its turn); returns the lock as left.
@@ -333,6 +345,15 @@ export interface Store {
   grantLock(scope: string, next: string): Promise<boolean>;
   /** Reads an object key's lock (status pages). */
   readLock(scope: string): Promise<ObjectLock | undefined>;
+  /**
+   * Deletes a finished invocation's items: its journal (with every state
+   * change and step result it recorded), completions, promises, input, and
+   * last its `meta` with the output (so a purge cut short is finished by
+   * running it again). A workflow's `run` takes its workflow's state with
+   * it; an object call leaves the object's state (it belongs to the key).
+   * `unfinished` and `unknown` delete nothing.
+   */
+  purge(id: string): Promise<{ purged: number } | 'unfinished' | 'unknown'>;
   /**
    * Writes (or with `undefined`, clears) one state value, unless a newer
    * writer (a larger `fence`) already wrote it: zombies cannot roll state back.

@@ -19,6 +19,7 @@ import {
   rejectAwakeable,
   resolveAwakeable,
   startInvocation,
+  type CompletionAnswer,
   type IngressDeps,
   type InvocationStatusView,
 } from '../runtime/invocations.ts';
@@ -115,12 +116,12 @@ export class MemoryRuntime {
   }
 
   /** Resolves an awakeable with a raw body, as `POST /restate/awakeables/{id}/resolve` does; settles nothing. */
-  resolve(awakeableId: string, body = ''): Promise<void> {
+  resolve(awakeableId: string, body = ''): Promise<CompletionAnswer> {
     return resolveAwakeable(this.ingress, awakeableId, body);
   }
 
   /** Rejects an awakeable, as `POST /restate/awakeables/{id}/reject` does; settles nothing. */
-  reject(awakeableId: string, reason: string): Promise<void> {
+  reject(awakeableId: string, reason: string): Promise<CompletionAnswer> {
     return rejectAwakeable(this.ingress, awakeableId, reason);
   }
 

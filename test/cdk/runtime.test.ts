@@ -211,20 +211,26 @@ describe('REST API and ingress', () => {
     expect(v2).toEqual([]);
   });
 
-  it('sends the root and a greedy {proxy+} to the ingress with ANY, as Lambda proxy integrations', () => {
+  it('sends the root, a greedy {proxy+} and /restate/{proxy+} to the ingress, the callback resources to the callback function, all with ANY as Lambda proxy integrations', () => {
     template.hasResourceProperties('AWS::ApiGateway::Resource', {
       PathPart: '{proxy+}',
       ParentId: { 'Fn::GetAtt': [ids.api, 'RootResourceId'] },
     });
     const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
-    expect(methods).toHaveLength(2);
+    // root, {proxy+}, restate, restate/{proxy+} | restate/awakeables(+proxy), restate/a(+proxy), 2025-12-01(+proxy)
+    expect(methods).toHaveLength(10);
     const resources = methods.map((m) => JSON.stringify(m.Properties.ResourceId));
     expect(resources).toContain(JSON.stringify({ 'Fn::GetAtt': [ids.api, 'RootResourceId'] }));
+    const callbacks = logicalId(template, 'AWS::Lambda::Function', 'RuntimeCallbacks');
+    const served = { ingress: 0, callbacks: 0 };
     for (const method of methods) {
       expect(method.Properties.HttpMethod).toBe('ANY');
       expect(method.Properties.Integration.Type).toBe('AWS_PROXY');
-      expect(JSON.stringify(method.Properties.Integration.Uri)).toContain(`"${ids.ingress}"`);
+      const uri = JSON.stringify(method.Properties.Integration.Uri);
+      if (uri.includes(`"${ids.ingress}"`)) served.ingress++;
+      if (uri.includes(`"${callbacks}"`)) served.callbacks++;
     }
+    expect(served).toEqual({ ingress: 4, callbacks: 6 });
   });
 
   it('logs access and throttles at the stage', () => {
@@ -237,10 +243,12 @@ describe('REST API and ingress', () => {
     });
   });
 
-  it('grants the ingress item reads and writes, a timer send and the secret, and no Lambda invoke', () => {
+  it("grants the ingress item reads and writes, the purge's deletes, a timer send and the secret, and no Lambda invoke", () => {
     const ingress = statements(template, roles.ingress);
     const granted = actions(ingress);
-    expect(granted.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(ITEM_ACTIONS);
+    expect(granted.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(
+      [...ITEM_ACTIONS, 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'].sort(),
+    );
     expect(allows(ingress, 'sqs:SendMessage', { 'Fn::GetAtt': [ids.timerQueue, 'Arn'] })).toBe(true);
     expect(allows(ingress, 'secretsmanager:GetSecretValue', { Ref: ids.secret })).toBe(true);
     expect(granted.filter((a) => a.startsWith('lambda:'))).toEqual([]);
@@ -270,7 +278,7 @@ describe('handler function (examples)', () => {
 describe('every function', () => {
   it('runs nodejs22.x, has its own log group with retention, and a role of its own', () => {
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(4);
+    expect(Object.keys(functions)).toHaveLength(5);
     const logGroups = template.toJSON().Resources;
     for (const [id, fn] of Object.entries(functions)) {
       expect(fn.Properties.Runtime, id).toBe('nodejs22.x');
@@ -326,7 +334,7 @@ describe('every function', () => {
 });
 
 describe('secret and outputs', () => {
-  it('generates the HMAC key at deploy time', () => {
+  it('generates the signing secret at deploy time', () => {
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       GenerateSecretString: Match.objectLike({ PasswordLength: 64, ExcludePunctuation: true }),
       SecretString: Match.absent(),

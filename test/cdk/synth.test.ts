@@ -41,7 +41,7 @@ describe('npx cdk synth (the pinned CLI)', () => {
       const functions = Object.values(template.Resources as Record<string, { Type: string; Properties: { Runtime: string } }>).filter(
         (r) => r.Type === 'AWS::Lambda::Function',
       );
-      expect(functions).toHaveLength(4);
+      expect(functions).toHaveLength(5);
       const assets = readdirSync(outdir).filter((name) => name.startsWith('asset.'));
       expect(assets).toHaveLength(4);
       for (const asset of assets) {

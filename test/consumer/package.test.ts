@@ -189,7 +189,8 @@ describe('dormant-lambda installed from its packed tarball into a project of its
       const functions = Object.values(template.Resources as Record<string, { Type: string }>).filter(
         (r) => r.Type === 'AWS::Lambda::Function',
       );
-      expect(functions).toHaveLength(4);
+      // ingress, callbacks (the ingress's bundle, serving callback routes), wake, timer, and the consumer's handler
+      expect(functions).toHaveLength(5);
 
       const shipped = ['ingress', 'wake', 'timer'].map((role) =>
         readFileSync(join(project, 'node_modules', 'dormant-lambda', 'dist', 'functions', role, 'index.mjs'), 'utf8'),

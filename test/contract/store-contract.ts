@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newInvocationId } from '../../src/engine/ids.ts';
 import { LOCK, META, completionKey, invocationPk, journalSk, promiseKey, stateScope, stateSk } from '../../src/store/keys.ts';
-import { metaToItem } from '../../src/store/items.ts';
+import { inputSha256, metaToItem, sameInput } from '../../src/store/items.ts';
 import { PayloadTooLargeError } from '../../src/store/limits.ts';
 import type { Completion, InvocationMeta, ItemChange, JournalEntry, Store } from '../../src/store/store.ts';
 import { withoutTtl } from './harness.ts';
@@ -111,6 +111,31 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
         await expect(store.createInvocation(meta)).rejects.toThrow(PayloadTooLargeError);
 
         await expect(store.getInvocation(meta.id)).resolves.toBeUndefined();
+      });
+
+      it('keeps an input over 1 KiB in an item of its own: meta carries its digest, load returns it, a second create meets the first', async () => {
+        // Prepare
+        const input = JSON.stringify('i'.repeat(100 * 1024));
+        const meta = pendingMeta({ input });
+
+        // Act
+        await expect(store.createInvocation(meta)).resolves.toEqual({ created: true });
+        const again = await store.createInvocation({ ...meta, input: '"another body"' });
+
+        // Assess
+        const stored = await store.getInvocation(meta.id);
+        expect(stored?.input).toBeUndefined();
+        expect(stored?.inputSha256).toBe(inputSha256(input));
+        expect((await store.load(meta.id)).input).toBe(input);
+        expect(again).toMatchObject({ created: false, existing: { inputSha256: inputSha256(input) } });
+        expect((await store.load(meta.id)).input).toBe(input);
+        expect(sameInput(stored!, input)).toBe(true);
+        expect(sameInput(stored!, '"another body"')).toBe(false);
+        // A small input stays on meta, as before.
+        const small = pendingMeta({ input: '"small"' });
+        await store.createInvocation(small);
+        expect((await store.getInvocation(small.id))?.input).toBe('"small"');
+        expect((await store.load(small.id)).input).toBeUndefined();
       });
     });
 
@@ -603,6 +628,51 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
       });
     });
 
+    describe('purge', () => {
+      it("deletes a finished invocation's journal, completions, input and meta; a workflow run takes its state; an object's state stays", async () => {
+        // Prepare: a finished workflow run with a big input, journal, a completion, a promise and state; an object's state
+        const run = pendingMeta({
+          kind: 'workflow',
+          service: 'flow',
+          handler: 'run',
+          key: 'doc-1',
+          input: JSON.stringify('i'.repeat(2_000)),
+        });
+        await store.createInvocation(run);
+        const acquired = (await store.acquire(run.id, { seenEpoch: 0, now: T0 + 1, leaseMs: LEASE }))!;
+        for (let i = 0; i < 30; i++) await store.append(run.id, { index: i, kind: 'set', name: `s${i}`, value: '"secret"' });
+        await store.complete(run.id, { key: completionKey(40), value: '"personal data"', at: T0 });
+        await store.complete(run.id, { key: promiseKey('review'), value: '"approved"', at: T0 });
+        await store.writeState(stateScope('flow', 'doc-1'), 'total', '"secret"', '1');
+        await store.writeState(stateScope('ledger', 'alice'), 'total', '7', '1');
+        await store.finish(run.id, { epoch: acquired.epoch, now: T0 + 2, output: '"the output"', ttl: 9_999_999_999 });
+
+        // Act
+        const result = await store.purge(run.id);
+
+        // Assess: 30 entries, 2 completions, the input, one state value, meta
+        expect(result).toEqual({ purged: 35 });
+        await expect(store.getInvocation(run.id)).resolves.toBeUndefined();
+        const left = await store.load(run.id);
+        expect([...left.journal.keys(), ...left.completions.keys(), left.input]).toEqual([undefined]);
+        await expect(store.hasJournal(run.id)).resolves.toBe(false);
+        expect((await store.readState(stateScope('flow', 'doc-1'))).size).toBe(0);
+        expect(await store.readState(stateScope('ledger', 'alice'))).toEqual(new Map([['total', '7']]));
+        await expect(store.purge(run.id)).resolves.toBe('unknown');
+      });
+
+      it('deletes nothing of an invocation that has not finished', async () => {
+        const meta = pendingMeta();
+        await store.createInvocation(meta);
+        await store.append(meta.id, { index: 0, kind: 'run', name: 'r', value: '1' });
+
+        await expect(store.purge(meta.id)).resolves.toBe('unfinished');
+
+        await expect(store.getInvocation(meta.id)).resolves.toMatchObject({ status: 'pending' });
+        expect((await store.load(meta.id)).journal.size).toBe(1);
+      });
+    });
+
     describe('object locks', () => {
       it('the first caller holds a free key, later ones queue, each idempotently', async () => {
         const scope = stateScope('counter', newInvocationId());
@@ -653,6 +723,30 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
         await expect(store.enqueueLock(scope, 'inv_c', '3#c')).resolves.toBe('queued');
 
         await expect(store.readLock(scope)).resolves.toEqual({ seq: 1, waiting: { inv_b: '2#b', inv_c: '3#c' } });
+      });
+
+      it('a full queue refuses a newcomer (LockQueueFullError, 429) and changes nothing; holder and waiters stay idempotent', async () => {
+        const scope = stateScope('counter', newInvocationId());
+        await store.enqueueLock(scope, 'inv_a', '1#a', 2);
+        await store.enqueueLock(scope, 'inv_b', '2#b', 2);
+        await store.enqueueLock(scope, 'inv_c', '3#c', 2);
+        const before = await store.readLock(scope);
+
+        await expect(store.enqueueLock(scope, 'inv_d', '4#d', 2)).rejects.toMatchObject({ name: 'LockQueueFullError', code: 429 });
+
+        await expect(store.enqueueLock(scope, 'inv_b', '2#b', 2)).resolves.toBe('queued');
+        await expect(store.enqueueLock(scope, 'inv_a', '1#a', 2)).resolves.toBe('held');
+        await expect(store.readLock(scope)).resolves.toEqual(before);
+        await store.releaseLock(scope, 'inv_a');
+        await store.grantLock(scope, 'inv_b');
+        await expect(store.enqueueLock(scope, 'inv_d', '4#d', 2)).resolves.toBe('queued');
+      });
+
+      it('refuses a lock partition over 2,048 bytes before any request (KeyTooLongError)', async () => {
+        await expect(store.enqueueLock(stateScope('counter', 'k'.repeat(3_000)), 'inv_a', '1#a')).rejects.toMatchObject({
+          name: 'KeyTooLongError',
+          code: 400,
+        });
       });
     });
 

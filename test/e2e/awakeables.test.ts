@@ -79,7 +79,7 @@ describe('awakeables over HTTP', () => {
     const view = await untilStatus(plane, invocationId, 'suspended');
     expect(view).toMatchObject({ id: invocationId, service: 'review', handler: 'request', attempts: 1 });
     expect(view.awaiting).toHaveLength(1);
-    expect(view.awaiting[0].awakeableId).toMatch(/^awk_[A-Za-z0-9_-]{71}$/);
+    expect(view.awaiting[0].awakeableId).toMatch(/^awk_[A-Za-z0-9_-]{82}$/);
     await expectDormant(plane, invocationId);
     const notReady = await call(plane, 'GET', `/restate/invocation/${invocationId}/output`);
     expect(notReady.status).toBe(470);
@@ -156,7 +156,7 @@ describe('awakeables over HTTP', () => {
     });
   });
 
-  it('answers a second resolve with 409 and what it lost to, and two racing resolves with one 202 and one 409', async () => {
+  it('answers a second, different resolve with 409 naming the outcome and when (never the value), a redelivery with 202, and two racing resolves with one 202 and one 409', async () => {
     // twoStep still waits on its second awakeable after the first resolves, so
     // late resolves of the first meet a running invocation: 409, not 410.
     const id = await send(plane, '/twoStep/run', null);
@@ -167,8 +167,15 @@ describe('awakeables over HTTP', () => {
     const rejectAfter = await call(plane, 'POST', `/restate/awakeables/${first}/reject`, 'no');
 
     expect(again.status).toBe(409);
-    expect(again.json).toMatchObject({ code: 'already_completed', existing: { resolved: 'yes' }, completedAt: expect.any(String) });
+    expect(again.json).toEqual({
+      code: 'already_completed',
+      message: expect.stringMatching(/^the awakeable was already resolved at \d{4}-.*; the first completion stands$/),
+      outcome: 'resolved',
+      completedAt: expect.any(String),
+    });
     expect(rejectAfter.status).toBe(409);
+    // The webhook delivered again, byte for byte: accepted, nothing changes.
+    expect((await call(plane, 'POST', `/restate/awakeables/${first}/resolve`, '"yes"')).status).toBe(202);
 
     const second = await eventually(async () => {
       const found = await untilAwakeable(plane, id);
@@ -180,7 +187,8 @@ describe('awakeables over HTTP', () => {
     ]);
     expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
     const winner = answers[0].status === 202 ? 'a' : 'b';
-    expect(answers.find((a) => a.status === 409)!.json.existing).toEqual({ resolved: winner });
+    expect(answers.find((a) => a.status === 409)!.json).toMatchObject({ outcome: 'resolved' });
+    expect(answers.find((a) => a.status === 409)!.text).not.toContain(`"${winner}"`);
     expect((await untilOutput(plane, id)).json).toEqual(['yes', winner]);
   });
 
@@ -212,7 +220,7 @@ describe('awakeables over HTTP', () => {
     expect(answers.malformed.json.code).toBe('malformed_awakeable_id');
     expect(answers.notAwakeable.status).toBe(400);
     expect(answers.unknown.status).toBe(404);
-    expect(answers.unknown.json.code).toBe('unknown_invocation');
+    expect(answers.unknown.json.code).toBe('unknown_awakeable');
     expect(answers.invalidJson.status).toBe(400);
     expect(answers.invalidJson.json.code).toBe('invalid_json');
     expect(answers.oversized.status).toBe(413);
@@ -238,13 +246,15 @@ describe('awakeables over HTTP', () => {
     // The awakeable that was rejected: a late resolve lost to that reject (409).
     const late = await call(plane, 'POST', `/restate/awakeables/${awakeableId}/resolve`, '{"approved":true}');
     expect(late.status).toBe(409);
-    expect(late.json).toMatchObject({ code: 'already_completed', existing: { rejected: 'no' } });
+    expect(late.json).toMatchObject({ code: 'already_completed', outcome: 'rejected' });
+    expect(late.text).not.toContain('"no"');
 
     // Another awakeable of the finished invocation, never completed: 410.
     const other = new IdSigner(E2E_SIGNING_KEY).awakeableId(invocationId, 7);
     const gone = await call(plane, 'POST', `/restate/awakeables/${other}/resolve`, '{"approved":true}');
     expect(gone.status).toBe(410);
-    expect(gone.json).toMatchObject({ code: 'invocation_finished', status: 'completed' });
+    expect(gone.json).toMatchObject({ code: 'invocation_finished' });
+    expect(gone.text).not.toContain(invocationId);
   });
 });
 

@@ -8,7 +8,9 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import { DormantEnv } from '../../cdk/lib/environment.ts';
 import { matchesFilter } from '../../src/local/event-filter.ts';
 import { WAKE_FILTER_PATTERNS } from '../../src/runtime/wake-filter.ts';
-import { ConfigError, ENV, loadConfig, type Role, type SigningSource } from '../../src/runtime/config.ts';
+import type { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { IdSigner } from '../../src/engine/ids.ts';
+import { ConfigError, ENV, loadConfig, signerFor, signingKeys, type Role, type SigningSource } from '../../src/runtime/config.ts';
 import type { Catalog } from '../../src/runtime/registry.ts';
 
 describe('contracts between the CDK app and the runtime', () => {
@@ -134,5 +136,80 @@ describe('loadConfig', () => {
     // What a role does not require stays optional to it.
     expectTypeOf(wake.catalog).toEqualTypeOf<Catalog | undefined>();
     expectTypeOf(handler.timerQueueUrl).toEqualTypeOf<string | undefined>();
+  });
+
+  it('refuses a signing key and a secret ARN set together, naming both (no silent precedence)', () => {
+    const both = {
+      DORMANT_TABLE_NAME: 't',
+      DORMANT_SERVICES: '{}',
+      DORMANT_SIGNING_KEY: 'k'.repeat(32),
+      DORMANT_SIGNING_SECRET_ARN: 'arn:s',
+    };
+    expect(problemsOf('ingress', both)).toEqual([
+      'both DORMANT_SIGNING_KEY and DORMANT_SIGNING_SECRET_ARN are set: set exactly one (the key for local use, the secret on AWS)',
+    ]);
+    expect(
+      problemsOf('handler', { DORMANT_TABLE_NAME: 't', DORMANT_SIGNING_SECRET_ARN: 'arn:s', DORMANT_SIGNING_KEY_PREVIOUS: 'p'.repeat(32) }),
+    ).toEqual(['DORMANT_SIGNING_KEY_PREVIOUS is set without DORMANT_SIGNING_KEY (a secret ARN keeps its previous version itself)']);
+    expect(
+      loadConfig('handler', { DORMANT_TABLE_NAME: 't', DORMANT_SIGNING_KEY: 'k'.repeat(32), DORMANT_SIGNING_KEY_PREVIOUS: 'p'.repeat(32) })
+        .signing,
+    ).toEqual({
+      key: 'k'.repeat(32),
+      previousKey: 'p'.repeat(32),
+    });
+  });
+});
+
+describe('what the ingress is told about its callers', () => {
+  const base = { DORMANT_TABLE_NAME: 't', DORMANT_SERVICES: '{}', DORMANT_SIGNING_KEY: 'k'.repeat(32) };
+
+  it("reads DORMANT_INGRESS_AUTH and DORMANT_INGRESS_SERVES; unset counts as unauthenticated callers ('none'), every route served", () => {
+    expect(loadConfig('ingress', base).ingressAccess).toEqual({ serves: 'all', callersAuthenticated: false });
+    expect(loadConfig('ingress', { ...base, DORMANT_INGRESS_AUTH: 'none' }).ingressAccess.callersAuthenticated).toBe(false);
+    for (const mode of ['iam', 'api-key', 'authorizer']) {
+      expect(loadConfig('ingress', { ...base, DORMANT_INGRESS_AUTH: mode }).ingressAccess.callersAuthenticated).toBe(true);
+    }
+    expect(loadConfig('ingress', { ...base, DORMANT_INGRESS_SERVES: 'callbacks' }).ingressAccess.serves).toBe('callbacks');
+    expect(() => loadConfig('ingress', { ...base, DORMANT_INGRESS_AUTH: 'IAM ', DORMANT_INGRESS_SERVES: 'some' })).toThrow(
+      /DORMANT_INGRESS_AUTH must be one of iam, api-key, authorizer, none, not 'IAM'[\s\S]*DORMANT_INGRESS_SERVES must be one of all, callbacks, invocations, not 'some'/,
+    );
+  });
+});
+
+describe('signing secrets from Secrets Manager', () => {
+  /** Secrets Manager cannot run here: a client answering GetSecretValue by version stage, as the service does. */
+  const secretsWith = (stages: Record<string, string>, asked: string[] = []) =>
+    (() => ({
+      send: async (command: GetSecretValueCommand) => {
+        const stage = command.input.VersionStage ?? 'AWSCURRENT';
+        asked.push(stage);
+        if (stages[stage] === undefined)
+          throw Object.assign(new Error(`no version with stage ${stage}`), { name: 'ResourceNotFoundException' });
+        return { SecretString: stages[stage] };
+      },
+    })) as unknown as () => SecretsManagerClient;
+
+  it('reads AWSCURRENT to mint and AWSPREVIOUS to verify; a secret never rotated has no previous', async () => {
+    const asked: string[] = [];
+    expect(
+      await signingKeys({ secretArn: 'arn:s' }, secretsWith({ AWSCURRENT: 'new-'.repeat(8), AWSPREVIOUS: 'old-'.repeat(8) }, asked)),
+    ).toEqual({
+      current: 'new-'.repeat(8),
+      previous: ['old-'.repeat(8)],
+    });
+    expect(asked.sort()).toEqual(['AWSCURRENT', 'AWSPREVIOUS']);
+    expect(await signingKeys({ secretArn: 'arn:s' }, secretsWith({ AWSCURRENT: 'new-'.repeat(8) }))).toEqual({
+      current: 'new-'.repeat(8),
+      previous: [],
+    });
+    await expect(signingKeys({ secretArn: 'arn:s' }, secretsWith({}))).rejects.toThrow(/ResourceNotFound|no version/);
+  });
+
+  it('gives a signer that verifies ids of the previous secret and mints under the current one', async () => {
+    const before = new IdSigner('old-'.repeat(8)).awakeableId('inv_AAAAAAAAAAAAAAAAAAAAAA', 2);
+    const signer = await signerFor({ secretArn: 'arn:s' }, secretsWith({ AWSCURRENT: 'new-'.repeat(8), AWSPREVIOUS: 'old-'.repeat(8) }));
+    expect(signer.verifyAwakeableId(before)).toMatchObject({ ok: true, target: { index: 2 } });
+    expect(signer.keyIds[0]).toBe(new IdSigner('new-'.repeat(8)).keyIds[0]);
   });
 });

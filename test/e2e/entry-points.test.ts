@@ -102,6 +102,22 @@ describe('the timer entry point', () => {
     timer = createTimerHandler({ store, dispatch, clock, log: silent });
   });
 
+  it('gives up a poison message alone (rule 11): the due timers before and after it are written', async () => {
+    // Act
+    const result = await timer({
+      Records: [
+        sqsRecord({ type: 'timer', invocationId: ID, key: 'C#00000001', at: NOW }, 'm-1'),
+        sqsRecord('{"type":"timer","invocationId":', 'm-poison'),
+        sqsRecord({ type: 'timer', invocationId: ID, key: 'C#00000003', at: NOW }, 'm-3'),
+      ],
+    });
+
+    // Assess
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm-poison' }]);
+    expect(await store.getCompletion(ID, 'C#00000001')).toMatchObject({ at: NOW });
+    expect(await store.getCompletion(ID, 'C#00000003')).toMatchObject({ at: NOW });
+  });
+
   it('sends a timer that is not due on with the next hop, and writes nothing', async () => {
     const at = NOW + 3_600_000;
 
@@ -319,6 +335,34 @@ describe('the wake entry point', () => {
 
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: '101' }]);
     expect(dispatch.invokes.map((i) => i.payload.invocationId)).toEqual([ids[0]]);
+  });
+
+  it('gives a poison record up alone (rule 11): the records after it still wake, and the batch succeeds', async () => {
+    // Prepare: an object call whose lock partition the table refuses, between two innocents
+    const store = new MemoryStore();
+    const dispatch = new RecordingDispatch();
+    const lines: string[] = [];
+    const wake = createWakeHandler({ store, dispatch, clock, log: (level, message) => void lines.push(`${level} ${message}`) });
+    const ids = ['inv_AAAAAAAAAAAAAAAAAAAAA1', 'inv_AAAAAAAAAAAAAAAAAAAAA2', 'inv_AAAAAAAAAAAAAAAAAAAAA3'];
+    const longKey = 'k'.repeat(3_000);
+    const poison = meta({
+      id: ids[1]!,
+      service: 'ledger',
+      kind: 'object',
+      key: longKey,
+      status: 'suspended',
+      awaiting: ['C#lock'],
+      lockScope: `O#ledger#${longKey}`,
+    });
+    const records = [meta({ id: ids[0]! }), poison, meta({ id: ids[2]! })].map((m, i) => metaRecord(String(200 + i), m));
+
+    // Act
+    const result = await wake({ Records: records });
+
+    // Assess
+    expect(result.batchItemFailures).toEqual([]);
+    expect(dispatch.invokes.map((i) => i.payload.invocationId)).toEqual([ids[0], ids[2]]);
+    expect(lines).toEqual([expect.stringMatching(/^error wake: gave up record 201 \(INSERT I#inv_AAAAAAAAAAAAAAAAAAAAA2 meta\) alone$/)]);
   });
 
   it('ignores records that are not item changes of the table', async () => {

@@ -218,6 +218,83 @@ describe('the local stream event source mapping', () => {
     expect(woken).toBe(1);
     expect(invokes).toEqual([{ invocationId: meta.id, epoch: 0 }]);
   });
+
+  it('re-wakes the records of a given-up batch one by one: a poison record between two innocents is given up alone (rule 11)', async () => {
+    // Prepare: innocent A, an object call whose lock partition the table refuses, innocent B, all given up together
+    const tableName = uniqueTableName('rewake-poison');
+    await ensureTable(dynamodb, tableName);
+    const store = new DynamoDbStore({ client: dynamodb, tableName });
+    const pending = (id: string) =>
+      newInvocationMeta({ id, service: 'review', handler: 'request', kind: 'service', shared: false, input: '', now: 1 });
+    const longKey = 'k'.repeat(3_000);
+    const [a, poison, b] = ['inv_AAAAAAAAAAAAAAAAAAAAAA', 'inv_PPPPPPPPPPPPPPPPPPPPPP', 'inv_BBBBBBBBBBBBBBBBBBBBBB'];
+    await store.createInvocation(pending(a));
+    await store.createInvocation({
+      ...pending(poison),
+      service: 'ledger',
+      kind: 'object',
+      key: longKey,
+      status: 'suspended',
+      awaiting: ['C#lock'],
+      lockScope: stateScope('ledger', longKey),
+    });
+    await store.createInvocation(pending(b));
+    const given: StreamFailureRecord[] = [];
+    const poller = startStreamPoller({
+      dynamodb,
+      streams,
+      tableName,
+      retryAttempts: 0,
+      idleMs: 50,
+      handler: async () => Promise.reject(new Error('down')),
+      onFailure: async (r) => void given.push(r),
+    });
+    try {
+      await eventually(
+        async () => (given.reduce((n, r) => n + r.DDBStreamBatchInfo.batchSize, 0) >= 3 ? true : undefined),
+        'the batch to be given up',
+        20_000,
+      );
+    } finally {
+      await poller.stop();
+    }
+    const invokes: string[] = [];
+    const lines: string[] = [];
+    let failNextInvokeOf: string | undefined = b;
+    const dispatch: Dispatch = {
+      invoke: async (_s, p) => {
+        if (p.invocationId === failNextInvokeOf) {
+          failNextInvokeOf = undefined;
+          throw new Error('Lambda throttled');
+        }
+        invokes.push(p.invocationId);
+      },
+      schedule: async () => undefined,
+      send: async () => undefined,
+    };
+    const deps = {
+      store,
+      dispatch,
+      clock: { now: () => 2, sleep: async () => undefined },
+      streams,
+      log: (_l: string, m: string) => void lines.push(m),
+    };
+
+    // Act: the first try meets a throttled invoke of B as well; SQS tries the message again
+    // (The poller may have given the three up in more than one batch: each is a message of its own.)
+    const first: PromiseSettledResult<number>[] = [];
+    for (const r of given) first.push(...(await Promise.allSettled([rewakeStreamBatch(deps, r.DDBStreamBatchInfo)])));
+    const second: number[] = [];
+    for (const r of given) second.push(await rewakeStreamBatch(deps, r.DDBStreamBatchInfo));
+
+    // Assess: A woken at once, B on the retry, the poison given up (on each try), never blocking the others
+    expect(first.some((r) => r.status === 'rejected' && /1 record\(s\) of the batch failed/.test(String(r.reason)))).toBe(true);
+    expect([...invokes].sort()).toEqual([a, a, b]);
+    expect(invokes.slice(-1)).toEqual([b]);
+    expect(second.reduce((n, w) => n + w, 0)).toBe(2);
+    expect(lines.filter((m) => m.includes('gave up stream record'))).toHaveLength(2);
+    expect(lines.join('\n')).not.toContain(longKey);
+  });
 });
 
 describe('the table as a change feed', () => {

@@ -104,7 +104,7 @@ describe("Restate's ingress client", () => {
     expect((late as restate.HttpCallError).status).toBe(409);
     expect(JSON.parse((late as restate.HttpCallError).responseText)).toMatchObject({
       code: 'already_completed',
-      existing: { rejected: 'numbers do not add up' },
+      outcome: 'rejected',
     });
   });
 

@@ -156,9 +156,9 @@ describe('route', () => {
 
 describe('answers', () => {
   it('spells refusals as { code, message, ...details } without the allow detail', () => {
-    const answer = errorAnswer(new IngressError(409, 'already_completed', 'lost', { existing: { resolved: 1 } }));
+    const answer = errorAnswer(new IngressError(409, 'already_completed', 'lost', { outcome: 'resolved' }));
     expect(answer.statusCode).toBe(409);
-    expect(JSON.parse(answer.body)).toEqual({ code: 'already_completed', message: 'lost', existing: { resolved: 1 } });
+    expect(JSON.parse(answer.body)).toEqual({ code: 'already_completed', message: 'lost', outcome: 'resolved' });
   });
 
   it('gives a failure its own code when it is an HTTP error code, else 500', () => {

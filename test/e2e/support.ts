@@ -4,7 +4,10 @@
  * it, and waiting for an invocation to reach a state.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AnyDefinition } from 'dormant-lambda';
+import { localClientConfig } from '../../src/local/dynamodb-local.ts';
 import { startLocalPlane, type LocalPlane, type LocalPlaneOptions } from '../../src/local/plane.ts';
 import { dynamoDbEndpoint, uniqueTableName } from '../support/dynamodb-local.ts';
 
@@ -34,6 +37,25 @@ export function startTestPlane(services: readonly AnyDefinition[], options: Part
   });
 }
 
+/** Headers every request through a plane view sends (see {@link withHeaders}). */
+const viewHeaders = new WeakMap<LocalPlane, Record<string, string>>();
+
+/**
+ * The same plane, seen by a caller who sends `headers` on every request
+ * (the owner's API key): every helper here takes it where it takes a plane.
+ *
+ * @example
+ * ```ts
+ * const owner = withHeaders(plane, { 'x-api-key': KEY });
+ * await untilStatus(owner, id, 'suspended'); // with the key; untilStatus(plane, …) without
+ * ```
+ */
+export function withHeaders(plane: LocalPlane, headers: Record<string, string>): LocalPlane {
+  const view = Object.create(plane) as LocalPlane;
+  viewHeaders.set(view, headers);
+  return view;
+}
+
 /** An HTTP answer: status, headers, raw body and the body parsed as JSON (if it is JSON). */
 export interface Answer {
   status: number;
@@ -58,10 +80,11 @@ export async function call(
   body?: string | Buffer,
   headers: Record<string, string> = {},
 ): Promise<Answer> {
+  const sent = { ...viewHeaders.get(plane), ...headers };
   const response = await fetch(plane.url + path, {
     method,
     body,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    headers: body === undefined ? sent : { 'content-type': 'application/json', ...sent },
   });
   const text = await response.text();
   let json: any;
@@ -195,4 +218,55 @@ export async function expectDormant(plane: LocalPlane, invocationId: string, qui
   }
   const view = (await call(plane, 'GET', `/restate/invocation/${invocationId}`)).json;
   if (view?.status !== 'suspended') throw new Error(`${invocationId} is ${view?.status}, not suspended`);
+}
+
+/**
+ * A snapshot of the table once the plane is quiet: no handler running and
+ * the table the same over `quietMs` (earlier work has settled), so a later
+ * snapshot that differs was changed by what happened in between.
+ *
+ * @example
+ * ```ts
+ * const before = await quietSnapshot(plane);
+ * ```
+ */
+export async function quietSnapshot(plane: LocalPlane, quietMs = 300): Promise<string[]> {
+  let last = await tableSnapshot(plane);
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
+    await sleep(quietMs);
+    const next = await tableSnapshot(plane);
+    if (plane.inflight().length === 0 && JSON.stringify(next) === JSON.stringify(last)) return next;
+    last = next;
+  }
+  throw new Error('the plane did not settle within 20 s');
+}
+
+/**
+ * Every item of the plane's table, sorted by key, as JSON lines: compare two
+ * snapshots to show a refused request wrote nothing.
+ *
+ * @example
+ * ```ts
+ * const before = await tableSnapshot(plane);
+ * await call(plane, 'POST', '/signoff/' + 'x'.repeat(3000) + '/sign/send', '{}');
+ * expect(await tableSnapshot(plane)).toEqual(before);
+ * ```
+ */
+export async function tableSnapshot(plane: LocalPlane): Promise<string[]> {
+  const client = new DynamoDBClient(localClientConfig(plane.endpoints.dynamodb));
+  try {
+    const items: string[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await client.send(new ScanCommand({ TableName: plane.tableName, ConsistentRead: true, ExclusiveStartKey: start }));
+      for (const item of page.Items ?? []) {
+        const plain = unmarshall(item);
+        items.push(JSON.stringify(Object.fromEntries(Object.entries(plain).sort(([a], [b]) => a.localeCompare(b)))));
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items.sort();
+  } finally {
+    client.destroy();
+  }
 }

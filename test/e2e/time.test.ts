@@ -77,7 +77,7 @@ describe('durable time on the local plane', () => {
     );
     const late = await call(plane, 'POST', `/restate/awakeables/${awakeableId}/resolve`, '"too late"');
     expect(late.status).toBe(409);
-    expect(late.json).toMatchObject({ code: 'already_completed', existing: { rejected: 'timed out' } });
+    expect(late.json).toMatchObject({ code: 'already_completed', outcome: 'rejected' });
     expect((await untilOutput(plane, id, 20_000)).json).toBe('timed out');
   });
 

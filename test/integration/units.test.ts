@@ -6,12 +6,14 @@
  * resumption, and of resolving it, printed as a table.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { service, type Context } from '../../src/index.ts';
-import { resolveAwakeable, runAttempt, startInvocation } from '../../src/internal.ts';
+import { getOutput, newInvocationId, newInvocationMeta, resolveAwakeable, runAttempt, startInvocation } from '../../src/internal.ts';
 import type { CapacityUnits, StoreOperation } from '../../src/store/dynamodb.ts';
-import { entryToItem } from '../../src/store/items.ts';
+import { entryToItem, metaToItem } from '../../src/store/items.ts';
 import { itemBytes } from '../../src/store/limits.ts';
-import { openTable } from '../contract/harness.ts';
+import { openTable, type LocalTable } from '../contract/harness.ts';
 import { Waker, invokes, tableBackend, useBackend } from '../race/support.ts';
 
 const READS: StoreOperation[] = ['getInvocation', 'load', 'getCompletion', 'existingCompletions', 'readState', 'readLock'];
@@ -26,6 +28,8 @@ const steps = service({
     },
   },
 });
+
+const echo = service({ name: 'echo', handlers: { length: async (_ctx: Context, text: string) => String(text.length) } });
 
 const approval = service({
   name: 'approval',
@@ -50,7 +54,8 @@ function summarize(phase: string, entries: Entry[]): CapacityUnits {
 }
 
 describe('request units of the engine on DynamoDB Local', () => {
-  const rt = useBackend(async () => tableBackend(await openTable('units')), [steps, approval]);
+  let table: LocalTable;
+  const rt = useBackend(async () => tableBackend((table = await openTable('units'))), [steps, approval, echo]);
   afterAll(() => {
     console.log('\nDynamoDB request units, measured on DynamoDB Local (strongly consistent reads):');
     console.table(rows);
@@ -160,5 +165,48 @@ describe('request units of the engine on DynamoDB Local', () => {
       read: a1.read + w1.read + w2.read + a2.read,
       write: a1.write + w1.write + w2.write + a2.write,
     });
+  });
+
+  it('a 100 KB input costs nothing to each poll of a waiting call: meta stays one read unit; an old meta with its input inline still runs (rule 13)', async () => {
+    // Prepare: the same 100 KB input started now (its own item) and as the earlier release stored it (inline on meta)
+    const input = JSON.stringify('i'.repeat(100 * 1024));
+    const { invocationId: current } = await startInvocation(rt.ingress, { service: 'echo', handler: 'length', body: input });
+    const create = summarize('start with a 100 KB input (meta + input item, one transaction)', rt.backend.ledger.take());
+    const old = newInvocationMeta({
+      id: newInvocationId(),
+      service: 'echo',
+      handler: 'length',
+      kind: 'service',
+      shared: false,
+      input,
+      now: Date.now(),
+    });
+    await table.client.send(
+      new PutItemCommand({ TableName: table.tableName, Item: marshall(metaToItem(old), { removeUndefinedValues: true }) }),
+    );
+    rt.backend.ledger.take();
+
+    // Act: one poll of each (what awaitOutput and a status read), then an attempt of each
+    await getOutput(rt.ingress, current);
+    const pollCurrent = rt.backend.ledger.take();
+    await getOutput(rt.ingress, old.id);
+    const pollOld = rt.backend.ledger.take();
+    const ran = await runAttempt(rt.deps, { invocationId: current, epoch: 0 });
+    const attemptCurrent = rt.backend.ledger.take();
+    const ranOld = await runAttempt(rt.deps, { invocationId: old.id, epoch: 0 });
+    const attemptOld = rt.backend.ledger.take();
+
+    // Assess
+    expect(summarize('one poll of a call with a 100 KB input', pollCurrent)).toEqual({ read: 1, write: 0 });
+    expect(summarize('one poll, meta with its 100 KB input inline (earlier release)', pollOld).read).toBeGreaterThanOrEqual(25);
+    expect(ran).toMatchObject({ kind: 'completed', output: JSON.stringify(String(100 * 1024)) });
+    expect(ranOld).toMatchObject({ kind: 'completed', output: JSON.stringify(String(100 * 1024)) });
+    const writes = (entries: typeof attemptCurrent) => entries.filter((e) => e.operation !== 'load').reduce((n, e) => n + e.units.write, 0);
+    // acquire and finish each write meta: 1 unit apiece now, about 100 apiece with the input inline.
+    expect(writes(attemptCurrent)).toBe(2);
+    expect(writes(attemptOld)).toBeGreaterThanOrEqual(100);
+    expect(create.write).toBeLessThanOrEqual(2 * 102);
+    summarize('attempt, 100 KB input in its own item (acquire, load, finish)', attemptCurrent);
+    summarize('attempt, 100 KB input inline on meta (earlier release)', attemptOld);
   });
 });

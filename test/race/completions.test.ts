@@ -51,9 +51,9 @@ describe.each(BACKENDS)('rule 2 on $label: completions race', ({ open }) => {
 
   /** Runs two completions with both writes held until both arrived, then let through together. */
   async function together(
-    first: (d: IngressDeps) => Promise<void>,
-    second: (d: IngressDeps) => Promise<void>,
-  ): Promise<PromiseSettledResult<void>[]> {
+    first: (d: IngressDeps) => Promise<unknown>,
+    second: (d: IngressDeps) => Promise<unknown>,
+  ): Promise<PromiseSettledResult<unknown>[]> {
     const gates = new Gates<Store>(rt.backend.store);
     const a = gates.hold('complete');
     const b = gates.hold('complete');
@@ -75,7 +75,7 @@ describe.each(BACKENDS)('rule 2 on $label: completions race', ({ open }) => {
     return completed[0]!.kind === 'completed' && JSON.parse(completed[0]!.output);
   }
 
-  it('rule 2 and 4: two resolves at once: one is accepted, the other gets 409 with the value that stands', async () => {
+  it('rule 2 and 4: two resolves at once: one is accepted, the other gets 409 naming the outcome and when, never the value', async () => {
     // Prepare
     const { id, awakeableId } = await suspendedOnAwakeable();
 
@@ -91,8 +91,25 @@ describe.each(BACKENDS)('rule 2 on $label: completions race', ({ open }) => {
     const winner = won === 0 ? 'alpha' : 'beta';
     const lost = results[1 - won] as PromiseRejectedResult;
     expect(lost.reason).toBeInstanceOf(IngressError);
-    expect(lost.reason).toMatchObject({ status: 409, code: 'already_completed', details: { existing: { resolved: winner } } });
+    expect(lost.reason).toMatchObject({ status: 409, code: 'already_completed' });
+    expect((lost.reason as IngressError).details).toEqual({ outcome: 'resolved', completedAt: expect.stringMatching(/^\d{4}-/) });
+    expect(JSON.stringify({ ...(lost.reason as IngressError), message: (lost.reason as IngressError).message })).not.toContain(winner);
     await expect(resume(id)).resolves.toBe(`resolved: ${winner}`);
+  });
+
+  it('rule 2 and 4: the same resolve delivered twice at once: both answered as accepted, one completion', async () => {
+    // Prepare
+    const { id, awakeableId } = await suspendedOnAwakeable();
+
+    // Act
+    const results = await together(
+      (d) => resolveAwakeable(d, awakeableId, '"same"'),
+      (d) => resolveAwakeable(d, awakeableId, '"same"'),
+    );
+
+    // Assess
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : r.reason)).sort()).toEqual(['completed', 'redelivered']);
+    await expect(resume(id)).resolves.toBe('resolved: same');
   });
 
   it('rule 2: resolve vs reject at once: the first write decides the outcome; the other learns which it was', async () => {
@@ -109,7 +126,7 @@ describe.each(BACKENDS)('rule 2 on $label: completions race', ({ open }) => {
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const resolveWon = results[0]!.status === 'fulfilled';
     const lost = results[resolveWon ? 1 : 0] as PromiseRejectedResult;
-    expect(lost.reason).toMatchObject({ status: 409, details: { existing: resolveWon ? { resolved: 'yes' } : { rejected: 'declined' } } });
+    expect(lost.reason).toMatchObject({ status: 409, details: { outcome: resolveWon ? 'resolved' : 'rejected' } });
     await expect(resume(id)).resolves.toBe(resolveWon ? 'resolved: yes' : 'rejected: declined');
   });
 
@@ -120,8 +137,10 @@ describe.each(BACKENDS)('rule 2 on $label: completions race', ({ open }) => {
 
     const late = resolveAwakeable(rt.ingress, awakeableId, '"late"');
 
-    // It lost to the resolve that woke the invocation: 409 with that value, even after the finish.
-    await expect(late).rejects.toMatchObject({ status: 409, code: 'already_completed', details: { existing: { resolved: 'first' } } });
+    // It lost to the resolve that woke the invocation: 409 saying so, even after the finish; the same resolve again is a redelivery.
+    await expect(late).rejects.toMatchObject({ status: 409, code: 'already_completed', details: { outcome: 'resolved' } });
+    await expect(resolveAwakeable(rt.ingress, awakeableId, '"first"')).resolves.toBe('redelivered');
+    await expect(rejectAwakeable(rt.ingress, awakeableId, 'first')).rejects.toMatchObject({ status: 409 });
   });
 });
 
@@ -158,7 +177,7 @@ describe('rule 8 on DynamoDB Local: ids are capabilities', () => {
     );
     const forged = new IdSigner('an-attackers-own-signing-key-000').awakeableId(invocationId, 0);
     const genuine = SIGNER.awakeableId(invocationId, 0);
-    const at = 4 + 30; // inside the 16 random bytes
+    const at = 4 + 30; // inside the ciphertext
     const altered = genuine.slice(0, at) + (genuine[at] === 'A' ? 'B' : 'A') + genuine.slice(at + 1);
     backend.ledger!.take();
 
@@ -176,9 +195,12 @@ describe('rule 8 on DynamoDB Local: ids are capabilities', () => {
 
     expect(ids.size).toBe(1000);
     const raw = Buffer.from([...ids][0]!.slice(4), 'base64url');
-    // version(1) | invocation(16) | index(4) | nonce(16) | tag(16)
-    expect(raw.length).toBe(1 + 16 + 4 + 16 + 16);
-    const nonces = new Set([...ids].map((id) => Buffer.from(id.slice(4), 'base64url').subarray(21, 37).toString('hex')));
+    // version(1) | key id(4) | nonce(12) | AES-256-GCM of invocation(16) index(4) random(8) | tag(16)
+    expect(raw.length).toBe(1 + 4 + 12 + 28 + 16);
+    const nonces = new Set([...ids].map((id) => Buffer.from(id.slice(4), 'base64url').subarray(5, 17).toString('hex')));
     expect(nonces.size).toBe(1000);
+    // Rule 10: the invocation id is not in it, in any alignment.
+    const invocation = Buffer.from('AAAAAAAAAAAAAAAAAAAAAA', 'base64url');
+    for (const id of ids) expect(Buffer.from(id.slice(4), 'base64url').includes(invocation.subarray(0, 8))).toBe(false);
   });
 });

@@ -302,7 +302,9 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
     const [owner, name] = slot.split('/') as [string, string];
     const stored = await settled(owner, name);
     const accepted = runs.filter((r) => r.answer?.code === 'accepted');
-    if (accepted.length > 1) fail('double-accept', `${slot}: ${accepted.length} resolvers were told they completed it`);
+    // Two resolvers sending exactly the same completion are both answered (a redelivery); different ones never.
+    if (new Set(accepted.map((r) => okOrRejected(asSettled(r.spec)))).size > 1)
+      fail('double-accept', `${slot}: ${accepted.length} resolvers with different completions were told they completed it`);
     for (const r of runs) {
       const mine = asSettled(r.spec);
       const who = `${slot} ${r.spec.kind} '${r.spec.value}'`;
@@ -310,14 +312,13 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
       else if (r.answer.code === 'accepted') {
         if (!same(mine, stored)) fail('accepted-but-lost', `${who} was accepted, but the awakeable is ${show(stored)}`);
       } else if (r.answer.status === 409) {
-        const existing = r.answer.details?.existing as { resolved?: unknown; rejected?: string } | undefined;
-        const told: Settled | undefined =
-          existing === undefined
-            ? undefined
-            : 'rejected' in existing
-              ? { ok: false, reason: String(existing.rejected) }
-              : { ok: true, value: existing.resolved as string };
-        if (!same(told, stored)) fail('409-wrong-existing', `${who} got 409 naming ${show(told)}, but the awakeable is ${show(stored)}`);
+        // Rule 2: a 409 names the outcome (resolved or rejected) and when, never the winner's value.
+        const outcome = r.answer.details?.outcome;
+        const truth = stored === undefined ? undefined : stored.ok ? 'resolved' : 'rejected';
+        if (outcome !== truth) fail('409-wrong-outcome', `${who} got 409 naming ${String(outcome)}, but the awakeable is ${show(stored)}`);
+        if (Object.keys(r.answer.details ?? {}).some((k) => k !== 'outcome' && k !== 'completedAt'))
+          fail('409-reveals', `${who} got 409 with ${JSON.stringify(r.answer.details)}`);
+        if (same(mine, stored)) fail('409-to-a-redelivery', `${who} sent exactly the completion that stands, and got 409`);
       } else if (r.answer.status !== 410) {
         fail('resolver-unexpected-answer', `${who} got ${r.answer.status} ${r.answer.code}`);
       }

@@ -967,9 +967,12 @@ export class World implements SimHooks {
 
   #describe(op: string, args: unknown[]): string {
     const show = (v: unknown): string => {
-      // An awakeable id carries random bits: show only what it names, so a seed's trace replays exactly.
-      if (typeof v === 'string')
-        return v.startsWith('inv_') ? this.name(v) : v.startsWith('awk_') ? `${v.slice(0, 26)}…` : v.length > 40 ? `${v.slice(0, 37)}…` : v;
+      // An awakeable id carries random bits (and is encrypted): show only what it names, so a seed's trace replays exactly.
+      if (typeof v === 'string' && v.startsWith('awk_')) {
+        const named = this.signer.verifyAwakeableId(v);
+        return named.ok ? `awk(${this.name(named.target.invocationId)}#${named.target.index})` : `awk(${named.problem})`;
+      }
+      if (typeof v === 'string') return v.startsWith('inv_') ? this.name(v) : v.length > 40 ? `${v.slice(0, 37)}…` : v;
       if (v && typeof v === 'object') {
         const o = v as Record<string, unknown>;
         if (op === 'append') return `J#${String(o.index)} ${String(o.kind)}${o.name === undefined ? '' : ` '${show(o.name)}'`}`;

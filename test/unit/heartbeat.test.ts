@@ -75,7 +75,7 @@ describe('awakeable heartbeats', () => {
     await expect(rt.resolve(awakeableId, '"late"')).rejects.toMatchObject({
       status: 409,
       code: 'already_completed',
-      details: { existing: { rejected: 'no heartbeat for 10000 ms' } },
+      details: { outcome: 'rejected' },
     });
     await expect(heartbeatAwakeable(rt.ingress, awakeableId)).rejects.toBeInstanceOf(IngressError);
   });

@@ -42,17 +42,22 @@ async function suspendedReview() {
 
 describe('ingress core', () => {
   describe('resolveAwakeable', () => {
-    it('rule 2: accepts the first resolve and answers a second with 409 and what it lost to', async () => {
+    it('rule 2: accepts the first resolve, answers a different one with 409 naming the outcome and when (never the value), and the same one again as a redelivery', async () => {
       const { rt, id, awk } = await suspendedReview();
-      await rt.resolve(awk, '"first"');
-      await expect(rt.resolve(awk, '"second"')).rejects.toMatchObject({
+      await expect(rt.resolve(awk, '"winner-value"')).resolves.toBe('completed');
+      const second = await rt.resolve(awk, '"second"').catch((e: unknown) => e);
+      expect(second).toMatchObject({
         status: 409,
         code: 'already_completed',
-        details: { existing: { resolved: 'first' } },
+        details: { outcome: 'resolved', completedAt: expect.any(String) },
       });
-      await expect(rt.reject(awk, 'late')).rejects.toMatchObject({ status: 409 });
+      expect(JSON.stringify(second) + (second as Error).message).not.toContain('winner-value');
+      await expect(rt.reject(awk, 'late')).rejects.toMatchObject({ status: 409, details: { outcome: 'resolved' } });
+      await expect(rt.resolve(awk, '"winner-value"')).resolves.toBe('redelivered');
+      // The same bytes, not the same value: a body spelled differently is another completion.
+      await expect(rt.resolve(awk, ' "winner-value"')).rejects.toMatchObject({ status: 409 });
       await rt.settle();
-      expect(await rt.output(id)).toBe('first');
+      expect(await rt.output(id)).toBe('winner-value');
     });
 
     it('refuses a forged id with 403 without touching the table (rule 8)', async () => {
@@ -80,17 +85,20 @@ describe('ingress core', () => {
 
     it('answers 404 for a valid id whose invocation does not exist and 410 once it finished', async () => {
       const { rt, id, awk } = await suspendedReview();
-      await expect(rt.resolve(rt.signer.awakeableId(newInvocationId(), 0), '')).rejects.toMatchObject({
-        status: 404,
-        code: 'unknown_invocation',
-      });
+      const unknown = await rt.resolve(rt.signer.awakeableId(newInvocationId(), 0), '').catch((e: unknown) => e);
+      expect(unknown).toMatchObject({ status: 404, code: 'unknown_awakeable' });
+      // Rule 10: no answer on a callback route names an invocation.
+      expect((unknown as Error).message).not.toMatch(/inv_/);
       await rt.resolve(awk, '"done"');
       await rt.settle();
       expect((await rt.status(id)).status).toBe('completed');
       const other = rt.signer.awakeableId(id, 5);
-      await expect(rt.resolve(other, '"late"')).rejects.toMatchObject({ status: 410, code: 'invocation_finished' });
+      const gone = await rt.resolve(other, '"late"').catch((e: unknown) => e);
+      expect(gone).toMatchObject({ status: 410, code: 'invocation_finished' });
+      expect(JSON.stringify(gone) + (gone as Error).message).not.toContain(id);
       // The awakeable that woke it: a second resolve lost to that one (409), even after the finish.
-      await expect(rt.resolve(awk, '"again"')).rejects.toMatchObject({ status: 409, details: { existing: { resolved: 'done' } } });
+      await expect(rt.resolve(awk, '"again"')).rejects.toMatchObject({ status: 409, details: { outcome: 'resolved' } });
+      await expect(rt.resolve(awk, '"done"')).resolves.toBe('redelivered');
     });
   });
 

@@ -61,7 +61,7 @@ describe('time: long handlers, linger, durable step backoff', () => {
   });
 
   it('linger picks up a completion that arrives moments after the await, without suspending', async () => {
-    let resolveLater: (() => Promise<void>) | undefined;
+    let resolveLater: (() => Promise<unknown>) | undefined;
     const rt = new MemoryRuntime(
       [
         service({
@@ -224,7 +224,7 @@ describe('time: long handlers, linger, durable step backoff', () => {
     await rt.advance(60_000);
     await expect(rt.resolve(approval!, '"too late"')).rejects.toMatchObject({
       status: 409,
-      details: { existing: { rejected: 'timed out' } },
+      details: { outcome: 'rejected' },
     });
     const [next] = await rt.awaitedAwakeables(id);
     await rt.resolve(next!, '"second"');
