@@ -15,6 +15,7 @@ import type { Clock } from './clock.ts';
 import type { Completions } from './completions.ts';
 import type { Ending } from './ending.ts';
 import type { Journal } from './journal.ts';
+import { derivedInvocationId } from './ids.ts';
 import type { Durable } from './promises.ts';
 
 type Waiter = { keys: string[]; timers: Timer[]; wake: () => void };
@@ -131,6 +132,18 @@ export class Waiting {
       // would otherwise be left waiting forever. Its entry is queued ahead of
       // this one, so the callee exists when the cancel is written.
       const callees = [...this.#callees].filter(([key]) => !this.completions.has(key)).map(([, calleeId]) => calleeId);
+      // And the callee a call at this very index would have made: an attempt
+      // that did not see the cancellation may have created it just before
+      // losing this index to the cancel entry, leaving a callee no journal
+      // names, which only a cancellation can end (simulator seed 328):
+      //
+      //   attempt A (zombie):  sees C#cancel → cancel at J#i ✓
+      //   attempt B:           create callee(caller, i) ✓ → call at J#i ✗ lost
+      //
+      // Written whichever lands first: a callee created after its C#cancel
+      // item loads it with its completions and is cancelled at its first await.
+      const orphan = derivedInvocationId('call', this.invocationId, index);
+      if (!callees.includes(orphan)) callees.push(orphan);
       void this.journal.append(
         { index, kind: 'cancel', name: position },
         {

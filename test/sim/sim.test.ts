@@ -35,6 +35,8 @@ const ENTRY_KINDS = Object.keys({
 
 /** How many seeds `npm test` runs (from seed 1); `DORMANT_SIM_SEEDS` overrides. */
 const SEEDS = Number(process.env.DORMANT_SIM_SEEDS ?? 250);
+/** How far the run goes on for an entry kind no zombie has won yet. */
+const MAX_SEEDS_FOR_STEALS = 1_000;
 
 /**
  * Seeds that caught a runtime bug: each fails with that one fix reverted
@@ -55,6 +57,10 @@ const KEPT = [
   },
   { seed: 36, bug: 'a lingering attempt that saw C#cancel arrive woke no waiter and hung (actor-hung)' },
   { seed: 3, bug: 'a cancellation did not reach a callee started in the attempt that delivered it (stuck-suspended)' },
+  {
+    seed: 328,
+    bug: "a callee created by an attempt that then lost its call entry to a zombie's cancel entry was never cancelled (stuck-suspended)",
+  },
 ];
 
 const describeViolations = (seed: number, violations: { kind: string; detail: string }[]) =>
@@ -64,7 +70,10 @@ describe('deterministic simulation', () => {
   it(`keeps every rule over seeds 1..${SEEDS}, with a zombie winning a journal entry of every kind from a newer attempt`, async () => {
     const failures: string[] = [];
     const steals = new Set<string>();
-    for (let seed = 1; seed <= SEEDS; seed++) {
+    // Past SEEDS only while a kind has not been stolen yet (a workload change
+    // moves where the rarest kinds first come up), up to a cap.
+    const missing = () => SEEDS >= 250 && ENTRY_KINDS.some((kind) => !steals.has(kind));
+    for (let seed = 1; seed <= SEEDS || (missing() && seed <= MAX_SEEDS_FOR_STEALS); seed++) {
       const result = await runSeed(seed);
       failures.push(...describeViolations(seed, result.violations));
       for (const kind of Object.keys(result.stats.steals)) steals.add(kind);
