@@ -87,7 +87,7 @@ afterAll(async () => {
     ].join('\n'),
   );
   rmSync(root, { recursive: true, force: true });
-}, 60_000);
+}, STEP_MS); // waits for the starter's npm test, started in the background
 
 describe('dormant-lambda installed from its packed tarball into a project of its own', () => {
   it('is outside the repository, and the tarball ships the build, the bin and the starter: no sources, tests, benches or docs', () => {

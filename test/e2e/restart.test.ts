@@ -21,7 +21,7 @@ describe('restarting the local plane', () => {
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('completes an invocation suspended before the restart once it is resolved after it', { timeout: 120_000 }, async () => {
+  it('completes an invocation suspended before the restart once it is resolved after it', { timeout: 240_000 }, async () => {
     // Prepare: a plane with its own DynamoDB Local on disk, and a suspended review
     dataDir = await mkdtemp(join(tmpdir(), 'dormant-restart-'));
     plane = await startLocalPlane({ services: [review], port: 0, dataDir });
