@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { systemClock } from '../src/engine/clock.ts';
 import { loadConfig, once, signerFor } from '../src/runtime/config.ts';
 import { createIngressHandler } from '../src/runtime/ingress.ts';
+import { roleLog } from '../src/runtime/telemetry.ts';
 import { DynamoDbStore } from '../src/store/dynamodb.ts';
 
 /**
@@ -30,6 +31,7 @@ export const handler = createIngressHandler(
       catalog: config.catalog,
       waitMs: config.ingressWaitMs,
       access: config.ingressAccess,
+      log: roleLog('ingress'),
     };
   }),
 );

@@ -14,6 +14,7 @@ import { systemClock } from '../src/engine/clock.ts';
 import { loadConfig, once, sqsClientOptions } from '../src/runtime/config.ts';
 import { awsDispatch } from '../src/runtime/dispatch.ts';
 import { createTimerHandler } from '../src/runtime/timer.ts';
+import { roleLog } from '../src/runtime/telemetry.ts';
 import { DynamoDbStore } from '../src/store/dynamodb.ts';
 
 /**
@@ -31,6 +32,7 @@ export const handler = createTimerHandler(
     // The config names routes and the timer queues as awsDispatch does.
     const dispatch = awsDispatch({ ...clients, ...config, clock: systemClock });
     const store = new DynamoDbStore({ client: new DynamoDBClient({}), tableName: config.tableName });
-    return { store, dispatch, clock: systemClock, streams: new DynamoDBStreamsClient({}) };
+    const streams = new DynamoDBStreamsClient({});
+    return { store, dispatch, clock: systemClock, streams, log: roleLog('timer') };
   }),
 );

@@ -12,6 +12,7 @@ import { systemClock } from '../src/engine/clock.ts';
 import { loadConfig, once, sqsClientOptions } from '../src/runtime/config.ts';
 import { awsDispatch } from '../src/runtime/dispatch.ts';
 import { createWakeHandler } from '../src/runtime/wake-handler.ts';
+import { roleLog } from '../src/runtime/telemetry.ts';
 import { DynamoDbStore } from '../src/store/dynamodb.ts';
 
 /**
@@ -28,6 +29,7 @@ export const handler = createWakeHandler(
     const clients = { lambda: new LambdaClient({}), sqs: new SQSClient(sqsClientOptions()) };
     // The config names routes and the timer queues as awsDispatch does.
     const dispatch = awsDispatch({ ...clients, ...config, clock: systemClock });
-    return { store: new DynamoDbStore({ client: new DynamoDBClient({}), tableName: config.tableName }), dispatch, clock: systemClock };
+    const store = new DynamoDbStore({ client: new DynamoDBClient({}), tableName: config.tableName });
+    return { store, dispatch, clock: systemClock, log: roleLog('wake') };
   }),
 );

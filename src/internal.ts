@@ -36,5 +36,7 @@ export {
   type IngressDeps,
   type StartRequest,
   type InvocationStatusView,
+  type InvocationStatusName,
+  statusOf,
   type CompletionAnswer,
 } from './runtime/invocations.ts';

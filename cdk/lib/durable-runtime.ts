@@ -29,6 +29,7 @@ import { catalogOf, type Catalog, type CatalogEntry } from '../../src/runtime/re
 import { WAKE_FILTER_PATTERNS } from '../../src/runtime/wake-filter.ts';
 import { LONG_TIMER_QUEUE_MAX_RECEIVES } from '../../src/runtime/dispatch.ts';
 import { CALLBACK_API_VERSION } from '../../src/runtime/http.ts';
+import { RuntimeAlarms, type RuntimeAlarmsOptions } from './alarms.ts';
 import { ApiBaseUrl } from './api-base-url.ts';
 import { BundledFunction, PROJECT_ROOT, PrebuiltFunction, prebuiltFunctionDirectory } from './bundled-function.ts';
 import { DormantEnv } from './environment.ts';
@@ -172,6 +173,13 @@ export interface DurableRuntimeProps {
    * @default AWS owned and managed keys
    */
   readonly encryptionKey?: IKey;
+  /**
+   * CloudWatch alarms on the dead-letter queue, the wake's iterator age, wake
+   * and timer errors and failed invocations ({@link RuntimeAlarms}), with
+   * their thresholds and an SNS topic to notify; `false` for none.
+   * @default the alarms with default thresholds, notifying nobody
+   */
+  readonly alarms?: RuntimeAlarmsOptions | false;
 }
 
 /** Where the callback routes live: their own resources, so they can be open while everything else is authorized. */
@@ -270,6 +278,8 @@ export class DurableRuntime extends Construct {
   readonly apiKey: IApiKey | undefined;
   /** The customer managed key of the table, queues and secret, if one was given. */
   readonly encryptionKey: IKey | undefined;
+  /** The runtime's alarms, unless `alarms: false`. */
+  readonly alarms: RuntimeAlarms | undefined;
   /** Triggered by the table's stream; invokes handler functions. */
   readonly wake: LambdaFunction;
   /** Consumes the timer, long-timer and recovery queues. */
@@ -499,6 +509,17 @@ export class DurableRuntime extends Construct {
         new SqsEventSource(queue, { batchSize: 10, maxBatchingWindow: Duration.seconds(0), reportBatchItemFailures: true }),
       );
     }
+
+    this.alarms =
+      props.alarms === false
+        ? undefined
+        : new RuntimeAlarms(this, 'Alarms', {
+            ...props.alarms,
+            deadLetterQueue: this.deadLetterQueue,
+            wake: this.wake,
+            timer: this.timer,
+            tableName: this.table.tableName,
+          });
 
     this.acknowledgeNagFindings();
   }

@@ -23,6 +23,7 @@
  * new CfnOutput(stack, 'ApiUrl', { value: runtime.apiUrl });
  * ```
  */
+export { RuntimeAlarms, type RuntimeAlarmsOptions, type RuntimeAlarmsProps } from './alarms.ts';
 export { ApiBaseUrl } from './api-base-url.ts';
 export {
   BundledFunction,

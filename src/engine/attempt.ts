@@ -210,7 +210,9 @@ export class Attempt implements PromiseHost {
     void this.ending.outcome.then(abort, abort);
     const store = this.ending.store;
     this.completions = new Completions(store, meta.id, loaded.completions);
-    this.journal = new Journal(meta.id, loaded.journal, store, this.ending, this.completions, deps.alwaysReplay ?? false);
+    this.journal = new Journal(meta.id, loaded.journal, store, this.ending, this.completions, deps.alwaysReplay ?? false, () =>
+      deps.clock.now(),
+    );
     this.waiting = new Waiting(meta.id, deps, deps.store, this.journal, this.completions, this.ending);
     this.reads = store;
     const { clock, signer, services, apiUrl, maxInAttemptBackoffMs } = deps;

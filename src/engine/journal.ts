@@ -88,6 +88,8 @@ export class Journal {
     completions: Completions,
     /** Test mode: hand on after every new entry, so each one is replayed (see `AttemptDeps.alwaysReplay`). */
     private readonly alwaysReplay: boolean,
+    /** The attempt's clock: stamps when each entry was written (`writtenAt`, for the journal's timeline). */
+    private readonly now: () => number = Date.now,
   ) {
     let last = -1;
     for (const index of recorded.keys()) if (index > last) last = index;
@@ -165,7 +167,7 @@ export class Journal {
       //   zombie (epoch 1):  … append J#i ✓
       //   this   (epoch 2):  … append J#i ✗ → lost: handed back, no retry counted
       //   fresh  (epoch 3):  replays J#i as the zombie wrote it, carries on
-      if (!(await this.store.append(this.invocationId, entry)))
+      if (!(await this.store.append(this.invocationId, { ...entry, writtenAt: this.now() })))
         throw this.lostWrite(`entry ${entry.index} (${entry.kind}) was already written by another attempt`, entry);
       if (this.alwaysReplay) this.ending.handOn();
     });

@@ -47,6 +47,7 @@ export type Route =
   | { kind: 'start'; service: string; handler: string; key?: string | undefined; send: boolean; ifExists?: IfExists | undefined }
   | { kind: 'status'; invocationId: string }
   | { kind: 'output'; invocationId: string }
+  | { kind: 'journal'; invocationId: string }
   | { kind: 'attach'; invocationId: string }
   | { kind: 'cancel'; invocationId: string; mode: 'cancel' | 'kill' | 'query' }
   | { kind: 'purge'; invocationId: string }
@@ -165,6 +166,7 @@ export function route(
       if (action === 'cancel' || action === 'kill') return expect('PATCH', { kind: 'cancel', invocationId: id, mode: action });
       if (action === 'purge') return expect('PATCH', { kind: 'purge', invocationId: id });
       if (action === 'output') return expect('GET', { kind: 'output', invocationId: id });
+      if (action === 'journal') return expect('GET', { kind: 'journal', invocationId: id });
       if (action === 'attach') return expect('GET', { kind: 'attach', invocationId: id });
     }
     if (area === 'workflow' && id && action !== undefined && rest.length === 1) {

@@ -39,6 +39,7 @@ import {
   startInvocation,
   type IngressDeps,
 } from './invocations.ts';
+import { getJournal } from './journal-view.ts';
 import { forLog, logLine, type Log } from './log.ts';
 import { ItemRefusedError, KeyTooLongError, LockQueueFullError } from '../store/limits.ts';
 
@@ -197,6 +198,8 @@ async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, tar
     }
     case 'status':
       return jsonAnswer(200, await getStatus(deps, target.invocationId, { reveal: owner }));
+    case 'journal':
+      return jsonAnswer(200, await getJournal(deps, target.invocationId, { reveal: owner }));
     case 'cancel': {
       const mode = target.mode === 'query' ? (event.queryStringParameters?.mode ?? 'cancel') : target.mode;
       if (mode !== 'cancel' && mode !== 'kill') throw new IngressError(400, 'invalid_mode', `mode must be cancel or kill, got '${mode}'`);

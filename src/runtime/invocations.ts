@@ -6,7 +6,7 @@
 import { TerminalError, toFailure, type Failure } from '../api/errors.ts';
 import type { Clock } from '../engine/clock.ts';
 import { derivedInvocationId, newInvocationId, workflowInvocationId, isInvocationId, type IdSigner } from '../engine/ids.ts';
-import { CANCEL, LOCK_GRANTED, completionKey, heartbeatKey } from '../store/keys.ts';
+import { CANCEL, LOCK_GRANTED, START, completionKey, heartbeatKey, isRetryKey } from '../store/keys.ts';
 import { lockOrder, waitsForLock } from './wake.ts';
 import { newInvocationMeta } from '../store/invocation.ts';
 import { sameInput } from '../store/items.ts';
@@ -538,7 +538,12 @@ export interface InvocationStatusView {
   service: string;
   handler: string;
   key?: string | undefined;
-  status: InvocationMeta['status'];
+  /** Where it stands, in Restate's words: see {@link InvocationStatusName}. */
+  status: InvocationStatusName;
+  /** When a delayed send runs (`scheduled`). */
+  scheduledAt?: string | undefined;
+  /** When the next attempt runs after a retryable failure (`backing-off`); `lastFailure` says why. */
+  nextRetryAt?: string | undefined;
   /**
    * What it waits for, by completion key: the awakeable, the timer's due
    * time, the callee invocation whose result it awaits, or (an exclusive
@@ -558,6 +563,46 @@ export interface InvocationStatusView {
   failure?: Failure | undefined;
   createdAt: string;
   updatedAt: string;
+}
+
+/**
+ * Where an invocation stands, in Restate's vocabulary:
+ *
+ * - `pending`: not started yet: waiting for its first attempt, or (an
+ *   exclusive object call) queued behind another call on its key, with its
+ *   `queuePosition` under `awaiting`;
+ * - `scheduled`: a delayed send, until `scheduledAt`;
+ * - `running`: an attempt holds it;
+ * - `backing-off`: its last attempt failed and may be retried; the next
+ *   runs at `nextRetryAt`, `lastFailure` says why;
+ * - `suspended`: it started and waits for what `awaiting` lists (an
+ *   awakeable, a timer, a callee, a promise), with no compute running;
+ * - `completed`, `failed`: finished.
+ *
+ * @example
+ * ```ts
+ * const s: InvocationStatusName = 'backing-off';
+ * ```
+ */
+export type InvocationStatusName = 'pending' | 'scheduled' | 'running' | 'backing-off' | 'suspended' | 'completed' | 'failed';
+
+/**
+ * The status an invocation shows, from its stored meta: meta's `suspended`
+ * also stands for a call that never started (queued for its object key, or
+ * a delayed send) and for a retry's backoff, which read as what they are.
+ *
+ * @example
+ * ```ts
+ * statusOf({ ...meta, status: 'suspended', awaiting: ['C#lock'] }) // 'pending'
+ * ```
+ */
+export function statusOf(meta: Pick<InvocationMeta, 'status' | 'awaiting'>): InvocationStatusName {
+  if (meta.status !== 'suspended') return meta.status;
+  const awaiting = meta.awaiting ?? [];
+  if (awaiting.includes(LOCK_GRANTED)) return 'pending';
+  if (awaiting.includes(START)) return 'scheduled';
+  if (awaiting.some(isRetryKey)) return 'backing-off';
+  return 'suspended';
 }
 
 /**
@@ -581,6 +626,7 @@ export async function getStatus(
   const reveal = options.reveal ?? true;
   const meta = await readMeta(deps, invocationId);
   const timers = new Map((meta.timers ?? []).map((t) => [t.key, t.at]));
+  const status = statusOf(meta);
   const lock = meta.lockScope && meta.awaiting?.includes(LOCK_GRANTED) ? await deps.store.readLock(meta.lockScope) : undefined;
   const queue = lock
     ? Object.entries(lock.waiting)
@@ -592,7 +638,9 @@ export async function getStatus(
     service: meta.service,
     handler: meta.handler,
     key: meta.key,
-    status: meta.status,
+    status,
+    ...(status === 'scheduled' && timers.has(START) ? { scheduledAt: new Date(timers.get(START)!).toISOString() } : {}),
+    ...(status === 'backing-off' ? { nextRetryAt: nextRetry(meta.awaiting ?? [], timers) } : {}),
     awaiting: (meta.awaiting ?? [])
       .filter((key) => key !== CANCEL)
       .map((key) => ({
@@ -633,6 +681,12 @@ export async function getOutput(
   if (meta.status === 'completed') return { ready: true, output: meta.output ?? '' };
   if (meta.status === 'failed') return { ready: true, failure: meta.failure ?? { name: 'TerminalError', message: 'failed', code: 500 } };
   return { ready: false, status: meta.status };
+}
+
+/** When the retry timer an invocation backs off on is due. */
+function nextRetry(awaiting: string[], timers: Map<string, number>): string | undefined {
+  const key = awaiting.find(isRetryKey);
+  return key && timers.has(key) ? new Date(timers.get(key)!).toISOString() : undefined;
 }
 
 async function readMeta(deps: Pick<IngressDeps, 'store'>, invocationId: string, unknown?: string): Promise<InvocationMeta> {

@@ -14,6 +14,7 @@ import { DynamoDbStore } from '../store/dynamodb.ts';
 import type { Store } from '../store/store.ts';
 import { loadConfig, once, signerFor } from './config.ts';
 import { registry } from './registry.ts';
+import { lambdaTelemetry, type Telemetry } from './telemetry.ts';
 
 /**
  * Dependencies given instead of those built from the environment (the local
@@ -30,6 +31,8 @@ export interface HandlerRuntime {
   clock?: Clock;
   apiUrl?: string | undefined;
   retentionMs?: number;
+  /** Where each attempt is reported; in Lambda, a structured log line and the failed-invocations metric. */
+  telemetry?: Telemetry;
 }
 
 /**
@@ -68,6 +71,8 @@ export type HandlerResult =
 /** The parts of Lambda's context object the handler reads. */
 export interface LambdaContextLike {
   getRemainingTimeInMillis(): number;
+  /** Lambda's id of this request: the correlation id of the attempt's log line. */
+  awsRequestId?: string;
 }
 
 /**
@@ -108,6 +113,7 @@ export function lambdaHandler(options: LambdaHandlerOptions): (event: unknown, c
               signer: await signerFor(config.signing),
               apiUrl: config.apiUrl,
               retentionMs: config.retentionMs,
+              telemetry: lambdaTelemetry({ tableName: config.tableName }),
             };
           });
 
@@ -129,6 +135,7 @@ export function lambdaHandler(options: LambdaHandlerOptions): (event: unknown, c
       ...(options.invocationRetry ? { invocationRetry: options.invocationRetry } : {}),
     };
     const outcome = await runAttempt(deps, request);
+    r.telemetry?.attemptEnded(request, outcome, context);
     if (outcome.kind === 'suspended') return { status: 'suspended', invocationId: outcome.invocationId, awaiting: outcome.awaiting };
     return { status: outcome.kind, ...outcome };
   };

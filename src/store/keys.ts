@@ -54,6 +54,11 @@ export function retryKey(n: number): string {
   return `C#r${String(n).padStart(8, '0')}`;
 }
 
+/** Whether a completion key is a retry's backoff timer. @example isRetryKey('C#r00000002') // true */
+export function isRetryKey(key: string): boolean {
+  return /^C#r\d{8}$/.test(key);
+}
+
 /** Key of a workflow's durable promise. @example promiseKey('review') // 'P#review' */
 export function promiseKey(name: string): string {
   return `P#${name}`;

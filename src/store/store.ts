@@ -134,6 +134,8 @@ export interface JournalEntry {
   at?: number | undefined;
   /** `combinator`: positions of the children whose outcomes decided it, in order. */
   settled?: number[] | undefined;
+  /** When the entry was written, epoch ms (absent on entries written before it was recorded). */
+  writtenAt?: number | undefined;
 }
 
 /**

@@ -44,6 +44,6 @@
 export { TestRuntime, TestInvocation, type TestRuntimeOptions, type StartOptions } from './test-runtime.ts';
 export { MemoryRuntime, TestClock, TEST_SIGNING_KEY } from './memory-runtime.ts';
 export type { Clock } from '../engine/clock.ts';
-export type { InvocationStatusView } from '../runtime/invocations.ts';
+export type { InvocationStatusView, InvocationStatusName } from '../runtime/invocations.ts';
 export type { AttemptDeps, AttemptOutcome } from '../engine/attempt.ts';
 export type { JournalEntry } from '../store/store.ts';

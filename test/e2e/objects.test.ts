@@ -71,7 +71,7 @@ describe('a virtual object over HTTP', () => {
       return v?.awaiting?.[0]?.lockHeldBy === holder && v.awaiting[0].queuePosition === position ? v : undefined;
     }, `${id} to queue at ${position} behind ${holder}`);
     expect(view).toMatchObject({
-      status: 'suspended',
+      status: 'pending', // queued, never started: not 'suspended'
       attempts: 0,
       awaiting: [{ key: 'C#lock', lockHeldBy: holder, queuePosition: position }],
     });

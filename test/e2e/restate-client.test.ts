@@ -115,7 +115,8 @@ describe("Restate's ingress client", () => {
 
     // Assess: waiting on its start timer first, the output only after the delay
     const view = (await call(plane, 'GET', `/restate/invocation/${handle.invocationId}`)).json;
-    expect(view.status).toBe('suspended');
+    expect(view.status).toBe('scheduled');
+    expect(view.scheduledAt).toBe(view.awaiting[0].timerAt);
     expect(view.awaiting).toEqual([expect.objectContaining({ key: 'C#start' })]);
     expect(Date.parse(view.awaiting[0].timerAt)).toBeGreaterThanOrEqual(sentAt + 800);
     const out = await untilOutput(plane, handle.invocationId);

@@ -217,7 +217,9 @@ export async function expectDormant(plane: LocalPlane, invocationId: string, qui
     await sleep(20);
   }
   const view = (await call(plane, 'GET', `/restate/invocation/${invocationId}`)).json;
-  if (view?.status !== 'suspended') throw new Error(`${invocationId} is ${view?.status}, not suspended`);
+  // Waiting without compute: suspended, or queued for its key, or scheduled, or backing off.
+  if (!['suspended', 'pending', 'scheduled', 'backing-off'].includes(view?.status))
+    throw new Error(`${invocationId} is ${view?.status}, not waiting`);
 }
 
 /**

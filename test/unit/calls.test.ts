@@ -125,10 +125,10 @@ describe('calls between handlers', () => {
     const sends = (await rt.journal(id)).filter((e) => e.kind === 'send');
     expect(sends).toHaveLength(2);
     const delayed = sends[0]!.value!;
-    expect((await rt.status(delayed)).status).toBe('suspended');
+    expect((await rt.status(delayed)).status).toBe('scheduled');
     expect((await rt.status(sends[1]!.value!)).status).toBe('suspended'); // the approver waits on its awakeable
     await rt.advance(59_999);
-    expect((await rt.status(delayed)).status).toBe('suspended');
+    expect((await rt.status(delayed)).status).toBe('scheduled');
     await rt.advance(1);
     expect(await rt.output(delayed)).toBe(1);
   });
@@ -193,7 +193,7 @@ describe('cancellation', () => {
     const hold = await rt.start('blocker', 'hold', '', 'k');
     const queued = await rt.start('blocker', 'next', '', 'k');
     await rt.settle();
-    expect((await rt.status(queued)).status).toBe('suspended');
+    expect((await rt.status(queued)).status).toBe('pending'); // queued behind hold, never started
     const attempts = rt.outcomes.length;
     await rt.kill(hold);
     await rt.settle();

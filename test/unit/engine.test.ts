@@ -333,8 +333,9 @@ describe('replay engine', () => {
       const id = await rt.start('s', 'h');
       await rt.settle();
       const status = await rt.status(id);
-      expect(status.status).toBe('suspended');
+      expect(status.status).toBe('backing-off');
       expect(status.lastFailure?.message).toBe('database unavailable');
+      expect(Date.parse(status.nextRetryAt!)).toBe(rt.timers[0]!.timer.at);
       expect(rt.timers).toHaveLength(1);
       await rt.advance(1_000);
       expect(await rt.output(id)).toBe('recovered');

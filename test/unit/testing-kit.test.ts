@@ -157,9 +157,10 @@ describe('TestRuntime (dormant-lambda/testing)', () => {
   it('a delayed start waits for the clock, or starts at once with skipTime', async () => {
     const rt = new TestRuntime([counter]);
     const run = await rt.start(counter, 'add', 2, { key: 'k', delayMs: 60_000 });
-    expect(await run.details()).toMatchObject({ status: 'suspended', awaiting: [{ key: 'C#start' }] });
+    expect(await run.details()).toMatchObject({ status: 'scheduled', awaiting: [{ key: 'C#start' }] });
+    expect(Date.parse((await run.details()).scheduledAt!)).toBe(rt.clock.now() + 60_000);
     await rt.advance(59_999);
-    expect(await run.status()).toBe('suspended');
+    expect(await run.status()).toBe('scheduled');
     await rt.advance(1);
     expect(await run.output()).toBe(2);
 

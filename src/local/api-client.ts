@@ -1,0 +1,82 @@
+/**
+ * How the CLI's commands reach a deployment's API: its URL, and an API key
+ * or SigV4 signing with the environment's AWS credentials (`--iam`).
+ */
+import { parseArgs } from 'node:util';
+import { sigv4Fetch } from '../client/sigv4-fetch.ts';
+
+/** The options every API command takes, for their usage lines. */
+export const API_OPTIONS_USAGE = `  --url      the API's base URL (default: $DORMANT_API_URL)
+  --api-key  for a stack with API key auth, or a plane started with --api-key (default: $DORMANT_API_KEY)
+  --iam      sign with the AWS credentials of the environment (IAM auth, the default of a deployed stack)
+  --region   the API's region, with --iam (default: $AWS_REGION)`;
+
+/**
+ * A command's reach of the API, parsed from its arguments.
+ *
+ * @example
+ * ```ts
+ * const api = apiArguments(['inv_…', '--url', url], process.env);
+ * if ('problem' in api) console.error(api.problem);
+ * else await api.request('GET', `/restate/invocation/${api.positionals[0]}`);
+ * ```
+ */
+export interface ApiReach {
+  readonly url: string;
+  readonly positionals: string[];
+  /** Sends a request to `path` under the API's URL, authenticated as asked. */
+  request(method: string, path: string): Promise<Response>;
+}
+
+/**
+ * Parses `[positionals] [--url URL] [--api-key KEY | --iam [--region R]]`.
+ *
+ * @example
+ * ```ts
+ * apiArguments(['inv_…', '--iam'], { DORMANT_API_URL: url, AWS_REGION: 'eu-west-1' });
+ * ```
+ */
+export function apiArguments(
+  argv: string[],
+  env: Readonly<Record<string, string | undefined>>,
+  defaultUrl?: string,
+): ApiReach | { problem: string; positionals?: string[] } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { url: { type: 'string' }, 'api-key': { type: 'string' }, iam: { type: 'boolean' }, region: { type: 'string' } },
+    });
+  } catch (error) {
+    return { problem: (error as Error).message };
+  }
+  const { values, positionals } = parsed;
+  const url = (values.url ?? env.DORMANT_API_URL ?? defaultUrl)?.replace(/\/+$/, '');
+  const apiKey = values['api-key'] ?? env.DORMANT_API_KEY;
+  const region = values.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (!url) return { problem: 'give the API URL with --url (or DORMANT_API_URL)', positionals };
+  if (values.iam && apiKey) return { problem: '--iam and an API key are two ways to authenticate: give one', positionals };
+  if (values.iam && !region) return { problem: '--iam needs the region: --region (or AWS_REGION)', positionals };
+  const send = values.iam ? sigv4Fetch({ region: region! }) : fetch;
+  return {
+    url,
+    positionals,
+    request: (method, path) => send(`${url}${path}`, { method, headers: apiKey ? { 'x-api-key': apiKey } : {} }),
+  };
+}
+
+/**
+ * What is wrong with a command's arguments that name one invocation id: a
+ * bad option first, then the id, then the API's reach.
+ *
+ * @example
+ * ```ts
+ * const problem = oneIdProblem(apiArguments(argv, env)); // 'name one invocation id'
+ * ```
+ */
+export function oneIdProblem(api: ApiReach | { problem: string; positionals?: string[] }): string | undefined {
+  if (!api.positionals) return 'problem' in api ? api.problem : undefined;
+  if (api.positionals.length !== 1) return 'name one invocation id';
+  return 'problem' in api ? api.problem : undefined;
+}

@@ -1,0 +1,122 @@
+/**
+ * What the handler role tells operators about each attempt, in Lambda: one
+ * structured log line (Powertools Logger) with the invocation id, the
+ * epoch, how the attempt ended, the Lambda request id and whether it was a
+ * cold start; and, for an invocation that failed for good, the
+ * `FailedInvocations` metric (Powertools Metrics, CloudWatch embedded metric
+ * format), which `DurableRuntime`'s alarm watches.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { AttemptOutcome } from '../engine/attempt.ts';
+import { forLog, type Log } from './log.ts';
+
+/** The CloudWatch namespace of Dormant's metrics. */
+export const METRICS_NAMESPACE = 'Dormant';
+/** Invocations that ended `failed`, per table. */
+export const FAILED_INVOCATIONS_METRIC = 'FailedInvocations';
+/** The dimension naming the runtime (its table) a metric belongs to. */
+export const TABLE_DIMENSION = 'Table';
+/** The `service` dimension Powertools Metrics adds to every metric. */
+export const METRICS_SERVICE = 'dormant';
+
+/**
+ * The parts of Lambda's context telemetry reads.
+ *
+ * @example
+ * ```ts
+ * const context: TelemetryContext = { awsRequestId: 'c6af9ac6-…' };
+ * ```
+ */
+export interface TelemetryContext {
+  awsRequestId?: string;
+}
+
+/**
+ * Where the handler role reports each attempt.
+ *
+ * @example
+ * ```ts
+ * telemetry.attemptEnded({ invocationId, epoch: 2 }, outcome, context);
+ * ```
+ */
+export interface Telemetry {
+  attemptEnded(request: { invocationId: string; epoch: number }, outcome: AttemptOutcome, context?: TelemetryContext): void;
+}
+
+/**
+ * Telemetry for a handler function of the runtime whose table is
+ * `tableName`. `logger` and `metrics` default to Powertools' on stdout;
+ * tests pass their own.
+ *
+ * @example
+ * ```ts
+ * const telemetry = lambdaTelemetry({ tableName: process.env.DORMANT_TABLE_NAME! });
+ * ```
+ */
+export function lambdaTelemetry(options: { tableName: string; logger?: Logger; metrics?: Metrics }): Telemetry {
+  const logger = options.logger ?? new Logger({ serviceName: 'dormant-handler' });
+  const metrics =
+    options.metrics ??
+    new Metrics({
+      namespace: METRICS_NAMESPACE,
+      serviceName: METRICS_SERVICE,
+      defaultDimensions: { [TABLE_DIMENSION]: options.tableName },
+    });
+  let coldStart = true;
+  return {
+    attemptEnded(request, outcome, context) {
+      const fields = {
+        invocationId: request.invocationId,
+        epoch: request.epoch,
+        outcome: outcome.kind,
+        coldStart,
+        ...(context?.awsRequestId ? { requestId: context.awsRequestId } : {}),
+        ...(outcome.kind === 'suspended' ? { awaiting: outcome.awaiting } : {}),
+        ...(outcome.kind === 'failed' || outcome.kind === 'retrying' ? { failure: forLog(outcome.failure.message) } : {}),
+        ...(outcome.kind === 'retrying' ? { retryAt: new Date(outcome.retryAt).toISOString() } : {}),
+        ...(outcome.kind === 'skipped' || outcome.kind === 'lost' ? { reason: forLog(outcome.reason) } : {}),
+      };
+      coldStart = false;
+      if (outcome.kind === 'failed') logger.error('attempt ended', fields);
+      else if (outcome.kind === 'retrying') logger.warn('attempt ended', fields);
+      else logger.info('attempt ended', fields);
+      if (outcome.kind === 'failed') {
+        metrics.addMetric(FAILED_INVOCATIONS_METRIC, MetricUnit.Count, 1);
+        metrics.publishStoredMetrics();
+      }
+    },
+  };
+}
+
+/**
+ * A {@link Log} that writes through a Powertools logger: one JSON line per
+ * call, with the logger's keys (service, cold start, request id when the
+ * context was added).
+ *
+ * @example
+ * ```ts
+ * const log = powertoolsLog(new Logger({ serviceName: 'dormant-wake' }));
+ * log('error', 'wake: record failed', error);
+ * ```
+ */
+export function powertoolsLog(logger: Logger): Log {
+  return (level, message, details) => {
+    if (details instanceof Error) logger[level](message, details);
+    else if (details === undefined) logger[level](message);
+    else logger[level](message, { details });
+  };
+}
+
+/**
+ * The log of one of the runtime's own functions in Lambda: Powertools JSON
+ * lines under the service name `dormant-<role>`.
+ *
+ * @example
+ * ```ts
+ * createWakeHandler(once(async () => ({ store, dispatch, clock: systemClock, log: roleLog('wake') })));
+ * ```
+ */
+export function roleLog(role: 'ingress' | 'wake' | 'timer'): Log {
+  return powertoolsLog(new Logger({ serviceName: `dormant-${role}` }));
+}
