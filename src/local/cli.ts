@@ -9,6 +9,7 @@ import { DynamoDbLocalError } from './dynamodb-local.ts';
 import { initProject } from './init.ts';
 import { startLocalPlane, type LocalPlane } from './plane.ts';
 import { PURGE_USAGE, purgeCommand } from './purge-command.ts';
+import { UPGRADE_USAGE, upgradeCommand } from './upgrade-command.ts';
 import type { Catalog } from '../runtime/registry.ts';
 
 const USAGE = `usage: dormant dev [entry] [--port N] [--in-memory] [--data-dir DIR] [--api-key KEY] [--quiet]
@@ -34,7 +35,9 @@ test, a CDK app; then npm install && npm start, or npm install && npm test
   --from       what the project depends on: a packed tarball
                (./dormant-lambda-0.2.0.tgz) or a version (default: this one)
 
-${PURGE_USAGE}`;
+${PURGE_USAGE}
+
+${UPGRADE_USAGE}`;
 
 /**
  * Runs the CLI with `argv` (without `node` and the script).
@@ -46,6 +49,7 @@ ${PURGE_USAGE}`;
  */
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'purge') return purgeCommand(argv.slice(1));
+  if (argv[0] === 'upgrade') return upgradeCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({
