@@ -25,6 +25,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Context } from 'aws-lambda';
+import { LIVE_ALIAS } from '../runtime/versions.ts';
 import { LOCAL_REGION } from './dynamodb-local.ts';
 
 /** A function as Lambda calls it. */
@@ -107,8 +108,7 @@ export interface LocalLambda {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** The alias every local function has, pointing at its newest version (the CDK app's alias is named the same). */
-export const LIVE_ALIAS = 'live';
+export { LIVE_ALIAS };
 
 const ACCOUNT = '000000000000';
 const MAX_SYNC_PAYLOAD = 6 * 1024 * 1024;
