@@ -10,6 +10,7 @@ import { initProject } from './init.ts';
 import { startLocalPlane, type LocalPlane } from './plane.ts';
 import { PURGE_USAGE, purgeCommand } from './purge-command.ts';
 import { UPGRADE_USAGE, upgradeCommand } from './upgrade-command.ts';
+import { VERSIONS_USAGE, versionsCommand } from './versions-command.ts';
 import type { Catalog } from '../runtime/registry.ts';
 
 const USAGE = `usage: dormant dev [entry] [--port N] [--in-memory] [--data-dir DIR] [--api-key KEY] [--quiet]
@@ -37,7 +38,9 @@ test, a CDK app; then npm install && npm start, or npm install && npm test
 
 ${PURGE_USAGE}
 
-${UPGRADE_USAGE}`;
+${UPGRADE_USAGE}
+
+${VERSIONS_USAGE}`;
 
 /**
  * Runs the CLI with `argv` (without `node` and the script).
@@ -50,6 +53,7 @@ ${UPGRADE_USAGE}`;
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'purge') return purgeCommand(argv.slice(1));
   if (argv[0] === 'upgrade') return upgradeCommand(argv.slice(1));
+  if (argv[0] === 'versions') return versionsCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({

@@ -11,6 +11,9 @@ import { service, type Context } from 'dormant-lambda';
 import { localClientConfig } from '../../src/local/dynamodb-local.ts';
 import type { LocalPlane } from '../../src/local/plane.ts';
 import { upgradeCommand } from '../../src/local/upgrade-command.ts';
+import { versionsCommand } from '../../src/local/versions-command.ts';
+import type { FunctionVersions } from '../../src/runtime/versions.ts';
+import { pinnedVersionCounts } from '../../src/store/version-use.ts';
 import { call, eventually, send, startTestPlane, untilAwakeable, untilOutput, untilStatus, withHeaders } from './support.ts';
 
 const KEY = 'deploy-test-api-key-0000';
@@ -142,5 +145,36 @@ describe('deploying while invocations are suspended', () => {
     expect(lines[2]).toMatch(/^error: dormant upgrade: 401 /);
     expect(lines[3]).toMatch(/^error: dormant upgrade: name one invocation id/);
     await call(owner, 'PATCH', `/restate/invocation/${id}/kill`);
+  });
+
+  it('counts the unfinished invocations pinned to each version; dormant versions --prune deletes only versions nothing needs', async () => {
+    // Prepare: two suspended on the live version (2); everything on version 1 has finished or was killed
+    const waiting = [await send(owner, '/orders/place', 'w1'), await send(owner, '/orders/place', 'w2')];
+    for (const id of waiting) await untilStatus(owner, id, 'suspended');
+    const client = new DynamoDBClient(localClientConfig(plane.endpoints.dynamodb));
+    const removed: string[] = [];
+    const lambda: FunctionVersions = {
+      published: async () => ['1', '2'],
+      aliasVersion: async () => plane.liveVersion(),
+      remove: async (_fn, version) => void removed.push(version),
+    };
+    const lines: string[] = [];
+    const out = { log: (line: string) => void lines.push(line), error: (line: string) => void lines.push(`error: ${line}`) };
+
+    // Act
+    const pinned = await pinnedVersionCounts(client, plane.tableName);
+    const listed = await versionsCommand(['handlers', '--table', plane.tableName], {}, out, { lambda, dynamodb: client });
+    const pruned = await versionsCommand(['handlers', '--table', plane.tableName, '--prune'], {}, out, { lambda, dynamodb: client });
+    client.destroy();
+
+    // Assess
+    expect(pinned.get('2')).toBeGreaterThanOrEqual(2);
+    expect(pinned.has('1')).toBe(false);
+    expect([listed, pruned]).toEqual([0, 0]);
+    expect(lines[0]).toMatch(/^handlers:1 {2}0 unfinished invocation\(s\) pinned {2}prunable$/);
+    expect(lines[1]).toMatch(/^handlers:2 {2}\d+ unfinished invocation\(s\) pinned {2}live$/);
+    expect(removed).toEqual(['1']);
+    expect(await versionsCommand(['handlers'], {}, out)).toBe(2);
+    for (const id of waiting) await call(owner, 'PATCH', `/restate/invocation/${id}/kill`);
   });
 });
