@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteFunctionCommand, GetAliasCommand, LambdaClient, ListVersionsByFunctionCommand } from '@aws-sdk/client-lambda';
 import { pruneVersions, type FunctionVersions } from '../runtime/versions.ts';
-import { pinnedVersionCounts } from '../store/version-use.ts';
+import { pinnedVersionCounts } from './version-use.ts';
 
 /** How `dormant versions` is used. */
 export const VERSIONS_USAGE = `usage: dormant versions <function> --table TABLE [--prune] [--region REGION]

@@ -732,6 +732,11 @@ export async function purgeInvocation(deps: Pick<IngressDeps, 'store'>, invocati
  * until it ends), 404 when there is nothing; an invocation without a pin
  * runs the alias already (`upgraded: false`).
  *
+ * A wake already on its way to the old version when the upgrade lands
+ * (a completion arrived moments before) finds no pin, and so re-pins the old
+ * version: the status page then shows `version` still the old one, and a
+ * second upgrade once it suspends again moves it.
+ *
  * @example
  * ```ts
  * await upgradeInvocation(deps, 'inv_…'); // { upgraded: true, from: '3' }

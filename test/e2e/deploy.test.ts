@@ -13,7 +13,7 @@ import type { LocalPlane } from '../../src/local/plane.ts';
 import { upgradeCommand } from '../../src/local/upgrade-command.ts';
 import { versionsCommand } from '../../src/local/versions-command.ts';
 import type { FunctionVersions } from '../../src/runtime/versions.ts';
-import { pinnedVersionCounts } from '../../src/store/version-use.ts';
+import { pinnedVersionCounts } from '../../src/local/version-use.ts';
 import { call, eventually, send, startTestPlane, untilAwakeable, untilOutput, untilStatus, withHeaders } from './support.ts';
 
 const KEY = 'deploy-test-api-key-0000';

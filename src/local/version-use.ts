@@ -5,7 +5,7 @@
  * occasional command, never on a request's path.
  */
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { META } from './keys.ts';
+import { META } from '../store/keys.ts';
 
 /**
  * Unfinished invocations (pending, running, suspended) by the version they
