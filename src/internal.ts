@@ -12,7 +12,14 @@
  * const outcome = await runAttempt(deps, { invocationId, epoch: 0 });
  * ```
  */
-export { AttemptInterruptedError, runAttempt, type AttemptDeps, type AttemptOutcome, type AttemptRequest } from './engine/attempt.ts';
+export {
+  AttemptInterruptedError,
+  PinnedElsewhereError,
+  runAttempt,
+  type AttemptDeps,
+  type AttemptOutcome,
+  type AttemptRequest,
+} from './engine/attempt.ts';
 export { systemClock, type Clock } from './engine/clock.ts';
 export { IdSigner, newInvocationId, workflowInvocationId, isInvocationId, type SigningKeys, type IdSignerOptions } from './engine/ids.ts';
 
@@ -33,6 +40,7 @@ export {
   cancelInvocation,
   killInvocation,
   purgeInvocation,
+  upgradeInvocation,
   type IngressDeps,
   type StartRequest,
   type InvocationStatusView,
@@ -40,3 +48,5 @@ export {
   statusOf,
   type CompletionAnswer,
 } from './runtime/invocations.ts';
+export { invokeTarget, invokePayload, type InvokePayload } from './runtime/dispatch.ts';
+export { pinnableVersion } from './runtime/lambda-handler.ts';

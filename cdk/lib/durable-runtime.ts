@@ -1,4 +1,4 @@
-import { Annotations, Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, CfnResource, Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   AuthorizationType,
@@ -17,7 +17,14 @@ import {
 import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { FilterCriteria, Function as LambdaFunction, StartingPosition, type IFunction } from 'aws-cdk-lib/aws-lambda';
+import {
+  Alias,
+  CfnEventInvokeConfig,
+  FilterCriteria,
+  Function as LambdaFunction,
+  StartingPosition,
+  type IFunction,
+} from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { DynamoEventSource, SqsEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -28,6 +35,7 @@ import type { AnyDefinition } from '../../src/api/definitions.ts';
 import { catalogOf, type Catalog, type CatalogEntry } from '../../src/runtime/registry.ts';
 import { WAKE_FILTER_PATTERNS } from '../../src/runtime/wake-filter.ts';
 import { LONG_TIMER_QUEUE_MAX_RECEIVES } from '../../src/runtime/dispatch.ts';
+import { LIVE_ALIAS } from '../../src/runtime/versions.ts';
 import { CALLBACK_API_VERSION } from '../../src/runtime/http.ts';
 import { RuntimeAlarms, type RuntimeAlarmsOptions } from './alarms.ts';
 import { ApiBaseUrl } from './api-base-url.ts';
@@ -290,6 +298,8 @@ export class DurableRuntime extends Construct {
   readonly resolveUrlTemplate: string;
 
   private readonly routes = new Map<string, IFunction>();
+  /** Each registered handler function's `live` alias, which new invocations are invoked through. */
+  private readonly aliases = new Map<IFunction, Alias>();
   private readonly catalog = new Map<string, CatalogEntry>();
   private readonly registered = new Set<IFunction>();
   private readonly retentionHours: number;
@@ -409,7 +419,10 @@ export class DurableRuntime extends Construct {
     const routes = Lazy.string({
       produce: () =>
         Stack.of(this).toJsonString(
-          Object.fromEntries([...this.routes].sort(([a], [b]) => a.localeCompare(b)).map(([service, fn]) => [service, fn.functionName])),
+          // New work goes to each function's alias; a pinned invocation to its version (invokeTarget).
+          Object.fromEntries(
+            [...this.routes].sort(([a], [b]) => a.localeCompare(b)).map(([service, fn]) => [service, this.aliases.get(fn)!.functionArn]),
+          ),
         ),
     });
     const catalog = Lazy.string({ produce: () => this.catalogJson() });
@@ -574,15 +587,36 @@ export class DurableRuntime extends Construct {
     this.timerQueue.grantSendMessages(fn);
     this.signingSecret.grantRead(fn);
     this.grantKey(fn);
-    // Invoking the unqualified ARN only; no versions or aliases, no wildcard.
-    const invoke = new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] });
+    // Rule 12: every deploy that changes the function publishes a version,
+    // and the alias takes new work. A version is never deleted by a deploy
+    // (RETAIN), nor is its async-invoke configuration (whose on-failure
+    // destination is how its invocations' lost attempts are recovered):
+    // invocations pinned to it finish on it (cdk/README.md: deleting versions nothing needs).
+    const version = fn.currentVersion;
+    version.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    const alias = new Alias(fn, 'DormantLiveAlias', { aliasName: LIVE_ALIAS, version });
+    this.aliases.set(fn, alias);
+    // The wake and timer invoke the alias and pinned versions: the function's qualified ARNs.
+    const invoke = handlerInvokeStatement(fn);
     this.wake.addToRolePolicy(invoke);
     this.timer.addToRolePolicy(invoke);
-    fn.configureAsyncInvoke({
+    for (const role of [this.wake.role!, this.timer.role!]) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(fn.node.defaultChild as CfnResource)}.Arn>:*]`,
+        reason:
+          "Invoking a handler function's published versions (an invocation runs on the version it started on, DESIGN rule 12) and its alias: the wildcard is the qualifier of that one function.",
+      });
+    }
+    const asyncInvoke = {
       onFailure: new SqsDestination(this.recoveryQueue),
       retryAttempts: this.handlerRetryAttempts,
       maxEventAge: Duration.hours(6),
-    });
+    };
+    // Unqualified ($LATEST: invokes by an earlier release's wake), the alias, and each version.
+    fn.configureAsyncInvoke(asyncInvoke);
+    alias.configureAsyncInvoke(asyncInvoke);
+    version.configureAsyncInvoke(asyncInvoke);
+    for (const child of version.node.findAll()) if (child instanceof CfnEventInvokeConfig) child.applyRemovalPolicy(RemovalPolicy.RETAIN);
   }
 
   /** The customer managed key's use (table, queues, secret), if one was given; CDK's key grants name action wildcards. */
@@ -751,4 +785,16 @@ export class DurableRuntime extends Construct {
         "dynamodb:ListStreams, which the stream event source mapping needs, has no resource-level permissions; every other stream action is scoped to this table's stream.",
     });
   }
+}
+
+/**
+ * What a role that invokes a handler function needs: the function's
+ * unqualified ARN and its qualified ones (`fnArn:*`: the alias and the
+ * published versions invocations are pinned to).
+ *
+ * @example
+ * wakeRole.addToPolicy(handlerInvokeStatement(fn));
+ */
+export function handlerInvokeStatement(fn: IFunction): PolicyStatement {
+  return new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn, `${fn.functionArn}:*`] });
 }

@@ -106,7 +106,7 @@ export class CancelledError extends TerminalError {
  * @example
  * ```ts
  * // recorded: run "charge" at entry 2; replayed: run "refund" at entry 2
- * err.message // "invocation inv_… entry 2: journal has run 'charge', code called run 'refund'; …"
+ * err.message // "invocation inv_… entry 2: journal has run 'charge', code called run 'refund' (journal written on function version 3, replayed on version 4); …"
  * ```
  */
 export class NonDeterminismError extends Error {
@@ -117,13 +117,25 @@ export class NonDeterminismError extends Error {
     readonly index: number,
     readonly recorded: { kind: string; name?: string | undefined },
     readonly called: { kind: string; name?: string | undefined },
+    /**
+     * The function versions involved, when known: the one the journal was
+     * written on (the invocation's start, or the version an operator
+     * upgraded it from) and the one that replayed it.
+     */
+    readonly versions: { journal?: string | undefined; running?: string | undefined } = {},
   ) {
     super(
-      `invocation ${invocationId} entry ${index}: journal has ${describe(recorded)}, code called ${describe(called)}; ` +
-        'handler code must make the same durable calls in the same order on every replay ' +
+      `invocation ${invocationId} entry ${index}: journal has ${describe(recorded)}, code called ${describe(called)}` +
+        describeVersions(versions) +
+        '; handler code must make the same durable calls in the same order on every replay ' +
         '(keep randomness, clocks and I/O inside ctx.run, or deploy changed handlers under a new name)',
     );
   }
+}
+
+function describeVersions(v: { journal?: string | undefined; running?: string | undefined }): string {
+  if (v.journal === undefined && v.running === undefined) return '';
+  return ` (journal written on function version ${v.journal ?? 'unknown'}, replayed on version ${v.running ?? '$LATEST'})`;
 }
 
 function describe(call: { kind: string; name?: string | undefined }): string {

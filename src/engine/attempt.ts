@@ -74,6 +74,13 @@ export interface AttemptDeps {
   lingerMs?: number;
   /** `ctx.run` backoffs longer than this suspend on a durable timer instead of sleeping. Default 1 s. */
   maxInAttemptBackoffMs?: number;
+  /**
+   * The published function version this attempt runs on (Lambda's
+   * `AWS_LAMBDA_FUNCTION_VERSION`; absent on `$LATEST`). The first attempt
+   * pins the invocation to it; an invocation pinned to another version is
+   * refused (rule 12).
+   */
+  version?: string | undefined;
 }
 
 /**
@@ -129,7 +136,7 @@ export async function runAttempt(deps: AttemptDeps, request: AttemptRequest): Pr
   const { store, clock } = deps;
   const id = request.invocationId;
   const now = clock.now();
-  const meta = await store.acquire(id, { seenEpoch: request.epoch, now, leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS });
+  const meta = await store.acquire(id, { seenEpoch: request.epoch, now, leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS, version: deps.version });
   if (!meta) {
     // Lost the acquire: usually a duplicate invoke of an invocation that has
     // moved on. But it can be this very invoke's earlier attempt, dead while
@@ -146,6 +153,11 @@ export async function runAttempt(deps: AttemptDeps, request: AttemptRequest): Pr
     // (Found by the simulator, seeds 144 and 14.)
     const current = await store.getInvocation(id);
     if (current?.status === 'running' && (current.lease ?? 0) >= now) throw new LeaseHeldError(id, current.lease ?? 0);
+    // Runnable, but pinned to another version (an invoke that raced an
+    // upgrade, or reached the wrong version): fail the invoke, so its
+    // on-failure destination re-checks, and recovery invokes the pinned one.
+    if (current && pinnedElsewhere(current, deps.version, request.epoch, now))
+      throw new PinnedElsewhereError(id, current.version!, deps.version!);
     return {
       kind: 'skipped',
       invocationId: id,
@@ -176,6 +188,37 @@ export async function runAttempt(deps: AttemptDeps, request: AttemptRequest): Pr
     lockSeq = Number(grant.value);
   }
   return new Attempt(deps, meta, handler, loaded, lockSeq).execute();
+}
+
+/**
+ * An invoke reached a function version other than the one its invocation
+ * is pinned to. Thrown out of `runAttempt` (like {@link LeaseHeldError}), so
+ * Lambda's retries and on-failure destination hand it to recovery, which
+ * invokes the pinned version.
+ *
+ * @example
+ * ```ts
+ * err.message // "invocation inv_… is pinned to function version 3, not 4: …"
+ * ```
+ */
+export class PinnedElsewhereError extends Error {
+  override name = 'PinnedElsewhereError';
+  constructor(
+    readonly invocationId: string,
+    readonly pinned: string,
+    readonly running: string,
+  ) {
+    super(
+      `invocation ${invocationId} is pinned to function version ${pinned}, not ${running}: recovery invokes version ${pinned} ` +
+        `(to move it deliberately, upgrade it: dormant upgrade ${invocationId})`,
+    );
+  }
+}
+
+function pinnedElsewhere(meta: InvocationMeta, version: string | undefined, seenEpoch: number, now: number): boolean {
+  if (version === undefined || meta.version === undefined || meta.version === version) return false;
+  const runnable = (meta.status === 'pending' || meta.status === 'suspended') && meta.epoch === seenEpoch;
+  return runnable || (meta.status === 'running' && (meta.lease ?? 0) < now);
 }
 
 /** The store reads the durable context makes (through the attempt's store: a failure interrupts the attempt). */
@@ -210,8 +253,15 @@ export class Attempt implements PromiseHost {
     void this.ending.outcome.then(abort, abort);
     const store = this.ending.store;
     this.completions = new Completions(store, meta.id, loaded.completions);
-    this.journal = new Journal(meta.id, loaded.journal, store, this.ending, this.completions, deps.alwaysReplay ?? false, () =>
-      deps.clock.now(),
+    this.journal = new Journal(
+      meta.id,
+      loaded.journal,
+      store,
+      this.ending,
+      this.completions,
+      deps.alwaysReplay ?? false,
+      { journal: meta.upgradedFrom ?? meta.version, running: deps.version },
+      () => deps.clock.now(),
     );
     this.waiting = new Waiting(meta.id, deps, deps.store, this.journal, this.completions, this.ending);
     this.reads = store;

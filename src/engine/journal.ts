@@ -88,6 +88,8 @@ export class Journal {
     completions: Completions,
     /** Test mode: hand on after every new entry, so each one is replayed (see `AttemptDeps.alwaysReplay`). */
     private readonly alwaysReplay: boolean,
+    /** The function versions that wrote the journal and that replays it, named by a `NonDeterminismError`. */
+    private readonly versions: { journal?: string | undefined; running?: string | undefined } = {},
     /** The attempt's clock: stamps when each entry was written (`writtenAt`, for the journal's timeline). */
     private readonly now: () => number = Date.now,
   ) {
@@ -142,7 +144,7 @@ export class Journal {
       throw new TerminalError(`invocation ${this.invocationId}: handed on to a fresh attempt before the Lambda deadline`);
     }
     if (recorded && (recorded.kind !== kind || recorded.name !== name)) {
-      const error = new NonDeterminismError(this.invocationId, index, recorded, { kind, name });
+      const error = new NonDeterminismError(this.invocationId, index, recorded, { kind, name }, this.versions);
       this.ending.fail(error);
       throw error;
     }

@@ -10,9 +10,12 @@ import { initProject } from './init.ts';
 import { startLocalPlane, type LocalPlane } from './plane.ts';
 import { INVOCATIONS_USAGE, invocationsCommand } from './invocations-command.ts';
 import { PURGE_USAGE, purgeCommand } from './purge-command.ts';
+import { UPGRADE_USAGE, upgradeCommand } from './upgrade-command.ts';
+import { VERSIONS_USAGE, versionsCommand } from './versions-command.ts';
+import { watchEntry } from './watch.ts';
 import type { Catalog } from '../runtime/registry.ts';
 
-const USAGE = `usage: dormant dev [entry] [--port N] [--in-memory] [--data-dir DIR] [--api-key KEY] [--quiet]
+const USAGE = `usage: dormant dev [entry] [--port N] [--in-memory] [--data-dir DIR] [--api-key KEY] [--watch] [--quiet]
        dormant init [dir] [--from <tarball or version>]
 
 dev: serves your services on this machine (DynamoDB Local, an SQS emulator,
@@ -27,6 +30,8 @@ the ingress, wake and timer, with the production code path)
                kill, purge) to callers without x-api-key: KEY or
                Authorization: Bearer KEY (default: $DORMANT_API_KEY, else
                open); callback routes never need it
+  --watch      deploy the services again as a new version when their files
+               change; invocations started earlier finish on their version
   --quiet      print only warnings and errors
 
 init: writes a starter project into dir (default: the current directory,
@@ -37,7 +42,11 @@ test, a CDK app; then npm install && npm start, or npm install && npm test
 
 ${PURGE_USAGE}
 
-${INVOCATIONS_USAGE}`;
+${INVOCATIONS_USAGE}
+
+${UPGRADE_USAGE}
+
+${VERSIONS_USAGE}`;
 
 /**
  * Runs the CLI with `argv` (without `node` and the script).
@@ -50,6 +59,8 @@ ${INVOCATIONS_USAGE}`;
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'purge') return purgeCommand(argv.slice(1));
   if (argv[0] === 'invocations') return invocationsCommand(argv.slice(1));
+  if (argv[0] === 'upgrade') return upgradeCommand(argv.slice(1));
+  if (argv[0] === 'versions') return versionsCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({
@@ -61,6 +72,7 @@ export async function main(argv: string[]): Promise<number> {
         'data-dir': { type: 'string' },
         'api-key': { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
+        watch: { type: 'boolean', short: 'w' },
         help: { type: 'boolean', short: 'h' },
         from: { type: 'string' },
       },
@@ -145,7 +157,19 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (stopRequested) stop();
   else console.log(banner(plane, Math.round(performance.now() - started), Boolean(values['api-key'] || process.env.DORMANT_API_KEY)));
+  const live = plane;
+  const unwatch = values.watch
+    ? watchEntry(entry, async () => {
+        try {
+          const version = await live.deploy();
+          console.log(`dormant: deployed version ${version}: new invocations run it; those started earlier finish on theirs`);
+        } catch (error) {
+          console.error(`dormant: the change was not deployed (version ${live.liveVersion()} still serves): ${(error as Error).message}`);
+        }
+      })
+    : undefined;
   await stopped;
+  unwatch?.();
   console.log('dormant: stopped');
   return 0;
 }

@@ -25,7 +25,9 @@ export interface LoadedEntry {
 export { isDefinition };
 
 /**
- * Imports an entry module and collects its definitions: the default export,
+ * Imports an entry module and collects its definitions (with `fresh`, the
+ * module and what it imports are loaded anew, as a redeploy of changed code:
+ * `dormant dev --watch`): the default export,
  * every named export that is a definition or a list of them (one service,
  * or an array), and what its `serve()` calls name, each once.
  *
@@ -34,7 +36,7 @@ export { isDefinition };
  * const { services } = await loadEntry('src/services.ts');
  * ```
  */
-export async function loadEntry(entry: string): Promise<LoadedEntry> {
+export async function loadEntry(entry: string, options: { fresh?: boolean } = {}): Promise<LoadedEntry> {
   const path = resolve(entry);
   let module: Record<string, unknown>;
   // A Restate-style module serves its definitions itself (serve(), endpoint().listen()): take what it names.
@@ -45,7 +47,9 @@ export async function loadEntry(entry: string): Promise<LoadedEntry> {
     return new Promise<number>((resolvePort) => waiting.push(resolvePort));
   };
   try {
-    module = await collectingServe(collect, async () => (await import(pathToFileURL(path).href)) as Record<string, unknown>);
+    module = await collectingServe(collect, async () =>
+      options.fresh ? importFresh(path) : ((await import(pathToFileURL(path).href)) as Record<string, unknown>),
+    );
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(path)) {
@@ -81,4 +85,10 @@ export async function loadEntry(entry: string): Promise<LoadedEntry> {
         ? { tryIt: () => tryIt.map(String) }
         : {}),
   };
+}
+
+/** Imports a module and its own imports afresh (tsx loads each call in a namespace of its own), bypassing the module cache. */
+async function importFresh(path: string): Promise<Record<string, unknown>> {
+  const { tsImport } = await import('tsx/esm/api');
+  return (await tsImport(pathToFileURL(path).href, { parentURL: import.meta.url })) as Record<string, unknown>;
 }

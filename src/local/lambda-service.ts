@@ -13,11 +13,19 @@
  *   come back — the lease and epoch fences are what stop it.
  *
  * `inflight()` names the invocations whose handler is executing right now.
+ *
+ * Functions have versions as in Lambda: each function starts as version 1
+ * with the alias `live` pointing at it; `publish` adds a version and moves
+ * `live` to it (a deploy). An invoke names `function` ($LATEST, the newest
+ * code), `function:live` or `function:N`; the handler's context says which
+ * version runs (`functionVersion`), as Lambda's does. Every version stays
+ * loaded, so invocations pinned to an earlier one finish on its code.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Context } from 'aws-lambda';
+import { LIVE_ALIAS } from '../runtime/versions.ts';
 import { LOCAL_REGION } from './dynamodb-local.ts';
 
 /** A function as Lambda calls it. */
@@ -50,7 +58,7 @@ export interface AsyncFailureRecord {
   timestamp: string;
   requestContext: { requestId: string; functionArn: string; condition: 'RetriesExhausted'; approximateInvokeCount: number };
   requestPayload: unknown;
-  responseContext: { statusCode: 200; executedVersion: '$LATEST'; functionError: 'Unhandled' };
+  responseContext: { statusCode: 200; executedVersion: string; functionError: 'Unhandled' };
   responsePayload: { errorType: string; errorMessage: string };
 }
 
@@ -88,9 +96,19 @@ export interface LocalLambda {
   inflight(): string[];
   /** Executions running now, and asynchronous invokes waiting for a retry. */
   busy(): number;
+  /**
+   * Publishes a new version of `name` (a deploy of changed code) and points
+   * the `live` alias at it; returns the version. Earlier versions stay
+   * invocable by their number.
+   */
+  publish(name: string, fn: LocalFunction): string;
+  /** The version the `live` alias of `name` points at. */
+  liveVersion(name: string): string;
   /** Stops accepting invokes, drops pending retries, and waits (up to `graceMs`) for running executions. */
   stop(graceMs?: number): Promise<void>;
 }
+
+export { LIVE_ALIAS };
 
 const ACCOUNT = '000000000000';
 const MAX_SYNC_PAYLOAD = 6 * 1024 * 1024;
@@ -112,6 +130,16 @@ export function functionArn(name: string): string {
  */
 export async function startLocalLambda(options: LocalLambdaOptions): Promise<LocalLambda> {
   const retryDelays = options.retryDelaysMs ?? [500, 1_000];
+  // Versions of each function, oldest first: version N is versions[N - 1]; `live` is the newest.
+  const versions = new Map<string, LocalFunction[]>(Object.entries(options.functions).map(([name, fn]) => [name, [fn]]));
+  const resolveTarget = (name: string, qualifier: string | undefined): Target | undefined => {
+    const all = versions.get(name);
+    if (!all) return undefined;
+    if (qualifier === undefined || qualifier === '$LATEST') return { fn: all[all.length - 1]!, version: '$LATEST', qualifier: '$LATEST' };
+    if (qualifier === LIVE_ALIAS) return { fn: all[all.length - 1]!, version: String(all.length), qualifier };
+    const n = /^[1-9][0-9]*$/.test(qualifier) ? Number(qualifier) : 0;
+    return n >= 1 && n <= all.length ? { fn: all[n - 1]!, version: qualifier, qualifier } : undefined;
+  };
   const log = options.log ?? (() => undefined);
   const running = new Map<string, number>();
   const executions = new Set<Promise<unknown>>();
@@ -126,11 +154,12 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
   };
 
   /** Runs one execution; resolves with its result, rejects with its error or a timeout. */
-  const execute = (name: string, fn: LocalFunction, event: unknown): Promise<unknown> => {
+  const execute = (name: string, target: Target, event: unknown): Promise<unknown> => {
+    const fn = target.fn;
     const invocationId = (event as { invocationId?: unknown } | null)?.invocationId;
     const id = typeof invocationId === 'string' ? invocationId : undefined;
     const deadline = Date.now() + fn.timeoutMs;
-    const context = lambdaContext(name, deadline);
+    const context = lambdaContext(name, deadline, target);
     track(id, +1);
     const execution = (async () => fn.handler(event, context))();
     const settled = execution.finally(() => {
@@ -146,7 +175,7 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
     return Promise.race([execution, timeout]).finally(() => clearTimeout(timer));
   };
 
-  const invokeAsync = (name: string, fn: LocalFunction, event: unknown, attempt = 1): void => {
+  const invokeAsync = (name: string, fn: Target, event: unknown, attempt = 1): void => {
     if (stopping) return;
     execute(name, fn, event).then(
       () => undefined,
@@ -172,12 +201,12 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
           timestamp: new Date().toISOString(),
           requestContext: {
             requestId: randomUUID(),
-            functionArn: `${functionArn(name)}:$LATEST`,
+            functionArn: `${functionArn(name)}:${fn.qualifier}`,
             condition: 'RetriesExhausted',
             approximateInvokeCount: attempt,
           },
           requestPayload: event,
-          responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+          responseContext: { statusCode: 200, executedVersion: fn.version, functionError: 'Unhandled' },
           responsePayload: { errorType: e.name, errorMessage: e.message },
         };
         options
@@ -199,9 +228,11 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
     const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(url.pathname);
     if (req.method !== 'POST' || !match)
       return awsError(res, 404, 'UnknownOperationException', `the local Lambda serves Invoke only, not ${req.method} ${url.pathname}`);
-    const name = functionName(decodeURIComponent(match[1]!));
-    const fn = options.functions[name];
-    if (!fn) return awsError(res, 404, 'ResourceNotFoundException', `Function not found: ${functionArn(name)}`);
+    const { name, qualifier: named } = parseFunction(decodeURIComponent(match[1]!));
+    const qualifier = url.searchParams.get('Qualifier') ?? named;
+    const fn = resolveTarget(name, qualifier);
+    if (!fn)
+      return awsError(res, 404, 'ResourceNotFoundException', `Function not found: ${functionArn(name)}${qualifier ? `:${qualifier}` : ''}`);
     if (stopping) return awsError(res, 503, 'ServiceException', 'the local Lambda is shutting down');
     const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
     const body = await readBody(req);
@@ -225,11 +256,11 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
     }
     try {
       const result = await execute(name, fn, event);
-      res.writeHead(200, { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST', 'x-amzn-requestid': randomUUID() });
+      res.writeHead(200, { 'content-type': 'application/json', 'x-amz-executed-version': fn.version, 'x-amzn-requestid': randomUUID() });
       res.end(result === undefined ? 'null' : JSON.stringify(result));
     } catch (error) {
       const e = error instanceof Error ? error : new Error(String(error));
-      res.writeHead(200, { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST', 'x-amz-function-error': 'Unhandled' });
+      res.writeHead(200, { 'content-type': 'application/json', 'x-amz-executed-version': fn.version, 'x-amz-function-error': 'Unhandled' });
       res.end(JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: (e.stack ?? '').split('\n') }));
     }
   }
@@ -243,6 +274,17 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
   return {
     endpoint: `http://127.0.0.1:${port}`,
     inflight: () => [...running.keys()],
+    publish(name, fn) {
+      const all = versions.get(name);
+      if (!all) throw new Error(`no function ${name} to publish a version of (the local Lambda serves ${[...versions.keys()].join(', ')})`);
+      all.push(fn);
+      return String(all.length);
+    },
+    liveVersion(name) {
+      const all = versions.get(name);
+      if (!all) throw new Error(`no function ${name}`);
+      return String(all.length);
+    },
     busy: () => executions.size + retryTimers.size,
     async stop(graceMs = 10_000) {
       if (stopping) return;
@@ -258,13 +300,21 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
   };
 }
 
-/** A function name from a name, a partial ARN or a full ARN (with or without qualifier). */
-function functionName(nameOrArn: string): string {
-  const arn = /^(?:arn:[^:]+:lambda:[^:]*:[^:]*:function:)?([^:]+)(?::[^:]+)?$/.exec(nameOrArn);
-  return arn ? arn[1]! : nameOrArn;
+/** What an invoke runs: a version's code, the version Lambda reports, and the qualifier it was invoked by. */
+interface Target {
+  fn: LocalFunction;
+  version: string;
+  qualifier: string;
 }
 
-function lambdaContext(name: string, deadline: number): Context {
+/** A function name and qualifier from a name, a partial ARN or a full ARN. */
+function parseFunction(nameOrArn: string): { name: string; qualifier?: string } {
+  const arn = /^(?:arn:[^:]+:lambda:[^:]*:[^:]*:function:)?([^:]+)(?::([^:]+))?$/.exec(nameOrArn);
+  if (!arn) return { name: nameOrArn };
+  return arn[2] === undefined ? { name: arn[1]! } : { name: arn[1]!, qualifier: arn[2] };
+}
+
+function lambdaContext(name: string, deadline: number, target: Target): Context {
   const awsRequestId = randomUUID();
   const unsupported = () => {
     throw new Error('the local Lambda supports async handlers only');
@@ -272,8 +322,8 @@ function lambdaContext(name: string, deadline: number): Context {
   return {
     callbackWaitsForEmptyEventLoop: true,
     functionName: name,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: functionArn(name),
+    functionVersion: target.version,
+    invokedFunctionArn: target.qualifier === '$LATEST' ? functionArn(name) : `${functionArn(name)}:${target.qualifier}`,
     memoryLimitInMB: '512',
     awsRequestId,
     logGroupName: `/aws/lambda/${name}`,

@@ -41,7 +41,7 @@ import { createWakeHandler } from '../runtime/wake-handler.ts';
 import { startApiGateway } from './api-gateway.ts';
 import { localClientConfig, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
 import { loadEntry } from './entry.ts';
-import { functionArn, startLocalLambda, type LocalLambda } from './lambda-service.ts';
+import { functionArn, LIVE_ALIAS, startLocalLambda, type LocalFunction, type LocalLambda } from './lambda-service.ts';
 import { checkLocalPeers } from './peers.ts';
 import { startSqsLocal, type SqsLocal } from './sqs-local.ts';
 import { startSqsPoller, type SqsPoller } from './sqs-poller.ts';
@@ -118,8 +118,19 @@ export interface LocalPlane {
   /** Base URL of the API, e.g. `http://localhost:8080`. */
   readonly url: string;
   readonly port: number;
-  /** What the API serves. */
+  /** What the API serves (the newest deployed version's services). */
   readonly catalog: Catalog;
+  /**
+   * Deploys a new version of the services, as `cdk deploy` of changed
+   * handler code does: the handler function gets a new version and its
+   * `live` alias moves to it, so new invocations run it, while invocations
+   * pinned to an earlier version finish on that version's code (every
+   * version stays loaded). Without `services`, the entry module is loaded
+   * afresh (`dormant dev --watch`). Resolves with the new version.
+   */
+  deploy(services?: readonly AnyDefinition[]): Promise<string>;
+  /** The version new invocations run (where the `live` alias points). */
+  liveVersion(): string;
   /** The data directory, or `undefined` when in memory. */
   readonly dataDir: string | undefined;
   /** Endpoints of the emulators, for tools and tests. */
@@ -242,7 +253,8 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
       [ENV.TIMER_QUEUE_URL]: queues.timers.url,
       [ENV.LONG_TIMER_QUEUE_URL]: queues.longTimers.url,
       [ENV.SIGNING_KEY]: signingKey,
-      [ENV.ROUTES]: JSON.stringify(Object.fromEntries([...services.keys()].map((name) => [name, HANDLER_FUNCTION]))),
+      // New work goes to the alias; a pinned invocation to its version (see invokeTarget).
+      [ENV.ROUTES]: JSON.stringify(Object.fromEntries([...services.keys()].map((name) => [name, `${HANDLER_FUNCTION}:${LIVE_ALIAS}`]))),
       [ENV.SERVICES]: JSON.stringify(catalog),
       [ENV.API_URL]: api.url,
       [ENV.INGRESS_WAIT_MS]: String(options.ingressWaitMs ?? DEFAULT_INGRESS_WAIT_MS),
@@ -251,21 +263,23 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
     const signer = new IdSigner({ current: signingKey, previous: options.previousSigningKeys ?? [] });
 
     const handlerConfig = loadConfig('handler', env);
-    const runAttempts = lambdaHandler({
-      services: [...services.values()],
-      runtime: { store, signer, clock, apiUrl: handlerConfig.apiUrl, retentionMs: handlerConfig.retentionMs },
-    });
-    const lambda: LocalLambda = await startLocalLambda({
-      functions: {
-        [HANDLER_FUNCTION]: {
-          timeoutMs: options.functionTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS,
-          handler: async (event, context) => {
-            const result = await runAttempts(event, context);
-            log('info', describeResult(event, result));
-            return result;
-          },
+    // One function version's code: its own registry of the services it was deployed with.
+    const handlerFunction = (definitions: readonly AnyDefinition[]): LocalFunction => {
+      const runAttempts = lambdaHandler({
+        services: definitions,
+        runtime: { store, signer, clock, apiUrl: handlerConfig.apiUrl, retentionMs: handlerConfig.retentionMs },
+      });
+      return {
+        timeoutMs: options.functionTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS,
+        handler: async (event, context) => {
+          const result = await runAttempts(event, context);
+          log('info', `${describeResult(event, result)} [version ${context.functionVersion}]`);
+          return result;
         },
-      },
+      };
+    };
+    const lambda: LocalLambda = await startLocalLambda({
+      functions: { [HANDLER_FUNCTION]: handlerFunction([...services.values()]) },
       retryDelaysMs: options.asyncRetryDelaysMs,
       onFailure: async (record) => {
         await sqs.send(new SendMessageCommand({ QueueUrl: queues.recovery.url, MessageBody: JSON.stringify(record) }));
@@ -277,10 +291,12 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
     stops.push(async () => lambdaClient.destroy());
 
     const wakeConfig = loadConfig('wake', env);
+    // A deploy may add services: their routes join this map.
+    const routes: Record<string, string> = { ...wakeConfig.routes };
     const dispatch = awsDispatch({
       lambda: lambdaClient,
       sqs,
-      routes: wakeConfig.routes,
+      routes,
       timerQueueUrl: wakeConfig.timerQueueUrl,
       longTimerQueueUrl: wakeConfig.longTimerQueueUrl,
       clock,
@@ -289,18 +305,32 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
     const wake = createWakeHandler({ store, dispatch, clock, log });
     const timer = createTimerHandler({ store, dispatch, clock, streams, log });
     const ingressConfig = loadConfig('ingress', env);
-    api.setHandler(
-      createIngressHandler({
-        store,
-        signer,
-        clock,
-        catalog: ingressConfig.catalog,
-        waitMs: ingressConfig.ingressWaitMs,
-        log,
-        // Open by default (the developer's own loopback plane), or closed by an API key.
-        access: { apiKey: options.apiKey, callersAuthenticated: true },
-      }),
-    );
+    const serveIngress = (served: Catalog) =>
+      api.setHandler(
+        createIngressHandler({
+          store,
+          signer,
+          clock,
+          catalog: served,
+          waitMs: ingressConfig.ingressWaitMs,
+          log,
+          // Open by default (the developer's own loopback plane), or closed by an API key.
+          access: { apiKey: options.apiKey, callersAuthenticated: true },
+        }),
+      );
+    serveIngress(ingressConfig.catalog);
+    let currentCatalog = ingressConfig.catalog;
+    const deploy = async (given?: readonly AnyDefinition[]): Promise<string> => {
+      const definitions = given ?? (options.entry ? (await loadEntry(options.entry, { fresh: true })).services : undefined);
+      if (!definitions) throw new TypeError('deploy: give the services (the plane was started with services, not an entry)');
+      const next = registry(definitions);
+      const version = lambda.publish(HANDLER_FUNCTION, handlerFunction([...next.values()]));
+      for (const name of next.keys()) routes[name] ??= `${HANDLER_FUNCTION}:${LIVE_ALIAS}`;
+      currentCatalog = catalogOf(next);
+      serveIngress(currentCatalog);
+      log('info', `deployed version ${version} of ${HANDLER_FUNCTION}: new invocations run it; pinned ones finish on theirs`);
+      return version;
+    };
 
     const streamPoller: StreamPoller = startStreamPoller({
       dynamodb,
@@ -339,7 +369,11 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
     return {
       url: api.url,
       port: api.port,
-      catalog,
+      get catalog() {
+        return currentCatalog;
+      },
+      deploy,
+      liveVersion: () => lambda.liveVersion(HANDLER_FUNCTION),
       dataDir,
       tableName,
       endpoints: { dynamodb: dynamoEndpoint, sqs: sqsLocal.endpoint, lambda: lambda.endpoint },

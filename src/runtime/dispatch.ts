@@ -20,6 +20,49 @@ import type { Timer } from '../store/store.ts';
 export interface InvokePayload {
   invocationId: string;
   epoch: number;
+  /**
+   * The function version the invocation is pinned to (its `meta.version`):
+   * the invoke goes to that version; without one, to the route (the alias).
+   */
+  version?: string | undefined;
+}
+
+/**
+ * The invoke payload of an invocation: its id, the epoch seen, and its pin
+ * when it has one (left out otherwise, so an unpinned payload is the same
+ * as before pinning existed).
+ *
+ * @example
+ * ```ts
+ * invokePayload({ invocationId: meta.id, epoch: meta.epoch, version: meta.version })
+ * ```
+ */
+export function invokePayload(o: { invocationId: string; epoch: number; version?: string | undefined }): InvokePayload {
+  const payload: InvokePayload = { invocationId: o.invocationId, epoch: o.epoch };
+  if (o.version !== undefined) payload.version = o.version;
+  return payload;
+}
+
+/**
+ * The function (name or ARN) an invoke goes to: the route (the alias, for
+ * new work) or, for a pinned invocation, the same function qualified by its
+ * version. Whatever qualifier the route carries is replaced.
+ *
+ * @example
+ * ```ts
+ * invokeTarget('arn:aws:lambda:eu-west-1:123456789012:function:handlers:live', '7')
+ * // 'arn:aws:lambda:eu-west-1:123456789012:function:handlers:7'
+ * invokeTarget('handlers:live', undefined) // 'handlers:live'
+ * ```
+ */
+export function invokeTarget(route: string, version: string | undefined): string {
+  if (version === undefined) return route;
+  if (!/^[0-9]+$/.test(version))
+    throw new Error(`'${version}' is not a published function version (a number): refusing to invoke ${route} with it`);
+  const at = route.indexOf(':function:');
+  const prefix = at >= 0 ? route.slice(0, at + ':function:'.length) : '';
+  const name = (at >= 0 ? route.slice(prefix.length) : route).split(':')[0];
+  return `${prefix}${name}:${version}`;
 }
 
 /**
@@ -131,7 +174,7 @@ export function nextHop(hop: {
  * ```
  */
 export interface Dispatch {
-  /** Asynchronous invoke (`InvocationType: 'Event'`) of the function serving `service`. */
+  /** Asynchronous invoke (`InvocationType: 'Event'`) of the function serving `service`, on `payload.version` when pinned. */
   invoke(service: string, payload: InvokePayload): Promise<void>;
   /** Puts a timer message on the queue, delayed by the next hop towards its due time. */
   schedule(invocationId: string, timer: Timer): Promise<void>;
@@ -190,10 +233,12 @@ export function awsDispatch(deps: {
           `no function serves '${service}': DORMANT_ROUTES names ${Object.keys(deps.routes).sort().join(', ') || 'none'} (register it with runtime.addService)`,
         );
       }
+      // A pinned invocation runs on the version it started on (rule 12); new work on the alias.
+      const target = invokeTarget(functionName, payload.version);
       const result = await deps.lambda.send(
-        new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(payload)) }),
+        new InvokeCommand({ FunctionName: target, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(payload)) }),
       );
-      if (result.StatusCode !== 202) throw new Error(`asynchronous invoke of ${functionName} answered ${result.StatusCode}, not 202`);
+      if (result.StatusCode !== 202) throw new Error(`asynchronous invoke of ${target} answered ${result.StatusCode}, not 202`);
     },
     schedule: (invocationId, timer) => send({ type: 'timer', invocationId, key: timer.key, at: timer.at }),
     send,

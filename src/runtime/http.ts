@@ -16,6 +16,7 @@
  * | `/restate/invocation/{id}`                        | DELETE | cancel (`?mode=kill`: kill)           |
  * | `/restate/invocation/{id}/cancel` / `/kill`       | PATCH  | cancel / kill                         |
  * | `/restate/invocation/{id}/purge`                  | PATCH  | delete a finished invocation's data   |
+ * | `/restate/invocation/{id}/upgrade`                | PATCH  | move a suspended one to the alias     |
  * | `/restate/workflow/{name}/{key}/output\|attach`    | GET    | the same for a workflow's run         |
  * | `/restate/awakeables/{id}/resolve` (`/restate/a/…`) | POST | resolve with a JSON body              |
  * | `/restate/awakeables/{id}/reject` (`/restate/a/…`)  | POST | reject with a text reason             |
@@ -51,6 +52,7 @@ export type Route =
   | { kind: 'attach'; invocationId: string }
   | { kind: 'cancel'; invocationId: string; mode: 'cancel' | 'kill' | 'query' }
   | { kind: 'purge'; invocationId: string }
+  | { kind: 'upgrade'; invocationId: string }
   | { kind: 'workflow-output'; workflow: string; key: string }
   | { kind: 'workflow-attach'; workflow: string; key: string }
   | { kind: 'callback'; operation: 'succeed' | 'fail' | 'heartbeat'; awakeableId: string }
@@ -165,6 +167,7 @@ export function route(
       if (action === undefined) return expect('GET', { kind: 'status', invocationId: id });
       if (action === 'cancel' || action === 'kill') return expect('PATCH', { kind: 'cancel', invocationId: id, mode: action });
       if (action === 'purge') return expect('PATCH', { kind: 'purge', invocationId: id });
+      if (action === 'upgrade') return expect('PATCH', { kind: 'upgrade', invocationId: id });
       if (action === 'output') return expect('GET', { kind: 'output', invocationId: id });
       if (action === 'journal') return expect('GET', { kind: 'journal', invocationId: id });
       if (action === 'attach') return expect('GET', { kind: 'attach', invocationId: id });
@@ -270,7 +273,7 @@ function notFound(path: string): IngressError {
   return new IngressError(
     404,
     'not_found',
-    `nothing here: ${path} (routes: POST /{service}/{handler}[/send], POST /{object-or-workflow}/{key}/{handler}[/send], GET /restate/invocation/{id}[/output|/attach], PATCH /restate/invocation/{id}/cancel|kill|purge, GET /restate/workflow/{name}/{key}/output|attach, POST /restate/awakeables/{id}/resolve|reject, POST /2025-12-01/durable-execution-callbacks/{id}/succeed|fail|heartbeat)`,
+    `nothing here: ${path} (routes: POST /{service}/{handler}[/send], POST /{object-or-workflow}/{key}/{handler}[/send], GET /restate/invocation/{id}[/output|/attach], PATCH /restate/invocation/{id}/cancel|kill|purge|upgrade, GET /restate/workflow/{name}/{key}/output|attach, POST /restate/awakeables/{id}/resolve|reject, POST /2025-12-01/durable-execution-callbacks/{id}/succeed|fail|heartbeat)`,
   );
 }
 

@@ -34,6 +34,7 @@ import {
   heartbeatAwakeable,
   parseDelay,
   purgeInvocation,
+  upgradeInvocation,
   rejectAwakeable,
   resolveAwakeable,
   startInvocation,
@@ -211,6 +212,8 @@ async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, tar
       const { purged } = await purgeInvocation(deps, target.invocationId);
       return jsonAnswer(200, { invocationId: target.invocationId, status: 'Purged', purged });
     }
+    case 'upgrade':
+      return jsonAnswer(200, { invocationId: target.invocationId, ...(await upgradeInvocation(deps, target.invocationId)) });
     case 'output': {
       const result = await getOutput(deps, target.invocationId);
       if (!result.ready) {

@@ -557,6 +557,10 @@ export interface InvocationStatusView {
     lockHeldBy?: string | undefined;
     queuePosition?: number | undefined;
   }[];
+  /** The handler function version it is pinned to (absent before its first attempt, on `$LATEST`, and on invocations older than pinning). */
+  version?: string | undefined;
+  /** The version an operator upgraded it from. */
+  upgradedFrom?: string | undefined;
   attempts: number;
   retries: number;
   lastFailure?: Failure | undefined;
@@ -652,6 +656,8 @@ export async function getStatus(
           ? { lockHeldBy: reveal ? lock.holder : undefined, queuePosition: queue.indexOf(meta.id) + 1 || undefined }
           : {}),
       })),
+    version: meta.version,
+    upgradedFrom: meta.upgradedFrom,
     attempts: meta.epoch,
     retries: meta.retries ?? 0,
     lastFailure: meta.lastFailure,
@@ -770,4 +776,46 @@ export async function purgeInvocation(deps: Pick<IngressDeps, 'store'>, invocati
   if (result === 'unfinished')
     throw new IngressError(409, 'not_finished', `invocation ${invocationId} has not finished; cancel or kill it first, then purge it`);
   return result;
+}
+
+/**
+ * Moves a suspended invocation off the function version it is pinned to,
+ * deliberately (an operator accepting the risk that its journal replays on
+ * different code): its next attempt runs the current alias and pins that
+ * version. 409 unless it is suspended (a running attempt is on its version
+ * until it ends), 404 when there is nothing; an invocation without a pin
+ * runs the alias already (`upgraded: false`).
+ *
+ * A wake already on its way to the old version when the upgrade lands
+ * (a completion arrived moments before) finds no pin, and so re-pins the old
+ * version: the status page then shows `version` still the old one, and a
+ * second upgrade once it suspends again moves it.
+ *
+ * @example
+ * ```ts
+ * await upgradeInvocation(deps, 'inv_…'); // { upgraded: true, from: '3' }
+ * ```
+ */
+export async function upgradeInvocation(
+  deps: Pick<IngressDeps, 'store' | 'clock'>,
+  invocationId: string,
+): Promise<{ upgraded: true; from: string } | { upgraded: false }> {
+  await readMeta(deps, invocationId);
+  const result = await deps.store.unpin(invocationId, { now: deps.clock.now() });
+  switch (result.kind) {
+    case 'upgraded':
+      return { upgraded: true, from: result.from };
+    case 'unpinned':
+      return { upgraded: false };
+    case 'unknown':
+      throw new IngressError(404, 'unknown_invocation', `no invocation ${invocationId} (it never existed, or it finished and expired)`);
+    case 'not-suspended':
+      throw new IngressError(
+        409,
+        'not_suspended',
+        result.status === 'completed' || result.status === 'failed'
+          ? `invocation ${invocationId} has finished (${result.status}); there is nothing to upgrade`
+          : `invocation ${invocationId} is ${result.status}: an attempt runs on its version until it ends; upgrade it once it is suspended`,
+      );
+  }
 }

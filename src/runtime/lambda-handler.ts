@@ -73,6 +73,23 @@ export interface LambdaContextLike {
   getRemainingTimeInMillis(): number;
   /** Lambda's id of this request: the correlation id of the attempt's log line. */
   awsRequestId?: string;
+  /** The version running (`$LATEST`, or a published version's number, also when invoked through an alias). */
+  functionVersion?: string;
+}
+
+/**
+ * The version an attempt pins its invocation to: a published version, never
+ * `$LATEST` (whose code changes under it). Lambda's context names it; the
+ * `AWS_LAMBDA_FUNCTION_VERSION` variable is the fallback.
+ *
+ * @example
+ * ```ts
+ * pinnableVersion('7')       // '7'
+ * pinnableVersion('$LATEST') // undefined
+ * ```
+ */
+export function pinnableVersion(version: string | undefined): string | undefined {
+  return version && version !== '$LATEST' ? version : undefined;
 }
 
 /**
@@ -84,6 +101,11 @@ const LEASE_MARGIN_MS = 2_000;
 
 /**
  * Makes the Lambda handler for a set of services.
+ *
+ * Each attempt runs on the function version Lambda invoked; the first
+ * attempt of an invocation pins it to that version, and the wake and timer
+ * invoke every later attempt on it (rule 12), so a deploy never replays a
+ * journal against code it was not written by.
  *
  * The lease of an attempt is the function's remaining time at the start, so
  * another attempt may take over an invocation only once this one cannot be
@@ -131,6 +153,7 @@ export function lambdaHandler(options: LambdaHandlerOptions): (event: unknown, c
       // The engine hands a long invocation on to a fresh attempt before Lambda's deadline.
       ...(context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {}),
       apiUrl: r.apiUrl,
+      version: pinnableVersion(context?.functionVersion ?? process.env.AWS_LAMBDA_FUNCTION_VERSION),
       ...(r.retentionMs === undefined ? {} : { retentionMs: r.retentionMs }),
       ...(options.invocationRetry ? { invocationRetry: options.invocationRetry } : {}),
     };

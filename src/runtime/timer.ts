@@ -33,7 +33,7 @@ import { systemClock } from '../engine/clock.ts';
 import { isInvocationId } from '../engine/ids.ts';
 import { toItemChange } from '../store/dynamodb-stream.ts';
 import type { Store } from '../store/store.ts';
-import { nextHop, type TimerMessage } from './dispatch.ts';
+import { invokePayload, nextHop, type TimerMessage } from './dispatch.ts';
 import { forLog, logLine } from './log.ts';
 import { isPoison, wakeOn, type WakeHandlerDeps } from './wake-handler.ts';
 
@@ -142,7 +142,7 @@ export async function recover(deps: TimerHandlerDeps, invocationId: string): Pro
   const meta = await deps.store.getInvocation(invocationId);
   if (!meta) return 'nothing';
   const invoke = async () => {
-    await deps.dispatch.invoke(meta.service, { invocationId: meta.id, epoch: meta.epoch });
+    await deps.dispatch.invoke(meta.service, invokePayload({ invocationId: meta.id, epoch: meta.epoch, version: meta.version }));
     return 'invoked' as const;
   };
   switch (meta.status) {

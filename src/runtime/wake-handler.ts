@@ -14,7 +14,7 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import type { Clock } from '../engine/clock.ts';
 import { toItemChange } from '../store/dynamodb-stream.ts';
 import type { ItemChange } from '../store/store.ts';
-import type { Dispatch } from './dispatch.ts';
+import { invokePayload, type Dispatch } from './dispatch.ts';
 import { StoreError } from '../store/dynamodb.ts';
 import { ItemRefusedError } from '../store/limits.ts';
 import { forLog, logLine, type Log } from './log.ts';
@@ -53,7 +53,7 @@ export async function wakeOn(change: ItemChange, deps: WakeHandlerDeps): Promise
   await executeWake(actions, {
     store: deps.store,
     now: deps.clock.now(),
-    invoke: (a) => deps.dispatch.invoke(a.service, { invocationId: a.invocationId, epoch: a.epoch }),
+    invoke: (a) => deps.dispatch.invoke(a.service, invokePayload(a)),
     schedule: (a) => deps.dispatch.schedule(a.invocationId, a.timer),
   });
 }

@@ -40,7 +40,7 @@ import { resultCompletion } from '../store/invocation.ts';
  * ```
  */
 export type WakeAction =
-  | { type: 'invoke'; invocationId: string; epoch: number; service: string }
+  | { type: 'invoke'; invocationId: string; epoch: number; service: string; version?: string | undefined }
   | { type: 'schedule'; invocationId: string; timer: Timer }
   | { type: 'enqueue'; scope: string; invocationId: string; order: string }
   | { type: 'release'; scope: string; invocationId: string }
@@ -221,5 +221,12 @@ export async function executeWake(actions: WakeAction[], effects: WakeEffects): 
 }
 
 function invoke(meta: InvocationMeta): WakeAction {
-  return { type: 'invoke', invocationId: meta.id, epoch: meta.epoch, service: meta.service };
+  // The pinned version travels with the invoke: the attempt runs the code the invocation started on.
+  return {
+    type: 'invoke',
+    invocationId: meta.id,
+    epoch: meta.epoch,
+    service: meta.service,
+    ...(meta.version ? { version: meta.version } : {}),
+  };
 }

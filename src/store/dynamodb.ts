@@ -42,6 +42,8 @@ import type {
   PromiseWaiter,
   Store,
   SuspendOptions,
+  AcquireOptions,
+  UnpinResult,
 } from './store.ts';
 import {
   INPUT,
@@ -88,6 +90,7 @@ export type StoreOperation =
   | 'createInvocation'
   | 'getInvocation'
   | 'acquire'
+  | 'unpin'
   | 'load'
   | 'hasJournal'
   | 'append'
@@ -298,10 +301,7 @@ export class DynamoDbStore implements Store {
     return item && itemToMeta(item);
   }
 
-  async acquire(
-    id: string,
-    { seenEpoch, now, leaseMs }: { seenEpoch: number; now: number; leaseMs: number },
-  ): Promise<InvocationMeta | undefined> {
+  async acquire(id: string, { seenEpoch, now, leaseMs, version }: AcquireOptions): Promise<InvocationMeta | undefined> {
     // Two attempts of one invocation (a duplicate invoke, a Lambda retry):
     //
     //   attempt A: acquire(seen 2) ── epoch 2→3 ✓ ── load ── append J#4 …
@@ -315,10 +315,18 @@ export class DynamoDbStore implements Store {
     const lease = e.name('lease');
     const running = e.value('running');
     const now_ = e.value(now);
-    const update = `SET ${status} = ${running}, ${epoch} = ${epoch} + ${e.value(1)}, ${lease} = ${e.value(now + leaseMs)}, ${e.name('updatedAt')} = ${now_} REMOVE ${e.name('awaiting')}, ${e.name('timers')}, ${e.name('awakeables')}, ${e.name('callees')}`;
+    // The first acquire that names a version pins the invocation to it
+    // (if_not_exists: later attempts never overwrite the pin), and an attempt
+    // on another version is refused: every attempt runs the code the
+    // invocation started on (rule 12).
+    const pinned = version === undefined ? '' : e.name('version');
+    const pin = version === undefined ? '' : `, ${pinned} = if_not_exists(${pinned}, ${e.value(version)})`;
+    const update = `SET ${status} = ${running}, ${epoch} = ${epoch} + ${e.value(1)}, ${lease} = ${e.value(now + leaseMs)}, ${e.name('updatedAt')} = ${now_}${pin} REMOVE ${e.name('awaiting')}, ${e.name('timers')}, ${e.name('awakeables')}, ${e.name('callees')}`;
+    const runnable =
+      `((${status} IN (${e.value('pending')}, ${e.value('suspended')}) AND ${epoch} = ${e.value(seenEpoch)})` +
+      ` OR (${status} = ${running} AND (${lease} < ${now_} OR attribute_not_exists(${lease}))))`;
     const condition =
-      `(${status} IN (${e.value('pending')}, ${e.value('suspended')}) AND ${epoch} = ${e.value(seenEpoch)})` +
-      ` OR (${status} = ${running} AND (${lease} < ${now_} OR attribute_not_exists(${lease})))`;
+      version === undefined ? runnable : `${runnable} AND (attribute_not_exists(${pinned}) OR ${pinned} = ${e.value(version)})`;
     const result = await this.#update('acquire', id, update, condition, e, 'ALL_NEW');
     return result.ok && result.output ? itemToMeta(result.output) : undefined;
   }
@@ -436,6 +444,20 @@ export class DynamoDbStore implements Store {
       const callers = e.name('callers');
       return `SET ${callers} = list_append(if_not_exists(${callers}, ${e.value([])}), ${e.value([caller])})`;
     });
+  }
+
+  async unpin(id: string, { now }: { now: number }): Promise<UnpinResult> {
+    // Only while suspended: a running attempt is on its version until it
+    // ends, and its next wake (after this write) invokes the alias.
+    const e = new Expression();
+    const pinned = e.name('version');
+    const update = `SET ${e.name('upgradedFrom')} = ${pinned}, ${e.name('updatedAt')} = ${e.value(now)} REMOVE ${pinned}`;
+    const condition = `${e.name('status')} = ${e.value('suspended')} AND attribute_exists(${pinned})`;
+    const result = await this.#update('unpin', id, update, condition, e, 'ALL_NEW');
+    if (result.ok) return { kind: 'upgraded', from: String(result.output?.upgradedFrom) };
+    if (!result.existing) return { kind: 'unknown' };
+    const meta = itemToMeta(result.existing);
+    return meta.status === 'suspended' ? { kind: 'unpinned' } : { kind: 'not-suspended', status: meta.status };
   }
 
   async kill(id: string, o: { now: number; failure: Failure; ttl: number }): Promise<boolean> {

@@ -14,6 +14,8 @@ import type {
   PromiseWaiter,
   Store,
   SuspendOptions,
+  AcquireOptions,
+  UnpinResult,
 } from './store.ts';
 import { INPUT, LOCK, META, invocationPk, isCompletionSk, promiseWaiterSk, promiseWaitersPrefix, stateScope, stateSk } from './keys.ts';
 import {
@@ -71,18 +73,17 @@ export class MemoryStore implements Store, ChangeFeed {
     return item && itemToMeta(item);
   }
 
-  async acquire(
-    id: string,
-    { seenEpoch, now, leaseMs }: { seenEpoch: number; now: number; leaseMs: number },
-  ): Promise<InvocationMeta | undefined> {
+  async acquire(id: string, { seenEpoch, now, leaseMs, version }: AcquireOptions): Promise<InvocationMeta | undefined> {
     const item = this.#get(invocationPk(id), META);
     if (!item) return undefined;
     const meta = itemToMeta(item);
     const runnable = (meta.status === 'pending' || meta.status === 'suspended') && meta.epoch === seenEpoch;
     const abandoned = meta.status === 'running' && (meta.lease ?? 0) < now;
     if (!runnable && !abandoned) return undefined;
+    if (version !== undefined && meta.version !== undefined && meta.version !== version) return undefined;
     const next: InvocationMeta = {
       ...meta,
+      ...(meta.version === undefined && version !== undefined ? { version } : {}),
       status: 'running',
       epoch: meta.epoch + 1,
       lease: now + leaseMs,
@@ -192,6 +193,16 @@ export class MemoryStore implements Store, ChangeFeed {
     if (meta.status === 'completed' || meta.status === 'failed') return false;
     this.#put(metaToItem({ ...meta, callers: [...(meta.callers ?? []), caller] }));
     return true;
+  }
+
+  async unpin(id: string, { now }: { now: number }): Promise<UnpinResult> {
+    const item = this.#get(invocationPk(id), META);
+    if (!item) return { kind: 'unknown' };
+    const meta = itemToMeta(item);
+    if (meta.status !== 'suspended') return { kind: 'not-suspended', status: meta.status };
+    if (meta.version === undefined) return { kind: 'unpinned' };
+    this.#put(metaToItem({ ...meta, version: undefined, upgradedFrom: meta.version, updatedAt: now }));
+    return { kind: 'upgraded', from: meta.version };
   }
 
   async kill(id: string, o: { now: number; failure: Failure; ttl: number }): Promise<boolean> {

@@ -47,6 +47,15 @@ export interface InvocationMeta {
   status: InvocationStatus;
   /** Incremented by every acquire: fences older attempts. */
   epoch: number;
+  /**
+   * The published handler function version the invocation first ran on
+   * (its pin): every later attempt is invoked on it. Set once, by the first
+   * acquire that names a version; absent on invocations started before
+   * pinning (they run the alias) and on `$LATEST`.
+   */
+  version?: string | undefined;
+  /** The version an operator moved this invocation off (`upgrade`), for error messages and status pages. */
+  upgradedFrom?: string | undefined;
   /** While running: epoch ms after which another attempt may take over. */
   lease?: number | undefined;
   /** While suspended: completion keys any of which makes it runnable again. */
@@ -263,6 +272,38 @@ export interface SuspendOptions {
 }
 
 /**
+ * Options of `acquire`.
+ *
+ * @example
+ * ```ts
+ * await store.acquire(id, { seenEpoch: 2, now: Date.now(), leaseMs: 900_000, version: '7' });
+ * ```
+ */
+export interface AcquireOptions {
+  seenEpoch: number;
+  now: number;
+  leaseMs: number;
+  /**
+   * The function version this attempt runs on. The first acquire that names
+   * one pins the invocation to it; an invocation pinned to another version
+   * is not acquired (the engine then fails the invoke, and recovery invokes the pinned version).
+   */
+  version?: string | undefined;
+}
+
+/**
+ * What `unpin` did.
+ *
+ * @example
+ * ```ts
+ * const r = await store.unpin(id, { now: Date.now() });
+ * if (r.kind === 'upgraded') console.log(`moved off version ${r.from}`);
+ * ```
+ */
+export type UnpinResult =
+  { kind: 'upgraded'; from: string } | { kind: 'unpinned' } | { kind: 'not-suspended'; status: InvocationStatus } | { kind: 'unknown' };
+
+/**
  * The persistence operations of the runtime. Conditions (first writer wins,
  * epoch fences) live inside each operation.
  *
@@ -282,7 +323,7 @@ export interface Store {
    * if it is pending or suspended at `seenEpoch`, or running with an expired
    * lease. Returns the new `meta`, or `undefined` when another attempt owns it.
    */
-  acquire(id: string, options: { seenEpoch: number; now: number; leaseMs: number }): Promise<InvocationMeta | undefined>;
+  acquire(id: string, options: AcquireOptions): Promise<InvocationMeta | undefined>;
   /** One strongly consistent Query: the journal with the completions. */
   load(id: string): Promise<LoadedInvocation>;
   /**
@@ -295,6 +336,13 @@ export interface Store {
   append(id: string, entry: JournalEntry): Promise<boolean>;
   /** Records a suspension, if this attempt (`epoch`) still owns the invocation. */
   suspend(id: string, options: SuspendOptions): Promise<boolean>;
+  /**
+   * Moves a suspended, pinned invocation off its version (an operator's
+   * deliberate upgrade): its next attempt runs the alias and pins that
+   * version. `not-suspended` and `unknown` change nothing; `unpinned` means
+   * it runs the alias already.
+   */
+  unpin(id: string, options: { now: number }): Promise<UnpinResult>;
   /** Hands a running invocation back as pending (a fresh attempt replays it), if `epoch` still owns it. */
   release(id: string, options: { epoch: number; now: number }): Promise<boolean>;
   /** Records the outcome, if `epoch` still owns the invocation. */

@@ -39,6 +39,7 @@ describe('cdk-nag AwsSolutions', () => {
         'AwsSolutions-COG4',
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
         'AwsSolutions-IAM5[Resource::*]',
+        'AwsSolutions-IAM5[Resource::<ExamplesFF627894.Arn>:*]',
       ]),
     );
     for (const [id, reason] of acknowledged) expect(reason.length, id).toBeGreaterThan(60);

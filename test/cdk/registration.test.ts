@@ -42,14 +42,16 @@ describe('DurableRuntime.addService', () => {
     // Synthesis refuses a dependency cycle (e.g. a handler's environment
     // naming another handler): see the control below.
     const template = Template.fromStack(stack);
-    const cartId = Object.keys(template.findResources('AWS::Lambda::Function')).find((k) => k.startsWith('Cart'))!;
-    const greeterId = Object.keys(template.findResources('AWS::Lambda::Function')).find((k) => k.startsWith('Greeter'))!;
+    // Each route names the function's live alias (new work; a pinned invocation goes to its version).
+    const cartId = Object.keys(template.findResources('AWS::Lambda::Alias')).find((k) => k.startsWith('Cart'))!;
+    const greeterId = Object.keys(template.findResources('AWS::Lambda::Alias')).find((k) => k.startsWith('Greeter'))!;
     expect(env(template, 'RuntimeWake').DORMANT_ROUTES).toEqual({
       'Fn::Join': ['', ['{"cart":"', { Ref: cartId }, '","checkout":"', { Ref: cartId }, '","greeter":"', { Ref: greeterId }, '"}']],
     });
     expect(env(template, 'Cart').DORMANT_TABLE_NAME).toBeDefined();
     expect(env(template, 'Cart').DORMANT_ROUTES).toBeUndefined();
-    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 2);
+    // $LATEST, the alias and the current version of each of the two functions.
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 6);
   });
 
   it('registers a function once when it is added again with more services', () => {
@@ -58,7 +60,8 @@ describe('DurableRuntime.addService', () => {
     runtime.addService(fn, { services: ['cart'] });
     runtime.addService(fn, { services: ['checkout'] });
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 3);
+    template.resourceCountIs('AWS::Lambda::Alias', 1);
     expect(JSON.stringify(env(template, 'RuntimeTimer').DORMANT_ROUTES)).toContain('checkout');
   });
 

@@ -23,7 +23,19 @@ const CALLERS = { callers: { L: [{ M: { invocationId: { S: 'inv_2' }, key: { S: 
 
 let template: Template;
 let ids: Record<
-  'table' | 'ingress' | 'wake' | 'timer' | 'examples' | 'timerQueue' | 'longTimerQueue' | 'recoveryQueue' | 'dlq' | 'api' | 'secret',
+  | 'table'
+  | 'ingress'
+  | 'wake'
+  | 'timer'
+  | 'examples'
+  | 'examplesAlias'
+  | 'examplesVersion'
+  | 'timerQueue'
+  | 'longTimerQueue'
+  | 'recoveryQueue'
+  | 'dlq'
+  | 'api'
+  | 'secret',
   string
 >;
 let roles: Record<'ingress' | 'wake' | 'timer' | 'examples', string>;
@@ -40,6 +52,8 @@ beforeAll(() => {
     wake: fn('RuntimeWake'),
     timer: fn('RuntimeTimer'),
     examples: fn('Examples'),
+    examplesAlias: logicalId(template, 'AWS::Lambda::Alias', 'ExamplesDormantLiveAlias'),
+    examplesVersion: logicalId(template, 'AWS::Lambda::Version', 'ExamplesCurrentVersion'),
     timerQueue: queue('RuntimeTimerQueue'),
     longTimerQueue: queue('RuntimeLongTimerQueue'),
     recoveryQueue: queue('RuntimeRecoveryQueue'),
@@ -292,15 +306,15 @@ describe('every function', () => {
     }
   });
 
-  it('gets the environment the code reads; routes name the handler function', () => {
+  it("gets the environment the code reads; routes name the handler function's live alias", () => {
     const resources = template.toJSON().Resources;
     const apiUrl = {
       'Fn::Join': ['', ['https://', { Ref: ids.api }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/prod']],
     };
     const names = EXAMPLE_SERVICES.map((d) => d.name).sort((a, b) => a.localeCompare(b));
     expect(names).toEqual(['greeter', 'review', 'reviewFlow', 'signoff']);
-    // {"greeter":"<fn>","review":"<fn>",…}: CloudFormation joins the literal parts with the function's name.
-    const routeParts = [...names.flatMap((name, i) => [`${i === 0 ? '{"' : '","'}${name}":"`, { Ref: ids.examples }]), '"}'];
+    // {"greeter":"<alias ARN>","review":"<alias ARN>",…}: CloudFormation joins the literal parts with the alias (new work; rule 12).
+    const routeParts = [...names.flatMap((name, i) => [`${i === 0 ? '{"' : '","'}${name}":"`, { Ref: ids.examplesAlias }]), '"}'];
     for (const fn of [ids.ingress, ids.wake, ids.timer, ids.examples]) {
       const env = resources[fn].Properties.Environment.Variables;
       expect(env, fn).toMatchObject({
@@ -347,5 +361,47 @@ describe('secret and outputs', () => {
     const resolve = JSON.stringify(outputs.ResolveUrlTemplate.Value);
     expect(resolve).toContain('/prod/restate/awakeables/{id}/resolve');
     expect(resolve).toContain(ids.api);
+  });
+});
+
+describe('handler function versions (rule 12)', () => {
+  it('publishes a version on every deploy that changes the function, kept (Retain), with the live alias on it', () => {
+    const resources = template.toJSON().Resources;
+    const version = resources[ids.examplesVersion];
+    expect(version.Properties.FunctionName).toEqual({ Ref: ids.examples });
+    expect(version.DeletionPolicy).toBe('Retain');
+    expect(version.UpdateReplacePolicy).toBe('Retain');
+    expect(resources[ids.examplesAlias].Properties).toMatchObject({
+      Name: 'live',
+      FunctionName: { Ref: ids.examples },
+      FunctionVersion: { 'Fn::GetAtt': [ids.examplesVersion, 'Version'] },
+    });
+  });
+
+  it("the wake and timer may invoke the function's qualified ARNs (the alias and pinned versions), nothing wider", () => {
+    const qualified = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [ids.examples, 'Arn'] }, ':*']] };
+    for (const role of [roles.wake, roles.timer]) {
+      const list = statements(template, role);
+      expect(allows(list, 'lambda:InvokeFunction', qualified)).toBe(true);
+      expect(allows(list, 'lambda:InvokeFunction', { 'Fn::GetAtt': [ids.examples, 'Arn'] })).toBe(true);
+      expect(allows(list, 'lambda:InvokeFunction', '*')).toBe(false);
+    }
+    expect(actions(statements(template, roles.ingress))).not.toContain('lambda:InvokeFunction');
+  });
+
+  it("sends failed attempts of every qualifier to recovery; a version's configuration is kept with it", () => {
+    const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig')) as {
+      Properties: { Qualifier: unknown; DestinationConfig: unknown };
+      DeletionPolicy?: string;
+    }[];
+    const qualifiers = configs.map((c) => JSON.stringify(c.Properties.Qualifier));
+    expect(qualifiers).toContain('"$LATEST"');
+    expect(qualifiers).toContain(JSON.stringify({ 'Fn::GetAtt': [ids.examplesVersion, 'Version'] }));
+    expect(qualifiers.some((q) => q.includes(ids.examplesAlias) || q === '"live"')).toBe(true);
+    const ofVersion = configs.find((c) => JSON.stringify(c.Properties.Qualifier).includes(ids.examplesVersion))!;
+    expect(ofVersion.DeletionPolicy).toBe('Retain');
+    for (const c of configs) {
+      expect(c.Properties.DestinationConfig).toEqual({ OnFailure: { Destination: { 'Fn::GetAtt': [ids.recoveryQueue, 'Arn'] } } });
+    }
   });
 });

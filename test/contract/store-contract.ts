@@ -209,6 +209,69 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
       });
     });
 
+    describe('version pins (rule 12)', () => {
+      it('the first acquire naming a version pins it; later acquires never overwrite it; another version is refused', async () => {
+        // Prepare
+        const meta = pendingMeta();
+        await store.createInvocation(meta);
+
+        // Act
+        const first = await store.acquire(meta.id, { seenEpoch: 0, now: T0 + 1, leaseMs: LEASE, version: '3' });
+        await store.suspend(meta.id, { epoch: 1, now: T0 + 2, awaiting: ['C#00000000'], timers: [] });
+        const elsewhere = await store.acquire(meta.id, { seenEpoch: 1, now: T0 + 3, leaseMs: LEASE, version: '4' });
+        const unversioned = await store.acquire(meta.id, { seenEpoch: 1, now: T0 + 3, leaseMs: LEASE });
+
+        // Assess
+        expect(first?.version).toBe('3');
+        expect(elsewhere).toBeUndefined();
+        expect(unversioned).toMatchObject({ epoch: 2, version: '3' });
+        await store.suspend(meta.id, { epoch: 2, now: T0 + 4, awaiting: ['C#00000000'], timers: [] });
+        expect(await store.acquire(meta.id, { seenEpoch: 2, now: T0 + 5, leaseMs: LEASE, version: '3' })).toMatchObject({
+          epoch: 3,
+          version: '3',
+        });
+      });
+
+      it('meta written before pinning (no version) is acquired, and pinned by the first versioned acquire', async () => {
+        const meta = pendingMeta();
+        await store.createInvocation(meta);
+        expect(await store.acquire(meta.id, { seenEpoch: 0, now: T0 + 1, leaseMs: LEASE })).not.toHaveProperty('version');
+        await store.suspend(meta.id, { epoch: 1, now: T0 + 2, awaiting: ['C#00000000'], timers: [] });
+
+        expect((await store.acquire(meta.id, { seenEpoch: 1, now: T0 + 3, leaseMs: LEASE, version: '9' }))?.version).toBe('9');
+      });
+
+      it('unpin moves a suspended, pinned invocation off its version; anything else is answered and unchanged', async () => {
+        // Prepare: one suspended on version 3, one running, one unknown
+        const meta = pendingMeta();
+        await store.createInvocation(meta);
+        await store.acquire(meta.id, { seenEpoch: 0, now: T0 + 1, leaseMs: LEASE, version: '3' });
+        const live = await running();
+        await store.suspend(meta.id, { epoch: 1, now: T0 + 2, awaiting: ['C#00000000'], timers: [] });
+
+        // Act
+        const busy = await store.unpin(live.id, { now: T0 + 3 });
+        const moved = await store.unpin(meta.id, { now: T0 + 3 });
+        const again = await store.unpin(meta.id, { now: T0 + 4 });
+        const unknown = await store.unpin(newInvocationId(), { now: T0 + 4 });
+
+        // Assess
+        expect(busy).toEqual({ kind: 'not-suspended', status: 'running' });
+        expect(await store.getInvocation(live.id)).toEqual(live);
+        expect(moved).toEqual({ kind: 'upgraded', from: '3' });
+        expect(again).toEqual({ kind: 'unpinned' });
+        expect(unknown).toEqual({ kind: 'unknown' });
+        const after = await store.getInvocation(meta.id);
+        expect(after).toMatchObject({ status: 'suspended', epoch: 1, upgradedFrom: '3', updatedAt: T0 + 3 });
+        expect(after).not.toHaveProperty('version');
+        // Its next attempt, on the new version, pins that one.
+        expect(await store.acquire(meta.id, { seenEpoch: 1, now: T0 + 5, leaseMs: LEASE, version: '4' })).toMatchObject({
+          version: '4',
+          upgradedFrom: '3',
+        });
+      });
+    });
+
     describe('hasJournal', () => {
       it('is false for an unknown id and for meta, completions and promises alone; true once an entry is journaled', async () => {
         await expect(store.hasJournal(newInvocationId())).resolves.toBe(false);

@@ -77,6 +77,7 @@ const totals = {
   recoveries: 0,
   timeouts: 0,
   leaseHeld: 0,
+  pinnedElsewhere: 0,
   steps: 0,
 };
 const byKind = new Map<string, number>();
@@ -100,6 +101,7 @@ for (let i = 0; i < count; i++) {
     'recoveries',
     'timeouts',
     'leaseHeld',
+    'pinnedElsewhere',
     'steps',
   ] as const)
     totals[k] += result.stats[k];
@@ -128,7 +130,7 @@ console.log(
   `  invocations ${totals.invocations}, attempts ${totals.attempts}, scheduling events ${totals.events}, step bodies ${totals.steps}`,
 );
 console.log(
-  `  faults: crashes ${totals.crashes}, zombies ${totals.zombies}, duplicate stream records ${totals.dupRecords}, duplicate invokes ${totals.dupInvokes}, on-failure recoveries ${totals.recoveries}, Lambda timeouts ${totals.timeouts}, invokes failed on a live lease ${totals.leaseHeld}`,
+  `  faults: crashes ${totals.crashes}, zombies ${totals.zombies}, duplicate stream records ${totals.dupRecords}, duplicate invokes ${totals.dupInvokes}, on-failure recoveries ${totals.recoveries}, Lambda timeouts ${totals.timeouts}, invokes failed on a live lease ${totals.leaseHeld}, invokes that reached a version other than the pin ${totals.pinnedElsewhere}`,
 );
 console.log(
   `  entries a zombie won from a newer attempt, by kind: ${

@@ -101,10 +101,32 @@ export const waiterNotLooking: Mutation = {
   },
 };
 
+/**
+ * An attempt that does not pin its invocation (the store ignores the
+ * version at acquire): every later attempt goes to the alias, and a deploy
+ * between two attempts replays the journal on code it was not written by.
+ *
+ *   attempt@v1:  acquire (no pin) ── suspend
+ *   deploy v2
+ *   wake:        meta has no pin → invoke the alias → attempt@v2 replays v1's journal
+ */
+export const unpinnedAttempts: Mutation = {
+  patch: () => {
+    const original = MemoryStore.prototype.acquire;
+    MemoryStore.prototype.acquire = async function (this: MemoryStore, id, options) {
+      return original.call(this, id, { ...options, version: undefined });
+    };
+    return () => {
+      MemoryStore.prototype.acquire = original;
+    };
+  },
+};
+
 /** Broken rules by name, for `npm run sim -- --break NAME`. */
 export const MUTATIONS: Record<string, Mutation> = {
   'suspend-after-completion': { decideWake: wakeIgnoringEarlierCompletions },
   'lost-write-as-failure': lostWriteAsFailure,
   'promise-without-relay': { decideWake: wakeWithoutRelay },
   'waiter-not-looking': waiterNotLooking,
+  'unpinned-attempts': unpinnedAttempts,
 };

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { EntryKind } from '../../src/store/store.ts';
-import { lostWriteAsFailure, waiterNotLooking, wakeIgnoringEarlierCompletions, wakeWithoutRelay } from './mutations.ts';
+import { lostWriteAsFailure, unpinnedAttempts, waiterNotLooking, wakeIgnoringEarlierCompletions, wakeWithoutRelay } from './mutations.ts';
 import { runSeed } from './simulate.ts';
 
 /** Every journal entry kind, as the store declares them (the record type makes a missing one a type error). */
@@ -163,4 +163,24 @@ describe('deterministic simulation', () => {
     expect(caughtAt).toBeDefined();
     expect(caughtAt).toBeLessThanOrEqual(1_000);
   }, 180_000);
+
+  it('catches attempts that do not pin their invocation (rule 12), within 100 seeds', async () => {
+    // Prepare: the store ignores the version at acquire (see mutations.ts)
+    let caughtAt: number | undefined;
+    let example = '';
+
+    // Act
+    for (let seed = 1; seed <= 100 && caughtAt === undefined; seed++) {
+      const { violations } = await runSeed(seed, { mutation: unpinnedAttempts, reference: false });
+      const moved = violations.find((v) => v.kind === 'ran-on-other-version');
+      if (moved) {
+        caughtAt = seed;
+        example = moved.detail;
+      }
+    }
+
+    // Assess
+    console.log(`unpinned attempts caught at seed ${caughtAt}: ${example}`);
+    expect(caughtAt).toBeDefined();
+  }, 120_000);
 });

@@ -52,19 +52,29 @@ async function run(seed: number, options: SeedOptions): Promise<SeedResult> {
   const root = new Prng(seed);
   const workload = drawWorkload(root.fork('workload'), root.fork('workload-extras'));
   const faults = drawFaults(root.fork('faults'), root.fork('fault-extras'));
+  const deploys = drawDeploys(root.fork('deploys'));
   options.trace?.(
-    `seed ${seed}: ${workload.invocations.length} invocations (${workload.invocations.map((s) => s.label).join(', ')}); lease ${workload.leaseMs} ms${workload.alwaysReplay ? ', always-replay' : ''}; faults ${JSON.stringify(faults)}`,
+    `seed ${seed}: deploys at ${JSON.stringify(deploys)} ms; ${workload.invocations.length} invocations (${workload.invocations.map((s) => s.label).join(', ')}); lease ${workload.leaseMs} ms${workload.alwaysReplay ? ', always-replay' : ''}; faults ${JSON.stringify(faults)}`,
   );
-  const world = new World({ workload, faults, rng: root.fork('schedule'), decideWake, trace: options.trace });
+  const world = new World({ workload, faults, rng: root.fork('schedule'), decideWake, trace: options.trace, deploys });
   await world.run();
   const checked = await checkWorld(world);
   const violations = [...world.violations, ...checked.violations];
   if (options.reference !== false) {
-    const reference = new World({ workload, faults: NO_FAULTS, rng: root.fork('reference'), decideWake });
+    const reference = new World({ workload, faults: NO_FAULTS, rng: root.fork('reference'), decideWake, deploys });
     await reference.run();
     const ref = await checkWorld(reference);
     for (const v of [...reference.violations, ...ref.violations]) violations.push({ kind: v.kind, detail: `(fault-free run) ${v.detail}` });
     violations.push(...compareWithReference(checked.facts, ref.facts));
   }
   return { seed, violations, invocations: world.specs.length, stats: world.stats, ms: performance.now() - started };
+}
+
+/**
+ * Deploys of new handler code during a run (rule 12): none to three, in the
+ * first ten minutes, when invocations are suspended, retrying and recovering.
+ * From a fork of their own, so every other draw of a seed stays as it was.
+ */
+export function drawDeploys(rng: Prng): number[] {
+  return Array.from({ length: rng.int(4) }, () => rng.between(0, 600_000)).sort((a, b) => a - b);
 }

@@ -42,7 +42,7 @@ import {
 } from 'dormant-lambda/internal';
 import { passesWakeFilter } from '../../src/local/event-filter.ts';
 import { META, invocationIdOf } from '../../src/store/keys.ts';
-import type { Dispatch } from '../../src/runtime/dispatch.ts';
+import type { Dispatch, InvokePayload } from '../../src/runtime/dispatch.ts';
 import { recover } from '../../src/runtime/timer.ts';
 import type { Prng } from './prng.ts';
 import { Actor, Scheduler, SimClock, type ActorKind, type ParkedCall } from './scheduler.ts';
@@ -160,6 +160,8 @@ export interface WorldStats {
   timeouts: number;
   /** Invokes that found a live lease and failed so Lambda retries them. */
   leaseHeld: number;
+  /** Invokes that reached a version other than their invocation's pin (failed, so recovery invokes the pin). */
+  pinnedElsewhere: number;
   steps: number;
   outcomes: Record<string, number>;
   /** Journal entries a zombie wrote just before a newer attempt's append of them, by entry kind. */
@@ -213,6 +215,12 @@ export interface WorldOptions {
   trace?: ((line: string) => void) | undefined;
   /** Give up (a violation) after this many events. */
   maxEvents?: number;
+  /**
+   * When deploys of new handler code happen, ms after the start: each
+   * publishes a version and moves the alias to it (rule 12). Time alone
+   * decides the alias, so deploys draw nothing from the schedule.
+   */
+  deploys?: readonly number[];
 }
 
 /**
@@ -240,6 +248,7 @@ export class World implements SimHooks {
     recoveries: 0,
     timeouts: 0,
     leaseHeld: 0,
+    pinnedElsewhere: 0,
     steps: 0,
     outcomes: {},
     steals: {},
@@ -255,6 +264,9 @@ export class World implements SimHooks {
   readonly finishes = new Map<string, number>();
   /** Actors that have not ended. */
   readonly live = new Set<Actor>();
+  /** The function versions whose code ran an attempt of each invocation (rule 12: one each, its pin). */
+  readonly versionsRun = new Map<string, Set<string>>();
+  readonly #deploys: readonly number[];
 
   readonly #workload: Workload;
   readonly #faults: Faults;
@@ -281,6 +293,7 @@ export class World implements SimHooks {
     this.#decide = options.decideWake ?? decideWake;
     this.#trace = options.trace;
     this.#maxEvents = options.maxEvents ?? 30_000;
+    this.#deploys = options.deploys ?? [];
     this.specs = [...options.workload.invocations];
     for (const spec of this.specs) this.#bySpecLabel.set(spec.label, spec);
     const services = registry(definitions(this));
@@ -579,7 +592,13 @@ export class World implements SimHooks {
 
   // ---- Lambda ----------------------------------------------------------------
 
-  #invoke(payload: { invocationId: string; epoch: number }, retriesLeft: number, at: number): void {
+  /** The version the alias points at now: 1, plus one per deploy so far. */
+  liveVersion(): string {
+    const now = this.clock.now();
+    return String(1 + this.#deploys.filter((t) => EPOCH + t <= now).length);
+  }
+
+  #invoke(payload: InvokePayload, retriesLeft: number, at: number): void {
     this.#job(
       'invoke',
       at,
@@ -589,7 +608,7 @@ export class World implements SimHooks {
   }
 
   /** An async invoke from the wake or recovery: at least once. */
-  #asyncInvoke(payload: { invocationId: string; epoch: number }): void {
+  #asyncInvoke(payload: InvokePayload): void {
     const now = this.clock.now();
     this.#invoke(payload, 2, now + this.#rng.between(0, 200));
     if (this.#faulty && this.#rng.chance(this.#faults.dupInvoke)) {
@@ -598,8 +617,10 @@ export class World implements SimHooks {
     }
   }
 
-  #spawnAttempt(payload: { invocationId: string; epoch: number }, retriesLeft: number): void {
+  #spawnAttempt(payload: InvokePayload, retriesLeft: number): void {
     this.stats.attempts++;
+    // A pinned invoke runs its version's code; new work the alias's.
+    const version = payload.version ?? this.liveVersion();
     const lambdaFailed = (actor: Actor, at: number) => {
       if (actor.abandoned) return;
       actor.abandoned = true;
@@ -617,12 +638,19 @@ export class World implements SimHooks {
     const actor = this.#spawn(
       'attempt',
       `${this.name(payload.invocationId)}@${payload.epoch}`,
-      (_a, store) => runAttempt({ ...this.#deps, store, remainingMs: () => deadline - this.clock.now() }, payload),
+      (_a, store) =>
+        runAttempt(
+          { ...this.#deps, store, version, remainingMs: () => deadline - this.clock.now() },
+          { invocationId: payload.invocationId, epoch: payload.epoch },
+        ),
       (result) => {
         if (!result.ok) {
           // A live lease fails the invoke on purpose (Lambda retries it); anything else is a bug.
           if ((result.error as Error | undefined)?.name === 'LeaseHeldError') {
             this.stats.leaseHeld++;
+            this.#log(`${actor} failed: ${(result.error as Error).message}`);
+          } else if ((result.error as Error | undefined)?.name === 'PinnedElsewhereError') {
+            this.stats.pinnedElsewhere++;
             this.#log(`${actor} failed: ${(result.error as Error).message}`);
           } else this.#violation('attempt-threw', `${actor}: ${String(result.error)}`);
           lambdaFailed(actor, this.clock.now());
@@ -630,6 +658,8 @@ export class World implements SimHooks {
         }
         const outcome: AttemptOutcome = result.value;
         this.stats.outcomes[outcome.kind] = (this.stats.outcomes[outcome.kind] ?? 0) + 1;
+        // Anything but a skip acquired the invocation: this version's code ran it.
+        if (outcome.kind !== 'skipped') this.#ranOn(payload.invocationId, version);
         this.#log(`${actor} ended ${outcome.kind}${'reason' in outcome ? `: ${outcome.reason}` : ''}`);
         // Losing a write to another attempt is harmless and has one outcome: handed back, no retry counted, no failure.
         if (actor.lostWrite !== undefined && outcome.kind !== 'lost') {
@@ -794,6 +824,17 @@ export class World implements SimHooks {
       },
     );
     actor.onCrash = () => this.#recoverJob(invocationId, this.clock.now() + 30_000);
+  }
+
+  #ranOn(invocationId: string, version: string): void {
+    const versions = this.versionsRun.get(invocationId) ?? new Set<string>();
+    this.versionsRun.set(invocationId, versions.add(version));
+    if (versions.size > 1) {
+      this.#violation(
+        'ran-on-other-version',
+        `${this.name(invocationId)} ran on function versions ${[...versions].join(' and ')}: every attempt must run the version it started on (rule 12)`,
+      );
+    }
   }
 
   /** Lambda and SQS as the timer Lambda reaches them; each send is a scheduling point. */

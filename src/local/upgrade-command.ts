@@ -1,0 +1,58 @@
+/**
+ * `dormant upgrade <invocationId> [--url URL] [--api-key KEY | --iam [--region R]]`:
+ * moves a suspended invocation off the function version it is pinned to,
+ * deliberately, through the deployment's authorized upgrade route
+ * (`PATCH /restate/invocation/{id}/upgrade`): its next attempt replays its
+ * journal on the current version (the alias), accepting the risk that the
+ * changed code does not replay it. With `--iam` the request is signed with
+ * the AWS credentials of the environment (SigV4, `execute-api`).
+ */
+import { API_OPTIONS_USAGE, apiArguments, oneIdProblem } from './api-client.ts';
+
+/** How `dormant upgrade` is used. */
+export const UPGRADE_USAGE = `usage: dormant upgrade <invocationId> [--url URL] [--api-key KEY | --iam [--region REGION]]
+
+  moves a suspended invocation to the current version of its handler
+  function: its next attempt replays its journal on the new code
+${API_OPTIONS_USAGE}`;
+
+/**
+ * Runs `dormant upgrade` with its arguments (after `upgrade`); returns the exit code.
+ *
+ * @example
+ * ```ts
+ * await upgradeCommand(['inv_…', '--url', 'https://abc.execute-api.eu-west-1.amazonaws.com/prod', '--iam']);
+ * ```
+ */
+export async function upgradeCommand(
+  argv: string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  out: Pick<Console, 'log' | 'error'> = console,
+): Promise<number> {
+  const api = apiArguments(argv, env);
+  const problem = oneIdProblem(api);
+  if (problem || 'problem' in api) {
+    out.error(`dormant upgrade: ${problem}\n\n${UPGRADE_USAGE}`);
+    return 2;
+  }
+  const [invocationId] = api.positionals;
+  const response = await api
+    .request('PATCH', `/restate/invocation/${encodeURIComponent(invocationId!)}/upgrade`)
+    .catch((error: unknown) => error as Error);
+  if (response instanceof Error) {
+    out.error(`dormant upgrade: ${api.url} did not answer: ${response.message}`);
+    return 1;
+  }
+  const text = await response.text();
+  if (response.status === 200) {
+    const answer = JSON.parse(text) as { upgraded: boolean; from?: string };
+    out.log(
+      answer.upgraded
+        ? `dormant upgrade: ${invocationId} moved off version ${answer.from}; its next attempt runs the current version`
+        : `dormant upgrade: ${invocationId} is not pinned; its next attempt runs the current version already`,
+    );
+    return 0;
+  }
+  out.error(`dormant upgrade: ${response.status} ${text}`);
+  return 1;
+}
