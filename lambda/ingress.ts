@@ -4,9 +4,12 @@
  * this file builds its dependencies from the environment once per cold start
  * (`DORMANT_TABLE_NAME`, `DORMANT_SERVICES`, the signing key, and optionally
  * `DORMANT_INGRESS_WAIT_MS`, `DORMANT_INGRESS_AUTH`, `DORMANT_INGRESS_SERVES`:
- * the same file runs the callback function of a deployed stack).
+ * the same file runs the callback function of a deployed stack). With
+ * `DORMANT_ROUTES` it wakes the handlers it makes runnable directly.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { awsDispatch } from '../src/runtime/dispatch.ts';
 import { systemClock } from '../src/engine/clock.ts';
 import { loadConfig, once, signerFor } from '../src/runtime/config.ts';
 import { createIngressHandler } from '../src/runtime/ingress.ts';
@@ -30,6 +33,11 @@ export const handler = createIngressHandler(
       catalog: config.catalog,
       waitMs: config.ingressWaitMs,
       access: config.ingressAccess,
+      // The direct wake: only invokes, so no queue; absent without routes (the stream wakes alone).
+      dispatch:
+        Object.keys(config.routes).length > 0
+          ? awsDispatch({ lambda: new LambdaClient({}), routes: config.routes, clock: systemClock })
+          : undefined,
     };
   }),
 );

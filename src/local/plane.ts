@@ -297,6 +297,8 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
         catalog: ingressConfig.catalog,
         waitMs: ingressConfig.ingressWaitMs,
         log,
+        // The direct wake goes through the wake's own Dispatch (one invoke path).
+        dispatch,
         // Open by default (the developer's own loopback plane), or closed by an API key.
         access: { apiKey: options.apiKey, callersAuthenticated: true },
       }),
