@@ -449,7 +449,7 @@ export class DurableRuntime extends Construct {
     this.timer = runtimeFunction('timer', timerTimeout, 256, 'Dormant timer: due timers and recovery of lost attempts');
     for (const fn of [this.ingress, this.callbacks, this.wake, this.timer]) this.grantKey(fn);
 
-    // --- ingress: writes to the table only; the stream does the waking. It alone may purge.
+    // --- ingress: writes to the table, and wakes directly what it makes runnable (the stream is the backstop). It alone may purge.
     this.table.grant(this.ingress, ...TABLE_ITEM_ACTIONS, ...PURGE_ITEM_ACTIONS);
     this.timerQueue.grantSendMessages(this.ingress);
     this.signingSecret.grantRead(this.ingress);
@@ -557,6 +557,10 @@ export class DurableRuntime extends Construct {
     const invoke = new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] });
     this.wake.addToRolePolicy(invoke);
     this.timer.addToRolePolicy(invoke);
+    // The direct wake: a start, resolve, reject or cancel invokes the handler it makes runnable at
+    // once, rather than after the stream's delivery (cdk/README.md, "Why the ingress may invoke").
+    this.ingress.addToRolePolicy(invoke);
+    this.callbacks.addToRolePolicy(invoke);
     fn.configureAsyncInvoke({
       onFailure: new SqsDestination(this.recoveryQueue),
       retryAttempts: this.handlerRetryAttempts,
