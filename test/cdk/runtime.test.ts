@@ -26,7 +26,7 @@ let ids: Record<
   'table' | 'ingress' | 'wake' | 'timer' | 'examples' | 'timerQueue' | 'longTimerQueue' | 'recoveryQueue' | 'dlq' | 'api' | 'secret',
   string
 >;
-let roles: Record<'ingress' | 'wake' | 'timer' | 'examples', string>;
+let roles: Record<'ingress' | 'callbacks' | 'wake' | 'timer' | 'examples', string>;
 
 beforeAll(() => {
   // Prepare: one synthesis shared by every assertion in this file.
