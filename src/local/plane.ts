@@ -109,6 +109,14 @@ export interface LocalPlaneOptions {
   latency?: 'none' | 'aws' | LatencyProfile;
   /** Seed of the latency profile's generator, so a run repeats. Default 1. */
   latencySeed?: number;
+  /**
+   * Whether the ingress wakes what it makes runnable directly (the stream
+   * stays the backstop). Default true; false leaves the waking to the
+   * stream alone, as before (for comparisons).
+   */
+  directWake?: boolean;
+  /** Called on every request to the table (for benchmarks that count them). */
+  onTableRequest?: () => void;
 }
 
 /** The longest queue hop under a test clock: timers look at the clock again this often. */
@@ -234,6 +242,16 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
     const sqsLocal: SqsLocal = sqsStarted.value;
     const dynamoEndpoint = options.dynamoDbEndpoint ?? dynamo!.endpoint;
     const dynamodb = new DynamoDBClient(localClientConfig(dynamoEndpoint));
+    const counted = options.onTableRequest;
+    if (counted) {
+      dynamodb.middlewareStack.add(
+        (next) => (args) => {
+          counted();
+          return next(args);
+        },
+        { step: 'initialize', name: 'dormantCountTableRequests' },
+      );
+    }
     const streams = new DynamoDBStreamsClient(localClientConfig(dynamoEndpoint));
     const sqs = new SQSClient(sqsLocal.clientConfig);
     stops.push(async () => {
@@ -310,7 +328,7 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
         waitMs: ingressConfig.ingressWaitMs,
         log,
         // The direct wake goes through the wake's own Dispatch (one invoke path).
-        dispatch,
+        dispatch: options.directWake === false ? undefined : dispatch,
         // Open by default (the developer's own loopback plane), or closed by an API key.
         access: { apiKey: options.apiKey, callersAuthenticated: true },
       }),
