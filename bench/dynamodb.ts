@@ -5,7 +5,7 @@
  * stream through the DynamoDB Streams API.
  */
 import { randomUUID } from 'node:crypto';
-import { DeleteTableCommand, DynamoDBClient, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DynamoDBClient, PutItemCommand, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamCommand,
   DynamoDBStreamsClient,
@@ -18,6 +18,7 @@ import { passesWakeFilter } from '../src/local/event-filter.ts';
 import { DynamoDbStore, ensureTable, type CapacityUnits, type StoreOperation } from '../src/store/dynamodb.ts';
 import { toItemChange } from '../src/store/dynamodb-stream.ts';
 import type { ItemChange } from '../src/store/store.ts';
+import { percentile } from './report.ts';
 
 /**
  * One store request: the units DynamoDB (Local) reported through the
@@ -330,6 +331,36 @@ export async function probeRequestRate(db: BenchDynamoDb, concurrency: number, s
       }),
     );
     return answered / ((performance.now() - t0) / 1000);
+  } finally {
+    await table.drop().catch(() => undefined);
+  }
+}
+
+/**
+ * The warm latency of one PutItem on DynamoDB Local, one at a time (after
+ * a warm-up), in milliseconds: the unit the plane's resume latency is held
+ * against.
+ *
+ * @example
+ * ```ts
+ * const { p50 } = await probePutLatency(db, 200);
+ * ```
+ */
+export async function probePutLatency(db: BenchDynamoDb, puts: number): Promise<{ p50: number; p99: number }> {
+  const table = await db.table('put-probe');
+  try {
+    const times: number[] = [];
+    for (let i = -20; i < puts; i++) {
+      const t0 = performance.now();
+      await db.uncounted.send(
+        new PutItemCommand({
+          TableName: table.tableName,
+          Item: { pk: { S: 'inv_probe' }, sk: { S: `J#${String(i + 20).padStart(8, '0')}` }, v: { S: 'x'.repeat(100) } },
+        }),
+      );
+      if (i >= 0) times.push(performance.now() - t0);
+    }
+    return { p50: percentile(times, 50), p99: percentile(times, 99) };
   } finally {
     await table.drop().catch(() => undefined);
   }

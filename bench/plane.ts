@@ -10,7 +10,7 @@
  * the local Lambda invoking the handler, the attempt replaying and finishing.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startLocalPlane, type LocalPlane } from '../src/local/plane.ts';
+import { startLocalPlane, type LocalPlane, type LocalPlaneOptions } from '../src/local/plane.ts';
 import { NOT_READY } from '../src/runtime/http.ts';
 import { percentile, since } from './report.ts';
 import { approval } from './workflows.ts';
@@ -26,7 +26,10 @@ import { approval } from './workflows.ts';
  * const plane = await startBenchPlane(db.local.endpoint);
  * ```
  */
-export function startBenchPlane(dynamoDbEndpoint: string): Promise<LocalPlane> {
+export function startBenchPlane(
+  dynamoDbEndpoint: string,
+  options: Pick<LocalPlaneOptions, 'latency' | 'latencySeed' | 'directWake' | 'onTableRequest'> = {},
+): Promise<LocalPlane> {
   return startLocalPlane({
     services: [approval],
     port: 0,
@@ -34,6 +37,7 @@ export function startBenchPlane(dynamoDbEndpoint: string): Promise<LocalPlane> {
     dynamoDbEndpoint,
     tableName: `plane-${Date.now().toString(36)}`,
     signingKey: 'bench-signing-key-0123456789abcdef',
+    ...options,
   });
 }
 

@@ -18,8 +18,8 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import type { LocalPlane } from '../src/local/plane.ts';
 import { costPerMillion, type Bill } from './cost.ts';
-import { probeRequestRate, startBenchDynamoDb, type BenchDynamoDb } from './dynamodb.ts';
-import { measureResumeLatency, measureThroughput, startBenchPlane } from './plane.ts';
+import { probePutLatency, probeRequestRate, startBenchDynamoDb, type BenchDynamoDb } from './dynamodb.ts';
+import { measureResumeLatency, measureThroughput, startBenchPlane, type ResumeLatency } from './plane.ts';
 import { LAMBDA_MEMORY_MB, PRICES, PRICES_CHECKED } from './prices.ts';
 import { collectGarbage, measureReplay, measureReplayInterleaved, pairedRatio, type ReplaySample, type ReplayTiming } from './replay.ts';
 import { fmt, printTable, progress, round, since } from './report.ts';
@@ -66,7 +66,8 @@ const PLAN = quick
       unitSteps: 50,
       tripReps: 2,
       latencyTrips: 30,
-      concurrency: 10,
+      awsProfileTrips: 20,
+      concurrency: 50,
       throughputSeconds: 5,
     }
   : {
@@ -81,6 +82,7 @@ const PLAN = quick
       unitSteps: 100,
       tripReps: 10,
       latencyTrips: 200,
+      awsProfileTrips: 100,
       concurrency: 50,
       throughputSeconds: 30,
     };
@@ -148,12 +150,37 @@ async function main(): Promise<void> {
     const latency = await measureResumeLatency(plane.url, PLAN.latencyTrips, LATENCY_POLL_MS, (done) => {
       if (done % 50 === 0) progress(`  ${done} / ${PLAN.latencyTrips}`);
     });
-    progress('DynamoDB Local request rate (GetItem, 10 in flight)');
-    const requestRate = await probeRequestRate(db, 10, 2);
-    progress(`throughput: ${PLAN.concurrency} concurrent clients for ${PLAN.throughputSeconds} s`);
-    const throughput = await measureThroughput(plane.url, PLAN.concurrency, PLAN.throughputSeconds);
     await plane.stop();
     plane = undefined;
+    progress('DynamoDB Local: warm PutItem latency, one at a time');
+    const put = await probePutLatency(db, 200);
+    progress('DynamoDB Local request rate (GetItem, 10 in flight)');
+    const requestRate = await probeRequestRate(db, 10, 2);
+    progress(`DynamoDB Local request rate (GetItem, ${PLAN.concurrency} in flight): the closed loop's floor`);
+    const requestRateAtLoad = await probeRequestRate(db, PLAN.concurrency, 3);
+
+    // The closed loop: a plane whose every table request is counted.
+    let tableRequests = 0;
+    plane = await startBenchPlane(db.local.endpoint, { onTableRequest: () => void tableRequests++ });
+    progress(`closed loop: ${PLAN.concurrency} workers for ${PLAN.throughputSeconds} s`);
+    tableRequests = 0;
+    const throughput = await measureThroughput(plane.url, PLAN.concurrency, PLAN.throughputSeconds);
+    const requestsPerCycle = throughput.completed > 0 ? tableRequests / throughput.completed : Number.NaN;
+    await plane.stop();
+    plane = undefined;
+
+    // The AWS latency profile, the same seed for both: stream-only against the direct wake.
+    const awsProfile: Record<'streamOnly' | 'directWake', ResumeLatency> = {} as never;
+    for (const [name, directWake] of [
+      ['streamOnly', false],
+      ['directWake', true],
+    ] as const) {
+      plane = await startBenchPlane(db.local.endpoint, { latency: 'aws', latencySeed: 17, directWake });
+      progress(`resume latency under the AWS profile (${name}): ${PLAN.awsProfileTrips} sequential round trips`);
+      awsProfile[name] = await measureResumeLatency(plane.url, PLAN.awsProfileTrips, LATENCY_POLL_MS);
+      await plane.stop();
+      plane = undefined;
+    }
 
     const dynamoReplay: ReplayTiming[] = [];
     if (PLAN.dynamoReplay.length > 0) {
@@ -266,6 +293,23 @@ async function main(): Promise<void> {
         ['round trips completed', throughput.completed],
         ['whole round trip p50 under that load, ms', throughput.roundTripP50],
         ['DynamoDB Local: GetItem requests per second it answers (10 in flight)', requestRate],
+        [`DynamoDB Local: GetItem requests per second (${PLAN.concurrency} in flight)`, requestRateAtLoad],
+        ['DynamoDB Local: warm PutItem p50 / p99, ms', `${fmt(put.p50)} / ${fmt(put.p99)}`],
+        ['resumeLatencyVsPut (resume p50 ÷ PutItem p50)', latency.p50 / put.p50],
+        ['closed loop: table requests per cycle (polls included)', requestsPerCycle],
+        [
+          'closedLoopVsFloor (cycles/s ÷ (GetItem/s at that concurrency ÷ requests per cycle))',
+          throughput.perSecond / (requestRateAtLoad / requestsPerCycle),
+        ],
+        [
+          `AWS profile, stream only: resume p50 / p99, ms (${awsProfile.streamOnly.trips} trips)`,
+          `${fmt(awsProfile.streamOnly.p50)} / ${fmt(awsProfile.streamOnly.p99)}`,
+        ],
+        [
+          `AWS profile, direct wake: resume p50 / p99, ms (${awsProfile.directWake.trips} trips)`,
+          `${fmt(awsProfile.directWake.p50)} / ${fmt(awsProfile.directWake.p99)}`,
+        ],
+        ['AWS profile: direct wake p50 ÷ stream only p50', awsProfile.directWake.p50 / awsProfile.streamOnly.p50],
         ['failed round trips (latency / throughput)', `${latency.failures.length} / ${throughput.failures.length}`],
         ['unhandled rejections in the plane (see below)', unhandled.length],
       ],
@@ -344,6 +388,23 @@ async function main(): Promise<void> {
             : null,
       },
       resumeLatencyMs: { p50: round(latency.p50, 1), p99: round(latency.p99, 1) },
+      resumeLatencyVsPut: round(latency.p50 / put.p50, 2),
+      resumeLatencyAwsProfileMs: {
+        streamOnly: { p50: round(awsProfile.streamOnly.p50, 1), p99: round(awsProfile.streamOnly.p99, 1) },
+        directWake: { p50: round(awsProfile.directWake.p50, 1), p99: round(awsProfile.directWake.p99, 1) },
+        ratio: round(awsProfile.directWake.p50 / awsProfile.streamOnly.p50, 3),
+      },
+      closedLoop: {
+        workers: throughput.concurrency,
+        cyclesPerSecond: round(throughput.perSecond, 2),
+        tableRequestsPerCycle: round(requestsPerCycle, 1),
+        floorCyclesPerSecond: round(requestRateAtLoad / requestsPerCycle, 2),
+      },
+      closedLoopVsFloor: round(throughput.perSecond / (requestRateAtLoad / requestsPerCycle), 3),
+      dynamoDbLocal: {
+        putItemMs: { p50: round(put.p50, 2), p99: round(put.p99, 2) },
+        getItemPerSecondAtClosedLoopConcurrency: round(requestRateAtLoad, 1),
+      },
       throughput: round(throughput.perSecond, 2),
       costPerMillion: {
         dormant: round(bills.dormant.total, 2),
@@ -538,6 +599,10 @@ function printSummary(
       dynamodb: { ms1000: number; ms10000: number; ratio: number } | null;
     };
     resumeLatencyMs: { p50: number; p99: number };
+    resumeLatencyVsPut: number;
+    resumeLatencyAwsProfileMs: { streamOnly: { p50: number; p99: number }; directWake: { p50: number; p99: number }; ratio: number };
+    closedLoop: { workers: number; cyclesPerSecond: number; tableRequestsPerCycle: number };
+    closedLoopVsFloor: number;
     throughput: number;
     costPerMillion: { dormant: number; stepFunctionsStandard: number; lambdaDurableFunctions: number };
   },
@@ -570,6 +635,15 @@ function printSummary(
           : 'not in the quick run',
       ],
       ['resumeLatencyMs p50 / p99', `${fmt(f.resumeLatencyMs.p50)} / ${fmt(f.resumeLatencyMs.p99)}`],
+      ['resumeLatencyVsPut', fmt(f.resumeLatencyVsPut)],
+      [
+        'resumeLatencyAwsProfileMs p50 stream only / direct wake (ratio)',
+        `${fmt(f.resumeLatencyAwsProfileMs.streamOnly.p50)} / ${fmt(f.resumeLatencyAwsProfileMs.directWake.p50)} (${fmt(f.resumeLatencyAwsProfileMs.ratio, 3)})`,
+      ],
+      [
+        `closedLoop cycles/s (${f.closedLoop.workers} workers), table requests per cycle, vs floor`,
+        `${fmt(f.closedLoop.cyclesPerSecond)}, ${fmt(f.closedLoop.tableRequestsPerCycle, 1)}, ${fmt(f.closedLoopVsFloor, 3)}`,
+      ],
       ['throughput, round trips per second', fmt(f.throughput)],
       [
         'costPerMillion: Dormant / Step Functions / durable functions',

@@ -4,9 +4,11 @@
  * this file builds its dependencies from the environment once per cold start
  * (`DORMANT_TABLE_NAME`, `DORMANT_SERVICES`, the signing key, and optionally
  * `DORMANT_INGRESS_WAIT_MS`, `DORMANT_INGRESS_AUTH`, `DORMANT_INGRESS_SERVES`:
- * the same file runs the callback function of a deployed stack).
+ * the same file runs the callback function), `DORMANT_DIRECT_WAKE` with `DORMANT_ROUTES`.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { directWakeDispatch } from '../src/runtime/direct-wake.ts';
 import { systemClock } from '../src/engine/clock.ts';
 import { loadConfig, once, signerFor } from '../src/runtime/config.ts';
 import { createIngressHandler } from '../src/runtime/ingress.ts';
@@ -32,6 +34,7 @@ export const handler = createIngressHandler(
       waitMs: config.ingressWaitMs,
       access: config.ingressAccess,
       log: roleLog('ingress'),
+      dispatch: directWakeDispatch(config, () => new LambdaClient({})),
     };
   }),
 );

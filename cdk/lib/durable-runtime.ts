@@ -188,6 +188,16 @@ export interface DurableRuntimeProps {
    * @default the alarms with default thresholds, notifying nobody
    */
   readonly alarms?: RuntimeAlarmsOptions | false;
+  /**
+   * The direct wake: the ingress and callback functions invoke the handler a
+   * start, resolve, reject or cancel makes runnable at once (the stream stays
+   * the backstop), granted `lambda:InvokeFunction` on exactly the registered
+   * handlers. Opt-in while the stream's wake can still send a duplicate that
+   * meets the direct attempt's live lease (extra invocations, nothing lost;
+   * docs/benchmarks.md).
+   * @default false
+   */
+  readonly directWake?: boolean;
 }
 
 /** Where the callback routes live: their own resources, so they can be open while everything else is authorized. */
@@ -288,6 +298,8 @@ export class DurableRuntime extends Construct {
   readonly encryptionKey: IKey | undefined;
   /** The runtime's alarms, unless `alarms: false`. */
   readonly alarms: RuntimeAlarms | undefined;
+  /** Whether the ingress and callback functions wake handlers directly (`directWake`). */
+  readonly directWake: boolean;
   /** Triggered by the table's stream; invokes handler functions. */
   readonly wake: LambdaFunction;
   /** Consumes the timer, long-timer and recovery queues. */
@@ -308,6 +320,8 @@ export class DurableRuntime extends Construct {
   constructor(scope: Construct, id: string, props: DurableRuntimeProps = {}) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.directWake = props.directWake ?? false;
+    const directWakeEnv: Record<string, string> = this.directWake ? { [DormantEnv.DIRECT_WAKE]: 'true' } : {};
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
     const stageName = props.stageName ?? 'prod';
     this.retentionHours = (props.retention ?? Duration.hours(24)).toHours();
@@ -461,18 +475,18 @@ export class DurableRuntime extends Construct {
 
     // API Gateway gives up after 29 s; running longer would only hide the failure.
     this.ingress = runtimeFunction('ingress', Duration.seconds(29), 512, 'Dormant ingress: invocation routes (authorized)', {
-      environment: { [DormantEnv.INGRESS_SERVES]: 'invocations', [DormantEnv.INGRESS_AUTH]: this.ingressAuth.mode },
+      environment: { [DormantEnv.INGRESS_SERVES]: 'invocations', [DormantEnv.INGRESS_AUTH]: this.ingressAuth.mode, ...directWakeEnv },
       reservedConcurrentExecutions: props.ingressReservedConcurrency,
     });
     this.callbacks = runtimeFunction('callbacks', Duration.seconds(29), 256, 'Dormant callbacks: awakeable resolve, reject and heartbeat', {
-      environment: { [DormantEnv.INGRESS_SERVES]: 'callbacks', [DormantEnv.INGRESS_AUTH]: this.ingressAuth.mode },
+      environment: { [DormantEnv.INGRESS_SERVES]: 'callbacks', [DormantEnv.INGRESS_AUTH]: this.ingressAuth.mode, ...directWakeEnv },
       reservedConcurrentExecutions: props.callbackReservedConcurrency,
     });
     this.wake = runtimeFunction('wake', Duration.minutes(1), 256, 'Dormant wake: stream records to handler invocations');
     this.timer = runtimeFunction('timer', timerTimeout, 256, 'Dormant timer: due timers and recovery of lost attempts');
     for (const fn of [this.ingress, this.callbacks, this.wake, this.timer]) this.grantKey(fn);
 
-    // --- ingress: writes to the table only; the stream does the waking. It alone may purge.
+    // --- ingress: writes to the table, and wakes directly what it makes runnable (the stream is the backstop). It alone may purge.
     this.table.grant(this.ingress, ...TABLE_ITEM_ACTIONS, ...PURGE_ITEM_ACTIONS);
     this.timerQueue.grantSendMessages(this.ingress);
     this.signingSecret.grantRead(this.ingress);
@@ -600,7 +614,11 @@ export class DurableRuntime extends Construct {
     const invoke = handlerInvokeStatement(fn);
     this.wake.addToRolePolicy(invoke);
     this.timer.addToRolePolicy(invoke);
-    for (const role of [this.wake.role!, this.timer.role!]) {
+    // The direct wake (opt-in, directWake): a start, resolve, reject or cancel invokes the handler it
+    // makes runnable at once, rather than after the stream's delivery (cdk/README.md, "Why the ingress may invoke").
+    const invokers = [this.wake, this.timer, ...(this.directWake ? [this.ingress, this.callbacks] : [])];
+    for (const invoker of invokers.slice(2)) invoker.addToRolePolicy(invoke);
+    for (const role of invokers.map((f) => f.role!)) {
       Validations.of(role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(fn.node.defaultChild as CfnResource)}.Arn>:*]`,
         reason:

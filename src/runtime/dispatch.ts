@@ -66,6 +66,23 @@ export function invokeTarget(route: string, version: string | undefined): string
 }
 
 /**
+ * Whom a completion's writer may wake directly once it has won the write:
+ * the function serving `service`, at the epoch the invocation was suspended
+ * with. A stale epoch costs one failed acquire; the stream still wakes.
+ *
+ * @example
+ * ```ts
+ * const target: WakeTarget = { service: 'review', epoch: 2 };
+ * ```
+ */
+export interface WakeTarget {
+  service: string;
+  epoch: number;
+  /** The version the invocation is pinned to, if it is (the invoke goes there, not to the alias). */
+  version?: string | undefined;
+}
+
+/**
  * Messages on the timer queue.
  *
  * - `timer`: write completion `key` of `invocationId` once `at` (epoch ms)
@@ -80,7 +97,16 @@ export function invokeTarget(route: string, version: string | undefined): string
  * ```
  */
 export type TimerMessage =
-  { type: 'timer'; invocationId: string; key: string; at: number } | { type: 'recover'; invocationId: string; at: number };
+  | {
+      type: 'timer';
+      invocationId: string;
+      key: string;
+      at: number;
+      /** Set by this release: the timer invokes the suspended handler itself once it has written the completion. */
+      service?: string;
+      epoch?: number;
+    }
+  | { type: 'recover'; invocationId: string; at: number };
 
 /** SQS's largest message delay, in seconds. */
 export const MAX_DELAY_SECONDS = 900;
@@ -176,8 +202,11 @@ export function nextHop(hop: {
 export interface Dispatch {
   /** Asynchronous invoke (`InvocationType: 'Event'`) of the function serving `service`, on `payload.version` when pinned. */
   invoke(service: string, payload: InvokePayload): Promise<void>;
-  /** Puts a timer message on the queue, delayed by the next hop towards its due time. */
-  schedule(invocationId: string, timer: Timer): Promise<void>;
+  /**
+   * Puts a timer message on the queue, delayed by the next hop towards its
+   * due time; with `wake`, the timer invokes the handler directly once due.
+   */
+  schedule(invocationId: string, timer: Timer, wake?: WakeTarget): Promise<void>;
   /** Puts any timer-queue message on the queue, delayed towards its `at`. */
   send(message: TimerMessage): Promise<void>;
   /**
@@ -201,9 +230,10 @@ export interface Dispatch {
  */
 export function awsDispatch(deps: {
   lambda: LambdaClient;
-  sqs: SQSClient;
+  /** Absent (with `timerQueueUrl`) where only `invoke` is used: the ingress's direct wake. */
+  sqs?: SQSClient | undefined;
   routes: Readonly<Record<string, string>>;
-  timerQueueUrl: string;
+  timerQueueUrl?: string | undefined;
   /** Where timers due in more than 15 minutes go and are parked; without it they hop on the timer queue. */
   longTimerQueueUrl?: string | undefined;
   clock: Clock;
@@ -213,13 +243,18 @@ export function awsDispatch(deps: {
   maxInFlightToPark?: number;
 }): Dispatch {
   const long = deps.longTimerQueueUrl;
-  const inFlight = long ? inFlightGauge(deps.sqs, long) : async () => 0;
+  const queue = (): { sqs: SQSClient; timerQueueUrl: string } => {
+    if (!deps.sqs || !deps.timerQueueUrl) throw new Error('this function has no timer queue (DORMANT_TIMER_QUEUE_URL): it can only invoke');
+    return { sqs: deps.sqs, timerQueueUrl: deps.timerQueueUrl };
+  };
+  const inFlight = long ? inFlightGauge(queue().sqs, long) : async () => 0;
   const send = async (message: TimerMessage): Promise<void> => {
+    const { sqs, timerQueueUrl } = queue();
     const now = deps.clock.now();
     const far = message.type === 'timer' && message.at - now > MAX_DELAY_SECONDS * 1000;
-    await deps.sqs.send(
+    await sqs.send(
       new SendMessageCommand({
-        QueueUrl: far && long ? long : deps.timerQueueUrl,
+        QueueUrl: far && long ? long : timerQueueUrl,
         MessageBody: JSON.stringify(message),
         DelaySeconds: hopDelaySeconds(message.at, now, deps.maxHopSeconds),
       }),
@@ -240,14 +275,14 @@ export function awsDispatch(deps: {
       );
       if (result.StatusCode !== 202) throw new Error(`asynchronous invoke of ${target} answered ${result.StatusCode}, not 202`);
     },
-    schedule: (invocationId, timer) => send({ type: 'timer', invocationId, key: timer.key, at: timer.at }),
+    schedule: (invocationId, timer, wake) => send({ type: 'timer', invocationId, key: timer.key, at: timer.at, ...wake }),
     send,
     async park(message, seconds) {
       // Only messages of the long-timer queue: a receipt handle is valid on its own queue alone,
       // and parked messages must not crowd the queue of due timers and recovery.
       if (!long || message.eventSourceARN.split(':').pop() !== long.split('/').pop()) return false;
       if ((await inFlight()) >= (deps.maxInFlightToPark ?? MAX_IN_FLIGHT_TO_PARK)) return false;
-      await deps.sqs.send(
+      await queue().sqs.send(
         new ChangeMessageVisibilityCommand({ QueueUrl: long, ReceiptHandle: message.receiptHandle, VisibilityTimeout: seconds }),
       );
       return true;

@@ -22,6 +22,9 @@ import {
 } from '../store/limits.ts';
 import type { Completion, InvocationMeta, Store } from '../store/store.ts';
 import type { Catalog } from './registry.ts';
+import type { Dispatch } from './dispatch.ts';
+import { directWakeTarget, wakeDirectly } from './direct-wake.ts';
+import type { Log } from './log.ts';
 
 /**
  * A refused request: an HTTP status, a stable code, and a message that says
@@ -59,6 +62,15 @@ export interface IngressDeps {
   signer: IdSigner;
   clock: Clock;
   catalog: Catalog;
+  /**
+   * The direct wake (./direct-wake.ts): with it, a start, a resolve, a
+   * reject or a cancel invokes the handler it makes runnable at once, and
+   * the table's stream is only the backstop. Without it the stream wakes
+   * alone, as before.
+   */
+  dispatch?: Pick<Dispatch, 'invoke'> | undefined;
+  /** Where a failed direct wake is reported. */
+  log?: Log | undefined;
 }
 
 /**
@@ -166,9 +178,13 @@ export async function startInvocation(
     idempotencyKey: req.idempotencyKey,
     headers: req.headers,
   });
+  // Runnable at once: the ingress invokes it itself, and marks it so the wake looks before invoking again.
+  const direct = deps.dispatch !== undefined && meta.status === 'pending';
+  if (direct) meta.directWake = true;
   if (waitsForLock(meta)) await refuseFullQueue(deps, meta);
   // The create is conditional: a refused second submit has written nothing.
   const created = await deps.store.createInvocation(meta);
+  if (created.created && direct) await wakeDirectly(deps.dispatch, id, { service: meta.service, epoch: meta.epoch }, deps.log);
   const existing = created.created ? meta : created.existing;
   // A client retrying its own submit (same Idempotency-Key and body) gets its run back, not a 409.
   const ownRetry = req.idempotencyKey !== undefined && existing.idempotencyKey === req.idempotencyKey && sameInput(existing, req.body);
@@ -432,7 +448,7 @@ async function openAwakeable(
   invocationId: string,
   index: number,
   mine?: Pick<Completion, 'value' | 'failure'>,
-): Promise<string> {
+): Promise<{ key: string; meta: InvocationMeta } | 'redelivered'> {
   const meta = await deps.store.getInvocation(invocationId);
   if (!meta)
     throw new IngressError(
@@ -453,7 +469,7 @@ async function openAwakeable(
       'the invocation that awaited this awakeable has finished; nothing awaits it any more',
     );
   }
-  return key;
+  return { key, meta };
 }
 
 async function completeAwakeable(
@@ -463,11 +479,15 @@ async function completeAwakeable(
 ): Promise<CompletionAnswer> {
   const { invocationId, index } = await verifiedAwakeable(deps, awakeableId);
   const payload = result();
-  const key = await openAwakeable(deps, invocationId, index, payload);
-  if (key === 'redelivered') return key;
-  const completion: Completion = { key, at: deps.clock.now(), ...payload };
+  const open = await openAwakeable(deps, invocationId, index, payload);
+  if (open === 'redelivered') return open;
+  const completion: Completion = { key: open.key, at: deps.clock.now(), ...payload };
   const written = await deps.store.complete(invocationId, completion);
-  if (written.won) return 'completed';
+  if (written.won) {
+    // meta as read above: suspended on this key means nothing else can run it before this wake.
+    await wakeDirectly(deps.dispatch, invocationId, directWakeTarget(open.meta, open.key), deps.log);
+    return 'completed';
+  }
   // Two deliveries of one webhook: the second finds the first, the same.
   //
   //   delivery 1 ── Put C#2 ✓ ─────────────────────────────▶ 202
@@ -503,7 +523,9 @@ function sameCompletion(existing: Pick<Completion, 'value' | 'failure'>, mine: P
  */
 export async function heartbeatAwakeable(deps: IngressDeps, awakeableId: string): Promise<void> {
   const { invocationId, index } = await verifiedAwakeable(deps, awakeableId);
-  const key = await openAwakeable(deps, invocationId, index);
+  const open = await openAwakeable(deps, invocationId, index);
+  if (open === 'redelivered') return;
+  const key = open.key;
   // A heartbeat writes no completion, so it looks for one itself: a closed callback refuses it (409).
   const earlier = await deps.store.getCompletion(invocationId, key);
   if (earlier) throw alreadyCompleted(earlier);
@@ -723,7 +745,10 @@ async function readMeta(deps: Pick<IngressDeps, 'store'>, invocationId: string, 
  * await cancelInvocation(deps, 'inv_…');
  * ```
  */
-export async function cancelInvocation(deps: Pick<IngressDeps, 'store' | 'clock'>, invocationId: string): Promise<void> {
+export async function cancelInvocation(
+  deps: Pick<IngressDeps, 'store' | 'clock' | 'dispatch' | 'log'>,
+  invocationId: string,
+): Promise<void> {
   const meta = await readMeta(deps, invocationId);
   if (meta.status === 'completed' || meta.status === 'failed') {
     throw new IngressError(409, 'already_finished', `invocation ${invocationId} has already ${meta.status}; there is nothing to cancel`, {
@@ -731,7 +756,8 @@ export async function cancelInvocation(deps: Pick<IngressDeps, 'store' | 'clock'
     });
   }
   // A second cancel finds the first in place: still accepted.
-  await deps.store.complete(invocationId, { key: CANCEL, at: deps.clock.now() });
+  const written = await deps.store.complete(invocationId, { key: CANCEL, at: deps.clock.now() });
+  if (written.won) await wakeDirectly(deps.dispatch, invocationId, directWakeTarget(meta, CANCEL), deps.log);
 }
 
 /**

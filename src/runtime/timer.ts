@@ -33,7 +33,8 @@ import { systemClock } from '../engine/clock.ts';
 import { isInvocationId } from '../engine/ids.ts';
 import { toItemChange } from '../store/dynamodb-stream.ts';
 import type { Store } from '../store/store.ts';
-import { invokePayload, nextHop, type TimerMessage } from './dispatch.ts';
+import { invokePayload, nextHop, type TimerMessage, type WakeTarget } from './dispatch.ts';
+import { wakeDirectly } from './direct-wake.ts';
 import { forLog, logLine } from './log.ts';
 import { isPoison, wakeOn, type WakeHandlerDeps } from './wake-handler.ts';
 
@@ -69,7 +70,7 @@ export interface StreamBatchInfo {
 }
 
 type Work =
-  | { kind: 'timer'; invocationId: string; key: string; at: number }
+  | { kind: 'timer'; invocationId: string; key: string; at: number; wake?: WakeTarget | undefined }
   | { kind: 'recover'; invocationId: string; at: number }
   | { kind: 'stream-batch'; batch: StreamBatchInfo };
 
@@ -95,7 +96,12 @@ export function parseMessage(body: string): Work | { kind: 'unknown'; reason: st
     if (!isInvocationId(String(m.invocationId)) || typeof m.key !== 'string' || !m.key.startsWith('C#') || !Number.isFinite(m.at)) {
       return { kind: 'unknown', reason: 'a timer message needs invocationId, key (C#…) and at (epoch ms)' };
     }
-    return { kind: 'timer', invocationId: m.invocationId, key: m.key, at: m.at };
+    // Messages of the previous release carry no wake target: their timer is woken by the stream alone.
+    const wake =
+      typeof m.service === 'string' && Number.isSafeInteger(m.epoch)
+        ? { service: m.service, epoch: m.epoch as number, ...(typeof m.version === 'string' ? { version: m.version } : {}) }
+        : undefined;
+    return { kind: 'timer', invocationId: m.invocationId, key: m.key, at: m.at, wake };
   }
   if (m.type === 'recover') {
     if (!isInvocationId(String(m.invocationId))) return { kind: 'unknown', reason: 'a recover message needs an invocationId' };
@@ -154,7 +160,8 @@ export async function recover(deps: TimerHandlerDeps, invocationId: string): Pro
     case 'suspended': {
       const awaiting = meta.awaiting ?? [];
       if (awaiting.length > 0 && (await deps.store.existingCompletions(meta.id, awaiting)).length > 0) return invoke();
-      for (const timer of meta.timers ?? []) await deps.dispatch.schedule(meta.id, timer);
+      for (const timer of meta.timers ?? [])
+        await deps.dispatch.schedule(meta.id, timer, { service: meta.service, epoch: meta.epoch, version: meta.version });
       return meta.timers?.length ? 'rescheduled' : 'nothing';
     }
     case 'running': {
@@ -244,7 +251,9 @@ async function work(deps: TimerHandlerDeps, record: SQSRecord): Promise<void | t
         return;
       }
       // First writer wins; a timer that lost to an earlier hop's duplicate is fine.
-      await deps.store.complete(message.invocationId, { key: message.key, at: now });
+      const written = await deps.store.complete(message.invocationId, { key: message.key, at: now });
+      // The winner wakes the handler at once; the completion's stream record is the backstop.
+      if (written.won) await wakeDirectly(deps.dispatch, message.invocationId, message.wake, deps.log);
       return;
     }
     case 'stream-batch':
@@ -279,7 +288,7 @@ async function later(
   }
   const again: TimerMessage =
     message.kind === 'timer'
-      ? { type: 'timer', invocationId: message.invocationId, key: message.key, at: message.at }
+      ? { type: 'timer', invocationId: message.invocationId, key: message.key, at: message.at, ...message.wake }
       : { type: 'recover', invocationId: message.invocationId, at: message.at };
   await deps.dispatch.send(again);
 }

@@ -54,7 +54,7 @@ export async function wakeOn(change: ItemChange, deps: WakeHandlerDeps): Promise
     store: deps.store,
     now: deps.clock.now(),
     invoke: (a) => deps.dispatch.invoke(a.service, invokePayload(a)),
-    schedule: (a) => deps.dispatch.schedule(a.invocationId, a.timer),
+    schedule: (a) => deps.dispatch.schedule(a.invocationId, a.timer, a.wake),
   });
 }
 

@@ -29,6 +29,7 @@ import type { Completion, InvocationMeta, ItemChange, ObjectLock, Store, Timer }
 import { decodeChange } from '../store/changes.ts';
 import { LOCK_GRANTED, promiseNameOf } from '../store/keys.ts';
 import { resultCompletion } from '../store/invocation.ts';
+import type { WakeTarget } from './dispatch.ts';
 
 /**
  * What the wake role does about a change.
@@ -41,7 +42,7 @@ import { resultCompletion } from '../store/invocation.ts';
  */
 export type WakeAction =
   | { type: 'invoke'; invocationId: string; epoch: number; service: string; version?: string | undefined }
-  | { type: 'schedule'; invocationId: string; timer: Timer }
+  | { type: 'schedule'; invocationId: string; timer: Timer; wake?: WakeTarget }
   | { type: 'enqueue'; scope: string; invocationId: string; order: string }
   | { type: 'release'; scope: string; invocationId: string }
   | { type: 'grant'; scope: string; next: string }
@@ -82,7 +83,7 @@ export async function decideWake(change: ItemChange, reader: WakeReader): Promis
 async function onMeta(meta: InvocationMeta, old: InvocationMeta | undefined, reader: WakeReader): Promise<WakeAction[]> {
   const entered = !old || old.status !== meta.status || old.epoch !== meta.epoch;
   if (!entered) return [];
-  if (meta.status === 'pending') return [invoke(meta)];
+  if (meta.status === 'pending') return onPending(meta, old, reader);
   if (meta.status === 'suspended') {
     const actions = await onSuspended(meta, reader);
     return waitsForLock(meta)
@@ -91,6 +92,19 @@ async function onMeta(meta: InvocationMeta, old: InvocationMeta | undefined, rea
   }
   if (meta.status === 'completed' || meta.status === 'failed') return onFinished(meta);
   return [];
+}
+
+/**
+ * A new invocation. One the ingress invoked directly (`directWake`) is
+ * looked at first: by the time its record arrives the handler has usually
+ * acquired it, and one read costs less than a duplicate invoke and its
+ * failed acquire. One still pending (the ingress died before its invoke,
+ * or the invoke failed) is invoked as any other.
+ */
+async function onPending(meta: InvocationMeta, old: InvocationMeta | undefined, reader: WakeReader): Promise<WakeAction[]> {
+  if (old || !meta.directWake) return [invoke(meta)];
+  const now = await reader.getInvocation(meta.id);
+  return now?.status === 'pending' && now.epoch === meta.epoch ? [invoke(now)] : [];
 }
 
 /** A completion written first: wake its invocation if it is suspended awaiting it. */
@@ -112,7 +126,9 @@ async function onSuspended(meta: InvocationMeta, reader: WakeReader): Promise<Wa
   if (present.length > 0) return [invoke(meta)];
   // The suspension is the outbox for its timers: scheduling them here means a
   // handler that crashes right after suspending cannot lose one.
-  return (meta.timers ?? []).map((timer) => ({ type: 'schedule' as const, invocationId: meta.id, timer }));
+  // Each message names the suspension it ends, so the timer can wake it directly.
+  const wake = { service: meta.service, epoch: meta.epoch, version: meta.version };
+  return (meta.timers ?? []).map((timer) => ({ type: 'schedule' as const, invocationId: meta.id, timer, wake }));
 }
 
 /** A finished invocation frees its object key and answers its callers. */

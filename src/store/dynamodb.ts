@@ -513,6 +513,13 @@ export class DynamoDbStore implements Store {
     if (unique.length === 1) {
       // The common case (one awaited key): a GetItem, 1 read unit.
       if (await this.#get('existingCompletions', id, invocationPk(id), unique[0]!, true)) present.add(unique[0]!);
+    } else if (unique.every((k) => k.startsWith('C#'))) {
+      // Completions only (an awakeable or a timer, and C#cancel, on every
+      // suspension): one keys-only Query over the range between them, 1
+      // read unit while the completions in that range total under 4 KB,
+      // where a BatchGetItem costs a unit for every key, present or not.
+      const sorted = [...unique].sort();
+      for (const sk of await this.#keysBetween(id, sorted[0]!, sorted[sorted.length - 1]!)) present.add(sk);
     } else {
       for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
         for (const sk of await this.#batchKeys(id, unique.slice(i, i + BATCH_GET_LIMIT))) present.add(sk);
@@ -873,6 +880,35 @@ export class DynamoDbStore implements Store {
       for (const item of out.Items ?? []) yield unmarshall(item);
       startKey = out.LastEvaluatedKey;
     } while (startKey);
+  }
+
+  /** The sort keys of an invocation's items from `lo` to `hi` (inclusive): consistent, keys only. */
+  async #keysBetween(id: string, lo: string, hi: string): Promise<string[]> {
+    const found: string[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      let out;
+      try {
+        out = await this.#client.send(
+          new QueryCommand({
+            TableName: this.#table,
+            KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
+            ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+            ExpressionAttributeValues: marshall({ ':pk': invocationPk(id), ':lo': lo, ':hi': hi }),
+            ProjectionExpression: '#sk',
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        );
+      } catch (error) {
+        throw new StoreError('existingCompletions', id, this.#table, error);
+      }
+      this.#report('existingCompletions', 'read', out.ConsumedCapacity);
+      for (const item of out.Items ?? []) found.push(String(unmarshall(item).sk));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return found;
   }
 
   /** One consistent BatchGetItem (keys only) of up to 100 completion keys; retries what DynamoDB left unprocessed. */

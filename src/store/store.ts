@@ -91,6 +91,12 @@ export interface InvocationMeta {
   callers?: { invocationId: string; key: string }[] | undefined;
   /** Exclusive object handlers: the state scope whose lock this invocation holds or waits for. */
   lockScope?: string | undefined;
+  /**
+   * Set on a new invocation whose starter invokes its handler directly: the
+   * wake then reads `meta` before invoking it again. Absent on items older
+   * than this field (the wake invokes, as it did).
+   */
+  directWake?: true | undefined;
   createdAt: number;
   updatedAt: number;
   /** Expiry, integer epoch seconds (DynamoDB TTL), once finished. */

@@ -54,6 +54,38 @@ describe('DurableRuntime.addService', () => {
     template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 6);
   });
 
+  it('lets the ingress and the callback function invoke exactly the registered handlers (the direct wake), without a dependency cycle', () => {
+    // Prepare: two handler functions, each calling the other's services by name
+    const { stack, runtime, plain } = runtimeStack();
+    const cart = plain('Cart');
+    const greeter = plain('Greeter');
+    runtime.addService(greeter, { services: ['greeter'] });
+    runtime.addService(cart, { services: ['cart', 'checkout'] });
+
+    // Act: synthesis refuses a dependency cycle
+    const template = Template.fromStack(stack);
+
+    // Assess
+    const fnId = (prefix: string) => Object.keys(template.findResources('AWS::Lambda::Function')).find((k) => k.startsWith(prefix))!;
+    const roleId = (prefix: string) => Object.keys(template.findResources('AWS::IAM::Role')).find((k) => k.startsWith(prefix))!;
+    const invoked = (role: string) =>
+      Object.values(template.findResources('AWS::IAM::Policy'))
+        .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${role}"`))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
+        .filter((s) => [s.Action].flat().some((a) => a.startsWith('lambda:')))
+        .flatMap((s) => [s.Resource].flat().map((resource) => `${String(s.Action)} ${JSON.stringify(resource)}`))
+        .sort();
+    const expected = [fnId('Greeter'), fnId('Cart')]
+      .map((id) => `lambda:InvokeFunction ${JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] })}`)
+      .sort();
+    for (const role of ['RuntimeIngressRole', 'RuntimeCallbacksRole', 'RuntimeWakeRole', 'RuntimeTimerRole'])
+      expect(invoked(roleId(role)), role).toEqual(expected);
+    // The handlers themselves keep the stream path: no invoke of each other, so no cycle between them.
+    expect(invoked(roleId('Cart'))).toEqual([]);
+    expect(invoked(roleId('Greeter'))).toEqual([]);
+    expect(env(template, 'RuntimeCallbacks').DORMANT_ROUTES).toEqual(env(template, 'RuntimeWake').DORMANT_ROUTES);
+  });
+
   it('registers a function once when it is added again with more services', () => {
     const { stack, runtime, plain } = runtimeStack();
     const fn = plain('Shop');

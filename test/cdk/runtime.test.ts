@@ -38,7 +38,7 @@ let ids: Record<
   | 'secret',
   string
 >;
-let roles: Record<'ingress' | 'wake' | 'timer' | 'examples', string>;
+let roles: Record<'ingress' | 'callbacks' | 'wake' | 'timer' | 'examples', string>;
 
 beforeAll(() => {
   // Prepare: one synthesis shared by every assertion in this file.
@@ -63,6 +63,7 @@ beforeAll(() => {
   };
   roles = {
     ingress: role('RuntimeIngressRole'),
+    callbacks: role('RuntimeCallbacksRole'),
     wake: role('RuntimeWakeRole'),
     timer: role('RuntimeTimerRole'),
     examples: role('ExamplesRole'),
@@ -257,7 +258,7 @@ describe('REST API and ingress', () => {
     });
   });
 
-  it("grants the ingress item reads and writes, the purge's deletes, a timer send and the secret, and no Lambda invoke", () => {
+  it("grants the ingress item reads and writes, the purge's deletes, a timer send, the secret, and the invoke of exactly the registered handlers (the direct wake)", () => {
     const ingress = statements(template, roles.ingress);
     const granted = actions(ingress);
     expect(granted.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(
@@ -265,7 +266,8 @@ describe('REST API and ingress', () => {
     );
     expect(allows(ingress, 'sqs:SendMessage', { 'Fn::GetAtt': [ids.timerQueue, 'Arn'] })).toBe(true);
     expect(allows(ingress, 'secretsmanager:GetSecretValue', { Ref: ids.secret })).toBe(true);
-    expect(granted.filter((a) => a.startsWith('lambda:'))).toEqual([]);
+    const invokes = ingress.filter((s) => [s.Action].flat().some((a) => String(a).startsWith('lambda:')));
+    expect(invokes.map((s) => [s.Action, s.Resource])).toEqual([['lambda:InvokeFunction', { 'Fn::GetAtt': [ids.examples, 'Arn'] }]]);
   });
 });
 

@@ -15,6 +15,9 @@ import { entryToItem, metaToItem } from '../../src/store/items.ts';
 import { itemBytes } from '../../src/store/limits.ts';
 import { openTable, type LocalTable } from '../contract/harness.ts';
 import { Waker, invokes, tableBackend, useBackend } from '../race/support.ts';
+import { passesWakeFilter } from '../../src/local/event-filter.ts';
+import { invocationPk } from '../../src/store/keys.ts';
+import type { ItemChange } from '../../src/store/store.ts';
 
 const READS: StoreOperation[] = ['getInvocation', 'load', 'getCompletion', 'existingCompletions', 'readState', 'readLock'];
 const RESULT_100_BYTES = 'r'.repeat(98); // serialized as a 100-byte JSON string
@@ -151,6 +154,8 @@ describe('request units of the engine on DynamoDB Local', () => {
     expect(attempt1.map((e) => e.operation)).toEqual(['acquire', 'load', 'append', 'append', 'suspend']);
     expect(attempt2.map((e) => e.operation)).toEqual(['acquire', 'load', 'finish']);
     expect(suspendWake.map((e) => e.operation)).toEqual(['existingCompletions']);
+    // Awaiting the awakeable and C#cancel: one keys-only Query (at most 1 unit), not a BatchGetItem's unit per key.
+    expect(suspendWake.reduce((n, e) => n + e.units.read, 0)).toBeLessThanOrEqual(1);
     expect(resolve.map((e) => e.operation)).toEqual(['getInvocation', 'complete']);
     expect(summarize('resolve the awakeable (ingress)', resolve)).toEqual({ read: 1, write: 1 });
     expect(completeWake.map((e) => e.operation)).toEqual(['getInvocation']);
@@ -164,6 +169,71 @@ describe('request units of the engine on DynamoDB Local', () => {
       requests: '',
       read: a1.read + w1.read + w2.read + a2.read,
       write: a1.write + w1.write + w2.write + a2.write,
+    });
+  });
+
+  it('the direct wake, in the order AWS runs it: no more units and no more handler or wake invocations per awakeable round trip', async () => {
+    // Prepare: the ingress invokes directly; each handler runs before the stream delivers the record behind it
+    const direct: { invocationId: string; epoch: number }[] = [];
+    const ingress = {
+      ...rt.ingress,
+      dispatch: { invoke: async (_s: string, p: { invocationId: string; epoch: number }) => void direct.push(p) },
+    };
+    const waker = new Waker(rt.backend);
+    const all: Entry[] = [];
+    let handlerRuns = 0;
+    let wakeRuns = 0;
+    const take = () => all.push(...rt.backend.ledger.take());
+    const runDirect = async () => {
+      for (let p = direct.shift(); p; p = direct.shift()) {
+        handlerRuns++;
+        await runAttempt(rt.deps, p);
+        take();
+      }
+    };
+    /** The stream's records behind the handler: each one that passes the filter is a wake invocation. */
+    const countedWakes = new Map<string, number>();
+    const stream = async (id: string, done: (c: ItemChange[]) => boolean) => {
+      take();
+      const changes = await rt.backend.changes(invocationPk(id), done);
+      const actions = await waker.drain(id, done);
+      wakeRuns += changes.filter((c) => passesWakeFilter(c)).length - countedWakes.get(id)!;
+      countedWakes.set(id, changes.filter((c) => passesWakeFilter(c)).length);
+      take();
+      return invokes(actions);
+    };
+
+    // Act
+    const { invocationId: id } = await startInvocation(ingress, { service: 'approval', handler: 'request', body: '' });
+    countedWakes.set(id, 0);
+    take();
+    await runDirect();
+    const afterStart = await stream(id, (c) => c.some((x) => x.newItem?.status === 'suspended'));
+    const awakeableId = (await rt.backend.store.getInvocation(id))!.awakeables!['C#00000000']!;
+    rt.backend.ledger.take();
+    await resolveAwakeable(ingress, awakeableId, '"approved"');
+    take();
+    await runDirect();
+    const afterResolve = await stream(id, (c) => c.some((x) => x.newItem?.status === 'completed'));
+    await getOutput(ingress, id);
+    take();
+
+    // Assess: today's floor is 8 write and 7 read units, 2 handler and 3 wake invocations
+    const total = all.reduce((t, e) => ({ read: t.read + e.units.read, write: t.write + e.units.write }), { read: 0, write: 0 });
+    expect(afterStart).toEqual([]);
+    expect(afterResolve).toEqual([]);
+    expect(handlerRuns).toBe(2);
+    expect(wakeRuns).toBeLessThanOrEqual(3);
+    expect(total.write).toBeLessThanOrEqual(8);
+    expect(total.read).toBeLessThanOrEqual(7);
+    // As billed on demand (a read request costs at least one unit even when it finds nothing): still 7.
+    expect(
+      all.filter((e) => READS.includes(e.operation)).reduce((n, e) => n + Math.max(1, Math.ceil(e.units.read)), 0),
+    ).toBeLessThanOrEqual(7);
+    rows.push({
+      phase: `awakeable round trip with the direct wake (start, attempt, resolve, attempt, output; ${handlerRuns} handler + ${wakeRuns} wake invocations)`,
+      requests: '',
+      ...total,
     });
   });
 

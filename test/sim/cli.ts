@@ -70,6 +70,8 @@ const totals = {
   invocations: 0,
   events: 0,
   attempts: 0,
+  directWakes: 0,
+  directWakeCrashes: 0,
   crashes: 0,
   zombies: 0,
   dupRecords: 0,
@@ -95,6 +97,8 @@ for (let i = 0; i < count; i++) {
     'events',
     'attempts',
     'crashes',
+    'directWakes',
+    'directWakeCrashes',
     'zombies',
     'dupRecords',
     'dupInvokes',
@@ -130,7 +134,7 @@ console.log(
   `  invocations ${totals.invocations}, attempts ${totals.attempts}, scheduling events ${totals.events}, step bodies ${totals.steps}`,
 );
 console.log(
-  `  faults: crashes ${totals.crashes}, zombies ${totals.zombies}, duplicate stream records ${totals.dupRecords}, duplicate invokes ${totals.dupInvokes}, on-failure recoveries ${totals.recoveries}, Lambda timeouts ${totals.timeouts}, invokes failed on a live lease ${totals.leaseHeld}, invokes that reached a version other than the pin ${totals.pinnedElsewhere}`,
+  `  faults: crashes ${totals.crashes}, zombies ${totals.zombies}, duplicate stream records ${totals.dupRecords}, duplicate invokes ${totals.dupInvokes}, direct wakes ${totals.directWakes} (crashed before the invoke ${totals.directWakeCrashes}), on-failure recoveries ${totals.recoveries}, Lambda timeouts ${totals.timeouts}, invokes failed on a live lease ${totals.leaseHeld}, invokes that reached a version other than the pin ${totals.pinnedElsewhere}`,
 );
 console.log(
   `  entries a zombie won from a newer attempt, by kind: ${

@@ -5,7 +5,7 @@
 import { decideWake } from 'dormant-lambda/internal';
 import { Journal } from '../../src/engine/journal.ts';
 import { MemoryStore } from '../../src/store/memory.ts';
-import { META } from '../../src/store/keys.ts';
+import { META, invocationIdOf } from '../../src/store/keys.ts';
 import type { EntryKind } from '../../src/store/store.ts';
 import type { DecideWake } from './world.ts';
 
@@ -129,4 +129,23 @@ export const MUTATIONS: Record<string, Mutation> = {
   'promise-without-relay': { decideWake: wakeWithoutRelay },
   'waiter-not-looking': waiterNotLooking,
   'unpinned-attempts': unpinnedAttempts,
+};
+
+/**
+ * The wake rule trusting the timer's direct wake: a due timer's completion
+ * record wakes nobody, as if the timer's own invoke were enough. A timer
+ * that dies between its write and its invoke (the simulator's
+ * `crashBeforeDirectWake`), or whose invoke names an epoch the invocation
+ * has left, then strands the invocation:
+ *
+ *   timer:  put C#4 ✓ ── ✗ crash (no invoke)
+ *   stream: record C#4 ──▶ (broken) nothing: suspended on C#4 for ever
+ */
+export const wakeTrustingTheTimer: DecideWake = async (change, reader) => {
+  const id = invocationIdOf(change.pk);
+  if (id !== undefined && change.eventName === 'INSERT' && change.sk.startsWith('C#')) {
+    const meta = await reader.getInvocation(id);
+    if (meta?.timers?.some((t) => t.key === change.sk)) return [];
+  }
+  return decideWake(change, reader);
 };

@@ -5,7 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { EntryKind } from '../../src/store/store.ts';
-import { lostWriteAsFailure, unpinnedAttempts, waiterNotLooking, wakeIgnoringEarlierCompletions, wakeWithoutRelay } from './mutations.ts';
+import {
+  lostWriteAsFailure,
+  unpinnedAttempts,
+  waiterNotLooking,
+  wakeIgnoringEarlierCompletions,
+  wakeTrustingTheTimer,
+  wakeWithoutRelay,
+} from './mutations.ts';
 import { runSeed } from './simulate.ts';
 
 /** Every journal entry kind, as the store declares them (the record type makes a missing one a type error). */
@@ -183,4 +190,39 @@ describe('deterministic simulation', () => {
     console.log(`unpinned attempts caught at seed ${caughtAt}: ${example}`);
     expect(caughtAt).toBeDefined();
   }, 120_000);
+
+  it('catches a wake rule that trusts the timer’s direct wake (no stream backstop), within 500 seeds', async () => {
+    // Prepare: the completion record of a due timer wakes nobody (see mutations.ts)
+    let caughtAt: number | undefined;
+    let example = '';
+
+    // Act
+    for (let seed = 1; seed <= 500 && caughtAt === undefined; seed++) {
+      const { violations } = await runSeed(seed, { mutation: { decideWake: wakeTrustingTheTimer }, reference: false });
+      const lost = violations.find((v) => v.kind === 'stuck-suspended' || v.kind === 'lost-wakeup');
+      if (lost) {
+        caughtAt = seed;
+        example = lost.detail;
+      }
+    }
+
+    // Assess
+    console.log(`wake trusting the direct wake caught at seed ${caughtAt}: ${example}`);
+    expect(caughtAt).toBeDefined();
+  }, 180_000);
+
+  it('crashes writers between their completion write and their direct wake, and loses nothing', async () => {
+    // Prepare / Act: seeds whose draw crashes half of the direct wakes
+    let crashed = 0;
+    const failures: string[] = [];
+    for (let seed = 1; seed <= 60; seed++) {
+      const result = await runSeed(seed, { reference: false });
+      crashed += result.stats.directWakeCrashes;
+      if (result.violations.length > 0) failures.push(`seed ${seed}: ${result.violations[0]!.kind}`);
+    }
+
+    // Assess
+    expect(crashed).toBeGreaterThan(10);
+    expect(failures).toEqual([]);
+  }, 180_000);
 });

@@ -42,7 +42,8 @@ import {
 } from 'dormant-lambda/internal';
 import { passesWakeFilter } from '../../src/local/event-filter.ts';
 import { META, invocationIdOf } from '../../src/store/keys.ts';
-import type { Dispatch, InvokePayload } from '../../src/runtime/dispatch.ts';
+import type { Dispatch, InvokePayload, WakeTarget } from '../../src/runtime/dispatch.ts';
+import { wakeDirectly } from '../../src/runtime/direct-wake.ts';
 import { recover } from '../../src/runtime/timer.ts';
 import type { Prng } from './prng.ts';
 import { Actor, Scheduler, SimClock, type ActorKind, type ParkedCall } from './scheduler.ts';
@@ -80,6 +81,12 @@ export interface Faults {
    * the entry to a zombie and must end `lost` (handed back, no retry).
    */
   steal: number;
+  /**
+   * Chance that a writer using the direct wake (a start, a resolve, a
+   * cancel, a timer) crashes between its completion write and its invoke:
+   * only the table's stream is left to wake the invocation.
+   */
+  crashBeforeDirectWake: number;
   /** At most this many crashes per run. */
   maxCrashes: number;
   /** Faults are injected during the first this-many scheduling events. */
@@ -96,6 +103,7 @@ export const NO_FAULTS: Faults = {
   dupMessage: 0,
   dupStart: 0,
   steal: 0,
+  crashBeforeDirectWake: 0,
   maxCrashes: 0,
   faultyEvents: 0,
 };
@@ -112,6 +120,7 @@ export const NO_FAULTS: Faults = {
 export function drawFaults(rng: Prng, extras?: Prng): Faults {
   return {
     steal: extras?.pick([0, 0.1, 0.3]) ?? 0,
+    crashBeforeDirectWake: extras?.pick([0, 0.2, 0.5]) ?? 0,
     crash: rng.pick([0.02, 0.05, 0.1]),
     zombie: rng.pick([0, 0.02, 0.05, 0.1]),
     dupRecord: rng.pick([0.05, 0.15, 0.3]),
@@ -152,6 +161,10 @@ export interface WorldStats {
   events: number;
   attempts: number;
   crashes: number;
+  /** Crashes between a completion write and its direct wake. */
+  directWakeCrashes: number;
+  /** Direct wakes sent (starts, resolves, cancels, timers). */
+  directWakes: number;
   zombies: number;
   dupRecords: number;
   dupInvokes: number;
@@ -242,6 +255,8 @@ export class World implements SimHooks {
     events: 0,
     attempts: 0,
     crashes: 0,
+    directWakeCrashes: 0,
+    directWakes: 0,
     zombies: 0,
     dupRecords: 0,
     dupInvokes: 0,
@@ -446,6 +461,15 @@ export class World implements SimHooks {
       this.live.delete(actor);
       actor.onTimeout?.();
       return;
+    }
+    if (call.op === 'lambda.invoke' && actor.kind !== 'wake' && actor.kind !== 'recover') {
+      this.stats.directWakes++;
+      if (this.#faulty && this.#faults.crashBeforeDirectWake > 0 && this.#rng.chance(this.#faults.crashBeforeDirectWake)) {
+        this.#log(`CRASH ${actor} between its completion write and ${call.describe()}`);
+        this.stats.directWakeCrashes++;
+        this.#crash(actor);
+        return;
+      }
     }
     if (this.#faulty && this.stats.crashes < this.#faults.maxCrashes) {
       const r = this.#rng.float();
@@ -752,7 +776,7 @@ export class World implements SimHooks {
               a,
               'sqs.timer',
               () => `timer ${this.name(action.invocationId)} ${action.timer.key}`,
-              () => this.#timerMessage(action.invocationId, action.timer),
+              () => this.#timerMessage(action.invocationId, action.timer, action.wake),
             ),
         });
       },
@@ -769,19 +793,23 @@ export class World implements SimHooks {
 
   // ---- SQS: timers and recovery -----------------------------------------------
 
-  #timerMessage(invocationId: string, timer: Timer): void {
+  #timerMessage(invocationId: string, timer: Timer, wake?: WakeTarget): void {
     const at = Math.max(timer.at, this.clock.now());
-    const fire = () => this.#spawnTimer(invocationId, timer);
+    const fire = () => this.#spawnTimer(invocationId, timer, wake);
     this.#job('timer', at, () => `timer ${this.name(invocationId)} ${timer.key}`, fire);
     if (this.#faulty && this.#rng.chance(this.#faults.dupMessage))
       this.#job('timer', at + this.#rng.between(0, 10_000), () => `timer ${this.name(invocationId)} ${timer.key} (duplicate)`, fire);
   }
 
-  #spawnTimer(invocationId: string, timer: Timer): void {
+  /** The timer Lambda on a due timer: writes the completion and, having won it, wakes the handler directly (as src/runtime/timer.ts). */
+  #spawnTimer(invocationId: string, timer: Timer, wake?: WakeTarget): void {
     const actor = this.#spawn(
       'timer',
       `${this.name(invocationId)} ${timer.key}`,
-      (_a, store) => store.complete(invocationId, { key: timer.key, at: this.clock.now() }),
+      async (a, store) => {
+        const written = await store.complete(invocationId, { key: timer.key, at: this.clock.now() });
+        if (written.won) await wakeDirectly(this.#dispatch(a), invocationId, wake);
+      },
       (result) => {
         if (!result.ok) this.#violation('timer-threw', String(result.error));
       },
@@ -792,7 +820,7 @@ export class World implements SimHooks {
         'timer',
         this.clock.now() + 30_000,
         () => `timer ${this.name(invocationId)} ${timer.key} (redelivered)`,
-        () => this.#spawnTimer(invocationId, timer),
+        () => this.#spawnTimer(invocationId, timer, wake),
       );
   }
 
@@ -847,12 +875,12 @@ export class World implements SimHooks {
           () => `invoke ${this.name(payload.invocationId)}@${payload.epoch}`,
           () => this.#asyncInvoke(payload),
         ),
-      schedule: (invocationId, timer) =>
+      schedule: (invocationId, timer, wake) =>
         this.#effect(
           actor,
           'sqs.timer',
           () => `timer ${this.name(invocationId)} ${timer.key}`,
-          () => this.#timerMessage(invocationId, timer),
+          () => this.#timerMessage(invocationId, timer, wake),
         ),
       send: (message) =>
         this.#effect(
@@ -862,15 +890,22 @@ export class World implements SimHooks {
           () =>
             message.type === 'recover'
               ? this.#recoverJob(message.invocationId, message.at)
-              : this.#timerMessage(message.invocationId, { key: message.key, at: message.at }),
+              : this.#timerMessage(
+                  message.invocationId,
+                  { key: message.key, at: message.at },
+                  message.service !== undefined && message.epoch !== undefined
+                    ? { service: message.service, epoch: message.epoch }
+                    : undefined,
+                ),
         ),
     };
   }
 
   // ---- clients -------------------------------------------------------------------
 
-  #ingress(store: Store): IngressDeps {
-    return { store, signer: this.signer, clock: this.clock, catalog: this.#catalog };
+  /** The ingress core as the ingress Lambda runs it: with the direct wake through the actor's Lambda client. */
+  #ingress(store: Store, actor: Actor): IngressDeps {
+    return { store, signer: this.signer, clock: this.clock, catalog: this.#catalog, dispatch: this.#dispatch(actor) };
   }
 
   #startJob(spec: InvocationSpec, at: number, repeat: boolean): void {
@@ -886,8 +921,8 @@ export class World implements SimHooks {
     const actor = this.#spawn(
       'start',
       spec.label,
-      (_a, store) =>
-        startInvocation(this.#ingress(store), {
+      (a, store) =>
+        startInvocation(this.#ingress(store, a), {
           service: spec.service,
           handler: spec.handler,
           key: spec.key,
@@ -931,8 +966,8 @@ export class World implements SimHooks {
     const actor = this.#spawn(
       'resolver',
       `${run.owner}/${run.slot} ${run.spec.kind} '${run.spec.value}'`,
-      async (_a, store) => {
-        const deps = this.#ingress(store);
+      async (a, store) => {
+        const deps = this.#ingress(store, a);
         if (run.spec.kind === 'resolve') await resolveAwakeable(deps, run.awakeableId, JSON.stringify(run.spec.value));
         else await rejectAwakeable(deps, run.awakeableId, run.spec.value);
       },
@@ -975,7 +1010,7 @@ export class World implements SimHooks {
     const actor = this.#spawn(
       'canceller',
       label,
-      (_a, store) => cancelInvocation(this.#ingress(store), id),
+      (a, store) => cancelInvocation(this.#ingress(store, a), id),
       (result) => {
         // A retry after a crash that followed the write may find it finished already: cancelled, as the output check requires.
         const finished = !result.ok && result.error instanceof IngressError && result.error.code === 'already_finished';
