@@ -54,9 +54,9 @@ describe('DurableRuntime.addService', () => {
     template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 6);
   });
 
-  it('lets the ingress and the callback function invoke exactly the registered handlers (the direct wake), without a dependency cycle', () => {
+  it('with directWake, lets the ingress and the callback function invoke exactly the registered handlers, without a dependency cycle', () => {
     // Prepare: two handler functions, each calling the other's services by name
-    const { stack, runtime, plain } = runtimeStack();
+    const { stack, runtime, plain } = runtimeStack({ directWake: true });
     const cart = plain('Cart');
     const greeter = plain('Greeter');
     runtime.addService(greeter, { services: ['greeter'] });
@@ -75,11 +75,13 @@ describe('DurableRuntime.addService', () => {
         .filter((s) => [s.Action].flat().some((a) => a.startsWith('lambda:')))
         .flatMap((s) => [s.Resource].flat().map((resource) => `${String(s.Action)} ${JSON.stringify(resource)}`))
         .sort();
-    const expected = [fnId('Greeter'), fnId('Cart')]
-      .map((id) => `lambda:InvokeFunction ${JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] })}`)
-      .sort();
-    for (const role of ['RuntimeIngressRole', 'RuntimeCallbacksRole', 'RuntimeWakeRole', 'RuntimeTimerRole'])
+    // Each function and its qualified ARNs (the alias, pinned versions), as the wake has them.
+    const expected = invoked(roleId('RuntimeWakeRole'));
+    for (const id of [fnId('Greeter'), fnId('Cart')])
+      expect(expected).toContain(`lambda:InvokeFunction ${JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] })}`);
+    for (const role of ['RuntimeIngressRole', 'RuntimeCallbacksRole', 'RuntimeTimerRole'])
       expect(invoked(roleId(role)), role).toEqual(expected);
+    expect(env(template, 'RuntimeIngress').DORMANT_DIRECT_WAKE).toBe('true');
     // The handlers themselves keep the stream path: no invoke of each other, so no cycle between them.
     expect(invoked(roleId('Cart'))).toEqual([]);
     expect(invoked(roleId('Greeter'))).toEqual([]);

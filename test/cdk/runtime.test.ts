@@ -258,7 +258,7 @@ describe('REST API and ingress', () => {
     });
   });
 
-  it("grants the ingress item reads and writes, the purge's deletes, a timer send, the secret, and the invoke of exactly the registered handlers (the direct wake)", () => {
+  it("grants the ingress item reads and writes, the purge's deletes, a timer send and the secret; no invoke (the direct wake is opt-in)", () => {
     const ingress = statements(template, roles.ingress);
     const granted = actions(ingress);
     expect(granted.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(
@@ -267,7 +267,7 @@ describe('REST API and ingress', () => {
     expect(allows(ingress, 'sqs:SendMessage', { 'Fn::GetAtt': [ids.timerQueue, 'Arn'] })).toBe(true);
     expect(allows(ingress, 'secretsmanager:GetSecretValue', { Ref: ids.secret })).toBe(true);
     const invokes = ingress.filter((s) => [s.Action].flat().some((a) => String(a).startsWith('lambda:')));
-    expect(invokes.map((s) => [s.Action, s.Resource])).toEqual([['lambda:InvokeFunction', { 'Fn::GetAtt': [ids.examples, 'Arn'] }]]);
+    expect(invokes).toEqual([]);
   });
 });
 
