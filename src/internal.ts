@@ -38,3 +38,4 @@ export {
   type InvocationStatusView,
   type CompletionAnswer,
 } from './runtime/invocations.ts';
+export { verifyDelivery, bodyDigest, formParams, isVerifier, type SignedDelivery, type Verdict } from './api/verifiers.ts';
