@@ -7,9 +7,11 @@
  * the same file runs the callback function of a deployed stack).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { systemClock } from '../src/engine/clock.ts';
 import { loadConfig, once, signerFor } from '../src/runtime/config.ts';
 import { createIngressHandler } from '../src/runtime/ingress.ts';
+import { deployedSecrets } from '../src/runtime/webhooks.ts';
 import { DynamoDbStore } from '../src/store/dynamodb.ts';
 
 /**
@@ -30,6 +32,8 @@ export const handler = createIngressHandler(
       catalog: config.catalog,
       waitMs: config.ingressWaitMs,
       access: config.ingressAccess,
+      // Webhook verifiers name their secrets: the environment, else Secrets Manager (DORMANT_WEBHOOK_SECRETS).
+      secrets: deployedSecrets(process.env, () => new SecretsManagerClient({})),
     };
   }),
 );

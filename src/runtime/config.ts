@@ -54,6 +54,8 @@ export const ENV = {
   INGRESS_AUTH: 'DORMANT_INGRESS_AUTH',
   /** Which routes this ingress function answers: `all` (default), `callbacks` or `invocations`. */
   INGRESS_SERVES: 'DORMANT_INGRESS_SERVES',
+  /** JSON: the name a webhook verifier gives its secret → ARN of the Secrets Manager secret holding it (the callback function). */
+  WEBHOOK_SECRETS: 'DORMANT_WEBHOOK_SECRETS',
 } as const;
 
 /** Which entry point loads the configuration; each needs different variables. */

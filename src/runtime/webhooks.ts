@@ -7,6 +7,7 @@
  * delivery id, else same body digest) get the webhook's answer, a different
  * request 409 while the invocation runs, and 410 once it finished.
  */
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { bodyDigest, formParams, verifyDelivery, type SignedDelivery } from '../api/verifiers.ts';
 import type { WebhookRequest } from '../api/webhook.ts';
 import { toFailure, TerminalError } from '../api/errors.ts';
@@ -41,6 +42,48 @@ export function environmentSecrets(env: Readonly<Record<string, string | undefin
   return async (name) => {
     const value = env[name];
     return value === undefined || value === '' ? undefined : value;
+  };
+}
+
+/** How long a secret read from Secrets Manager is kept before it is read again (a rotation reaches warm functions). */
+const SECRET_CACHE_MS = 5 * 60_000;
+
+/**
+ * Secrets as a deployed callback function reads them: an environment
+ * variable of the name first, else the Secrets Manager secret that
+ * `DORMANT_WEBHOOK_SECRETS` (JSON: name → ARN, set by the construct, which
+ * grants exactly those) maps the name to, kept for five minutes.
+ *
+ * @example
+ * ```ts
+ * const secrets = deployedSecrets(process.env, () => new SecretsManagerClient({}));
+ * await secrets('STRIPE_WEBHOOK_SECRET')
+ * ```
+ */
+export function deployedSecrets(
+  env: Readonly<Record<string, string | undefined>>,
+  client: () => Pick<SecretsManagerClient, 'send'>,
+): SecretSource {
+  const fromEnv = environmentSecrets(env);
+  let arns: Record<string, string> = {};
+  try {
+    arns = JSON.parse(env.DORMANT_WEBHOOK_SECRETS ?? '{}') as Record<string, string>;
+  } catch {
+    throw new Error('DORMANT_WEBHOOK_SECRETS is not JSON: expected {"SECRET_NAME":"arn:aws:secretsmanager:…"}');
+  }
+  const cache = new Map<string, { value: string | undefined; at: number }>();
+  let sm: Pick<SecretsManagerClient, 'send'> | undefined;
+  return async (name) => {
+    const local = await fromEnv(name);
+    if (local !== undefined) return local;
+    const arn = Object.hasOwn(arns, name) ? arns[name] : undefined;
+    if (arn === undefined) return undefined;
+    const kept = cache.get(name);
+    if (kept && Date.now() - kept.at < SECRET_CACHE_MS) return kept.value;
+    sm ??= client();
+    const read = await sm.send(new GetSecretValueCommand({ SecretId: arn }));
+    cache.set(name, { value: read.SecretString, at: Date.now() });
+    return read.SecretString;
   };
 }
 
