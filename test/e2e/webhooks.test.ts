@@ -9,9 +9,11 @@ import { TerminalError, github, service, twilio, type Context, type WebhookReque
 import { IdSigner, newInvocationId } from 'dormant-lambda/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalPlane } from '../../src/local/plane.ts';
+import { phoneCall } from '../../examples/phone-call.ts';
 import {
   E2E_SIGNING_KEY,
   call,
+  eventually,
   expectDormant,
   quietSnapshot,
   send,
@@ -223,6 +225,34 @@ describe('ctx.webhook() over HTTP', () => {
       expect((await call(closed, 'POST', `/restate/webhooks/${webhookId}`, '{"ok":true}')).status).toBe(200);
     } finally {
       await closed.stop();
+    }
+  });
+});
+
+describe('examples/phone-call.ts as its doc comment prints it', () => {
+  it('places a call, prints the signed callback, and finishes with the status that callback carries', async () => {
+    process.env.TWILIO_AUTH_TOKEN = 'dev-token';
+    const printed: string[] = [];
+    const log = console.log;
+    console.log = (line: unknown) => void printed.push(String(line));
+    const plane = await startTestPlane([phoneCall]);
+    try {
+      const invocationId = await send(plane, '/phoneCall/place', { to: '+15551234567' });
+      const line = await eventually(async () => printed.find((l) => l.includes('x-twilio-signature')), 'the printed callback');
+      const [, url, signature, form] = /curl -X POST '([^']+)' -H 'x-twilio-signature: ([^']+)' -d '([^']+)'/.exec(line)!;
+      expect(url).toBe(`${plane.url}/restate/webhooks/${/whk_[A-Za-z0-9_-]+/.exec(url!)![0]}`);
+      // What curl -d sends: a form.
+      const answer = await fetch(url!, {
+        method: 'POST',
+        headers: { 'x-twilio-signature': signature!, 'content-type': 'application/x-www-form-urlencoded' },
+        body: form,
+      });
+      expect([answer.status, await answer.text()]).toEqual([200, '<Response/>']);
+      expect((await untilOutput(plane, invocationId)).json).toMatchObject({ to: '+15551234567', status: 'completed' });
+    } finally {
+      console.log = log;
+      delete process.env.TWILIO_AUTH_TOKEN;
+      await plane.stop();
     }
   });
 });
