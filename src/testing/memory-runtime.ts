@@ -127,12 +127,12 @@ export class MemoryRuntime {
    * does (a JSON body by default); settles nothing. Refusals throw the
    * `IngressError` the route would answer with.
    */
-  deliver(webhookId: string, body = '', request: Partial<Omit<IncomingRequest, 'body'>> = {}): Promise<HttpAnswer> {
+  deliver(webhookId: string, body: string | Uint8Array = '', request: Partial<Omit<IncomingRequest, 'body'>> = {}): Promise<HttpAnswer> {
     return deliverWebhook(this.ingress, webhookId, {
       method: request.method ?? 'POST',
       headers: request.headers ?? { 'content-type': 'application/json' },
       query: request.query ?? {},
-      body: Buffer.from(body),
+      body: typeof body === 'string' ? Buffer.from(body) : body,
       url: request.url,
     });
   }
