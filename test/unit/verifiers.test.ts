@@ -185,3 +185,14 @@ describe('hmac()', () => {
     expect(() => stripe({ secret: 'S', toleranceSeconds: -1 })).toThrow(/toleranceSeconds/);
   });
 });
+
+describe('logs (rule 10)', () => {
+  it('never print a whole webhook id: request lines show its first characters only', async () => {
+    const { forLog } = await import('../../src/runtime/log.ts');
+    const { IdSigner, newInvocationId } = await import('dormant-lambda/internal');
+    const id = new IdSigner('a-signing-key-of-at-least-16-bytes').webhookId(newInvocationId(), 3);
+    const line = forLog(`POST /restate/webhooks/${id}`);
+    expect(line).not.toContain(id.slice(0, 20));
+    expect(line).toMatch(/^POST \/restate\/webhooks\/whk_\S{6}…$/);
+  });
+});
