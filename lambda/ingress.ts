@@ -1,27 +1,21 @@
 /**
- * The ingress Lambda: API Gateway (REST, proxy integration) events in, HTTP
- * answers out. The role is `createIngressHandler` (src/runtime/ingress.ts);
- * this file builds its dependencies from the environment once per cold start
- * (`DORMANT_TABLE_NAME`, `DORMANT_SERVICES`, the signing key, and optionally
- * `DORMANT_INGRESS_WAIT_MS`, `DORMANT_INGRESS_AUTH`, `DORMANT_INGRESS_SERVES`:
- * the same file runs the callback function), `DORMANT_DIRECT_WAKE` with `DORMANT_ROUTES`.
+ * The ingress Lambda (and the callback function): API Gateway events in,
+ * HTTP answers out. The role is `createIngressHandler`; this file builds its
+ * dependencies from the environment once per cold start (src/runtime/config.ts).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { directWakeDispatch } from '../src/runtime/direct-wake.ts';
 import { systemClock } from '../src/engine/clock.ts';
 import { loadConfig, once, signerFor } from '../src/runtime/config.ts';
 import { createIngressHandler } from '../src/runtime/ingress.ts';
 import { roleLog } from '../src/runtime/telemetry.ts';
+import { deployedSecrets } from '../src/runtime/webhooks.ts';
 import { DynamoDbStore } from '../src/store/dynamodb.ts';
 
 /**
- * The Lambda entry point.
- *
- * @example
- * ```ts
- * // cdk: new BundledFunction(this, 'Ingress', { entry: 'lambda/ingress.ts' })
- * ```
+ * The Lambda entry point. @example new BundledFunction(this, 'Ingress', { entry: 'lambda/ingress.ts' })
  */
 export const handler = createIngressHandler(
   once(async () => {
@@ -35,6 +29,7 @@ export const handler = createIngressHandler(
       access: config.ingressAccess,
       log: roleLog('ingress'),
       dispatch: directWakeDispatch(config, () => new LambdaClient({})),
+      secrets: deployedSecrets(process.env, () => new SecretsManagerClient({})),
     };
   }),
 );

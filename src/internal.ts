@@ -50,3 +50,4 @@ export {
 } from './runtime/invocations.ts';
 export { invokeTarget, invokePayload, type InvokePayload } from './runtime/dispatch.ts';
 export { pinnableVersion } from './runtime/lambda-handler.ts';
+export { verifyDelivery, bodyDigest, formParams, isVerifier, type SignedDelivery, type Verdict } from './api/verifiers.ts';

@@ -198,10 +198,17 @@ export interface DurableRuntimeProps {
    * @default false
    */
   readonly directWake?: boolean;
+  /**
+   * Secrets that webhook verifiers name (`twilio({ authToken: 'TWILIO_AUTH_TOKEN' })`),
+   * by that name: the callback function may read exactly these, and looks
+   * a name up here when its environment has no variable of that name.
+   * @default none
+   */
+  readonly webhookSecrets?: Readonly<Record<string, ISecret>>;
 }
 
 /** Where the callback routes live: their own resources, so they can be open while everything else is authorized. */
-const CALLBACK_RESOURCES = [['restate', 'awakeables'], ['restate', 'a'], [CALLBACK_API_VERSION]] as const;
+const CALLBACK_RESOURCES = [['restate', 'awakeables'], ['restate', 'a'], ['restate', 'webhooks'], [CALLBACK_API_VERSION]] as const;
 
 /**
  * Options of {@link DurableRuntime.addService}.
@@ -493,6 +500,14 @@ export class DurableRuntime extends Construct {
     // --- callbacks: completes and heartbeats awakeables; reads and writes items, nothing else.
     this.table.grant(this.callbacks, ...TABLE_ITEM_ACTIONS);
     this.signingSecret.grantRead(this.callbacks);
+    const webhookSecrets = Object.entries(props.webhookSecrets ?? {});
+    for (const [, secret] of webhookSecrets) secret.grantRead(this.callbacks);
+    if (webhookSecrets.length > 0) {
+      this.callbacks.addEnvironment(
+        DormantEnv.WEBHOOK_SECRETS,
+        Stack.of(this).toJsonString(Object.fromEntries(webhookSecrets.map(([name, secret]) => [name, secret.secretArn]))),
+      );
+    }
     this.routeApi();
     this.apiKey = this.ingressAuth.bind(this.api);
 

@@ -28,6 +28,8 @@ export const DormantEnv = {
    * Set on the ingress only (it does not load user code).
    */
   SERVICES: 'DORMANT_SERVICES',
+  /** JSON object mapping the name a webhook verifier gives its secret to the ARN of the Secrets Manager secret holding it; set on the callback function. */
+  WEBHOOK_SECRETS: 'DORMANT_WEBHOOK_SECRETS',
   /**
    * Base URL of the REST API with its stage and no trailing slash, e.g.
    * `https://abc123.execute-api.eu-west-1.amazonaws.com/prod`. An awakeable's

@@ -3,6 +3,7 @@
  * the engine implements them in `src/engine/context.ts`.
  */
 import type { Serde } from './serde.ts';
+import type { Webhook, WebhookOptions } from './webhook.ts';
 import type { HandlersOf, InputOf, OutputOf } from './definitions.ts';
 import type { Duration } from './duration.ts';
 import type { TerminalError } from './errors.ts';
@@ -382,6 +383,21 @@ export interface Context {
    * ```
    */
   awakeable<T = unknown>(options?: { serde?: Serde<T>; heartbeatTimeoutMs?: number }): Awakeable<T>;
+  /**
+   * Creates a webhook: a per-request callback URL (`/restate/webhooks/{id}`)
+   * for a provider that takes one. The first request it accepts (any method
+   * and content type; signed, when `verify` is given) completes the promise
+   * with a {@link WebhookRequest}; a redelivery of that request is answered
+   * 2xx again, a different one 409, and 410 once the invocation finished.
+   *
+   * @example
+   * ```ts
+   * const hook = ctx.webhook({ verify: twilio({ authToken: 'TWILIO_AUTH_TOKEN' }) });
+   * await ctx.run('call', () => startCall({ statusCallback: hook.url }));
+   * const { body } = await hook.promise; // { CallStatus: 'completed', … }
+   * ```
+   */
+  webhook(options?: WebhookOptions): Webhook;
   /** Completes an awakeable (of any invocation) with a value. */
   resolveAwakeable<T>(id: string, value?: T, options?: { serde?: Serde<T> }): void;
   /** Completes an awakeable (of any invocation) with a terminal failure. */

@@ -39,6 +39,8 @@ import { newInvocationMeta, resultCompletion } from '../store/invocation.ts';
 import type { Attempt, AttemptDeps } from './attempt.ts';
 import { derivedInvocationId, isInvocationId, shortId, workflowInvocationId } from './ids.ts';
 import { recordedOutcome, type Journal } from './journal.ts';
+import { checkWebhookOptions } from './webhook-options.ts';
+import type { Webhook, WebhookOptions, WebhookRequest } from '../api/webhook.ts';
 import { Combinator, CompletionPromise, HeartbeatAwakeablePromise, StepPromise, type Durable, type Outcome } from './promises.ts';
 import { seededRand } from './rand.ts';
 import { backoffMs, mayRetry, stepRetryKey } from './retry.ts';
@@ -308,6 +310,28 @@ export class DurableContext implements WorkflowContext {
       : new CompletionPromise<T>(this.attempt, completionKey(index), decode, undefined, true);
     const api = this.deps.apiUrl;
     return api ? { id, promise, url: `${api.replace(/\/+$/, '')}/restate/awakeables/${id}/resolve` } : { id, promise };
+  }
+
+  webhook(options: WebhookOptions = {}): Webhook {
+    // Checked before the index is taken: a throw leaves the journal alone.
+    const checked = checkWebhookOptions(options);
+    if ('problem' in checked) throw this.#misuse('ctx.webhook', checked.problem);
+    const recordedOptions = checked.text;
+    const { index, recorded } = this.#journal.allocate('webhook');
+    const id = recorded?.id ?? this.deps.signer.webhookId(this.meta.id, index);
+    // The options are journaled with the id: the callback route reads them
+    // there (the verifier names its secret, never holds it).
+    if (!recorded) void this.#journal.append({ index, kind: 'webhook', id, ...(recordedOptions ? { value: recordedOptions } : {}) });
+    this.attempt.waiting.noteAwakeable(completionKey(index), id);
+    const promise = new CompletionPromise<WebhookRequest>(
+      this.attempt,
+      completionKey(index),
+      decodeWith(json as Serde<WebhookRequest>),
+      undefined,
+      true,
+    );
+    const api = this.deps.apiUrl;
+    return api ? { id, promise, url: `${api.replace(/\/+$/, '')}/restate/webhooks/${id}` } : { id, promise };
   }
 
   resolveAwakeable<T>(id: string, value?: T, options: Serde<T> | { serde?: Serde<T> } = {}): void {

@@ -35,12 +35,15 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, ran
 
 const INVOCATION = /^inv_[A-Za-z0-9_-]{22}$/;
 const AWAKEABLE_PREFIX = 'awk_';
+const WEBHOOK_PREFIX = 'whk_';
 /** Version 1: HMAC-tagged, invocation and entry in plain bytes. Verified, never minted. */
 const V1 = 1;
 const V1_BODY = 1 + 16 + 4 + 16;
 const V1_TAG = 16;
 /** Version 2: AES-256-GCM, with a key id. */
 const V2 = 2;
+/** A webhook id: version 2's layout under a version byte of its own (authenticated), so no awakeable route accepts it. */
+const V3_WEBHOOK = 3;
 const KEY_ID = 4;
 const NONCE = 12;
 const PLAIN = 16 + 4 + 8;
@@ -243,9 +246,65 @@ export class IdSigner {
 
   /** Mints a new awakeable id for entry `index` of an invocation (version 2, current secret). */
   awakeableId(invocationId: string, index: number): string {
+    return this.#mint(AWAKEABLE_PREFIX, V2, invocationId, index);
+  }
+
+  /**
+   * Mints a webhook id for entry `index` (`ctx.webhook`): sealed like a
+   * version 2 awakeable id, under version byte 3 and the prefix `whk_`. The
+   * version byte is authenticated, so a webhook id is no awakeable id (the
+   * awakeable routes, which skip the webhook's signature check, refuse it)
+   * and the other way round.
+   *
+   * @example
+   * ```ts
+   * signer.webhookId('inv_…', 4) // 'whk_A…'
+   * ```
+   */
+  webhookId(invocationId: string, index: number): string {
+    return this.#mint(WEBHOOK_PREFIX, V3_WEBHOOK, invocationId, index);
+  }
+
+  /**
+   * Checks a webhook id as {@link verifyAwakeableId} checks an awakeable id.
+   *
+   * @example
+   * ```ts
+   * signer.verifyWebhookId(signer.webhookId(inv, 4)) // { ok: true, target: { invocationId: inv, index: 4 } }
+   * ```
+   */
+  verifyWebhookId(id: string): { ok: true; target: AwakeableTarget } | { ok: false; problem: AwakeableIdProblem } {
+    if (typeof id !== 'string' || !id.startsWith(WEBHOOK_PREFIX) || !/^[A-Za-z0-9_-]+$/.test(id.slice(4)) || id.length > 200) {
+      return { ok: false, problem: 'malformed' };
+    }
+    const raw = Buffer.from(id.slice(4), 'base64url');
+    if (raw.toString('base64url') !== id.slice(4)) return { ok: false, problem: 'malformed' };
+    if (raw.length === V2_LENGTH && raw.readUInt8(0) === V3_WEBHOOK) return this.#openV2(raw);
+    return { ok: false, problem: 'malformed' };
+  }
+
+  /**
+   * {@link verifyWebhookId}, refreshing the secrets once on an unknown key id, as {@link verify}.
+   *
+   * @example
+   * ```ts
+   * const v = await signer.verifyWebhook(id);
+   * ```
+   */
+  async verifyWebhook(id: string): Promise<{ ok: true; target: AwakeableTarget } | { ok: false; problem: 'malformed' | 'forged' }> {
+    const first = this.verifyWebhookId(id);
+    if (first.ok || first.problem !== 'unknown_key') return first as { ok: false; problem: 'malformed' | 'forged' };
+    await this.refresh();
+    const second = this.verifyWebhookId(id);
+    return second.ok || second.problem !== 'unknown_key'
+      ? (second as { ok: false; problem: 'malformed' | 'forged' })
+      : { ok: false, problem: 'forged' };
+  }
+
+  #mint(prefix: string, version: number, invocationId: string, index: number): string {
     if (!isInvocationId(invocationId)) throw new TypeError(`not an invocation id: ${invocationId}`);
     const header = Buffer.alloc(V2_HEADER);
-    header.writeUInt8(V2, 0);
+    header.writeUInt8(version, 0);
     this.#current.keyId.copy(header, 1);
     const plain = Buffer.alloc(PLAIN);
     Buffer.from(invocationId.slice(4), 'base64url').copy(plain, 0);
@@ -255,7 +314,7 @@ export class IdSigner {
     const cipher = createCipheriv('aes-256-gcm', this.#current.aes, nonce, { authTagLength: GCM_TAG });
     cipher.setAAD(header);
     const sealed = Buffer.concat([header, nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-    return AWAKEABLE_PREFIX + sealed.toString('base64url');
+    return prefix + sealed.toString('base64url');
   }
 
   /**

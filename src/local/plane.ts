@@ -35,6 +35,7 @@ import type { ChangeFeed } from '../store/changes.ts';
 import { DynamoDbStore, ensureTable, unfinishedInvocationIds } from '../store/dynamodb.ts';
 import { awsDispatch, LONG_TIMER_QUEUE_MAX_RECEIVES } from '../runtime/dispatch.ts';
 import { createIngressHandler } from '../runtime/ingress.ts';
+import { environmentSecrets } from '../runtime/webhooks.ts';
 import { forLog, type Log } from '../runtime/log.ts';
 import { createTimerHandler } from '../runtime/timer.ts';
 import { createWakeHandler } from '../runtime/wake-handler.ts';
@@ -75,6 +76,8 @@ export interface LocalPlaneOptions {
   tableName?: string;
   /** Signing secret of awakeable ids. Default: kept in `<dataDir>/signing-key`, or random in memory. */
   signingKey?: string;
+  /** The secrets webhook verifiers name, by name (`{ TWILIO_AUTH_TOKEN: '…' }`). Default: this process's environment. */
+  secrets?: Readonly<Record<string, string>>;
   /** Secrets `signingKey` replaced, whose ids still verify (a rotation). */
   previousSigningKeys?: readonly string[];
   /**
@@ -349,6 +352,7 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
           dispatch: options.directWake === true ? dispatch : undefined,
           // Open by default (the developer's own loopback plane), or closed by an API key.
           access: { apiKey: options.apiKey, callersAuthenticated: true },
+          secrets: environmentSecrets(options.secrets ?? process.env),
         }),
       );
     serveIngress(ingressConfig.catalog);

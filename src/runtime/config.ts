@@ -56,6 +56,8 @@ export const ENV = {
   INGRESS_SERVES: 'DORMANT_INGRESS_SERVES',
   /** `true`: the ingress invokes the handler a start, resolve, reject or cancel makes runnable (the direct wake). */
   DIRECT_WAKE: 'DORMANT_DIRECT_WAKE',
+  /** JSON: the name a webhook verifier gives its secret → ARN of the Secrets Manager secret holding it (the callback function). */
+  WEBHOOK_SECRETS: 'DORMANT_WEBHOOK_SECRETS',
 } as const;
 
 /** Which entry point loads the configuration; each needs different variables. */

@@ -20,6 +20,7 @@
  * | `/restate/workflow/{name}/{key}/output\|attach`    | GET    | the same for a workflow's run         |
  * | `/restate/awakeables/{id}/resolve` (`/restate/a/…`) | POST | resolve with a JSON body              |
  * | `/restate/awakeables/{id}/reject` (`/restate/a/…`)  | POST | reject with a text reason             |
+ * | `/restate/webhooks/{id}`                          | any    | a provider's request to `ctx.webhook()` |
  * | `/2025-12-01/durable-execution-callbacks/{id}/succeed\|fail\|heartbeat` | POST | AWS's durable callback API |
  *
  * A workflow's `run` executes once per key: a second submit returns the
@@ -57,7 +58,8 @@ export type Route =
   | { kind: 'workflow-attach'; workflow: string; key: string }
   | { kind: 'callback'; operation: 'succeed' | 'fail' | 'heartbeat'; awakeableId: string }
   | { kind: 'resolve'; awakeableId: string }
-  | { kind: 'reject'; awakeableId: string };
+  | { kind: 'reject'; awakeableId: string }
+  | { kind: 'webhook'; webhookId: string };
 
 /**
  * What a second submit of a workflow's `run` for the same key does: return
@@ -92,7 +94,12 @@ export const NOT_READY = 470;
 export type RouteKind = 'callback' | 'invocation';
 
 /** Path prefixes of the callback routes; every other path is an invocation route. */
-export const CALLBACK_PREFIXES: readonly string[] = ['/restate/awakeables/', '/restate/a/', `/${CALLBACK_API_VERSION}/`];
+export const CALLBACK_PREFIXES: readonly string[] = [
+  '/restate/awakeables/',
+  '/restate/a/',
+  '/restate/webhooks/',
+  `/${CALLBACK_API_VERSION}/`,
+];
 
 /**
  * Which kind of route a path is, from its prefix alone (before routing, so
@@ -111,7 +118,7 @@ export function routeKind(path: string): RouteKind {
   const segments = splitPath(path);
   if (segments instanceof IngressError) return 'invocation';
   const [first, second] = segments;
-  if (first === 'restate' && (second === 'awakeables' || second === 'a')) return 'callback';
+  if (first === 'restate' && (second === 'awakeables' || second === 'a' || second === 'webhooks')) return 'callback';
   return first === CALLBACK_API_VERSION ? 'callback' : 'invocation';
 }
 
@@ -125,7 +132,7 @@ export function routeKind(path: string): RouteKind {
  * ```
  */
 export function isCallbackRoute(route: Route): boolean {
-  return route.kind === 'resolve' || route.kind === 'reject' || route.kind === 'callback';
+  return route.kind === 'resolve' || route.kind === 'reject' || route.kind === 'callback' || route.kind === 'webhook';
 }
 
 /**
@@ -192,6 +199,8 @@ export function route(
       if (action === 'resolve') return expect('POST', { kind: 'resolve', awakeableId: id });
       if (action === 'reject') return expect('POST', { kind: 'reject', awakeableId: id });
     }
+    // Any method: a provider calls back the way it was set up to (Twilio may GET).
+    if (area === 'webhooks' && id && action === undefined) return { kind: 'webhook', webhookId: id };
     return notFound(path);
   }
 
@@ -273,7 +282,7 @@ function notFound(path: string): IngressError {
   return new IngressError(
     404,
     'not_found',
-    `nothing here: ${path} (routes: POST /{service}/{handler}[/send], POST /{object-or-workflow}/{key}/{handler}[/send], GET /restate/invocation/{id}[/output|/attach], PATCH /restate/invocation/{id}/cancel|kill|purge|upgrade, GET /restate/workflow/{name}/{key}/output|attach, POST /restate/awakeables/{id}/resolve|reject, POST /2025-12-01/durable-execution-callbacks/{id}/succeed|fail|heartbeat)`,
+    `nothing here: ${path} (routes: POST /{service}/{handler}[/send], POST /{object-or-workflow}/{key}/{handler}[/send], GET /restate/invocation/{id}[/output|/attach], PATCH /restate/invocation/{id}/cancel|kill|purge|upgrade, GET /restate/workflow/{name}/{key}/output|attach, POST /restate/awakeables/{id}/resolve|reject, ANY /restate/webhooks/{id}, POST /2025-12-01/durable-execution-callbacks/{id}/succeed|fail|heartbeat)`,
   );
 }
 

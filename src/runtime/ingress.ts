@@ -42,6 +42,7 @@ import {
 } from './invocations.ts';
 import { getJournal } from './journal-view.ts';
 import { forLog, logLine, type Log } from './log.ts';
+import { deliverWebhook, type SecretSource } from './webhooks.ts';
 import { ItemRefusedError, KeyTooLongError, LockQueueFullError } from '../store/limits.ts';
 
 /**
@@ -62,6 +63,8 @@ export interface IngressHandlerDeps extends IngressDeps {
   log?: Log;
   /** Who may call what (DESIGN rule 9). Default: every route, callers trusted (the open local plane). */
   access?: IngressAccess;
+  /** Where the secrets webhook verifiers name are read. Default: this process's environment. */
+  secrets?: SecretSource;
 }
 
 /**
@@ -257,6 +260,14 @@ async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, tar
     case 'reject':
       await rejectAwakeable(deps, target.awakeableId, body);
       return { statusCode: 202, headers: {}, body: '' };
+    case 'webhook':
+      return deliverWebhook(deps, target.webhookId, {
+        method: event.httpMethod,
+        headers: event.headers ?? {},
+        query: event.queryStringParameters ?? {},
+        body: rawBodyOf(event),
+        url: requestUrl(event),
+      });
   }
 }
 
@@ -325,6 +336,27 @@ async function awaitOutput(deps: IngressHandlerDeps, invocationId: string, unkno
 function refusedCode(error: ItemRefusedError): string {
   if (error instanceof KeyTooLongError) return 'key_too_long';
   return error instanceof LockQueueFullError ? 'lock_queue_full' : 'payload_too_large';
+}
+
+function rawBodyOf(event: APIGatewayProxyEvent): Buffer {
+  if (event.body === null || event.body === undefined) return Buffer.alloc(0);
+  return Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+}
+
+/**
+ * The full URL a request was sent to, as its sender saw it (Twilio signs
+ * it): the host it called (API Gateway's domain, else the Host header), the
+ * path with the stage (`requestContext.path`), the query string.
+ */
+function requestUrl(event: APIGatewayProxyEvent): string | undefined {
+  const host = event.requestContext?.domainName ?? header(event, 'host');
+  if (host === undefined) return undefined;
+  const local = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(host);
+  const proto = header(event, 'x-forwarded-proto') ?? (local ? 'http' : 'https');
+  const path = event.requestContext?.path ?? event.path;
+  const pairs = Object.entries(event.multiValueQueryStringParameters ?? {}).flatMap(([k, vs]) => (vs ?? []).map((v) => [k, v]));
+  const query = pairs.length ? '?' + pairs.map(([k, v]) => `${encodeURIComponent(k!)}=${encodeURIComponent(v!)}`).join('&') : '';
+  return `${proto}://${host}${path}${query}`;
 }
 
 function bodyOf(event: APIGatewayProxyEvent): string {

@@ -47,6 +47,6 @@ export function logLine(log: Log | undefined, level: 'info' | 'warn' | 'error', 
  * ```
  */
 export function forLog(text: string, max = 200): string {
-  const redacted = text.replace(/awk_[A-Za-z0-9_-]+/g, shortId);
+  const redacted = text.replace(/(?:awk|whk)_[A-Za-z0-9_-]+/g, shortId);
   return redacted.length <= max ? redacted : `${redacted.slice(0, max)}… (${redacted.length} characters)`;
 }

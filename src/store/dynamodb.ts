@@ -52,6 +52,7 @@ import {
   invocationIdOf,
   invocationPk,
   isCompletionSk,
+  journalSk,
   promiseWaiterSk,
   promiseWaitersPrefix,
   stateScope,
@@ -102,6 +103,7 @@ export type StoreOperation =
   | 'addCaller'
   | 'kill'
   | 'getCompletion'
+  | 'getEntry'
   | 'addPromiseWaiter'
   | 'promiseWaiters'
   | 'existingCompletions'
@@ -478,6 +480,13 @@ export class DynamoDbStore implements Store {
   async getCompletion(id: string, key: string): Promise<Completion | undefined> {
     const item = await this.#get('getCompletion', id, invocationPk(id), key);
     return item && itemToCompletion(item);
+  }
+
+  async getEntry(id: string, index: number): Promise<JournalEntry | undefined> {
+    const item = await this.#get('getEntry', id, invocationPk(id), journalSk(index));
+    if (!item) return undefined;
+    const { ttl: _ttl, ...entry } = item; // the store's own, as in load
+    return itemToEntry(entry);
   }
 
   async addPromiseWaiter(id: string, name: string, waiter: PromiseWaiter): Promise<void> {

@@ -17,7 +17,18 @@ import type {
   AcquireOptions,
   UnpinResult,
 } from './store.ts';
-import { INPUT, LOCK, META, invocationPk, isCompletionSk, promiseWaiterSk, promiseWaitersPrefix, stateScope, stateSk } from './keys.ts';
+import {
+  INPUT,
+  LOCK,
+  META,
+  invocationPk,
+  isCompletionSk,
+  journalSk,
+  promiseWaiterSk,
+  promiseWaitersPrefix,
+  stateScope,
+  stateSk,
+} from './keys.ts';
 import {
   completionToItem,
   entryToItem,
@@ -229,6 +240,11 @@ export class MemoryStore implements Store, ChangeFeed {
   async getCompletion(id: string, key: string): Promise<Completion | undefined> {
     const item = this.#get(invocationPk(id), key);
     return item && copyBelow(itemToCompletion(item));
+  }
+
+  async getEntry(id: string, index: number): Promise<JournalEntry | undefined> {
+    const item = this.#get(invocationPk(id), journalSk(index));
+    return item && copyBelow(itemToEntry(item));
   }
 
   async addPromiseWaiter(id: string, name: string, waiter: PromiseWaiter): Promise<void> {

@@ -125,7 +125,8 @@ export type EntryKind =
   | 'promise-reject'
   | 'promise-await'
   | 'cancel-invocation'
-  | 'attach';
+  | 'attach'
+  | 'webhook';
 
 /**
  * One journal entry (`J#` + index). Written once, never changed.
@@ -143,7 +144,7 @@ export interface JournalEntry {
   value?: string | undefined;
   /** Terminal failure result. */
   failure?: Failure | undefined;
-  /** `awakeable`: the minted id. */
+  /** `awakeable`, `webhook`: the minted id. */
   id?: string | undefined;
   /** `sleep`: due time, epoch ms. */
   at?: number | undefined;
@@ -373,6 +374,8 @@ export interface Store {
   kill(id: string, options: { now: number; failure: Failure; ttl: number }): Promise<boolean>;
   /** Reads one completion (or workflow promise). */
   getCompletion(id: string, key: string): Promise<Completion | undefined>;
+  /** Reads one journal entry (a webhook's options, for the callback route that receives it). */
+  getEntry(id: string, index: number): Promise<JournalEntry | undefined>;
   /**
    * Records that `waiter` waits on durable promise `name` of workflow run
    * `id` (idempotent: the first record stands). The wake rule hands the

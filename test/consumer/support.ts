@@ -4,6 +4,7 @@
  * project), a `dormant dev` process and its stop, and one awakeable round
  * trip over HTTP.
  */
+import { createHmac } from 'node:crypto';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -140,6 +141,43 @@ export async function awakeableRoundTrip(url: string, path: string, input: unkno
     body: JSON.stringify(resolution),
   });
   if (resolved.status !== 202) throw new Error(`resolve answered ${resolved.status}: ${await resolved.text()}`);
+  return poll('the output', async () => {
+    const answer = await fetch(`${url}/restate/invocation/${invocationId}/output`);
+    if (answer.status !== 200) return undefined;
+    const output: unknown = await answer.json();
+    return output;
+  });
+}
+
+/**
+ * One webhook round trip over HTTP: start the handler (`/send`), wait until
+ * it is suspended on its webhook, post a GitHub-signed body to the webhook's
+ * URL (an unsigned one first, which must get 401), and return the output.
+ */
+export async function webhookRoundTrip(url: string, path: string, secret: string, body: string): Promise<unknown> {
+  const sent = await fetch(`${url}/${path}/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'null' });
+  const { invocationId } = (await sent.json()) as { invocationId: string };
+  if (!sent.ok || !invocationId) throw new Error(`send answered ${sent.status}`);
+  const webhookId = await poll('the invocation to suspend on its webhook', async () => {
+    const status = (await (await fetch(`${url}/restate/invocation/${invocationId}`)).json()) as {
+      status: string;
+      awaiting?: { awakeableId?: string }[];
+    };
+    return status.status === 'suspended' ? status.awaiting?.find((a) => a.awakeableId)?.awakeableId : undefined;
+  });
+  const unsigned = await fetch(`${url}/restate/webhooks/${webhookId}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  if (unsigned.status !== 401) throw new Error(`an unsigned delivery answered ${unsigned.status}, not 401`);
+  const signature = 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
+  const delivered = await fetch(`${url}/restate/webhooks/${webhookId}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature },
+    body,
+  });
+  if (delivered.status !== 200) throw new Error(`the signed delivery answered ${delivered.status}: ${await delivered.text()}`);
   return poll('the output', async () => {
     const answer = await fetch(`${url}/restate/invocation/${invocationId}/output`);
     if (answer.status !== 200) return undefined;

@@ -544,6 +544,17 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
         await expect(store.getCompletion(newInvocationId(), completionKey(0))).resolves.toBeUndefined();
       });
 
+      it('getEntry reads one journal entry as appended (a webhook and its options), undefined when absent', async () => {
+        const meta = await running();
+        const entry = { index: 2, kind: 'webhook' as const, id: 'whk_x', value: '{"respond":{"status":204}}' };
+        await store.append(meta.id, { index: 0, kind: 'run', name: 'a', value: '1' });
+        await store.append(meta.id, entry);
+
+        await expect(store.getEntry(meta.id, 2)).resolves.toEqual(entry);
+        await expect(store.getEntry(meta.id, 1)).resolves.toBeUndefined();
+        await expect(store.getEntry(newInvocationId(), 0)).resolves.toBeUndefined();
+      });
+
       it('refuses a completion over 400 KB with PayloadTooLargeError and writes nothing', async () => {
         const meta = await running();
 

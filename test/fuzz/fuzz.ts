@@ -14,10 +14,12 @@
  * `npm run fuzz` runs it at its default size (test/fuzz/cli.ts); a slice
  * with a time budget runs in `npm test` (test/fuzz/fuzz.test.ts).
  */
+import { createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
+  github,
   handlers,
   object,
   service,
@@ -98,6 +100,8 @@ interface Answer {
 const API_KEY = 'fuzz-owner-api-key-31337';
 const SIGNING_KEY = 'fuzz-signing-key-0123456789abcdef';
 /** The examples' shapes, without their console lines: a step, an awakeable, an exclusive object call on an awakeable, a workflow on a promise. */
+const HOOK_SECRET = 'fuzz-webhook-secret';
+
 const SERVICES = [
   service({
     name: 'greeter',
@@ -105,6 +109,11 @@ const SERVICES = [
   }),
   service({ name: 'review', handlers: { request: async (ctx: Context) => ctx.awakeable<unknown>().promise } }),
   object({ name: 'signoff', handlers: { sign: async (ctx: ObjectContext) => ctx.awakeable<unknown>().promise } }),
+  // A per-request callback URL, signed: every unsigned or forged delivery must be refused without a write.
+  service({
+    name: 'hooked',
+    handlers: { wait: async (ctx: Context) => ctx.webhook({ verify: github({ secret: 'FUZZ_HOOK_SECRET' }) }).promise },
+  }),
   workflow({
     name: 'reviewFlow',
     handlers: {
@@ -148,6 +157,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         dynamoDbEndpoint: options.dynamoDbEndpoint,
         tableName: `fuzz-${mode}-${options.seed}-${Date.now()}`,
         signingKey: SIGNING_KEY,
+        secrets: { FUZZ_HOOK_SECRET: HOOK_SECRET },
         ingressWaitMs: 1_000,
         apiKey: mode === 'keyed' ? API_KEY : undefined,
       });
@@ -269,6 +279,7 @@ async function fuzzPlane(
 interface Seeded {
   reviewId: string;
   awakeableId: string;
+  webhookId: string;
   workflowKey: string;
   workflowRun: string;
   holderId: string;
@@ -288,11 +299,21 @@ async function seed(plane: LocalPlane, owner: Record<string, string>): Promise<S
   const workflowRun = await start('/reviewFlow/seed-flow/run/send', '{"title":"flow"}');
   const finishedId = await start('/greeter/greet/send', '"seed"', { 'idempotency-key': 'seed-finished' });
   const awakeableId = await awakeableOf(plane, reviewId, owner);
+  const webhookId = await awakeableOf(plane, await start('/hooked/wait/send', 'null'), owner);
   await awakeableOf(plane, holderId, owner);
   for (const until = Date.now() + 20_000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
     const status = await json(plane, 'GET', `/restate/invocation/${finishedId}`, undefined, owner);
     if (status?.status === 'completed')
-      return { reviewId, awakeableId: awakeableId!, workflowKey: 'seed-flow', workflowRun, holderId, queuedId, finishedId };
+      return {
+        reviewId,
+        awakeableId: awakeableId!,
+        webhookId: webhookId!,
+        workflowKey: 'seed-flow',
+        workflowRun,
+        holderId,
+        queuedId,
+        finishedId,
+      };
   }
   throw new Error('seeding: the greeter call did not finish');
 }
@@ -400,6 +421,7 @@ function* hostile(rng: Prng, s: Seeded, mode: 'open' | 'keyed'): Generator<Shot>
   for (;;) {
     const kind = rng.weighted<string>([
       ['callback-id', 30],
+      ['webhook', 12],
       ['callback-method', 8],
       ['callback-body', 10],
       ['callback-path', 8],
@@ -416,6 +438,52 @@ function* hostile(rng: Prng, s: Seeded, mode: 'open' | 'keyed'): Generator<Shot>
     ]);
     const auth = authHeaders();
     switch (kind) {
+      case 'webhook': {
+        // A delivery to a webhook URL: a forged, altered or foreign id, an awakeable id, or the genuine id unsigned or badly signed.
+        const body = rng.pick([
+          '{"action":"completed"}',
+          'a=1&b=2',
+          '',
+          'x'.repeat(rng.pick([10, 200_000])),
+          Buffer.alloc(64, rng.int(256)).toString('latin1'),
+        ]);
+        const genuineId = rng.chance(0.5);
+        const id = genuineId
+          ? s.webhookId
+          : rng.pick([
+              alter(s.webhookId),
+              s.webhookId.slice(0, 30),
+              other.webhookId(s.reviewId, 0),
+              genuine.webhookId(newInvocationId(), 0),
+              s.awakeableId,
+              ids(),
+            ]);
+        const wrongSignature =
+          'sha256=' +
+          createHmac('sha256', rng.pick(['wrong', HOOK_SECRET + 'x']))
+            .update(body)
+            .digest('hex');
+        yield {
+          label: genuineId
+            ? 'a delivery to a signed webhook, unsigned or signed wrongly'
+            : 'a delivery to a forged, altered or foreign webhook id',
+          method: rng.pick(['POST', 'PUT', 'GET', 'PATCH', 'DELETE']),
+          path: `/restate/webhooks/${id}${rng.pick(['', '', '?a=1', '/extra'])}`,
+          headers: {
+            'content-type': rng.pick([
+              'application/json',
+              'application/x-www-form-urlencoded',
+              'text/plain',
+              'application/octet-stream',
+              'image/png',
+            ]),
+            ...(rng.chance(0.7) ? { 'x-hub-signature-256': rng.pick([wrongSignature, 'sha256=', 'md5=abc', 'x'.repeat(5000)]) } : {}),
+          },
+          body,
+          refused: true,
+        };
+        break;
+      }
       case 'callback-id':
         yield {
           label: 'resolve or reject with a forged, altered, truncated or foreign id',

@@ -58,11 +58,15 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
   const settled = async (tag: string, slot: string): Promise<Settled | undefined> => {
     const id = world.sent.get(`${tag}/${slot}`);
     if (id === undefined) return undefined;
-    const verified = world.signer.verifyAwakeableId(id);
+    const hook = id.startsWith('whk_');
+    const verified = hook ? world.signer.verifyWebhookId(id) : world.signer.verifyAwakeableId(id);
     if (!verified.ok) return undefined;
     const c = await store.getCompletion(verified.target.invocationId, completionKey(verified.target.index));
     if (!c) return undefined;
-    return c.failure ? { ok: false, reason: c.failure.message } : { ok: true, value: JSON.parse(c.value ?? 'null') as string };
+    if (c.failure) return { ok: false, reason: c.failure.message };
+    const value = JSON.parse(c.value ?? 'null') as unknown;
+    // A webhook holds the whole request; its resolvers sent the body.
+    return { ok: true, value: (hook ? (value as { body: unknown }).body : value) as string };
   };
 
   // Outcomes and outputs.
@@ -121,6 +125,7 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
     const a = await settled(spec.label, 'a');
     switch (spec.template) {
       case 'approval':
+      case 'hook':
         facts.racy.set(spec.label, !uniform(spec.slots.a ?? []));
         if (!a) fail('completion-missing', `${spec.label}: no completion stored for its awakeable`);
         else expectOneOf(spec, [okOrRejected(a)], `its awakeable was ${show(a)}`);

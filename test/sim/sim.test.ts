@@ -38,6 +38,7 @@ const ENTRY_KINDS = Object.keys({
   'promise-await': 0,
   'cancel-invocation': 0,
   attach: 0,
+  webhook: 0,
 } satisfies Record<EntryKind, 0>);
 
 /** How many seeds `npm test` runs (from seed 1); `DORMANT_SIM_SEEDS` overrides. */

@@ -67,6 +67,7 @@ export type Template =
   | 'read'
   | 'relay'
   | 'tour'
+  | 'hook'
   | 'flowPeek'
   | 'flowWait'
   | 'cancelled'
@@ -143,6 +144,13 @@ export function definitions(hooks: SimHooks): AnyDefinition[] {
         } catch (e) {
           return `rejected:${message(e)}`;
         }
+      },
+      /** A per-request callback URL (ctx.webhook) a provider delivers to, once, twice, or two different requests. */
+      hook: async (ctx: Context, input: { tag: string }) => {
+        const w = ctx.webhook();
+        await step(hooks, ctx, 'send', () => hooks.send(input.tag, 'a', w.id));
+        const request = await w.promise;
+        return step(hooks, ctx, 'after', () => `ok:${String(request.body)}`);
       },
       flaky: async (ctx: Context, input: { tag: string; k: number; failOnce: boolean; backoffMs: number }) => {
         const x = await step(
@@ -653,6 +661,26 @@ export function drawWorkload(rng: Prng, extras?: Prng): Workload {
       slots: { a: [] },
       cancelAfter: extras.between(0, 4_000),
       cancelFromHandler: extras.chance(0.5),
+    });
+    // A webhook (ctx.webhook) delivered once, redelivered, or raced by a different request.
+    const hook = label('hook');
+    const d = extras.chance(0.4) ? 0 : extras.between(1, 3_000);
+    const shape = extras.pick(['single', 'duplicate', 'race'] as const);
+    invocations.push({
+      label: hook,
+      template: 'hook',
+      service: 'sim',
+      handler: 'hook',
+      input: { tag: hook },
+      startAt: at(),
+      slots: {
+        a: [
+          { kind: 'resolve', via: 'ingress', value: `${hook}.a.0`, delay: d },
+          ...(shape === 'single'
+            ? []
+            : [{ kind: 'resolve' as const, via: 'ingress' as const, value: `${hook}.a.${shape === 'race' ? 1 : 0}`, delay: d }]),
+        ],
+      },
     });
   }
   return {

@@ -19,6 +19,7 @@
  * duplicates, delays) are drawn from the seed during the faulty phase; then a
  * calm phase drains everything to quiescence.
  */
+import { deliverWebhook } from '../../src/runtime/webhooks.ts';
 import {
   IdSigner,
   IngressError,
@@ -199,6 +200,7 @@ const STORE_READS = new Set<string>([
   'getInvocation',
   'load',
   'getCompletion',
+  'getEntry',
   'promiseWaiters',
   'existingCompletions',
   'readState',
@@ -968,7 +970,11 @@ export class World implements SimHooks {
       `${run.owner}/${run.slot} ${run.spec.kind} '${run.spec.value}'`,
       async (a, store) => {
         const deps = this.#ingress(store, a);
-        if (run.spec.kind === 'resolve') await resolveAwakeable(deps, run.awakeableId, JSON.stringify(run.spec.value));
+        if (run.awakeableId.startsWith('whk_')) {
+          // A provider's delivery to ctx.webhook(): its body is the value.
+          const body = Buffer.from(JSON.stringify(run.spec.value));
+          await deliverWebhook(deps, run.awakeableId, { method: 'POST', headers: { 'content-type': 'application/json' }, query: {}, body });
+        } else if (run.spec.kind === 'resolve') await resolveAwakeable(deps, run.awakeableId, JSON.stringify(run.spec.value));
         else await rejectAwakeable(deps, run.awakeableId, run.spec.value);
       },
       (result) => {

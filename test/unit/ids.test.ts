@@ -8,6 +8,22 @@ import { MemoryRuntime, TEST_SIGNING_KEY } from 'dormant-lambda/testing';
 const signer = new IdSigner('a-signing-key-of-at-least-16-bytes');
 
 describe('IdSigner', () => {
+  it('mints webhook ids that are capabilities too, and no awakeable id is a webhook id or the other way round', () => {
+    const inv = newInvocationId();
+    const hook = signer.webhookId(inv, 5);
+    expect(hook).toMatch(/^whk_[A-Za-z0-9_-]{82}$/);
+    expect(signer.verifyWebhookId(hook)).toEqual({ ok: true, target: { invocationId: inv, index: 5 } });
+    expect(signer.verifyAwakeableId(hook)).toEqual({ ok: false, problem: 'malformed' });
+    // The version byte is authenticated: the same bytes under the other prefix are no id at all.
+    expect(signer.verifyAwakeableId('awk_' + hook.slice(4)).ok).toBe(false);
+    const awk = signer.awakeableId(inv, 5);
+    expect(signer.verifyWebhookId(awk)).toEqual({ ok: false, problem: 'malformed' });
+    expect(signer.verifyWebhookId('whk_' + awk.slice(4)).ok).toBe(false);
+    expect(new IdSigner('another-signing-key-of-16-bytes').verifyWebhookId(hook).ok).toBe(false);
+    const altered = hook.slice(0, 40) + (hook[40] === 'A' ? 'B' : 'A') + hook.slice(41);
+    expect(signer.verifyWebhookId(altered).ok).toBe(false);
+  });
+
   it('round-trips the invocation and entry an awakeable id names (rule 8)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), (index) => {

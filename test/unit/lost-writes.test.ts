@@ -57,6 +57,10 @@ const tour = service({
       const { promise } = ctx.awakeable<string>();
       return promise;
     },
+    webhook: async (ctx: Context) => {
+      const { promise } = ctx.webhook();
+      return ((await promise).body as { status: string }).status;
+    },
     sleep: async (ctx: Context) => {
       await ctx.sleep(10);
       return 'slept';
@@ -151,6 +155,15 @@ const CASES: Case[] = [
     output: 'ok',
   },
   {
+    kind: 'webhook',
+    start: (rt) => rt.start('tour', 'webhook'),
+    drive: async (rt, id) => {
+      await rt.settle();
+      await rt.deliver((await rt.awaitedAwakeables(id))[0]!, '{"status":"ok"}');
+    },
+    output: 'ok',
+  },
+  {
     kind: 'sleep',
     start: (rt) => rt.start('tour', 'sleep'),
     drive: async (rt) => {
@@ -225,6 +238,7 @@ describe('a lost journal write ends the attempt as lost, whatever its kind', () 
       send: true,
       cancel: true,
       awakeable: true,
+      webhook: true,
       sleep: true,
       combinator: true,
       now: true,

@@ -4,11 +4,13 @@
  * users do (skip time, complete a callback by id, read the result) or that
  * Dormant adds (objects, workflows, alwaysReplay, timers raced with awakeables).
  */
+import { createHmac } from 'node:crypto';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   CancelledError,
   TerminalError,
   TimeoutError,
+  github,
   handlers,
   object,
   service,
@@ -92,6 +94,48 @@ describe('TestRuntime (dormant-lambda/testing)', () => {
     expect(await run.status()).toBe('completed');
     expect(await run.output()).toEqual({ title: 'Q3', approved: true });
     expect(journal.map((e) => e.name ?? e.kind)).toEqual(['awakeable', 'notify', 'sleep']); // the sleep is orTimeout's
+  });
+
+  it('a webhook completes with the request delivered by id; a redelivery gets the answer again, another request 409, a bad signature 401 (ctx.webhook)', async () => {
+    const signed = service({
+      name: 'signed',
+      handlers: {
+        wait: async (ctx: Context) => {
+          const { body } = await ctx.webhook({ verify: github({ secret: 'KIT_HOOK_SECRET' }), respond: { status: 202, body: 'thanks' } })
+            .promise;
+          return body;
+        },
+      },
+    });
+    process.env.KIT_HOOK_SECRET = 'kit-secret';
+    try {
+      const rt = new TestRuntime([signed], { alwaysReplay: true });
+      const run = await rt.start(signed, 'wait', undefined);
+      const [id] = await run.awakeables();
+      expect(id).toMatch(/^whk_/);
+      const body = '{"action":"completed"}';
+      const headers = {
+        'content-type': 'application/json',
+        'x-hub-signature-256': 'sha256=' + createHmac('sha256', 'kit-secret').update(body).digest('hex'),
+        'x-github-delivery': 'd-1',
+      };
+      await expect(rt.deliverWebhook(id!, body, { headers: { ...headers, 'x-hub-signature-256': 'sha256=00' } })).rejects.toMatchObject({
+        status: 401,
+      });
+      expect(await run.status()).toBe('suspended');
+      expect(await rt.deliverWebhook(id!, body, { headers })).toMatchObject({ status: 202, body: 'thanks' });
+      expect(await run.output()).toEqual({ action: 'completed' });
+      expect(await rt.deliverWebhook(id!, body, { headers })).toMatchObject({ status: 202 });
+      const other = '{"action":"requested"}';
+      const otherHeaders = {
+        ...headers,
+        'x-github-delivery': 'd-2',
+        'x-hub-signature-256': 'sha256=' + createHmac('sha256', 'kit-secret').update(other).digest('hex'),
+      };
+      await expect(rt.deliverWebhook(id!, other, { headers: otherHeaders })).rejects.toMatchObject({ status: 410 });
+    } finally {
+      delete process.env.KIT_HOOK_SECRET;
+    }
   });
 
   it('a rejected awakeable fails the handler with a TerminalError; a later completion gets 409', async () => {
