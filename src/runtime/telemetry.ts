@@ -17,6 +17,35 @@ export const METRICS_NAMESPACE = 'Dormant';
 export const FAILED_INVOCATIONS_METRIC = 'FailedInvocations';
 /** The dimension naming the runtime (its table) a metric belongs to. */
 export const TABLE_DIMENSION = 'Table';
+/**
+ * What telemetry writes log lines with: Powertools' `Logger` has this shape.
+ * Declared here so the package's types do not pull in Powertools' (which
+ * need `@types/aws-lambda` in the user's project).
+ *
+ * @example
+ * ```ts
+ * const logger: StructuredLogger = new Logger({ serviceName: 'dormant-handler' });
+ * ```
+ */
+export interface StructuredLogger {
+  info(message: string, ...extra: unknown[]): void;
+  warn(message: string, ...extra: unknown[]): void;
+  error(message: string, ...extra: unknown[]): void;
+}
+
+/**
+ * What telemetry emits metrics with: Powertools' `Metrics` has this shape.
+ *
+ * @example
+ * ```ts
+ * const metrics: MetricsSink = new Metrics({ namespace: 'Dormant', serviceName: 'dormant' });
+ * ```
+ */
+export interface MetricsSink {
+  addMetric(name: string, unit: 'Count', value: number): void;
+  publishStoredMetrics(): void;
+}
+
 /** The `service` dimension Powertools Metrics adds to every metric. */
 export const METRICS_SERVICE = 'dormant';
 
@@ -54,7 +83,7 @@ export interface Telemetry {
  * const telemetry = lambdaTelemetry({ tableName: process.env.DORMANT_TABLE_NAME! });
  * ```
  */
-export function lambdaTelemetry(options: { tableName: string; logger?: Logger; metrics?: Metrics }): Telemetry {
+export function lambdaTelemetry(options: { tableName: string; logger?: StructuredLogger; metrics?: MetricsSink }): Telemetry {
   const logger = options.logger ?? new Logger({ serviceName: 'dormant-handler' });
   const metrics =
     options.metrics ??
@@ -100,7 +129,7 @@ export function lambdaTelemetry(options: { tableName: string; logger?: Logger; m
  * log('error', 'wake: record failed', error);
  * ```
  */
-export function powertoolsLog(logger: Logger): Log {
+export function powertoolsLog(logger: StructuredLogger): Log {
   return (level, message, details) => {
     if (details instanceof Error) logger[level](message, details);
     else if (details === undefined) logger[level](message);
