@@ -80,3 +80,38 @@ export function oneIdProblem(api: ApiReach | { problem: string; positionals?: st
   if (api.positionals.length !== 1) return 'name one invocation id';
   return 'problem' in api ? api.problem : undefined;
 }
+
+/**
+ * Runs a command that names one invocation and sends one request about it
+ * (`dormant purge`, `dormant upgrade`): parses the arguments, prints what is
+ * wrong (exit 2) or that the API did not answer (exit 1), else hands back
+ * the answer for the command to read.
+ *
+ * @example
+ * ```ts
+ * const sent = await sendForInvocation({ command: 'purge', usage: PURGE_USAGE, method: 'PATCH', action: 'purge' }, argv, env, console);
+ * if (typeof sent === 'number') return sent;
+ * ```
+ */
+export async function sendForInvocation(
+  command: { command: string; usage: string; method: string; action: string },
+  argv: string[],
+  env: Readonly<Record<string, string | undefined>>,
+  out: Pick<Console, 'log' | 'error'>,
+): Promise<number | { invocationId: string; status: number; text: string }> {
+  const api = apiArguments(argv, env);
+  const problem = oneIdProblem(api);
+  if (problem || 'problem' in api) {
+    out.error(`dormant ${command.command}: ${problem}\n\n${command.usage}`);
+    return 2;
+  }
+  const invocationId = api.positionals[0]!;
+  const response = await api
+    .request(command.method, `/restate/invocation/${encodeURIComponent(invocationId)}/${command.action}`)
+    .catch((error: unknown) => error as Error);
+  if (response instanceof Error) {
+    out.error(`dormant ${command.command}: ${api.url} did not answer: ${response.message}`);
+    return 1;
+  }
+  return { invocationId, status: response.status, text: await response.text() };
+}

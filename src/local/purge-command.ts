@@ -7,7 +7,7 @@
  * of the environment (SigV4, `execute-api`), as a stack with IAM
  * authorization (the default) requires.
  */
-import { API_OPTIONS_USAGE, apiArguments, oneIdProblem } from './api-client.ts';
+import { API_OPTIONS_USAGE, sendForInvocation } from './api-client.ts';
 
 /** How `dormant purge` is used. */
 export const PURGE_USAGE = `usage: dormant purge <invocationId> [--url URL] [--api-key KEY | --iam [--region REGION]]
@@ -28,25 +28,13 @@ export async function purgeCommand(
   env: Readonly<Record<string, string | undefined>> = process.env,
   out: Pick<Console, 'log' | 'error'> = console,
 ): Promise<number> {
-  const api = apiArguments(argv, env);
-  const problem = oneIdProblem(api);
-  if (problem || 'problem' in api) {
-    out.error(`dormant purge: ${problem}\n\n${PURGE_USAGE}`);
-    return 2;
-  }
-  const [invocationId] = api.positionals;
-  const response = await api
-    .request('PATCH', `/restate/invocation/${encodeURIComponent(invocationId!)}/purge`)
-    .catch((error: unknown) => error as Error);
-  if (response instanceof Error) {
-    out.error(`dormant purge: ${api.url} did not answer: ${response.message}`);
-    return 1;
-  }
-  const text = await response.text();
-  if (response.status === 200) {
+  const sent = await sendForInvocation({ command: 'purge', usage: PURGE_USAGE, method: 'PATCH', action: 'purge' }, argv, env, out);
+  if (typeof sent === 'number') return sent;
+  const { invocationId, text } = sent;
+  if (sent.status === 200) {
     out.log(`dormant purge: ${invocationId} purged (${(JSON.parse(text) as { purged: number }).purged} items deleted)`);
     return 0;
   }
-  out.error(`dormant purge: ${response.status} ${text}`);
+  out.error(`dormant purge: ${sent.status} ${text}`);
   return 1;
 }

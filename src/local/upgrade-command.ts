@@ -7,7 +7,7 @@
  * changed code does not replay it. With `--iam` the request is signed with
  * the AWS credentials of the environment (SigV4, `execute-api`).
  */
-import { API_OPTIONS_USAGE, apiArguments, oneIdProblem } from './api-client.ts';
+import { API_OPTIONS_USAGE, sendForInvocation } from './api-client.ts';
 
 /** How `dormant upgrade` is used. */
 export const UPGRADE_USAGE = `usage: dormant upgrade <invocationId> [--url URL] [--api-key KEY | --iam [--region REGION]]
@@ -29,22 +29,10 @@ export async function upgradeCommand(
   env: Readonly<Record<string, string | undefined>> = process.env,
   out: Pick<Console, 'log' | 'error'> = console,
 ): Promise<number> {
-  const api = apiArguments(argv, env);
-  const problem = oneIdProblem(api);
-  if (problem || 'problem' in api) {
-    out.error(`dormant upgrade: ${problem}\n\n${UPGRADE_USAGE}`);
-    return 2;
-  }
-  const [invocationId] = api.positionals;
-  const response = await api
-    .request('PATCH', `/restate/invocation/${encodeURIComponent(invocationId!)}/upgrade`)
-    .catch((error: unknown) => error as Error);
-  if (response instanceof Error) {
-    out.error(`dormant upgrade: ${api.url} did not answer: ${response.message}`);
-    return 1;
-  }
-  const text = await response.text();
-  if (response.status === 200) {
+  const sent = await sendForInvocation({ command: 'upgrade', usage: UPGRADE_USAGE, method: 'PATCH', action: 'upgrade' }, argv, env, out);
+  if (typeof sent === 'number') return sent;
+  const { invocationId, text } = sent;
+  if (sent.status === 200) {
     const answer = JSON.parse(text) as { upgraded: boolean; from?: string };
     out.log(
       answer.upgraded
@@ -53,6 +41,6 @@ export async function upgradeCommand(
     );
     return 0;
   }
-  out.error(`dormant upgrade: ${response.status} ${text}`);
+  out.error(`dormant upgrade: ${sent.status} ${text}`);
   return 1;
 }
