@@ -108,5 +108,6 @@ export {
   type HandlerResult,
   type LambdaContextLike,
 } from './runtime/lambda-handler.ts';
+export { DEFAULT_TRACE_FLUSH_MS, type OtelTracingOptions } from './runtime/tracing.ts';
 
 export { sigv4Fetch, type SigV4FetchOptions, type SigningCredentials } from './client/sigv4-fetch.ts';

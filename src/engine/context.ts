@@ -66,14 +66,14 @@ const PREFIXED = new Set(['log', 'info', 'warn', 'error', 'debug', 'trace']);
  * The global console, silent while `journal` replays, with the invocation's
  * prefix on every line (a line that starts with a format string keeps it).
  */
-function quietWhileReplaying(journal: Pick<Journal, 'replaying'>, prefix: string): Console {
-  return new Proxy(console, {
+function quietWhileReplaying(journal: Pick<Journal, 'replaying'>, base: Console, prefix: string | undefined): Console {
+  return new Proxy(base, {
     get: (target, key, receiver) => {
       const value = Reflect.get(target, key, receiver) as unknown;
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
         if (journal.replaying) return undefined;
-        if (typeof key === 'string' && PREFIXED.has(key))
+        if (prefix !== undefined && typeof key === 'string' && PREFIXED.has(key))
           args = typeof args[0] === 'string' ? [`${prefix} ${args[0]}`, ...args.slice(1)] : [prefix, ...args];
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
@@ -82,7 +82,7 @@ function quietWhileReplaying(journal: Pick<Journal, 'replaying'>, prefix: string
 }
 
 /** What the context needs of the deployment besides its attempt; never the store. */
-export type ContextDeps = Pick<AttemptDeps, 'clock' | 'signer' | 'services' | 'apiUrl' | 'maxInAttemptBackoffMs'>;
+export type ContextDeps = Pick<AttemptDeps, 'clock' | 'signer' | 'services' | 'apiUrl' | 'maxInAttemptBackoffMs' | 'handlerConsole'>;
 
 /**
  * Implements every context interface; which methods a handler may use is
@@ -106,7 +106,10 @@ export class DurableContext implements WorkflowContext {
   ) {
     this.rand = seededRand(meta.id);
     this.#journal = attempt.journal;
-    this.console = quietWhileReplaying(this.#journal, `[${meta.service}/${meta.handler}][${meta.id}]`);
+    // A structured console carries the invocation in its fields; the global one, in a prefix.
+    this.console = deps.handlerConsole
+      ? quietWhileReplaying(this.#journal, deps.handlerConsole(meta), undefined)
+      : quietWhileReplaying(this.#journal, console, `[${meta.service}/${meta.handler}][${meta.id}]`);
   }
 
   get key(): string {
@@ -167,7 +170,7 @@ export class DurableContext implements WorkflowContext {
     const outcome = this.attempt.waiting.inFlight(async (): Promise<Outcome<T>> => {
       // A step never starts before earlier entries are durable.
       await this.#journal.durable();
-      const result = await this.#execute(index, label, fn, policy);
+      const result = await this.#journal.trace.inStep(index, name, () => this.#execute(index, label, fn, policy));
       const entry: JournalEntry = { index, kind: 'run', name };
       if ('failure' in result) entry.failure = result.failure;
       else {
@@ -555,7 +558,7 @@ export class DurableContext implements WorkflowContext {
   ): InvocationPromise<unknown> | InvocationHandle {
     const spec = definition.handlers[handler];
     if (!spec) throw new TerminalError(`${call}: ${definition.kind} '${definition.name}' has no handler '${handler}'`, { code: 404 });
-    const headers = this.#headers(call, options.headers);
+    const headers = this.#withTraceparent(this.#headers(call, options.headers));
     const idempotencyKey = options.idempotencyKey;
     if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey === ''))
       throw this.#misuse(call, `the idempotency key must be a non-empty string, got ${show(idempotencyKey)}`);
@@ -636,6 +639,13 @@ export class DurableContext implements WorkflowContext {
   /** Whether an idempotency key's invocation has expired while its journal lives on (one keys-only read, one more if so). */
   async #expiredKey(id: string): Promise<boolean> {
     return (await this.attempt.reads.hasJournal(id)) && !(await this.attempt.reads.getInvocation(id));
+  }
+
+  /** A callee joins the caller's trace (W3C `traceparent`), unless the call names a parent of its own. */
+  #withTraceparent(headers: Record<string, string> | undefined): Record<string, string> | undefined {
+    const traceparent = this.#journal.trace.traceparent;
+    if (traceparent === undefined || headers?.traceparent !== undefined) return headers;
+    return { ...headers, traceparent };
   }
 
   /** Headers a call passes on, checked: string names and values; names lowercased. */

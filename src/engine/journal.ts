@@ -29,6 +29,7 @@ import type { Completion, JournalEntry, Store } from '../store/store.ts';
 import type { Completions } from './completions.ts';
 import { LostWrite, type Ending } from './ending.ts';
 import type { Outcome } from './promises.ts';
+import { untraced, type AttemptTrace } from './tracing.ts';
 
 /** The next index, and the entry recorded there by an earlier attempt (replay) if any. */
 export interface Allocation {
@@ -74,6 +75,8 @@ export class Journal {
   #next = 0;
   #queue: Promise<void> = Promise.resolve();
   #newSteps = 0;
+  /** When each new entry was allocated, by index: the start of its span. */
+  readonly #allocatedAt = new Map<number, number>();
   readonly #writes: SideWrites;
   /** The highest index an earlier attempt wrote (-1: none): below it, the handler replays. */
   readonly #lastRecorded: number;
@@ -92,6 +95,8 @@ export class Journal {
     private readonly versions: { journal?: string | undefined; running?: string | undefined } = {},
     /** The attempt's clock: stamps when each entry was written (`writtenAt`, for the journal's timeline). */
     private readonly now: () => number = Date.now,
+    /** Where new entries are reported (a step's span is its body's: see `DurableContext.run`). */
+    readonly trace: AttemptTrace = untraced,
   ) {
     let last = -1;
     for (const index of recorded.keys()) if (index > last) last = index;
@@ -148,6 +153,7 @@ export class Journal {
       this.ending.fail(error);
       throw error;
     }
+    if (!recorded) this.#allocatedAt.set(index, this.now());
     return { index, recorded };
   }
 
@@ -169,8 +175,11 @@ export class Journal {
       //   zombie (epoch 1):  … append J#i ✓
       //   this   (epoch 2):  … append J#i ✗ → lost: handed back, no retry counted
       //   fresh  (epoch 3):  replays J#i as the zombie wrote it, carries on
-      if (!(await this.store.append(this.invocationId, { ...entry, writtenAt: this.now() })))
+      const writtenAt = this.now();
+      if (!(await this.store.append(this.invocationId, { ...entry, writtenAt })))
         throw this.lostWrite(`entry ${entry.index} (${entry.kind}) was already written by another attempt`, entry);
+      if (entry.kind !== 'run') this.trace.written(entry, this.#allocatedAt.get(entry.index) ?? writtenAt, this.now());
+      this.#allocatedAt.delete(entry.index);
       if (this.alwaysReplay) this.ending.handOn();
     });
     return written.then(
