@@ -92,7 +92,8 @@ export function otelTracing(options: OtelTracingOptions = {}): Tracing & { flush
       const child = (name: string, start: number, end: number, extra: Attributes, where: Context = inAttempt) =>
         tracer.startSpan(name, { startTime: start, attributes: { ...attributes, ...extra } }, where).end(end);
       return {
-        traceparent: `00-${context.traceId}-${context.spanId}-0${context.traceFlags & 1}`,
+        // Only a recorded span is worth joining: with no provider, callees' headers stay as the call gave them.
+        traceparent: recording ? `00-${context.traceId}-${context.spanId}-0${context.traceFlags & 1}` : undefined,
         loaded(journal, completions) {
           if (!recording) return;
           for (const s of beforeAttempt(meta, at, journal, completions)) child(s.name, s.start, s.end, s.attributes, parent);

@@ -200,6 +200,10 @@ describe('tracing', () => {
       const handler = lambdaHandler({ services: [flow, notes], runtime: { store, signer }, ...(tracing === false ? { tracing } : {}) });
       const id = await start(store);
       expect((await handler({ invocationId: id, epoch: 0 }, lambdaContext)).status).toBe('suspended');
+      // Nothing recorded, nothing propagated: the callee's headers are the call's (none).
+      const callee = store.items().find((i) => i.sk === 'meta' && i.service === 'notes');
+      expect(callee).toBeDefined();
+      expect(JSON.stringify(callee)).not.toContain('traceparent');
     }
   });
 });
