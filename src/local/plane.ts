@@ -351,7 +351,12 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
           // The direct wake goes through the wake's own Dispatch (one invoke path).
           dispatch: options.directWake === true ? dispatch : undefined,
           // Open by default (the developer's own loopback plane), or closed by an API key.
-          access: { apiKey: options.apiKey, callersAuthenticated: true },
+          // Open, it answers only its own machine's requests and pages (DNS rebinding, CSRF).
+          access: {
+            apiKey: options.apiKey,
+            callersAuthenticated: true,
+            loopbackOnly: options.apiKey === undefined ? { hosts: exposedHosts(options.host) } : undefined,
+          },
           secrets: environmentSecrets(options.secrets ?? process.env),
         }),
       );
@@ -499,4 +504,10 @@ function describeResult(event: unknown, result: HandlerResult): string {
     default:
       return `handler ${id}: ${result.status}`;
   }
+}
+
+/** The host a plane was bound to, as requests name it, when it is a particular one (not every interface). */
+function exposedHosts(host: string | undefined): string[] {
+  if (host === undefined || host === '0.0.0.0' || host === '::') return [];
+  return [host.includes(':') && !host.startsWith('[') ? `[${host.toLowerCase()}]` : host.toLowerCase()];
 }

@@ -22,6 +22,7 @@
  * | `/restate/awakeables/{id}/reject` (`/restate/a/…`)  | POST | reject with a text reason             |
  * | `/restate/webhooks/{id}`                          | any    | a provider's request to `ctx.webhook()` |
  * | `/2025-12-01/durable-execution-callbacks/{id}/succeed\|fail\|heartbeat` | POST | AWS's durable callback API |
+ * | `/ui/` (`app.js`, `app.css`)                      | GET    | the web page (see `ui.ts`)            |
  *
  * A workflow's `run` executes once per key: a second submit returns the
  * existing invocation (`PreviouslyAccepted`, or its result), which is
@@ -36,6 +37,7 @@
 import type { Failure } from '../api/errors.ts';
 import type { Catalog } from './registry.ts';
 import { IngressError, ifExistsProblem } from './invocations.ts';
+import type { UiAsset } from './ui.ts';
 
 /**
  * A request the ingress understood.
@@ -59,7 +61,8 @@ export type Route =
   | { kind: 'callback'; operation: 'succeed' | 'fail' | 'heartbeat'; awakeableId: string }
   | { kind: 'resolve'; awakeableId: string }
   | { kind: 'reject'; awakeableId: string }
-  | { kind: 'webhook'; webhookId: string };
+  | { kind: 'webhook'; webhookId: string }
+  | { kind: 'ui'; asset: UiAsset; redirect?: true };
 
 /**
  * What a second submit of a workflow's `run` for the same key does: return
@@ -166,6 +169,12 @@ export function route(
       ? found
       : new IngressError(405, 'method_not_allowed', `${verb} is not allowed on ${path}; use ${allowed}`, { allow: allowed });
 
+  // The web page: GET only, so a service named 'ui' keeps its (POST) routes.
+  if (segments[0] === 'ui' && verb === 'GET' && segments.length <= 2) {
+    const asset = segments[1] ?? '';
+    if (asset !== '' && asset !== 'app.js' && asset !== 'app.css') return notFound(path);
+    return asset === '' && !path.endsWith('/') ? { kind: 'ui', asset, redirect: true } : { kind: 'ui', asset };
+  }
   if (segments[0] === 'restate') {
     const [, area, id, action, ...rest] = segments;
     if (area === 'invocation' && id && rest.length === 0) {
