@@ -24,8 +24,8 @@ export const API_OPTIONS_USAGE = `  --url      the API's base URL (default: $DOR
 export interface ApiReach {
   readonly url: string;
   readonly positionals: string[];
-  /** Sends a request to `path` under the API's URL, authenticated as asked. */
-  request(method: string, path: string): Promise<Response>;
+  /** Sends a request to `path` under the API's URL, authenticated as asked (with `init`'s body and headers, if any). */
+  request(method: string, path: string, init?: { body?: Uint8Array | string; headers?: Record<string, string> }): Promise<Response>;
 }
 
 /**
@@ -62,7 +62,13 @@ export function apiArguments(
   return {
     url,
     positionals,
-    request: (method, path) => send(`${url}${path}`, { method, headers: apiKey ? { 'x-api-key': apiKey } : {} }),
+    request: (method, path, init = {}) =>
+      send(`${url}${path}`, {
+        method,
+        redirect: 'manual',
+        ...(init.body === undefined ? {} : { body: init.body }),
+        headers: { ...init.headers, ...(apiKey ? { 'x-api-key': apiKey } : {}) },
+      }),
   };
 }
 

@@ -13,6 +13,7 @@ import { INVOCATIONS_USAGE, invocationsCommand } from './invocations-command.ts'
 import { PURGE_USAGE, purgeCommand } from './purge-command.ts';
 import { UPGRADE_USAGE, upgradeCommand } from './upgrade-command.ts';
 import { VERSIONS_USAGE, versionsCommand } from './versions-command.ts';
+import { UI_USAGE, uiCommand } from './ui-command.ts';
 import { watchEntry } from './watch.ts';
 import type { Catalog } from '../runtime/registry.ts';
 
@@ -50,7 +51,9 @@ ${INVOCATIONS_USAGE}
 
 ${UPGRADE_USAGE}
 
-${VERSIONS_USAGE}`;
+${VERSIONS_USAGE}
+
+${UI_USAGE}`;
 
 /**
  * Runs the CLI with `argv` (without `node` and the script).
@@ -65,6 +68,7 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'invocations') return invocationsCommand(argv.slice(1));
   if (argv[0] === 'upgrade') return upgradeCommand(argv.slice(1));
   if (argv[0] === 'versions') return versionsCommand(argv.slice(1));
+  if (argv[0] === 'ui') return uiCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({
@@ -229,6 +233,7 @@ export function banner(plane: LocalPlane, ms: number, closed = false): string {
   const lines = [
     '',
     `dormant: listening on ${u} (ready in ${(ms / 1000).toFixed(1)} s), ${data}`,
+    `Web page: ${u}/ui/${closed ? ' (with the API key: dormant ui --url ' + u + ')' : ''}`,
     '',
     'Services:',
     ...routes(plane.catalog, u),

@@ -16,19 +16,26 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { review } from '../../examples/review.ts';
 import type { LocalPlane } from '../../src/local/plane.ts';
 import { UI_CONTENT_SECURITY_POLICY } from '../../src/runtime/ui.ts';
-import { call, send, startTestPlane, untilAwakeable, untilOutput } from './support.ts';
+import { apiArguments, type ApiReach } from '../../src/local/api-client.ts';
+import { startUiProxy, uiCommand, type UiProxy } from '../../src/local/ui-command.ts';
+import { call, send, startTestPlane, untilAwakeable, untilOutput, withHeaders } from './support.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveBrowser = existsSync(CHROMIUM);
 const SHOTS = 'test-results/ui';
 
+const API_KEY = 'ui-proxy-owner-key-0123456789';
+
 let plane: LocalPlane;
+let closed: LocalPlane;
+let proxy: UiProxy;
 let browser: Browser | undefined;
 
 beforeAll(async () => {
   if (!haveBrowser && process.env.CI === 'true')
     throw new Error(`the browser tests need Debian's chromium at ${CHROMIUM} (apt-get install chromium); CI never skips them`);
-  plane = await startTestPlane([review]);
+  [plane, closed] = await Promise.all([startTestPlane([review]), startTestPlane([review], { apiKey: API_KEY })]);
+  proxy = await startUiProxy(apiArguments(['--url', closed.url, '--api-key', API_KEY], {}) as ApiReach);
   if (haveBrowser) {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -40,10 +47,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await plane?.stop();
+  await proxy?.close();
+  await Promise.all([plane?.stop(), closed?.stop()]);
 });
 
-async function openPage(path: string): Promise<Page> {
+async function openPage(path: string, base = plane.url): Promise<Page> {
   const page = await browser!.newPage({ viewport: { width: 1200, height: 800 } });
   // A script error or a CSP violation on the page fails the test.
   const problems: string[] = [];
@@ -52,7 +60,7 @@ async function openPage(path: string): Promise<Page> {
     if (message.type() === 'error') problems.push(message.text());
   });
   (page as Page & { problems: string[] }).problems = problems;
-  await page.goto(plane.url + path);
+  await page.goto(base + path);
   return page;
 }
 
@@ -96,6 +104,18 @@ describe.skipIf(!haveBrowser && process.env.CI !== 'true')('the web page in a br
     await page.reload();
     await expect(page.locator('dl.facts .status').textContent()).resolves.toBe(status);
     await expect(page.getByRole('button', { name: 'Cancel' }).count()).resolves.toBe(0);
+    expect(problemsOf(page)).toEqual([]);
+    await page.close();
+  });
+
+  it('shows a closed plane through dormant ui, which adds the API key the browser never sees', async () => {
+    const id = await send(withKey(closed), '/review/request', { title: 'behind a key' });
+    await untilAwakeable(withKey(closed), id);
+    const page = await openPage(`/ui/#/invocation/${id}`, proxy.url);
+    await page.getByText('suspended', { exact: true }).first().waitFor();
+    await page.locator('.await textarea').fill('{"approved":false}');
+    await page.getByRole('button', { name: 'Resolve' }).click();
+    await untilOutput(withKey(closed), id);
     expect(problemsOf(page)).toEqual([]);
     await page.close();
   });
@@ -164,15 +184,57 @@ describe('the page over HTTP', () => {
   });
 });
 
+describe('dormant ui', () => {
+  it("forwards to the API with the key added, and guards the developer's authority like the open plane", async () => {
+    const id = await send(withKey(closed), '/review/request', { title: 'proxied' });
+    // Straight to the closed plane, the page's data needs the key; through the proxy it does not.
+    expect((await call(closed, 'GET', `/restate/invocation/${id}`)).status).toBe(401);
+    const status = await fetch(`${proxy.url}/restate/invocation/${id}`);
+    expect(status.status).toBe(200);
+    expect(((await status.json()) as { id: string }).id).toBe(id);
+    const page = await fetch(`${proxy.url}/ui/`);
+    expect(page.headers.get('content-security-policy')).toBe(UI_CONTENT_SECURITY_POLICY);
+    // A rebound name and a cross-origin change are refused before anything is forwarded.
+    const proxyPort = Number(new URL(proxy.url).port);
+    expect((await rawRequest('GET', `/restate/invocation/${id}`, { host: 'attacker.example' }, proxyPort)).status).toBe(403);
+    const forged = await fetch(`${proxy.url}/restate/invocation/${id}/cancel`, {
+      method: 'PATCH',
+      headers: { origin: 'https://evil.example' },
+    });
+    expect(forged.status).toBe(403);
+    expect(((await call(withKey(closed), 'GET', `/restate/invocation/${id}`)).json as { status: string }).status).not.toMatch(
+      /completed|failed/,
+    );
+  });
+
+  it('refuses bad arguments with its usage', async () => {
+    const lines: string[] = [];
+    const out = { log: (l: string) => lines.push(l), error: (l: string) => lines.push(l) };
+    expect(await uiCommand(['--port', 'x'], {}, out)).toBe(2);
+    expect(await uiCommand(['--iam', '--api-key', 'k', '--url', closed.url], {}, out)).toBe(2);
+    expect(await uiCommand(['extra', '--url', closed.url], {}, out)).toBe(2);
+    expect(lines.join('\n')).toMatch(/--port must be a port number[\s\S]*two ways to authenticate[\s\S]*unexpected argument 'extra'/);
+  });
+});
+
+function withKey(p: LocalPlane): LocalPlane {
+  return withHeaders(p, { 'x-api-key': API_KEY });
+}
+
 function port(): string {
   return new URL(plane.url).port;
 }
 
 /** A request with a Host header of our choosing (fetch will not send one). */
-async function rawRequest(method: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+async function rawRequest(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  to = Number(port()),
+): Promise<{ status: number; body: string }> {
   const http = await import('node:http');
   return new Promise((resolve, reject) => {
-    const request = http.request({ host: '127.0.0.1', port: Number(port()), method, path, headers }, (response) => {
+    const request = http.request({ host: '127.0.0.1', port: to, method, path, headers }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));
