@@ -434,6 +434,8 @@ function* hostile(rng: Prng, s: Seeded, mode: 'open' | 'keyed'): Generator<Shot>
       ['cancel-finished', 4],
       ['purge-unfinished', 4],
       ['encoded-path', 12],
+      ['foreign', 10],
+      ['ui-path', 4],
       ['huge', 1],
     ]);
     const auth = authHeaders();
@@ -629,8 +631,48 @@ function* hostile(rng: Prng, s: Seeded, mode: 'open' | 'keyed'): Generator<Shot>
         yield {
           label: 'status, output, cancel, kill or purge of a malformed or unknown invocation id',
           method: rng.pick(['GET', 'DELETE', 'PATCH']),
-          path: `/restate/invocation/${invocationIds()}${rng.pick(['', '/output', '/cancel', '/kill', '/purge', '/attach', '/nope'])}`,
+          path: `/restate/invocation/${invocationIds()}${rng.pick(['', '/output', '/cancel', '/kill', '/purge', '/attach', '/journal', '/nope'])}`,
           headers: rng.chance(0.5) ? owner : auth,
+          refused: true,
+        };
+        break;
+      case 'foreign': {
+        // The open plane's own guard (a keyed plane's is its key): a rebound name, or a change from another origin.
+        const rebound = rng.chance(0.5);
+        yield {
+          label: rebound ? 'a request addressed to a rebound name (DNS rebinding)' : 'a state change from another origin (CSRF)',
+          method: rebound ? rng.pick(['GET', 'PATCH', 'POST', 'DELETE']) : rng.pick(['PATCH', 'POST', 'DELETE']),
+          path: rng.pick([
+            `/restate/invocation/${s.reviewId}`,
+            `/restate/invocation/${s.reviewId}/cancel`,
+            `/restate/invocation/${s.reviewId}/kill`,
+            `/restate/invocation/${s.reviewId}/journal`,
+            '/review/request/send',
+            ...(rebound ? ['/ui/', '/ui/app.js'] : []),
+          ]),
+          headers: {
+            ...(mode === 'keyed' ? rng.pick<Record<string, string>>([{}, { 'x-api-key': 'wrong-key' }]) : {}),
+            'content-type': 'application/json',
+            ...(rebound
+              ? { host: rng.pick(['attacker.example', 'localhost.attacker.example:8080', '127.0.0.1.nip.io', '[::2]', 'LOCALHOST.']) }
+              : rng.pick<Record<string, string>>([
+                  { origin: 'https://evil.example' },
+                  { origin: 'null' },
+                  { origin: 'http://localhost.evil.example' },
+                  { 'sec-fetch-site': 'cross-site' },
+                ])),
+          },
+          body: '{"title":"forged"}',
+          refused: true,
+        };
+        break;
+      }
+      case 'ui-path':
+        yield {
+          label: "a path under /ui/ that is not one of the page's files",
+          method: 'GET',
+          path: rng.pick(['/ui/..%2f..%2fpackage.json', '/ui/app.js/x', '/ui/%2e%2e/', '/ui//app.js', '/ui/index.html', '/ui/app.js%00']),
+          headers: auth,
           refused: true,
         };
         break;
