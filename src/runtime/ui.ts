@@ -321,8 +321,9 @@ const APP_JS = String.raw`(function () {
       var restart = el('button', { type: 'button', class: 'primary', text: 'Restart' });
       restart.onclick = function () {
         act(restart, function () {
-          return api('POST', '/restate/invocation/' + encodeURIComponent(id) + '/restart').then(function (answer) {
-            if (answer && answer.invocationId && answer.invocationId !== id) location.hash = '#/invocation/' + encodeURIComponent(answer.invocationId);
+          // Restate's admin route: a new invocation, from the start with the same input.
+          return api('PATCH', '/restate/invocation/' + encodeURIComponent(id) + '/restart-as-new').then(function (answer) {
+            if (answer && answer.new_invocation_id) location.hash = '#/invocation/' + encodeURIComponent(answer.new_invocation_id);
           });
         }, id);
       };
