@@ -39,6 +39,7 @@ const ENTRY_KINDS = Object.keys({
   'cancel-invocation': 0,
   attach: 0,
   webhook: 0,
+  'event-await': 0,
 } satisfies Record<EntryKind, 0>);
 
 /** How many seeds `npm test` runs (from seed 1); `DORMANT_SIM_SEEDS` overrides. */
