@@ -12,6 +12,7 @@ import { loadConfig, once, signerFor } from '../src/runtime/config.ts';
 import { createIngressHandler } from '../src/runtime/ingress.ts';
 import { roleLog } from '../src/runtime/telemetry.ts';
 import { deployedSecrets } from '../src/runtime/webhooks.ts';
+import { endpointsFromEnvironment } from '../src/runtime/endpoints.ts';
 import { DynamoDbStore } from '../src/store/dynamodb.ts';
 
 /**
@@ -30,6 +31,7 @@ export const handler = createIngressHandler(
       log: roleLog('ingress'),
       dispatch: directWakeDispatch(config, () => new LambdaClient({})),
       secrets: deployedSecrets(process.env, () => new SecretsManagerClient({})),
+      endpoints: endpointsFromEnvironment(process.env),
     };
   }),
 );

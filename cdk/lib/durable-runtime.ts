@@ -37,6 +37,8 @@ import { WAKE_FILTER_PATTERNS } from '../../src/runtime/wake-filter.ts';
 import { LONG_TIMER_QUEUE_MAX_RECEIVES } from '../../src/runtime/dispatch.ts';
 import { LIVE_ALIAS } from '../../src/runtime/versions.ts';
 import { CALLBACK_API_VERSION } from '../../src/runtime/http.ts';
+import { checkEndpoints } from '../../src/runtime/endpoints.ts';
+import type { WebhookEndpoint } from '../../src/api/events.ts';
 import { RuntimeAlarms, type RuntimeAlarmsOptions } from './alarms.ts';
 import { ApiBaseUrl } from './api-base-url.ts';
 import { BundledFunction, PROJECT_ROOT, PrebuiltFunction, prebuiltFunctionDirectory } from './bundled-function.ts';
@@ -205,10 +207,32 @@ export interface DurableRuntimeProps {
    * @default none
    */
   readonly webhookSecrets?: Readonly<Record<string, ISecret>>;
+  /**
+   * Provider endpoints, served at `/webhooks/{name}` (public: the signature
+   * is the authorization) and `POST /restate/events/{name}` (an invocation
+   * route). Each names its verifier's secret, which the callback function
+   * reads from `webhookSecrets` (or its environment).
+   * @default none
+   *
+   * @example
+   * ```ts
+   * new DurableRuntime(this, 'Dormant', {
+   *   webhookSecrets: { STRIPE_WEBHOOK_SECRET: stripeSecret },
+   *   webhooks: { stripe: { verify: stripe({ secret: 'STRIPE_WEBHOOK_SECRET' }), correlate: ['body.data.object.id'] } },
+   * });
+   * ```
+   */
+  readonly webhooks?: Readonly<Record<string, WebhookEndpoint>>;
 }
 
 /** Where the callback routes live: their own resources, so they can be open while everything else is authorized. */
-const CALLBACK_RESOURCES = [['restate', 'awakeables'], ['restate', 'a'], ['restate', 'webhooks'], [CALLBACK_API_VERSION]] as const;
+const CALLBACK_RESOURCES = [
+  ['restate', 'awakeables'],
+  ['restate', 'a'],
+  ['restate', 'webhooks'],
+  [CALLBACK_API_VERSION],
+  ['webhooks'],
+] as const;
 
 /**
  * Options of {@link DurableRuntime.addService}.
@@ -507,6 +531,13 @@ export class DurableRuntime extends Construct {
         DormantEnv.WEBHOOK_SECRETS,
         Stack.of(this).toJsonString(Object.fromEntries(webhookSecrets.map(([name, secret]) => [name, secret.secretArn]))),
       );
+    }
+    // Provider endpoints: checked at synth (a bad declaration fails `cdk synth`, naming it), served by both functions.
+    const endpoints = checkEndpoints(props.webhooks);
+    if (Object.keys(endpoints).length > 0) {
+      const text = JSON.stringify(endpoints);
+      this.callbacks.addEnvironment(DormantEnv.WEBHOOK_ENDPOINTS, text);
+      this.ingress.addEnvironment(DormantEnv.WEBHOOK_ENDPOINTS, text);
     }
     this.routeApi();
     this.apiKey = this.ingressAuth.bind(this.api);

@@ -93,6 +93,27 @@ export function checkEndpoints(declared: unknown): Record<string, EndpointConfig
 }
 
 /**
+ * The endpoints a deployed ingress serves, from `DORMANT_WEBHOOK_ENDPOINTS`
+ * (JSON, written by the construct); none when it is unset.
+ *
+ * @example
+ * ```ts
+ * const endpoints = endpointsFromEnvironment(process.env);
+ * ```
+ */
+export function endpointsFromEnvironment(env: Readonly<Record<string, string | undefined>>): Record<string, EndpointConfig> {
+  const text = env.DORMANT_WEBHOOK_ENDPOINTS;
+  if (text === undefined || text === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text) as unknown;
+  } catch {
+    throw new Error('DORMANT_WEBHOOK_ENDPOINTS is not JSON: expected {"name":{"verify":{…},"correlate":["body.…"],"lookbackMs":86400000}}');
+  }
+  return checkEndpoints(parsed);
+}
+
+/**
  * What the endpoint routes need: the ingress's dependencies, the secrets,
  * and the declared endpoints.
  *
