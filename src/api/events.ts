@@ -35,8 +35,9 @@ export interface ReceivedEvent<T = unknown> {
  * (`'body.data.object.id'`, `'headers.x-github-event'`) to the values they
  * must equal (compared as text). Every path must be one of the endpoint's
  * `correlate` paths: events are indexed by those, so finding them is a
- * keyed read. `timeout` fails the wait with a `TimeoutError` (as
- * `orTimeout`).
+ * keyed read; the first path keys the wait, so put the most selective
+ * first (an id before an event type). `timeout` fails the wait with a
+ * `TimeoutError` (as `orTimeout`).
  *
  * @example
  * ```ts

@@ -76,8 +76,10 @@ export function checkEventWait(name: unknown, options: unknown): CheckedEventWai
       return { problem: (error as Error).message };
     }
   }
-  // One path keys the waiter: the first in sorted order, so the choice
-  // never depends on how the match object was built.
-  const keyPath = Object.keys(text).sort()[0]!;
+  // One path keys the waiter: the match's first (list the most selective
+  // first: a path with few values, an event type, would gather every wait
+  // on it into one partition). Any one works, since an event is stored
+  // under each correlation path it has a value for.
+  const keyPath = Object.keys(text)[0]!;
   return { match: text, partition: eventPartition(name, keyPath, text[keyPath]!), timeoutMs };
 }

@@ -9,8 +9,8 @@
  * | event waiter | `E#<endpoint>#<SHA-256 of path and value>`     | `W#<invocationId>#<key>`     |
  *
  * An event is stored once per correlation path that has a value in it (its
- * `values`); a waiter once, under the first of its match's paths in the
- * endpoint's order, the others checked on the event's `values`. The first
+ * `values`); a waiter once, under its match's first path, the others
+ * checked on the event's `values`. The first
  * event of a delivery id wins (a redelivery writes nothing), and its
  * insert is what the wake relays to the waiters.
  */

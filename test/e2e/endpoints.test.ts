@@ -11,7 +11,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { github, hmac, service, slack, standardWebhooks, stripe, TerminalError, type Context } from 'dormant-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalPlane } from '../../src/local/plane.ts';
-import { call, quietSnapshot, send, startTestPlane, tableSnapshot, untilOutput, untilStatus } from './support.ts';
+import { call, eventually, quietSnapshot, send, startTestPlane, tableSnapshot, untilOutput, untilStatus } from './support.ts';
 import {
   githubDelivery,
   slackDelivery,
@@ -264,5 +264,34 @@ describe('provider endpoints and ctx.waitForEvent over HTTP', () => {
     });
     expect(paid.json).toMatchObject({ id: `${order}-2`, stored: 2, duplicate: false });
     expect((await untilOutput(plane, id)).json).toBe('paid');
+  });
+});
+
+describe('examples/ci-check.ts as its doc comment prints it (dormant dev on the module)', () => {
+  it('asks for a deploy, prints the signed check-run delivery, and deploys once GitHub’s event arrives', async () => {
+    process.env.GITHUB_WEBHOOK_SECRET = 'dev-secret';
+    const printed: string[] = [];
+    const log = console.log;
+    console.log = (line: unknown) => void printed.push(String(line));
+    // As `dormant dev examples/ci-check.ts` does: services and endpoints from the module.
+    const plane = await startTestPlane([], { services: undefined, entry: 'examples/ci-check.ts' });
+    try {
+      const sha = '6dcb09b5b57875f334f61aebed695e2e4193db5e';
+      const invocationId = await send(plane, '/deployGate/request', { sha });
+      const line = await eventually(async () => printed.find((l) => l.includes('x-hub-signature-256')), 'the printed delivery');
+      const [, url, rest] = /curl -X POST '([^']+)' (.*)$/.exec(line)!;
+      expect(url).toBe('http://localhost:8080/webhooks/github');
+      const headers = Object.fromEntries([...rest!.matchAll(/-H '([^:]+): ([^']*)'/g)].map(([, name, value]) => [name!, value!]));
+      const body = /-d '(.*)'$/.exec(rest!)![1]!;
+      const status = await untilStatus(plane, invocationId, 'suspended');
+      expect(status.awaiting).toContainEqual(expect.objectContaining({ event: 'github' }));
+      const answer = await fetch(url!.replace('http://localhost:8080', plane.url), { method: 'POST', headers, body });
+      expect(answer.status).toBe(200);
+      expect((await untilOutput(plane, invocationId)).json).toEqual({ sha, conclusion: 'success', deploy: 'deployed' });
+    } finally {
+      console.log = log;
+      delete process.env.GITHUB_WEBHOOK_SECRET;
+      await plane.stop();
+    }
   });
 });
