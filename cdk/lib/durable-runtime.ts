@@ -432,6 +432,10 @@ export class DurableRuntime extends Construct {
     this.api = new RestApi(this, 'Api', {
       description: 'Dormant ingress: start invocations, read their output, resolve and reject awakeables',
       endpointTypes: [EndpointType.REGIONAL],
+      // Every request body reaches the ingress as base64 of its bytes (it decodes
+      // them): a provider's signature is over the raw bytes, which a body that
+      // is not UTF-8 would lose as text. Answers with isBase64Encoded false pass as they are.
+      binaryMediaTypes: ['*/*'],
       cloudWatchRole: props.apiCloudWatchRole ?? true,
       // The role is account-wide: other APIs' logging would break if it went
       // with this stack, so it stays (CDK's default, stated here on purpose).

@@ -56,6 +56,8 @@ describe('DurableRuntime webhookSecrets', () => {
         lookbackMs: 7_200_000,
       });
       expect(endpoints.stripe.lookbackMs).toBe(86_400_000);
+      // Bodies reach the ingress byte for byte (base64), so signatures over non-UTF-8 bodies verify.
+      template.hasResourceProperties('AWS::ApiGateway::RestApi', { BinaryMediaTypes: ['*/*'] });
       const resources = template.findResources('AWS::ApiGateway::Resource');
       const webhooks = Object.entries(resources).find(
         ([, r]) => r.Properties.PathPart === 'webhooks' && JSON.stringify(r.Properties.ParentId).includes('RootResourceId'),
