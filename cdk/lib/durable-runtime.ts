@@ -757,7 +757,7 @@ export class DurableRuntime extends Construct {
         {
           id: 'AwsSolutions-APIG4',
           reason:
-            'A callback route: webhook senders and @aws-sdk/client-lambda (which signs for lambda, not execute-api) reach it; the awakeable id in the URL is the authorization (AES-256-GCM under the deployment secret, refused without a table read if forged), and it grants completing that one awakeable.',
+            'A callback route: webhook senders and @aws-sdk/client-lambda (which signs for lambda, not execute-api) reach it; the awakeable id in the URL (on /webhooks/{name}, the provider signature, checked before any write) is the authorization (AES-256-GCM under the deployment secret, refused without a table read if forged), and it grants completing that one awakeable.',
         },
         {
           id: 'AwsSolutions-COG4',
