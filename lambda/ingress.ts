@@ -14,6 +14,7 @@ import { roleLog } from '../src/runtime/telemetry.ts';
 import { withRequestLog } from '../src/runtime/role-logs.ts';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { deployedSecrets } from '../src/runtime/webhooks.ts';
+import { endpointsFromEnvironment } from '../src/runtime/endpoints.ts';
 import { DynamoDbStore } from '../src/store/dynamodb.ts';
 
 /**
@@ -33,6 +34,7 @@ export const handler = withRequestLog(
         log: roleLog('ingress'),
         dispatch: directWakeDispatch(config, () => new LambdaClient({})),
         secrets: deployedSecrets(process.env, () => new SecretsManagerClient({})),
+        endpoints: endpointsFromEnvironment(process.env),
       };
     }),
   ),

@@ -37,6 +37,8 @@ import { WAKE_FILTER_PATTERNS } from '../../src/runtime/wake-filter.ts';
 import { LONG_TIMER_QUEUE_MAX_RECEIVES } from '../../src/runtime/dispatch.ts';
 import { LIVE_ALIAS } from '../../src/runtime/versions.ts';
 import { CALLBACK_API_VERSION } from '../../src/runtime/http.ts';
+import { checkEndpoints } from '../../src/runtime/endpoints.ts';
+import type { WebhookEndpoint } from '../../src/api/events.ts';
 import { RuntimeAlarms, type RuntimeAlarmsOptions } from './alarms.ts';
 import { ApiBaseUrl } from './api-base-url.ts';
 import { BundledFunction, PROJECT_ROOT, PrebuiltFunction, prebuiltFunctionDirectory } from './bundled-function.ts';
@@ -205,10 +207,32 @@ export interface DurableRuntimeProps {
    * @default none
    */
   readonly webhookSecrets?: Readonly<Record<string, ISecret>>;
+  /**
+   * Provider endpoints, served at `/webhooks/{name}` (public: the signature
+   * is the authorization) and `POST /restate/events/{name}` (an invocation
+   * route). Each names its verifier's secret, which the callback function
+   * reads from `webhookSecrets` (or its environment).
+   * @default none
+   *
+   * @example
+   * ```ts
+   * new DurableRuntime(this, 'Dormant', {
+   *   webhookSecrets: { STRIPE_WEBHOOK_SECRET: stripeSecret },
+   *   webhooks: { stripe: { verify: stripe({ secret: 'STRIPE_WEBHOOK_SECRET' }), correlate: ['body.data.object.id'] } },
+   * });
+   * ```
+   */
+  readonly webhooks?: Readonly<Record<string, WebhookEndpoint>>;
 }
 
 /** Where the callback routes live: their own resources, so they can be open while everything else is authorized. */
-const CALLBACK_RESOURCES = [['restate', 'awakeables'], ['restate', 'a'], ['restate', 'webhooks'], [CALLBACK_API_VERSION]] as const;
+const CALLBACK_RESOURCES = [
+  ['restate', 'awakeables'],
+  ['restate', 'a'],
+  ['restate', 'webhooks'],
+  [CALLBACK_API_VERSION],
+  ['webhooks'],
+] as const;
 
 /**
  * Options of {@link DurableRuntime.addService}.
@@ -408,6 +432,10 @@ export class DurableRuntime extends Construct {
     this.api = new RestApi(this, 'Api', {
       description: 'Dormant ingress: start invocations, read their output, resolve and reject awakeables',
       endpointTypes: [EndpointType.REGIONAL],
+      // Every request body reaches the ingress as base64 of its bytes (it decodes
+      // them): a provider's signature is over the raw bytes, which a body that
+      // is not UTF-8 would lose as text. Answers with isBase64Encoded false pass as they are.
+      binaryMediaTypes: ['*/*'],
       cloudWatchRole: props.apiCloudWatchRole ?? true,
       // The role is account-wide: other APIs' logging would break if it went
       // with this stack, so it stays (CDK's default, stated here on purpose).
@@ -507,6 +535,13 @@ export class DurableRuntime extends Construct {
         DormantEnv.WEBHOOK_SECRETS,
         Stack.of(this).toJsonString(Object.fromEntries(webhookSecrets.map(([name, secret]) => [name, secret.secretArn]))),
       );
+    }
+    // Provider endpoints: checked at synth (a bad declaration fails `cdk synth`, naming it), served by both functions.
+    const endpoints = checkEndpoints(props.webhooks);
+    if (Object.keys(endpoints).length > 0) {
+      const text = JSON.stringify(endpoints);
+      this.callbacks.addEnvironment(DormantEnv.WEBHOOK_ENDPOINTS, text);
+      this.ingress.addEnvironment(DormantEnv.WEBHOOK_ENDPOINTS, text);
     }
     this.routeApi();
     this.apiKey = this.ingressAuth.bind(this.api);
@@ -722,7 +757,7 @@ export class DurableRuntime extends Construct {
         {
           id: 'AwsSolutions-APIG4',
           reason:
-            'A callback route: webhook senders and @aws-sdk/client-lambda (which signs for lambda, not execute-api) reach it; the awakeable id in the URL is the authorization (AES-256-GCM under the deployment secret, refused without a table read if forged), and it grants completing that one awakeable.',
+            'A callback route: webhook senders and @aws-sdk/client-lambda (which signs for lambda, not execute-api) reach it; the awakeable id in the URL (on /webhooks/{name}, the provider signature, checked before any write) is the authorization (AES-256-GCM under the deployment secret, refused without a table read if forged), and it grants completing that one awakeable.',
         },
         {
           id: 'AwsSolutions-COG4',

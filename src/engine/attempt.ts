@@ -248,7 +248,7 @@ function pinnedElsewhere(meta: InvocationMeta, version: string | undefined, seen
 }
 
 /** The store reads the durable context makes (through the attempt's store: a failure interrupts the attempt). */
-export type StoreReads = Pick<Store, 'readState' | 'getCompletion' | 'getInvocation' | 'hasJournal'>;
+export type StoreReads = Pick<Store, 'readState' | 'getCompletion' | 'getInvocation' | 'hasJournal' | 'findEvents'>;
 
 /** One attempt: its units, composed, and the handler run over them. */
 export class Attempt implements PromiseHost {

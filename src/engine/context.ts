@@ -40,6 +40,9 @@ import type { Attempt, AttemptDeps } from './attempt.ts';
 import { derivedInvocationId, isInvocationId, shortId, workflowInvocationId } from './ids.ts';
 import { recordedOutcome, type Journal } from './journal.ts';
 import { checkWebhookOptions } from './webhook-options.ts';
+import { checkEventWait } from './event-wait.ts';
+import { matchesEvent } from '../store/events.ts';
+import type { ReceivedEvent, WaitForEventOptions } from '../api/events.ts';
 import type { Webhook, WebhookOptions, WebhookRequest } from '../api/webhook.ts';
 import { Combinator, CompletionPromise, HeartbeatAwakeablePromise, StepPromise, type Durable, type Outcome } from './promises.ts';
 import { seededRand } from './rand.ts';
@@ -59,6 +62,9 @@ function isSerde<T>(value: unknown): value is Serde<T> {
 function stepLabel(name: string | undefined, index: number): string {
   return name === undefined ? `at entry ${index}` : `'${name}'`;
 }
+
+/** How long a waiter without a timeout stays recorded: the journal's own lifetime (365 days), which no wait outlives. */
+const EVENT_WAIT_MAX_MS = 365 * 86_400_000;
 
 const PREFIXED = new Set(['log', 'info', 'warn', 'error', 'debug', 'trace']);
 
@@ -335,6 +341,66 @@ export class DurableContext implements WorkflowContext {
     );
     const api = this.deps.apiUrl;
     return api ? { id, promise, url: `${api.replace(/\/+$/, '')}/restate/webhooks/${id}` } : { id, promise };
+  }
+
+  /**
+   * Waits for an event of endpoint `name` whose correlation paths equal
+   * `match`. The wait records itself under the match's correlation key,
+   * then reads the events stored there; the wake hands each new event to
+   * the waiters registered there. Whichever of the two writes lands second
+   * sees the other (both reads are strongly consistent), as for a workflow
+   * promise's waiters (`#awaitPromise`):
+   *
+   *   wait:   put waiter ── read events: none ──────────────────────────── suspend on C#i
+   *   event:                          put E#id ── record ── wake: waiters ▶ put C#i ▶ wake
+   *
+   *   wait:   put waiter ────────────── read events: E#id ▶ put C#i itself
+   *   event:            put E#id ── record ── wake: waiters ▶ put C#i ✗ (first writer wins)
+   *
+   *   event:  put E#id ── (earlier, within its lookback) … wait: put waiter ── read events: E#id ▶ put C#i
+   *
+   * A crash before the entry re-runs all of it: the waiter is written once,
+   * and `C#i` completes once.
+   */
+  waitForEvent<T = unknown>(name: string, options: WaitForEventOptions): DurablePromise<ReceivedEvent<T>> {
+    // Checked before the index is taken: a throw leaves the journal alone.
+    const checked = checkEventWait(name, options);
+    if ('problem' in checked) throw this.#misuse('ctx.waitForEvent', checked.problem);
+    const { match, partition, timeoutMs } = checked;
+    const { index, recorded } = this.#journal.allocate('event-await', name);
+    const own = completionKey(index);
+    if (!recorded) {
+      const now = this.deps.clock.now();
+      // The waiter item outlives the wait (a timeout's margin, else the journal's lifetime).
+      const until = now + (timeoutMs === undefined ? EVENT_WAIT_MAX_MS : timeoutMs + 60_000);
+      void this.#journal.append(
+        { index, kind: 'event-await', name, value: JSON.stringify(match) },
+        {
+          before: async (writes) => {
+            await writes.addEventWaiter(partition, { invocationId: this.meta.id, key: own, match, until });
+            const seen = this.deps.clock.now();
+            const found = (await this.attempt.reads.findEvents(partition)).find((e) => e.until >= seen && matchesEvent(match, e.values));
+            if (found)
+              await writes.complete(this.meta.id, {
+                key: own,
+                value: found.value,
+                failure: found.failure,
+                at: seen,
+                by: `event#${found.endpoint}#${found.id}`,
+              });
+          },
+        },
+      );
+    }
+    this.attempt.waiting.noteAwakeable(own, `event:${name}`);
+    const promise = new CompletionPromise<ReceivedEvent<T>>(
+      this.attempt,
+      own,
+      decodeWith(json as Serde<ReceivedEvent<T>>),
+      undefined,
+      true,
+    );
+    return timeoutMs === undefined ? promise : promise.orTimeout(timeoutMs);
   }
 
   resolveAwakeable<T>(id: string, value?: T, options: Serde<T> | { serde?: Serde<T> } = {}): void {

@@ -50,6 +50,8 @@ export interface SideWrites {
   addCaller: Store['addCaller'];
   /** Records a shared handler's invocation as a waiter on a workflow's durable promise (idempotent). */
   addPromiseWaiter: Store['addPromiseWaiter'];
+  /** Records a `ctx.waitForEvent` under its correlation key (idempotent). */
+  addEventWaiter: Store['addEventWaiter'];
   /**
    * Writes one state value under `fence`. Fenced off by a newer write, it is
    * the lost-write outcome: the attempt ends `lost` and the entry is not
@@ -106,6 +108,7 @@ export class Journal {
       createInvocation: (meta) => store.createInvocation(meta),
       addCaller: (id, caller) => store.addCaller(id, caller),
       addPromiseWaiter: (id, name, waiter) => store.addPromiseWaiter(id, name, waiter),
+      addEventWaiter: (partition, waiter) => store.addEventWaiter(partition, waiter),
       // The fence orders state writes by (lock, entry, epoch); its timeline is at `DurableContext#fence`.
       writeState: async (scope, name, value, fence) => {
         if (!(await store.writeState(scope, name, value, fence))) throw this.lostWrite(`state '${name}' was written by a newer attempt`);

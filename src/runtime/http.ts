@@ -21,6 +21,8 @@
  * | `/restate/awakeables/{id}/resolve` (`/restate/a/…`) | POST | resolve with a JSON body              |
  * | `/restate/awakeables/{id}/reject` (`/restate/a/…`)  | POST | reject with a text reason             |
  * | `/restate/webhooks/{id}`                          | any    | a provider's request to `ctx.webhook()` |
+ * | `/webhooks/{name}`                                | POST   | a provider's delivery to a named endpoint (public: signed) |
+ * | `/restate/events/{name}`                          | POST   | publish an event to a named endpoint's waits |
  * | `/2025-12-01/durable-execution-callbacks/{id}/succeed\|fail\|heartbeat` | POST | AWS's durable callback API |
  * | `/ui/` (`app.js`, `app.css`)                      | GET    | the web page (see `ui.ts`)            |
  *
@@ -62,7 +64,9 @@ export type Route =
   | { kind: 'resolve'; awakeableId: string }
   | { kind: 'reject'; awakeableId: string }
   | { kind: 'webhook'; webhookId: string }
-  | { kind: 'ui'; asset: UiAsset; redirect?: true };
+  | { kind: 'ui'; asset: UiAsset; redirect?: true }
+  | { kind: 'endpoint'; name: string }
+  | { kind: 'publish'; name: string };
 
 /**
  * What a second submit of a workflow's `run` for the same key does: return
@@ -102,6 +106,7 @@ export const CALLBACK_PREFIXES: readonly string[] = [
   '/restate/a/',
   '/restate/webhooks/',
   `/${CALLBACK_API_VERSION}/`,
+  '/webhooks/',
 ];
 
 /**
@@ -122,7 +127,8 @@ export function routeKind(path: string): RouteKind {
   if (segments instanceof IngressError) return 'invocation';
   const [first, second] = segments;
   if (first === 'restate' && (second === 'awakeables' || second === 'a' || second === 'webhooks')) return 'callback';
-  return first === CALLBACK_API_VERSION ? 'callback' : 'invocation';
+  // A provider endpoint: its signature is the authorization.
+  return first === CALLBACK_API_VERSION || first === 'webhooks' ? 'callback' : 'invocation';
 }
 
 /**
@@ -135,7 +141,13 @@ export function routeKind(path: string): RouteKind {
  * ```
  */
 export function isCallbackRoute(route: Route): boolean {
-  return route.kind === 'resolve' || route.kind === 'reject' || route.kind === 'callback' || route.kind === 'webhook';
+  return (
+    route.kind === 'resolve' ||
+    route.kind === 'reject' ||
+    route.kind === 'callback' ||
+    route.kind === 'webhook' ||
+    route.kind === 'endpoint'
+  );
 }
 
 /**
@@ -210,6 +222,13 @@ export function route(
     }
     // Any method: a provider calls back the way it was set up to (Twilio may GET).
     if (area === 'webhooks' && id && action === undefined) return { kind: 'webhook', webhookId: id };
+    if (area === 'events' && id && action === undefined) return expect('POST', { kind: 'publish', name: id });
+    return notFound(path);
+  }
+
+  if (segments[0] === 'webhooks') {
+    const [, name, ...rest] = segments;
+    if (name && rest.length === 0) return expect('POST', { kind: 'endpoint', name });
     return notFound(path);
   }
 
@@ -291,7 +310,7 @@ function notFound(path: string): IngressError {
   return new IngressError(
     404,
     'not_found',
-    `nothing here: ${path} (routes: POST /{service}/{handler}[/send], POST /{object-or-workflow}/{key}/{handler}[/send], GET /restate/invocation/{id}[/output|/attach], PATCH /restate/invocation/{id}/cancel|kill|purge|upgrade, GET /restate/workflow/{name}/{key}/output|attach, POST /restate/awakeables/{id}/resolve|reject, ANY /restate/webhooks/{id}, POST /2025-12-01/durable-execution-callbacks/{id}/succeed|fail|heartbeat)`,
+    `nothing here: ${path} (routes: POST /{service}/{handler}[/send], POST /{object-or-workflow}/{key}/{handler}[/send], GET /restate/invocation/{id}[/output|/attach], PATCH /restate/invocation/{id}/cancel|kill|purge|upgrade, GET /restate/workflow/{name}/{key}/output|attach, POST /restate/awakeables/{id}/resolve|reject, ANY /restate/webhooks/{id}, POST /webhooks/{name}, POST /restate/events/{name}, POST /2025-12-01/durable-execution-callbacks/{id}/succeed|fail|heartbeat)`,
   );
 }
 

@@ -44,6 +44,7 @@ import { getJournal } from './journal-view.ts';
 import { forLog, logLine, type Log } from './log.ts';
 import { deliverWebhook, type SecretSource } from './webhooks.ts';
 import { uiAnswer } from './ui.ts';
+import { deliverToEndpoint, publishEvent, type EndpointConfig } from './endpoints.ts';
 import { ItemRefusedError, KeyTooLongError, LockQueueFullError } from '../store/limits.ts';
 
 /**
@@ -66,6 +67,8 @@ export interface IngressHandlerDeps extends IngressDeps {
   access?: IngressAccess;
   /** Where the secrets webhook verifiers name are read. Default: this process's environment. */
   secrets?: SecretSource;
+  /** Named provider endpoints (`/webhooks/{name}`, `/restate/events/{name}`), checked by `checkEndpoints`. */
+  endpoints?: Readonly<Record<string, EndpointConfig>> | undefined;
 }
 
 /**
@@ -316,6 +319,16 @@ async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, tar
         body: rawBodyOf(event),
         url: requestUrl(event),
       });
+    case 'endpoint':
+      return deliverToEndpoint(deps, target.name, {
+        method: event.httpMethod,
+        headers: event.headers ?? {},
+        query: event.queryStringParameters ?? {},
+        body: rawBodyOf(event),
+        url: requestUrl(event),
+      });
+    case 'publish':
+      return publishEvent(deps, target.name, body, header(event, 'idempotency-key'));
   }
 }
 

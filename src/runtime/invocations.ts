@@ -574,6 +574,8 @@ export interface InvocationStatusView {
   awaiting: {
     key: string;
     awakeableId?: string | undefined;
+    /** The endpoint a `ctx.waitForEvent` waits on (not a capability: shown to anyone who may read the status). */
+    event?: string | undefined;
     timerAt?: string | undefined;
     callee?: string | undefined;
     lockHeldBy?: string | undefined;
@@ -671,7 +673,10 @@ export async function getStatus(
       .filter((key) => key !== CANCEL)
       .map((key) => ({
         key,
-        awakeableId: reveal ? meta.awakeables?.[key] : undefined,
+        // An event wait is noted among the awakeables as `event:<endpoint>` (no store format of its own).
+        ...(meta.awakeables?.[key]?.startsWith('event:')
+          ? { event: meta.awakeables[key].slice('event:'.length) }
+          : { awakeableId: reveal ? meta.awakeables?.[key] : undefined }),
         callee: reveal ? meta.callees?.[key] : undefined,
         timerAt: timers.has(key) ? new Date(timers.get(key)!).toISOString() : undefined,
         ...(key === LOCK_GRANTED && lock

@@ -30,6 +30,16 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import {
+  EVENT_SK_PREFIX,
+  EVENT_WAITER_SK_PREFIX,
+  eventToItem,
+  eventWaiterToItem,
+  itemToEvent,
+  itemToEventWaiter,
+  type EventWaiter,
+  type StoredEvent,
+} from './events.ts';
 import { ensureError, type Failure } from '../api/errors.ts';
 import type {
   CompleteResult,
@@ -106,6 +116,10 @@ export type StoreOperation =
   | 'getEntry'
   | 'addPromiseWaiter'
   | 'promiseWaiters'
+  | 'putEvent'
+  | 'findEvents'
+  | 'addEventWaiter'
+  | 'eventWaiters'
   | 'existingCompletions'
   | 'readState'
   | 'writeState'
@@ -515,6 +529,41 @@ export class DynamoDbStore implements Store {
     return waiters;
   }
 
+  async putEvent(event: StoredEvent): Promise<boolean> {
+    // A redelivery (same delivery id) loses the condition and writes nothing,
+    // so it makes no stream record and wakes nobody twice.
+    const item = eventToItem(event);
+    assertItemFits(item);
+    return (await this.#put('putEvent', event.partition, item)).ok;
+  }
+
+  async findEvents(partition: string): Promise<StoredEvent[]> {
+    const events: StoredEvent[] = [];
+    for await (const item of this.#query('findEvents', partition, '#pk = :pk AND begins_with(#sk, :prefix)', {
+      ':pk': partition,
+      ':prefix': EVENT_SK_PREFIX,
+    })) {
+      events.push(itemToEvent(item));
+    }
+    return events.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async addEventWaiter(partition: string, waiter: EventWaiter): Promise<void> {
+    // Written once (a replay of the waiting step loses harmlessly).
+    await this.#put('addEventWaiter', partition, eventWaiterToItem(partition, waiter));
+  }
+
+  async eventWaiters(partition: string): Promise<EventWaiter[]> {
+    const waiters: EventWaiter[] = [];
+    for await (const item of this.#query('eventWaiters', partition, '#pk = :pk AND begins_with(#sk, :prefix)', {
+      ':pk': partition,
+      ':prefix': EVENT_WAITER_SK_PREFIX,
+    })) {
+      waiters.push(itemToEventWaiter(item));
+    }
+    return waiters;
+  }
+
   async existingCompletions(id: string, keys: string[]): Promise<string[]> {
     const unique = [...new Set(keys)];
     if (unique.length === 0) return [];
@@ -862,7 +911,7 @@ export class DynamoDbStore implements Store {
   }
 
   async *#query(
-    operation: 'load' | 'readState' | 'promiseWaiters',
+    operation: 'load' | 'readState' | 'promiseWaiters' | 'findEvents' | 'eventWaiters',
     target: string,
     keyCondition: string,
     values: Record<string, string>,

@@ -43,6 +43,18 @@ import {
 import type { Failure } from '../api/errors.ts';
 import { LockQueueFullError, MAX_STORED_LOCK_WAITERS, assertItemFits, assertKeysFit } from './limits.ts';
 import type { ChangeFeed } from './changes.ts';
+import {
+  EVENT_SK_PREFIX,
+  EVENT_WAITER_SK_PREFIX,
+  eventSk,
+  eventToItem,
+  eventWaiterSk,
+  eventWaiterToItem,
+  itemToEvent,
+  itemToEventWaiter,
+  type EventWaiter,
+  type StoredEvent,
+} from './events.ts';
 
 /**
  * A `Store` held in process memory.
@@ -259,6 +271,31 @@ export class MemoryStore implements Store, ChangeFeed {
       .filter(([sk]) => sk.startsWith(prefix))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([, item]) => ({ invocationId: String(item.waiter), key: String(item.waiterKey) }));
+  }
+
+  async putEvent(event: StoredEvent): Promise<boolean> {
+    if (this.#get(event.partition, eventSk(event.id))) return false;
+    this.#put(eventToItem(event));
+    return true;
+  }
+
+  async findEvents(partition: string): Promise<StoredEvent[]> {
+    return [...(this.#partitions.get(partition) ?? [])]
+      .filter(([sk]) => sk.startsWith(EVENT_SK_PREFIX))
+      .map(([, item]) => copyBelow(itemToEvent(item)))
+      .sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async addEventWaiter(partition: string, waiter: EventWaiter): Promise<void> {
+    if (this.#get(partition, eventWaiterSk(waiter))) return;
+    this.#put(eventWaiterToItem(partition, waiter));
+  }
+
+  async eventWaiters(partition: string): Promise<EventWaiter[]> {
+    return [...(this.#partitions.get(partition) ?? [])]
+      .filter(([sk]) => sk.startsWith(EVENT_WAITER_SK_PREFIX))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, item]) => copyBelow(itemToEventWaiter(item)));
   }
 
   async existingCompletions(id: string, keys: string[]): Promise<string[]> {

@@ -9,6 +9,7 @@
  */
 import type { Failure } from '../api/errors.ts';
 import type { ServiceKind } from '../api/definitions.ts';
+import type { EventWaiter, StoredEvent } from './events.ts';
 
 /** Lifecycle of an invocation. */
 export type InvocationStatus = 'pending' | 'running' | 'suspended' | 'completed' | 'failed';
@@ -126,7 +127,8 @@ export type EntryKind =
   | 'promise-await'
   | 'cancel-invocation'
   | 'attach'
-  | 'webhook';
+  | 'webhook'
+  | 'event-await';
 
 /**
  * One journal entry (`J#` + index). Written once, never changed.
@@ -384,6 +386,17 @@ export interface Store {
   addPromiseWaiter(id: string, name: string, waiter: PromiseWaiter): Promise<void>;
   /** The waiters of durable promise `name` of workflow run `id` (one strongly consistent Query). */
   promiseWaiters(id: string, name: string): Promise<PromiseWaiter[]>;
+  /**
+   * Stores an event under its correlation key unless an event of that
+   * delivery id is there (`false`: a redelivery, nothing written).
+   */
+  putEvent(event: StoredEvent): Promise<boolean>;
+  /** The events stored under a correlation key, oldest first (one strongly consistent Query). */
+  findEvents(partition: string): Promise<StoredEvent[]>;
+  /** Records a `ctx.waitForEvent` under a correlation key (idempotent: the first record stands). */
+  addEventWaiter(partition: string, waiter: EventWaiter): Promise<void>;
+  /** The waiters under a correlation key (one strongly consistent Query). */
+  eventWaiters(partition: string): Promise<EventWaiter[]>;
   /** Which of `keys` exist as completions (the wake rule's one read after a suspension). */
   existingCompletions(id: string, keys: string[]): Promise<string[]>;
   /** All state of an object or workflow key. */

@@ -232,8 +232,8 @@ describe('REST API and ingress', () => {
       ParentId: { 'Fn::GetAtt': [ids.api, 'RootResourceId'] },
     });
     const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
-    // root, {proxy+}, restate, restate/{proxy+} | restate/awakeables(+proxy), restate/a(+proxy), restate/webhooks(+proxy), 2025-12-01(+proxy)
-    expect(methods).toHaveLength(12);
+    // root, {proxy+}, restate, restate/{proxy+} | restate/awakeables(+proxy), restate/a(+proxy), restate/webhooks(+proxy), 2025-12-01(+proxy), webhooks(+proxy)
+    expect(methods).toHaveLength(14);
     const resources = methods.map((m) => JSON.stringify(m.Properties.ResourceId));
     expect(resources).toContain(JSON.stringify({ 'Fn::GetAtt': [ids.api, 'RootResourceId'] }));
     const callbacks = logicalId(template, 'AWS::Lambda::Function', 'RuntimeCallbacks');
@@ -245,7 +245,7 @@ describe('REST API and ingress', () => {
       if (uri.includes(`"${ids.ingress}"`)) served.ingress++;
       if (uri.includes(`"${callbacks}"`)) served.callbacks++;
     }
-    expect(served).toEqual({ ingress: 4, callbacks: 8 });
+    expect(served).toEqual({ ingress: 4, callbacks: 10 });
   });
 
   it('logs access and throttles at the stage', () => {

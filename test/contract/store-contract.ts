@@ -11,6 +11,7 @@ import { inputSha256, metaToItem, sameInput } from '../../src/store/items.ts';
 import { PayloadTooLargeError } from '../../src/store/limits.ts';
 import type { Completion, InvocationMeta, ItemChange, JournalEntry, Store } from '../../src/store/store.ts';
 import { withoutTtl } from './harness.ts';
+import { eventPartition, type StoredEvent } from '../../src/store/events.ts';
 
 /**
  * A store under test, with its change feed.
@@ -624,6 +625,54 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
         const loaded = await store.load(run.id);
         expect([loaded.journal.size, loaded.completions.size]).toEqual([0, 0]);
         await expect(store.hasJournal(run.id)).resolves.toBe(false);
+      });
+    });
+
+    describe('events and event waiters', () => {
+      it('stores an event once per delivery id, lists a key’s events oldest first and its waiters in key order, each key apart', async () => {
+        // Prepare
+        const partition = eventPartition('stripe', 'body.data.object.id', `pi_${newInvocationId()}`);
+        const other = eventPartition('stripe', 'body.data.object.id', `pi_${newInvocationId()}`);
+        const values = { 'body.data.object.id': 'pi' };
+        const later: StoredEvent = {
+          partition,
+          endpoint: 'stripe',
+          id: 'evt_2',
+          at: T0 + 20,
+          until: T0 + 60_000,
+          values,
+          value: '{"n":2}',
+        };
+        const earlier: StoredEvent = {
+          ...later,
+          id: 'evt_1',
+          at: T0 + 10,
+          value: undefined,
+          failure: { name: 'TerminalError', message: 'too large', code: 413 },
+        };
+        const a = { invocationId: 'inv_AAAAAAAAAAAAAAAAAAAAAA', key: completionKey(0), match: values, until: T0 + 1_000 };
+        const b = { invocationId: 'inv_BBBBBBBBBBBBBBBBBBBBBB', key: completionKey(4), match: values, until: T0 + 1_000 };
+
+        // Act
+        const first = await store.putEvent(later);
+        const redelivered = await store.putEvent({ ...later, at: T0 + 30, value: '{"n":3}' });
+        await store.putEvent(earlier);
+        await store.addEventWaiter(partition, b);
+        await store.addEventWaiter(partition, a);
+        await store.addEventWaiter(partition, a); // a replayed step records itself again
+
+        // Assess
+        expect([first, redelivered]).toEqual([true, false]);
+        await expect(store.findEvents(partition)).resolves.toEqual(
+          [earlier, later].map(({ value, failure, ...e }) => ({
+            ...e,
+            ...(value === undefined ? {} : { value }),
+            ...(failure === undefined ? {} : { failure }),
+          })),
+        );
+        await expect(store.eventWaiters(partition)).resolves.toEqual([a, b]);
+        await expect(store.findEvents(other)).resolves.toEqual([]);
+        await expect(store.eventWaiters(other)).resolves.toEqual([]);
       });
     });
 
