@@ -10,6 +10,7 @@
  * | `/{service}/{handler}/send`                       | POST   | start; 202 with the invocation id     |
  * | `/{object-or-workflow}/{key}/{handler}[/send]`    | POST   | the same, by key                      |
  * | `/{workflow}/{key}/run[/send]?ifExists=fail`      | POST   | submit; 409 if this key was submitted |
+ * | `/restate/invocations?service=&status=&…`         | GET    | list, newest first, paged             |
  * | `/restate/invocation/{id}`                        | GET    | status                                |
  * | `/restate/invocation/{id}/output`                 | GET    | output, failure, or 470 not ready     |
  * | `/restate/invocation/{id}/attach`                 | GET    | wait a bounded time for the result    |
@@ -47,6 +48,7 @@ import { IngressError, ifExistsProblem } from './invocations.ts';
  */
 export type Route =
   | { kind: 'start'; service: string; handler: string; key?: string | undefined; send: boolean; ifExists?: IfExists | undefined }
+  | { kind: 'list' }
   | { kind: 'status'; invocationId: string }
   | { kind: 'output'; invocationId: string }
   | { kind: 'journal'; invocationId: string }
@@ -168,6 +170,7 @@ export function route(
 
   if (segments[0] === 'restate') {
     const [, area, id, action, ...rest] = segments;
+    if (area === 'invocations' && id === undefined) return expect('GET', { kind: 'list' });
     if (area === 'invocation' && id && rest.length === 0) {
       // DELETE cancels (the mode comes from the query string, read by the handler).
       if (action === undefined && verb === 'DELETE') return { kind: 'cancel', invocationId: id, mode: 'query' };

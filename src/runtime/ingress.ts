@@ -41,6 +41,7 @@ import {
   type IngressDeps,
 } from './invocations.ts';
 import { getJournal } from './journal-view.ts';
+import { listInvocations, parseListQuery } from './list.ts';
 import { forLog, logLine, type Log } from './log.ts';
 import { deliverWebhook, type SecretSource } from './webhooks.ts';
 import { ItemRefusedError, KeyTooLongError, LockQueueFullError } from '../store/limits.ts';
@@ -202,6 +203,16 @@ async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, tar
     }
     case 'status':
       return jsonAnswer(200, await getStatus(deps, target.invocationId, { reveal: owner }));
+    case 'list':
+      if (!owner) {
+        // Every invocation id of the deployment: for its owner only (DESIGN rules 9, 10).
+        throw new IngressError(
+          403,
+          'list_needs_authorization',
+          'listing invocations shows every invocation of this deployment: deploy with ingressAuth (IAM, the default) or run the plane with --api-key',
+        );
+      }
+      return jsonAnswer(200, await listInvocations(deps, parseListQuery(event.queryStringParameters), { reveal: owner }));
     case 'journal':
       return jsonAnswer(200, await getJournal(deps, target.invocationId, { reveal: owner }));
     case 'cancel': {

@@ -649,8 +649,25 @@ export async function getStatus(
   invocationId: string,
   options: { reveal?: boolean } = {},
 ): Promise<InvocationStatusView> {
+  return statusView(deps, await readMeta(deps, invocationId), options);
+}
+
+/**
+ * The status view of an invocation's `meta` already read (a listing reads
+ * many at once): one more read only for an exclusive object call queued for
+ * its key (its place in the queue).
+ *
+ * @example
+ * ```ts
+ * const view = await statusView(deps, meta, { reveal: false });
+ * ```
+ */
+export async function statusView(
+  deps: Pick<IngressDeps, 'store'>,
+  meta: InvocationMeta,
+  options: { reveal?: boolean } = {},
+): Promise<InvocationStatusView> {
   const reveal = options.reveal ?? true;
-  const meta = await readMeta(deps, invocationId);
   const timers = new Map((meta.timers ?? []).map((t) => [t.key, t.at]));
   const status = statusOf(meta);
   const lock = meta.lockScope && meta.awaiting?.includes(LOCK_GRANTED) ? await deps.store.readLock(meta.lockScope) : undefined;
