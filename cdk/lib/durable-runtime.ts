@@ -14,7 +14,7 @@ import {
   type MethodDeploymentOptions,
   type ThrottleSettings,
 } from 'aws-cdk-lib/aws-apigateway';
-import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import {
@@ -37,6 +37,7 @@ import { WAKE_FILTER_PATTERNS } from '../../src/runtime/wake-filter.ts';
 import { LONG_TIMER_QUEUE_MAX_RECEIVES } from '../../src/runtime/dispatch.ts';
 import { LIVE_ALIAS } from '../../src/runtime/versions.ts';
 import { CALLBACK_API_VERSION } from '../../src/runtime/http.ts';
+import { LIST_INDEX, LIST_PK, LIST_SK } from '../../src/store/keys.ts';
 import { RuntimeAlarms, type RuntimeAlarmsOptions } from './alarms.ts';
 import { ApiBaseUrl } from './api-base-url.ts';
 import { BundledFunction, PROJECT_ROOT, PrebuiltFunction, prebuiltFunctionDirectory } from './bundled-function.ts';
@@ -346,6 +347,13 @@ export class DurableRuntime extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy,
       ...(key ? { encryption: TableEncryption.CUSTOMER_MANAGED, encryptionKey: key } : {}),
+    });
+    // The list index (docs/table.md, "List index"): sparse (only meta carries its keys), keys only, written once per invocation.
+    this.table.addGlobalSecondaryIndex({
+      indexName: LIST_INDEX,
+      partitionKey: { name: LIST_PK, type: AttributeType.STRING },
+      sortKey: { name: LIST_SK, type: AttributeType.STRING },
+      projectionType: ProjectionType.KEYS_ONLY,
     });
 
     if (props.signingSecret) {

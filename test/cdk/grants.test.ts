@@ -10,7 +10,7 @@ import { PURGE_ITEM_ACTIONS, TABLE_ITEM_ACTIONS } from '../../cdk/lib/durable-ru
  * AWS the stack creates the table, and no role may alter it) and the restart
  * sweep's Scan (`unfinishedInvocationIds`; no role reads the whole table).
  */
-const LOCAL_ONLY = new Set(['CreateTable', 'DescribeTable', 'DescribeTimeToLive', 'UpdateTimeToLive', 'ListTables', 'Scan']);
+const LOCAL_ONLY = new Set(['CreateTable', 'DescribeTable', 'DescribeTimeToLive', 'UpdateTimeToLive', 'UpdateTable', 'ListTables', 'Scan']);
 
 /**
  * Requests IAM authorizes by the actions inside them, not by a name of their
