@@ -18,6 +18,7 @@
  * | `/restate/invocation/{id}/cancel` / `/kill`       | PATCH  | cancel / kill                         |
  * | `/restate/invocation/{id}/purge`                  | PATCH  | delete a finished invocation's data   |
  * | `/restate/invocation/{id}/upgrade`                | PATCH  | move a suspended one to the alias     |
+ * | `/restate/invocation/{id}/restart-as-new`         | PATCH  | start a failed one again, new id      |
  * | `/restate/workflow/{name}/{key}/output\|attach`    | GET    | the same for a workflow's run         |
  * | `/restate/awakeables/{id}/resolve` (`/restate/a/…`) | POST | resolve with a JSON body              |
  * | `/restate/awakeables/{id}/reject` (`/restate/a/…`)  | POST | reject with a text reason             |
@@ -56,6 +57,7 @@ export type Route =
   | { kind: 'cancel'; invocationId: string; mode: 'cancel' | 'kill' | 'query' }
   | { kind: 'purge'; invocationId: string }
   | { kind: 'upgrade'; invocationId: string }
+  | { kind: 'restart'; invocationId: string }
   | { kind: 'workflow-output'; workflow: string; key: string }
   | { kind: 'workflow-attach'; workflow: string; key: string }
   | { kind: 'callback'; operation: 'succeed' | 'fail' | 'heartbeat'; awakeableId: string }
@@ -178,6 +180,7 @@ export function route(
       if (action === 'cancel' || action === 'kill') return expect('PATCH', { kind: 'cancel', invocationId: id, mode: action });
       if (action === 'purge') return expect('PATCH', { kind: 'purge', invocationId: id });
       if (action === 'upgrade') return expect('PATCH', { kind: 'upgrade', invocationId: id });
+      if (action === 'restart-as-new') return expect('PATCH', { kind: 'restart', invocationId: id });
       if (action === 'output') return expect('GET', { kind: 'output', invocationId: id });
       if (action === 'journal') return expect('GET', { kind: 'journal', invocationId: id });
       if (action === 'attach') return expect('GET', { kind: 'attach', invocationId: id });

@@ -42,6 +42,7 @@ import {
 } from './invocations.ts';
 import { getJournal } from './journal-view.ts';
 import { listInvocations, parseListQuery } from './list.ts';
+import { restartInvocation } from './restart.ts';
 import { forLog, logLine, type Log } from './log.ts';
 import { deliverWebhook, type SecretSource } from './webhooks.ts';
 import { ItemRefusedError, KeyTooLongError, LockQueueFullError } from '../store/limits.ts';
@@ -225,6 +226,15 @@ async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, tar
     case 'purge': {
       const { purged } = await purgeInvocation(deps, target.invocationId);
       return jsonAnswer(200, { invocationId: target.invocationId, status: 'Purged', purged });
+    }
+    case 'restart': {
+      const { newInvocationId, created } = await restartInvocation(deps, target.invocationId);
+      // Restate's admin answer (`new_invocation_id`), with our fields beside it.
+      return jsonAnswer(200, {
+        new_invocation_id: newInvocationId,
+        invocationId: target.invocationId,
+        status: created ? 'Accepted' : 'PreviouslyAccepted',
+      });
     }
     case 'upgrade':
       return jsonAnswer(200, { invocationId: target.invocationId, ...(await upgradeInvocation(deps, target.invocationId)) });

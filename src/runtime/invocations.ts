@@ -98,6 +98,11 @@ export interface StartRequest {
    * `workflow_already_submitted`.
    */
   ifExists?: 'attach' | 'fail' | undefined;
+  /**
+   * A restart of this failed invocation (`restartInvocation`): the new id
+   * is derived from it, so a restart sent twice starts one invocation.
+   */
+  restartOf?: string | undefined;
 }
 
 /**
@@ -161,10 +166,12 @@ export async function startInvocation(
   const now = deps.clock.now();
   const id = workflowRun
     ? workflowInvocationId(req.service, req.key!)
-    : req.idempotencyKey !== undefined
-      ? derivedInvocationId('idempotency', req.service, req.handler, req.key ?? '', req.idempotencyKey)
-      : newInvocationId();
-  if (workflowRun || req.idempotencyKey !== undefined) await refuseExpiredReuse(deps, id, req, workflowRun);
+    : req.restartOf !== undefined
+      ? derivedInvocationId('restart', req.restartOf)
+      : req.idempotencyKey !== undefined
+        ? derivedInvocationId('idempotency', req.service, req.handler, req.key ?? '', req.idempotencyKey)
+        : newInvocationId();
+  if (workflowRun || req.idempotencyKey !== undefined || req.restartOf !== undefined) await refuseExpiredReuse(deps, id, req, workflowRun);
   const meta = newInvocationMeta({
     id,
     service: req.service,
@@ -297,7 +304,9 @@ async function refuseExpiredReuse(deps: Pick<IngressDeps, 'store'>, id: string, 
   if (!(await deps.store.hasJournal(id)) || (await deps.store.getInvocation(id))) return;
   const what = workflowRun
     ? `workflow ${req.service} '${req.key}'`
-    : `Idempotency-Key '${req.idempotencyKey}' of ${req.service}/${req.handler}`;
+    : req.restartOf !== undefined
+      ? `the restart of invocation ${req.restartOf}`
+      : `Idempotency-Key '${req.idempotencyKey}' of ${req.service}/${req.handler}`;
   throw new IngressError(
     409,
     'key_reused_after_expiry',
