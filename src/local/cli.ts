@@ -10,6 +10,7 @@ import { initProject } from './init.ts';
 import { LATENCY_PROFILES } from './latency.ts';
 import { startLocalPlane, type LocalPlane } from './plane.ts';
 import { INVOCATIONS_USAGE, invocationsCommand } from './invocations-command.ts';
+import { AWAKEABLES_USAGE, awakeablesCommand } from './awakeables-command.ts';
 import { PURGE_USAGE, purgeCommand } from './purge-command.ts';
 import { UPGRADE_USAGE, upgradeCommand } from './upgrade-command.ts';
 import { VERSIONS_USAGE, versionsCommand } from './versions-command.ts';
@@ -48,6 +49,8 @@ ${PURGE_USAGE}
 
 ${INVOCATIONS_USAGE}
 
+${AWAKEABLES_USAGE}
+
 ${UPGRADE_USAGE}
 
 ${VERSIONS_USAGE}`;
@@ -63,6 +66,7 @@ ${VERSIONS_USAGE}`;
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'purge') return purgeCommand(argv.slice(1));
   if (argv[0] === 'invocations') return invocationsCommand(argv.slice(1));
+  if (argv[0] === 'awakeables') return awakeablesCommand(argv.slice(1));
   if (argv[0] === 'upgrade') return upgradeCommand(argv.slice(1));
   if (argv[0] === 'versions') return versionsCommand(argv.slice(1));
   let parsed;
