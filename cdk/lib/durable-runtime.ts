@@ -502,11 +502,15 @@ export class DurableRuntime extends Construct {
     for (const fn of [this.ingress, this.callbacks, this.wake, this.timer]) this.grantKey(fn);
 
     // --- ingress: writes to the table, and wakes directly what it makes runnable (the stream is the backstop). It alone may purge.
-    this.table.grant(this.ingress, ...TABLE_ITEM_ACTIONS, ...PURGE_ITEM_ACTIONS);
+    this.grantTable(this.ingress, ...TABLE_ITEM_ACTIONS, ...PURGE_ITEM_ACTIONS);
+    // The listing (GET /restate/invocations) reads the list index; no other role does.
+    this.ingress.addToRolePolicy(
+      new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${this.table.tableArn}/index/${LIST_INDEX}`] }),
+    );
     this.timerQueue.grantSendMessages(this.ingress);
     this.signingSecret.grantRead(this.ingress);
     // --- callbacks: completes and heartbeats awakeables; reads and writes items, nothing else.
-    this.table.grant(this.callbacks, ...TABLE_ITEM_ACTIONS);
+    this.grantTable(this.callbacks, ...TABLE_ITEM_ACTIONS);
     this.signingSecret.grantRead(this.callbacks);
     const webhookSecrets = Object.entries(props.webhookSecrets ?? {});
     for (const [, secret] of webhookSecrets) secret.grantRead(this.callbacks);
@@ -523,7 +527,7 @@ export class DurableRuntime extends Construct {
     // re-created by a deployment) after completions were written; LATEST
     // would skip those records and strand the invocations that await them.
     // Reads meta and awaited completions; queues, grants and releases object locks.
-    this.table.grant(this.wake, ...TABLE_ITEM_ACTIONS);
+    this.grantTable(this.wake, ...TABLE_ITEM_ACTIONS);
     // A suspension is the outbox of its timers: the wake schedules them.
     this.timerQueue.grantSendMessages(this.wake);
     this.longTimerQueue.grantSendMessages(this.wake);
@@ -545,7 +549,7 @@ export class DurableRuntime extends Construct {
     // re-checked against `meta` and re-invoked. A stream on-failure message
     // names a shard and sequence range, not the records, so the timer reads
     // them back from the stream (no ListStreams: the message names the stream).
-    this.table.grant(this.timer, ...TABLE_ITEM_ACTIONS);
+    this.grantTable(this.timer, ...TABLE_ITEM_ACTIONS);
     this.timer.addToRolePolicy(
       new PolicyStatement({
         actions: ['dynamodb:DescribeStream', 'dynamodb:GetShardIterator', 'dynamodb:GetRecords'],
@@ -620,7 +624,7 @@ export class DurableRuntime extends Construct {
     this.registered.add(fn);
 
     for (const [name, value] of Object.entries(this.environment())) fn.addEnvironment(name, value);
-    this.table.grant(fn, ...TABLE_ITEM_ACTIONS);
+    this.grantTable(fn, ...TABLE_ITEM_ACTIONS);
     this.timerQueue.grantSendMessages(fn);
     this.signingSecret.grantRead(fn);
     this.grantKey(fn);
@@ -658,6 +662,14 @@ export class DurableRuntime extends Construct {
     alias.configureAsyncInvoke(asyncInvoke);
     version.configureAsyncInvoke(asyncInvoke);
     for (const child of version.node.findAll()) if (child instanceof CfnEventInvokeConfig) child.applyRemovalPolicy(RemovalPolicy.RETAIN);
+  }
+
+  /**
+   * The table's item actions for a role, on the table alone (CDK's table
+   * grant would add every index): the key, if any, is `grantKey`'s.
+   */
+  private grantTable(fn: LambdaFunction, ...actions: string[]): void {
+    fn.addToRolePolicy(new PolicyStatement({ actions, resources: [this.table.tableArn] }));
   }
 
   /** The customer managed key's use (table, queues, secret), if one was given; CDK's key grants name action wildcards. */
