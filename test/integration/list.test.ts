@@ -57,8 +57,9 @@ describe('the list index on DynamoDB Local', () => {
       await client.send(new PutItemCommand({ TableName: tableName, Item: marshall(item, { removeUndefinedValues: true }) }));
       old.push(m);
     }
-    await ensureTable(client, tableName);
-  }, 120_000);
+    // Adding an index to a table is the slowest thing DynamoDB Local does: on a busy machine it took over two minutes once.
+    await ensureTable(client, tableName, { timeoutMs: 280_000 });
+  }, 300_000);
   afterAll(async () => {
     await client.send(new DeleteTableCommand({ TableName: tableName })).catch(() => undefined);
   });
