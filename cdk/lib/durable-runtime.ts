@@ -14,7 +14,7 @@ import {
   type MethodDeploymentOptions,
   type ThrottleSettings,
 } from 'aws-cdk-lib/aws-apigateway';
-import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import {
@@ -39,6 +39,7 @@ import { LIVE_ALIAS } from '../../src/runtime/versions.ts';
 import { CALLBACK_API_VERSION } from '../../src/runtime/http.ts';
 import { checkEndpoints } from '../../src/runtime/endpoints.ts';
 import type { WebhookEndpoint } from '../../src/api/events.ts';
+import { LIST_INDEX, LIST_PK, LIST_SK } from '../../src/store/keys.ts';
 import { RuntimeAlarms, type RuntimeAlarmsOptions } from './alarms.ts';
 import { ApiBaseUrl } from './api-base-url.ts';
 import { BundledFunction, PROJECT_ROOT, PrebuiltFunction, prebuiltFunctionDirectory } from './bundled-function.ts';
@@ -371,6 +372,13 @@ export class DurableRuntime extends Construct {
       removalPolicy,
       ...(key ? { encryption: TableEncryption.CUSTOMER_MANAGED, encryptionKey: key } : {}),
     });
+    // The list index (docs/table.md, "List index"): sparse (only meta carries its keys), keys only, written once per invocation.
+    this.table.addGlobalSecondaryIndex({
+      indexName: LIST_INDEX,
+      partitionKey: { name: LIST_PK, type: AttributeType.STRING },
+      sortKey: { name: LIST_SK, type: AttributeType.STRING },
+      projectionType: ProjectionType.KEYS_ONLY,
+    });
 
     if (props.signingSecret) {
       this.signingSecret = props.signingSecret;
@@ -522,11 +530,15 @@ export class DurableRuntime extends Construct {
     for (const fn of [this.ingress, this.callbacks, this.wake, this.timer]) this.grantKey(fn);
 
     // --- ingress: writes to the table, and wakes directly what it makes runnable (the stream is the backstop). It alone may purge.
-    this.table.grant(this.ingress, ...TABLE_ITEM_ACTIONS, ...PURGE_ITEM_ACTIONS);
+    this.grantTable(this.ingress, ...TABLE_ITEM_ACTIONS, ...PURGE_ITEM_ACTIONS);
+    // The listing (GET /restate/invocations) reads the list index; no other role does.
+    this.ingress.addToRolePolicy(
+      new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${this.table.tableArn}/index/${LIST_INDEX}`] }),
+    );
     this.timerQueue.grantSendMessages(this.ingress);
     this.signingSecret.grantRead(this.ingress);
     // --- callbacks: completes and heartbeats awakeables; reads and writes items, nothing else.
-    this.table.grant(this.callbacks, ...TABLE_ITEM_ACTIONS);
+    this.grantTable(this.callbacks, ...TABLE_ITEM_ACTIONS);
     this.signingSecret.grantRead(this.callbacks);
     const webhookSecrets = Object.entries(props.webhookSecrets ?? {});
     for (const [, secret] of webhookSecrets) secret.grantRead(this.callbacks);
@@ -550,7 +562,7 @@ export class DurableRuntime extends Construct {
     // re-created by a deployment) after completions were written; LATEST
     // would skip those records and strand the invocations that await them.
     // Reads meta and awaited completions; queues, grants and releases object locks.
-    this.table.grant(this.wake, ...TABLE_ITEM_ACTIONS);
+    this.grantTable(this.wake, ...TABLE_ITEM_ACTIONS);
     // A suspension is the outbox of its timers: the wake schedules them.
     this.timerQueue.grantSendMessages(this.wake);
     this.longTimerQueue.grantSendMessages(this.wake);
@@ -572,7 +584,7 @@ export class DurableRuntime extends Construct {
     // re-checked against `meta` and re-invoked. A stream on-failure message
     // names a shard and sequence range, not the records, so the timer reads
     // them back from the stream (no ListStreams: the message names the stream).
-    this.table.grant(this.timer, ...TABLE_ITEM_ACTIONS);
+    this.grantTable(this.timer, ...TABLE_ITEM_ACTIONS);
     this.timer.addToRolePolicy(
       new PolicyStatement({
         actions: ['dynamodb:DescribeStream', 'dynamodb:GetShardIterator', 'dynamodb:GetRecords'],
@@ -647,7 +659,7 @@ export class DurableRuntime extends Construct {
     this.registered.add(fn);
 
     for (const [name, value] of Object.entries(this.environment())) fn.addEnvironment(name, value);
-    this.table.grant(fn, ...TABLE_ITEM_ACTIONS);
+    this.grantTable(fn, ...TABLE_ITEM_ACTIONS);
     this.timerQueue.grantSendMessages(fn);
     this.signingSecret.grantRead(fn);
     this.grantKey(fn);
@@ -685,6 +697,14 @@ export class DurableRuntime extends Construct {
     alias.configureAsyncInvoke(asyncInvoke);
     version.configureAsyncInvoke(asyncInvoke);
     for (const child of version.node.findAll()) if (child instanceof CfnEventInvokeConfig) child.applyRemovalPolicy(RemovalPolicy.RETAIN);
+  }
+
+  /**
+   * The table's item actions for a role, on the table alone (CDK's table
+   * grant would add every index): the key, if any, is `grantKey`'s.
+   */
+  private grantTable(fn: LambdaFunction, ...actions: string[]): void {
+    fn.addToRolePolicy(new PolicyStatement({ actions, resources: [this.table.tableArn] }));
   }
 
   /** The customer managed key's use (table, queues, secret), if one was given; CDK's key grants name action wildcards. */

@@ -10,6 +10,8 @@ import { initProject } from './init.ts';
 import { LATENCY_PROFILES } from './latency.ts';
 import { startLocalPlane, type LocalPlane } from './plane.ts';
 import { INVOCATIONS_USAGE, invocationsCommand } from './invocations-command.ts';
+import { AWAKEABLES_USAGE, awakeablesCommand } from './awakeables-command.ts';
+import { DLQ_USAGE, dlqCommand } from './dlq-command.ts';
 import { PURGE_USAGE, purgeCommand } from './purge-command.ts';
 import { UPGRADE_USAGE, upgradeCommand } from './upgrade-command.ts';
 import { VERSIONS_USAGE, versionsCommand } from './versions-command.ts';
@@ -49,6 +51,10 @@ ${PURGE_USAGE}
 
 ${INVOCATIONS_USAGE}
 
+${AWAKEABLES_USAGE}
+
+${DLQ_USAGE}
+
 ${UPGRADE_USAGE}
 
 ${VERSIONS_USAGE}
@@ -66,6 +72,8 @@ ${UI_USAGE}`;
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'purge') return purgeCommand(argv.slice(1));
   if (argv[0] === 'invocations') return invocationsCommand(argv.slice(1));
+  if (argv[0] === 'awakeables') return awakeablesCommand(argv.slice(1));
+  if (argv[0] === 'dlq') return dlqCommand(argv.slice(1));
   if (argv[0] === 'upgrade') return upgradeCommand(argv.slice(1));
   if (argv[0] === 'versions') return versionsCommand(argv.slice(1));
   if (argv[0] === 'ui') return uiCommand(argv.slice(1));

@@ -90,7 +90,7 @@ async function forward(api: ApiReach, req: IncomingMessage, res: ServerResponse)
     if (typeof value === 'string') headers[name] = value;
   }
   const hasBody = method !== 'GET' && method !== 'HEAD';
-  const response = await api.request(method, req.url ?? '/', { ...(hasBody ? { body: Buffer.concat(chunks) } : {}), headers });
+  const response = await api.request(method, req.url ?? '/', hasBody ? Buffer.concat(chunks) : undefined, headers);
   const body = Buffer.from(await response.arrayBuffer());
   response.headers.forEach((value, name) => {
     if (!HOP_HEADERS.has(name)) res.setHeader(name, value);

@@ -10,6 +10,7 @@
  * | `/{service}/{handler}/send`                       | POST   | start; 202 with the invocation id     |
  * | `/{object-or-workflow}/{key}/{handler}[/send]`    | POST   | the same, by key                      |
  * | `/{workflow}/{key}/run[/send]?ifExists=fail`      | POST   | submit; 409 if this key was submitted |
+ * | `/restate/invocations?service=&status=&…`         | GET    | list, newest first, paged             |
  * | `/restate/invocation/{id}`                        | GET    | status                                |
  * | `/restate/invocation/{id}/output`                 | GET    | output, failure, or 470 not ready     |
  * | `/restate/invocation/{id}/attach`                 | GET    | wait a bounded time for the result    |
@@ -17,6 +18,7 @@
  * | `/restate/invocation/{id}/cancel` / `/kill`       | PATCH  | cancel / kill                         |
  * | `/restate/invocation/{id}/purge`                  | PATCH  | delete a finished invocation's data   |
  * | `/restate/invocation/{id}/upgrade`                | PATCH  | move a suspended one to the alias     |
+ * | `/restate/invocation/{id}/restart-as-new`         | PATCH  | start a failed one again, new id      |
  * | `/restate/workflow/{name}/{key}/output\|attach`    | GET    | the same for a workflow's run         |
  * | `/restate/awakeables/{id}/resolve` (`/restate/a/…`) | POST | resolve with a JSON body              |
  * | `/restate/awakeables/{id}/reject` (`/restate/a/…`)  | POST | reject with a text reason             |
@@ -51,6 +53,7 @@ import type { UiAsset } from './ui.ts';
  */
 export type Route =
   | { kind: 'start'; service: string; handler: string; key?: string | undefined; send: boolean; ifExists?: IfExists | undefined }
+  | { kind: 'list' }
   | { kind: 'status'; invocationId: string }
   | { kind: 'output'; invocationId: string }
   | { kind: 'journal'; invocationId: string }
@@ -58,6 +61,7 @@ export type Route =
   | { kind: 'cancel'; invocationId: string; mode: 'cancel' | 'kill' | 'query' }
   | { kind: 'purge'; invocationId: string }
   | { kind: 'upgrade'; invocationId: string }
+  | { kind: 'restart'; invocationId: string }
   | { kind: 'workflow-output'; workflow: string; key: string }
   | { kind: 'workflow-attach'; workflow: string; key: string }
   | { kind: 'callback'; operation: 'succeed' | 'fail' | 'heartbeat'; awakeableId: string }
@@ -189,6 +193,7 @@ export function route(
   }
   if (segments[0] === 'restate') {
     const [, area, id, action, ...rest] = segments;
+    if (area === 'invocations' && id === undefined) return expect('GET', { kind: 'list' });
     if (area === 'invocation' && id && rest.length === 0) {
       // DELETE cancels (the mode comes from the query string, read by the handler).
       if (action === undefined && verb === 'DELETE') return { kind: 'cancel', invocationId: id, mode: 'query' };
@@ -196,6 +201,7 @@ export function route(
       if (action === 'cancel' || action === 'kill') return expect('PATCH', { kind: 'cancel', invocationId: id, mode: action });
       if (action === 'purge') return expect('PATCH', { kind: 'purge', invocationId: id });
       if (action === 'upgrade') return expect('PATCH', { kind: 'upgrade', invocationId: id });
+      if (action === 'restart-as-new') return expect('PATCH', { kind: 'restart', invocationId: id });
       if (action === 'output') return expect('GET', { kind: 'output', invocationId: id });
       if (action === 'journal') return expect('GET', { kind: 'journal', invocationId: id });
       if (action === 'attach') return expect('GET', { kind: 'attach', invocationId: id });

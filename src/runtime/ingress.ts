@@ -41,6 +41,8 @@ import {
   type IngressDeps,
 } from './invocations.ts';
 import { getJournal } from './journal-view.ts';
+import { listInvocations, parseListQuery } from './list.ts';
+import { restartInvocation } from './restart.ts';
 import { forLog, logLine, type Log } from './log.ts';
 import { deliverWebhook, type SecretSource } from './webhooks.ts';
 import { uiAnswer } from './ui.ts';
@@ -250,6 +252,16 @@ async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, tar
     }
     case 'status':
       return jsonAnswer(200, await getStatus(deps, target.invocationId, { reveal: owner }));
+    case 'list':
+      if (!owner) {
+        // Every invocation id of the deployment: for its owner only (DESIGN rules 9, 10).
+        throw new IngressError(
+          403,
+          'list_needs_authorization',
+          'listing invocations shows every invocation of this deployment: deploy with ingressAuth (IAM, the default) or run the plane with --api-key',
+        );
+      }
+      return jsonAnswer(200, await listInvocations(deps, parseListQuery(event.queryStringParameters), { reveal: owner }));
     case 'journal':
       return jsonAnswer(200, await getJournal(deps, target.invocationId, { reveal: owner }));
     case 'cancel': {
@@ -262,6 +274,15 @@ async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, tar
     case 'purge': {
       const { purged } = await purgeInvocation(deps, target.invocationId);
       return jsonAnswer(200, { invocationId: target.invocationId, status: 'Purged', purged });
+    }
+    case 'restart': {
+      const { newInvocationId, created } = await restartInvocation(deps, target.invocationId);
+      // Restate's admin answer (`new_invocation_id`), with our fields beside it.
+      return jsonAnswer(200, {
+        new_invocation_id: newInvocationId,
+        invocationId: target.invocationId,
+        status: created ? 'Accepted' : 'PreviouslyAccepted',
+      });
     }
     case 'upgrade':
       return jsonAnswer(200, { invocationId: target.invocationId, ...(await upgradeInvocation(deps, target.invocationId)) });

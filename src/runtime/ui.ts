@@ -354,6 +354,7 @@ const APP_JS = String.raw`(function () {
         };
         box.appendChild(el('div', { class: 'row' }, [el('label', {}, ['Value (JSON)', value]), resolve, el('label', {}, ['Reason', reason]), reject]));
       } else if (a.timerAt) box.appendChild(el('span', { class: 'note', text: 'timer due ' + when(a.timerAt) }));
+      else if (a.event) box.appendChild(el('span', { class: 'note', text: 'an event from endpoint ' + a.event }));
       else if (a.callee) box.appendChild(el('a', { href: '#/invocation/' + encodeURIComponent(a.callee), text: 'result of ' + a.callee }));
       else if (a.lockHeldBy) box.appendChild(el('span', { class: 'note', text: 'queued behind ' + a.lockHeldBy + (a.queuePosition ? ' (position ' + a.queuePosition + ')' : '') }));
       return box;
@@ -385,7 +386,7 @@ const APP_JS = String.raw`(function () {
         var mark = el('div', { class: 'bar' + (e.outcome && e.outcome.failure ? ' failed' : '') });
         mark.style.left = pct(written) + '%';
         track.appendChild(mark);
-        var awaited = e.kind === 'awakeable' || e.kind === 'sleep' || e.kind === 'call' || e.kind === 'webhook';
+        var awaited = e.kind === 'awakeable' || e.kind === 'sleep' || e.kind === 'call' || e.kind === 'webhook' || e.kind === 'event-await';
         if (awaited) {
           var until = e.completion ? Date.parse(e.completion.at) : end;
           var wait = el('div', { class: 'bar ' + (e.completion ? 'wait' : 'open'), title: e.completion ? e.completion.how : 'awaited' });
@@ -400,7 +401,7 @@ const APP_JS = String.raw`(function () {
       if (e.callee) details.push(el('span', { text: ' · started ' + e.callee }));
       if (e.completion)
         details.push(el('span', { class: 'completion', text: ' · ' + e.completion.how + (e.completion.by ? ' by ' + e.completion.by : '') + ' ' + when(e.completion.at) }));
-      else if (e.kind === 'awakeable' || e.kind === 'sleep' || e.kind === 'call' || e.kind === 'webhook') details.push(el('span', { text: ' · still awaited' }));
+      else if (e.kind === 'awakeable' || e.kind === 'sleep' || e.kind === 'call' || e.kind === 'webhook' || e.kind === 'event-await') details.push(el('span', { text: ' · still awaited' }));
       var shown = e.outcome || e.completion;
       var value = null;
       if (shown && ((shown.value !== undefined && shown.value !== '') || shown.failure)) {

@@ -262,7 +262,8 @@ describe('REST API and ingress', () => {
     const ingress = statements(template, roles.ingress);
     const granted = actions(ingress);
     expect(granted.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(
-      [...ITEM_ACTIONS, 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'].sort(),
+      // Query twice: on the table, and on its list index (the listing).
+      [...ITEM_ACTIONS, 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:Query'].sort(),
     );
     expect(allows(ingress, 'sqs:SendMessage', { 'Fn::GetAtt': [ids.timerQueue, 'Arn'] })).toBe(true);
     expect(allows(ingress, 'secretsmanager:GetSecretValue', { Ref: ids.secret })).toBe(true);
@@ -359,7 +360,7 @@ describe('secret and outputs', () => {
 
   it('outputs the API URL and the resolve URL template', () => {
     const outputs = template.toJSON().Outputs;
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'DeadLetterQueueUrl', 'ResolveUrlTemplate', 'TableName']);
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'DeadLetterQueueUrl', 'ResolveUrlTemplate', 'TableName', 'TimerQueueUrl']);
     const resolve = JSON.stringify(outputs.ResolveUrlTemplate.Value);
     expect(resolve).toContain('/prod/restate/awakeables/{id}/resolve');
     expect(resolve).toContain(ids.api);

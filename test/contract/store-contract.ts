@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newInvocationId } from '../../src/engine/ids.ts';
-import { LOCK, META, completionKey, invocationPk, journalSk, promiseKey, stateScope, stateSk } from '../../src/store/keys.ts';
+import { LOCK, META, completionKey, listPosition, invocationPk, journalSk, promiseKey, stateScope, stateSk } from '../../src/store/keys.ts';
 import { inputSha256, metaToItem, sameInput } from '../../src/store/items.ts';
 import { PayloadTooLargeError } from '../../src/store/limits.ts';
 import type { Completion, InvocationMeta, ItemChange, JournalEntry, Store } from '../../src/store/store.ts';
@@ -925,6 +925,76 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
           ['MODIFY', stateSk('total'), { pk: scope, sk: stateSk('total'), fence: 'f2' }],
           ['INSERT', LOCK, { pk: scope, sk: LOCK, holder: 'inv_a', seq: 1, waiting: {} }],
         ]);
+      });
+    });
+
+    describe('list index', () => {
+      /** `n` invocations of a service of their own, one a second from T0, oldest first. */
+      async function created(n: number, service = `list${newInvocationId().slice(4, 12)}`): Promise<InvocationMeta[]> {
+        const metas = Array.from({ length: n }, (_, i) => pendingMeta({ service, createdAt: T0 + i * 1000, updatedAt: T0 + i * 1000 }));
+        for (const meta of metas) await store.createInvocation(meta);
+        return metas;
+      }
+
+      it('lists a service newest first, a page at a time, each row once', async () => {
+        const metas = await created(7);
+        const service = metas[0]!.service;
+        await created(2); // another service's: never listed here
+
+        const seen: string[] = [];
+        let before: string | undefined;
+        for (let page = 0; page < 10; page++) {
+          const { rows, more } = await store.listIndex({ services: [service], before, limit: 3 });
+          seen.push(...rows.map((r) => r.id));
+          before = rows.at(-1)?.position ?? before;
+          if (!more) break;
+        }
+
+        expect(seen).toEqual(metas.map((m) => m.id).reverse());
+      });
+
+      it('serves the creation-time window (both ends inclusive) and several services at once', async () => {
+        const a = await created(5);
+        const b = await created(3);
+
+        const window = await store.listIndex({ services: [a[0]!.service], since: T0 + 1000, until: T0 + 3000, limit: 10 });
+        const both = await store.listIndex({ services: [a[0]!.service, b[0]!.service], limit: 100 });
+
+        expect(window).toEqual({
+          rows: [a[3], a[2], a[1]].map((m) => ({ id: m!.id, position: listPosition(m!.createdAt, m!.id) })),
+          more: false,
+        });
+        expect(both.rows.map((r) => r.id).sort()).toEqual([...a, ...b].map((m) => m.id).sort());
+        expect(both.rows.map((r) => r.position)).toEqual(
+          both.rows
+            .map((r) => r.position)
+            .sort()
+            .reverse(),
+        );
+      });
+
+      it('is written once: later updates of meta keep the row, and a purge removes it', async () => {
+        const [meta] = await created(1);
+        const acquired = await store.acquire(meta!.id, { seenEpoch: 0, now: T0 + 5, leaseMs: LEASE });
+        await store.finish(meta!.id, { epoch: acquired!.epoch, now: T0 + 6, output: '1', ttl: 1 });
+
+        expect((await store.listIndex({ services: [meta!.service], limit: 5 })).rows.map((r) => r.id)).toEqual([meta!.id]);
+        expect(await store.getInvocation(meta!.id)).not.toHaveProperty('lpk');
+        await store.purge(meta!.id);
+        expect((await store.listIndex({ services: [meta!.service], limit: 5 })).rows).toEqual([]);
+      });
+
+      it('reads many metas at once, in the order asked, leaving out the missing', async () => {
+        const metas = await created(3);
+        const ids = [metas[2]!.id, newInvocationId(), metas[0]!.id];
+
+        const read = await store.getInvocations(ids);
+
+        expect(read.map((m) => [m.id, m.status, m.service])).toEqual([
+          [metas[2]!.id, 'pending', metas[2]!.service],
+          [metas[0]!.id, 'pending', metas[0]!.service],
+        ]);
+        expect(read[0]).not.toHaveProperty('lsk');
       });
     });
   });
