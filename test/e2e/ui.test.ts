@@ -13,6 +13,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { service, type Context } from 'dormant-lambda';
 import { review } from '../../examples/review.ts';
 import type { LocalPlane } from '../../src/local/plane.ts';
 import { UI_CONTENT_SECURITY_POLICY } from '../../src/runtime/ui.ts';
@@ -26,6 +27,18 @@ const SHOTS = 'test-results/ui';
 
 const API_KEY = 'ui-proxy-owner-key-0123456789';
 
+/** Waits for an awakeable and fails when it is rejected: something to restart. */
+const gate = service({
+  name: 'gate',
+  handlers: {
+    open: async (ctx: Context) => {
+      const { id, promise } = ctx.awakeable<boolean>();
+      await ctx.run('hand out', () => id);
+      return promise;
+    },
+  },
+});
+
 let plane: LocalPlane;
 let closed: LocalPlane;
 let proxy: UiProxy;
@@ -34,7 +47,7 @@ let browser: Browser | undefined;
 beforeAll(async () => {
   if (!haveBrowser && process.env.CI === 'true')
     throw new Error(`the browser tests need Debian's chromium at ${CHROMIUM} (apt-get install chromium); CI never skips them`);
-  [plane, closed] = await Promise.all([startTestPlane([review]), startTestPlane([review], { apiKey: API_KEY })]);
+  [plane, closed] = await Promise.all([startTestPlane([review, gate]), startTestPlane([review], { apiKey: API_KEY })]);
   proxy = await startUiProxy(apiArguments(['--url', closed.url, '--api-key', API_KEY], {}) as ApiReach);
   if (haveBrowser) {
     browser = await chromium.launch({
@@ -88,6 +101,38 @@ describe.skipIf(!haveBrowser && process.env.CI !== 'true')('the web page in a br
     await page.getByText('completed', { exact: true }).first().waitFor();
     await expect(page.locator('.entry .completion').first().textContent()).resolves.toContain('resolved by ingress');
     await page.screenshot({ path: `${SHOTS}/invocation-completed.png`, fullPage: true });
+    expect(problemsOf(page)).toEqual([]);
+    await page.close();
+  });
+
+  it('lists started invocations, filters them by service and status, and opens one', async () => {
+    const id = await send(plane, '/review/request', { title: 'listed' });
+    await untilAwakeable(plane, id);
+    const page = await openPage('/ui/');
+    await page.locator(`tr[data-id="${id}"]`).waitFor();
+    await page.screenshot({ path: `${SHOTS}/list.png`, fullPage: true });
+    await page.locator('select[name="status"]').selectOption('suspended');
+    await page.locator('input[name="service"]').fill('review');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.locator(`tr[data-id="${id}"]`).waitFor();
+    const statuses = await page.locator('#invocations tbody .status').allTextContents();
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(new Set(statuses)).toEqual(new Set(['suspended']));
+    await page.locator(`tr[data-id="${id}"] a`).click();
+    await page.locator('.await').waitFor();
+    expect(problemsOf(page)).toEqual([]);
+    await page.close();
+  });
+
+  it('restarts a failed invocation from its page', async () => {
+    const id = await send(plane, '/gate/open', null);
+    const awakeableId = await untilAwakeable(plane, id);
+    await call(plane, 'POST', `/restate/awakeables/${awakeableId}/reject`, 'no reviewer', { 'content-type': 'text/plain' });
+    await untilOutput(plane, id);
+    const page = await openPage(`/ui/#/invocation/${id}`);
+    await page.getByRole('button', { name: 'Restart' }).click();
+    await page.waitForURL((url) => url.hash.startsWith('#/invocation/') && !url.hash.endsWith(id));
+    await page.locator('dl.facts .status').waitFor();
     expect(problemsOf(page)).toEqual([]);
     await page.close();
   });
