@@ -120,6 +120,13 @@ export type AttemptOutcome =
 export interface AttemptRequest {
   invocationId: string;
   epoch: number;
+  /**
+   * The id of the invoke (its payload's `invokeId`), recorded on `meta` at
+   * acquire: an invoke that finds the invocation running under a live lease
+   * waits it out only if that lease is its own (a retry of its own attempt);
+   * another invoke's lease means a duplicate wake, which stops at once.
+   */
+  invokeId?: string | undefined;
 }
 
 const DEFAULT_LEASE_MS = 15 * 60_000;
@@ -136,7 +143,13 @@ export async function runAttempt(deps: AttemptDeps, request: AttemptRequest): Pr
   const { store, clock } = deps;
   const id = request.invocationId;
   const now = clock.now();
-  const meta = await store.acquire(id, { seenEpoch: request.epoch, now, leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS, version: deps.version });
+  const meta = await store.acquire(id, {
+    seenEpoch: request.epoch,
+    now,
+    leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS,
+    version: deps.version,
+    invokeId: request.invokeId,
+  });
   if (!meta) {
     // Lost the acquire: usually a duplicate invoke of an invocation that has
     // moved on. But it can be this very invoke's earlier attempt, dead while
@@ -146,13 +159,31 @@ export async function runAttempt(deps: AttemptDeps, request: AttemptRequest): Pr
     //   retry@e   a minute later, before L: acquire ✗ → skipped
     //   Lambda counts that as success and nobody looks again: stuck running.
     //
-    // The two look the same, so a live lease fails the invoke: Lambda retries
-    // it, then its on-failure destination re-checks once the lease is over.
-    // The lease is judged at the acquire's `now`: one that ran out since
-    // would otherwise be skipped with nobody left to take over.
-    // (Found by the simulator, seeds 144 and 14.)
+    // Without invoke ids the two look the same, so a live lease fails the
+    // invoke: Lambda retries it, then its on-failure destination re-checks
+    // once the lease is over. The lease is judged at the acquire's `now`: one
+    // that ran out since would otherwise be skipped with nobody left to take
+    // over. (Found by the simulator, seeds 144 and 14.)
+    //
+    // With invoke ids they differ: a lease taken by another invoke is that
+    // invoke's to recover (its own retries and on-failure destination carry
+    // its id), so this one is a duplicate wake (the stream's and the direct
+    // one, both at the same epoch) and stops here, at the cost of one failed
+    // acquire and this read, instead of failing into Lambda's retries.
+    //
+    //   direct invoke A@3:  acquire ✓ (running, epoch 4, invokeId A) ── runs …
+    //   stream invoke B@3:  acquire ✗ ── meta: running, lease live, invokeId A ≠ B → skipped
+    //   A's retry (crash):  acquire ✗ ── meta: invokeId A = A → LeaseHeldError → retried after the lease
     const current = await store.getInvocation(id);
-    if (current?.status === 'running' && (current.lease ?? 0) >= now) throw new LeaseHeldError(id, current.lease ?? 0);
+    if (current?.status === 'running' && (current.lease ?? 0) >= now) {
+      const anotherInvoke = request.invokeId !== undefined && current.invokeId !== undefined && current.invokeId !== request.invokeId;
+      if (!anotherInvoke) throw new LeaseHeldError(id, current.lease ?? 0);
+      return {
+        kind: 'skipped',
+        invocationId: id,
+        reason: `invocation ${id} is running for another invoke (a duplicate wake); that invoke's retries take it over if its attempt dies`,
+      };
+    }
     // Runnable, but pinned to another version (an invoke that raced an
     // upgrade, or reached the wrong version): fail the invoke, so its
     // on-failure destination re-checks, and recovery invokes the pinned one.

@@ -303,7 +303,7 @@ export class DynamoDbStore implements Store {
     return item && itemToMeta(item);
   }
 
-  async acquire(id: string, { seenEpoch, now, leaseMs, version }: AcquireOptions): Promise<InvocationMeta | undefined> {
+  async acquire(id: string, { seenEpoch, now, leaseMs, version, invokeId }: AcquireOptions): Promise<InvocationMeta | undefined> {
     // Two attempts of one invocation (a duplicate invoke, a Lambda retry):
     //
     //   attempt A: acquire(seen 2) ── epoch 2→3 ✓ ── load ── append J#4 …
@@ -323,7 +323,11 @@ export class DynamoDbStore implements Store {
     // invocation started on (rule 12).
     const pinned = version === undefined ? '' : e.name('version');
     const pin = version === undefined ? '' : `, ${pinned} = if_not_exists(${pinned}, ${e.value(version)})`;
-    const update = `SET ${status} = ${running}, ${epoch} = ${epoch} + ${e.value(1)}, ${lease} = ${e.value(now + leaseMs)}, ${e.name('updatedAt')} = ${now_}${pin} REMOVE ${e.name('awaiting')}, ${e.name('timers')}, ${e.name('awakeables')}, ${e.name('callees')}`;
+    // Which invoke holds the lease: only its own retries wait it out (engine/attempt.ts).
+    const invoker = e.name('invokeId');
+    const setInvoker = invokeId === undefined ? '' : `, ${invoker} = ${e.value(invokeId)}`;
+    const removeInvoker = invokeId === undefined ? `, ${invoker}` : '';
+    const update = `SET ${status} = ${running}, ${epoch} = ${epoch} + ${e.value(1)}, ${lease} = ${e.value(now + leaseMs)}, ${e.name('updatedAt')} = ${now_}${pin}${setInvoker} REMOVE ${e.name('awaiting')}, ${e.name('timers')}, ${e.name('awakeables')}, ${e.name('callees')}${removeInvoker}`;
     const runnable =
       `((${status} IN (${e.value('pending')}, ${e.value('suspended')}) AND ${epoch} = ${e.value(seenEpoch)})` +
       ` OR (${status} = ${running} AND (${lease} < ${now_} OR attribute_not_exists(${lease}))))`;

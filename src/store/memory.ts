@@ -84,7 +84,7 @@ export class MemoryStore implements Store, ChangeFeed {
     return item && itemToMeta(item);
   }
 
-  async acquire(id: string, { seenEpoch, now, leaseMs, version }: AcquireOptions): Promise<InvocationMeta | undefined> {
+  async acquire(id: string, { seenEpoch, now, leaseMs, version, invokeId }: AcquireOptions): Promise<InvocationMeta | undefined> {
     const item = this.#get(invocationPk(id), META);
     if (!item) return undefined;
     const meta = itemToMeta(item);
@@ -98,6 +98,7 @@ export class MemoryStore implements Store, ChangeFeed {
       status: 'running',
       epoch: meta.epoch + 1,
       lease: now + leaseMs,
+      invokeId,
       awaiting: undefined,
       timers: undefined,
       awakeables: undefined,

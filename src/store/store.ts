@@ -58,6 +58,13 @@ export interface InvocationMeta {
   upgradedFrom?: string | undefined;
   /** While running: epoch ms after which another attempt may take over. */
   lease?: number | undefined;
+  /**
+   * While running: the id of the invoke whose attempt holds the lease
+   * (`AcquireOptions.invokeId`). Only that invoke's own retries wait the
+   * lease out; any other invoke that finds it running stops. Absent on
+   * attempts of invokes without an id (earlier releases).
+   */
+  invokeId?: string | undefined;
   /** While suspended: completion keys any of which makes it runnable again. */
   awaiting?: string[] | undefined;
   /** While suspended: timers among `awaiting` that must be scheduled. */
@@ -296,6 +303,11 @@ export interface AcquireOptions {
    * is not acquired (the engine then fails the invoke, and recovery invokes the pinned version).
    */
   version?: string | undefined;
+  /**
+   * The id of the invoke this attempt runs for (its payload's `invokeId`),
+   * kept on `meta` while it runs; an acquire without one clears it.
+   */
+  invokeId?: string | undefined;
 }
 
 /**

@@ -258,7 +258,7 @@ describe('REST API and ingress', () => {
     });
   });
 
-  it("grants the ingress item reads and writes, the purge's deletes, a timer send and the secret; no invoke (the direct wake is opt-in)", () => {
+  it("grants the ingress item reads and writes, the purge's deletes, a timer send, the secret, and the handlers' invoke (the direct wake)", () => {
     const ingress = statements(template, roles.ingress);
     const granted = actions(ingress);
     expect(granted.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(
@@ -266,8 +266,15 @@ describe('REST API and ingress', () => {
     );
     expect(allows(ingress, 'sqs:SendMessage', { 'Fn::GetAtt': [ids.timerQueue, 'Arn'] })).toBe(true);
     expect(allows(ingress, 'secretsmanager:GetSecretValue', { Ref: ids.secret })).toBe(true);
-    const invokes = ingress.filter((s) => [s.Action].flat().some((a) => String(a).startsWith('lambda:')));
-    expect(invokes).toEqual([]);
+    // The direct wake (on by default): exactly the registered handler function and its qualified ARNs.
+    const qualified = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [ids.examples, 'Arn'] }, ':*']] };
+    for (const role of [roles.ingress, roles.callbacks]) {
+      const list = statements(template, role);
+      expect(allows(list, 'lambda:InvokeFunction', qualified)).toBe(true);
+      expect(allows(list, 'lambda:InvokeFunction', { 'Fn::GetAtt': [ids.examples, 'Arn'] })).toBe(true);
+      expect(allows(list, 'lambda:InvokeFunction', '*')).toBe(false);
+      expect(actions(list).filter((a) => a.startsWith('lambda:'))).toEqual(['lambda:InvokeFunction']);
+    }
   });
 });
 
@@ -380,15 +387,14 @@ describe('handler function versions (rule 12)', () => {
     });
   });
 
-  it("the wake and timer may invoke the function's qualified ARNs (the alias and pinned versions), nothing wider", () => {
+  it("the wake, timer, ingress and callbacks may invoke the function's qualified ARNs (the alias and pinned versions), nothing wider", () => {
     const qualified = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [ids.examples, 'Arn'] }, ':*']] };
-    for (const role of [roles.wake, roles.timer]) {
+    for (const role of [roles.wake, roles.timer, roles.ingress, roles.callbacks]) {
       const list = statements(template, role);
       expect(allows(list, 'lambda:InvokeFunction', qualified)).toBe(true);
       expect(allows(list, 'lambda:InvokeFunction', { 'Fn::GetAtt': [ids.examples, 'Arn'] })).toBe(true);
       expect(allows(list, 'lambda:InvokeFunction', '*')).toBe(false);
     }
-    expect(actions(statements(template, roles.ingress))).not.toContain('lambda:InvokeFunction');
   });
 
   it("sends failed attempts of every qualifier to recovery; a version's configuration is kept with it", () => {

@@ -197,6 +197,20 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
         expect(taken).toEqual({ ...meta, epoch: 2, lease: meta.lease! + 1 + LEASE, updatedAt: meta.lease! + 1 });
       });
 
+      it('records the invoke id of the attempt holding the lease; a takeover without one clears it', async () => {
+        const meta = pendingMeta();
+        await store.createInvocation(meta);
+
+        const first = await store.acquire(meta.id, { seenEpoch: 0, now: T0 + 1, leaseMs: LEASE, invokeId: 'inv-A' });
+        expect(first?.invokeId).toBe('inv-A');
+        await expect(store.getInvocation(meta.id)).resolves.toMatchObject({ invokeId: 'inv-A', epoch: 1 });
+        const second = await store.acquire(meta.id, { seenEpoch: 1, now: first!.lease! + 1, leaseMs: LEASE, invokeId: 'inv-B' });
+        expect(second?.invokeId).toBe('inv-B');
+        const third = await store.acquire(meta.id, { seenEpoch: 2, now: second!.lease! + 1, leaseMs: LEASE });
+        expect(third?.invokeId).toBeUndefined();
+        expect((await store.getInvocation(meta.id))?.invokeId).toBeUndefined();
+      });
+
       it('refuses finished and unknown invocations without creating anything', async () => {
         const meta = await running();
         await store.finish(meta.id, { epoch: 1, now: T0 + 2, output: '1', ttl: 123 });

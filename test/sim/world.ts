@@ -43,7 +43,7 @@ import {
 } from 'dormant-lambda/internal';
 import { passesWakeFilter } from '../../src/local/event-filter.ts';
 import { META, invocationIdOf } from '../../src/store/keys.ts';
-import type { Dispatch, InvokePayload, WakeTarget } from '../../src/runtime/dispatch.ts';
+import { invokePayload, type Dispatch, type InvokePayload, type WakeTarget } from '../../src/runtime/dispatch.ts';
 import { wakeDirectly } from '../../src/runtime/direct-wake.ts';
 import { recover } from '../../src/runtime/timer.ts';
 import type { Prng } from './prng.ts';
@@ -667,7 +667,7 @@ export class World implements SimHooks {
       (_a, store) =>
         runAttempt(
           { ...this.#deps, store, version, remainingMs: () => deadline - this.clock.now() },
-          { invocationId: payload.invocationId, epoch: payload.epoch },
+          { invocationId: payload.invocationId, epoch: payload.epoch, invokeId: payload.invokeId },
         ),
       (result) => {
         if (!result.ok) {
@@ -771,7 +771,7 @@ export class World implements SimHooks {
               a,
               'lambda.invoke',
               () => `invoke ${this.name(action.invocationId)}@${action.epoch}`,
-              () => this.#asyncInvoke(action),
+              () => this.#asyncInvoke(invokePayload(action)),
             ),
           schedule: (action) =>
             this.#effect(
