@@ -277,7 +277,12 @@ export class Attempt implements PromiseHost {
   ) {
     // An input over 1 KiB lives in an item of its own, which the load's Query read.
     this.#input = meta.input ?? loaded.input ?? '';
-    this.ending = new Ending(deps, meta, () => this.journal.flush());
+    this.ending = new Ending(
+      deps,
+      meta,
+      () => this.journal.flush(),
+      () => this.journal?.durableEntries,
+    );
     const completed = new AbortController();
     this.completed = completed.signal;
     const abort = () => completed.abort(new Error(`attempt ${meta.epoch} of invocation ${meta.id} has ended`));
@@ -305,6 +310,17 @@ export class Attempt implements PromiseHost {
   }
 
   async execute(): Promise<AttemptOutcome> {
+    // A journal that lost entries cannot be replayed: the steps that were
+    // there would run again (their side effects twice). Only the first entry
+    // missing is DynamoDB's TTL ahead of the wake that puts it back
+    // (`Store.renewJournal`): back off and look again. Anything else is lost.
+    const gap = journalGap(this.journal.recorded, this.meta.journalEntries);
+    if (gap !== undefined) {
+      const error = new JournalGapError(this.id, gap.missing, gap.lost, gap.renewing);
+      if (gap.renewing) this.ending.fail(error);
+      else this.ending.finish({ failure: toFailure(error) });
+      return this.ending.outcome;
+    }
     const done = (async (): Promise<Outcome<unknown>> => {
       let input: unknown;
       try {
@@ -371,5 +387,64 @@ export class Attempt implements PromiseHost {
 
   sleep(ms: number): Durable<void> {
     return this.context.sleep(ms) as unknown as Durable<void>;
+  }
+}
+
+/**
+ * Whether a loaded journal lost entries: fewer than `meta` recorded at its
+ * last suspension (`journalEntries`). `missing` is the first index absent
+ * below the highest one there (or the count, if none is); `renewing` when
+ * only the first entry is missing (DynamoDB's TTL removed it first, and the
+ * wake is putting it back).
+ *
+ * @example
+ * ```ts
+ * journalGap(new Map([[1, e1], [2, e2]]), 3) // { missing: 0, lost: 1, renewing: true }
+ * journalGap(new Map([[0, e0], [2, e2]]), 2) // undefined: a parallel step that never finished
+ * ```
+ */
+export function journalGap(
+  journal: ReadonlyMap<number, unknown>,
+  journalEntries = 0,
+): { missing: number; lost: number; renewing: boolean } | undefined {
+  const lost = journalEntries - journal.size;
+  if (lost <= 0) return undefined;
+  let missing = 0;
+  while (journal.has(missing)) missing++;
+  return { missing, lost, renewing: lost === 1 && missing === 0 };
+}
+
+/**
+ * An attempt found its journal with a hole: an entry deleted (by DynamoDB's
+ * TTL, or by hand) while its invocation still needed it. Replaying past the
+ * hole would run that step again, so the invocation fails instead (or backs
+ * off, while the wake puts a TTL-removed first entry back).
+ *
+ * @example
+ * ```ts
+ * new JournalGapError('inv_…', 3, false).message // "invocation inv_… cannot replay its journal: entry 3 is missing …"
+ * ```
+ */
+export class JournalGapError extends TerminalError {
+  override name = 'JournalGapError';
+  constructor(
+    readonly invocationId: string,
+    /** The first missing index. */
+    readonly index: number,
+    /** How many entries are missing. */
+    readonly lost: number,
+    /** Whether the wake is expected to put it back (only the first entry missing). */
+    readonly renewing: boolean,
+  ) {
+    super(
+      `invocation ${invocationId} cannot replay its journal: ${lost} entr${lost === 1 ? 'y is' : 'ies are'} missing, the first at index ${index} ` +
+        `(expired or deleted while the invocation still needed it), ` +
+        `and replaying past it would run that step again. ` +
+        (renewing
+          ? 'The first entry expired by TTL and the wake is putting it back; the attempt backs off and tries again.'
+          : "Keep journals at least as long as invocations wait (the journal TTL, renewed by the wake from the table's stream, must not be lowered below 3 days), " +
+            'never delete J# items of unfinished invocations by hand, and start the invocation again.'),
+      { code: 500 },
+    );
   }
 }

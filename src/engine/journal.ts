@@ -74,6 +74,7 @@ export class Journal {
   #next = 0;
   #queue: Promise<void> = Promise.resolve();
   #newSteps = 0;
+  #durable = 0;
   readonly #writes: SideWrites;
   /** The highest index an earlier attempt wrote (-1: none): below it, the handler replays. */
   readonly #lastRecorded: number;
@@ -96,6 +97,7 @@ export class Journal {
     let last = -1;
     for (const index of recorded.keys()) if (index > last) last = index;
     this.#lastRecorded = last;
+    this.#durable = recorded.size;
     this.#writes = {
       complete: (id, completion) => completions.complete(id, completion),
       createInvocation: (meta) => store.createInvocation(meta),
@@ -106,6 +108,11 @@ export class Journal {
         if (!(await store.writeState(scope, name, value, fence))) throw this.lostWrite(`state '${name}' was written by a newer attempt`);
       },
     };
+  }
+
+  /** How many entries are in the table: those loaded and those this attempt wrote. */
+  get durableEntries(): number {
+    return this.#durable;
   }
 
   /** The index the next allocation takes. */
@@ -171,6 +178,7 @@ export class Journal {
       //   fresh  (epoch 3):  replays J#i as the zombie wrote it, carries on
       if (!(await this.store.append(this.invocationId, { ...entry, writtenAt: this.now() })))
         throw this.lostWrite(`entry ${entry.index} (${entry.kind}) was already written by another attempt`, entry);
+      this.#durable++;
       if (this.alwaysReplay) this.ending.handOn();
     });
     return written.then(

@@ -24,6 +24,8 @@ export interface ContractSubject {
   store: Store;
   /** Changes of partition `pk` so far, in order, once `done` holds for them (the stream may lag). */
   changes(pk: string, done?: (changes: ItemChange[]) => boolean): Promise<ItemChange[]>;
+  /** Deletes one item, as DynamoDB's TTL would. */
+  remove(pk: string, sk: string): Promise<void>;
   /** fast-check runs per property. */
   propertyRuns: number;
   close(): Promise<void>;
@@ -220,6 +222,46 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
         await expect(store.acquire(unknown, { seenEpoch: 0, now: T0 + 3, leaseMs: LEASE })).resolves.toBeUndefined();
 
         await expect(store.getInvocation(unknown)).resolves.toBeUndefined();
+      });
+    });
+
+    describe('renewJournal', () => {
+      it('puts a removed first entry back, leaves other removed items removed, and returns how many items it wrote', async () => {
+        // Prepare: a suspended invocation with three entries and a completion; TTL removed the first entry and the completion
+        const meta = await running();
+        const entries = [0, 1, 2].map((index) => ({
+          index,
+          kind: 'run' as const,
+          name: `step-${index}`,
+          value: String(index),
+          writtenAt: T0 + 1,
+        }));
+        for (const entry of entries) expect(await store.append(meta.id, entry)).toBe(true);
+        await store.complete(meta.id, { key: 'C#00000009', value: '"x"', at: T0 + 2 });
+        await subject.remove(invocationPk(meta.id), journalSk(0));
+        await subject.remove(invocationPk(meta.id), 'C#00000009');
+
+        // Act
+        const written = await store.renewJournal(meta.id, { head: entries[0]!, now: T0 + 10 * 86_400_000 });
+        const again = await store.renewJournal(meta.id, { head: entries[0]!, now: T0 + 10 * 86_400_000 });
+
+        // Assess: the head and the two other entries (raised); nothing more the second time; meta untouched
+        expect(written).toBe(3);
+        expect(again).toBe(0);
+        const loaded = await store.load(meta.id);
+        expect([...loaded.journal.values()].sort((a, b) => a.index - b.index)).toEqual(entries);
+        expect(loaded.completions.has('C#00000009')).toBe(false);
+        await expect(store.getInvocation(meta.id)).resolves.toEqual(meta);
+      });
+
+      it('with the first entry still there, writes nothing to it', async () => {
+        const meta = await running();
+        const head = { index: 0, kind: 'now' as const, value: '1', writtenAt: T0 + 1 };
+        await store.append(meta.id, head);
+
+        await expect(store.renewJournal(meta.id, { head: { ...head, value: '2' }, now: T0 + 3 })).resolves.toBe(0);
+
+        expect((await store.load(meta.id)).journal.get(0)).toEqual(head);
       });
     });
 
