@@ -18,7 +18,15 @@
 import type { Definition, HandlerSpec } from '../api/definitions.ts';
 import { TerminalError, ensureError, isTerminal, toFailure, type Failure } from '../api/errors.ts';
 import type { RetryPolicy } from '../api/context.ts';
-import type { Completion, InvocationMeta, LoadedInvocation, Store, Timer } from '../store/store.ts';
+import {
+  DEFAULT_JOURNAL_TTL_SECONDS,
+  JOURNAL_TAIL_MARGIN_SECONDS,
+  type Completion,
+  type InvocationMeta,
+  type LoadedInvocation,
+  type Store,
+  type Timer,
+} from '../store/store.ts';
 import { LOCK_GRANTED } from '../store/keys.ts';
 import type { Clock } from './clock.ts';
 import type { IdSigner } from './ids.ts';
@@ -49,6 +57,12 @@ export interface AttemptDeps {
   leaseMs?: number;
   /** How long a finished invocation stays readable. Default 24 hours. */
   retentionMs?: number;
+  /**
+   * The store's journal TTL (`journalTtlSeconds`), so that a replay can tell
+   * a first entry DynamoDB's TTL removed from a step still unfinished.
+   * Default `DEFAULT_JOURNAL_TTL_SECONDS` (30 days).
+   */
+  journalTtlSeconds?: number;
   /** Backoff between attempts after a retryable handler failure. Default 1 s doubling to 10 min, unlimited. */
   invocationRetry?: RetryPolicy;
   /** The API's base URL, so awakeables know their resolve URL. */
@@ -204,6 +218,13 @@ export async function runAttempt(deps: AttemptDeps, request: AttemptRequest): Pr
     return finishFailed(deps, meta, failure);
   }
   const loaded = await owning(deps, meta, 'loading its journal', () => store.load(id));
+  // A journal nearing its expiry is renewed by the attempt that holds it, so
+  // its first entry cannot expire under a running invocation (whose entries
+  // since its last suspension `meta` has not counted yet); a suspended one's
+  // is renewed by the wake when the first entry goes.
+  const head = loaded.journal.get(0);
+  if (head && journalNearsExpiry(loaded.journal, clock.now(), (deps.journalTtlSeconds ?? DEFAULT_JOURNAL_TTL_SECONDS) * 1000))
+    await owning(deps, meta, 'renewing its journal', () => store.renewJournal(id, { head, now: clock.now() }));
   let lockSeq = 0;
   if (meta.lockScope) {
     const grant = loaded.completions.get(LOCK_GRANTED);
@@ -314,7 +335,10 @@ export class Attempt implements PromiseHost {
     // there would run again (their side effects twice). Only the first entry
     // missing is DynamoDB's TTL ahead of the wake that puts it back
     // (`Store.renewJournal`): back off and look again. Anything else is lost.
-    const gap = journalGap(this.journal.recorded, this.meta.journalEntries);
+    const gap = journalGap(this.journal.recorded, this.meta.journalEntries, {
+      now: this.deps.clock.now(),
+      journalTtlMs: (this.deps.journalTtlSeconds ?? DEFAULT_JOURNAL_TTL_SECONDS) * 1000,
+    });
     if (gap !== undefined) {
       const error = new JournalGapError(this.id, gap.missing, gap.lost, gap.renewing);
       if (gap.renewing) this.ending.fail(error);
@@ -391,11 +415,32 @@ export class Attempt implements PromiseHost {
 }
 
 /**
+ * Whether the oldest entry of a journal is past half its expiry (at most 3
+ * days before it): time for the attempt to renew it.
+ *
+ * @example
+ * ```ts
+ * journalNearsExpiry(journal, Date.now(), 30 * 86_400_000) // true once the oldest entry is 27 days old
+ * ```
+ */
+export function journalNearsExpiry(
+  journal: ReadonlyMap<number, { writtenAt?: number | undefined }>,
+  now: number,
+  journalTtlMs: number,
+): boolean {
+  let oldest = Infinity;
+  for (const entry of journal.values()) if (entry.writtenAt !== undefined && entry.writtenAt < oldest) oldest = entry.writtenAt;
+  return oldest + journalTtlMs - Math.min(journalTtlMs / 2, JOURNAL_TAIL_MARGIN_SECONDS * 1000) <= now;
+}
+
+/**
  * Whether a loaded journal lost entries: fewer than `meta` recorded at its
- * last suspension (`journalEntries`). `missing` is the first index absent
- * below the highest one there (or the count, if none is); `renewing` when
- * only the first entry is missing (DynamoDB's TTL removed it first, and the
- * wake is putting it back).
+ * last suspension (`journalEntries`), or its first entry missing while the
+ * others are old enough for it to have expired (`journalTtlMs` after the
+ * oldest one's `writtenAt`: entries added since the last suspension are not
+ * counted yet). `missing` is the first index absent; `renewing` when only
+ * the first entry is missing (DynamoDB's TTL removes it first, and the wake
+ * is putting it back).
  *
  * @example
  * ```ts
@@ -404,14 +449,21 @@ export class Attempt implements PromiseHost {
  * ```
  */
 export function journalGap(
-  journal: ReadonlyMap<number, unknown>,
+  journal: ReadonlyMap<number, { writtenAt?: number | undefined }>,
   journalEntries = 0,
+  age?: { now: number; journalTtlMs: number },
 ): { missing: number; lost: number; renewing: boolean } | undefined {
-  const lost = journalEntries - journal.size;
-  if (lost <= 0) return undefined;
   let missing = 0;
   while (journal.has(missing)) missing++;
-  return { missing, lost, renewing: lost === 1 && missing === 0 };
+  const lost = journalEntries - journal.size;
+  if (lost > 0) return { missing, lost, renewing: lost === 1 && missing === 0 };
+  if (missing > 0 || journal.size === 0 || !age) return undefined;
+  // The first entry missing, and none counted lost: a step at index 0 that
+  // has not finished yet (parallel steps journal out of order), unless the
+  // journal is old enough for its first entry to have expired.
+  let oldest = Infinity;
+  for (const entry of journal.values()) if (entry.writtenAt !== undefined && entry.writtenAt < oldest) oldest = entry.writtenAt;
+  return oldest + age.journalTtlMs <= age.now ? { missing: 0, lost: 1, renewing: true } : undefined;
 }
 
 /**

@@ -404,10 +404,11 @@ export class DynamoDbStore implements Store {
     let written = (await this.#put('renewJournal', id, { ...entryToItem(id, { ...o.head, index: 0 }), ttl: until })).ok ? 1 : 0;
     const tail = until + JOURNAL_TAIL_MARGIN_SECONDS;
     for (const { sk, ttl } of await this.#expiries(id)) {
-      if (sk === META || sk === journalSk(0) || (typeof ttl === 'number' && ttl >= tail)) continue;
+      const wanted = sk === journalSk(0) ? until : tail;
+      if (sk === META || (typeof ttl === 'number' && ttl >= wanted)) continue;
       const e = new Expression();
       const t = e.name('ttl');
-      const v = e.value(tail);
+      const v = e.value(wanted);
       const condition = `attribute_exists(${e.name('pk')}) AND (attribute_not_exists(${t}) OR ${t} < ${v})`;
       const raised = await this.#update('renewJournal', id, `SET ${t} = ${v}`, condition, e, 'NONE', { pk: invocationPk(id), sk });
       if (raised.ok) written++;

@@ -211,8 +211,9 @@ export class MemoryStore implements Store, ChangeFeed {
     }
     const tail = until + JOURNAL_TAIL_MARGIN_SECONDS;
     for (const [sk, item] of [...(this.#partitions.get(pk) ?? [])]) {
-      if (sk === META || sk === journalSk(0) || (typeof item.ttl === 'number' && item.ttl >= tail)) continue;
-      this.#put({ ...item, ttl: tail });
+      const wanted = sk === journalSk(0) ? until : tail;
+      if (sk === META || (typeof item.ttl === 'number' && item.ttl >= wanted)) continue;
+      this.#put({ ...item, ttl: wanted });
       written++;
     }
     return written;

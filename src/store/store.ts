@@ -368,9 +368,9 @@ export interface Store {
    * Renews an invocation's journal once DynamoDB's TTL has removed its first
    * entry (`head`, as the stream's old image holds it) while the invocation
    * still needs it: puts the entry back unless it exists, expiring at `until`
-   * (epoch seconds; default `now` plus the store's journal TTL), and raises
-   * every other item of the partition but `meta` to expire no sooner than
-   * `until + JOURNAL_TAIL_MARGIN_SECONDS`. Never lowers an expiry, never
+   * (epoch seconds; default `now` plus the store's journal TTL), or raises
+   * its expiry to `until`, and raises every other item of the partition but
+   * `meta` to expire no sooner than `until + JOURNAL_TAIL_MARGIN_SECONDS`. Never lowers an expiry, never
    * brings back another deleted item. Returns how many items it wrote.
    */
   renewJournal(id: string, o: { head: JournalEntry; now: number; until?: number | undefined }): Promise<number>;

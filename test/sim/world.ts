@@ -708,8 +708,10 @@ export class World implements SimHooks {
   #onChange(change: ItemChange): void {
     const invocationId = invocationIdOf(change.pk);
     const sk = change.sk;
+    // A journal renewal raises expiries (`renewJournal`): a change of `ttl` alone overwrites nothing.
+    const overwrote = change.eventName === 'MODIFY' && !onlyTtlChanged(change);
     if (sk.startsWith('J#')) {
-      if (change.eventName === 'MODIFY') this.#violation('journal-entry-overwritten', `${this.name(invocationId ?? change.pk)} ${sk}`);
+      if (overwrote) this.#violation('journal-entry-overwritten', `${this.name(invocationId ?? change.pk)} ${sk}`);
       const entry = change.newItem as unknown as JournalEntry | undefined;
       if (invocationId && entry?.kind === 'run' && entry.name !== undefined) {
         let names = this.#journaledRuns.get(invocationId);
@@ -717,7 +719,7 @@ export class World implements SimHooks {
         names.add(entry.name);
       }
     }
-    if ((sk.startsWith('C#') || sk.startsWith('P#')) && change.eventName === 'MODIFY') {
+    if ((sk.startsWith('C#') || sk.startsWith('P#')) && overwrote) {
       this.#violation('completion-overwritten', `${this.name(invocationId ?? change.pk)} ${sk}`);
     }
     if (sk === META && invocationId) {
@@ -1068,4 +1070,11 @@ export class World implements SimHooks {
     };
     return `${op}(${args.map(show).join(', ')})`;
   }
+}
+
+/** Whether a MODIFY changed nothing but the item's `ttl`. */
+function onlyTtlChanged(change: ItemChange): boolean {
+  const { ttl: _a, ...before } = change.oldItem ?? {};
+  const { ttl: _b, ...after } = change.newItem ?? {};
+  return JSON.stringify(before, Object.keys(before).sort()) === JSON.stringify(after, Object.keys(after).sort());
 }

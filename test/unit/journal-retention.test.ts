@@ -24,6 +24,7 @@ import {
   type ItemChange,
 } from 'dormant-lambda/internal';
 import { invocationPk, journalSk } from '../../src/store/keys.ts';
+import { JOURNAL_TAIL_MARGIN_SECONDS } from '../../src/store/store.ts';
 import { Prng } from '../sim/prng.ts';
 
 const DAY = 86_400_000;
@@ -191,8 +192,29 @@ describe('a replay that finds entries missing', () => {
     expect(await runAttempt(w.deps, { invocationId: id, epoch: meta.epoch })).toMatchObject({ kind: 'completed', output: '"fine"' });
   });
 
+  it('an attempt that loads a journal past half its expiry renews it (so no first entry expires under a running invocation)', async () => {
+    const w = world(30 * 86_400);
+    const { invocationId: id } = await startInvocation(w.ingress, { service: 'wait', handler: 'approval', body: '' });
+    await runAttempt(w.deps, { invocationId: id, epoch: 0 });
+    const meta = (await w.store.getInvocation(id))!;
+    const ttlOf = (sk: string) => w.store.items().find((i) => i.pk === invocationPk(id) && i.sk === sk)?.ttl as number;
+    const before = ttlOf(journalSk(0));
+    w.clock.advance(28 * DAY);
+    await resolveAwakeable(w.ingress, Object.values(meta.awakeables ?? {})[0]!, '"renewed"');
+
+    expect(await runAttempt(w.deps, { invocationId: id, epoch: meta.epoch })).toMatchObject({ kind: 'completed' });
+
+    expect(ttlOf(journalSk(0))).toBe(Math.floor(w.clock.now() / 1000) + 30 * 86_400);
+    expect(ttlOf(journalSk(0))).toBeGreaterThan(before);
+    expect(ttlOf(journalSk(1))).toBe(ttlOf(journalSk(0)) + JOURNAL_TAIL_MARGIN_SECONDS);
+  });
+
   it('parallel steps that never finished leave holes that are not losses', () => {
     expect(journalGap(new Map([[1, {}]]), 1)).toBeUndefined();
+    // The first entry missing and none counted lost: unfinished, unless the journal is old enough for it to have expired.
+    const young = new Map([[1, { writtenAt: 0 }]]);
+    expect(journalGap(young, 0, { now: DAY, journalTtlMs: 30 * DAY })).toBeUndefined();
+    expect(journalGap(young, 0, { now: 30 * DAY, journalTtlMs: 30 * DAY })).toEqual({ missing: 0, lost: 1, renewing: true });
     expect(
       journalGap(
         new Map([
