@@ -24,7 +24,7 @@ import { LAMBDA_MEMORY_MB, PRICES, PRICES_CHECKED } from './prices.ts';
 import { collectGarbage, measureReplay, measureReplayInterleaved, pairedRatio, type ReplaySample, type ReplayTiming } from './replay.ts';
 import { fmt, printTable, progress, round, since } from './report.ts';
 import { measureStepOverhead } from './step-overhead.ts';
-import { ROLES, measureRoundTrip, measureStepUnits, type RoundTrip } from './units.ts';
+import { ROLES, measureListUnits, measureRoundTrip, measureStepUnits, type RoundTrip } from './units.ts';
 
 const args = new Set(process.argv.slice(2));
 for (const a of args) {
@@ -136,6 +136,7 @@ async function main(): Promise<void> {
     progress(`units per step: ${PLAN.unitSteps} steps against none`);
     const unitsTable = await db.table('units');
     const units = await measureStepUnits(unitsTable, PLAN.unitSteps);
+    const list = await measureListUnits(unitsTable, 40, 20);
     await unitsTable.drop();
 
     progress(`awakeable round trips with the real stream: ${PLAN.tripReps} repetitions each, after a warm-up`);
@@ -206,6 +207,16 @@ async function main(): Promise<void> {
         `A journal item of such a step is ${units.entryBytes} bytes by DynamoDB's sizing: ${units.entryUnitsByAwsRule} write unit by AWS's rule (1 per KB).`,
         ...describeRawCapacity(db),
       ],
+    );
+    printTable(
+      `Listing invocations (GET /restate/invocations, a page of ${list.pageSize} of one service; DynamoDB Local)`,
+      ['', 'read units'],
+      [
+        ['list index Queries (one per bucket)', list.indexRead],
+        ['meta of the listed rows (BatchGetItem, eventually consistent)', list.metaRead],
+        ['per listed invocation', list.perRow],
+      ],
+      [`A start writes ${list.startWrite} units: meta and the list index's row, written once (never per step).`],
     );
     printRoundTrip('Awakeable round trip (create → suspend → resolve → resume → complete; approval.request)', trip);
     printRoundTrip('Reference workflow round trip (5 ctx.run steps + 1 awakeable; reference.run)', reference);

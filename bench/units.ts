@@ -35,6 +35,7 @@ import {
   type WakeAction,
 } from '../src/internal.ts';
 import type { CapacityUnits } from '../src/store/dynamodb.ts';
+import { listInvocations, parseListQuery } from '../src/runtime/list.ts';
 import { CapacityLedger, type BenchDynamoDb, type BenchTable, type Charge, type ReadRecord } from './dynamodb.ts';
 import { median, since } from './report.ts';
 import { BENCH_SERVICES, RESULT_100_BYTES } from './workflows.ts';
@@ -107,6 +108,48 @@ export async function measureStepUnits(table: BenchTable, steps: number): Promis
     entryBytes,
     entryUnitsByAwsRule: Math.max(1, Math.ceil(entryBytes / 1024)),
   };
+}
+
+/**
+ * What listing costs (`GET /restate/invocations`), per page and per listed
+ * invocation, and what the list index adds to a start.
+ *
+ * @example
+ * ```ts
+ * { pageSize: 20, indexRead: 2, metaRead: 10, perRow: 0.6, startWrite: 2 }
+ * ```
+ */
+export interface ListUnits {
+  pageSize: number;
+  /** The index Queries (one per bucket of the service). */
+  indexRead: number;
+  /** The BatchGetItem of the listed rows' meta (eventually consistent). */
+  metaRead: number;
+  perRow: number;
+  /** A start's write units, the list index's row included. */
+  startWrite: number;
+}
+
+/**
+ * Starts `count` invocations (not run) and lists the newest `pageSize` of them.
+ *
+ * @example
+ * ```ts
+ * const list = await measureListUnits(table, 40, 20);
+ * ```
+ */
+export async function measureListUnits(table: BenchTable, count: number, pageSize: number): Promise<ListUnits> {
+  const ingress: IngressDeps = { store: table.store, signer: SIGNER, clock: systemClock, catalog: catalogOf(registry(BENCH_SERVICES)) };
+  table.ledger.take();
+  await startInvocation(ingress, { service: 'steps', handler: 'run', body: '0' });
+  const startWrite = CapacityLedger.total(table.ledger.take()).write;
+  for (let i = 1; i < count; i++) await startInvocation(ingress, { service: 'steps', handler: 'run', body: '0' });
+  table.ledger.take();
+  const page = await listInvocations(ingress, parseListQuery({ service: 'steps', limit: String(pageSize) }));
+  const charges = table.ledger.take();
+  const indexRead = CapacityLedger.total(charges.filter((c) => c.operation === 'listIndex')).read;
+  const metaRead = CapacityLedger.total(charges.filter((c) => c.operation === 'getInvocations')).read;
+  return { pageSize: page.invocations.length, indexRead, metaRead, perRow: (indexRead + metaRead) / page.invocations.length, startWrite };
 }
 
 /** The Lambda functions (and HTTP routes) of a round trip. */

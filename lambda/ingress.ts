@@ -11,25 +11,32 @@ import { systemClock } from '../src/engine/clock.ts';
 import { loadConfig, once, signerFor } from '../src/runtime/config.ts';
 import { createIngressHandler } from '../src/runtime/ingress.ts';
 import { roleLog } from '../src/runtime/telemetry.ts';
+import { withRequestLog } from '../src/runtime/role-logs.ts';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { deployedSecrets } from '../src/runtime/webhooks.ts';
+import { endpointsFromEnvironment } from '../src/runtime/endpoints.ts';
 import { DynamoDbStore } from '../src/store/dynamodb.ts';
 
 /**
  * The Lambda entry point. @example new BundledFunction(this, 'Ingress', { entry: 'lambda/ingress.ts' })
  */
-export const handler = createIngressHandler(
-  once(async () => {
-    const config = loadConfig('ingress');
-    return {
-      store: new DynamoDbStore({ client: new DynamoDBClient({}), tableName: config.tableName }),
-      signer: await signerFor(config.signing),
-      clock: systemClock,
-      catalog: config.catalog,
-      waitMs: config.ingressWaitMs,
-      access: config.ingressAccess,
-      log: roleLog('ingress'),
-      dispatch: directWakeDispatch(config, () => new LambdaClient({})),
-      secrets: deployedSecrets(process.env, () => new SecretsManagerClient({})),
-    };
-  }),
+export const handler = withRequestLog(
+  createIngressHandler(
+    once(async () => {
+      const config = loadConfig('ingress');
+      return {
+        store: new DynamoDbStore({ client: new DynamoDBClient({}), tableName: config.tableName }),
+        signer: await signerFor(config.signing),
+        clock: systemClock,
+        catalog: config.catalog,
+        waitMs: config.ingressWaitMs,
+        access: config.ingressAccess,
+        log: roleLog('ingress'),
+        dispatch: directWakeDispatch(config, () => new LambdaClient({})),
+        secrets: deployedSecrets(process.env, () => new SecretsManagerClient({})),
+        endpoints: endpointsFromEnvironment(process.env),
+      };
+    }),
+  ),
+  new Logger({ serviceName: 'dormant-ingress' }),
 );

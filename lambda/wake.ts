@@ -13,6 +13,8 @@ import { loadConfig, once, sqsClientOptions } from '../src/runtime/config.ts';
 import { awsDispatch } from '../src/runtime/dispatch.ts';
 import { createWakeHandler } from '../src/runtime/wake-handler.ts';
 import { roleLog } from '../src/runtime/telemetry.ts';
+import { withBatchLog } from '../src/runtime/role-logs.ts';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDbStore } from '../src/store/dynamodb.ts';
 
 /**
@@ -23,13 +25,16 @@ import { DynamoDbStore } from '../src/store/dynamodb.ts';
  * // cdk: wake.addEventSource(new DynamoEventSource(table, { reportBatchItemFailures: true, bisectBatchOnError: true }))
  * ```
  */
-export const handler = createWakeHandler(
-  once(async () => {
-    const config = loadConfig('wake');
-    const clients = { lambda: new LambdaClient({}), sqs: new SQSClient(sqsClientOptions()) };
-    // The config names routes and the timer queues as awsDispatch does.
-    const dispatch = awsDispatch({ ...clients, ...config, clock: systemClock });
-    const store = new DynamoDbStore({ client: new DynamoDBClient({}), tableName: config.tableName });
-    return { store, dispatch, clock: systemClock, log: roleLog('wake') };
-  }),
+export const handler = withBatchLog(
+  createWakeHandler(
+    once(async () => {
+      const config = loadConfig('wake');
+      const clients = { lambda: new LambdaClient({}), sqs: new SQSClient(sqsClientOptions()) };
+      // The config names routes and the timer queues as awsDispatch does.
+      const dispatch = awsDispatch({ ...clients, ...config, clock: systemClock });
+      const store = new DynamoDbStore({ client: new DynamoDBClient({}), tableName: config.tableName });
+      return { store, dispatch, clock: systemClock, log: roleLog('wake') };
+    }),
+  ),
+  new Logger({ serviceName: 'dormant-wake' }),
 );

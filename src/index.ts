@@ -72,6 +72,7 @@ export { json, bytes, empty, serde, schemaSerde, type Serde, type StandardSchema
 export { rpc, Opts, SendOpts, type CallOptions, type SendCallOptions } from './api/rpc.ts';
 export { RestatePromise } from './api/promise.ts';
 export type { Webhook, WebhookOptions, WebhookRequest, WebhookResponse } from './api/webhook.ts';
+export type { ReceivedEvent, WaitForEventOptions, WebhookEndpoint } from './api/events.ts';
 export { github, stripe, slack, standardWebhooks, twilio, hmac, type Verifier, type HmacAlgorithm } from './api/verifiers.ts';
 export type { Duration } from './api/duration.ts';
 export {
@@ -108,5 +109,6 @@ export {
   type HandlerResult,
   type LambdaContextLike,
 } from './runtime/lambda-handler.ts';
+export { DEFAULT_TRACE_FLUSH_MS, type OtelTracingOptions } from './runtime/tracing.ts';
 
 export { sigv4Fetch, type SigV4FetchOptions, type SigningCredentials } from './client/sigv4-fetch.ts';

@@ -14,7 +14,7 @@ import {
   type MethodDeploymentOptions,
   type ThrottleSettings,
 } from 'aws-cdk-lib/aws-apigateway';
-import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import {
@@ -37,6 +37,9 @@ import { WAKE_FILTER_PATTERNS } from '../../src/runtime/wake-filter.ts';
 import { LONG_TIMER_QUEUE_MAX_RECEIVES } from '../../src/runtime/dispatch.ts';
 import { LIVE_ALIAS } from '../../src/runtime/versions.ts';
 import { CALLBACK_API_VERSION } from '../../src/runtime/http.ts';
+import { checkEndpoints } from '../../src/runtime/endpoints.ts';
+import type { WebhookEndpoint } from '../../src/api/events.ts';
+import { LIST_INDEX, LIST_PK, LIST_SK } from '../../src/store/keys.ts';
 import { RuntimeAlarms, type RuntimeAlarmsOptions } from './alarms.ts';
 import { ApiBaseUrl } from './api-base-url.ts';
 import { BundledFunction, PROJECT_ROOT, PrebuiltFunction, prebuiltFunctionDirectory } from './bundled-function.ts';
@@ -205,10 +208,32 @@ export interface DurableRuntimeProps {
    * @default none
    */
   readonly webhookSecrets?: Readonly<Record<string, ISecret>>;
+  /**
+   * Provider endpoints, served at `/webhooks/{name}` (public: the signature
+   * is the authorization) and `POST /restate/events/{name}` (an invocation
+   * route). Each names its verifier's secret, which the callback function
+   * reads from `webhookSecrets` (or its environment).
+   * @default none
+   *
+   * @example
+   * ```ts
+   * new DurableRuntime(this, 'Dormant', {
+   *   webhookSecrets: { STRIPE_WEBHOOK_SECRET: stripeSecret },
+   *   webhooks: { stripe: { verify: stripe({ secret: 'STRIPE_WEBHOOK_SECRET' }), correlate: ['body.data.object.id'] } },
+   * });
+   * ```
+   */
+  readonly webhooks?: Readonly<Record<string, WebhookEndpoint>>;
 }
 
 /** Where the callback routes live: their own resources, so they can be open while everything else is authorized. */
-const CALLBACK_RESOURCES = [['restate', 'awakeables'], ['restate', 'a'], ['restate', 'webhooks'], [CALLBACK_API_VERSION]] as const;
+const CALLBACK_RESOURCES = [
+  ['restate', 'awakeables'],
+  ['restate', 'a'],
+  ['restate', 'webhooks'],
+  [CALLBACK_API_VERSION],
+  ['webhooks'],
+] as const;
 
 /**
  * Options of {@link DurableRuntime.addService}.
@@ -348,6 +373,13 @@ export class DurableRuntime extends Construct {
       removalPolicy,
       ...(key ? { encryption: TableEncryption.CUSTOMER_MANAGED, encryptionKey: key } : {}),
     });
+    // The list index (docs/table.md, "List index"): sparse (only meta carries its keys), keys only, written once per invocation.
+    this.table.addGlobalSecondaryIndex({
+      indexName: LIST_INDEX,
+      partitionKey: { name: LIST_PK, type: AttributeType.STRING },
+      sortKey: { name: LIST_SK, type: AttributeType.STRING },
+      projectionType: ProjectionType.KEYS_ONLY,
+    });
 
     if (props.signingSecret) {
       this.signingSecret = props.signingSecret;
@@ -409,6 +441,10 @@ export class DurableRuntime extends Construct {
     this.api = new RestApi(this, 'Api', {
       description: 'Dormant ingress: start invocations, read their output, resolve and reject awakeables',
       endpointTypes: [EndpointType.REGIONAL],
+      // Every request body reaches the ingress as base64 of its bytes (it decodes
+      // them): a provider's signature is over the raw bytes, which a body that
+      // is not UTF-8 would lose as text. Answers with isBase64Encoded false pass as they are.
+      binaryMediaTypes: ['*/*'],
       cloudWatchRole: props.apiCloudWatchRole ?? true,
       // The role is account-wide: other APIs' logging would break if it went
       // with this stack, so it stays (CDK's default, stated here on purpose).
@@ -495,11 +531,15 @@ export class DurableRuntime extends Construct {
     for (const fn of [this.ingress, this.callbacks, this.wake, this.timer]) this.grantKey(fn);
 
     // --- ingress: writes to the table, and wakes directly what it makes runnable (the stream is the backstop). It alone may purge.
-    this.table.grant(this.ingress, ...TABLE_ITEM_ACTIONS, ...PURGE_ITEM_ACTIONS);
+    this.grantTable(this.ingress, ...TABLE_ITEM_ACTIONS, ...PURGE_ITEM_ACTIONS);
+    // The listing (GET /restate/invocations) reads the list index; no other role does.
+    this.ingress.addToRolePolicy(
+      new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${this.table.tableArn}/index/${LIST_INDEX}`] }),
+    );
     this.timerQueue.grantSendMessages(this.ingress);
     this.signingSecret.grantRead(this.ingress);
     // --- callbacks: completes and heartbeats awakeables; reads and writes items, nothing else.
-    this.table.grant(this.callbacks, ...TABLE_ITEM_ACTIONS);
+    this.grantTable(this.callbacks, ...TABLE_ITEM_ACTIONS);
     this.signingSecret.grantRead(this.callbacks);
     const webhookSecrets = Object.entries(props.webhookSecrets ?? {});
     for (const [, secret] of webhookSecrets) secret.grantRead(this.callbacks);
@@ -509,6 +549,13 @@ export class DurableRuntime extends Construct {
         Stack.of(this).toJsonString(Object.fromEntries(webhookSecrets.map(([name, secret]) => [name, secret.secretArn]))),
       );
     }
+    // Provider endpoints: checked at synth (a bad declaration fails `cdk synth`, naming it), served by both functions.
+    const endpoints = checkEndpoints(props.webhooks);
+    if (Object.keys(endpoints).length > 0) {
+      const text = JSON.stringify(endpoints);
+      this.callbacks.addEnvironment(DormantEnv.WEBHOOK_ENDPOINTS, text);
+      this.ingress.addEnvironment(DormantEnv.WEBHOOK_ENDPOINTS, text);
+    }
     this.routeApi();
     this.apiKey = this.ingressAuth.bind(this.api);
 
@@ -516,7 +563,7 @@ export class DurableRuntime extends Construct {
     // re-created by a deployment) after completions were written; LATEST
     // would skip those records and strand the invocations that await them.
     // Reads meta and awaited completions; queues, grants and releases object locks.
-    this.table.grant(this.wake, ...TABLE_ITEM_ACTIONS);
+    this.grantTable(this.wake, ...TABLE_ITEM_ACTIONS);
     // A suspension is the outbox of its timers: the wake schedules them.
     this.timerQueue.grantSendMessages(this.wake);
     this.longTimerQueue.grantSendMessages(this.wake);
@@ -538,7 +585,7 @@ export class DurableRuntime extends Construct {
     // re-checked against `meta` and re-invoked. A stream on-failure message
     // names a shard and sequence range, not the records, so the timer reads
     // them back from the stream (no ListStreams: the message names the stream).
-    this.table.grant(this.timer, ...TABLE_ITEM_ACTIONS);
+    this.grantTable(this.timer, ...TABLE_ITEM_ACTIONS);
     this.timer.addToRolePolicy(
       new PolicyStatement({
         actions: ['dynamodb:DescribeStream', 'dynamodb:GetShardIterator', 'dynamodb:GetRecords'],
@@ -613,7 +660,7 @@ export class DurableRuntime extends Construct {
     this.registered.add(fn);
 
     for (const [name, value] of Object.entries(this.environment())) fn.addEnvironment(name, value);
-    this.table.grant(fn, ...TABLE_ITEM_ACTIONS);
+    this.grantTable(fn, ...TABLE_ITEM_ACTIONS);
     this.timerQueue.grantSendMessages(fn);
     this.signingSecret.grantRead(fn);
     this.grantKey(fn);
@@ -651,6 +698,14 @@ export class DurableRuntime extends Construct {
     alias.configureAsyncInvoke(asyncInvoke);
     version.configureAsyncInvoke(asyncInvoke);
     for (const child of version.node.findAll()) if (child instanceof CfnEventInvokeConfig) child.applyRemovalPolicy(RemovalPolicy.RETAIN);
+  }
+
+  /**
+   * The table's item actions for a role, on the table alone (CDK's table
+   * grant would add every index): the key, if any, is `grantKey`'s.
+   */
+  private grantTable(fn: LambdaFunction, ...actions: string[]): void {
+    fn.addToRolePolicy(new PolicyStatement({ actions, resources: [this.table.tableArn] }));
   }
 
   /** The customer managed key's use (table, queues, secret), if one was given; CDK's key grants name action wildcards. */
@@ -723,7 +778,7 @@ export class DurableRuntime extends Construct {
         {
           id: 'AwsSolutions-APIG4',
           reason:
-            'A callback route: webhook senders and @aws-sdk/client-lambda (which signs for lambda, not execute-api) reach it; the awakeable id in the URL is the authorization (AES-256-GCM under the deployment secret, refused without a table read if forged), and it grants completing that one awakeable.',
+            'A callback route: webhook senders and @aws-sdk/client-lambda (which signs for lambda, not execute-api) reach it; the awakeable id in the URL (on /webhooks/{name}, the provider signature, checked before any write) is the authorization (AES-256-GCM under the deployment secret, refused without a table read if forged), and it grants completing that one awakeable.',
         },
         {
           id: 'AwsSolutions-COG4',

@@ -30,6 +30,8 @@ export const DormantEnv = {
   SERVICES: 'DORMANT_SERVICES',
   /** JSON object mapping the name a webhook verifier gives its secret to the ARN of the Secrets Manager secret holding it; set on the callback function. */
   WEBHOOK_SECRETS: 'DORMANT_WEBHOOK_SECRETS',
+  /** JSON: the provider endpoints (`/webhooks/{name}`) by name, checked and with their lookback in ms; set on the ingress and callback functions. */
+  WEBHOOK_ENDPOINTS: 'DORMANT_WEBHOOK_ENDPOINTS',
   /**
    * Base URL of the REST API with its stage and no trailing slash, e.g.
    * `https://abc123.execute-api.eu-west-1.amazonaws.com/prod`. An awakeable's

@@ -40,7 +40,7 @@ export interface DormantExampleStackProps extends StackProps {
  * since it only holds example runs.
  *
  * Outputs: `ApiUrl`, `ResolveUrlTemplate` (point a webhook at it with the
- * awakeable id in place of `{id}`), `TableName`, `DeadLetterQueueUrl`.
+ * awakeable id in place of `{id}`), `TableName`, `DeadLetterQueueUrl`, `TimerQueueUrl`.
  *
  * @example
  * const app = new App();
@@ -81,7 +81,11 @@ export class DormantExampleStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.runtime.table.tableName });
     new CfnOutput(this, 'DeadLetterQueueUrl', {
       value: this.runtime.deadLetterQueue.queueUrl,
-      description: 'Messages the timer Lambda gave up on; redrive with aws sqs start-message-move-task',
+      description: 'Messages the timer Lambda gave up on; redrive with dormant dlq redrive --queue-url <this> --to <TimerQueueUrl>',
+    });
+    new CfnOutput(this, 'TimerQueueUrl', {
+      value: this.runtime.timerQueue.queueUrl,
+      description: 'Where dormant dlq redrive moves dead letters back to (the timer Lambda reads every kind of them there)',
     });
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { Serde } from './serde.ts';
 import type { Webhook, WebhookOptions } from './webhook.ts';
+import type { ReceivedEvent, WaitForEventOptions } from './events.ts';
 import type { HandlersOf, InputOf, OutputOf } from './definitions.ts';
 import type { Duration } from './duration.ts';
 import type { TerminalError } from './errors.ts';
@@ -398,6 +399,20 @@ export interface Context {
    * ```
    */
   webhook(options?: WebhookOptions): Webhook;
+  /**
+   * Waits for an event of the named endpoint (`/webhooks/{name}`, or
+   * `POST /restate/events/{name}`) whose correlation paths equal `match`.
+   * An event that arrived before the wait, within the endpoint's lookback,
+   * completes it at once; a later one when it arrives. With `timeout`, the
+   * wait fails with a `TimeoutError` after that long.
+   *
+   * @example
+   * ```ts
+   * const paid = await ctx.waitForEvent<StripeEvent>('stripe', { match: { 'body.data.object.id': intent.id }, timeout: { days: 1 } });
+   * paid.body.type // 'payment_intent.succeeded'
+   * ```
+   */
+  waitForEvent<T = unknown>(name: string, options: WaitForEventOptions): DurablePromise<ReceivedEvent<T>>;
   /** Completes an awakeable (of any invocation) with a value. */
   resolveAwakeable<T>(id: string, value?: T, options?: { serde?: Serde<T> }): void;
   /** Completes an awakeable (of any invocation) with a terminal failure. */

@@ -36,6 +36,7 @@ import { Ending, LeaseHeldError, finishFailed, owning } from './ending.ts';
 import { Journal } from './journal.ts';
 import type { Durable, Outcome, PromiseHost } from './promises.ts';
 import { Waiting } from './waiting.ts';
+import { untraced, type AttemptTrace, type Tracing } from './tracing.ts';
 
 export { AttemptInterruptedError, LeaseHeldError } from './ending.ts';
 
@@ -95,6 +96,14 @@ export interface AttemptDeps {
    * refused (rule 12).
    */
   version?: string | undefined;
+  /** Where the attempt reports its timeline (OpenTelemetry spans, in Lambda); none by default. */
+  tracing?: Tracing;
+  /**
+   * Where `ctx.console` writes past the replayed part of the journal (in
+   * Lambda, structured log lines with the invocation's fields). Default: the
+   * global console, each line prefixed with the service, handler and id.
+   */
+  handlerConsole?: (meta: InvocationMeta) => Console;
 }
 
 /**
@@ -209,6 +218,22 @@ export async function runAttempt(deps: AttemptDeps, request: AttemptRequest): Pr
       reason: `invocation ${id} is not runnable at epoch ${request.epoch} (a duplicate invoke, or another attempt owns it)`,
     };
   }
+  const trace = deps.tracing?.attemptStarted(meta, now) ?? untraced;
+  let outcome: AttemptOutcome;
+  try {
+    outcome = await runAcquired(deps, meta, trace);
+  } catch (error) {
+    trace.ended(undefined, error);
+    throw error;
+  }
+  trace.ended(outcome);
+  return outcome;
+}
+
+/** The rest of an attempt, once it holds the invocation. */
+async function runAcquired(deps: AttemptDeps, meta: InvocationMeta, trace: AttemptTrace): Promise<AttemptOutcome> {
+  const { store, clock } = deps;
+  const id = meta.id;
   const handler = deps.services.get(meta.service)?.handlers[meta.handler];
   if (!handler) {
     // The ingress refuses unknown handlers; this is a deployment that lost one.
@@ -218,6 +243,7 @@ export async function runAttempt(deps: AttemptDeps, request: AttemptRequest): Pr
     return finishFailed(deps, meta, failure);
   }
   const loaded = await owning(deps, meta, 'loading its journal', () => store.load(id));
+  trace.loaded(loaded.journal, loaded.completions);
   // A journal nearing its expiry is renewed by the attempt that holds it, so
   // its first entry cannot expire under a running invocation (whose entries
   // since its last suspension `meta` has not counted yet); a suspended one's
@@ -239,7 +265,7 @@ export async function runAttempt(deps: AttemptDeps, request: AttemptRequest): Pr
     }
     lockSeq = Number(grant.value);
   }
-  return new Attempt(deps, meta, handler, loaded, lockSeq).execute();
+  return new Attempt(deps, meta, handler, loaded, lockSeq, trace).execute();
 }
 
 /**
@@ -274,7 +300,7 @@ function pinnedElsewhere(meta: InvocationMeta, version: string | undefined, seen
 }
 
 /** The store reads the durable context makes (through the attempt's store: a failure interrupts the attempt). */
-export type StoreReads = Pick<Store, 'readState' | 'getCompletion' | 'getInvocation' | 'hasJournal'>;
+export type StoreReads = Pick<Store, 'readState' | 'getCompletion' | 'getInvocation' | 'hasJournal' | 'findEvents'>;
 
 /** One attempt: its units, composed, and the handler run over them. */
 export class Attempt implements PromiseHost {
@@ -295,6 +321,8 @@ export class Attempt implements PromiseHost {
     loaded: LoadedInvocation,
     /** The object key's lock sequence (0 when not an exclusive object call): orders state writes. */
     lockSeq = 0,
+    /** Where this attempt reports its timeline. */
+    readonly trace: AttemptTrace = untraced,
   ) {
     // An input over 1 KiB lives in an item of its own, which the load's Query read.
     this.#input = meta.input ?? loaded.input ?? '';
@@ -319,11 +347,19 @@ export class Attempt implements PromiseHost {
       deps.alwaysReplay ?? false,
       { journal: meta.upgradedFrom ?? meta.version, running: deps.version },
       () => deps.clock.now(),
+      trace,
     );
     this.waiting = new Waiting(meta.id, deps, deps.store, this.journal, this.completions, this.ending);
     this.reads = store;
-    const { clock, signer, services, apiUrl, maxInAttemptBackoffMs } = deps;
-    this.context = new DurableContext(this, meta, handler.shared, lockSeq, { clock, signer, services, apiUrl, maxInAttemptBackoffMs });
+    const { clock, signer, services, apiUrl, maxInAttemptBackoffMs, handlerConsole } = deps;
+    this.context = new DurableContext(this, meta, handler.shared, lockSeq, {
+      clock,
+      signer,
+      services,
+      apiUrl,
+      maxInAttemptBackoffMs,
+      handlerConsole,
+    });
   }
 
   get id(): string {

@@ -40,6 +40,9 @@ import type { Attempt, AttemptDeps } from './attempt.ts';
 import { derivedInvocationId, isInvocationId, shortId, workflowInvocationId } from './ids.ts';
 import { recordedOutcome, type Journal } from './journal.ts';
 import { checkWebhookOptions } from './webhook-options.ts';
+import { checkEventWait } from './event-wait.ts';
+import { matchesEvent } from '../store/events.ts';
+import type { ReceivedEvent, WaitForEventOptions } from '../api/events.ts';
 import type { Webhook, WebhookOptions, WebhookRequest } from '../api/webhook.ts';
 import { Combinator, CompletionPromise, HeartbeatAwakeablePromise, StepPromise, type Durable, type Outcome } from './promises.ts';
 import { seededRand } from './rand.ts';
@@ -60,20 +63,23 @@ function stepLabel(name: string | undefined, index: number): string {
   return name === undefined ? `at entry ${index}` : `'${name}'`;
 }
 
+/** How long a waiter without a timeout stays recorded: the journal's own lifetime (365 days), which no wait outlives. */
+const EVENT_WAIT_MAX_MS = 365 * 86_400_000;
+
 const PREFIXED = new Set(['log', 'info', 'warn', 'error', 'debug', 'trace']);
 
 /**
  * The global console, silent while `journal` replays, with the invocation's
  * prefix on every line (a line that starts with a format string keeps it).
  */
-function quietWhileReplaying(journal: Pick<Journal, 'replaying'>, prefix: string): Console {
-  return new Proxy(console, {
+function quietWhileReplaying(journal: Pick<Journal, 'replaying'>, base: Console, prefix: string | undefined): Console {
+  return new Proxy(base, {
     get: (target, key, receiver) => {
       const value = Reflect.get(target, key, receiver) as unknown;
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
         if (journal.replaying) return undefined;
-        if (typeof key === 'string' && PREFIXED.has(key))
+        if (prefix !== undefined && typeof key === 'string' && PREFIXED.has(key))
           args = typeof args[0] === 'string' ? [`${prefix} ${args[0]}`, ...args.slice(1)] : [prefix, ...args];
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
@@ -82,7 +88,7 @@ function quietWhileReplaying(journal: Pick<Journal, 'replaying'>, prefix: string
 }
 
 /** What the context needs of the deployment besides its attempt; never the store. */
-export type ContextDeps = Pick<AttemptDeps, 'clock' | 'signer' | 'services' | 'apiUrl' | 'maxInAttemptBackoffMs'>;
+export type ContextDeps = Pick<AttemptDeps, 'clock' | 'signer' | 'services' | 'apiUrl' | 'maxInAttemptBackoffMs' | 'handlerConsole'>;
 
 /**
  * Implements every context interface; which methods a handler may use is
@@ -106,7 +112,10 @@ export class DurableContext implements WorkflowContext {
   ) {
     this.rand = seededRand(meta.id);
     this.#journal = attempt.journal;
-    this.console = quietWhileReplaying(this.#journal, `[${meta.service}/${meta.handler}][${meta.id}]`);
+    // A structured console carries the invocation in its fields; the global one, in a prefix.
+    this.console = deps.handlerConsole
+      ? quietWhileReplaying(this.#journal, deps.handlerConsole(meta), undefined)
+      : quietWhileReplaying(this.#journal, console, `[${meta.service}/${meta.handler}][${meta.id}]`);
   }
 
   get key(): string {
@@ -167,7 +176,7 @@ export class DurableContext implements WorkflowContext {
     const outcome = this.attempt.waiting.inFlight(async (): Promise<Outcome<T>> => {
       // A step never starts before earlier entries are durable.
       await this.#journal.durable();
-      const result = await this.#execute(index, label, fn, policy);
+      const result = await this.#journal.trace.inStep(index, name, () => this.#execute(index, label, fn, policy));
       const entry: JournalEntry = { index, kind: 'run', name };
       if ('failure' in result) entry.failure = result.failure;
       else {
@@ -332,6 +341,66 @@ export class DurableContext implements WorkflowContext {
     );
     const api = this.deps.apiUrl;
     return api ? { id, promise, url: `${api.replace(/\/+$/, '')}/restate/webhooks/${id}` } : { id, promise };
+  }
+
+  /**
+   * Waits for an event of endpoint `name` whose correlation paths equal
+   * `match`. The wait records itself under the match's correlation key,
+   * then reads the events stored there; the wake hands each new event to
+   * the waiters registered there. Whichever of the two writes lands second
+   * sees the other (both reads are strongly consistent), as for a workflow
+   * promise's waiters (`#awaitPromise`):
+   *
+   *   wait:   put waiter ── read events: none ──────────────────────────── suspend on C#i
+   *   event:                          put E#id ── record ── wake: waiters ▶ put C#i ▶ wake
+   *
+   *   wait:   put waiter ────────────── read events: E#id ▶ put C#i itself
+   *   event:            put E#id ── record ── wake: waiters ▶ put C#i ✗ (first writer wins)
+   *
+   *   event:  put E#id ── (earlier, within its lookback) … wait: put waiter ── read events: E#id ▶ put C#i
+   *
+   * A crash before the entry re-runs all of it: the waiter is written once,
+   * and `C#i` completes once.
+   */
+  waitForEvent<T = unknown>(name: string, options: WaitForEventOptions): DurablePromise<ReceivedEvent<T>> {
+    // Checked before the index is taken: a throw leaves the journal alone.
+    const checked = checkEventWait(name, options);
+    if ('problem' in checked) throw this.#misuse('ctx.waitForEvent', checked.problem);
+    const { match, partition, timeoutMs } = checked;
+    const { index, recorded } = this.#journal.allocate('event-await', name);
+    const own = completionKey(index);
+    if (!recorded) {
+      const now = this.deps.clock.now();
+      // The waiter item outlives the wait (a timeout's margin, else the journal's lifetime).
+      const until = now + (timeoutMs === undefined ? EVENT_WAIT_MAX_MS : timeoutMs + 60_000);
+      void this.#journal.append(
+        { index, kind: 'event-await', name, value: JSON.stringify(match) },
+        {
+          before: async (writes) => {
+            await writes.addEventWaiter(partition, { invocationId: this.meta.id, key: own, match, until });
+            const seen = this.deps.clock.now();
+            const found = (await this.attempt.reads.findEvents(partition)).find((e) => e.until >= seen && matchesEvent(match, e.values));
+            if (found)
+              await writes.complete(this.meta.id, {
+                key: own,
+                value: found.value,
+                failure: found.failure,
+                at: seen,
+                by: `event#${found.endpoint}#${found.id}`,
+              });
+          },
+        },
+      );
+    }
+    this.attempt.waiting.noteAwakeable(own, `event:${name}`);
+    const promise = new CompletionPromise<ReceivedEvent<T>>(
+      this.attempt,
+      own,
+      decodeWith(json as Serde<ReceivedEvent<T>>),
+      undefined,
+      true,
+    );
+    return timeoutMs === undefined ? promise : promise.orTimeout(timeoutMs);
   }
 
   resolveAwakeable<T>(id: string, value?: T, options: Serde<T> | { serde?: Serde<T> } = {}): void {
@@ -555,7 +624,7 @@ export class DurableContext implements WorkflowContext {
   ): InvocationPromise<unknown> | InvocationHandle {
     const spec = definition.handlers[handler];
     if (!spec) throw new TerminalError(`${call}: ${definition.kind} '${definition.name}' has no handler '${handler}'`, { code: 404 });
-    const headers = this.#headers(call, options.headers);
+    const headers = this.#withTraceparent(this.#headers(call, options.headers));
     const idempotencyKey = options.idempotencyKey;
     if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey === ''))
       throw this.#misuse(call, `the idempotency key must be a non-empty string, got ${show(idempotencyKey)}`);
@@ -636,6 +705,13 @@ export class DurableContext implements WorkflowContext {
   /** Whether an idempotency key's invocation has expired while its journal lives on (one keys-only read, one more if so). */
   async #expiredKey(id: string): Promise<boolean> {
     return (await this.attempt.reads.hasJournal(id)) && !(await this.attempt.reads.getInvocation(id));
+  }
+
+  /** A callee joins the caller's trace (W3C `traceparent`), unless the call names a parent of its own. */
+  #withTraceparent(headers: Record<string, string> | undefined): Record<string, string> | undefined {
+    const traceparent = this.#journal.trace.traceparent;
+    if (traceparent === undefined || headers?.traceparent !== undefined) return headers;
+    return { ...headers, traceparent };
   }
 
   /** Headers a call passes on, checked: string names and values; names lowercased. */

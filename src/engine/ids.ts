@@ -71,8 +71,9 @@ export function newInvocationId(): string {
  * - `workflow`: a workflow's `run`, from (workflow, key).
  * - `idempotency`: a start with an Idempotency-Key, from (service, handler, key or '', idempotency key).
  * - `call`: a callee, from (caller invocation id, journal entry index).
+ * - `restart`: the restart of a failed invocation, from (its id).
  */
-export type Derivation = 'workflow' | 'idempotency' | 'call';
+export type Derivation = 'workflow' | 'idempotency' | 'call' | 'restart';
 
 /**
  * An invocation id derived from what identifies the invocation: `inv_` and

@@ -29,6 +29,7 @@ import type { Completion, JournalEntry, Store } from '../store/store.ts';
 import type { Completions } from './completions.ts';
 import { LostWrite, type Ending } from './ending.ts';
 import type { Outcome } from './promises.ts';
+import { untraced, type AttemptTrace } from './tracing.ts';
 
 /** The next index, and the entry recorded there by an earlier attempt (replay) if any. */
 export interface Allocation {
@@ -49,6 +50,8 @@ export interface SideWrites {
   addCaller: Store['addCaller'];
   /** Records a shared handler's invocation as a waiter on a workflow's durable promise (idempotent). */
   addPromiseWaiter: Store['addPromiseWaiter'];
+  /** Records a `ctx.waitForEvent` under its correlation key (idempotent). */
+  addEventWaiter: Store['addEventWaiter'];
   /**
    * Writes one state value under `fence`. Fenced off by a newer write, it is
    * the lost-write outcome: the attempt ends `lost` and the entry is not
@@ -75,6 +78,8 @@ export class Journal {
   #queue: Promise<void> = Promise.resolve();
   #newSteps = 0;
   #durable = 0;
+  /** When each new entry was allocated, by index: the start of its span. */
+  readonly #allocatedAt = new Map<number, number>();
   readonly #writes: SideWrites;
   /** The highest index an earlier attempt wrote (-1: none): below it, the handler replays. */
   readonly #lastRecorded: number;
@@ -93,6 +98,8 @@ export class Journal {
     private readonly versions: { journal?: string | undefined; running?: string | undefined } = {},
     /** The attempt's clock: stamps when each entry was written (`writtenAt`, for the journal's timeline). */
     private readonly now: () => number = Date.now,
+    /** Where new entries are reported (a step's span is its body's: see `DurableContext.run`). */
+    readonly trace: AttemptTrace = untraced,
   ) {
     let last = -1;
     for (const index of recorded.keys()) if (index > last) last = index;
@@ -103,6 +110,7 @@ export class Journal {
       createInvocation: (meta) => store.createInvocation(meta),
       addCaller: (id, caller) => store.addCaller(id, caller),
       addPromiseWaiter: (id, name, waiter) => store.addPromiseWaiter(id, name, waiter),
+      addEventWaiter: (partition, waiter) => store.addEventWaiter(partition, waiter),
       // The fence orders state writes by (lock, entry, epoch); its timeline is at `DurableContext#fence`.
       writeState: async (scope, name, value, fence) => {
         if (!(await store.writeState(scope, name, value, fence))) throw this.lostWrite(`state '${name}' was written by a newer attempt`);
@@ -155,6 +163,7 @@ export class Journal {
       this.ending.fail(error);
       throw error;
     }
+    if (!recorded) this.#allocatedAt.set(index, this.now());
     return { index, recorded };
   }
 
@@ -176,9 +185,12 @@ export class Journal {
       //   zombie (epoch 1):  … append J#i ✓
       //   this   (epoch 2):  … append J#i ✗ → lost: handed back, no retry counted
       //   fresh  (epoch 3):  replays J#i as the zombie wrote it, carries on
-      if (!(await this.store.append(this.invocationId, { ...entry, writtenAt: this.now() })))
+      const writtenAt = this.now();
+      if (!(await this.store.append(this.invocationId, { ...entry, writtenAt })))
         throw this.lostWrite(`entry ${entry.index} (${entry.kind}) was already written by another attempt`, entry);
       this.#durable++;
+      if (entry.kind !== 'run') this.trace.written(entry, this.#allocatedAt.get(entry.index) ?? writtenAt, this.now());
+      this.#allocatedAt.delete(entry.index);
       if (this.alwaysReplay) this.ending.handOn();
     });
     return written.then(

@@ -24,8 +24,13 @@ export const API_OPTIONS_USAGE = `  --url      the API's base URL (default: $DOR
 export interface ApiReach {
   readonly url: string;
   readonly positionals: string[];
-  /** Sends a request to `path` under the API's URL, authenticated as asked. */
-  request(method: string, path: string): Promise<Response>;
+  /** The command's own options (those given to `apiArguments` as `extra`), as parsed. */
+  readonly options: Record<string, string | boolean | undefined>;
+  /**
+   * Sends a request to `path` under the API's URL, authenticated as asked. A
+   * body is sent as JSON unless `headers` name its content type.
+   */
+  request(method: string, path: string, body?: string | Uint8Array, headers?: Record<string, string>): Promise<Response>;
 }
 
 /**
@@ -40,13 +45,15 @@ export function apiArguments(
   argv: string[],
   env: Readonly<Record<string, string | undefined>>,
   defaultUrl?: string,
+  /** Options of the command itself besides the API's (`dormant invocations list --service …`). */
+  extra: Record<string, { type: 'string' | 'boolean' }> = {},
 ): ApiReach | { problem: string; positionals?: string[] } {
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { url: { type: 'string' }, 'api-key': { type: 'string' }, iam: { type: 'boolean' }, region: { type: 'string' } },
+      options: { ...extra, url: { type: 'string' }, 'api-key': { type: 'string' }, iam: { type: 'boolean' }, region: { type: 'string' } },
     });
   } catch (error) {
     return { problem: (error as Error).message };
@@ -59,10 +66,27 @@ export function apiArguments(
   if (values.iam && apiKey) return { problem: '--iam and an API key are two ways to authenticate: give one', positionals };
   if (values.iam && !region) return { problem: '--iam needs the region: --region (or AWS_REGION)', positionals };
   const send = values.iam ? sigv4Fetch({ region: region! }) : fetch;
+  const options = Object.fromEntries(
+    Object.keys(extra).map((name) => [name, (values as Record<string, string | boolean | undefined>)[name]]),
+  );
   return {
     url,
     positionals,
-    request: (method, path) => send(`${url}${path}`, { method, headers: apiKey ? { 'x-api-key': apiKey } : {} }),
+    options,
+    request: (method, path, body, headers = {}) =>
+      send(`${url}${path}`, {
+        method,
+        body,
+        // An answer's redirect is the caller's to follow (the page's /ui → ui/ must stay relative).
+        redirect: 'manual',
+        headers: {
+          ...(body === undefined || Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')
+            ? {}
+            : { 'content-type': 'application/json' }),
+          ...headers,
+          ...(apiKey ? { 'x-api-key': apiKey } : {}),
+        },
+      }),
   };
 }
 
@@ -94,12 +118,12 @@ export function oneIdProblem(api: ApiReach | { problem: string; positionals?: st
  * ```
  */
 export async function sendForInvocation(
-  command: { command: string; usage: string; method: string; action: string },
+  command: { command: string; usage: string; method: string; action: string; defaultUrl?: string },
   argv: string[],
   env: Readonly<Record<string, string | undefined>>,
   out: Pick<Console, 'log' | 'error'>,
 ): Promise<number | { invocationId: string; status: number; text: string }> {
-  const api = apiArguments(argv, env);
+  const api = apiArguments(argv, env, command.defaultUrl);
   const problem = oneIdProblem(api);
   if (problem || 'problem' in api) {
     out.error(`dormant ${command.command}: ${problem}\n\n${command.usage}`);

@@ -10,9 +10,12 @@ import { initProject } from './init.ts';
 import { LATENCY_PROFILES } from './latency.ts';
 import { startLocalPlane, type LocalPlane } from './plane.ts';
 import { INVOCATIONS_USAGE, invocationsCommand } from './invocations-command.ts';
+import { AWAKEABLES_USAGE, awakeablesCommand } from './awakeables-command.ts';
+import { DLQ_USAGE, dlqCommand } from './dlq-command.ts';
 import { PURGE_USAGE, purgeCommand } from './purge-command.ts';
 import { UPGRADE_USAGE, upgradeCommand } from './upgrade-command.ts';
 import { VERSIONS_USAGE, versionsCommand } from './versions-command.ts';
+import { UI_USAGE, uiCommand } from './ui-command.ts';
 import { watchEntry } from './watch.ts';
 import type { Catalog } from '../runtime/registry.ts';
 
@@ -48,9 +51,15 @@ ${PURGE_USAGE}
 
 ${INVOCATIONS_USAGE}
 
+${AWAKEABLES_USAGE}
+
+${DLQ_USAGE}
+
 ${UPGRADE_USAGE}
 
-${VERSIONS_USAGE}`;
+${VERSIONS_USAGE}
+
+${UI_USAGE}`;
 
 /**
  * Runs the CLI with `argv` (without `node` and the script).
@@ -63,8 +72,11 @@ ${VERSIONS_USAGE}`;
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'purge') return purgeCommand(argv.slice(1));
   if (argv[0] === 'invocations') return invocationsCommand(argv.slice(1));
+  if (argv[0] === 'awakeables') return awakeablesCommand(argv.slice(1));
+  if (argv[0] === 'dlq') return dlqCommand(argv.slice(1));
   if (argv[0] === 'upgrade') return upgradeCommand(argv.slice(1));
   if (argv[0] === 'versions') return versionsCommand(argv.slice(1));
+  if (argv[0] === 'ui') return uiCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({
@@ -229,6 +241,7 @@ export function banner(plane: LocalPlane, ms: number, closed = false): string {
   const lines = [
     '',
     `dormant: listening on ${u} (ready in ${(ms / 1000).toFixed(1)} s), ${data}`,
+    `Web page: ${u}/ui/${closed ? ' (with the API key: dormant ui --url ' + u + ')' : ''}`,
     '',
     'Services:',
     ...routes(plane.catalog, u),

@@ -20,6 +20,8 @@ export interface LoadedEntry {
   tryIt?: (url: string) => string[];
   /** Tells the module's `serve()` calls, if it made any, on which port the plane serves them. */
   served?: (port: number) => void;
+  /** The provider endpoints the module declares (`export const webhooks = { github: { verify, correlate } }`), unchecked. */
+  webhooks?: unknown;
 }
 
 export { isDefinition };
@@ -77,6 +79,7 @@ export async function loadEntry(entry: string, options: { fresh?: boolean } = {}
   }
   const tryIt = module.tryIt;
   return {
+    ...(module.webhooks === undefined ? {} : { webhooks: module.webhooks }),
     services: [...found],
     ...(waiting.length > 0 ? { served: (port: number) => waiting.forEach((tell) => tell(port)) } : {}),
     ...(typeof tryIt === 'function'

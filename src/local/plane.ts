@@ -36,6 +36,8 @@ import { DynamoDbStore, ensureTable, unfinishedInvocationIds } from '../store/dy
 import { awsDispatch, LONG_TIMER_QUEUE_MAX_RECEIVES } from '../runtime/dispatch.ts';
 import { createIngressHandler } from '../runtime/ingress.ts';
 import { environmentSecrets } from '../runtime/webhooks.ts';
+import { checkEndpoints } from '../runtime/endpoints.ts';
+import type { WebhookEndpoint } from '../api/events.ts';
 import { forLog, type Log } from '../runtime/log.ts';
 import { createTimerHandler } from '../runtime/timer.ts';
 import { createWakeHandler } from '../runtime/wake-handler.ts';
@@ -78,6 +80,17 @@ export interface LocalPlaneOptions {
   signingKey?: string;
   /** The secrets webhook verifiers name, by name (`{ TWILIO_AUTH_TOKEN: '…' }`). Default: this process's environment. */
   secrets?: Readonly<Record<string, string>>;
+  /**
+   * Provider endpoints served at `/webhooks/{name}` (and `/restate/events/{name}`),
+   * as `DurableRuntime({ webhooks })` declares them. Default: the entry
+   * module's `webhooks` export, if any.
+   *
+   * @example
+   * ```ts
+   * startLocalPlane({ services, webhooks: { github: { verify: github({ secret: 'GITHUB_WEBHOOK_SECRET' }), correlate: ['body.check_run.head_sha'] } } })
+   * ```
+   */
+  webhooks?: Readonly<Record<string, WebhookEndpoint>>;
   /** Secrets `signingKey` replaced, whose ids still verify (a rotation). */
   previousSigningKeys?: readonly string[];
   /**
@@ -206,6 +219,7 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
   if (options.apiKey !== undefined && options.apiKey.trim() === '') throw new TypeError('startLocalPlane: apiKey is empty');
   const services = registry(loaded.services);
   const catalog = catalogOf(services);
+  const endpoints = checkEndpoints(options.webhooks ?? ('webhooks' in loaded ? loaded.webhooks : undefined));
   const tableName = options.tableName ?? 'dormant';
   const dataDir = options.inMemory ? undefined : resolve(options.dataDir ?? '.dormant');
 
@@ -351,8 +365,14 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
           // The direct wake goes through the wake's own Dispatch (one invoke path).
           dispatch: options.directWake === false ? undefined : dispatch,
           // Open by default (the developer's own loopback plane), or closed by an API key.
-          access: { apiKey: options.apiKey, callersAuthenticated: true },
+          // Open, it answers only its own machine's requests and pages (DNS rebinding, CSRF).
+          access: {
+            apiKey: options.apiKey,
+            callersAuthenticated: true,
+            loopbackOnly: options.apiKey === undefined ? { hosts: exposedHosts(options.host) } : undefined,
+          },
           secrets: environmentSecrets(options.secrets ?? process.env),
+          endpoints,
         }),
       );
     serveIngress(ingressConfig.catalog);
@@ -499,4 +519,10 @@ function describeResult(event: unknown, result: HandlerResult): string {
     default:
       return `handler ${id}: ${result.status}`;
   }
+}
+
+/** The host a plane was bound to, as requests name it, when it is a particular one (not every interface). */
+function exposedHosts(host: string | undefined): string[] {
+  if (host === undefined || host === '0.0.0.0' || host === '::') return [];
+  return [host.includes(':') && !host.startsWith('[') ? `[${host.toLowerCase()}]` : host.toLowerCase()];
 }

@@ -58,6 +58,8 @@ export const ENV = {
   DIRECT_WAKE: 'DORMANT_DIRECT_WAKE',
   /** JSON: the name a webhook verifier gives its secret → ARN of the Secrets Manager secret holding it (the callback function). */
   WEBHOOK_SECRETS: 'DORMANT_WEBHOOK_SECRETS',
+  /** JSON: the provider endpoints (`/webhooks/{name}`, `/restate/events/{name}`) by name, as `checkEndpoints` reads them (lookbackMs). */
+  WEBHOOK_ENDPOINTS: 'DORMANT_WEBHOOK_ENDPOINTS',
 } as const;
 
 /** Which entry point loads the configuration; each needs different variables. */

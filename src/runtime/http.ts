@@ -10,6 +10,7 @@
  * | `/{service}/{handler}/send`                       | POST   | start; 202 with the invocation id     |
  * | `/{object-or-workflow}/{key}/{handler}[/send]`    | POST   | the same, by key                      |
  * | `/{workflow}/{key}/run[/send]?ifExists=fail`      | POST   | submit; 409 if this key was submitted |
+ * | `/restate/invocations?service=&status=&…`         | GET    | list, newest first, paged             |
  * | `/restate/invocation/{id}`                        | GET    | status                                |
  * | `/restate/invocation/{id}/output`                 | GET    | output, failure, or 470 not ready     |
  * | `/restate/invocation/{id}/attach`                 | GET    | wait a bounded time for the result    |
@@ -17,11 +18,15 @@
  * | `/restate/invocation/{id}/cancel` / `/kill`       | PATCH  | cancel / kill                         |
  * | `/restate/invocation/{id}/purge`                  | PATCH  | delete a finished invocation's data   |
  * | `/restate/invocation/{id}/upgrade`                | PATCH  | move a suspended one to the alias     |
+ * | `/restate/invocation/{id}/restart-as-new`         | PATCH  | start a failed one again, new id      |
  * | `/restate/workflow/{name}/{key}/output\|attach`    | GET    | the same for a workflow's run         |
  * | `/restate/awakeables/{id}/resolve` (`/restate/a/…`) | POST | resolve with a JSON body              |
  * | `/restate/awakeables/{id}/reject` (`/restate/a/…`)  | POST | reject with a text reason             |
  * | `/restate/webhooks/{id}`                          | any    | a provider's request to `ctx.webhook()` |
+ * | `/webhooks/{name}`                                | POST   | a provider's delivery to a named endpoint (public: signed) |
+ * | `/restate/events/{name}`                          | POST   | publish an event to a named endpoint's waits |
  * | `/2025-12-01/durable-execution-callbacks/{id}/succeed\|fail\|heartbeat` | POST | AWS's durable callback API |
+ * | `/ui/` (`app.js`, `app.css`)                      | GET    | the web page (see `ui.ts`)            |
  *
  * A workflow's `run` executes once per key: a second submit returns the
  * existing invocation (`PreviouslyAccepted`, or its result), which is
@@ -36,6 +41,7 @@
 import type { Failure } from '../api/errors.ts';
 import type { Catalog } from './registry.ts';
 import { IngressError, ifExistsProblem } from './invocations.ts';
+import type { UiAsset } from './ui.ts';
 
 /**
  * A request the ingress understood.
@@ -47,6 +53,7 @@ import { IngressError, ifExistsProblem } from './invocations.ts';
  */
 export type Route =
   | { kind: 'start'; service: string; handler: string; key?: string | undefined; send: boolean; ifExists?: IfExists | undefined }
+  | { kind: 'list' }
   | { kind: 'status'; invocationId: string }
   | { kind: 'output'; invocationId: string }
   | { kind: 'journal'; invocationId: string }
@@ -54,12 +61,16 @@ export type Route =
   | { kind: 'cancel'; invocationId: string; mode: 'cancel' | 'kill' | 'query' }
   | { kind: 'purge'; invocationId: string }
   | { kind: 'upgrade'; invocationId: string }
+  | { kind: 'restart'; invocationId: string }
   | { kind: 'workflow-output'; workflow: string; key: string }
   | { kind: 'workflow-attach'; workflow: string; key: string }
   | { kind: 'callback'; operation: 'succeed' | 'fail' | 'heartbeat'; awakeableId: string }
   | { kind: 'resolve'; awakeableId: string }
   | { kind: 'reject'; awakeableId: string }
-  | { kind: 'webhook'; webhookId: string };
+  | { kind: 'webhook'; webhookId: string }
+  | { kind: 'ui'; asset: UiAsset; redirect?: true }
+  | { kind: 'endpoint'; name: string }
+  | { kind: 'publish'; name: string };
 
 /**
  * What a second submit of a workflow's `run` for the same key does: return
@@ -99,6 +110,7 @@ export const CALLBACK_PREFIXES: readonly string[] = [
   '/restate/a/',
   '/restate/webhooks/',
   `/${CALLBACK_API_VERSION}/`,
+  '/webhooks/',
 ];
 
 /**
@@ -119,7 +131,8 @@ export function routeKind(path: string): RouteKind {
   if (segments instanceof IngressError) return 'invocation';
   const [first, second] = segments;
   if (first === 'restate' && (second === 'awakeables' || second === 'a' || second === 'webhooks')) return 'callback';
-  return first === CALLBACK_API_VERSION ? 'callback' : 'invocation';
+  // A provider endpoint: its signature is the authorization.
+  return first === CALLBACK_API_VERSION || first === 'webhooks' ? 'callback' : 'invocation';
 }
 
 /**
@@ -132,7 +145,13 @@ export function routeKind(path: string): RouteKind {
  * ```
  */
 export function isCallbackRoute(route: Route): boolean {
-  return route.kind === 'resolve' || route.kind === 'reject' || route.kind === 'callback' || route.kind === 'webhook';
+  return (
+    route.kind === 'resolve' ||
+    route.kind === 'reject' ||
+    route.kind === 'callback' ||
+    route.kind === 'webhook' ||
+    route.kind === 'endpoint'
+  );
 }
 
 /**
@@ -166,8 +185,15 @@ export function route(
       ? found
       : new IngressError(405, 'method_not_allowed', `${verb} is not allowed on ${path}; use ${allowed}`, { allow: allowed });
 
+  // The web page: GET only, so a service named 'ui' keeps its (POST) routes.
+  if (segments[0] === 'ui' && verb === 'GET' && segments.length <= 2) {
+    const asset = segments[1] ?? '';
+    if (asset !== '' && asset !== 'app.js' && asset !== 'app.css') return notFound(path);
+    return asset === '' && !path.endsWith('/') ? { kind: 'ui', asset, redirect: true } : { kind: 'ui', asset };
+  }
   if (segments[0] === 'restate') {
     const [, area, id, action, ...rest] = segments;
+    if (area === 'invocations' && id === undefined) return expect('GET', { kind: 'list' });
     if (area === 'invocation' && id && rest.length === 0) {
       // DELETE cancels (the mode comes from the query string, read by the handler).
       if (action === undefined && verb === 'DELETE') return { kind: 'cancel', invocationId: id, mode: 'query' };
@@ -175,6 +201,7 @@ export function route(
       if (action === 'cancel' || action === 'kill') return expect('PATCH', { kind: 'cancel', invocationId: id, mode: action });
       if (action === 'purge') return expect('PATCH', { kind: 'purge', invocationId: id });
       if (action === 'upgrade') return expect('PATCH', { kind: 'upgrade', invocationId: id });
+      if (action === 'restart-as-new') return expect('PATCH', { kind: 'restart', invocationId: id });
       if (action === 'output') return expect('GET', { kind: 'output', invocationId: id });
       if (action === 'journal') return expect('GET', { kind: 'journal', invocationId: id });
       if (action === 'attach') return expect('GET', { kind: 'attach', invocationId: id });
@@ -201,6 +228,13 @@ export function route(
     }
     // Any method: a provider calls back the way it was set up to (Twilio may GET).
     if (area === 'webhooks' && id && action === undefined) return { kind: 'webhook', webhookId: id };
+    if (area === 'events' && id && action === undefined) return expect('POST', { kind: 'publish', name: id });
+    return notFound(path);
+  }
+
+  if (segments[0] === 'webhooks') {
+    const [, name, ...rest] = segments;
+    if (name && rest.length === 0) return expect('POST', { kind: 'endpoint', name });
     return notFound(path);
   }
 
@@ -282,7 +316,7 @@ function notFound(path: string): IngressError {
   return new IngressError(
     404,
     'not_found',
-    `nothing here: ${path} (routes: POST /{service}/{handler}[/send], POST /{object-or-workflow}/{key}/{handler}[/send], GET /restate/invocation/{id}[/output|/attach], PATCH /restate/invocation/{id}/cancel|kill|purge|upgrade, GET /restate/workflow/{name}/{key}/output|attach, POST /restate/awakeables/{id}/resolve|reject, ANY /restate/webhooks/{id}, POST /2025-12-01/durable-execution-callbacks/{id}/succeed|fail|heartbeat)`,
+    `nothing here: ${path} (routes: POST /{service}/{handler}[/send], POST /{object-or-workflow}/{key}/{handler}[/send], GET /restate/invocation/{id}[/output|/attach], PATCH /restate/invocation/{id}/cancel|kill|purge|upgrade, GET /restate/workflow/{name}/{key}/output|attach, POST /restate/awakeables/{id}/resolve|reject, ANY /restate/webhooks/{id}, POST /webhooks/{name}, POST /restate/events/{name}, POST /2025-12-01/durable-execution-callbacks/{id}/succeed|fail|heartbeat)`,
   );
 }
 

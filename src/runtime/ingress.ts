@@ -41,8 +41,12 @@ import {
   type IngressDeps,
 } from './invocations.ts';
 import { getJournal } from './journal-view.ts';
+import { listInvocations, parseListQuery } from './list.ts';
+import { restartInvocation } from './restart.ts';
 import { forLog, logLine, type Log } from './log.ts';
 import { deliverWebhook, type SecretSource } from './webhooks.ts';
+import { uiAnswer } from './ui.ts';
+import { deliverToEndpoint, publishEvent, type EndpointConfig } from './endpoints.ts';
 import { ItemRefusedError, KeyTooLongError, LockQueueFullError } from '../store/limits.ts';
 
 /**
@@ -65,6 +69,8 @@ export interface IngressHandlerDeps extends IngressDeps {
   access?: IngressAccess;
   /** Where the secrets webhook verifiers name are read. Default: this process's environment. */
   secrets?: SecretSource;
+  /** Named provider endpoints (`/webhooks/{name}`, `/restate/events/{name}`), checked by `checkEndpoints`. */
+  endpoints?: Readonly<Record<string, EndpointConfig>> | undefined;
 }
 
 /**
@@ -84,6 +90,11 @@ export interface IngressHandlerDeps extends IngressDeps {
  *   invocations' ids, and a 404 list the services. Default `true` (the open
  *   local plane, its developer's own); a deployed `ingressAuth: 'none'` is
  *   `false`.
+ * - `loopbackOnly`: the open local plane. Its invocation routes answer only
+ *   requests addressed to a loopback host (or `hosts`), so a web page whose
+ *   name was rebound to 127.0.0.1 cannot read them (DNS rebinding), and a
+ *   state-changing one only from the plane's own origin, so a page
+ *   elsewhere cannot drive them from the developer's browser (CSRF).
  *
  * @example
  * ```ts
@@ -95,6 +106,7 @@ export interface IngressAccess {
   serves?: 'all' | 'callbacks' | 'invocations';
   apiKey?: string | undefined;
   callersAuthenticated?: boolean;
+  loopbackOnly?: { hosts?: readonly string[] } | undefined;
 }
 
 /** First and largest pause between two reads of an awaited output. */
@@ -137,6 +149,8 @@ export function createIngressHandler(
         ),
       );
     }
+    const foreign = kind === 'invocation' && d.access?.loopbackOnly ? foreignRequest(d.access.loopbackOnly, event) : undefined;
+    if (foreign) return errorAnswer(foreign);
     const authorized = kind === 'callback' || authorize(d.access, event);
     if (authorized instanceof IngressError) return errorAnswer(authorized);
     // Past the API key, or behind API Gateway's authorization (or on the open local plane).
@@ -177,6 +191,42 @@ function authorize(access: IngressAccess | undefined, event: APIGatewayProxyEven
   );
 }
 
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
+
+/**
+ * Why the open local plane refuses a request from outside the developer's
+ * own machine and pages: a `Host` that is not loopback (a rebound DNS
+ * name), or a state-changing request from another origin.
+ */
+function foreignRequest(allowed: { hosts?: readonly string[] }, event: APIGatewayProxyEvent): IngressError | undefined {
+  const host = header(event, 'host');
+  const hostname = host === undefined ? undefined : host.replace(/:\d+$/, '').toLowerCase();
+  if (hostname !== undefined && ![...LOOPBACK_HOSTS, ...(allowed.hosts ?? [])].includes(hostname))
+    return new IngressError(
+      403,
+      'foreign_host',
+      `this open local plane answers requests to localhost only, not '${forLog(host!)}'; to reach it from elsewhere, start it with --api-key`,
+    );
+  const method = event.httpMethod.toUpperCase();
+  if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return undefined;
+  const origin = header(event, 'origin');
+  const crossSite = header(event, 'sec-fetch-site') === 'cross-site';
+  let sameOrigin = origin === undefined;
+  if (origin !== undefined && host !== undefined) {
+    try {
+      sameOrigin = new URL(origin).host.toLowerCase() === host.toLowerCase();
+    } catch {
+      sameOrigin = false;
+    }
+  }
+  if (sameOrigin && !crossSite) return undefined;
+  return new IngressError(
+    403,
+    'cross_origin',
+    `a page at ${forLog(origin ?? 'another site')} may not change anything on this open local plane; use its own page (/ui/), the CLI, or start it with --api-key`,
+  );
+}
+
 async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, target: Route, owner: boolean): Promise<HttpAnswer> {
   const body = bodyOf(event);
   switch (target.kind) {
@@ -202,6 +252,16 @@ async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, tar
     }
     case 'status':
       return jsonAnswer(200, await getStatus(deps, target.invocationId, { reveal: owner }));
+    case 'list':
+      if (!owner) {
+        // Every invocation id of the deployment: for its owner only (DESIGN rules 9, 10).
+        throw new IngressError(
+          403,
+          'list_needs_authorization',
+          'listing invocations shows every invocation of this deployment: deploy with ingressAuth (IAM, the default) or run the plane with --api-key',
+        );
+      }
+      return jsonAnswer(200, await listInvocations(deps, parseListQuery(event.queryStringParameters), { reveal: owner }));
     case 'journal':
       return jsonAnswer(200, await getJournal(deps, target.invocationId, { reveal: owner }));
     case 'cancel': {
@@ -214,6 +274,15 @@ async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, tar
     case 'purge': {
       const { purged } = await purgeInvocation(deps, target.invocationId);
       return jsonAnswer(200, { invocationId: target.invocationId, status: 'Purged', purged });
+    }
+    case 'restart': {
+      const { newInvocationId, created } = await restartInvocation(deps, target.invocationId);
+      // Restate's admin answer (`new_invocation_id`), with our fields beside it.
+      return jsonAnswer(200, {
+        new_invocation_id: newInvocationId,
+        invocationId: target.invocationId,
+        status: created ? 'Accepted' : 'PreviouslyAccepted',
+      });
     }
     case 'upgrade':
       return jsonAnswer(200, { invocationId: target.invocationId, ...(await upgradeInvocation(deps, target.invocationId)) });
@@ -260,6 +329,9 @@ async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, tar
     case 'reject':
       await rejectAwakeable(deps, target.awakeableId, body);
       return { statusCode: 202, headers: {}, body: '' };
+    case 'ui':
+      // Relative, so it stays under an API Gateway stage (/prod/ui → /prod/ui/).
+      return target.redirect ? { statusCode: 308, headers: { location: 'ui/' }, body: '' } : uiAnswer(target.asset);
     case 'webhook':
       return deliverWebhook(deps, target.webhookId, {
         method: event.httpMethod,
@@ -268,6 +340,16 @@ async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, tar
         body: rawBodyOf(event),
         url: requestUrl(event),
       });
+    case 'endpoint':
+      return deliverToEndpoint(deps, target.name, {
+        method: event.httpMethod,
+        headers: event.headers ?? {},
+        query: event.queryStringParameters ?? {},
+        body: rawBodyOf(event),
+        url: requestUrl(event),
+      });
+    case 'publish':
+      return publishEvent(deps, target.name, body, header(event, 'idempotency-key'));
   }
 }
 

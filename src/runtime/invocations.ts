@@ -98,6 +98,11 @@ export interface StartRequest {
    * `workflow_already_submitted`.
    */
   ifExists?: 'attach' | 'fail' | undefined;
+  /**
+   * A restart of this failed invocation (`restartInvocation`): the new id
+   * is derived from it, so a restart sent twice starts one invocation.
+   */
+  restartOf?: string | undefined;
 }
 
 /**
@@ -161,10 +166,12 @@ export async function startInvocation(
   const now = deps.clock.now();
   const id = workflowRun
     ? workflowInvocationId(req.service, req.key!)
-    : req.idempotencyKey !== undefined
-      ? derivedInvocationId('idempotency', req.service, req.handler, req.key ?? '', req.idempotencyKey)
-      : newInvocationId();
-  if (workflowRun || req.idempotencyKey !== undefined) await refuseExpiredReuse(deps, id, req, workflowRun);
+    : req.restartOf !== undefined
+      ? derivedInvocationId('restart', req.restartOf)
+      : req.idempotencyKey !== undefined
+        ? derivedInvocationId('idempotency', req.service, req.handler, req.key ?? '', req.idempotencyKey)
+        : newInvocationId();
+  if (workflowRun || req.idempotencyKey !== undefined || req.restartOf !== undefined) await refuseExpiredReuse(deps, id, req, workflowRun);
   const meta = newInvocationMeta({
     id,
     service: req.service,
@@ -297,7 +304,9 @@ async function refuseExpiredReuse(deps: Pick<IngressDeps, 'store'>, id: string, 
   if (!(await deps.store.hasJournal(id)) || (await deps.store.getInvocation(id))) return;
   const what = workflowRun
     ? `workflow ${req.service} '${req.key}'`
-    : `Idempotency-Key '${req.idempotencyKey}' of ${req.service}/${req.handler}`;
+    : req.restartOf !== undefined
+      ? `the restart of invocation ${req.restartOf}`
+      : `Idempotency-Key '${req.idempotencyKey}' of ${req.service}/${req.handler}`;
   throw new IngressError(
     409,
     'key_reused_after_expiry',
@@ -574,6 +583,8 @@ export interface InvocationStatusView {
   awaiting: {
     key: string;
     awakeableId?: string | undefined;
+    /** The endpoint a `ctx.waitForEvent` waits on (not a capability: shown to anyone who may read the status). */
+    event?: string | undefined;
     timerAt?: string | undefined;
     callee?: string | undefined;
     lockHeldBy?: string | undefined;
@@ -649,8 +660,25 @@ export async function getStatus(
   invocationId: string,
   options: { reveal?: boolean } = {},
 ): Promise<InvocationStatusView> {
+  return statusView(deps, await readMeta(deps, invocationId), options);
+}
+
+/**
+ * The status view of an invocation's `meta` already read (a listing reads
+ * many at once): one more read only for an exclusive object call queued for
+ * its key (its place in the queue).
+ *
+ * @example
+ * ```ts
+ * const view = await statusView(deps, meta, { reveal: false });
+ * ```
+ */
+export async function statusView(
+  deps: Pick<IngressDeps, 'store'>,
+  meta: InvocationMeta,
+  options: { reveal?: boolean } = {},
+): Promise<InvocationStatusView> {
   const reveal = options.reveal ?? true;
-  const meta = await readMeta(deps, invocationId);
   const timers = new Map((meta.timers ?? []).map((t) => [t.key, t.at]));
   const status = statusOf(meta);
   const lock = meta.lockScope && meta.awaiting?.includes(LOCK_GRANTED) ? await deps.store.readLock(meta.lockScope) : undefined;
@@ -671,7 +699,10 @@ export async function getStatus(
       .filter((key) => key !== CANCEL)
       .map((key) => ({
         key,
-        awakeableId: reveal ? meta.awakeables?.[key] : undefined,
+        // An event wait is noted among the awakeables as `event:<endpoint>` (no store format of its own).
+        ...(meta.awakeables?.[key]?.startsWith('event:')
+          ? { event: meta.awakeables[key].slice('event:'.length) }
+          : { awakeableId: reveal ? meta.awakeables?.[key] : undefined }),
         callee: reveal ? meta.callees?.[key] : undefined,
         timerAt: timers.has(key) ? new Date(timers.get(key)!).toISOString() : undefined,
         ...(key === LOCK_GRANTED && lock

@@ -83,7 +83,7 @@ export interface JournalView {
 }
 
 /** Kinds whose entry awaits the completion at its own index (`C#` + index). */
-const AWAITED: ReadonlySet<JournalEntry['kind']> = new Set(['awakeable', 'sleep', 'call']);
+const AWAITED: ReadonlySet<JournalEntry['kind']> = new Set(['awakeable', 'webhook', 'event-await', 'sleep', 'call']);
 
 /**
  * Reads an invocation's journal: one status read and one Query of its
@@ -145,6 +145,8 @@ function how(kind: JournalEntry['kind'], completion: Completion): CompletionHow 
 function completedBy(kind: JournalEntry['kind'], completion: Completion, reveal: boolean): string | undefined {
   if (kind === 'sleep') return 'timer';
   if (kind === 'call') return 'callee';
+  if (completion.by?.startsWith('event#')) return `event ${completion.by.split('#').slice(2).join('#')}`;
+  if (completion.by?.startsWith('webhook#')) return 'webhook';
   if (completion.by) return reveal ? `invocation ${completion.by.split('#')[0]}` : 'another invocation';
   return 'ingress';
 }

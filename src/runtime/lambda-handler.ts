@@ -15,6 +15,7 @@ import type { Store } from '../store/store.ts';
 import { loadConfig, once, signerFor } from './config.ts';
 import { registry } from './registry.ts';
 import { lambdaTelemetry, type Telemetry } from './telemetry.ts';
+import { otelTracing, type OtelTracingOptions } from './tracing.ts';
 
 /**
  * Dependencies given instead of those built from the environment (the local
@@ -52,6 +53,12 @@ export interface LambdaHandlerOptions {
   invocationRetry?: RetryPolicy;
   /** Lease when the Lambda context gives no deadline. Default 15 minutes. */
   defaultLeaseMs?: number;
+  /**
+   * OpenTelemetry spans of each attempt, to the provider registered with
+   * `@opentelemetry/api` unless another is given (see `otelTracing`);
+   * `false` turns them off. With no provider registered, none are made.
+   */
+  tracing?: OtelTracingOptions | false;
 }
 
 /**
@@ -139,6 +146,8 @@ export function lambdaHandler(options: LambdaHandlerOptions): (event: unknown, c
             };
           });
 
+  const tracing = options.tracing === false ? undefined : otelTracing(options.tracing);
+
   return async (event, context) => {
     const request = parsePayload(event);
     if ('reason' in request) return { status: 'invalid', reason: request.reason };
@@ -156,8 +165,16 @@ export function lambdaHandler(options: LambdaHandlerOptions): (event: unknown, c
       version: pinnableVersion(context?.functionVersion ?? process.env.AWS_LAMBDA_FUNCTION_VERSION),
       ...(r.retentionMs === undefined ? {} : { retentionMs: r.retentionMs }),
       ...(options.invocationRetry ? { invocationRetry: options.invocationRetry } : {}),
+      ...(tracing ? { tracing } : {}),
+      ...(r.telemetry?.handlerConsole ? { handlerConsole: (meta) => r.telemetry!.handlerConsole!(meta, context) } : {}),
     };
-    const outcome = await runAttempt(deps, request);
+    let outcome: AttemptOutcome;
+    try {
+      outcome = await runAttempt(deps, request);
+    } finally {
+      // Before Lambda may freeze the process: a span left in a batch would be lost.
+      await tracing?.flush();
+    }
     r.telemetry?.attemptEnded(request, outcome, context);
     if (outcome.kind === 'suspended') return { status: 'suspended', invocationId: outcome.invocationId, awaiting: outcome.awaiting };
     return { status: outcome.kind, ...outcome };

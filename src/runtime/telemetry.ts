@@ -8,7 +8,9 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { format } from 'node:util';
 import type { AttemptOutcome } from '../engine/attempt.ts';
+import type { InvocationMeta } from '../store/store.ts';
 import { forLog, type Log } from './log.ts';
 
 /** The CloudWatch namespace of Dormant's metrics. */
@@ -28,6 +30,7 @@ export const TABLE_DIMENSION = 'Table';
  * ```
  */
 export interface StructuredLogger {
+  debug?(message: string, ...extra: unknown[]): void;
   info(message: string, ...extra: unknown[]): void;
   warn(message: string, ...extra: unknown[]): void;
   error(message: string, ...extra: unknown[]): void;
@@ -71,6 +74,8 @@ export interface TelemetryContext {
  */
 export interface Telemetry {
   attemptEnded(request: { invocationId: string; epoch: number }, outcome: AttemptOutcome, context?: TelemetryContext): void;
+  /** Where a handler's `ctx.console` writes (past replay); absent: the global console. */
+  handlerConsole?(meta: InvocationMeta, context?: TelemetryContext): Console;
 }
 
 /**
@@ -83,8 +88,16 @@ export interface Telemetry {
  * const telemetry = lambdaTelemetry({ tableName: process.env.DORMANT_TABLE_NAME! });
  * ```
  */
-export function lambdaTelemetry(options: { tableName: string; logger?: StructuredLogger; metrics?: MetricsSink }): Telemetry {
+export function lambdaTelemetry(options: {
+  tableName: string;
+  logger?: StructuredLogger;
+  metrics?: MetricsSink;
+  /** Where `ctx.console` writes. Default: `logger` when given, else a Powertools logger named by `POWERTOOLS_SERVICE_NAME`. */
+  handlerLogger?: StructuredLogger;
+}): Telemetry {
   const logger = options.logger ?? new Logger({ serviceName: 'dormant-handler' });
+  // Handlers' own lines are the user's, under the service name Lambda gives (POWERTOOLS_SERVICE_NAME), apart from the runtime's.
+  const handlerLogger = options.handlerLogger ?? (options.logger ? options.logger : new Logger());
   const metrics =
     options.metrics ??
     new Metrics({
@@ -115,7 +128,55 @@ export function lambdaTelemetry(options: { tableName: string; logger?: Structure
         metrics.publishStoredMetrics();
       }
     },
+    handlerConsole(meta, context) {
+      return structuredConsole(handlerLogger, {
+        invocationId: meta.id,
+        service: meta.service,
+        handler: meta.handler,
+        ...(meta.key === undefined ? {} : { key: meta.key }),
+        epoch: meta.epoch,
+        ...(context?.awsRequestId ? { requestId: context.awsRequestId } : {}),
+      });
+    },
   };
+}
+
+/**
+ * A `Console` whose printing methods write one structured line each through
+ * `logger`, with `fields` on every line: `log`/`info` at info, `warn`,
+ * `error`, and `debug`/`trace` at debug. The message is formatted as
+ * `console.log` would; an `Error` argument is also kept whole, with its
+ * stack, under `error`. Other methods (`table`, `time`, …) are the global
+ * console's.
+ *
+ * @example
+ * ```ts
+ * const out = structuredConsole(new Logger({ serviceName: 'orders' }), { invocationId: 'inv_…' });
+ * out.log('charged %s', orderId); // {"level":"INFO","message":"charged o-1","invocationId":"inv_…",…}
+ * ```
+ */
+export function structuredConsole(logger: StructuredLogger, fields: Record<string, unknown>): Console {
+  const write =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (...args: unknown[]) => {
+      const error = args.find((a): a is Error => a instanceof Error);
+      const extra = error ? { ...fields, error } : fields;
+      const line = format(...args);
+      if (level === 'debug') (logger.debug ?? logger.info).call(logger, line, extra);
+      else logger[level](line, extra);
+    };
+  const methods: Partial<Record<keyof Console, unknown>> = {
+    log: write('info'),
+    info: write('info'),
+    warn: write('warn'),
+    error: write('error'),
+    debug: write('debug'),
+    trace: write('debug'),
+  };
+  return new Proxy(console, {
+    get: (target, key, receiver) =>
+      typeof key === 'string' && key in methods ? methods[key as keyof Console] : Reflect.get(target, key, receiver),
+  });
 }
 
 /**

@@ -5,6 +5,7 @@
  * drift apart.
  */
 import { META, journalSk } from '../store/keys.ts';
+import { EVENT_SK_PREFIX } from '../store/events.ts';
 import type { InvocationMeta } from '../store/store.ts';
 
 // Attributes of `meta` the filters read: the item carries InvocationMeta's
@@ -22,7 +23,8 @@ const META_KEY = { sk: { S: [META] } };
  * drops records that cannot wake anything before the wake is billed, as
  * `decideWake` would. Only items under `meta`, `C#` (completion), `P#`
  * (durable promise), `Q#` (queued call) and `L#` (object lock) can make an
- * invocation runnable; journal entries (`J#…`), by far the most frequent
+ * invocation runnable, and `E#` (an event stored under its correlation key:
+ * the wake hands it to the waiters); journal entries (`J#…`), by far the most frequent
  * writes, never do. Further:
  *
  * - completions, promises, locks and queued calls matter when inserted
@@ -55,7 +57,12 @@ const META_KEY = { sk: { S: [META] } };
  * ```
  */
 export const WAKE_FILTER_PATTERNS: readonly Record<string, unknown>[] = [
-  { eventName: ['INSERT'], dynamodb: { Keys: { sk: { S: [{ prefix: 'C#' }, { prefix: 'P#' }, { prefix: 'L#' }, { prefix: 'Q#' }] } } } },
+  {
+    eventName: ['INSERT'],
+    dynamodb: {
+      Keys: { sk: { S: [{ prefix: 'C#' }, { prefix: 'P#' }, { prefix: 'L#' }, { prefix: 'Q#' }, { prefix: EVENT_SK_PREFIX }] } },
+    },
+  },
   { eventName: ['MODIFY', 'REMOVE'], dynamodb: { Keys: { sk: { S: [{ prefix: 'L#' }, { prefix: 'Q#' }, journalSk(0)] } } } },
   {
     eventName: ['INSERT', 'MODIFY'],

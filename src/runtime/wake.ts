@@ -27,6 +27,7 @@
  */
 import type { Completion, InvocationMeta, ItemChange, ObjectLock, Store, Timer } from '../store/store.ts';
 import { decodeChange } from '../store/changes.ts';
+import { matchesEvent, type StoredEvent } from '../store/events.ts';
 import { LOCK_GRANTED, invocationIdOf, journalSk, promiseNameOf } from '../store/keys.ts';
 import { itemToEntry } from '../store/items.ts';
 import type { JournalEntry } from '../store/store.ts';
@@ -51,7 +52,8 @@ export type WakeAction =
   | { type: 'granted'; scope: string; invocationId: string; seq: number }
   | { type: 'deliver'; invocationId: string; completion: Completion }
   | { type: 'relay'; invocationId: string; name: string; completion: Completion }
-  | { type: 'renew'; invocationId: string; head: JournalEntry; keepUntil?: number | undefined };
+  | { type: 'renew'; invocationId: string; head: JournalEntry; keepUntil?: number | undefined }
+  | { type: 'match'; event: StoredEvent };
 
 /** The reads the wake rule may make (one per change at most). */
 export type WakeReader = Pick<Store, 'getInvocation' | 'existingCompletions'>;
@@ -79,6 +81,9 @@ export async function decideWake(change: ItemChange, reader: WakeReader): Promis
       const name = promiseNameOf(c.completion.key);
       return name === undefined ? actions : [...actions, { type: 'relay', invocationId: c.invocationId, name, completion: c.completion }];
     }
+    case 'event':
+      // An event's first delivery goes to every waiter registered under its key.
+      return c.event === 'INSERT' ? [{ type: 'match', event: c.stored }] : [];
     default:
       return [];
   }
@@ -194,7 +199,7 @@ export function lockOrder(meta: Pick<InvocationMeta, 'createdAt' | 'id'>): strin
  * ```
  */
 export interface WakeEffects {
-  store: Pick<Store, 'enqueueLock' | 'releaseLock' | 'grantLock' | 'complete' | 'promiseWaiters' | 'renewJournal'>;
+  store: Pick<Store, 'enqueueLock' | 'releaseLock' | 'grantLock' | 'complete' | 'promiseWaiters' | 'renewJournal' | 'eventWaiters'>;
   now: number;
   invoke(action: Extract<WakeAction, { type: 'invoke' }>): Promise<void>;
   schedule(action: Extract<WakeAction, { type: 'schedule' }>): Promise<void>;
@@ -264,8 +269,33 @@ export async function executeWake(actions: WakeAction[], effects: WakeEffects): 
         await effects.store.renewJournal(action.invocationId, { head: action.head, now: effects.now, until: action.keepUntil });
         break;
       }
+      case 'match': {
+        // Each waiter registered before this read whose match the event
+        // satisfies gets it as its completion; one that registers after the
+        // read finds the event itself (see `waitForEvent` in the engine's
+        // context). A repeated record writes nothing new (first writer wins).
+        const { event } = action;
+        for (const waiter of await effects.store.eventWaiters(event.partition)) {
+          if (!matchesEvent(waiter.match, event.values) || waiter.until < event.at) continue;
+          await effects.store.complete(waiter.invocationId, eventCompletion(waiter.key, event, effects.now));
+        }
+        break;
+      }
     }
   }
+}
+
+/**
+ * The completion an event becomes for a waiter: the event, or why it could
+ * not be kept; `by` names the delivery.
+ *
+ * @example
+ * ```ts
+ * await store.complete(waiter.invocationId, eventCompletion(waiter.key, event, Date.now()));
+ * ```
+ */
+export function eventCompletion(key: string, event: StoredEvent, now: number): Completion {
+  return { key, at: now, by: `event#${event.endpoint}#${event.id}`, value: event.value, failure: event.failure };
 }
 
 function invoke(meta: InvocationMeta): WakeAction {

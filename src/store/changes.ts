@@ -9,6 +9,7 @@
 import { LOCK, META, invocationIdOf, isCompletionSk } from './keys.ts';
 import { itemToCompletion, itemToEntry, itemToLock, itemToMeta } from './items.ts';
 import type { Completion, InvocationMeta, ItemChange, JournalEntry, ObjectLock } from './store.ts';
+import { isEventKey, itemToEvent, type StoredEvent } from './events.ts';
 
 /**
  * A source of the table's item changes, in write order per item, with both
@@ -49,6 +50,8 @@ interface Written {
  *   only one that wakes) or overwritten (a heartbeat moving on).
  * - `lock`: an object key's lock taken, queued for, handed on or released.
  * - `entry`: a journal entry appended.
+ * - `event`: an event stored under a correlation key (`INSERT`: its first
+ *   delivery, which the wake relays to the waiters).
  * - `removed`: an item deleted (TTL expiry); nothing wakes on it.
  * - `other`: anything else (state values, writes without a new image).
  *
@@ -62,6 +65,7 @@ export type StoreChange =
   | (Written & { kind: 'completion'; invocationId: string; completion: Completion })
   | (Written & { kind: 'lock'; scope: string; lock: ObjectLock; old: ObjectLock | undefined })
   | (Written & { kind: 'entry'; invocationId: string; entry: JournalEntry })
+  | (Written & { kind: 'event'; stored: StoredEvent })
   | { kind: 'removed'; event: 'REMOVE'; pk: string; sk: string }
   | { kind: 'other'; event: ItemChange['eventName']; pk: string; sk: string };
 
@@ -81,6 +85,7 @@ export function decodeChange(change: ItemChange): StoreChange {
   if (!newItem) return { kind: 'other', event, pk, sk };
   // An object key's lock lives in the key's own partition (`O#…`).
   if (sk === LOCK) return { kind: 'lock', event, pk, sk, scope: pk, lock: itemToLock(newItem), old: oldItem && itemToLock(oldItem) };
+  if (isEventKey(pk, sk)) return { kind: 'event', event, pk, sk, stored: itemToEvent(newItem) };
   const invocationId = invocationIdOf(pk);
   if (!invocationId) return { kind: 'other', event, pk, sk };
   if (sk === META) return { kind: 'meta', event, pk, sk, meta: itemToMeta(newItem), old: oldItem && itemToMeta(oldItem) };

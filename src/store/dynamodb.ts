@@ -21,15 +21,27 @@ import {
   ScanCommand,
   TransactWriteItemsCommand,
   UpdateItemCommand,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   type AttributeValue,
   type ConsumedCapacity,
   type CreateTableCommandInput,
   type DynamoDBClient,
+  type GlobalSecondaryIndex,
   type TableDescription,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import {
+  EVENT_SK_PREFIX,
+  EVENT_WAITER_SK_PREFIX,
+  eventToItem,
+  eventWaiterToItem,
+  itemToEvent,
+  itemToEventWaiter,
+  type EventWaiter,
+  type StoredEvent,
+} from './events.ts';
 import { ensureError, type Failure } from '../api/errors.ts';
 import type {
   CompleteResult,
@@ -37,6 +49,8 @@ import type {
   InvocationMeta,
   InvocationStatus,
   JournalEntry,
+  ListIndexQuery,
+  ListIndexRow,
   LoadedInvocation,
   ObjectLock,
   PromiseWaiter,
@@ -50,6 +64,10 @@ import { DEFAULT_JOURNAL_TTL_SECONDS, JOURNAL_TAIL_MARGIN_SECONDS } from './stor
 export { DEFAULT_JOURNAL_TTL_SECONDS };
 import {
   INPUT,
+  LIST_BUCKETS,
+  LIST_INDEX,
+  LIST_PK,
+  LIST_SK,
   LOCK,
   META,
   invocationIdOf,
@@ -69,6 +87,7 @@ import {
   itemToLock,
   itemToMeta,
   journalExpiry,
+  listKeys,
   newInvocationItems,
   type Item,
 } from './items.ts';
@@ -94,6 +113,8 @@ import {
 export type StoreOperation =
   | 'createInvocation'
   | 'getInvocation'
+  | 'listIndex'
+  | 'getInvocations'
   | 'acquire'
   | 'unpin'
   | 'load'
@@ -111,6 +132,10 @@ export type StoreOperation =
   | 'renewJournal'
   | 'addPromiseWaiter'
   | 'promiseWaiters'
+  | 'putEvent'
+  | 'findEvents'
+  | 'addEventWaiter'
+  | 'eventWaiters'
   | 'existingCompletions'
   | 'readState'
   | 'writeState'
@@ -209,6 +234,8 @@ export const COMPLETION_TTL_SECONDS = 365 * 24 * 3600;
  */
 const META_RESERVE_BYTES = MAX_PAYLOAD_BYTES + 8 * 1024;
 
+/** List index partitions read at once. */
+const LIST_FAN_OUT = 16;
 /** BatchGetItem takes at most 100 keys per request. */
 const BATCH_GET_LIMIT = 100;
 /** BatchWriteItem takes at most 25 requests. */
@@ -310,6 +337,89 @@ export class DynamoDbStore implements Store {
   async getInvocation(id: string): Promise<InvocationMeta | undefined> {
     const item = await this.#get('getInvocation', id, invocationPk(id), META);
     return item && itemToMeta(item);
+  }
+
+  async listIndex(query: ListIndexQuery): Promise<{ rows: ListIndexRow[]; more: boolean }> {
+    const lo = `${String(Math.max(0, query.since ?? 0)).padStart(15, '0')}#`;
+    const until = query.until === undefined ? undefined : `${String(Math.max(0, query.until)).padStart(15, '0')}#~`;
+    const hi = [until, query.before].filter((p): p is string => p !== undefined).sort()[0] ?? '~';
+    const partitions = query.services.flatMap((service) => Array.from({ length: LIST_BUCKETS }, (_, b) => `${service}#${b}`));
+    const rows: ListIndexRow[] = [];
+    let more = false;
+    // A few partitions at a time: every one is read for each page, newest first, and merged.
+    for (let i = 0; i < partitions.length; i += LIST_FAN_OUT) {
+      const pages = await Promise.all(partitions.slice(i, i + LIST_FAN_OUT).map((p) => this.#listPartition(p, lo, hi, query.limit + 1)));
+      for (const page of pages) {
+        more ||= page.more;
+        rows.push(...page.rows.filter((row) => query.before === undefined || row.position < query.before));
+      }
+    }
+    rows.sort((a, b) => (a.position < b.position ? 1 : a.position > b.position ? -1 : 0));
+    return { rows: rows.slice(0, query.limit), more: more || rows.length > query.limit };
+  }
+
+  /** One index partition, newest first, from `hi` down to `lo` (both inclusive): at most `limit` rows. */
+  async #listPartition(partition: string, lo: string, hi: string, limit: number): Promise<{ rows: ListIndexRow[]; more: boolean }> {
+    let out;
+    try {
+      out = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#table,
+          IndexName: LIST_INDEX,
+          KeyConditionExpression: '#p = :p AND #s BETWEEN :lo AND :hi',
+          ExpressionAttributeNames: { '#p': LIST_PK, '#s': LIST_SK },
+          ExpressionAttributeValues: marshall({ ':p': partition, ':lo': lo, ':hi': hi }),
+          ScanIndexForward: false,
+          Limit: limit,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+    } catch (error) {
+      throw new StoreError('listIndex', partition, this.#table, error);
+    }
+    this.#report('listIndex', 'read', out.ConsumedCapacity);
+    const rows = (out.Items ?? []).flatMap((raw) => {
+      const item = unmarshall(raw);
+      const id = invocationIdOf(String(item.pk));
+      return id === undefined ? [] : [{ id, position: String(item[LIST_SK]) }];
+    });
+    return { rows, more: out.LastEvaluatedKey !== undefined };
+  }
+
+  async getInvocations(ids: string[]): Promise<InvocationMeta[]> {
+    const found = new Map<string, InvocationMeta>();
+    for (let i = 0; i < ids.length; i += BATCH_GET_LIMIT) {
+      let keys: Record<string, AttributeValue>[] | undefined = ids
+        .slice(i, i + BATCH_GET_LIMIT)
+        .map((id) => marshall({ pk: invocationPk(id), sk: META }));
+      for (let round = 0; keys && keys.length > 0; round++) {
+        if (round > UNPROCESSED_RETRIES) {
+          throw new StoreError(
+            'getInvocations',
+            ids[i]!,
+            this.#table,
+            new Error(`${keys.length} keys stayed unprocessed after ${UNPROCESSED_RETRIES} retries`),
+          );
+        }
+        if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** round)));
+        let out;
+        try {
+          // Eventually consistent (half a unit per 4 KB): a listing, never a decision.
+          out = await this.#client.send(
+            new BatchGetItemCommand({ RequestItems: { [this.#table]: { Keys: keys } }, ReturnConsumedCapacity: 'TOTAL' }),
+          );
+        } catch (error) {
+          throw new StoreError('getInvocations', ids[i]!, this.#table, error);
+        }
+        this.#report('getInvocations', 'read', out.ConsumedCapacity);
+        for (const item of out.Responses?.[this.#table] ?? []) {
+          const meta = itemToMeta(unmarshall(item));
+          found.set(meta.id, meta);
+        }
+        keys = out.UnprocessedKeys?.[this.#table]?.Keys;
+      }
+    }
+    return ids.flatMap((id) => (found.has(id) ? [found.get(id)!] : []));
   }
 
   async acquire(id: string, { seenEpoch, now, leaseMs, version, invokeId }: AcquireOptions): Promise<InvocationMeta | undefined> {
@@ -577,6 +687,41 @@ export class DynamoDbStore implements Store {
       ':prefix': promiseWaitersPrefix(name),
     })) {
       waiters.push({ invocationId: String(item.waiter), key: String(item.waiterKey) });
+    }
+    return waiters;
+  }
+
+  async putEvent(event: StoredEvent): Promise<boolean> {
+    // A redelivery (same delivery id) loses the condition and writes nothing,
+    // so it makes no stream record and wakes nobody twice.
+    const item = eventToItem(event);
+    assertItemFits(item);
+    return (await this.#put('putEvent', event.partition, item)).ok;
+  }
+
+  async findEvents(partition: string): Promise<StoredEvent[]> {
+    const events: StoredEvent[] = [];
+    for await (const item of this.#query('findEvents', partition, '#pk = :pk AND begins_with(#sk, :prefix)', {
+      ':pk': partition,
+      ':prefix': EVENT_SK_PREFIX,
+    })) {
+      events.push(itemToEvent(item));
+    }
+    return events.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async addEventWaiter(partition: string, waiter: EventWaiter): Promise<void> {
+    // Written once (a replay of the waiting step loses harmlessly).
+    await this.#put('addEventWaiter', partition, eventWaiterToItem(partition, waiter));
+  }
+
+  async eventWaiters(partition: string): Promise<EventWaiter[]> {
+    const waiters: EventWaiter[] = [];
+    for await (const item of this.#query('eventWaiters', partition, '#pk = :pk AND begins_with(#sk, :prefix)', {
+      ':pk': partition,
+      ':prefix': EVENT_WAITER_SK_PREFIX,
+    })) {
+      waiters.push(itemToEventWaiter(item));
     }
     return waiters;
   }
@@ -929,7 +1074,7 @@ export class DynamoDbStore implements Store {
   }
 
   async *#query(
-    operation: 'load' | 'readState' | 'promiseWaiters',
+    operation: 'load' | 'readState' | 'promiseWaiters' | 'findEvents' | 'eventWaiters',
     target: string,
     keyCondition: string,
     values: Record<string, string>,
@@ -1086,19 +1231,36 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
     AttributeDefinitions: [
       { AttributeName: 'pk', AttributeType: 'S' },
       { AttributeName: 'sk', AttributeType: 'S' },
+      { AttributeName: LIST_PK, AttributeType: 'S' },
+      { AttributeName: LIST_SK, AttributeType: 'S' },
     ],
     KeySchema: [
       { AttributeName: 'pk', KeyType: 'HASH' },
       { AttributeName: 'sk', KeyType: 'RANGE' },
     ],
+    GlobalSecondaryIndexes: [listIndexDefinition()],
     StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+  };
+}
+
+/** The list index: sparse (only `meta` carries its keys), keys only, written once per invocation. */
+function listIndexDefinition(): GlobalSecondaryIndex {
+  return {
+    IndexName: LIST_INDEX,
+    KeySchema: [
+      { AttributeName: LIST_PK, KeyType: 'HASH' },
+      { AttributeName: LIST_SK, KeyType: 'RANGE' },
+    ],
+    Projection: { ProjectionType: 'KEYS_ONLY' },
   };
 }
 
 /**
  * Creates the table unless it exists, waits until it is ACTIVE, and enables
  * TTL on `ttl`. Idempotent, and safe to race. Refuses an existing table whose
- * keys or stream do not fit (wake-ups depend on the stream).
+ * keys or stream do not fit (wake-ups depend on the stream). A table of an
+ * earlier release, without the list index, gets it (and its invocations
+ * appear in listings once `backfillListIndex` has run).
  *
  * @example
  * ```ts
@@ -1129,6 +1291,28 @@ export async function ensureTable(
     table = await describe(client, tableName);
   }
   checkShape(tableName, table);
+  if (!(table.GlobalSecondaryIndexes ?? []).some((index) => index.IndexName === LIST_INDEX)) {
+    try {
+      await client.send(
+        new UpdateTableCommand({
+          TableName: tableName,
+          AttributeDefinitions: tableDefinition(tableName).AttributeDefinitions,
+          GlobalSecondaryIndexUpdates: [{ Create: listIndexDefinition() }],
+        }),
+      );
+    } catch (error) {
+      // Someone else is adding it meanwhile.
+      if ((error as { name?: unknown }).name !== 'ResourceInUseException' && !/already exists/i.test(ensureError(error).message))
+        throw error;
+    }
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+      table = await describe(client, tableName);
+      const index = table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === LIST_INDEX);
+      if (table?.TableStatus === 'ACTIVE' && index?.IndexStatus === 'ACTIVE') break;
+      if (Date.now() > deadline) throw new Error(`the list index of table ${tableName} did not become ACTIVE in time`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
 
   const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
   const status = ttl.TimeToLiveDescription?.TimeToLiveStatus;
@@ -1185,6 +1369,71 @@ export async function* unfinishedInvocationIds(client: DynamoDBClient, tableName
     }
     start = page.LastEvaluatedKey;
   } while (start);
+}
+
+/**
+ * Writes the list index's keys onto every `meta` item that lacks them (those
+ * created before the index existed), so that they appear in listings: a
+ * one-off, paged Scan of the table for `meta` items without the keys, then
+ * one conditional UpdateItem each (`attribute_not_exists`, so running it
+ * again, or beside live traffic, changes nothing twice). Reports progress
+ * after each page. `dormant invocations backfill --table <name>` runs it.
+ *
+ * Cost: the Scan reads the whole table once (eventually consistent, half a
+ * unit per 4 KB); each backfilled invocation 1 write unit on the table and
+ * 1 on the index.
+ *
+ * @example
+ * ```ts
+ * const { updated } = await backfillListIndex(client, 'dormant', { onPage: (p) => console.log(p) });
+ * ```
+ */
+export async function backfillListIndex(
+  client: DynamoDBClient,
+  tableName: string,
+  options: { onPage?: (progress: { scanned: number; updated: number }) => void } = {},
+): Promise<{ scanned: number; updated: number }> {
+  let scanned = 0;
+  let updated = 0;
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: '#sk = :meta AND attribute_not_exists(#lpk)',
+        ExpressionAttributeNames: { '#sk': 'sk', '#lpk': LIST_PK, '#service': 'service', '#createdAt': 'createdAt' },
+        ExpressionAttributeValues: { ':meta': { S: META } },
+        ProjectionExpression: 'pk, #service, #createdAt',
+        ExclusiveStartKey: start,
+      }),
+    );
+    scanned += page.ScannedCount ?? 0;
+    for (const raw of page.Items ?? []) {
+      const item = unmarshall(raw);
+      const id = invocationIdOf(String(item.pk));
+      if (id === undefined || typeof item.service !== 'string' || typeof item.createdAt !== 'number') continue;
+      const keys = listKeys({ id, service: item.service, createdAt: item.createdAt });
+      try {
+        await client.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: marshall({ pk: item.pk, sk: META }),
+            UpdateExpression: 'SET #lpk = :lpk, #lsk = :lsk',
+            ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#lpk)',
+            ExpressionAttributeNames: { '#pk': 'pk', '#lpk': LIST_PK, '#lsk': LIST_SK },
+            ExpressionAttributeValues: marshall({ ':lpk': keys[LIST_PK], ':lsk': keys[LIST_SK] }),
+          }),
+        );
+        updated++;
+      } catch (error) {
+        // Purged or expired meanwhile, or backfilled by a run beside this one.
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    options.onPage?.({ scanned, updated });
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return { scanned, updated };
 }
 
 async function describe(client: DynamoDBClient, tableName: string): Promise<TableDescription | undefined> {

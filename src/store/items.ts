@@ -5,7 +5,7 @@
  */
 import { JOURNAL_TAIL_MARGIN_SECONDS, type Completion, type InvocationMeta, type JournalEntry, type ObjectLock } from './store.ts';
 import { createHash } from 'node:crypto';
-import { INPUT, META, invocationIdOf, invocationPk, journalSk } from './keys.ts';
+import { INPUT, LIST_PK, LIST_SK, META, invocationIdOf, invocationPk, journalSk, listPartition, listPosition } from './keys.ts';
 import { payloadBytes } from './limits.ts';
 import type { Failure } from '../api/errors.ts';
 
@@ -17,10 +17,31 @@ function compact(item: Item): Item {
   return item;
 }
 
-/** The `meta` item of an invocation. @example metaToItem(meta).sk // 'meta' */
+/**
+ * The `meta` item of an invocation, with the list index's keys (derived from
+ * its service, creation time and id, so they never change once written).
+ *
+ * @example
+ * ```ts
+ * metaToItem(meta).sk // 'meta'
+ * metaToItem(meta).lpk // 'greeter#2'
+ * ```
+ */
 export function metaToItem(meta: InvocationMeta): Item {
   const { id, ...rest } = meta;
-  return compact({ pk: invocationPk(id), sk: META, ...rest });
+  return compact({ pk: invocationPk(id), sk: META, ...rest, ...listKeys(meta) });
+}
+
+/**
+ * The list index's keys of an invocation (`docs/table.md`, "List index").
+ *
+ * @example
+ * ```ts
+ * listKeys({ id: 'inv_x', service: 'greeter', createdAt: 1765152000000 }) // { lpk: 'greeter#…', lsk: '001765152000000#inv_x' }
+ * ```
+ */
+export function listKeys(meta: Pick<InvocationMeta, 'id' | 'service' | 'createdAt'>): { [LIST_PK]: string; [LIST_SK]: string } {
+  return { [LIST_PK]: listPartition(meta.service, meta.id), [LIST_SK]: listPosition(meta.createdAt, meta.id) };
 }
 
 /**
@@ -75,7 +96,7 @@ export function sameInput(meta: Pick<InvocationMeta, 'input' | 'inputSha256'>, b
 
 /** An invocation's meta from its item. @example itemToMeta(metaToItem(meta)).id === meta.id */
 export function itemToMeta(item: Item): InvocationMeta {
-  const { pk, sk: _sk, ...rest } = item;
+  const { pk, sk: _sk, [LIST_PK]: _lpk, [LIST_SK]: _lsk, ...rest } = item;
   return { id: invocationIdOf(String(pk)) ?? String(pk), ...(rest as Omit<InvocationMeta, 'id'>) };
 }
 

@@ -129,3 +129,54 @@ export function promiseWaiterSk(name: string, waiter: { invocationId: string; ke
 export function promiseWaitersPrefix(name: string): string {
   return `waiter#${encodeURIComponent(name)}#`;
 }
+
+/**
+ * The list index: a sparse, keys-only global secondary index over `meta`
+ * items only (no other item carries its keys), written once when the
+ * invocation is created and never again (no later update of `meta` touches
+ * its keys, and keys-only projects nothing else). See docs/table.md, "List index".
+ */
+export const LIST_INDEX = 'list';
+
+/** Partition key attribute of the list index (on `meta` only). */
+export const LIST_PK = 'lpk';
+
+/** Sort key attribute of the list index (on `meta` only). */
+export const LIST_SK = 'lsk';
+
+/**
+ * How many index partitions one service's invocations are spread over (by a
+ * hash of the id), so one busy service's starts never meet the per-partition
+ * write limit of the index (1,000 units a second each) and throttle the
+ * table through index back-pressure. Fixed: changing it would hide rows
+ * already written under the other spread.
+ */
+export const LIST_BUCKETS = 4;
+
+/**
+ * The list index partition of an invocation: its service and a bucket from
+ * the id's hash.
+ *
+ * @example
+ * ```ts
+ * listPartition('greeter', 'inv_1a2b…') // 'greeter#2'
+ * ```
+ */
+export function listPartition(service: string, id: string): string {
+  let hash = 0;
+  for (let i = 0; i < id.length; i++) hash = (hash * 31 + id.charCodeAt(i)) >>> 0;
+  return `${service}#${hash % LIST_BUCKETS}`;
+}
+
+/**
+ * An invocation's place in the list index: its creation time (epoch ms,
+ * 15 digits so text order is time order) and its id (ties).
+ *
+ * @example
+ * ```ts
+ * listPosition(1765152000000, 'inv_x') // '001765152000000#inv_x'
+ * ```
+ */
+export function listPosition(createdAt: number, id: string): string {
+  return `${String(Math.max(0, Math.floor(createdAt))).padStart(15, '0')}#${id}`;
+}

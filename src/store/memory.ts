@@ -8,6 +8,8 @@ import type {
   Completion,
   InvocationMeta,
   ItemChange,
+  ListIndexQuery,
+  ListIndexRow,
   JournalEntry,
   LoadedInvocation,
   ObjectLock,
@@ -20,8 +22,12 @@ import type {
 import { DEFAULT_JOURNAL_TTL_SECONDS, JOURNAL_TAIL_MARGIN_SECONDS } from './store.ts';
 import {
   INPUT,
+  LIST_PK,
+  LIST_SK,
   LOCK,
   META,
+  listPartition,
+  listPosition,
   invocationPk,
   isCompletionSk,
   journalSk,
@@ -45,6 +51,18 @@ import {
 import type { Failure } from '../api/errors.ts';
 import { LockQueueFullError, MAX_STORED_LOCK_WAITERS, assertItemFits, assertKeysFit } from './limits.ts';
 import type { ChangeFeed } from './changes.ts';
+import {
+  EVENT_SK_PREFIX,
+  EVENT_WAITER_SK_PREFIX,
+  eventSk,
+  eventToItem,
+  eventWaiterSk,
+  eventWaiterToItem,
+  itemToEvent,
+  itemToEventWaiter,
+  type EventWaiter,
+  type StoredEvent,
+} from './events.ts';
 
 /**
  * A `Store` held in process memory.
@@ -121,6 +139,31 @@ export class MemoryStore implements Store, ChangeFeed {
   async getInvocation(id: string): Promise<InvocationMeta | undefined> {
     const item = this.#get(invocationPk(id), META);
     return item && itemToMeta(item);
+  }
+
+  async listIndex(query: ListIndexQuery): Promise<{ rows: ListIndexRow[]; more: boolean }> {
+    const lo = listPosition(query.since ?? 0, '');
+    const hi = query.until === undefined ? undefined : `${listPosition(query.until, '')}~`;
+    const rows: ListIndexRow[] = [];
+    for (const partition of this.#partitions.values()) {
+      const item = partition.get(META);
+      // Sparse, like the index: a meta without the keys (an earlier release's) is not listed.
+      if (!item || typeof item[LIST_PK] !== 'string' || typeof item[LIST_SK] !== 'string') continue;
+      const meta = itemToMeta(item);
+      const position = item[LIST_SK];
+      if (!query.services.some((service) => listPartition(service, meta.id) === item[LIST_PK])) continue;
+      if (position < lo || (hi !== undefined && position > hi) || (query.before !== undefined && position >= query.before)) continue;
+      rows.push({ id: meta.id, position });
+    }
+    rows.sort((a, b) => (a.position < b.position ? 1 : a.position > b.position ? -1 : 0));
+    return { rows: rows.slice(0, query.limit), more: rows.length > query.limit };
+  }
+
+  async getInvocations(ids: string[]): Promise<InvocationMeta[]> {
+    return ids.flatMap((id) => {
+      const item = this.#get(invocationPk(id), META);
+      return item ? [copyOf(itemToMeta(item))] : [];
+    });
   }
 
   async acquire(id: string, { seenEpoch, now, leaseMs, version, invokeId }: AcquireOptions): Promise<InvocationMeta | undefined> {
@@ -326,6 +369,31 @@ export class MemoryStore implements Store, ChangeFeed {
       .filter(([sk]) => sk.startsWith(prefix))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([, item]) => ({ invocationId: String(item.waiter), key: String(item.waiterKey) }));
+  }
+
+  async putEvent(event: StoredEvent): Promise<boolean> {
+    if (this.#get(event.partition, eventSk(event.id))) return false;
+    this.#put(eventToItem(event));
+    return true;
+  }
+
+  async findEvents(partition: string): Promise<StoredEvent[]> {
+    return [...(this.#partitions.get(partition) ?? [])]
+      .filter(([sk]) => sk.startsWith(EVENT_SK_PREFIX))
+      .map(([, item]) => copyBelow(itemToEvent(item)))
+      .sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async addEventWaiter(partition: string, waiter: EventWaiter): Promise<void> {
+    if (this.#get(partition, eventWaiterSk(waiter))) return;
+    this.#put(eventWaiterToItem(partition, waiter));
+  }
+
+  async eventWaiters(partition: string): Promise<EventWaiter[]> {
+    return [...(this.#partitions.get(partition) ?? [])]
+      .filter(([sk]) => sk.startsWith(EVENT_WAITER_SK_PREFIX))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, item]) => copyBelow(itemToEventWaiter(item)));
   }
 
   async existingCompletions(id: string, keys: string[]): Promise<string[]> {

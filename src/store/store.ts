@@ -9,6 +9,7 @@
  */
 import type { Failure } from '../api/errors.ts';
 import type { ServiceKind } from '../api/definitions.ts';
+import type { EventWaiter, StoredEvent } from './events.ts';
 
 /** Lifecycle of an invocation. */
 export type InvocationStatus = 'pending' | 'running' | 'suspended' | 'completed' | 'failed';
@@ -142,7 +143,8 @@ export type EntryKind =
   | 'promise-await'
   | 'cancel-invocation'
   | 'attach'
-  | 'webhook';
+  | 'webhook'
+  | 'event-await';
 
 /**
  * One journal entry (`J#` + index). Written once, never changed.
@@ -336,6 +338,42 @@ export type UnpinResult =
   { kind: 'upgraded'; from: string } | { kind: 'unpinned' } | { kind: 'not-suspended'; status: InvocationStatus } | { kind: 'unknown' };
 
 /**
+ * A read of the list index (`Store.listIndex`): the services whose
+ * partitions to read, a creation-time window, and where the previous page
+ * stopped.
+ *
+ * @example
+ * ```ts
+ * const q: ListIndexQuery = { services: ['greeter'], since: Date.now() - 3_600_000, limit: 20 };
+ * ```
+ */
+export interface ListIndexQuery {
+  services: string[];
+  /** Created at or after, epoch ms. */
+  since?: number | undefined;
+  /** Created at or before, epoch ms. */
+  until?: number | undefined;
+  /** Only positions strictly before this one (where the previous page stopped). */
+  before?: string | undefined;
+  /** At most this many rows (1 to 1,000). */
+  limit: number;
+}
+
+/**
+ * One row of the list index: an invocation id and its position (creation
+ * time and id, see `listPosition`).
+ *
+ * @example
+ * ```ts
+ * const row: ListIndexRow = { id: 'inv_x', position: '001765152000000#inv_x' };
+ * ```
+ */
+export interface ListIndexRow {
+  id: string;
+  position: string;
+}
+
+/**
  * The persistence operations of the runtime. Conditions (first writer wins,
  * epoch fences) live inside each operation.
  *
@@ -350,6 +388,20 @@ export interface Store {
   createInvocation(meta: InvocationMeta): Promise<{ created: true } | { created: false; existing: InvocationMeta }>;
   /** Strongly consistent read of `meta`. */
   getInvocation(id: string): Promise<InvocationMeta | undefined>;
+  /**
+   * Newest first, the invocations of `services` created in the window and
+   * before `before`: at most `limit` rows of the sparse, keys-only list
+   * index (eventually consistent on AWS). `more` is false once nothing is
+   * left; it may be true with nothing left (the next page is then empty).
+   * Invocations created before the index existed are listed once
+   * `backfillListIndex` has run.
+   */
+  listIndex(query: ListIndexQuery): Promise<{ rows: ListIndexRow[]; more: boolean }>;
+  /**
+   * The `meta` of each id that still exists, in the order given (an
+   * eventually consistent batch read: for listings, never for decisions).
+   */
+  getInvocations(ids: string[]): Promise<InvocationMeta[]>;
   /**
    * Takes the invocation for one attempt: `running`, `epoch + 1`, a lease; only
    * if it is pending or suspended at `seenEpoch`, or running with an expired
@@ -419,6 +471,17 @@ export interface Store {
   addPromiseWaiter(id: string, name: string, waiter: PromiseWaiter): Promise<void>;
   /** The waiters of durable promise `name` of workflow run `id` (one strongly consistent Query). */
   promiseWaiters(id: string, name: string): Promise<PromiseWaiter[]>;
+  /**
+   * Stores an event under its correlation key unless an event of that
+   * delivery id is there (`false`: a redelivery, nothing written).
+   */
+  putEvent(event: StoredEvent): Promise<boolean>;
+  /** The events stored under a correlation key, oldest first (one strongly consistent Query). */
+  findEvents(partition: string): Promise<StoredEvent[]>;
+  /** Records a `ctx.waitForEvent` under a correlation key (idempotent: the first record stands). */
+  addEventWaiter(partition: string, waiter: EventWaiter): Promise<void>;
+  /** The waiters under a correlation key (one strongly consistent Query). */
+  eventWaiters(partition: string): Promise<EventWaiter[]>;
   /** Which of `keys` exist as completions (the wake rule's one read after a suspension). */
   existingCompletions(id: string, keys: string[]): Promise<string[]>;
   /** All state of an object or workflow key. */

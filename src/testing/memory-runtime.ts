@@ -9,6 +9,8 @@
  */
 import type { AnyDefinition } from '../api/definitions.ts';
 import { deliverWebhook, type IncomingRequest } from '../runtime/webhooks.ts';
+import { checkEndpoints, deliverToEndpoint, publishEvent, type EndpointDeps } from '../runtime/endpoints.ts';
+import type { WebhookEndpoint } from '../api/events.ts';
 import type { HttpAnswer } from '../runtime/http.ts';
 import { runAttempt, type AttemptDeps, type AttemptOutcome } from '../engine/attempt.ts';
 import type { Clock } from '../engine/clock.ts';
@@ -22,7 +24,6 @@ import {
   resolveAwakeable,
   startInvocation,
   type CompletionAnswer,
-  type IngressDeps,
   type InvocationStatusView,
 } from '../runtime/invocations.ts';
 import { catalogOf, registry } from '../runtime/registry.ts';
@@ -92,7 +93,7 @@ export class MemoryRuntime {
   readonly clock = new TestClock();
   readonly signer = new IdSigner(TEST_SIGNING_KEY);
   readonly deps: AttemptDeps;
-  readonly ingress: IngressDeps;
+  readonly ingress: EndpointDeps;
   /** Store changes not yet fed to the wake rule (the stream's backlog). */
   readonly changes: ItemChange[] = [];
   /** Timers the wake scheduled and that have not fired. */
@@ -135,6 +136,34 @@ export class MemoryRuntime {
       body: typeof body === 'string' ? Buffer.from(body) : body,
       url: request.url,
     });
+  }
+
+  /**
+   * Declares provider endpoints, as `DurableRuntime({ webhooks })` does, and
+   * the secrets their verifiers name (else this process's environment).
+   */
+  declareEndpoints(webhooks: Record<string, WebhookEndpoint>, secrets?: Record<string, string>): void {
+    this.ingress.endpoints = checkEndpoints(webhooks);
+    if (secrets) this.ingress.secrets = async (name) => (Object.hasOwn(secrets, name) ? secrets[name] : undefined);
+  }
+
+  /**
+   * A provider's delivery to `/webhooks/{name}` (a JSON body by default);
+   * settles nothing. Refusals throw the `IngressError` the route answers with.
+   */
+  deliverToEndpoint(name: string, body: string | Uint8Array, request: Partial<Omit<IncomingRequest, 'body'>> = {}): Promise<HttpAnswer> {
+    return deliverToEndpoint(this.ingress, name, {
+      method: request.method ?? 'POST',
+      headers: request.headers ?? { 'content-type': 'application/json' },
+      query: request.query ?? {},
+      body: typeof body === 'string' ? Buffer.from(body) : body,
+      url: request.url,
+    });
+  }
+
+  /** Publishes an event, as `POST /restate/events/{name}` does; settles nothing. */
+  publish(name: string, body: string, idempotencyKey?: string): Promise<HttpAnswer> {
+    return publishEvent(this.ingress, name, body, idempotencyKey);
   }
 
   /** Rejects an awakeable, as `POST /restate/awakeables/{id}/reject` does; settles nothing. */

@@ -12,6 +12,7 @@ import { heartbeatAwakeable, type InvocationStatusView } from '../runtime/invoca
 import { CANCEL, stateScope } from '../store/keys.ts';
 import type { JournalEntry } from '../store/store.ts';
 import { MemoryRuntime, TestClock } from './memory-runtime.ts';
+import type { WebhookEndpoint } from '../api/events.ts';
 
 /**
  * Options of {@link TestRuntime}.
@@ -50,6 +51,14 @@ export interface TestRuntimeOptions {
    * @default 15 minutes
    */
   leaseMs?: number;
+  /**
+   * Provider endpoints, as `DurableRuntime({ webhooks })` declares them, for
+   * {@link TestRuntime.publishEvent} and {@link TestRuntime.deliverToEndpoint}.
+   * @default none
+   */
+  webhooks?: Record<string, WebhookEndpoint>;
+  /** Values of the secrets the endpoints' verifiers name. @default this process's environment */
+  secrets?: Record<string, string>;
 }
 
 /**
@@ -134,6 +143,7 @@ export class TestRuntime {
       ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
     };
     this.runtime = new MemoryRuntime(services, deps);
+    if (options.webhooks) this.runtime.declareEndpoints(options.webhooks, options.secrets);
     this.clock = this.runtime.clock;
     if (options.now !== undefined) this.clock.time = options.now instanceof Date ? options.now.getTime() : options.now;
     this.#definitions = new Map(services.map((d) => [d.name, definitionOf(d)]));
@@ -241,6 +251,45 @@ export class TestRuntime {
     request: { method?: string; headers?: Record<string, string>; query?: Record<string, string>; url?: string } = {},
   ): Promise<{ status: number; headers: Record<string, string>; body: string }> {
     const answer = await this.runtime.deliver(webhookId, body, request);
+    await this.settle();
+    return { status: answer.statusCode, headers: answer.headers, body: answer.body };
+  }
+
+  /**
+   * Publishes an event to a declared endpoint, as `POST /restate/events/{name}`
+   * does (the JSON `body` is the event's body), and runs until quiet: every
+   * `ctx.waitForEvent` it matches completes. Refusals throw the route's error.
+   *
+   * @example
+   * ```ts
+   * const rt = new TestRuntime([shop], { webhooks: { orders: { verify: github({ secret: 'S' }), correlate: ['body.orderId'] } } });
+   * const run = await rt.start(shop, 'awaitShipment', 'o-1');
+   * await rt.publishEvent('orders', { orderId: 'o-1', status: 'shipped' });
+   * ```
+   */
+  async publishEvent(name: string, body: unknown, idempotencyKey?: string): Promise<void> {
+    await this.runtime.publish(name, JSON.stringify(body), idempotencyKey);
+    await this.settle();
+  }
+
+  /**
+   * Delivers a provider's request to `/webhooks/{name}` (signed as the
+   * provider signs it: the verifier runs), and runs until quiet. Returns
+   * the answer the provider gets; refusals throw the route's error (401 for
+   * a bad signature).
+   *
+   * @example
+   * ```ts
+   * const answer = await rt.deliverToEndpoint('github', body, { headers: { 'x-hub-signature-256': sig, 'content-type': 'application/json' } });
+   * answer.status // 200
+   * ```
+   */
+  async deliverToEndpoint(
+    name: string,
+    body: string | Uint8Array,
+    request: { headers?: Record<string, string>; url?: string } = {},
+  ): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+    const answer = await this.runtime.deliverToEndpoint(name, body, request);
     await this.settle();
     return { status: answer.statusCode, headers: answer.headers, body: answer.body };
   }

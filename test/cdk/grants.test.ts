@@ -8,9 +8,10 @@ import { PURGE_ITEM_ACTIONS, TABLE_ITEM_ACTIONS } from '../../cdk/lib/durable-ru
  * Commands the code may send only from the local plane's helpers in the
  * DynamoDB store (DynamoDB Local): `ensureTable`'s table administration (on
  * AWS the stack creates the table, and no role may alter it) and the restart
- * sweep's Scan (`unfinishedInvocationIds`; no role reads the whole table).
+ * sweep's Scan (`unfinishedInvocationIds`) and the one-off list index backfill
+ * (`backfillListIndex`, run by an operator's CLI); no role reads the whole table.
  */
-const LOCAL_ONLY = new Set(['CreateTable', 'DescribeTable', 'DescribeTimeToLive', 'UpdateTimeToLive', 'ListTables', 'Scan']);
+const LOCAL_ONLY = new Set(['CreateTable', 'DescribeTable', 'DescribeTimeToLive', 'UpdateTimeToLive', 'UpdateTable', 'ListTables', 'Scan']);
 
 /**
  * Requests IAM authorizes by the actions inside them, not by a name of their

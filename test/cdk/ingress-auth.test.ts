@@ -67,6 +67,8 @@ const CALLBACK_PATHS = [
   '/restate/webhooks/{proxy+}',
   '/2025-12-01',
   '/2025-12-01/{proxy+}',
+  '/webhooks',
+  '/webhooks/{proxy+}',
 ];
 const INVOCATION_PATHS = ['/', '/{proxy+}', '/restate', '/restate/{proxy+}'];
 
@@ -101,7 +103,7 @@ describe('the example app, by default (IAM)', () => {
         .flatMap((m) => Object.keys(m.data as Record<string, string>).map((id) => id.replace(/^annotation::/i, '')));
     const api = app.node.findAll().find((c) => c.node.path.endsWith('/Runtime/Api'))!;
     const apiMethods = api.node.findAll().filter((c): c is Method => c instanceof Method);
-    expect(apiMethods).toHaveLength(12);
+    expect(apiMethods).toHaveLength(14);
     for (const method of apiMethods) {
       const callback = CALLBACK_PATHS.includes(method.resource.path);
       expect(acknowledged(method.node.path).includes('AwsSolutions-APIG4'), method.resource.path).toBe(callback);

@@ -234,8 +234,8 @@ describe('REST API and ingress', () => {
       ParentId: { 'Fn::GetAtt': [ids.api, 'RootResourceId'] },
     });
     const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
-    // root, {proxy+}, restate, restate/{proxy+} | restate/awakeables(+proxy), restate/a(+proxy), restate/webhooks(+proxy), 2025-12-01(+proxy)
-    expect(methods).toHaveLength(12);
+    // root, {proxy+}, restate, restate/{proxy+} | restate/awakeables(+proxy), restate/a(+proxy), restate/webhooks(+proxy), 2025-12-01(+proxy), webhooks(+proxy)
+    expect(methods).toHaveLength(14);
     const resources = methods.map((m) => JSON.stringify(m.Properties.ResourceId));
     expect(resources).toContain(JSON.stringify({ 'Fn::GetAtt': [ids.api, 'RootResourceId'] }));
     const callbacks = logicalId(template, 'AWS::Lambda::Function', 'RuntimeCallbacks');
@@ -247,7 +247,7 @@ describe('REST API and ingress', () => {
       if (uri.includes(`"${ids.ingress}"`)) served.ingress++;
       if (uri.includes(`"${callbacks}"`)) served.callbacks++;
     }
-    expect(served).toEqual({ ingress: 4, callbacks: 8 });
+    expect(served).toEqual({ ingress: 4, callbacks: 10 });
   });
 
   it('logs access and throttles at the stage', () => {
@@ -264,7 +264,8 @@ describe('REST API and ingress', () => {
     const ingress = statements(template, roles.ingress);
     const granted = actions(ingress);
     expect(granted.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(
-      [...ITEM_ACTIONS, 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'].sort(),
+      // Query twice: on the table, and on its list index (the listing).
+      [...ITEM_ACTIONS, 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:Query'].sort(),
     );
     expect(allows(ingress, 'sqs:SendMessage', { 'Fn::GetAtt': [ids.timerQueue, 'Arn'] })).toBe(true);
     expect(allows(ingress, 'secretsmanager:GetSecretValue', { Ref: ids.secret })).toBe(true);
@@ -368,7 +369,7 @@ describe('secret and outputs', () => {
 
   it('outputs the API URL and the resolve URL template', () => {
     const outputs = template.toJSON().Outputs;
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'DeadLetterQueueUrl', 'ResolveUrlTemplate', 'TableName']);
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'DeadLetterQueueUrl', 'ResolveUrlTemplate', 'TableName', 'TimerQueueUrl']);
     const resolve = JSON.stringify(outputs.ResolveUrlTemplate.Value);
     expect(resolve).toContain('/prod/restate/awakeables/{id}/resolve');
     expect(resolve).toContain(ids.api);

@@ -15,7 +15,17 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, awakeableRoundTrip, consumerEnv, lockedVersion, sh, startDev, webhookRoundTrip, type DevProcess } from './support.ts';
+import {
+  REPO,
+  awakeableRoundTrip,
+  consumerEnv,
+  lockedVersion,
+  sh,
+  endpointRoundTrip,
+  startDev,
+  webhookRoundTrip,
+  type DevProcess,
+} from './support.ts';
 
 const STEP_MS = 300_000;
 const root = mkdtempSync(join(tmpdir(), 'dormant-consumer-'));
@@ -236,6 +246,10 @@ describe('dormant-lambda installed from its packed tarball into a project of its
         webhookRoundTrip(dev.url, 'build/wait', 'consumer-hook-secret', JSON.stringify({ conclusion: 'success', logs: 'long' })),
       );
       expect(hooked).toEqual({ conclusion: 'success' });
+      const gated = await timed('dormant dev: endpoint round trip', () =>
+        endpointRoundTrip(dev.url, 'github', 'deploy/gate', 'consumer-hook-secret', 'c0ffee'),
+      );
+      expect(gated).toEqual({ sha: 'c0ffee', conclusion: 'success' });
       await dev.stop();
       expect(dev.output()).toContain('review (service)');
     },

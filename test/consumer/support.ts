@@ -185,3 +185,45 @@ export async function webhookRoundTrip(url: string, path: string, secret: string
     return output;
   });
 }
+
+/**
+ * A provider endpoint round trip: a GitHub-signed delivery to
+ * `/webhooks/{endpoint}` (an unsigned one first, which must get 401), then
+ * a handler that waits for it starts after it (the event is kept for the
+ * lookback) and finishes with it.
+ *
+ * @example
+ * ```ts
+ * await endpointRoundTrip(dev.url, 'github', 'deploy/gate', 'secret', 'abc123')
+ * ```
+ */
+export async function endpointRoundTrip(url: string, endpoint: string, path: string, secret: string, sha: string): Promise<unknown> {
+  const body = JSON.stringify({ action: 'completed', check_run: { head_sha: sha, conclusion: 'success' } });
+  const unsigned = await fetch(`${url}/webhooks/${endpoint}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  if (unsigned.status !== 401) throw new Error(`an unsigned delivery answered ${unsigned.status}, not 401`);
+  const signature = 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
+  const delivered = await fetch(`${url}/webhooks/${endpoint}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'check_run',
+      'x-github-delivery': `d-${sha}`,
+      'x-hub-signature-256': signature,
+    },
+    body,
+  });
+  if (delivered.status !== 200) throw new Error(`the signed delivery answered ${delivered.status}: ${await delivered.text()}`);
+  const sent = await fetch(`${url}/${path}/send`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(sha),
+  });
+  const { invocationId } = (await sent.json()) as { invocationId: string };
+  if (!sent.ok || !invocationId) throw new Error(`send answered ${sent.status}`);
+  return poll('the output', async () => {
+    const answer = await fetch(`${url}/restate/invocation/${invocationId}/output`);
+    if (answer.status !== 200) return undefined;
+    const output: unknown = await answer.json();
+    return output;
+  });
+}

@@ -6,11 +6,12 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newInvocationId } from '../../src/engine/ids.ts';
-import { LOCK, META, completionKey, invocationPk, journalSk, promiseKey, stateScope, stateSk } from '../../src/store/keys.ts';
+import { LOCK, META, completionKey, listPosition, invocationPk, journalSk, promiseKey, stateScope, stateSk } from '../../src/store/keys.ts';
 import { inputSha256, metaToItem, sameInput } from '../../src/store/items.ts';
 import { PayloadTooLargeError } from '../../src/store/limits.ts';
 import type { Completion, InvocationMeta, ItemChange, JournalEntry, Store } from '../../src/store/store.ts';
 import { withoutTtl } from './harness.ts';
+import { eventPartition, type StoredEvent } from '../../src/store/events.ts';
 
 /**
  * A store under test, with its change feed.
@@ -683,6 +684,54 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
       });
     });
 
+    describe('events and event waiters', () => {
+      it('stores an event once per delivery id, lists a key’s events oldest first and its waiters in key order, each key apart', async () => {
+        // Prepare
+        const partition = eventPartition('stripe', 'body.data.object.id', `pi_${newInvocationId()}`);
+        const other = eventPartition('stripe', 'body.data.object.id', `pi_${newInvocationId()}`);
+        const values = { 'body.data.object.id': 'pi' };
+        const later: StoredEvent = {
+          partition,
+          endpoint: 'stripe',
+          id: 'evt_2',
+          at: T0 + 20,
+          until: T0 + 60_000,
+          values,
+          value: '{"n":2}',
+        };
+        const earlier: StoredEvent = {
+          ...later,
+          id: 'evt_1',
+          at: T0 + 10,
+          value: undefined,
+          failure: { name: 'TerminalError', message: 'too large', code: 413 },
+        };
+        const a = { invocationId: 'inv_AAAAAAAAAAAAAAAAAAAAAA', key: completionKey(0), match: values, until: T0 + 1_000 };
+        const b = { invocationId: 'inv_BBBBBBBBBBBBBBBBBBBBBB', key: completionKey(4), match: values, until: T0 + 1_000 };
+
+        // Act
+        const first = await store.putEvent(later);
+        const redelivered = await store.putEvent({ ...later, at: T0 + 30, value: '{"n":3}' });
+        await store.putEvent(earlier);
+        await store.addEventWaiter(partition, b);
+        await store.addEventWaiter(partition, a);
+        await store.addEventWaiter(partition, a); // a replayed step records itself again
+
+        // Assess
+        expect([first, redelivered]).toEqual([true, false]);
+        await expect(store.findEvents(partition)).resolves.toEqual(
+          [earlier, later].map(({ value, failure, ...e }) => ({
+            ...e,
+            ...(value === undefined ? {} : { value }),
+            ...(failure === undefined ? {} : { failure }),
+          })),
+        );
+        await expect(store.eventWaiters(partition)).resolves.toEqual([a, b]);
+        await expect(store.findEvents(other)).resolves.toEqual([]);
+        await expect(store.eventWaiters(other)).resolves.toEqual([]);
+      });
+    });
+
     describe('existingCompletions', () => {
       it('names which of the keys exist, in the order asked, across C# and P# keys', async () => {
         const id = newInvocationId();
@@ -932,6 +981,76 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
           ['MODIFY', stateSk('total'), { pk: scope, sk: stateSk('total'), fence: 'f2' }],
           ['INSERT', LOCK, { pk: scope, sk: LOCK, holder: 'inv_a', seq: 1, waiting: {} }],
         ]);
+      });
+    });
+
+    describe('list index', () => {
+      /** `n` invocations of a service of their own, one a second from T0, oldest first. */
+      async function created(n: number, service = `list${newInvocationId().slice(4, 12)}`): Promise<InvocationMeta[]> {
+        const metas = Array.from({ length: n }, (_, i) => pendingMeta({ service, createdAt: T0 + i * 1000, updatedAt: T0 + i * 1000 }));
+        for (const meta of metas) await store.createInvocation(meta);
+        return metas;
+      }
+
+      it('lists a service newest first, a page at a time, each row once', async () => {
+        const metas = await created(7);
+        const service = metas[0]!.service;
+        await created(2); // another service's: never listed here
+
+        const seen: string[] = [];
+        let before: string | undefined;
+        for (let page = 0; page < 10; page++) {
+          const { rows, more } = await store.listIndex({ services: [service], before, limit: 3 });
+          seen.push(...rows.map((r) => r.id));
+          before = rows.at(-1)?.position ?? before;
+          if (!more) break;
+        }
+
+        expect(seen).toEqual(metas.map((m) => m.id).reverse());
+      });
+
+      it('serves the creation-time window (both ends inclusive) and several services at once', async () => {
+        const a = await created(5);
+        const b = await created(3);
+
+        const window = await store.listIndex({ services: [a[0]!.service], since: T0 + 1000, until: T0 + 3000, limit: 10 });
+        const both = await store.listIndex({ services: [a[0]!.service, b[0]!.service], limit: 100 });
+
+        expect(window).toEqual({
+          rows: [a[3], a[2], a[1]].map((m) => ({ id: m!.id, position: listPosition(m!.createdAt, m!.id) })),
+          more: false,
+        });
+        expect(both.rows.map((r) => r.id).sort()).toEqual([...a, ...b].map((m) => m.id).sort());
+        expect(both.rows.map((r) => r.position)).toEqual(
+          both.rows
+            .map((r) => r.position)
+            .sort()
+            .reverse(),
+        );
+      });
+
+      it('is written once: later updates of meta keep the row, and a purge removes it', async () => {
+        const [meta] = await created(1);
+        const acquired = await store.acquire(meta!.id, { seenEpoch: 0, now: T0 + 5, leaseMs: LEASE });
+        await store.finish(meta!.id, { epoch: acquired!.epoch, now: T0 + 6, output: '1', ttl: 1 });
+
+        expect((await store.listIndex({ services: [meta!.service], limit: 5 })).rows.map((r) => r.id)).toEqual([meta!.id]);
+        expect(await store.getInvocation(meta!.id)).not.toHaveProperty('lpk');
+        await store.purge(meta!.id);
+        expect((await store.listIndex({ services: [meta!.service], limit: 5 })).rows).toEqual([]);
+      });
+
+      it('reads many metas at once, in the order asked, leaving out the missing', async () => {
+        const metas = await created(3);
+        const ids = [metas[2]!.id, newInvocationId(), metas[0]!.id];
+
+        const read = await store.getInvocations(ids);
+
+        expect(read.map((m) => [m.id, m.status, m.service])).toEqual([
+          [metas[2]!.id, 'pending', metas[2]!.service],
+          [metas[0]!.id, 'pending', metas[0]!.service],
+        ]);
+        expect(read[0]).not.toHaveProperty('lsk');
       });
     });
   });

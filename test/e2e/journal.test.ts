@@ -127,8 +127,8 @@ describe('dormant invocations describe', () => {
     const out = { log: (line: string) => printed.push(line), error: (line: string) => printed.push(line) };
     expect(await invocationsCommand(['describe'], {}, out)).toBe(2);
     expect(printed.join('\n')).toContain('name one invocation id');
-    expect(await invocationsCommand(['list'], {}, out)).toBe(2);
-    expect(printed.join('\n')).toContain("no command 'list'");
+    expect(await invocationsCommand(['lsit'], {}, out)).toBe(2);
+    expect(printed.join('\n')).toContain("no command 'lsit'");
     expect(await invocationsCommand(['describe', 'inv_AAAAAAAAAAAAAAAAAAAAAA', '--url', plane.url], {}, out)).toBe(1);
     expect(printed.join('\n')).toContain('404');
   });

@@ -20,6 +20,8 @@ import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/clien
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   github,
+  slack,
+  stripe,
   handlers,
   object,
   service,
@@ -101,6 +103,8 @@ const API_KEY = 'fuzz-owner-api-key-31337';
 const SIGNING_KEY = 'fuzz-signing-key-0123456789abcdef';
 /** The examples' shapes, without their console lines: a step, an awakeable, an exclusive object call on an awakeable, a workflow on a promise. */
 const HOOK_SECRET = 'fuzz-webhook-secret';
+const STRIPE_SECRET = 'whsec_fuzz-stripe-secret';
+const SLACK_SECRET = 'fuzz-slack-signing-secret';
 
 const SERVICES = [
   service({
@@ -113,6 +117,11 @@ const SERVICES = [
   service({
     name: 'hooked',
     handlers: { wait: async (ctx: Context) => ctx.webhook({ verify: github({ secret: 'FUZZ_HOOK_SECRET' }) }).promise },
+  }),
+  // Waits for a provider event on a named endpoint: a forged or stale delivery must neither complete it nor store anything.
+  service({
+    name: 'paid',
+    handlers: { wait: async (ctx: Context) => ctx.waitForEvent('stripe', { match: { 'body.data.object.id': 'pi_fuzz' } }) },
   }),
   workflow({
     name: 'reviewFlow',
@@ -157,7 +166,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         dynamoDbEndpoint: options.dynamoDbEndpoint,
         tableName: `fuzz-${mode}-${options.seed}-${Date.now()}`,
         signingKey: SIGNING_KEY,
-        secrets: { FUZZ_HOOK_SECRET: HOOK_SECRET },
+        secrets: { FUZZ_HOOK_SECRET: HOOK_SECRET, FUZZ_STRIPE_SECRET: STRIPE_SECRET, FUZZ_SLACK_SECRET: SLACK_SECRET },
+        webhooks: {
+          stripe: { verify: stripe({ secret: 'FUZZ_STRIPE_SECRET' }), correlate: ['body.data.object.id'] },
+          slack: { verify: slack({ secret: 'FUZZ_SLACK_SECRET' }), correlate: ['body.event.channel'] },
+        },
         ingressWaitMs: 1_000,
         apiKey: mode === 'keyed' ? API_KEY : undefined,
       });
@@ -300,6 +313,7 @@ async function seed(plane: LocalPlane, owner: Record<string, string>): Promise<S
   const finishedId = await start('/greeter/greet/send', '"seed"', { 'idempotency-key': 'seed-finished' });
   const awakeableId = await awakeableOf(plane, reviewId, owner);
   const webhookId = await awakeableOf(plane, await start('/hooked/wait/send', 'null'), owner);
+  await start('/paid/wait/send', 'null');
   await awakeableOf(plane, holderId, owner);
   for (const until = Date.now() + 20_000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
     const status = await json(plane, 'GET', `/restate/invocation/${finishedId}`, undefined, owner);
@@ -422,6 +436,8 @@ function* hostile(rng: Prng, s: Seeded, mode: 'open' | 'keyed'): Generator<Shot>
     const kind = rng.weighted<string>([
       ['callback-id', 30],
       ['webhook', 12],
+      ['endpoint', 10],
+      ['publish', 6],
       ['callback-method', 8],
       ['callback-body', 10],
       ['callback-path', 8],
@@ -434,6 +450,8 @@ function* hostile(rng: Prng, s: Seeded, mode: 'open' | 'keyed'): Generator<Shot>
       ['cancel-finished', 4],
       ['purge-unfinished', 4],
       ['encoded-path', 12],
+      ['foreign', 10],
+      ['ui-path', 4],
       ['huge', 1],
     ]);
     const auth = authHeaders();
@@ -480,6 +498,68 @@ function* hostile(rng: Prng, s: Seeded, mode: 'open' | 'keyed'): Generator<Shot>
             ...(rng.chance(0.7) ? { 'x-hub-signature-256': rng.pick([wrongSignature, 'sha256=', 'md5=abc', 'x'.repeat(5000)]) } : {}),
           },
           body,
+          refused: true,
+        };
+        break;
+      }
+      case 'endpoint': {
+        // A delivery to a provider endpoint: unsigned, signed with the wrong secret, stale, malformed, or to a name nobody declared.
+        const event = JSON.stringify({ id: `evt_${rng.int(1e9)}`, data: { object: { id: 'pi_fuzz' } }, type: 'payment_intent.succeeded' });
+        const body = rng.pick([event, '{"type":"url_verification","challenge":"c"}', '', '{', 'x'.repeat(rng.pick([10, 200_000]))]);
+        const t = Math.floor(Date.now() / 1000) - rng.pick([0, 0, 3_600, -3_600, 10 ** 9]);
+        const sign = (secret: string) => `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`).digest('hex')}`;
+        const stale = t !== Math.floor(Date.now() / 1000);
+        const stripeSignature = rng.pick([
+          ...(stale ? [sign(STRIPE_SECRET)] : []),
+          sign('wrong'),
+          sign(STRIPE_SECRET + 'x'),
+          `t=${t}`,
+          'v1=abc',
+          'x'.repeat(5000),
+        ]);
+        const slackTs = String(t);
+        const slackSignature = rng.pick([
+          `v0=${createHmac('sha256', 'wrong').update(`v0:${slackTs}:${body}`).digest('hex')}`,
+          ...(stale ? [`v0=${createHmac('sha256', SLACK_SECRET).update(`v0:${slackTs}:${body}`).digest('hex')}`] : []),
+          'v0=',
+        ]);
+        yield {
+          label: 'a delivery to a provider endpoint: unsigned, badly signed, stale, or to an unknown name',
+          method: rng.pick(['POST', 'POST', 'POST', 'GET', 'PUT']),
+          path: `/webhooks/${rng.pick(['stripe', 'stripe', 'slack', 'nobody', '%2e%2e', 'stripe/extra'])}`,
+          headers: {
+            'content-type': rng.pick(['application/json', 'text/plain', 'application/x-www-form-urlencoded']),
+            ...(rng.chance(0.8) ? { 'stripe-signature': stripeSignature } : {}),
+            ...(rng.chance(0.5) ? { 'x-slack-request-timestamp': slackTs, 'x-slack-signature': slackSignature } : {}),
+          },
+          body,
+          refused: true,
+        };
+        break;
+      }
+      case 'publish': {
+        // An event published by the owner's systems: malformed, no correlation value, too large, an unknown name, the wrong method, or without the key.
+        const badBody = rng.pick([
+          '{',
+          '[1,2]',
+          '"text"',
+          'null',
+          '{"unrelated":true}',
+          '{"data":{"object":{"id":{"nested":1}}}}',
+          JSON.stringify({ data: { object: { id: 'pi_fuzz' } }, blob: 'x'.repeat(140_000) }),
+        ]);
+        const unknownName = rng.chance(0.2);
+        const noKey = mode === 'keyed' && rng.chance(0.3);
+        yield {
+          label: 'a published event: malformed, uncorrelated, too large, to an unknown name, the wrong method, or unauthorized',
+          method: rng.chance(0.1) ? rng.pick(['GET', 'PUT', 'DELETE']) : 'POST',
+          path: `/restate/events/${unknownName ? rng.pick(['nobody', 'Stripe', '%00']) : 'stripe'}`,
+          headers: {
+            'content-type': 'application/json',
+            ...(noKey ? rng.pick<Record<string, string>>([{}, { 'x-api-key': 'wrong-key' }, { authorization: 'Bearer ' }]) : owner),
+            ...(rng.chance(0.2) ? { 'idempotency-key': rng.pick(['', 'k'.repeat(300)]) } : {}),
+          },
+          body: noKey ? JSON.stringify({ data: { object: { id: 'pi_fuzz' } } }) : badBody,
           refused: true,
         };
         break;
@@ -629,8 +709,48 @@ function* hostile(rng: Prng, s: Seeded, mode: 'open' | 'keyed'): Generator<Shot>
         yield {
           label: 'status, output, cancel, kill or purge of a malformed or unknown invocation id',
           method: rng.pick(['GET', 'DELETE', 'PATCH']),
-          path: `/restate/invocation/${invocationIds()}${rng.pick(['', '/output', '/cancel', '/kill', '/purge', '/attach', '/nope'])}`,
+          path: `/restate/invocation/${invocationIds()}${rng.pick(['', '/output', '/cancel', '/kill', '/purge', '/attach', '/journal', '/nope'])}`,
           headers: rng.chance(0.5) ? owner : auth,
+          refused: true,
+        };
+        break;
+      case 'foreign': {
+        // The open plane's own guard (a keyed plane's is its key): a rebound name, or a change from another origin.
+        const rebound = rng.chance(0.5);
+        yield {
+          label: rebound ? 'a request addressed to a rebound name (DNS rebinding)' : 'a state change from another origin (CSRF)',
+          method: rebound ? rng.pick(['GET', 'PATCH', 'POST', 'DELETE']) : rng.pick(['PATCH', 'POST', 'DELETE']),
+          path: rng.pick([
+            `/restate/invocation/${s.reviewId}`,
+            `/restate/invocation/${s.reviewId}/cancel`,
+            `/restate/invocation/${s.reviewId}/kill`,
+            `/restate/invocation/${s.reviewId}/journal`,
+            '/review/request/send',
+            ...(rebound ? ['/ui/', '/ui/app.js'] : []),
+          ]),
+          headers: {
+            ...(mode === 'keyed' ? rng.pick<Record<string, string>>([{}, { 'x-api-key': 'wrong-key' }]) : {}),
+            'content-type': 'application/json',
+            ...(rebound
+              ? { host: rng.pick(['attacker.example', 'localhost.attacker.example:8080', '127.0.0.1.nip.io', '[::2]', 'LOCALHOST.']) }
+              : rng.pick<Record<string, string>>([
+                  { origin: 'https://evil.example' },
+                  { origin: 'null' },
+                  { origin: 'http://localhost.evil.example' },
+                  { 'sec-fetch-site': 'cross-site' },
+                ])),
+          },
+          body: '{"title":"forged"}',
+          refused: true,
+        };
+        break;
+      }
+      case 'ui-path':
+        yield {
+          label: "a path under /ui/ that is not one of the page's files",
+          method: 'GET',
+          path: rng.pick(['/ui/..%2f..%2fpackage.json', '/ui/app.js/x', '/ui/%2e%2e/', '/ui//app.js', '/ui/index.html', '/ui/app.js%00']),
+          headers: auth,
           refused: true,
         };
         break;

@@ -18,6 +18,10 @@ import { Waker, invokes, tableBackend, useBackend } from '../race/support.ts';
 import { passesWakeFilter } from '../../src/local/event-filter.ts';
 import { invocationPk } from '../../src/store/keys.ts';
 import type { ItemChange } from '../../src/store/store.ts';
+import { github } from '../../src/index.ts';
+import { checkEndpoints, publishEvent, type EndpointDeps } from '../../src/runtime/endpoints.ts';
+import { eventPartition } from '../../src/store/events.ts';
+import { decideWake, executeWake, type WakeAction } from '../../src/runtime/wake.ts';
 
 const READS: StoreOperation[] = ['getInvocation', 'load', 'getCompletion', 'existingCompletions', 'readState', 'readLock'];
 const RESULT_100_BYTES = 'r'.repeat(98); // serialized as a 100-byte JSON string
@@ -29,6 +33,14 @@ const steps = service({
       for (let i = 0; i < 5; i++) await ctx.run(`step-${i}`, () => RESULT_100_BYTES);
       return 'done';
     },
+  },
+});
+
+const orders = service({
+  name: 'orders',
+  handlers: {
+    awaitShipment: async (ctx: Context, orderId: string) =>
+      (await ctx.waitForEvent<{ status: string }>('orders', { match: { 'body.orderId': orderId } })).body.status,
   },
 });
 
@@ -58,7 +70,7 @@ function summarize(phase: string, entries: Entry[]): CapacityUnits {
 
 describe('request units of the engine on DynamoDB Local', () => {
   let table: LocalTable;
-  const rt = useBackend(async () => tableBackend((table = await openTable('units'))), [steps, approval, echo]);
+  const rt = useBackend(async () => tableBackend((table = await openTable('units'))), [steps, approval, echo, orders]);
   afterAll(() => {
     console.log('\nDynamoDB request units, measured on DynamoDB Local (strongly consistent reads):');
     console.table(rows);
@@ -146,7 +158,8 @@ describe('request units of the engine on DynamoDB Local', () => {
     expect(onSuspend).toEqual([]);
     expect(onComplete).toHaveLength(1);
     expect(resumed).toEqual({ kind: 'completed', invocationId: id, output: '"approved"' });
-    expect(start).toEqual({ read: 0, write: 1 });
+    // 1 on the table + 1 on the list index (written once, at creation: docs/table.md, "List index").
+    expect(start).toEqual({ read: 0, write: 2 });
     for (const attempt of [attempt1, attempt2]) {
       expect(attempt.filter((e) => READS.includes(e.operation)).map((e) => e.operation)).toEqual(['load']);
       expect(attempt.every((e) => e.units.write <= 1 && e.units.read <= 1)).toBe(true);
@@ -170,6 +183,53 @@ describe('request units of the engine on DynamoDB Local', () => {
       read: a1.read + w1.read + w2.read + a2.read,
       write: a1.write + w1.write + w2.write + a2.write,
     });
+  });
+
+  it('an event wait: the wait records itself and reads its key (1 W, 1 R), an event costs 1 W per correlation key, its relay 1 R and 1 W per waiter', async () => {
+    // Prepare
+    const waker = new Waker(rt.backend);
+    const deps: EndpointDeps = {
+      ...rt.ingress,
+      endpoints: checkEndpoints({ orders: { verify: github({ secret: 'UNUSED' }), correlate: ['body.orderId'] } }),
+    };
+    const { invocationId: id } = await startInvocation(rt.ingress, { service: 'orders', handler: 'awaitShipment', body: '"o-units"' });
+    const startWake = invokes(await waker.drain(id, (c) => c.length >= 1));
+    rt.backend.ledger.take();
+
+    // Act: attempt 1 records the wait and suspends; the event is published; its record's wake relays it; attempt 2 finishes.
+    const first = await runAttempt(rt.deps, startWake[0]!);
+    const attempt1 = rt.backend.ledger.take();
+    await waker.drain(id, (c) => c.some((x) => x.newItem?.status === 'suspended'));
+    rt.backend.ledger.take();
+    await publishEvent(deps, 'orders', JSON.stringify({ orderId: 'o-units', status: 'shipped' }), 'evt-units');
+    const publish = rt.backend.ledger.take();
+    const partition = eventPartition('orders', 'body.orderId', 'o-units');
+    const actions: WakeAction[] = [];
+    for (const change of await rt.backend.changes(partition, (c) => c.some((x) => x.sk.startsWith('E#'))))
+      actions.push(...(await decideWake(change, rt.backend.store)));
+    await executeWake(actions, {
+      store: rt.backend.store,
+      now: rt.clock.now(),
+      invoke: async () => undefined,
+      schedule: async () => undefined,
+    });
+    const relay = rt.backend.ledger.take();
+    const onDelivery = invokes(await waker.drain(id, (c) => c.some((x) => x.sk === 'C#00000000')));
+    const deliveryWake = rt.backend.ledger.take();
+    const resumed = await runAttempt(rt.deps, onDelivery[0]!);
+    const attempt2 = rt.backend.ledger.take();
+
+    // Assess
+    expect(first.kind).toBe('suspended');
+    expect(resumed).toMatchObject({ kind: 'completed', output: '"shipped"' });
+    expect(attempt1.map((e) => e.operation)).toEqual(['acquire', 'load', 'addEventWaiter', 'findEvents', 'append', 'suspend']);
+    expect(publish.map((e) => e.operation)).toEqual(['putEvent']);
+    expect(summarize('publish an event with one correlation key (ingress)', publish)).toEqual({ read: 0, write: 1 });
+    expect(relay.map((e) => e.operation)).toEqual(['eventWaiters', 'complete']);
+    summarize('attempt 1: ctx.waitForEvent (waiter, read of its key), then suspend', attempt1);
+    summarize('wake on the event record: its waiters, one completion each', relay);
+    summarize('wake on the completion record', deliveryWake);
+    summarize('attempt 2: resume, replay, finish', attempt2);
   });
 
   it('the direct wake, in the order AWS runs it: no more units and no more handler or wake invocations per awakeable round trip', async () => {
@@ -224,7 +284,7 @@ describe('request units of the engine on DynamoDB Local', () => {
     expect(afterResolve).toEqual([]);
     expect(handlerRuns).toBe(2);
     expect(wakeRuns).toBeLessThanOrEqual(3);
-    expect(total.write).toBeLessThanOrEqual(8);
+    expect(total.write).toBeLessThanOrEqual(8 + 1); // + the list index's row, once
     expect(total.read).toBeLessThanOrEqual(7);
     // As billed on demand (a read request costs at least one unit even when it finds nothing): still 7.
     expect(
@@ -275,7 +335,8 @@ describe('request units of the engine on DynamoDB Local', () => {
     // acquire and finish each write meta: 1 unit apiece now, about 100 apiece with the input inline.
     expect(writes(attemptCurrent)).toBe(2);
     expect(writes(attemptOld)).toBeGreaterThanOrEqual(100);
-    expect(create.write).toBeLessThanOrEqual(2 * 102);
+    // + the list index's row, counted transactional (2) by DynamoDB Local.
+    expect(create.write).toBeLessThanOrEqual(2 * 102 + 2);
     summarize('attempt, 100 KB input in its own item (acquire, load, finish)', attemptCurrent);
     summarize('attempt, 100 KB input inline on meta (earlier release)', attemptOld);
   });

@@ -184,5 +184,6 @@ function pick(store: BackendRuntime['backend']['store']) {
     grantLock: store.grantLock.bind(store),
     promiseWaiters: store.promiseWaiters.bind(store),
     renewJournal: store.renewJournal.bind(store),
+    eventWaiters: store.eventWaiters.bind(store),
   };
 }

@@ -130,6 +130,17 @@ export async function checkWorld(world: World): Promise<{ violations: Violation[
         if (!a) fail('completion-missing', `${spec.label}: no completion stored for its awakeable`);
         else expectOneOf(spec, [okOrRejected(a)], `its awakeable was ${show(a)}`);
         break;
+      case 'eventWait': {
+        // Any of its events may win (the first to reach its waiter); with one distinct event, that one.
+        const values = [...new Set((spec.events ?? []).map((e) => e.value))];
+        facts.racy.set(spec.label, values.length > 1);
+        expectOneOf(
+          spec,
+          values.map((v) => `ok:${v}`),
+          `its events carried ${values.join(', ')}`,
+        );
+        break;
+      }
       case 'flaky':
         facts.racy.set(spec.label, false);
         expectOneOf(spec, [{ x: 'flaky-ok', pq: ['p', 'q'], y: "step 'doomed' failed after 2 attempt(s): boom" }], 'fixed');

@@ -146,6 +146,34 @@ export const invokeIdForgotten: Mutation = {
   },
 };
 
+/**
+ * The wake rule without the match of a new event to its waiters: a wait
+ * recorded before the event landed is never handed it.
+ *
+ *   wait:   record waiter ── read events: none ── suspend on C#i
+ *   event:                                   put E#id ──▶ record: (broken) waiters not read
+ */
+export const wakeWithoutEventMatch: DecideWake = async (change, reader) =>
+  (await decideWake(change, reader)).filter((action) => action.type !== 'match');
+
+/**
+ * A wait that records itself but never reads the events already stored:
+ * one that starts after its event landed (and after its record was
+ * matched) waits forever.
+ *
+ *   event:  put E#id ──▶ record: no waiters yet
+ *   wait:                        record waiter ── read events: (broken) none ── suspend on C#i
+ */
+export const eventWaiterNotLooking: Mutation = {
+  patch: () => {
+    const original = MemoryStore.prototype.findEvents;
+    MemoryStore.prototype.findEvents = async () => [];
+    return () => {
+      MemoryStore.prototype.findEvents = original;
+    };
+  },
+};
+
 /** Broken rules by name, for `npm run sim -- --break NAME`. */
 export const MUTATIONS: Record<string, Mutation> = {
   'suspend-after-completion': { decideWake: wakeIgnoringEarlierCompletions },
@@ -154,6 +182,8 @@ export const MUTATIONS: Record<string, Mutation> = {
   'waiter-not-looking': waiterNotLooking,
   'unpinned-attempts': unpinnedAttempts,
   'invoke-id-forgotten': invokeIdForgotten,
+  'event-without-match': { decideWake: wakeWithoutEventMatch },
+  'event-waiter-not-looking': eventWaiterNotLooking,
 };
 
 /**

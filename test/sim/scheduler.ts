@@ -29,7 +29,7 @@ export class SimClock implements Clock {
 }
 
 /** What each actor stands for. */
-export type ActorKind = 'attempt' | 'wake' | 'resolver' | 'start' | 'timer' | 'recover' | 'canceller';
+export type ActorKind = 'attempt' | 'wake' | 'resolver' | 'start' | 'timer' | 'recover' | 'canceller' | 'publisher';
 
 /**
  * One running piece of runtime code.

@@ -10,6 +10,8 @@ import {
   unpinnedAttempts,
   invokeIdForgotten,
   waiterNotLooking,
+  wakeWithoutEventMatch,
+  eventWaiterNotLooking,
   wakeIgnoringEarlierCompletions,
   wakeTrustingTheTimer,
   wakeWithoutRelay,
@@ -40,6 +42,7 @@ const ENTRY_KINDS = Object.keys({
   'cancel-invocation': 0,
   attach: 0,
   webhook: 0,
+  'event-await': 0,
 } satisfies Record<EntryKind, 0>);
 
 /** How many seeds `npm test` runs (from seed 1); `DORMANT_SIM_SEEDS` overrides. */
@@ -140,6 +143,33 @@ describe('deterministic simulation', () => {
 
       // Assess
       console.log(`waiting without ${half} caught at seed ${caughtAt}: ${example}`);
+      expect(caughtAt).toBeDefined();
+    },
+    120_000,
+  );
+
+  it.each([
+    { half: 'the wake matching a new event to the waits recorded before it', mutation: { decideWake: wakeWithoutEventMatch } },
+    { half: 'a wait reading the events stored before it recorded itself', mutation: eventWaiterNotLooking },
+  ])(
+    'catches ctx.waitForEvent without $half, within 500 seeds',
+    async ({ half, mutation }) => {
+      // Prepare: one half of the protocol removed (see mutations.ts)
+      let caughtAt: number | undefined;
+      let example = '';
+
+      // Act
+      for (let seed = 1; seed <= 500 && caughtAt === undefined; seed++) {
+        const { violations } = await runSeed(seed, { mutation, reference: false });
+        const lost = violations.find((v) => v.kind === 'stuck-suspended' || v.kind === 'lost-wakeup');
+        if (lost) {
+          caughtAt = seed;
+          example = lost.detail;
+        }
+      }
+
+      // Assess
+      console.log(`waiting for an event without ${half} caught at seed ${caughtAt}: ${example}`);
       expect(caughtAt).toBeDefined();
     },
     120_000,

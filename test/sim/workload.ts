@@ -68,6 +68,7 @@ export type Template =
   | 'relay'
   | 'tour'
   | 'hook'
+  | 'eventWait'
   | 'flowPeek'
   | 'flowWait'
   | 'cancelled'
@@ -94,6 +95,20 @@ export interface InvocationSpec {
   cancelFromHandler?: boolean | undefined;
   /** Once its id is known, start a handler that attaches to it (`ctx.attach`) this many virtual ms later. */
   attachAfter?: number | undefined;
+  /** Events published to the `sim` endpoint for its `ctx.waitForEvent` (`eventWait`), each at its own time. */
+  events?: EventSpec[] | undefined;
+}
+
+/**
+ * One delivery of an event to the `sim` endpoint (`POST /restate/events/sim`):
+ * its id (a redelivery repeats it), the value it carries, and when it is
+ * published, virtual ms after the run starts (before, while or after its
+ * waiter waits).
+ */
+export interface EventSpec {
+  id: string;
+  value: string;
+  at: number;
 }
 
 /** What one seed runs. */
@@ -144,6 +159,11 @@ export function definitions(hooks: SimHooks): AnyDefinition[] {
         } catch (e) {
           return `rejected:${message(e)}`;
         }
+      },
+      /** Waits for the `sim` endpoint's event carrying its tag (ctx.waitForEvent), published before, while or after it waits. */
+      eventWait: async (ctx: Context, input: { tag: string }) => {
+        const event = await ctx.waitForEvent<{ tag: string; value: string }>('sim', { match: { 'body.tag': input.tag } });
+        return step(hooks, ctx, 'after', () => `ok:${event.body.value}`);
       },
       /** A per-request callback URL (ctx.webhook) a provider delivers to, once, twice, or two different requests. */
       hook: async (ctx: Context, input: { tag: string }) => {
@@ -681,6 +701,28 @@ export function drawWorkload(rng: Prng, extras?: Prng): Workload {
             : [{ kind: 'resolve' as const, via: 'ingress' as const, value: `${hook}.a.${shape === 'race' ? 1 : 0}`, delay: d }]),
         ],
       },
+    });
+    // A wait for an event (ctx.waitForEvent): one or two different events,
+    // published before, while or after it waits, some of them twice.
+    const waiter = label('eventWait');
+    const waitAt = at();
+    const events: { id: string; value: string; at: number }[] = [];
+    const distinct = extras.chance(0.6) ? 1 : 2;
+    for (let i = 0; i < distinct; i++) {
+      const id = `${waiter}.e${i}`;
+      const when = () => Math.max(0, waitAt + extras.between(-3_000, 3_000));
+      events.push({ id, value: `${waiter}.v${i}`, at: when() });
+      if (extras.chance(0.4)) events.push({ id, value: `${waiter}.v${i}`, at: when() });
+    }
+    invocations.push({
+      label: waiter,
+      template: 'eventWait',
+      service: 'sim',
+      handler: 'eventWait',
+      input: { tag: waiter },
+      startAt: waitAt,
+      slots: {},
+      events,
     });
   }
   return {

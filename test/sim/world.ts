@@ -20,6 +20,8 @@
  * calm phase drains everything to quiescence.
  */
 import { deliverWebhook } from '../../src/runtime/webhooks.ts';
+import { checkEndpoints, publishEvent, type EndpointDeps } from '../../src/runtime/endpoints.ts';
+import { github } from '../../src/api/verifiers.ts';
 import {
   IdSigner,
   IngressError,
@@ -35,7 +37,6 @@ import {
   startInvocation,
   type AttemptDeps,
   type AttemptOutcome,
-  type IngressDeps,
   type ItemChange,
   type JournalEntry,
   type Store,
@@ -48,7 +49,7 @@ import { wakeDirectly } from '../../src/runtime/direct-wake.ts';
 import { recover } from '../../src/runtime/timer.ts';
 import type { Prng } from './prng.ts';
 import { Actor, Scheduler, SimClock, type ActorKind, type ParkedCall } from './scheduler.ts';
-import { definitions, type InvocationSpec, type ResolverSpec, type SimHooks, type Workload } from './workload.ts';
+import { definitions, type EventSpec, type InvocationSpec, type ResolverSpec, type SimHooks, type Workload } from './workload.ts';
 
 /** The wake rule, replaceable so a test can break it on purpose. */
 export type DecideWake = typeof decideWake;
@@ -182,7 +183,7 @@ export interface WorldStats {
   steals: Record<string, number>;
 }
 
-type JobKind = 'record' | 'invoke' | 'timer' | 'recover' | 'resolve' | 'start' | 'resume' | 'cancel';
+type JobKind = 'record' | 'invoke' | 'timer' | 'recover' | 'resolve' | 'start' | 'resume' | 'cancel' | 'publish';
 
 interface Job {
   seq: number;
@@ -202,6 +203,8 @@ const STORE_READS = new Set<string>([
   'getCompletion',
   'getEntry',
   'promiseWaiters',
+  'findEvents',
+  'eventWaiters',
   'existingCompletions',
   'readState',
   'readLock',
@@ -215,6 +218,10 @@ const STORE_OPS: string[] = Object.getOwnPropertyNames(MemoryStore.prototype).fi
 );
 
 const EPOCH = Date.UTC(2026, 0, 1);
+/** The endpoint `eventWait` waits on: events published by the owner (`POST /restate/events/sim`), kept an hour. */
+const SIM_ENDPOINTS = checkEndpoints({
+  sim: { verify: github({ secret: 'SIM_UNUSED' }), correlate: ['body.tag'], lookback: { hours: 1 } },
+});
 /** lambdaHandler's lease beyond the Lambda deadline. */
 const LEASE_MARGIN_MS = 2_000;
 const SIGNING_KEY = 'simulator-signing-key-0123456789';
@@ -277,6 +284,8 @@ export class World implements SimHooks {
   /** Awakeable id sent out, by `tag/slot`. */
   readonly sent = new Map<string, string>();
   readonly resolverRuns: ResolverRun[] = [];
+  /** Events whose publisher got its answer. */
+  readonly published: { owner: string; event: EventSpec }[] = [];
   /** Finish transitions (running → completed/failed) by invocation id. */
   readonly finishes = new Map<string, number>();
   /** Actors that have not ended. */
@@ -331,6 +340,7 @@ export class World implements SimHooks {
   /** Runs the workload to quiescence. */
   async run(): Promise<void> {
     for (const spec of this.specs) this.#startJob(spec, EPOCH + spec.startAt, false);
+    for (const spec of this.specs) for (const event of spec.events ?? []) this.#publishJob(spec.label, event, EPOCH + event.at);
     for (;;) {
       await this.sched.settle();
       const now = this.clock.now();
@@ -908,8 +918,40 @@ export class World implements SimHooks {
   // ---- clients -------------------------------------------------------------------
 
   /** The ingress core as the ingress Lambda runs it: with the direct wake through the actor's Lambda client. */
-  #ingress(store: Store, actor: Actor): IngressDeps {
-    return { store, signer: this.signer, clock: this.clock, catalog: this.#catalog, dispatch: this.#dispatch(actor) };
+  #ingress(store: Store, actor: Actor): EndpointDeps {
+    return {
+      store,
+      signer: this.signer,
+      clock: this.clock,
+      catalog: this.#catalog,
+      dispatch: this.#dispatch(actor),
+      endpoints: SIM_ENDPOINTS,
+    };
+  }
+
+  /** Publishes an event for an `eventWait` (its client retries after a crash until it gets an answer). */
+  #publishJob(owner: string, event: EventSpec, at: number): void {
+    this.#job(
+      'publish',
+      at,
+      () => `publish ${event.id} ('${event.value}') for ${owner}`,
+      () => {
+        const actor = this.#spawn(
+          'publisher',
+          `${owner} event ${event.id}`,
+          async (a, store) => {
+            const answer = await publishEvent(this.#ingress(store, a), 'sim', JSON.stringify({ tag: owner, value: event.value }), event.id);
+            if (answer.statusCode !== 202)
+              this.#violation('event-refused', `${owner}: event ${event.id} answered ${answer.statusCode} ${answer.body}`);
+          },
+          (result) => {
+            if (!result.ok) this.#violation('publisher-threw', `${actor}: ${String(result.error)}`);
+            this.published.push({ owner, event });
+          },
+        );
+        actor.onCrash = () => this.#publishJob(owner, event, this.clock.now() + this.#rng.between(1_000, 5_000));
+      },
+    );
   }
 
   #startJob(spec: InvocationSpec, at: number, repeat: boolean): void {

@@ -88,6 +88,22 @@ describe("a deployed ingress with ingressAuth 'none' (callers not authenticated)
     expect(unknownHandler.json.message).toBe("service 'review' has no handler 'nope'");
   });
 
+  it('refuses to list invocations (every id of the deployment) with 403 and the fix; an authenticated one lists them', async () => {
+    const open = await setup({ callersAuthenticated: false });
+    const owned = await setup({ callersAuthenticated: true });
+    await open.rt.start('review', 'request');
+    const id = await owned.rt.start('review', 'request');
+    await Promise.all([open.rt.settle(), owned.rt.settle()]);
+
+    const refused = await open.ask('GET', '/restate/invocations');
+    const listed = await owned.ask('GET', '/restate/invocations');
+
+    expect(refused.status).toBe(403);
+    expect(refused.json.code).toBe('list_needs_authorization');
+    expect(refused.json.message).toContain('ingressAuth');
+    expect(listed.json.invocations.map((r: { id: string; status: string }) => [r.id, r.status])).toEqual([[id, 'suspended']]);
+  });
+
   it('an authenticated deployment (IAM, API key, authorizer) shows them to its callers', async () => {
     const { rt, ask } = await setup({ callersAuthenticated: true });
     const holder = await rt.start('sheet', 'sign', '', 'doc-1');

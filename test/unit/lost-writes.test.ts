@@ -14,6 +14,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CancelledError,
+  github,
   object,
   service,
   workflow,
@@ -60,6 +61,10 @@ const tour = service({
     webhook: async (ctx: Context) => {
       const { promise } = ctx.webhook();
       return ((await promise).body as { status: string }).status;
+    },
+    waitForEvent: async (ctx: Context) => {
+      const event = await ctx.waitForEvent<{ order: string; status: string }>('orders', { match: { 'body.order': 'o-1' } });
+      return event.body.status;
     },
     sleep: async (ctx: Context) => {
       await ctx.sleep(10);
@@ -220,6 +225,18 @@ const CASES: Case[] = [
     output: 5,
   },
   {
+    kind: 'event-await',
+    start: (rt) => {
+      rt.declareEndpoints({ orders: { verify: github({ secret: 'UNUSED_SECRET' }), correlate: ['body.order'] } });
+      return rt.start('tour', 'waitForEvent');
+    },
+    drive: async (rt) => {
+      await rt.settle();
+      await rt.publish('orders', '{"order":"o-1","status":"shipped"}');
+    },
+    output: 'shipped',
+  },
+  {
     kind: 'promise-await',
     start: (rt) => rt.start('flow', 'wait', '', 'w4'),
     drive: async (rt) => {
@@ -253,6 +270,7 @@ describe('a lost journal write ends the attempt as lost, whatever its kind', () 
       'promise-resolve': true,
       'promise-reject': true,
       'promise-await': true,
+      'event-await': true,
       'cancel-invocation': true,
       attach: true,
     };

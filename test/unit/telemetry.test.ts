@@ -15,6 +15,7 @@ import {
   TABLE_DIMENSION,
   lambdaTelemetry,
 } from '../../src/runtime/telemetry.ts';
+import { withBatchLog, withRequestLog } from '../../src/runtime/role-logs.ts';
 
 const jobs = service({
   name: 'jobs',
@@ -116,5 +117,56 @@ describe('handler telemetry', () => {
     const lines = captureOutput();
     await run('refuse', 'req-4', handler, store);
     expect(lines).toEqual([]);
+  });
+});
+
+describe("the runtime functions' lines", () => {
+  const recorder = () => {
+    const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+    const at = (level: string) => (message: string, fields?: unknown) =>
+      lines.push({ level, message, fields: fields as Record<string, unknown> });
+    return { lines, logger: { info: at('info'), warn: at('warn'), error: at('error') } };
+  };
+
+  it('logs one line per ingress request with its invocation, correlation id and cold start; errors at error', async () => {
+    const { lines, logger } = recorder();
+    const answers = [
+      { statusCode: 202, body: '{"invocationId":"inv_started0000000000000"}' },
+      { statusCode: 500, body: '{"code":"internal_error"}' },
+    ];
+    const handler = withRequestLog(async () => ({ headers: {}, ...answers.shift()! }), logger);
+    const event = (path: string) => ({ httpMethod: 'POST', path, requestContext: { requestId: 'gw-1' } }) as never;
+    await handler(event('/review/request/send'), { awsRequestId: 'req-1' });
+    await handler(event('/restate/awakeables/awk_AgAAAAExAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/resolve'));
+    expect(lines[0]).toMatchObject({
+      level: 'info',
+      message: 'request',
+      fields: {
+        method: 'POST',
+        status: 202,
+        invocationId: 'inv_started0000000000000',
+        correlationId: 'gw-1',
+        requestId: 'req-1',
+        coldStart: true,
+      },
+    });
+    expect(lines[1]!.level).toBe('error');
+    expect(lines[1]!.fields.coldStart).toBe(false);
+    // A capability never lands whole in a log.
+    expect(String(lines[1]!.fields.path)).not.toContain('AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+  });
+
+  it('logs one line per wake batch with the invocations it was about and what was handed back', async () => {
+    const { lines, logger } = recorder();
+    const handler = withBatchLog(async () => ({ batchItemFailures: [{ itemIdentifier: '2' }] }), logger);
+    const record = (id: string, n: string) => ({ eventID: n, dynamodb: { Keys: { pk: { S: `I#${id}` }, sk: { S: 'meta' } } } });
+    await handler({ Records: [record('inv_a', '1'), record('inv_b', '2'), record('inv_a', '3')] } as never, { awsRequestId: 'req-9' });
+    expect(lines).toEqual([
+      {
+        level: 'warn',
+        message: 'batch',
+        fields: { records: 3, invocationIds: ['inv_a', 'inv_b'], retried: 1, requestId: 'req-9', coldStart: true },
+      },
+    ]);
   });
 });
