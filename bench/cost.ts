@@ -4,7 +4,8 @@
  * DynamoDB Local, beside the same workflow on Step Functions Standard and on
  * Lambda durable functions. Every price comes from `prices.ts`.
  */
-import { DEFAULT_JOURNAL_TTL_SECONDS } from '../src/store/dynamodb.ts';
+import { COMPLETION_TTL_SECONDS, DEFAULT_JOURNAL_TTL_SECONDS } from '../src/store/dynamodb.ts';
+import { JOURNAL_TAIL_MARGIN_SECONDS } from '../src/store/store.ts';
 import { LAMBDA_MEMORY_MB, PRICES, cost, type Price } from './prices.ts';
 import { ROLES, type RoundTrip } from './units.ts';
 import { REFERENCE_STEPS } from './workflows.ts';
@@ -79,17 +80,27 @@ export function costPerMillion(trip: RoundTrip): CostPerMillion {
   // Dormant: what was measured.
   const lambdaRequests = ROLES.reduce((n, r) => n + trip.roles[r].invocations, 0);
   const billedMs = ROLES.reduce((ms, r) => ms + trip.roles[r].invocations * Math.ceil(trip.roles[r].medianMs), 0);
-  const journalGbMonths = (trip.stored.journalBytes / 1024 ** 3) * (DEFAULT_JOURNAL_TTL_SECONDS / 86_400 / DAYS_PER_MONTH);
+  // Journal entries live their TTL (the ones after the first 3 days more: all counted at that); the other
+  // items of the partition (completions, promises) keep the long expiry of earlier releases.
+  const entryDays = (DEFAULT_JOURNAL_TTL_SECONDS + JOURNAL_TAIL_MARGIN_SECONDS) / 86_400;
+  const otherBytes = trip.stored.journalBytes - trip.stored.entryBytes;
+  const journalGbMonths =
+    (trip.stored.entryBytes / 1024 ** 3) * (entryDays / DAYS_PER_MONTH) +
+    (otherBytes / 1024 ** 3) * (COMPLETION_TTL_SECONDS / 86_400 / DAYS_PER_MONTH);
   const metaGbMonths = (trip.stored.metaBytes / 1024 ** 3) * (META_RETENTION_DAYS / DAYS_PER_MONTH);
   const dormant = bill([
     line('DynamoDB write request units', PRICES.dynamoWriteRequestUnit, trip.billedWriteUnits),
     line('DynamoDB read request units', PRICES.dynamoReadRequestUnit, trip.billedReadUnits),
     line(
-      `DynamoDB storage (journal ${Math.round(DEFAULT_JOURNAL_TTL_SECONDS / 86_400)} days, meta ${META_RETENTION_DAYS} day, by TTL)`,
+      `DynamoDB storage (journal entries ${entryDays} days, completions ${Math.round(COMPLETION_TTL_SECONDS / 86_400)} days, meta ${META_RETENTION_DAYS} day, by TTL)`,
       PRICES.dynamoStorageGbMonth,
       journalGbMonths + metaGbMonths,
     ),
     line('DynamoDB Streams reads by the wake trigger', PRICES.dynamoStreamsReadForLambda, trip.wakeInvocations),
+    // When the first journal entry expires, its removal's record reaches the wake, which reads meta
+    // (gone, for a finished run past its retention) and renews nothing: one invocation and one read each.
+    line('journal expiry: a wake invocation on the first entry’s TTL removal', PRICES.lambdaRequest, 1),
+    line('journal expiry: the wake’s meta read', PRICES.dynamoReadRequestUnit, 1),
     line(
       `Lambda requests (${trip.handlerInvocations} handler, ${trip.wakeInvocations} wake, ${trip.apiRequests} ingress)`,
       PRICES.lambdaRequest,

@@ -206,7 +206,8 @@ export interface RoundTrip {
   /** Whether every repetition consumed the same units. */
   stable: boolean;
   /** What the finished invocation leaves in the table, bytes as DynamoDB bills storage (item size + 100 bytes each). */
-  stored: { metaBytes: number; journalBytes: number; journalItems: number };
+  /** Bytes left in the table (item size + 100 each): `meta`, everything else, and of that the journal entries (`J#`, the 30-day TTL). */
+  stored: { metaBytes: number; journalBytes: number; journalItems: number; entryBytes: number };
 }
 
 /**
@@ -308,7 +309,7 @@ async function oneRoundTrip(db: BenchDynamoDb, table: BenchTable, service: strin
     streamRecords: 0,
     wakeRecords: 0,
     timersScheduled: 0,
-    stored: { metaBytes: 0, journalBytes: 0, journalItems: 0 },
+    stored: { metaBytes: 0, journalBytes: 0, journalItems: 0, entryBytes: 0 },
   };
   /** Runs one invocation of a role: times it and charges what it consumed to the role. */
   const as = async <T>(role: Role, work: () => Promise<T>): Promise<T> => {
@@ -395,6 +396,7 @@ async function oneRoundTrip(db: BenchDynamoDb, table: BenchTable, service: strin
     else {
       trip.stored.journalBytes += bytes;
       trip.stored.journalItems++;
+      if (String(item.sk).startsWith('J#')) trip.stored.entryBytes += bytes;
     }
   }
   return trip;

@@ -14,7 +14,9 @@
  */
 export {
   AttemptInterruptedError,
+  JournalGapError,
   PinnedElsewhereError,
+  journalGap,
   runAttempt,
   type AttemptDeps,
   type AttemptOutcome,

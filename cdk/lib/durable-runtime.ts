@@ -195,10 +195,10 @@ export interface DurableRuntimeProps {
    * The direct wake: the ingress and callback functions invoke the handler a
    * start, resolve, reject or cancel makes runnable at once (the stream stays
    * the backstop), granted `lambda:InvokeFunction` on exactly the registered
-   * handlers. Opt-in while the stream's wake can still send a duplicate that
-   * meets the direct attempt's live lease (extra invocations, nothing lost;
-   * docs/benchmarks.md).
-   * @default false
+   * handlers. A duplicate wake (the stream's beside the direct one) stops
+   * at its failed acquire. `false` leaves every wake to the stream and
+   * grants the ingress no invoke.
+   * @default true
    */
   readonly directWake?: boolean;
   /**
@@ -352,8 +352,9 @@ export class DurableRuntime extends Construct {
   constructor(scope: Construct, id: string, props: DurableRuntimeProps = {}) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    this.directWake = props.directWake ?? false;
-    const directWakeEnv: Record<string, string> = this.directWake ? { [DormantEnv.DIRECT_WAKE]: 'true' } : {};
+    this.directWake = props.directWake ?? true;
+    // Stated either way: the roles' own default is on.
+    const directWakeEnv: Record<string, string> = { [DormantEnv.DIRECT_WAKE]: this.directWake ? 'true' : 'false' };
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
     const stageName = props.stageName ?? 'prod';
     this.retentionHours = (props.retention ?? Duration.hours(24)).toHours();
@@ -676,7 +677,7 @@ export class DurableRuntime extends Construct {
     const invoke = handlerInvokeStatement(fn);
     this.wake.addToRolePolicy(invoke);
     this.timer.addToRolePolicy(invoke);
-    // The direct wake (opt-in, directWake): a start, resolve, reject or cancel invokes the handler it
+    // The direct wake (on unless directWake: false): a start, resolve, reject or cancel invokes the handler it
     // makes runnable at once, rather than after the stream's delivery (cdk/README.md, "Why the ingress may invoke").
     const invokers = [this.wake, this.timer, ...(this.directWake ? [this.ingress, this.callbacks] : [])];
     for (const invoker of invokers.slice(2)) invoker.addToRolePolicy(invoke);

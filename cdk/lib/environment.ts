@@ -44,7 +44,7 @@ export const DormantEnv = {
   INGRESS_AUTH: 'DORMANT_INGRESS_AUTH',
   /** Which routes an ingress function answers: `invocations` or `callbacks`. */
   INGRESS_SERVES: 'DORMANT_INGRESS_SERVES',
-  /** `true`: the ingress functions wake the handlers they make runnable directly (`directWake`). */
+  /** `true` (the default) or `false`: whether the ingress functions wake the handlers they make runnable directly (`directWake`). */
   DIRECT_WAKE: 'DORMANT_DIRECT_WAKE',
 } as const;
 

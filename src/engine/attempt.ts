@@ -18,7 +18,15 @@
 import type { Definition, HandlerSpec } from '../api/definitions.ts';
 import { TerminalError, ensureError, isTerminal, toFailure, type Failure } from '../api/errors.ts';
 import type { RetryPolicy } from '../api/context.ts';
-import type { Completion, InvocationMeta, LoadedInvocation, Store, Timer } from '../store/store.ts';
+import {
+  DEFAULT_JOURNAL_TTL_SECONDS,
+  JOURNAL_TAIL_MARGIN_SECONDS,
+  type Completion,
+  type InvocationMeta,
+  type LoadedInvocation,
+  type Store,
+  type Timer,
+} from '../store/store.ts';
 import { LOCK_GRANTED } from '../store/keys.ts';
 import type { Clock } from './clock.ts';
 import type { IdSigner } from './ids.ts';
@@ -50,6 +58,12 @@ export interface AttemptDeps {
   leaseMs?: number;
   /** How long a finished invocation stays readable. Default 24 hours. */
   retentionMs?: number;
+  /**
+   * The store's journal TTL (`journalTtlSeconds`), so that a replay can tell
+   * a first entry DynamoDB's TTL removed from a step still unfinished.
+   * Default `DEFAULT_JOURNAL_TTL_SECONDS` (30 days).
+   */
+  journalTtlSeconds?: number;
   /** Backoff between attempts after a retryable handler failure. Default 1 s doubling to 10 min, unlimited. */
   invocationRetry?: RetryPolicy;
   /** The API's base URL, so awakeables know their resolve URL. */
@@ -129,6 +143,13 @@ export type AttemptOutcome =
 export interface AttemptRequest {
   invocationId: string;
   epoch: number;
+  /**
+   * The id of the invoke (its payload's `invokeId`), recorded on `meta` at
+   * acquire: an invoke that finds the invocation running under a live lease
+   * waits it out only if that lease is its own (a retry of its own attempt);
+   * another invoke's lease means a duplicate wake, which stops at once.
+   */
+  invokeId?: string | undefined;
 }
 
 const DEFAULT_LEASE_MS = 15 * 60_000;
@@ -145,7 +166,13 @@ export async function runAttempt(deps: AttemptDeps, request: AttemptRequest): Pr
   const { store, clock } = deps;
   const id = request.invocationId;
   const now = clock.now();
-  const meta = await store.acquire(id, { seenEpoch: request.epoch, now, leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS, version: deps.version });
+  const meta = await store.acquire(id, {
+    seenEpoch: request.epoch,
+    now,
+    leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS,
+    version: deps.version,
+    invokeId: request.invokeId,
+  });
   if (!meta) {
     // Lost the acquire: usually a duplicate invoke of an invocation that has
     // moved on. But it can be this very invoke's earlier attempt, dead while
@@ -155,13 +182,31 @@ export async function runAttempt(deps: AttemptDeps, request: AttemptRequest): Pr
     //   retry@e   a minute later, before L: acquire ✗ → skipped
     //   Lambda counts that as success and nobody looks again: stuck running.
     //
-    // The two look the same, so a live lease fails the invoke: Lambda retries
-    // it, then its on-failure destination re-checks once the lease is over.
-    // The lease is judged at the acquire's `now`: one that ran out since
-    // would otherwise be skipped with nobody left to take over.
-    // (Found by the simulator, seeds 144 and 14.)
+    // Without invoke ids the two look the same, so a live lease fails the
+    // invoke: Lambda retries it, then its on-failure destination re-checks
+    // once the lease is over. The lease is judged at the acquire's `now`: one
+    // that ran out since would otherwise be skipped with nobody left to take
+    // over. (Found by the simulator, seeds 144 and 14.)
+    //
+    // With invoke ids they differ: a lease taken by another invoke is that
+    // invoke's to recover (its own retries and on-failure destination carry
+    // its id), so this one is a duplicate wake (the stream's and the direct
+    // one, both at the same epoch) and stops here, at the cost of one failed
+    // acquire and this read, instead of failing into Lambda's retries.
+    //
+    //   direct invoke A@3:  acquire ✓ (running, epoch 4, invokeId A) ── runs …
+    //   stream invoke B@3:  acquire ✗ ── meta: running, lease live, invokeId A ≠ B → skipped
+    //   A's retry (crash):  acquire ✗ ── meta: invokeId A = A → LeaseHeldError → retried after the lease
     const current = await store.getInvocation(id);
-    if (current?.status === 'running' && (current.lease ?? 0) >= now) throw new LeaseHeldError(id, current.lease ?? 0);
+    if (current?.status === 'running' && (current.lease ?? 0) >= now) {
+      const anotherInvoke = request.invokeId !== undefined && current.invokeId !== undefined && current.invokeId !== request.invokeId;
+      if (!anotherInvoke) throw new LeaseHeldError(id, current.lease ?? 0);
+      return {
+        kind: 'skipped',
+        invocationId: id,
+        reason: `invocation ${id} is running for another invoke (a duplicate wake); that invoke's retries take it over if its attempt dies`,
+      };
+    }
     // Runnable, but pinned to another version (an invoke that raced an
     // upgrade, or reached the wrong version): fail the invoke, so its
     // on-failure destination re-checks, and recovery invokes the pinned one.
@@ -199,6 +244,13 @@ async function runAcquired(deps: AttemptDeps, meta: InvocationMeta, trace: Attem
   }
   const loaded = await owning(deps, meta, 'loading its journal', () => store.load(id));
   trace.loaded(loaded.journal, loaded.completions);
+  // A journal nearing its expiry is renewed by the attempt that holds it, so
+  // its first entry cannot expire under a running invocation (whose entries
+  // since its last suspension `meta` has not counted yet); a suspended one's
+  // is renewed by the wake when the first entry goes.
+  const head = loaded.journal.get(0);
+  if (head && journalNearsExpiry(loaded.journal, clock.now(), (deps.journalTtlSeconds ?? DEFAULT_JOURNAL_TTL_SECONDS) * 1000))
+    await owning(deps, meta, 'renewing its journal', () => store.renewJournal(id, { head, now: clock.now() }));
   let lockSeq = 0;
   if (meta.lockScope) {
     const grant = loaded.completions.get(LOCK_GRANTED);
@@ -274,7 +326,12 @@ export class Attempt implements PromiseHost {
   ) {
     // An input over 1 KiB lives in an item of its own, which the load's Query read.
     this.#input = meta.input ?? loaded.input ?? '';
-    this.ending = new Ending(deps, meta, () => this.journal.flush());
+    this.ending = new Ending(
+      deps,
+      meta,
+      () => this.journal.flush(),
+      () => this.journal?.durableEntries,
+    );
     const completed = new AbortController();
     this.completed = completed.signal;
     const abort = () => completed.abort(new Error(`attempt ${meta.epoch} of invocation ${meta.id} has ended`));
@@ -310,6 +367,20 @@ export class Attempt implements PromiseHost {
   }
 
   async execute(): Promise<AttemptOutcome> {
+    // A journal that lost entries cannot be replayed: the steps that were
+    // there would run again (their side effects twice). Only the first entry
+    // missing is DynamoDB's TTL ahead of the wake that puts it back
+    // (`Store.renewJournal`): back off and look again. Anything else is lost.
+    const gap = journalGap(this.journal.recorded, this.meta.journalEntries, {
+      now: this.deps.clock.now(),
+      journalTtlMs: (this.deps.journalTtlSeconds ?? DEFAULT_JOURNAL_TTL_SECONDS) * 1000,
+    });
+    if (gap !== undefined) {
+      const error = new JournalGapError(this.id, gap.missing, gap.lost, gap.renewing);
+      if (gap.renewing) this.ending.fail(error);
+      else this.ending.finish({ failure: toFailure(error) });
+      return this.ending.outcome;
+    }
     const done = (async (): Promise<Outcome<unknown>> => {
       let input: unknown;
       try {
@@ -376,5 +447,92 @@ export class Attempt implements PromiseHost {
 
   sleep(ms: number): Durable<void> {
     return this.context.sleep(ms) as unknown as Durable<void>;
+  }
+}
+
+/**
+ * Whether the oldest entry of a journal is past half its expiry (at most 3
+ * days before it): time for the attempt to renew it.
+ *
+ * @example
+ * ```ts
+ * journalNearsExpiry(journal, Date.now(), 30 * 86_400_000) // true once the oldest entry is 27 days old
+ * ```
+ */
+export function journalNearsExpiry(
+  journal: ReadonlyMap<number, { writtenAt?: number | undefined }>,
+  now: number,
+  journalTtlMs: number,
+): boolean {
+  let oldest = Infinity;
+  for (const entry of journal.values()) if (entry.writtenAt !== undefined && entry.writtenAt < oldest) oldest = entry.writtenAt;
+  return oldest + journalTtlMs - Math.min(journalTtlMs / 2, JOURNAL_TAIL_MARGIN_SECONDS * 1000) <= now;
+}
+
+/**
+ * Whether a loaded journal lost entries: fewer than `meta` recorded at its
+ * last suspension (`journalEntries`), or its first entry missing while the
+ * others are old enough for it to have expired (`journalTtlMs` after the
+ * oldest one's `writtenAt`: entries added since the last suspension are not
+ * counted yet). `missing` is the first index absent; `renewing` when only
+ * the first entry is missing (DynamoDB's TTL removes it first, and the wake
+ * is putting it back).
+ *
+ * @example
+ * ```ts
+ * journalGap(new Map([[1, e1], [2, e2]]), 3) // { missing: 0, lost: 1, renewing: true }
+ * journalGap(new Map([[0, e0], [2, e2]]), 2) // undefined: a parallel step that never finished
+ * ```
+ */
+export function journalGap(
+  journal: ReadonlyMap<number, { writtenAt?: number | undefined }>,
+  journalEntries = 0,
+  age?: { now: number; journalTtlMs: number },
+): { missing: number; lost: number; renewing: boolean } | undefined {
+  let missing = 0;
+  while (journal.has(missing)) missing++;
+  const lost = journalEntries - journal.size;
+  if (lost > 0) return { missing, lost, renewing: lost === 1 && missing === 0 };
+  if (missing > 0 || journal.size === 0 || !age) return undefined;
+  // The first entry missing, and none counted lost: a step at index 0 that
+  // has not finished yet (parallel steps journal out of order), unless the
+  // journal is old enough for its first entry to have expired.
+  let oldest = Infinity;
+  for (const entry of journal.values()) if (entry.writtenAt !== undefined && entry.writtenAt < oldest) oldest = entry.writtenAt;
+  return oldest + age.journalTtlMs <= age.now ? { missing: 0, lost: 1, renewing: true } : undefined;
+}
+
+/**
+ * An attempt found its journal with a hole: an entry deleted (by DynamoDB's
+ * TTL, or by hand) while its invocation still needed it. Replaying past the
+ * hole would run that step again, so the invocation fails instead (or backs
+ * off, while the wake puts a TTL-removed first entry back).
+ *
+ * @example
+ * ```ts
+ * new JournalGapError('inv_…', 3, false).message // "invocation inv_… cannot replay its journal: entry 3 is missing …"
+ * ```
+ */
+export class JournalGapError extends TerminalError {
+  override name = 'JournalGapError';
+  constructor(
+    readonly invocationId: string,
+    /** The first missing index. */
+    readonly index: number,
+    /** How many entries are missing. */
+    readonly lost: number,
+    /** Whether the wake is expected to put it back (only the first entry missing). */
+    readonly renewing: boolean,
+  ) {
+    super(
+      `invocation ${invocationId} cannot replay its journal: ${lost} entr${lost === 1 ? 'y is' : 'ies are'} missing, the first at index ${index} ` +
+        `(expired or deleted while the invocation still needed it), ` +
+        `and replaying past it would run that step again. ` +
+        (renewing
+          ? 'The first entry expired by TTL and the wake is putting it back; the attempt backs off and tries again.'
+          : "Keep journals at least as long as invocations wait (the journal TTL, renewed by the wake from the table's stream, must not be lowered below 3 days), " +
+            'never delete J# items of unfinished invocations by hand, and start the invocation again.'),
+      { code: 500 },
+    );
   }
 }

@@ -213,6 +213,8 @@ export class Ending {
     private readonly meta: InvocationMeta,
     /** Resolves once the journal's queued writes have landed: endings that record a failure wait for them. */
     private readonly drain: () => Promise<void>,
+    /** How many journal entries are durable, recorded on `meta` at each suspension (`journalEntries`). */
+    private readonly journalEntries: () => number | undefined = () => undefined,
   ) {
     this.#store = deps.store;
     this.store = this.#watch(deps.store);
@@ -250,7 +252,13 @@ export class Ending {
   /** Suspends until one of `suspension.awaiting` completes: nothing runs, nothing is billed. */
   suspend(during: string, suspension: Suspension): void {
     this.#stop(during, async () => {
-      const ok = await this.#store.suspend(this.meta.id, { epoch: this.meta.epoch, now: this.deps.clock.now(), ...suspension });
+      const length = this.journalEntries();
+      const ok = await this.#store.suspend(this.meta.id, {
+        epoch: this.meta.epoch,
+        now: this.deps.clock.now(),
+        ...suspension,
+        ...(length === undefined ? {} : { journalEntries: length }),
+      });
       return ok
         ? { kind: 'suspended', invocationId: this.meta.id, awaiting: suspension.awaiting, timers: suspension.timers }
         : { kind: 'lost', invocationId: this.meta.id, reason: 'suspend lost to a newer attempt' };
@@ -301,6 +309,7 @@ export class Ending {
     const retryAt = now + backoffMs(policy, retries);
     this.#stop(`scheduling retry ${retries} (timer ${key}) after: ${failure.message}`, async () => {
       await this.drain();
+      const length = this.journalEntries();
       const ok = await this.#store.suspend(id, {
         epoch,
         now,
@@ -308,6 +317,7 @@ export class Ending {
         timers: [{ key, at: retryAt }],
         retries,
         lastFailure: failure,
+        ...(length === undefined ? {} : { journalEntries: length }),
       });
       return ok ? { kind: 'retrying', invocationId: id, failure, retryAt } : { kind: 'lost', invocationId: id, reason: 'suspend lost' };
     });

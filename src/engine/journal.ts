@@ -77,6 +77,7 @@ export class Journal {
   #next = 0;
   #queue: Promise<void> = Promise.resolve();
   #newSteps = 0;
+  #durable = 0;
   /** When each new entry was allocated, by index: the start of its span. */
   readonly #allocatedAt = new Map<number, number>();
   readonly #writes: SideWrites;
@@ -103,6 +104,7 @@ export class Journal {
     let last = -1;
     for (const index of recorded.keys()) if (index > last) last = index;
     this.#lastRecorded = last;
+    this.#durable = recorded.size;
     this.#writes = {
       complete: (id, completion) => completions.complete(id, completion),
       createInvocation: (meta) => store.createInvocation(meta),
@@ -114,6 +116,11 @@ export class Journal {
         if (!(await store.writeState(scope, name, value, fence))) throw this.lostWrite(`state '${name}' was written by a newer attempt`);
       },
     };
+  }
+
+  /** How many entries are in the table: those loaded and those this attempt wrote. */
+  get durableEntries(): number {
+    return this.#durable;
   }
 
   /** The index the next allocation takes. */
@@ -181,6 +188,7 @@ export class Journal {
       const writtenAt = this.now();
       if (!(await this.store.append(this.invocationId, { ...entry, writtenAt })))
         throw this.lostWrite(`entry ${entry.index} (${entry.kind}) was already written by another attempt`, entry);
+      this.#durable++;
       if (entry.kind !== 'run') this.trace.written(entry, this.#allocatedAt.get(entry.index) ?? writtenAt, this.now());
       this.#allocatedAt.delete(entry.index);
       if (this.alwaysReplay) this.ending.handOn();

@@ -127,9 +127,9 @@ export interface LocalPlaneOptions {
   latencySeed?: number;
   /**
    * Whether the ingress wakes what it makes runnable directly (the stream
-   * stays the backstop). Default false: while the stream's wake can still
-   * invoke a duplicate that meets the direct attempt's live lease (extra
-   * invocations, nothing lost; docs/benchmarks.md), it is opt-in.
+   * stays the backstop; a duplicate wake stops at its failed acquire, see
+   * `AttemptRequest.invokeId`). Default true; `false` leaves every wake to
+   * the stream.
    */
   directWake?: boolean;
   /** Called on every request to the table (for benchmarks that count them). */
@@ -363,7 +363,7 @@ export async function startLocalPlane(options: LocalPlaneOptions): Promise<Local
           waitMs: ingressConfig.ingressWaitMs,
           log,
           // The direct wake goes through the wake's own Dispatch (one invoke path).
-          dispatch: options.directWake === true ? dispatch : undefined,
+          dispatch: options.directWake === false ? undefined : dispatch,
           // Open by default (the developer's own loopback plane), or closed by an API key.
           // Open, it answers only its own machine's requests and pages (DNS rebinding, CSRF).
           access: {

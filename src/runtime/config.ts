@@ -103,7 +103,7 @@ export interface DormantConfig {
   ingressWaitMs: number;
   /** Which routes the ingress answers, and whether API Gateway authorized its invocation callers. */
   ingressAccess: { serves: 'all' | 'callbacks' | 'invocations'; callersAuthenticated: boolean };
-  /** Whether the ingress wakes directly what it makes runnable (it needs `routes` too). */
+  /** Whether the ingress wakes directly what it makes runnable (it needs `routes` too). Default true; `DORMANT_DIRECT_WAKE=false` turns it off. */
   directWake: boolean;
 }
 
@@ -255,7 +255,7 @@ export function loadConfig<R extends Role>(role: R, env: Readonly<Record<string,
   };
   const ingressAuth = oneOf(ENV.INGRESS_AUTH, ['iam', 'api-key', 'authorizer', 'none'] as const, 'none');
   const serves = oneOf(ENV.INGRESS_SERVES, ['all', 'callbacks', 'invocations'] as const, 'all');
-  const directWake = oneOf(ENV.DIRECT_WAKE, ['true', 'false'] as const, 'false') === 'true';
+  const directWake = oneOf(ENV.DIRECT_WAKE, ['true', 'false'] as const, 'true') === 'true';
 
   if (problems.length > 0) throw new ConfigError(role, problems);
   const config: DormantConfig = {

@@ -4,6 +4,7 @@
  * 15 minutes; long timers are parked), and the queue's message formats.
  * Clients are passed in; nothing is created at import time.
  */
+import { randomBytes } from 'node:crypto';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Clock } from '../engine/clock.ts';
@@ -25,21 +26,31 @@ export interface InvokePayload {
    * the invoke goes to that version; without one, to the route (the alias).
    */
   version?: string | undefined;
+  /**
+   * A random id of this invoke (Lambda's retries of it carry the same one).
+   * The attempt records it on `meta` when it acquires, so a second wake of
+   * the same epoch (the stream's beside a direct one) stops at once instead
+   * of waiting out the first one's lease. Absent in payloads of earlier
+   * releases (they wait out any live lease, as before).
+   */
+  invokeId?: string | undefined;
 }
 
 /**
- * The invoke payload of an invocation: its id, the epoch seen, and its pin
+ * The invoke payload of an invocation: its id, the epoch seen, its pin
  * when it has one (left out otherwise, so an unpinned payload is the same
- * as before pinning existed).
+ * as before pinning existed), and a fresh invoke id.
  *
  * @example
  * ```ts
  * invokePayload({ invocationId: meta.id, epoch: meta.epoch, version: meta.version })
+ * // { invocationId: 'inv_…', epoch: 3, invokeId: 'q3V…' }
  * ```
  */
 export function invokePayload(o: { invocationId: string; epoch: number; version?: string | undefined }): InvokePayload {
   const payload: InvokePayload = { invocationId: o.invocationId, epoch: o.epoch };
   if (o.version !== undefined) payload.version = o.version;
+  payload.invokeId = randomBytes(9).toString('base64url');
   return payload;
 }
 

@@ -7,7 +7,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AnyDefinition } from '../api/definitions.ts';
 import type { RetryPolicy } from '../api/context.ts';
-import { runAttempt, type AttemptDeps, type AttemptOutcome } from '../engine/attempt.ts';
+import { runAttempt, type AttemptDeps, type AttemptOutcome, type AttemptRequest } from '../engine/attempt.ts';
 import { systemClock, type Clock } from '../engine/clock.ts';
 import type { IdSigner } from '../engine/ids.ts';
 import { DynamoDbStore } from '../store/dynamodb.ts';
@@ -181,11 +181,13 @@ export function lambdaHandler(options: LambdaHandlerOptions): (event: unknown, c
   };
 }
 
-function parsePayload(event: unknown): { invocationId: string; epoch: number } | { reason: string } {
+function parsePayload(event: unknown): AttemptRequest | { reason: string } {
   // A bad payload never gets better: answer instead of throwing, so Lambda does not retry it.
-  const e = event as { invocationId?: unknown; epoch?: unknown } | null;
+  const e = event as { invocationId?: unknown; epoch?: unknown; invokeId?: unknown } | null;
   if (!e || typeof e !== 'object' || typeof e.invocationId !== 'string' || !Number.isInteger(e.epoch)) {
     return { reason: 'expected a payload { invocationId, epoch } (the wake and timer functions send it)' };
   }
-  return { invocationId: e.invocationId, epoch: e.epoch as number };
+  // Payloads of earlier releases have no invoke id: they wait out any live lease, as before.
+  const invokeId = typeof e.invokeId === 'string' && e.invokeId.length > 0 && e.invokeId.length <= 64 ? e.invokeId : undefined;
+  return { invocationId: e.invocationId, epoch: e.epoch as number, ...(invokeId === undefined ? {} : { invokeId }) };
 }

@@ -4,7 +4,7 @@
  * source mapping) and the local plane (its stream poller), so the two cannot
  * drift apart.
  */
-import { META } from '../store/keys.ts';
+import { META, journalSk } from '../store/keys.ts';
 import { EVENT_SK_PREFIX } from '../store/events.ts';
 import type { InvocationMeta } from '../store/store.ts';
 
@@ -27,9 +27,9 @@ const META_KEY = { sk: { S: [META] } };
  * the wake hands it to the waiters); journal entries (`J#…`), by far the most frequent
  * writes, never do. Further:
  *
- * - completions and promises matter when inserted (first writer wins; they
- *   are never modified);
- * - locks and queued calls matter when inserted or modified;
+ * - completions, promises, locks and queued calls matter when inserted
+ *   (completions and promises are never modified: first writer wins), and
+ *   locks and queued calls when modified;
  * - `meta` matters when inserted or modified to any status but `running`
  *   (an attempt acquiring its invocation wakes nothing) or finished;
  *   `anything-but` rather than a list, so a status added later is not
@@ -40,7 +40,14 @@ const META_KEY = { sk: { S: [META] } };
  *   saves a wake invocation per finished invocation. `exists` only tests
  *   leaves, hence the type wrappers (`S`, and `L`/`M` for the list of
  *   callers, whose elements Lambda matches one by one);
- * - removals (TTL expiry) never matter.
+ * - removals matter only of an invocation's first journal entry (one per
+ *   invocation: the other entries expire after it), when DynamoDB's TTL
+ *   removed it: the wake renews the journal if the invocation still needs
+ *   it (`Store.renewJournal`). Lambda filters DynamoDB records on their
+ *   `dynamodb` key only, so `decideWake` tells a TTL removal (its
+ *   `userIdentity`) from a purge. It shares a pattern with modified locks
+ *   and queued calls: a journal entry is never modified, and a lock or a
+ *   queued call never removed (a purge leaves an object key's items).
  *
  * Five patterns: Lambda's default quota of filters per event source mapping.
  *
@@ -50,8 +57,13 @@ const META_KEY = { sk: { S: [META] } };
  * ```
  */
 export const WAKE_FILTER_PATTERNS: readonly Record<string, unknown>[] = [
-  { eventName: ['INSERT'], dynamodb: { Keys: { sk: { S: [{ prefix: 'C#' }, { prefix: 'P#' }, { prefix: EVENT_SK_PREFIX }] } } } },
-  { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { sk: { S: [{ prefix: 'L#' }, { prefix: 'Q#' }] } } } },
+  {
+    eventName: ['INSERT'],
+    dynamodb: {
+      Keys: { sk: { S: [{ prefix: 'C#' }, { prefix: 'P#' }, { prefix: 'L#' }, { prefix: 'Q#' }, { prefix: EVENT_SK_PREFIX }] } },
+    },
+  },
+  { eventName: ['MODIFY', 'REMOVE'], dynamodb: { Keys: { sk: { S: [{ prefix: 'L#' }, { prefix: 'Q#' }, journalSk(0)] } } } },
   {
     eventName: ['INSERT', 'MODIFY'],
     dynamodb: { Keys: META_KEY, NewImage: { [STATUS]: { S: [{ 'anything-but': ['running', ...FINISHED] }] } } },

@@ -28,7 +28,9 @@
 import type { Completion, InvocationMeta, ItemChange, ObjectLock, Store, Timer } from '../store/store.ts';
 import { decodeChange } from '../store/changes.ts';
 import { matchesEvent, type StoredEvent } from '../store/events.ts';
-import { LOCK_GRANTED, promiseNameOf } from '../store/keys.ts';
+import { LOCK_GRANTED, invocationIdOf, journalSk, promiseNameOf } from '../store/keys.ts';
+import { itemToEntry } from '../store/items.ts';
+import type { JournalEntry } from '../store/store.ts';
 import { resultCompletion } from '../store/invocation.ts';
 import type { WakeTarget } from './dispatch.ts';
 
@@ -50,6 +52,7 @@ export type WakeAction =
   | { type: 'granted'; scope: string; invocationId: string; seq: number }
   | { type: 'deliver'; invocationId: string; completion: Completion }
   | { type: 'relay'; invocationId: string; name: string; completion: Completion }
+  | { type: 'renew'; invocationId: string; head: JournalEntry; keepUntil?: number | undefined }
   | { type: 'match'; event: StoredEvent };
 
 /** The reads the wake rule may make (one per change at most). */
@@ -64,6 +67,7 @@ export type WakeReader = Pick<Store, 'getInvocation' | 'existingCompletions'>;
  * ```
  */
 export async function decideWake(change: ItemChange, reader: WakeReader): Promise<WakeAction[]> {
+  if (change.eventName === 'REMOVE') return change.byTtl && change.sk === journalSk(0) ? onJournalHeadExpired(change, reader) : [];
   const c = decodeChange(change);
   switch (c.kind) {
     case 'lock':
@@ -83,6 +87,28 @@ export async function decideWake(change: ItemChange, reader: WakeReader): Promis
     default:
       return [];
   }
+}
+
+/**
+ * DynamoDB's TTL removed an invocation's first journal entry (the others
+ * expire `JOURNAL_TAIL_MARGIN_SECONDS` later, so they are still there). An
+ * invocation that may still replay it gets it back, with the rest renewed;
+ * a finished one keeps its journal as long as its `meta` (the retention);
+ * one whose `meta` is gone lets it go.
+ *
+ *   TTL:   delete J#0 ──▶ record (old image) ──▶ wake reads meta: suspended → renew: put J#0, raise J#1… C#…
+ *   TTL:   delete J#0 ──▶ record ──▶ wake reads meta: absent → nothing (J#1… expire days later)
+ */
+async function onJournalHeadExpired(change: ItemChange, reader: WakeReader): Promise<WakeAction[]> {
+  const invocationId = invocationIdOf(change.pk);
+  if (!invocationId || !change.oldItem) return [];
+  const { ttl: _ttl, ...entry } = change.oldItem;
+  const head = itemToEntry(entry);
+  const meta = await reader.getInvocation(invocationId);
+  if (!meta) return [];
+  if (meta.status === 'completed' || meta.status === 'failed')
+    return meta.ttl === undefined ? [] : [{ type: 'renew', invocationId, head, keepUntil: meta.ttl }];
+  return [{ type: 'renew', invocationId, head }];
 }
 
 async function onMeta(meta: InvocationMeta, old: InvocationMeta | undefined, reader: WakeReader): Promise<WakeAction[]> {
@@ -173,7 +199,7 @@ export function lockOrder(meta: Pick<InvocationMeta, 'createdAt' | 'id'>): strin
  * ```
  */
 export interface WakeEffects {
-  store: Pick<Store, 'enqueueLock' | 'releaseLock' | 'grantLock' | 'complete' | 'promiseWaiters' | 'eventWaiters'>;
+  store: Pick<Store, 'enqueueLock' | 'releaseLock' | 'grantLock' | 'complete' | 'promiseWaiters' | 'renewJournal' | 'eventWaiters'>;
   now: number;
   invoke(action: Extract<WakeAction, { type: 'invoke' }>): Promise<void>;
   schedule(action: Extract<WakeAction, { type: 'schedule' }>): Promise<void>;
@@ -235,6 +261,12 @@ export async function executeWake(actions: WakeAction[], effects: WakeEffects): 
         const { value, failure } = action.completion;
         for (const waiter of await effects.store.promiseWaiters(action.invocationId, action.name))
           await effects.store.complete(waiter.invocationId, { key: waiter.key, value, failure, at: effects.now });
+        break;
+      }
+      case 'renew': {
+        // A finished invocation past its retention lets its journal go.
+        if (action.keepUntil !== undefined && action.keepUntil * 1000 <= effects.now) break;
+        await effects.store.renewJournal(action.invocationId, { head: action.head, now: effects.now, until: action.keepUntil });
         break;
       }
       case 'match': {

@@ -90,6 +90,9 @@ export function decodeChange(change: ItemChange): StoreChange {
   if (!invocationId) return { kind: 'other', event, pk, sk };
   if (sk === META) return { kind: 'meta', event, pk, sk, meta: itemToMeta(newItem), old: oldItem && itemToMeta(oldItem) };
   if (isCompletionSk(sk)) return { kind: 'completion', event, pk, sk, invocationId, completion: itemToCompletion(newItem) };
-  if (sk.startsWith('J#')) return { kind: 'entry', event, pk, sk, invocationId, entry: itemToEntry(newItem) };
+  if (sk.startsWith('J#')) {
+    const { ttl: _ttl, ...entry } = newItem; // the store's own, as in load
+    return { kind: 'entry', event, pk, sk, invocationId, entry: itemToEntry(entry) };
+  }
   return { kind: 'other', event, pk, sk };
 }

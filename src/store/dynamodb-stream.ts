@@ -12,6 +12,9 @@ import type { ItemChange } from './store.ts';
 
 type Image = Record<string, AttributeValue>;
 
+/** The principal of DynamoDB's TTL deletes in a stream record's `userIdentity`. */
+export const TTL_PRINCIPAL = 'dynamodb.amazonaws.com';
+
 /**
  * The change a stream record describes, or `undefined` for a record that is
  * not an item change of this table's shape (an event name this code does not
@@ -40,7 +43,10 @@ export function toItemChange(record: DynamoDBRecord | StreamsRecord): ItemChange
   if (typeof pk !== 'string' || typeof sk !== 'string') return undefined;
   const newItem = image(data.NewImage);
   const oldItem = image(data.OldImage);
-  return { eventName, pk, sk, ...(newItem ? { newItem } : {}), ...(oldItem ? { oldItem } : {}) };
+  // DynamoDB's TTL deletes as the service principal (a user's delete has no userIdentity).
+  const identity = (record as { userIdentity?: { type?: unknown; principalId?: unknown } }).userIdentity;
+  const byTtl = eventName === 'REMOVE' && identity?.type === 'Service' && identity.principalId === TTL_PRINCIPAL;
+  return { eventName, pk, sk, ...(newItem ? { newItem } : {}), ...(oldItem ? { oldItem } : {}), ...(byTtl ? { byTtl: true } : {}) };
 }
 
 function image(attributes: unknown): Record<string, unknown> | undefined {
@@ -73,7 +79,11 @@ function repair(value: unknown): unknown {
  * // { pk: { S: 'I#inv_…' }, sk: { S: 'C#00000001' } }
  * ```
  */
-export function toStreamRecord(change: ItemChange): { eventName: string; dynamodb: { Keys: Image; NewImage?: Image; OldImage?: Image } } {
+export function toStreamRecord(change: ItemChange): {
+  eventName: string;
+  dynamodb: { Keys: Image; NewImage?: Image; OldImage?: Image };
+  userIdentity?: { type: string; principalId: string };
+} {
   const image = (item: Record<string, unknown> | undefined) =>
     item ? marshall(item, { removeUndefinedValues: true, convertClassInstanceToMap: true }) : undefined;
   const NewImage = image(change.newItem);
@@ -81,5 +91,6 @@ export function toStreamRecord(change: ItemChange): { eventName: string; dynamod
   return {
     eventName: change.eventName,
     dynamodb: { Keys: marshall({ pk: change.pk, sk: change.sk }), ...(NewImage ? { NewImage } : {}), ...(OldImage ? { OldImage } : {}) },
+    ...(change.byTtl ? { userIdentity: { type: 'Service', principalId: TTL_PRINCIPAL } } : {}),
   };
 }

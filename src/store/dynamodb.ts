@@ -59,6 +59,9 @@ import type {
   AcquireOptions,
   UnpinResult,
 } from './store.ts';
+import { DEFAULT_JOURNAL_TTL_SECONDS, JOURNAL_TAIL_MARGIN_SECONDS } from './store.ts';
+
+export { DEFAULT_JOURNAL_TTL_SECONDS };
 import {
   INPUT,
   LIST_BUCKETS,
@@ -83,6 +86,7 @@ import {
   itemToEntry,
   itemToLock,
   itemToMeta,
+  journalExpiry,
   listKeys,
   newInvocationItems,
   type Item,
@@ -125,6 +129,7 @@ export type StoreOperation =
   | 'kill'
   | 'getCompletion'
   | 'getEntry'
+  | 'renewJournal'
   | 'addPromiseWaiter'
   | 'promiseWaiters'
   | 'putEvent'
@@ -173,11 +178,13 @@ export interface DynamoDbStoreOptions {
    */
   onCapacity?: (operation: StoreOperation, units: CapacityUnits) => void;
   /**
-   * Expiry of journal entries and completions, in seconds after they are
-   * written. It must outlive the longest suspension (a journal that expires
-   * under a suspended invocation cannot be replayed), so it is long: the
-   * finished invocation's `meta` (24 h by default) governs visibility, and
-   * this only collects the rest eventually. Default 365 days.
+   * Expiry of journal entries, in seconds after they are written (the
+   * entries after the first `JOURNAL_TAIL_MARGIN_SECONDS` later). The wake
+   * renews a journal whose first entry expires while its invocation still
+   * needs it (`renewJournal`), so this sets how often a long-lived
+   * invocation pays a renewal, not how long it may wait. Completions,
+   * promises and large inputs keep {@link COMPLETION_TTL_SECONDS}. Default
+   * 30 days (`DEFAULT_JOURNAL_TTL_SECONDS`).
    */
   journalTtlSeconds?: number;
 }
@@ -208,15 +215,17 @@ export class StoreError extends Error {
 }
 
 /**
- * Default expiry of journal entries and completions: 365 days (see
- * `journalTtlSeconds`).
+ * Expiry of completions, promises and large inputs, in seconds after they are
+ * written: they may be written before their invocation's journal exists (a
+ * workflow's promise, a queued call's input), so they keep the long expiry
+ * of earlier releases; `renewJournal` raises them with the journal.
  *
  * @example
  * ```ts
- * new DynamoDbStore({ client, tableName, journalTtlSeconds: 2 * DEFAULT_JOURNAL_TTL_SECONDS });
+ * const ttl = Math.floor(Date.now() / 1000) + COMPLETION_TTL_SECONDS;
  * ```
  */
-export const DEFAULT_JOURNAL_TTL_SECONDS = 365 * 24 * 3600;
+export const COMPLETION_TTL_SECONDS = 365 * 24 * 3600;
 
 /**
  * What an UpdateItem on `meta` cannot see but the item holds: the input (the
@@ -413,7 +422,7 @@ export class DynamoDbStore implements Store {
     return ids.flatMap((id) => (found.has(id) ? [found.get(id)!] : []));
   }
 
-  async acquire(id: string, { seenEpoch, now, leaseMs, version }: AcquireOptions): Promise<InvocationMeta | undefined> {
+  async acquire(id: string, { seenEpoch, now, leaseMs, version, invokeId }: AcquireOptions): Promise<InvocationMeta | undefined> {
     // Two attempts of one invocation (a duplicate invoke, a Lambda retry):
     //
     //   attempt A: acquire(seen 2) ── epoch 2→3 ✓ ── load ── append J#4 …
@@ -433,7 +442,11 @@ export class DynamoDbStore implements Store {
     // invocation started on (rule 12).
     const pinned = version === undefined ? '' : e.name('version');
     const pin = version === undefined ? '' : `, ${pinned} = if_not_exists(${pinned}, ${e.value(version)})`;
-    const update = `SET ${status} = ${running}, ${epoch} = ${epoch} + ${e.value(1)}, ${lease} = ${e.value(now + leaseMs)}, ${e.name('updatedAt')} = ${now_}${pin} REMOVE ${e.name('awaiting')}, ${e.name('timers')}, ${e.name('awakeables')}, ${e.name('callees')}`;
+    // Which invoke holds the lease: only its own retries wait it out (engine/attempt.ts).
+    const invoker = e.name('invokeId');
+    const setInvoker = invokeId === undefined ? '' : `, ${invoker} = ${e.value(invokeId)}`;
+    const removeInvoker = invokeId === undefined ? `, ${invoker}` : '';
+    const update = `SET ${status} = ${running}, ${epoch} = ${epoch} + ${e.value(1)}, ${lease} = ${e.value(now + leaseMs)}, ${e.name('updatedAt')} = ${now_}${pin}${setInvoker} REMOVE ${e.name('awaiting')}, ${e.name('timers')}, ${e.name('awakeables')}, ${e.name('callees')}${removeInvoker}`;
     const runnable =
       `((${status} IN (${e.value('pending')}, ${e.value('suspended')}) AND ${epoch} = ${e.value(seenEpoch)})` +
       ` OR (${status} = ${running} AND (${lease} < ${now_} OR attribute_not_exists(${lease}))))`;
@@ -488,9 +501,61 @@ export class DynamoDbStore implements Store {
 
   async append(id: string, entry: JournalEntry): Promise<boolean> {
     // First writer of entry i wins; the loser is a zombie or a duplicate and stops.
-    const item = { ...entryToItem(id, entry), ttl: this.#expiry(Date.now()) };
+    const item = { ...entryToItem(id, entry), ttl: journalExpiry(entry.index, entry.writtenAt ?? Date.now(), this.#journalTtlSeconds) };
     assertItemFits(item);
     return (await this.#put('append', id, item)).ok;
+  }
+
+  async renewJournal(id: string, o: { head: JournalEntry; now: number; until?: number | undefined }): Promise<number> {
+    const until = o.until ?? Math.floor(o.now / 1000) + this.#journalTtlSeconds;
+    // The first entry goes first (the others expire JOURNAL_TAIL_MARGIN_SECONDS
+    // later); put it back, then raise the rest. A conditional write each: a
+    // deleted item stays deleted, an expiry is never lowered.
+    let written = (await this.#put('renewJournal', id, { ...entryToItem(id, { ...o.head, index: 0 }), ttl: until })).ok ? 1 : 0;
+    const tail = until + JOURNAL_TAIL_MARGIN_SECONDS;
+    for (const { sk, ttl } of await this.#expiries(id)) {
+      const wanted = sk === journalSk(0) ? until : tail;
+      if (sk === META || (typeof ttl === 'number' && ttl >= wanted)) continue;
+      const e = new Expression();
+      const t = e.name('ttl');
+      const v = e.value(wanted);
+      const condition = `attribute_exists(${e.name('pk')}) AND (attribute_not_exists(${t}) OR ${t} < ${v})`;
+      const raised = await this.#update('renewJournal', id, `SET ${t} = ${v}`, condition, e, 'NONE', { pk: invocationPk(id), sk });
+      if (raised.ok) written++;
+    }
+    return written;
+  }
+
+  /** The sort keys and expiries of an invocation's items: consistent, two attributes each. */
+  async #expiries(id: string): Promise<{ sk: string; ttl: unknown }[]> {
+    const found: { sk: string; ttl: unknown }[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      let out;
+      try {
+        out = await this.#client.send(
+          new QueryCommand({
+            TableName: this.#table,
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#ttl': 'ttl' },
+            ExpressionAttributeValues: marshall({ ':pk': invocationPk(id) }),
+            ProjectionExpression: '#sk, #ttl',
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        );
+      } catch (error) {
+        throw new StoreError('renewJournal', id, this.#table, error);
+      }
+      this.#report('renewJournal', 'read', out.ConsumedCapacity);
+      for (const item of out.Items ?? []) {
+        const { sk, ttl } = unmarshall(item);
+        found.push({ sk: String(sk), ttl });
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return found;
   }
 
   async suspend(id: string, o: SuspendOptions): Promise<boolean> {
@@ -504,6 +569,7 @@ export class DynamoDbStore implements Store {
     else remove.push('callees');
     if (o.retries !== undefined) set.retries = o.retries;
     if (o.lastFailure !== undefined) set.lastFailure = o.lastFailure;
+    if (o.journalEntries !== undefined) set.journalEntries = o.journalEntries;
     return this.#transition('suspend', id, o.epoch, set, remove);
   }
 
@@ -891,8 +957,9 @@ export class DynamoDbStore implements Store {
 
   // ---- requests ---------------------------------------------------------------
 
+  /** Expiry of a completion, a promise, a waiter or an input item written at `writtenAtMs`. */
   #expiry(writtenAtMs: number): number {
-    return Math.floor(writtenAtMs / 1000) + this.#journalTtlSeconds;
+    return Math.floor(writtenAtMs / 1000) + COMPLETION_TTL_SECONDS;
   }
 
   /** An UpdateItem on `meta` owned by the attempt at `epoch`. */

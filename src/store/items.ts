@@ -3,7 +3,7 @@
  * (which reads stream images). Items are plain objects, as `unmarshall` gives
  * them; absent fields are left out rather than stored as null.
  */
-import type { Completion, InvocationMeta, JournalEntry, ObjectLock } from './store.ts';
+import { JOURNAL_TAIL_MARGIN_SECONDS, type Completion, type InvocationMeta, type JournalEntry, type ObjectLock } from './store.ts';
 import { createHash } from 'node:crypto';
 import { INPUT, LIST_PK, LIST_SK, META, invocationIdOf, invocationPk, journalSk, listPartition, listPosition } from './keys.ts';
 import { payloadBytes } from './limits.ts';
@@ -138,4 +138,18 @@ export function itemToLock(item: Item): ObjectLock {
     seq: Number(item.seq ?? 0),
     waiting: (item.waiting ?? {}) as Record<string, string>,
   };
+}
+
+/**
+ * When journal entry `index` expires (epoch seconds): `ttlSeconds` after it
+ * was written, and the entries after the first {@link JOURNAL_TAIL_MARGIN_SECONDS}
+ * later still, so the first one always goes first (`Store.renewJournal`).
+ *
+ * @example
+ * ```ts
+ * journalExpiry(0, Date.now(), DEFAULT_JOURNAL_TTL_SECONDS) // 30 days from now
+ * ```
+ */
+export function journalExpiry(index: number, writtenAtMs: number, ttlSeconds: number): number {
+  return Math.floor(writtenAtMs / 1000) + ttlSeconds + (index === 0 ? 0 : JOURNAL_TAIL_MARGIN_SECONDS);
 }

@@ -19,6 +19,7 @@ import type {
   AcquireOptions,
   UnpinResult,
 } from './store.ts';
+import { DEFAULT_JOURNAL_TTL_SECONDS, JOURNAL_TAIL_MARGIN_SECONDS } from './store.ts';
 import {
   INPUT,
   LIST_PK,
@@ -40,6 +41,7 @@ import {
   entryToItem,
   itemToCompletion,
   itemToEntry,
+  journalExpiry,
   itemToLock,
   itemToMeta,
   metaToItem,
@@ -74,6 +76,43 @@ import {
 export class MemoryStore implements Store, ChangeFeed {
   readonly #partitions = new Map<string, Map<string, Item>>();
   readonly #listeners = new Set<(change: ItemChange) => void>();
+  readonly #journalTtlSeconds: number;
+  /** How late past its expiry the sweeper deletes each item (DynamoDB: up to 48 hours), drawn once per written item. */
+  readonly #lateness = new WeakMap<Item, number>();
+
+  constructor(options: { journalTtlSeconds?: number } = {}) {
+    this.#journalTtlSeconds = options.journalTtlSeconds ?? DEFAULT_JOURNAL_TTL_SECONDS;
+  }
+
+  /**
+   * Deletes what DynamoDB's TTL would have deleted by `nowMs`: every item
+   * whose `ttl` passed, each at a lateness of its own of up to 48 hours, in
+   * an arbitrary order, each reported as a REMOVE by TTL (`byTtl`). Returns
+   * how many it deleted. For tests of what outlives what, with a test clock.
+   *
+   * @example
+   * ```ts
+   * clock.advance(400 * 86_400_000);
+   * store.sweepExpired(clock.now(), prng.next); // then feed the REMOVEs to the wake
+   * ```
+   */
+  sweepExpired(nowMs: number, random: () => number = Math.random): number {
+    const due: [string, string][] = [];
+    for (const [pk, partition] of this.#partitions)
+      for (const [sk, item] of partition) {
+        if (typeof item.ttl !== 'number') continue;
+        let late = this.#lateness.get(item);
+        if (late === undefined) this.#lateness.set(item, (late = Math.floor(random() * TTL_LATENESS_MS)));
+        if (item.ttl * 1000 + late <= nowMs) due.push([pk, sk]);
+      }
+    // DynamoDB deletes expired items in no particular order.
+    for (let i = due.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [due[i], due[j]] = [due[j]!, due[i]!];
+    }
+    for (const [pk, sk] of due) this.#remove(pk, sk, true);
+    return due.length;
+  }
 
   /** Subscribes to item changes (INSERT / MODIFY / REMOVE with both images), reported as each write happens. Returns an unsubscribe function. */
   onChange(listener: (change: ItemChange) => void): () => void {
@@ -127,7 +166,7 @@ export class MemoryStore implements Store, ChangeFeed {
     });
   }
 
-  async acquire(id: string, { seenEpoch, now, leaseMs, version }: AcquireOptions): Promise<InvocationMeta | undefined> {
+  async acquire(id: string, { seenEpoch, now, leaseMs, version, invokeId }: AcquireOptions): Promise<InvocationMeta | undefined> {
     const item = this.#get(invocationPk(id), META);
     if (!item) return undefined;
     const meta = itemToMeta(item);
@@ -141,6 +180,7 @@ export class MemoryStore implements Store, ChangeFeed {
       status: 'running',
       epoch: meta.epoch + 1,
       lease: now + leaseMs,
+      invokeId,
       awaiting: undefined,
       timers: undefined,
       awakeables: undefined,
@@ -157,7 +197,7 @@ export class MemoryStore implements Store, ChangeFeed {
     // forEach rather than for…of: no [key, item] pair per item.
     this.#partitions.get(invocationPk(id))?.forEach((item, sk) => {
       if (sk.startsWith('J#')) {
-        const entry = copyBelow(itemToEntry(item));
+        const entry = copyBelow(entryOf(item));
         journal.set(entry.index, entry);
       } else if (isCompletionSk(sk)) {
         completions.set(sk, copyBelow(itemToCompletion(item)));
@@ -182,18 +222,44 @@ export class MemoryStore implements Store, ChangeFeed {
    * ```
    */
   expire(pk: string, sk: string): void {
+    this.#remove(pk, sk, false);
+  }
+
+  #remove(pk: string, sk: string, byTtl: boolean): void {
     const partition = this.#partitions.get(pk);
     const old = partition?.get(sk);
     if (!partition || !old) return;
     partition.delete(sk);
-    for (const listener of this.#listeners) listener({ eventName: 'REMOVE', pk, sk, oldItem: copyOf(old) });
+    for (const listener of this.#listeners)
+      listener({ eventName: 'REMOVE', pk, sk, oldItem: copyOf(old), ...(byTtl ? { byTtl: true } : {}) });
   }
 
   async append(id: string, entry: JournalEntry): Promise<boolean> {
-    const item = entryToItem(id, entry);
+    const item: Item = {
+      ...entryToItem(id, entry),
+      ttl: journalExpiry(entry.index, entry.writtenAt ?? Date.now(), this.#journalTtlSeconds),
+    };
     if (this.#get(item.pk as string, item.sk as string)) return false;
     this.#put(item);
     return true;
+  }
+
+  async renewJournal(id: string, o: { head: JournalEntry; now: number; until?: number | undefined }): Promise<number> {
+    const until = o.until ?? Math.floor(o.now / 1000) + this.#journalTtlSeconds;
+    const pk = invocationPk(id);
+    let written = 0;
+    if (!this.#get(pk, journalSk(0))) {
+      this.#put({ ...entryToItem(id, { ...o.head, index: 0 }), ttl: until });
+      written++;
+    }
+    const tail = until + JOURNAL_TAIL_MARGIN_SECONDS;
+    for (const [sk, item] of [...(this.#partitions.get(pk) ?? [])]) {
+      const wanted = sk === journalSk(0) ? until : tail;
+      if (sk === META || (typeof item.ttl === 'number' && item.ttl >= wanted)) continue;
+      this.#put({ ...item, ttl: wanted });
+      written++;
+    }
+    return written;
   }
 
   async suspend(id: string, o: SuspendOptions): Promise<boolean> {
@@ -207,6 +273,7 @@ export class MemoryStore implements Store, ChangeFeed {
       callees: o.callees && Object.keys(o.callees).length ? o.callees : undefined,
       retries: o.retries ?? m.retries,
       lastFailure: o.lastFailure ?? m.lastFailure,
+      journalEntries: o.journalEntries ?? m.journalEntries,
       updatedAt: o.now,
     }));
   }
@@ -287,7 +354,7 @@ export class MemoryStore implements Store, ChangeFeed {
 
   async getEntry(id: string, index: number): Promise<JournalEntry | undefined> {
     const item = this.#get(invocationPk(id), journalSk(index));
-    return item && copyBelow(itemToEntry(item));
+    return item && copyBelow(entryOf(item));
   }
 
   async addPromiseWaiter(id: string, name: string, waiter: PromiseWaiter): Promise<void> {
@@ -471,6 +538,15 @@ function copyOf<T>(value: T): T {
   // for…in sees the same keys as Object.keys here (a plain object), without an array of them.
   for (const key in value) copy[key] = copyOf((value as Record<string, unknown>)[key]);
   return copy as T;
+}
+
+/** How late DynamoDB's TTL may delete an expired item: up to 48 hours. */
+const TTL_LATENESS_MS = 48 * 3_600_000;
+
+/** A journal entry from its item, without the store's own `ttl` (as the DynamoDB store loads it). */
+function entryOf(item: Item): JournalEntry {
+  const { ttl: _ttl, ...rest } = item;
+  return itemToEntry(rest);
 }
 
 /** `itemToEntry` and `itemToCompletion` make a new top level: copies what lies below it, so the result shares nothing with the stored item. */

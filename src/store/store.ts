@@ -59,6 +59,22 @@ export interface InvocationMeta {
   upgradedFrom?: string | undefined;
   /** While running: epoch ms after which another attempt may take over. */
   lease?: number | undefined;
+  /**
+   * While running: the id of the invoke whose attempt holds the lease
+   * (`AcquireOptions.invokeId`). Only that invoke's own retries wait the
+   * lease out; any other invoke that finds it running stops. Absent on
+   * attempts of invokes without an id (earlier releases).
+   */
+  invokeId?: string | undefined;
+  /**
+   * How many journal entries were in the table at the last suspension.
+   * Entries are never deleted while the invocation runs, so a load that
+   * finds fewer means some expired or were deleted: the replay refuses
+   * (`JournalGapError`) rather than run those steps again. (Indices alone
+   * cannot tell: parallel steps journal out of order, so a step that never
+   * finished leaves a hole too.) Absent on items older than this field.
+   */
+  journalEntries?: number | undefined;
   /** While suspended: completion keys any of which makes it runnable again. */
   awaiting?: string[] | undefined;
   /** While suspended: timers among `awaiting` that must be scheduled. */
@@ -241,6 +257,8 @@ export interface ItemChange {
   sk: string;
   newItem?: Record<string, unknown> | undefined;
   oldItem?: Record<string, unknown> | undefined;
+  /** On a REMOVE: DynamoDB's TTL deleted the item (not a purge or a user's delete). */
+  byTtl?: true | undefined;
 }
 
 /**
@@ -278,6 +296,8 @@ export interface SuspendOptions {
   callees?: Record<string, string>;
   retries?: number;
   lastFailure?: Failure;
+  /** How many journal entries are in the table (`InvocationMeta.journalEntries`). */
+  journalEntries?: number;
 }
 
 /**
@@ -298,6 +318,11 @@ export interface AcquireOptions {
    * is not acquired (the engine then fails the invoke, and recovery invokes the pinned version).
    */
   version?: string | undefined;
+  /**
+   * The id of the invoke this attempt runs for (its payload's `invokeId`),
+   * kept on `meta` while it runs; an acquire without one clears it.
+   */
+  invokeId?: string | undefined;
 }
 
 /**
@@ -391,6 +416,16 @@ export interface Store {
    * Idempotency-Key) whose `meta` may have expired while its journal lives on.
    */
   hasJournal(id: string): Promise<boolean>;
+  /**
+   * Renews an invocation's journal once DynamoDB's TTL has removed its first
+   * entry (`head`, as the stream's old image holds it) while the invocation
+   * still needs it: puts the entry back unless it exists, expiring at `until`
+   * (epoch seconds; default `now` plus the store's journal TTL), or raises
+   * its expiry to `until`, and raises every other item of the partition but
+   * `meta` to expire no sooner than `until + JOURNAL_TAIL_MARGIN_SECONDS`. Never lowers an expiry, never
+   * brings back another deleted item. Returns how many items it wrote.
+   */
+  renewJournal(id: string, o: { head: JournalEntry; now: number; until?: number | undefined }): Promise<number>;
   /** Writes entry `entry.index` unless it exists. `false`: another attempt wrote it. */
   append(id: string, entry: JournalEntry): Promise<boolean>;
   /** Records a suspension, if this attempt (`epoch`) still owns the invocation. */
@@ -482,3 +517,30 @@ export interface Store {
    */
   writeState(scope: string, name: string, value: string | undefined, fence: string): Promise<boolean>;
 }
+
+/**
+ * Default expiry of journal entries: 30 days after they are written (the
+ * entries after the first 3 days more, {@link JOURNAL_TAIL_MARGIN_SECONDS}).
+ * An invocation that still needs its journal when the first entry expires
+ * gets it back with the rest renewed (`Store.renewJournal`, from the wake),
+ * so this only sets how often a long-lived invocation pays that renewal.
+ *
+ * @example
+ * ```ts
+ * new DynamoDbStore({ client, tableName, journalTtlSeconds: DEFAULT_JOURNAL_TTL_SECONDS });
+ * ```
+ */
+export const DEFAULT_JOURNAL_TTL_SECONDS = 30 * 24 * 3600;
+
+/**
+ * How much later than the journal's first entry every other item of an
+ * invocation expires: more than DynamoDB's TTL lateness (up to 48 hours), so
+ * the first entry is always deleted first, and its removal (which the wake
+ * sees) comes while the rest is still there to renew.
+ *
+ * @example
+ * ```ts
+ * const tailTtl = headTtl + JOURNAL_TAIL_MARGIN_SECONDS;
+ * ```
+ */
+export const JOURNAL_TAIL_MARGIN_SECONDS = 3 * 24 * 3600;

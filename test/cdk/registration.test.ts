@@ -54,9 +54,9 @@ describe('DurableRuntime.addService', () => {
     template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 6);
   });
 
-  it('with directWake, lets the ingress and the callback function invoke exactly the registered handlers, without a dependency cycle', () => {
+  it('by default (the direct wake), lets the ingress and the callback function invoke exactly the registered handlers, without a dependency cycle', () => {
     // Prepare: two handler functions, each calling the other's services by name
-    const { stack, runtime, plain } = runtimeStack({ directWake: true });
+    const { stack, runtime, plain } = runtimeStack();
     const cart = plain('Cart');
     const greeter = plain('Greeter');
     runtime.addService(greeter, { services: ['greeter'] });
@@ -86,6 +86,23 @@ describe('DurableRuntime.addService', () => {
     expect(invoked(roleId('Cart'))).toEqual([]);
     expect(invoked(roleId('Greeter'))).toEqual([]);
     expect(env(template, 'RuntimeCallbacks').DORMANT_ROUTES).toEqual(env(template, 'RuntimeWake').DORMANT_ROUTES);
+  });
+
+  it('with directWake: false, grants the ingress and the callback function no invoke and tells them so', () => {
+    const { stack, runtime, plain } = runtimeStack({ directWake: false });
+    runtime.addService(plain('Greeter'), { services: ['greeter'] });
+    const template = Template.fromStack(stack);
+    const roleId = (prefix: string) => Object.keys(template.findResources('AWS::IAM::Role')).find((k) => k.startsWith(prefix))!;
+    for (const role of ['RuntimeIngressRole', 'RuntimeCallbacksRole']) {
+      const lambdaActions = Object.values(template.findResources('AWS::IAM::Policy'))
+        .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${roleId(role)}"`))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[] }[])
+        .flatMap((s) => [s.Action].flat())
+        .filter((a) => a.startsWith('lambda:'));
+      expect(lambdaActions, role).toEqual([]);
+    }
+    expect(env(template, 'RuntimeIngress').DORMANT_DIRECT_WAKE).toBe('false');
+    expect(env(template, 'RuntimeCallbacks').DORMANT_DIRECT_WAKE).toBe('false');
   });
 
   it('registers a function once when it is added again with more services', () => {

@@ -104,7 +104,7 @@ describe('wake: stream event source mapping', () => {
     });
   });
 
-  it('lets through only records that can wake an invocation: never journal entries, removals, an acquire or a finish with nothing to hand on', () => {
+  it('lets through only records that can wake an invocation: never journal entries (but the first one’s removal), other removals, an acquire or a finish with nothing to hand on', () => {
     const mapping = Object.values(
       template.findResources('AWS::Lambda::EventSourceMapping', { Properties: { FunctionName: { Ref: ids.wake } } }),
     );
@@ -131,6 +131,8 @@ describe('wake: stream event source mapping', () => {
       streamRecord('L#lock'),
       streamRecord('L#lock', 'MODIFY'),
       streamRecord('Q#00000001'),
+      // DynamoDB's TTL removing a journal's first entry: the wake renews it if its invocation still needs it.
+      streamRecord('J#00000000', 'REMOVE'),
     ];
     for (const record of wakes) expect(passes(record), JSON.stringify(record)).toBe(true);
 
@@ -144,7 +146,7 @@ describe('wake: stream event source mapping', () => {
       streamRecord('meta', 'REMOVE'),
       streamRecord('C#00000003', 'MODIFY'),
       streamRecord('C#00000003', 'REMOVE'),
-      streamRecord('L#lock', 'REMOVE'),
+      streamRecord('J#00000001', 'REMOVE'),
       streamRecord('S#total'),
       streamRecord('metadata-not-meta', 'INSERT', 'pending'),
     ];
@@ -258,7 +260,7 @@ describe('REST API and ingress', () => {
     });
   });
 
-  it("grants the ingress item reads and writes, the purge's deletes, a timer send and the secret; no invoke (the direct wake is opt-in)", () => {
+  it("grants the ingress item reads and writes, the purge's deletes, a timer send, the secret, and the handlers' invoke (the direct wake)", () => {
     const ingress = statements(template, roles.ingress);
     const granted = actions(ingress);
     expect(granted.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(
@@ -267,8 +269,15 @@ describe('REST API and ingress', () => {
     );
     expect(allows(ingress, 'sqs:SendMessage', { 'Fn::GetAtt': [ids.timerQueue, 'Arn'] })).toBe(true);
     expect(allows(ingress, 'secretsmanager:GetSecretValue', { Ref: ids.secret })).toBe(true);
-    const invokes = ingress.filter((s) => [s.Action].flat().some((a) => String(a).startsWith('lambda:')));
-    expect(invokes).toEqual([]);
+    // The direct wake (on by default): exactly the registered handler function and its qualified ARNs.
+    const qualified = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [ids.examples, 'Arn'] }, ':*']] };
+    for (const role of [roles.ingress, roles.callbacks]) {
+      const list = statements(template, role);
+      expect(allows(list, 'lambda:InvokeFunction', qualified)).toBe(true);
+      expect(allows(list, 'lambda:InvokeFunction', { 'Fn::GetAtt': [ids.examples, 'Arn'] })).toBe(true);
+      expect(allows(list, 'lambda:InvokeFunction', '*')).toBe(false);
+      expect(actions(list).filter((a) => a.startsWith('lambda:'))).toEqual(['lambda:InvokeFunction']);
+    }
   });
 });
 
@@ -381,15 +390,14 @@ describe('handler function versions (rule 12)', () => {
     });
   });
 
-  it("the wake and timer may invoke the function's qualified ARNs (the alias and pinned versions), nothing wider", () => {
+  it("the wake, timer, ingress and callbacks may invoke the function's qualified ARNs (the alias and pinned versions), nothing wider", () => {
     const qualified = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [ids.examples, 'Arn'] }, ':*']] };
-    for (const role of [roles.wake, roles.timer]) {
+    for (const role of [roles.wake, roles.timer, roles.ingress, roles.callbacks]) {
       const list = statements(template, role);
       expect(allows(list, 'lambda:InvokeFunction', qualified)).toBe(true);
       expect(allows(list, 'lambda:InvokeFunction', { 'Fn::GetAtt': [ids.examples, 'Arn'] })).toBe(true);
       expect(allows(list, 'lambda:InvokeFunction', '*')).toBe(false);
     }
-    expect(actions(statements(template, roles.ingress))).not.toContain('lambda:InvokeFunction');
   });
 
   it("sends failed attempts of every qualifier to recovery; a version's configuration is kept with it", () => {

@@ -6,6 +6,7 @@
  */
 import {
   CreateTableCommand,
+  DeleteItemCommand,
   DeleteTableCommand,
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
@@ -16,7 +17,15 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newInvocationId } from '../../src/engine/ids.ts';
-import { DEFAULT_JOURNAL_TTL_SECONDS, DynamoDbStore, StoreError, ensureTable, tableDefinition } from '../../src/store/dynamodb.ts';
+import {
+  COMPLETION_TTL_SECONDS,
+  DEFAULT_JOURNAL_TTL_SECONDS,
+  DynamoDbStore,
+  StoreError,
+  ensureTable,
+  tableDefinition,
+} from '../../src/store/dynamodb.ts';
+import { JOURNAL_TAIL_MARGIN_SECONDS } from '../../src/store/store.ts';
 import { toItemChange } from '../../src/store/dynamodb-stream.ts';
 import { completionKey, invocationPk, journalSk } from '../../src/store/keys.ts';
 import { dynamoDbConfig, uniqueTableName } from '../support/dynamodb-local.ts';
@@ -28,6 +37,8 @@ storeContract('DynamoDbStore', async () => {
   return {
     store: table.store,
     changes: (pk, done) => table.feed.of(pk, done),
+    remove: async (pk, sk) =>
+      void (await table.client.send(new DeleteItemCommand({ TableName: table.tableName, Key: marshall({ pk, sk }) }))),
     propertyRuns: 15,
     close: () => table.close(),
   };
@@ -93,19 +104,62 @@ describe('DynamoDbStore', () => {
     expect(ledger.take().map((e) => e.operation)).toEqual(['createInvocation', 'complete']);
   });
 
-  it('gives journal entries and completions an expiry of journalTtlSeconds after they are written', async () => {
+  it('expires the first journal entry journalTtlSeconds after it is written, the others 3 days later, completions after 365 days', async () => {
     const store = table.storeWith({ journalTtlSeconds: 3600 });
     const id = newInvocationId();
     const before = Math.floor(Date.now() / 1000);
 
     await store.append(id, { index: 0, kind: 'now', value: '1' });
-    await store.complete(id, { key: completionKey(1), at: Date.UTC(2026, 0, 1) });
+    const later = (Math.floor(Date.now() / 1000) + 60) * 1000; // in real time: DynamoDB Local may delete what expired
+    await store.append(id, { index: 1, kind: 'now', value: '2', writtenAt: later });
+    await store.complete(id, { key: completionKey(1), at: later });
 
     const entry = await rawItem(invocationPk(id), journalSk(0));
     expect(entry.ttl).toBeGreaterThanOrEqual(before + 3600);
     expect(entry.ttl).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 3600);
-    expect((await rawItem(invocationPk(id), completionKey(1))).ttl).toBe(Date.UTC(2026, 0, 1) / 1000 + 3600);
-    expect(DEFAULT_JOURNAL_TTL_SECONDS).toBe(365 * 86_400);
+    expect((await rawItem(invocationPk(id), journalSk(1))).ttl).toBe(later / 1000 + 3600 + JOURNAL_TAIL_MARGIN_SECONDS);
+    expect((await rawItem(invocationPk(id), completionKey(1))).ttl).toBe(later / 1000 + COMPLETION_TTL_SECONDS);
+    expect(DEFAULT_JOURNAL_TTL_SECONDS).toBe(30 * 86_400);
+    expect(COMPLETION_TTL_SECONDS).toBe(365 * 86_400);
+  });
+
+  it('renews a journal: the first entry back with the expiry asked for, the other items raised 3 days past it, never lowered', async () => {
+    // Written now (DynamoDB Local may delete what expired in real time), renewed as if 10 days later.
+    const store = table.storeWith({ journalTtlSeconds: 3600 });
+    const id = newInvocationId();
+    const written = Math.floor(Date.now() / 1000) * 1000;
+    const head = { index: 0, kind: 'now' as const, value: '1', writtenAt: written };
+    await store.append(id, head);
+    await store.append(id, { index: 1, kind: 'now', value: '2', writtenAt: written });
+    await store.complete(id, { key: completionKey(2), at: written });
+    const removeHead = () =>
+      table.client.send(new DeleteItemCommand({ TableName: table.tableName, Key: marshall({ pk: invocationPk(id), sk: journalSk(0) }) }));
+    await removeHead();
+    const now = written + 10 * 86_400_000;
+
+    expect(await store.renewJournal(id, { head, now })).toBe(2);
+
+    expect((await rawItem(invocationPk(id), journalSk(0))).ttl).toBe(now / 1000 + 3600);
+    expect((await rawItem(invocationPk(id), journalSk(1))).ttl).toBe(now / 1000 + 3600 + JOURNAL_TAIL_MARGIN_SECONDS);
+    // The completion's own expiry (365 days) is later already: not lowered.
+    expect((await rawItem(invocationPk(id), completionKey(2))).ttl).toBe(written / 1000 + COMPLETION_TTL_SECONDS);
+    // A finished invocation's journal is kept as long as its meta: `until` given.
+    await removeHead();
+    expect(await store.renewJournal(id, { head, now, until: now / 1000 + 60 })).toBe(1);
+    expect((await rawItem(invocationPk(id), journalSk(0))).ttl).toBe(now / 1000 + 60);
+  });
+
+  it('tells a removal by DynamoDB’s TTL (the service principal) from any other', () => {
+    const record = (userIdentity?: unknown) =>
+      ({
+        eventName: 'REMOVE',
+        dynamodb: { Keys: { pk: { S: 'I#inv_x' }, sk: { S: 'J#00000000' } }, OldImage: { pk: { S: 'I#inv_x' }, sk: { S: 'J#00000000' } } },
+        ...(userIdentity ? { userIdentity } : {}),
+      }) as unknown as DynamoDBRecord;
+
+    expect(toItemChange(record({ type: 'Service', principalId: 'dynamodb.amazonaws.com' }))?.byTtl).toBe(true);
+    expect(toItemChange(record())?.byTtl).toBeUndefined();
+    expect(toItemChange(record({ type: 'Service', principalId: 'lambda.amazonaws.com' }))?.byTtl).toBeUndefined();
   });
 
   it('keeps the store-managed ttl out of loaded journal entries', async () => {

@@ -14,6 +14,7 @@ storeContract('MemoryStore', async () => {
       if (!done(mine)) throw new Error(`the change feed of ${pk} does not hold what the test waits for (${mine.length} changes)`);
       return mine;
     },
+    remove: async (pk, sk) => store.expire(pk, sk),
     propertyRuns: 100,
     close: async () => undefined,
   };

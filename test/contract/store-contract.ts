@@ -25,6 +25,8 @@ export interface ContractSubject {
   store: Store;
   /** Changes of partition `pk` so far, in order, once `done` holds for them (the stream may lag). */
   changes(pk: string, done?: (changes: ItemChange[]) => boolean): Promise<ItemChange[]>;
+  /** Deletes one item, as DynamoDB's TTL would. */
+  remove(pk: string, sk: string): Promise<void>;
   /** fast-check runs per property. */
   propertyRuns: number;
   close(): Promise<void>;
@@ -198,6 +200,20 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
         expect(taken).toEqual({ ...meta, epoch: 2, lease: meta.lease! + 1 + LEASE, updatedAt: meta.lease! + 1 });
       });
 
+      it('records the invoke id of the attempt holding the lease; a takeover without one clears it', async () => {
+        const meta = pendingMeta();
+        await store.createInvocation(meta);
+
+        const first = await store.acquire(meta.id, { seenEpoch: 0, now: T0 + 1, leaseMs: LEASE, invokeId: 'inv-A' });
+        expect(first?.invokeId).toBe('inv-A');
+        await expect(store.getInvocation(meta.id)).resolves.toMatchObject({ invokeId: 'inv-A', epoch: 1 });
+        const second = await store.acquire(meta.id, { seenEpoch: 1, now: first!.lease! + 1, leaseMs: LEASE, invokeId: 'inv-B' });
+        expect(second?.invokeId).toBe('inv-B');
+        const third = await store.acquire(meta.id, { seenEpoch: 2, now: second!.lease! + 1, leaseMs: LEASE });
+        expect(third?.invokeId).toBeUndefined();
+        expect((await store.getInvocation(meta.id))?.invokeId).toBeUndefined();
+      });
+
       it('refuses finished and unknown invocations without creating anything', async () => {
         const meta = await running();
         await store.finish(meta.id, { epoch: 1, now: T0 + 2, output: '1', ttl: 123 });
@@ -207,6 +223,46 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
         await expect(store.acquire(unknown, { seenEpoch: 0, now: T0 + 3, leaseMs: LEASE })).resolves.toBeUndefined();
 
         await expect(store.getInvocation(unknown)).resolves.toBeUndefined();
+      });
+    });
+
+    describe('renewJournal', () => {
+      it('puts a removed first entry back, leaves other removed items removed, and returns how many items it wrote', async () => {
+        // Prepare: a suspended invocation with three entries and a completion; TTL removed the first entry and the completion
+        const meta = await running();
+        const entries = [0, 1, 2].map((index) => ({
+          index,
+          kind: 'run' as const,
+          name: `step-${index}`,
+          value: String(index),
+          writtenAt: T0 + 1,
+        }));
+        for (const entry of entries) expect(await store.append(meta.id, entry)).toBe(true);
+        await store.complete(meta.id, { key: 'C#00000009', value: '"x"', at: T0 + 2 });
+        await subject.remove(invocationPk(meta.id), journalSk(0));
+        await subject.remove(invocationPk(meta.id), 'C#00000009');
+
+        // Act
+        const written = await store.renewJournal(meta.id, { head: entries[0]!, now: T0 + 10 * 86_400_000 });
+        const again = await store.renewJournal(meta.id, { head: entries[0]!, now: T0 + 10 * 86_400_000 });
+
+        // Assess: the head and the two other entries (raised); nothing more the second time; meta untouched
+        expect(written).toBe(3);
+        expect(again).toBe(0);
+        const loaded = await store.load(meta.id);
+        expect([...loaded.journal.values()].sort((a, b) => a.index - b.index)).toEqual(entries);
+        expect(loaded.completions.has('C#00000009')).toBe(false);
+        await expect(store.getInvocation(meta.id)).resolves.toEqual(meta);
+      });
+
+      it('with the first entry still there, writes nothing to it', async () => {
+        const meta = await running();
+        const head = { index: 0, kind: 'now' as const, value: '1', writtenAt: T0 + 1 };
+        await store.append(meta.id, head);
+
+        await expect(store.renewJournal(meta.id, { head: { ...head, value: '2' }, now: T0 + 3 })).resolves.toBe(0);
+
+        expect((await store.load(meta.id)).journal.get(0)).toEqual(head);
       });
     });
 

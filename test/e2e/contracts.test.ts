@@ -37,6 +37,12 @@ describe('matchesFilter', () => {
     expect(passes(record('INSERT', 'J#00000001'))).toBe(false);
     expect(passes(record('MODIFY', 'C#00000001'))).toBe(false);
     expect(passes(record('REMOVE', 'meta', 'completed'))).toBe(false);
+    // The first journal entry's removal (the wake renews a journal DynamoDB's TTL is taking), never its insert.
+    expect(passes(record('REMOVE', 'J#00000000'))).toBe(true);
+    expect(passes(record('INSERT', 'J#00000000'))).toBe(false);
+    expect(passes(record('REMOVE', 'J#00000001'))).toBe(false);
+    expect(passes(record('REMOVE', 'C#00000001'))).toBe(false);
+    expect(passes(record('MODIFY', 'C#00000001.beat'))).toBe(false);
   });
 });
 

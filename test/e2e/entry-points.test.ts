@@ -35,7 +35,10 @@ class RecordingDispatch implements Dispatch {
   failInvokes = false;
   async invoke(service: string, payload: InvokePayload): Promise<void> {
     if (this.failInvokes) throw new Error('Lambda throttled');
-    this.invokes.push({ service, payload });
+    // Every invoke carries a fresh id (Lambda's retries keep it): recorded without it, checked here.
+    const { invokeId, ...rest } = payload;
+    if (typeof invokeId !== 'string' || invokeId.length === 0) throw new Error('an invoke without its invokeId');
+    this.invokes.push({ service, payload: rest });
   }
   async schedule(invocationId: string, timer: Timer): Promise<void> {
     this.scheduled.push({ invocationId, timer });

@@ -216,7 +216,7 @@ describe('the local stream event source mapping', () => {
 
     // Assess
     expect(woken).toBe(1);
-    expect(invokes).toEqual([{ invocationId: meta.id, epoch: 0 }]);
+    expect(invokes).toEqual([{ invocationId: meta.id, epoch: 0, invokeId: expect.any(String) }]);
   });
 
   it('re-wakes the records of a given-up batch one by one: a poison record between two innocents is given up alone (rule 11)', async () => {

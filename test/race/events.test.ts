@@ -283,6 +283,7 @@ async function relayed(
       grantLock: store.grantLock.bind(store),
       promiseWaiters: store.promiseWaiters.bind(store),
       eventWaiters: store.eventWaiters.bind(store),
+      renewJournal: store.renewJournal.bind(store),
       complete: async (invocationId, completion) => {
         delivered.push({ invocationId, key: completion.key });
         const written = await store.complete(invocationId, completion);

@@ -183,6 +183,7 @@ function pick(store: BackendRuntime['backend']['store']) {
     releaseLock: store.releaseLock.bind(store),
     grantLock: store.grantLock.bind(store),
     promiseWaiters: store.promiseWaiters.bind(store),
+    renewJournal: store.renewJournal.bind(store),
     eventWaiters: store.eventWaiters.bind(store),
   };
 }

@@ -123,6 +123,30 @@ export const unpinnedAttempts: Mutation = {
 };
 
 /**
+ * An acquire that records someone else's invoke id: a retry of the invoke
+ * whose attempt died holding the lease takes the lease for another invoke's
+ * and stops, as a duplicate wake does, so nobody takes the invocation over:
+ *
+ *   invoke A@3:  acquire ✓ (running, lease L, (broken) invokeId A′) ── crash
+ *   retry  A@3:  acquire ✗ ── invokeId A′ ≠ A → skipped; Lambda counts a success: stuck running
+ */
+export const invokeIdForgotten: Mutation = {
+  patch: () => {
+    const original = MemoryStore.prototype.acquire;
+    let other = 0;
+    MemoryStore.prototype.acquire = async function (this: MemoryStore, id, options) {
+      return original.call(this, id, {
+        ...options,
+        invokeId: options.invokeId === undefined ? undefined : `${options.invokeId}′${other++}`,
+      });
+    };
+    return () => {
+      MemoryStore.prototype.acquire = original;
+    };
+  },
+};
+
+/**
  * The wake rule without the match of a new event to its waiters: a wait
  * recorded before the event landed is never handed it.
  *
@@ -157,6 +181,7 @@ export const MUTATIONS: Record<string, Mutation> = {
   'promise-without-relay': { decideWake: wakeWithoutRelay },
   'waiter-not-looking': waiterNotLooking,
   'unpinned-attempts': unpinnedAttempts,
+  'invoke-id-forgotten': invokeIdForgotten,
   'event-without-match': { decideWake: wakeWithoutEventMatch },
   'event-waiter-not-looking': eventWaiterNotLooking,
 };

@@ -67,6 +67,32 @@ describe('simulator regressions', () => {
       expect((await runAttempt(rt.deps, { invocationId: id, epoch: 0 })).kind).toBe('skipped');
     });
 
+    it('with invoke ids: a second wake of the same epoch stops at once; only the lease holder’s own retry waits it out', async () => {
+      // Prepare: the direct wake's invoke A acquired epoch 0 and runs (or died holding the lease)
+      const rt = new MemoryRuntime(defs, { leaseMs: LEASE });
+      const id = await rt.start('s', 'h');
+      const held = await rt.store.acquire(id, { seenEpoch: 0, now: rt.clock.now(), leaseMs: LEASE, invokeId: 'A' });
+      expect(held?.invokeId).toBe('A');
+
+      // Act / Assess: the stream's invoke B of the same epoch is a duplicate wake: skipped, no error for Lambda to retry
+      const duplicate = await runAttempt(rt.deps, { invocationId: id, epoch: 0, invokeId: 'B' });
+      expect(duplicate).toMatchObject({ kind: 'skipped', reason: expect.stringContaining('another invoke') });
+      // A's own retry (same payload, same id) and an invoke of an earlier release (no id) wait the lease out
+      await expect(runAttempt(rt.deps, { invocationId: id, epoch: 0, invokeId: 'A' })).rejects.toMatchObject({ name: 'LeaseHeldError' });
+      await expect(runAttempt(rt.deps, { invocationId: id, epoch: 0 })).rejects.toMatchObject({ name: 'LeaseHeldError' });
+      // After the lease anyone takes over, and its id replaces A's
+      rt.clock.advance(LEASE + 1);
+      expect((await runAttempt(rt.deps, { invocationId: id, epoch: 0, invokeId: 'B' })).kind).toBe('completed');
+    });
+
+    it('rule 13: a lease taken by an invoke without an id (an earlier release) is waited out by every invoke', async () => {
+      const rt = new MemoryRuntime(defs, { leaseMs: LEASE });
+      const id = await rt.start('s', 'h');
+      await rt.store.acquire(id, { seenEpoch: 0, now: rt.clock.now(), leaseMs: LEASE });
+      expect((await rt.store.getInvocation(id))?.invokeId).toBeUndefined();
+      await expect(runAttempt(rt.deps, { invocationId: id, epoch: 0, invokeId: 'B' })).rejects.toMatchObject({ name: 'LeaseHeldError' });
+    });
+
     it('judges the lease at the acquire, not at the read after it', async () => {
       const rt = new MemoryRuntime(defs, { leaseMs: LEASE });
       const id = await rt.start('s', 'h');

@@ -8,6 +8,7 @@ import type { EntryKind } from '../../src/store/store.ts';
 import {
   lostWriteAsFailure,
   unpinnedAttempts,
+  invokeIdForgotten,
   waiterNotLooking,
   wakeWithoutEventMatch,
   eventWaiterNotLooking,
@@ -221,6 +222,26 @@ describe('deterministic simulation', () => {
     console.log(`unpinned attempts caught at seed ${caughtAt}: ${example}`);
     expect(caughtAt).toBeDefined();
   }, 120_000);
+
+  it('catches an acquire that forgets which invoke holds the lease (a dead attempt’s own retry skipped), within 200 seeds', async () => {
+    // Prepare: the store records another invoke's id at acquire (see mutations.ts)
+    let caughtAt: number | undefined;
+    let example = '';
+
+    // Act
+    for (let seed = 1; seed <= 200 && caughtAt === undefined; seed++) {
+      const { violations } = await runSeed(seed, { mutation: invokeIdForgotten, reference: false });
+      const stuck = violations.find((v) => v.kind === 'stuck-running' || v.kind === 'lost-wakeup');
+      if (stuck) {
+        caughtAt = seed;
+        example = stuck.detail;
+      }
+    }
+
+    // Assess
+    console.log(`invoke id forgotten caught at seed ${caughtAt}: ${example}`);
+    expect(caughtAt).toBeDefined();
+  }, 180_000);
 
   it('catches a wake rule that trusts the timer’s direct wake (no stream backstop), within 500 seeds', async () => {
     // Prepare: the completion record of a due timer wakes nobody (see mutations.ts)

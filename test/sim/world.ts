@@ -44,7 +44,7 @@ import {
 } from 'dormant-lambda/internal';
 import { passesWakeFilter } from '../../src/local/event-filter.ts';
 import { META, invocationIdOf } from '../../src/store/keys.ts';
-import type { Dispatch, InvokePayload, WakeTarget } from '../../src/runtime/dispatch.ts';
+import { invokePayload, type Dispatch, type InvokePayload, type WakeTarget } from '../../src/runtime/dispatch.ts';
 import { wakeDirectly } from '../../src/runtime/direct-wake.ts';
 import { recover } from '../../src/runtime/timer.ts';
 import type { Prng } from './prng.ts';
@@ -677,7 +677,7 @@ export class World implements SimHooks {
       (_a, store) =>
         runAttempt(
           { ...this.#deps, store, version, remainingMs: () => deadline - this.clock.now() },
-          { invocationId: payload.invocationId, epoch: payload.epoch },
+          { invocationId: payload.invocationId, epoch: payload.epoch, invokeId: payload.invokeId },
         ),
       (result) => {
         if (!result.ok) {
@@ -718,8 +718,10 @@ export class World implements SimHooks {
   #onChange(change: ItemChange): void {
     const invocationId = invocationIdOf(change.pk);
     const sk = change.sk;
+    // A journal renewal raises expiries (`renewJournal`): a change of `ttl` alone overwrites nothing.
+    const overwrote = change.eventName === 'MODIFY' && !onlyTtlChanged(change);
     if (sk.startsWith('J#')) {
-      if (change.eventName === 'MODIFY') this.#violation('journal-entry-overwritten', `${this.name(invocationId ?? change.pk)} ${sk}`);
+      if (overwrote) this.#violation('journal-entry-overwritten', `${this.name(invocationId ?? change.pk)} ${sk}`);
       const entry = change.newItem as unknown as JournalEntry | undefined;
       if (invocationId && entry?.kind === 'run' && entry.name !== undefined) {
         let names = this.#journaledRuns.get(invocationId);
@@ -727,7 +729,7 @@ export class World implements SimHooks {
         names.add(entry.name);
       }
     }
-    if ((sk.startsWith('C#') || sk.startsWith('P#')) && change.eventName === 'MODIFY') {
+    if ((sk.startsWith('C#') || sk.startsWith('P#')) && overwrote) {
       this.#violation('completion-overwritten', `${this.name(invocationId ?? change.pk)} ${sk}`);
     }
     if (sk === META && invocationId) {
@@ -781,7 +783,7 @@ export class World implements SimHooks {
               a,
               'lambda.invoke',
               () => `invoke ${this.name(action.invocationId)}@${action.epoch}`,
-              () => this.#asyncInvoke(action),
+              () => this.#asyncInvoke(invokePayload(action)),
             ),
           schedule: (action) =>
             this.#effect(
@@ -1110,4 +1112,11 @@ export class World implements SimHooks {
     };
     return `${op}(${args.map(show).join(', ')})`;
   }
+}
+
+/** Whether a MODIFY changed nothing but the item's `ttl`. */
+function onlyTtlChanged(change: ItemChange): boolean {
+  const { ttl: _a, ...before } = change.oldItem ?? {};
+  const { ttl: _b, ...after } = change.newItem ?? {};
+  return JSON.stringify(before, Object.keys(before).sort()) === JSON.stringify(after, Object.keys(after).sort());
 }

@@ -50,7 +50,10 @@ function world(options: { failInvoke?: boolean } = {}) {
   const dispatch: Dispatch = {
     invoke: async (name, payload) => {
       if (options.failInvoke) throw new Error('Lambda throttled the invoke');
-      invoked.push({ service: name, payload });
+      // Every invoke carries a fresh id (its retries keep it); the assertions compare the rest.
+      const { invokeId, ...rest } = payload;
+      expect(invokeId).toMatch(/^[\w-]{12}$/);
+      invoked.push({ service: name, payload: rest });
     },
     schedule: async (_id, timer, wake) => void scheduled.push({ key: timer.key, wake }),
     send: async () => undefined,

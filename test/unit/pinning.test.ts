@@ -45,9 +45,17 @@ describe('invokeTarget', () => {
     expect(() => invokeTarget('handlers:live', 'live')).toThrow(/not a published function version/);
   });
 
-  it('the payload carries the pin only when there is one (unpinned payloads are as before pinning)', () => {
-    expect(invokePayload({ invocationId: 'inv_a', epoch: 2, version: undefined })).toEqual({ invocationId: 'inv_a', epoch: 2 });
-    expect(invokePayload({ invocationId: 'inv_a', epoch: 2, version: '5' })).toEqual({ invocationId: 'inv_a', epoch: 2, version: '5' });
+  it('the payload carries the pin only when there is one (unpinned payloads are as before pinning), and a fresh invoke id', () => {
+    const invokeId = expect.stringMatching(/^[\w-]{12}$/);
+    expect(invokePayload({ invocationId: 'inv_a', epoch: 2, version: undefined })).toEqual({ invocationId: 'inv_a', epoch: 2, invokeId });
+    expect(invokePayload({ invocationId: 'inv_a', epoch: 2, version: '5' })).toEqual({
+      invocationId: 'inv_a',
+      epoch: 2,
+      version: '5',
+      invokeId,
+    });
+    const ids = new Set(Array.from({ length: 100 }, () => invokePayload({ invocationId: 'inv_a', epoch: 2 }).invokeId));
+    expect(ids.size).toBe(100);
   });
 });
 
