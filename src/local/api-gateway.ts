@@ -93,8 +93,10 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
 
   // A request the HTTP parser refuses (headers or URL over 16 KB, a malformed
   // request line) gets a JSON {code, message} too, as every refusal does.
-  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+  server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket) => {
     if (!socket.writable) return;
+    // An answer to HEAD has no body (a client would read one as the next response's bytes).
+    const head = error.rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
     const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
     const body = JSON.stringify(
       tooLarge
@@ -102,7 +104,7 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
         : { code: 'bad_request', message: 'the request is not valid HTTP' },
     );
     socket.end(
-      `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${head ? '' : body}`,
     );
   });
 

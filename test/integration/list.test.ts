@@ -16,7 +16,7 @@ import { LIST_PK, LIST_SK } from '../../src/store/keys.ts';
 import type { InvocationMeta } from '../../src/store/store.ts';
 import { listInvocations, parseListQuery } from '../../src/runtime/list.ts';
 import { CapacityLedger } from '../contract/harness.ts';
-import { dynamoDbConfig, uniqueTableName } from '../support/dynamodb-local.ts';
+import { localClientConfig, startDynamoDbLocal, uniqueTableName, type DynamoDbLocal } from '../support/dynamodb-local.ts';
 
 const noop = async () => undefined;
 const catalog = catalogOf([
@@ -41,13 +41,20 @@ function meta(service: string, handler: string, at: number, overrides: Partial<I
 }
 
 describe('the list index on DynamoDB Local', () => {
-  const client = new DynamoDBClient(dynamoDbConfig());
   const tableName = uniqueTableName('list');
   const ledger = new CapacityLedger();
-  const store = new DynamoDbStore({ client, tableName, onCapacity: ledger.record });
+  // A private instance: adding an index to a table is slow in DynamoDB Local,
+  // and slower still in the run-wide instance, whose other tables' stream
+  // records it carries (over 280 s in a full run on 2 cores).
+  let local: DynamoDbLocal;
+  let client: DynamoDBClient;
+  let store: DynamoDbStore;
   const old: InvocationMeta[] = [];
 
   beforeAll(async () => {
+    local = await startDynamoDbLocal();
+    client = new DynamoDBClient(localClientConfig(local.endpoint));
+    store = new DynamoDbStore({ client, tableName, onCapacity: ledger.record });
     // The earlier release's table: no list index, and meta items without its keys.
     const { GlobalSecondaryIndexes: _gsi, AttributeDefinitions, ...before } = tableDefinition(tableName);
     await client.send(new CreateTableCommand({ ...before, AttributeDefinitions: AttributeDefinitions!.slice(0, 2) }));
@@ -62,6 +69,7 @@ describe('the list index on DynamoDB Local', () => {
   }, 300_000);
   afterAll(async () => {
     await client.send(new DeleteTableCommand({ TableName: tableName })).catch(() => undefined);
+    await local?.stop();
   });
 
   it('ensureTable gives an earlier table the index; its invocations are listed once the backfill has run, and a second run changes nothing', async () => {
