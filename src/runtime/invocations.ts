@@ -748,7 +748,15 @@ function nextRetry(awaiting: string[], timers: Map<string, number>): string | un
   return key && timers.has(key) ? new Date(timers.get(key)!).toISOString() : undefined;
 }
 
-async function readMeta(deps: Pick<IngressDeps, 'store'>, invocationId: string, unknown?: string): Promise<InvocationMeta> {
+/**
+ * Refuses (400) what cannot be an invocation id, before any read.
+ *
+ * @example
+ * ```ts
+ * checkInvocationId('inv_x'); // IngressError 400 malformed_invocation_id
+ * ```
+ */
+export function checkInvocationId(invocationId: string): void {
   if (!isInvocationId(invocationId)) {
     throw new IngressError(
       400,
@@ -756,6 +764,10 @@ async function readMeta(deps: Pick<IngressDeps, 'store'>, invocationId: string, 
       `not an invocation id: '${invocationId}' (ids look like 'inv_' followed by 22 base64url characters)`,
     );
   }
+}
+
+async function readMeta(deps: Pick<IngressDeps, 'store'>, invocationId: string, unknown?: string): Promise<InvocationMeta> {
+  checkInvocationId(invocationId);
   const meta = await deps.store.getInvocation(invocationId);
   if (!meta)
     throw new IngressError(

@@ -5,8 +5,7 @@
  * leak into it and the failed one stays readable as it was until it
  * expires.
  */
-import { isInvocationId } from '../engine/ids.ts';
-import { IngressError, startInvocation, statusOf, type IngressDeps } from './invocations.ts';
+import { IngressError, checkInvocationId, startInvocation, statusOf, type IngressDeps } from './invocations.ts';
 
 /**
  * Starts a failed invocation again from the start, with its input, headers
@@ -23,13 +22,7 @@ import { IngressError, startInvocation, statusOf, type IngressDeps } from './inv
  * ```
  */
 export async function restartInvocation(deps: IngressDeps, invocationId: string): Promise<{ newInvocationId: string; created: boolean }> {
-  if (!isInvocationId(invocationId)) {
-    throw new IngressError(
-      400,
-      'malformed_invocation_id',
-      `not an invocation id: '${invocationId}' (ids look like 'inv_' followed by 22 base64url characters)`,
-    );
-  }
+  checkInvocationId(invocationId);
   const meta = await deps.store.getInvocation(invocationId);
   if (!meta) {
     if (await deps.store.hasJournal(invocationId)) {
