@@ -13,6 +13,7 @@
 import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { foreignness } from '../runtime/same-machine.ts';
 import { API_OPTIONS_USAGE, apiArguments, type ApiReach } from './api-client.ts';
 
 /** The usage lines of `dormant ui`. */
@@ -102,20 +103,16 @@ async function forward(api: ApiReach, req: IncomingMessage, res: ServerResponse)
 /** Why a request may not use the developer's authority: another host's name, or a change from another origin. */
 function foreign(req: IncomingMessage): { code: string; message: string } | undefined {
   const host = req.headers.host ?? '';
-  const hostname = host.replace(/:\d+$/, '').toLowerCase();
-  if (!['127.0.0.1', 'localhost', '[::1]'].includes(hostname))
-    return { code: 'foreign_host', message: `this proxy answers requests to 127.0.0.1 only, not '${host.slice(0, 100)}'` };
-  const method = (req.method ?? 'GET').toUpperCase();
-  if (method === 'GET' || method === 'HEAD') return undefined;
-  const origin = req.headers.origin;
-  let same = origin === undefined;
-  try {
-    same ||= new URL(origin!).host.toLowerCase() === host.toLowerCase();
-  } catch {
-    same = false;
-  }
-  if (same && req.headers['sec-fetch-site'] !== 'cross-site') return undefined;
-  return { code: 'cross_origin', message: 'a page from another origin may not act through this proxy' };
+  const secFetchSite = req.headers['sec-fetch-site'];
+  const why = foreignness({
+    method: req.method ?? 'GET',
+    host,
+    origin: req.headers.origin,
+    secFetchSite: typeof secFetchSite === 'string' ? secFetchSite : undefined,
+  });
+  if (why === 'foreign_host') return { code: why, message: `this proxy answers requests to 127.0.0.1 only, not '${host.slice(0, 100)}'` };
+  if (why === 'cross_origin') return { code: why, message: 'a page from another origin may not act through this proxy' };
+  return undefined;
 }
 
 function answer(res: ServerResponse, status: number, body: { code: string; message: string }): void {

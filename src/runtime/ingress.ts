@@ -46,6 +46,7 @@ import { restartInvocation } from './restart.ts';
 import { forLog, logLine, type Log } from './log.ts';
 import { deliverWebhook, type SecretSource } from './webhooks.ts';
 import { uiAnswer } from './ui.ts';
+import { foreignness } from './same-machine.ts';
 import { deliverToEndpoint, publishEvent, type EndpointConfig } from './endpoints.ts';
 import { ItemRefusedError, KeyTooLongError, LockQueueFullError } from '../store/limits.ts';
 
@@ -191,8 +192,6 @@ function authorize(access: IngressAccess | undefined, event: APIGatewayProxyEven
   );
 }
 
-const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
-
 /**
  * Why the open local plane refuses a request from outside the developer's
  * own machine and pages: a `Host` that is not loopback (a rebound DNS
@@ -200,31 +199,21 @@ const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
  */
 function foreignRequest(allowed: { hosts?: readonly string[] }, event: APIGatewayProxyEvent): IngressError | undefined {
   const host = header(event, 'host');
-  const hostname = host === undefined ? undefined : host.replace(/:\d+$/, '').toLowerCase();
-  if (hostname !== undefined && ![...LOOPBACK_HOSTS, ...(allowed.hosts ?? [])].includes(hostname))
+  const origin = header(event, 'origin');
+  const why = foreignness({ method: event.httpMethod, host, origin, secFetchSite: header(event, 'sec-fetch-site') }, allowed.hosts);
+  if (why === 'foreign_host')
     return new IngressError(
       403,
-      'foreign_host',
+      why,
       `this open local plane answers requests to localhost only, not '${forLog(host!)}'; to reach it from elsewhere, start it with --api-key`,
     );
-  const method = event.httpMethod.toUpperCase();
-  if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return undefined;
-  const origin = header(event, 'origin');
-  const crossSite = header(event, 'sec-fetch-site') === 'cross-site';
-  let sameOrigin = origin === undefined;
-  if (origin !== undefined && host !== undefined) {
-    try {
-      sameOrigin = new URL(origin).host.toLowerCase() === host.toLowerCase();
-    } catch {
-      sameOrigin = false;
-    }
-  }
-  if (sameOrigin && !crossSite) return undefined;
-  return new IngressError(
-    403,
-    'cross_origin',
-    `a page at ${forLog(origin ?? 'another site')} may not change anything on this open local plane; use its own page (/ui/), the CLI, or start it with --api-key`,
-  );
+  if (why === 'cross_origin')
+    return new IngressError(
+      403,
+      why,
+      `a page at ${forLog(origin ?? 'another site')} may not change anything on this open local plane; use its own page (/ui/), the CLI, or start it with --api-key`,
+    );
+  return undefined;
 }
 
 async function answer(deps: IngressHandlerDeps, event: APIGatewayProxyEvent, target: Route, owner: boolean): Promise<HttpAnswer> {
